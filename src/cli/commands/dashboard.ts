@@ -1,0 +1,13 @@
+// attnbench dashboard: placeholder until its module lands (registered so that --help lists it).
+import type { Command } from 'commander';
+import { AttnbenchError } from '../errors.js';
+
+export function register(program: Command): void {
+  program
+    .command('dashboard')
+    .description('(not built yet)')
+    .allowUnknownOption()
+    .action(() => {
+      throw new AttnbenchError('unavailable', 'dashboard is not built yet');
+    });
+}

@@ -1,0 +1,13 @@
+// attnbench kernels: placeholder until its module lands (registered so that --help lists it).
+import type { Command } from 'commander';
+import { AttnbenchError } from '../errors.js';
+
+export function register(program: Command): void {
+  program
+    .command('kernels')
+    .description('(not built yet)')
+    .allowUnknownOption()
+    .action(() => {
+      throw new AttnbenchError('unavailable', 'kernels is not built yet');
+    });
+}

@@ -1,0 +1,13 @@
+// attnbench report: placeholder until its module lands (registered so that --help lists it).
+import type { Command } from 'commander';
+import { AttnbenchError } from '../errors.js';
+
+export function register(program: Command): void {
+  program
+    .command('report')
+    .description('(not built yet)')
+    .allowUnknownOption()
+    .action(() => {
+      throw new AttnbenchError('unavailable', 'report is not built yet');
+    });
+}

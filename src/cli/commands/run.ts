@@ -1,0 +1,13 @@
+// attnbench run: placeholder until its module lands (registered so that --help lists it).
+import type { Command } from 'commander';
+import { AttnbenchError } from '../errors.js';
+
+export function register(program: Command): void {
+  program
+    .command('run')
+    .description('(not built yet)')
+    .allowUnknownOption()
+    .action(() => {
+      throw new AttnbenchError('unavailable', 'run is not built yet');
+    });
+}

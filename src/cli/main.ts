@@ -1,0 +1,50 @@
+// attnbench command line: parsing only. Each command lives in commands/<name>.ts and exports
+// `register(program)`; the work is done by the library modules they call.
+import { Command, CommanderError } from 'commander';
+import { AttnbenchError } from './errors.js';
+import * as cp from './commands/cp.js';
+import * as dashboard from './commands/dashboard.js';
+import * as doctor from './commands/doctor.js';
+import * as kernels from './commands/kernels.js';
+import * as masks from './commands/masks.js';
+import * as report from './commands/report.js';
+import * as results from './commands/results.js';
+import * as run from './commands/run.js';
+import * as sim from './commands/sim.js';
+
+export const COMMANDS = [run, masks, kernels, cp, sim, results, report, dashboard, doctor] as const;
+
+export function buildProgram(): Command {
+  const program = new Command('attnbench')
+    .description('Measure and plan long-context attention: kernels and context parallelism')
+    .version('0.1.0')
+    .exitOverride()
+    .configureOutput({ writeErr: (s) => process.stderr.write(s) });
+  for (const c of COMMANDS) c.register(program);
+  return program;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  try {
+    await buildProgram().parseAsync(argv, { from: 'user' });
+    return 0;
+  } catch (e) {
+    return reportError(e);
+  }
+}
+
+export function reportError(e: unknown): number {
+  if (e instanceof CommanderError) {
+    if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.exitCode === 0) return 0;
+    return 2; // commander already printed its one-line message
+  }
+  if (e instanceof AttnbenchError) {
+    process.stderr.write(`attnbench: ${e.code}: ${e.message}\n`);
+    if (process.env.ATTNBENCH_DEBUG) process.stderr.write(`${e.stack}\n`);
+    return e.exit;
+  }
+  const err = e as Error;
+  process.stderr.write(`attnbench: internal: ${err?.message ?? String(e)}\n`);
+  if (process.env.ATTNBENCH_DEBUG) process.stderr.write(`${err?.stack}\n`);
+  return 1;
+}

@@ -1,0 +1,33 @@
+// Environment metadata recorded with every result row (SPEC section 6).
+import { execFileSync } from 'node:child_process';
+import os from 'node:os';
+import type { Environment } from '../results/schema.js';
+
+let gitRevCache: string | null | undefined;
+
+export function gitRev(): string | null {
+  if (gitRevCache !== undefined) return gitRevCache;
+  try {
+    gitRevCache = execFileSync('git', ['rev-parse', '--short=12', 'HEAD'], { stdio: ['ignore', 'pipe', 'ignore'] })
+      .toString()
+      .trim();
+  } catch {
+    gitRevCache = null;
+  }
+  return gitRevCache;
+}
+
+/** Environment of a CPU run on this host. GPU executors fill gpu/driver/cuda/libs from the worker. */
+export function cpuEnvironment(extra: Partial<Environment> = {}): Environment {
+  return {
+    host: os.hostname(),
+    gpu: null,
+    driver: null,
+    cuda: null,
+    libs: { node: process.versions.node, v8: process.versions.v8, cpu: os.cpus()[0]?.model ?? 'unknown' },
+    gitRev: gitRev(),
+    date: new Date().toISOString(),
+    command: process.argv.slice(1).join(' '),
+    ...extra,
+  };
+}
