@@ -1,0 +1,31 @@
+// Kernel descriptors: a kernel's id, where it runs, which mask format it takes and what it can do.
+// Capabilities are data; sweeps filter by them and record skipped cases with the reason.
+
+/** Mask formats produced by src/mask/adapters (see there for each format's fields). */
+export type MaskFormat =
+  | 'slices' // canonical (q range, k range, kind) lists: MagiAttention FFA style, our CPU/Triton kernels
+  | 'window' // (left, right) sliding window (+ causal flag): FlashAttention style; full/causal too
+  | 'varlen' // cu_seqlens (+ causal / window): document families
+  | 'flashmask' // FlashMask per-column row bounds
+  | 'block_table' // FlexAttention BlockMask: kv_num_blocks / kv_indices + full blocks
+  | 'dense' // dense boolean mask, built by the worker from slices
+  | 'segments'; // segment ids (+ causal), JAX style
+
+export interface KernelCaps {
+  readonly backward: boolean;
+  readonly gqa: 'native' | 'expand'; // 'expand': K/V heads are repeated before the call (noted in results)
+  readonly dtypes: readonly string[];
+  /** Block-sparse kernels take per-head masks (block_sparse families). */
+  readonly perHeadMask: boolean;
+}
+
+export interface KernelDescriptor {
+  readonly id: string;
+  readonly executor: 'cpu' | 'torch' | 'jax';
+  readonly description: string;
+  /** Mask formats in order of preference; the first one the adapter can produce is used. */
+  readonly formats: readonly MaskFormat[];
+  readonly caps: KernelCaps;
+  /** Python import that must succeed for the kernel to be available (optional packages). */
+  readonly requires?: string;
+}
