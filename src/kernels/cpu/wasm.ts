@@ -16,8 +16,6 @@ const WebAssemblyApi = (globalThis as unknown as { WebAssembly: WasmApi }).WebAs
 
 export interface AttnWasm {
   readonly memory: WasmMemory;
-  gemmNT(a: number, lda: number, b: number, ldb: number, c: number, ldc: number, m: number, n: number, kk: number): void;
-  gemmAcc(a: number, ars: number, ats: number, b: number, ldb: number, c: number, ldc: number, m: number, n: number, kk: number): void;
   fwdBlock(
     q: number, k: number, v: number, s: number, bias: number, acc: number, m: number, l: number,
     bq4: number, bk4: number, dp: number, scaleLog2: number,

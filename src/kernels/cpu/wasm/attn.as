@@ -52,7 +52,7 @@ function hmax(v: v128): f32 {
 // C[m x n] = A[m x kk] * B[n x kk]^T   ("NT": both operands have the reduced index contiguous).
 // Register tile: 4 rows of A x 2 rows of B, each accumulator a 4-lane partial dot product.
 // m % 4 == 0, n % 2 == 0, kk % 4 == 0. Strides (lda, ldb, ldc) in elements.
-export function gemmNT(a: usize, lda: i32, b: usize, ldb: i32, c: usize, ldc: i32, m: i32, n: i32, kk: i32): void {
+function gemmNT(a: usize, lda: i32, b: usize, ldb: i32, c: usize, ldc: i32, m: i32, n: i32, kk: i32): void {
   const sa = <usize>lda << 2;
   const kb = <usize>kk << 2;
   for (let i = 0; i < m; i += 4) {
@@ -99,7 +99,7 @@ export function gemmNT(a: usize, lda: i32, b: usize, ldb: i32, c: usize, ldc: i3
 // C[m x n] += A[m x kk] * B[kk x n], where element (r, t) of A is at a + r*ars + t*ats (bytes), so
 // the same loop serves A (ars = row stride, ats = 4) and A^T (ars = 4, ats = row stride).
 // Register tile: 4 rows x 8 columns (two vectors). m % 4 == 0, n % 8 == 0. ldb, ldc in elements.
-export function gemmAcc(a: usize, ars: i32, ats: i32, b: usize, ldb: i32, c: usize, ldc: i32, m: i32, n: i32, kk: i32): void {
+function gemmAcc(a: usize, ars: i32, ats: i32, b: usize, ldb: i32, c: usize, ldc: i32, m: i32, n: i32, kk: i32): void {
   const sb = <usize>ldb << 2;
   const sc = <usize>ldc << 2;
   const rs = <usize>ars;
