@@ -1,0 +1,122 @@
+// What each mask adapter produces: one value type per kernel mask format (src/kernels/types.ts),
+// and the result union every adapter returns. Flat arrays are row-major; shapes are in comments.
+/** An adapter either expresses the mask exactly or says why it cannot. Never an approximation. */
+export type AdaptResult<T> = { readonly kind: 'ok'; readonly value: T } | { readonly kind: 'unsupported'; readonly reason: string };
+
+/** Slice kind codes of the 'slices' format, MagiAttention's AttnMaskType order. */
+export const SLICE_TYPE_CODE = { full: 0, causal: 1, invcausal: 2, bicausal: 3 } as const;
+
+/**
+ * 'slices' (FFA / MagiAttention, our CPU and Triton kernels): slice t covers rows
+ * [qRanges[2t], qRanges[2t+1]) and columns [kRanges[2t], kRanges[2t+1]) with kind types[t]
+ * (0 full, 1 causal bottom-right, 2 invcausal top-left, 3 bicausal; src/mask/types.ts).
+ */
+export interface SlicesValue {
+  readonly seqlenQ: number;
+  readonly seqlenK: number;
+  readonly qRanges: Int32Array; // [n, 2]
+  readonly kRanges: Int32Array; // [n, 2]
+  readonly types: Int32Array; // [n]
+}
+
+/**
+ * 'window' (FlashAttention window_size): query i sees key j iff, with d = Sk - Sq (the diagonal is
+ * aligned bottom-right, as in flash_attn), j - i >= d - left (skipped when left = -1) and
+ * j - i <= d + right (skipped when right = -1). full = (-1, -1), causal = (-1, 0),
+ * sliding window w = (w, w), causal sliding window = (w, 0).
+ */
+export interface WindowValue {
+  readonly left: number;
+  readonly right: number;
+}
+
+/**
+ * 'varlen' (flash_attn_varlen_func cu_seqlens): document b is the square
+ * [cuSeqlensQ[b], cuSeqlensQ[b+1])^2 on the diagonal (this adapter always emits cuSeqlensK equal
+ * to cuSeqlensQ). Inside a document, with local i, j: causal means j <= i; window (if present)
+ * means j - i >= -left (left >= 0) and j - i <= right (right >= 0). Nothing across documents.
+ */
+export interface VarlenValue {
+  readonly cuSeqlensQ: Int32Array; // [docs + 1]
+  readonly cuSeqlensK: Int32Array; // [docs + 1]
+  readonly maxSeqlenQ: number;
+  readonly maxSeqlenK: number;
+  readonly causal: boolean;
+  readonly window?: WindowValue;
+}
+
+/**
+ * 'flashmask' (PaddlePaddle flashmask_attention startend_row_indices, arXiv 2410.01359): for key
+ * column j, row i is masked iff LTS <= i < LTE or UTS <= i < UTE, with
+ * startRowIndices[4j .. 4j+3] = (LTS, LTE, UTS, UTE). With causal, every i < j is masked as well
+ * (FlashMask's causal mode; only emitted for Sq = Sk) and (UTS, UTE) = (0, 0) is unused, so the
+ * [.., 1] or [.., 2] forms of the kernel can be sliced out of it. An empty interval is written as
+ * (Sq, Sq) for the lower pair and (0, 0) for the upper pair.
+ */
+export interface FlashmaskValue {
+  readonly seqlenQ: number;
+  readonly seqlenK: number;
+  readonly startRowIndices: Int32Array; // [Sk, 4]
+  readonly causal: boolean;
+}
+
+/**
+ * 'block_table' (FlexAttention BlockMask): for head h and query block qb, the first
+ * kvNumBlocks[h, qb] entries of kvIndices[h, qb, :] are the partial key blocks (the mask_mod,
+ * derived from the slices, decides inside them) and the first fullKvNumBlocks[h, qb] entries of
+ * fullKvIndices[h, qb, :] are the full key blocks (no mask_mod). Indices ascend; padding is 0.
+ * The last dimension is the largest count over heads and rows (maxK / maxFullK), not the number of
+ * key blocks as in flex: the worker pads to numBlocksK if the torch version wants that.
+ */
+export interface BlockTableValue {
+  readonly heads: number;
+  readonly seqlenQ: number;
+  readonly seqlenK: number;
+  readonly blockQ: number;
+  readonly blockK: number;
+  readonly numBlocksQ: number;
+  readonly numBlocksK: number;
+  readonly maxK: number;
+  readonly maxFullK: number;
+  readonly kvNumBlocks: Int32Array; // [H, nbq]
+  readonly kvIndices: Int32Array; // [H, nbq, maxK]
+  readonly fullKvNumBlocks: Int32Array; // [H, nbq]
+  readonly fullKvIndices: Int32Array; // [H, nbq, maxFullK]
+}
+
+/**
+ * 'segments' (JAX dot_product_attention / splash attention segment ids): query i sees key j iff
+ * segmentIds[i] === segmentIds[j], and also j <= i when causal. Segments need not be contiguous.
+ */
+export interface SegmentsValue {
+  readonly segmentIds: Int32Array; // [S]
+  readonly causal: boolean;
+}
+
+/** 'dense': data[i * seqlenK + j] = 1 where query i sees key j. */
+export interface DenseValue {
+  readonly seqlenQ: number;
+  readonly seqlenK: number;
+  readonly data: Uint8Array; // [Sq, Sk]
+}
+
+/** The value of each format; index.ts's adapter table is typed over MaskFormat, so none is missing. */
+export interface FormatValues {
+  readonly slices: SlicesValue;
+  readonly window: WindowValue;
+  readonly varlen: VarlenValue;
+  readonly flashmask: FlashmaskValue;
+  readonly block_table: BlockTableValue;
+  readonly segments: SegmentsValue;
+  readonly dense: DenseValue;
+}
+
+export interface AdaptOptions {
+  /** Block sizes of 'block_table' (default 128 x 128, flex's default). */
+  readonly blockQ?: number;
+  readonly blockK?: number;
+  /** Largest Sq * Sk the 'dense' adapter builds (default DENSE_MAX_CELLS). */
+  readonly denseMaxCells?: number;
+  /** Largest total index entries (kvIndices + fullKvIndices) of 'block_table' (default BLOCK_TABLE_MAX_ENTRIES). */
+  readonly blockTableMaxEntries?: number;
+}
