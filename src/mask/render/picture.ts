@@ -25,7 +25,8 @@ export interface RenderOptions {
 
 /** Colour of a cell whose unmasked fraction is f: MASKED at 0, INK at 1, linear between. */
 export function shadeColor(f: number): Rgb {
-  return [0, 1, 2].map((t) => Math.round(MASKED[t] + (INK[t] - MASKED[t]) * f)) as unknown as Rgb;
+  const mix = (t: number) => Math.round(MASKED[t] + (INK[t] - MASKED[t]) * f);
+  return [mix(0), mix(1), mix(2)];
 }
 
 export function formatCount(n: number): string {

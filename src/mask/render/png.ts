@@ -9,7 +9,12 @@ import { PAPER, TEXT, layoutPicture, shadeColor, type Picture, type RenderOption
 export function pictureRgba(p: Picture): Uint8Array {
   const { grid } = p;
   const rgba = new Uint8Array(4 * p.width * p.height);
-  for (let o = 0; o < rgba.length; o += 4) rgba.set([PAPER[0], PAPER[1], PAPER[2], 255], o);
+  for (let o = 0; o < rgba.length; o += 4) {
+    rgba[o] = PAPER[0];
+    rgba[o + 1] = PAPER[1];
+    rgba[o + 2] = PAPER[2];
+    rgba[o + 3] = 255;
+  }
   const colOfPixel = new Int32Array(p.size);
   for (let c = 0; c < grid.cols; c++) colOfPixel.fill(c, p.pixelEdgesK[c], p.pixelEdgesK[c + 1]);
   const rowRgb = new Uint8Array(3 * grid.cols);
