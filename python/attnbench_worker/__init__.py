@@ -1,0 +1,8 @@
+"""attnbench worker: runs fully planned attention jobs and chooses nothing (see ../PROTOCOL.md).
+
+Imports only the standard library at module level; torch, triton and jax are imported lazily by
+the kernels that need them, so protocol, validation and file mode work without them.
+"""
+
+PROTOCOL_VERSION = 1
+__version__ = "0.1.0"

@@ -1,0 +1,47 @@
+"""python -m attnbench_worker {serve | run | hello | bare}  (see ../PROTOCOL.md)."""
+
+import argparse
+import json
+import sys
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(prog="python -m attnbench_worker", description="attnbench kernel worker")
+    sub = p.add_subparsers(dest="cmd", required=True)
+    s = sub.add_parser("serve", help="child-process mode: JSON lines over stdio")
+    s.add_argument("--group", choices=("torch", "jax"), default="torch")
+    r = sub.add_parser("run", help="file mode: run jobs.jsonl, append results as measured")
+    r.add_argument("jobs")
+    r.add_argument("--out", required=True)
+    r.add_argument("--resume", action="store_true")
+    r.add_argument("--python", default=None, help="python for the worker children (default: this one)")
+    h = sub.add_parser("hello", help="print the handshake (environment, kernel availability) and exit")
+    h.add_argument("--group", choices=("torch", "jax"), default="torch")
+    b = sub.add_parser("bare", help="dev: time jobs with a bare CUDA-event loop, next to the harness")
+    b.add_argument("jobs")
+    b.add_argument("--ids", default="", help="comma-separated job ids (default: all)")
+    b.add_argument("--iters", type=int, default=20)
+    a = p.parse_args(argv)
+    if a.cmd == "serve":
+        from .serve import serve
+
+        return serve(a.group)
+    if a.cmd == "run":
+        from .filemode import run_file
+
+        return run_file(a.jobs, a.out, a.resume, a.python)
+    if a.cmd == "hello":
+        from . import kernels, protocol
+        from .env import environment
+
+        print(json.dumps(protocol.hello(a.group, environment(a.group), kernels.availability(a.group)), indent=1))
+        return 0
+    if a.cmd == "bare":
+        from .bare import bare
+
+        return bare(a.jobs, [i for i in a.ids.split(",") if i], a.iters)
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,207 @@
+"""File mode: `python -m attnbench_worker run jobs.jsonl --out results.jsonl [--resume]`.
+
+A supervisor (standard library only) drives worker children over the same stdio protocol the
+TypeScript client uses, so a hung or crashed case costs only itself: on a timeout the child is
+killed and the case recorded as `timeout`; on a death the case is `error` with the child's last
+words; then a fresh child takes the next case. One child at a time (torch or JAX, never both on
+the GPU at once). Each result is appended and flushed as soon as it exists.
+"""
+
+import collections
+import json
+import os
+import queue
+import signal
+import subprocess
+import sys
+import threading
+import time
+
+from . import PROTOCOL_VERSION, kernels, protocol
+
+HELLO_TIMEOUT_S = 600.0
+GRACE_S = 30.0  # on top of a job's timeoutS, for reading inputs and the reference
+
+
+class WorkerDied(Exception):
+    pass
+
+
+class Child:
+    def __init__(self, group, python=None):
+        self.group = group
+        env = dict(os.environ)
+        here = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+        env["PYTHONPATH"] = here + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
+        env.setdefault("PYTHONUNBUFFERED", "1")
+        if group == "jax":
+            env.setdefault("XLA_PYTHON_CLIENT_PREALLOCATE", "false")
+        self.proc = subprocess.Popen(
+            [python or sys.executable, "-m", "attnbench_worker", "serve", "--group", group],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+            text=True, encoding="utf-8", env=env, start_new_session=True,
+        )
+        self.lines = queue.Queue()
+        self.stderr_tail = collections.deque(maxlen=30)
+        threading.Thread(target=self._read_out, daemon=True).start()
+        threading.Thread(target=self._read_err, daemon=True).start()
+        self.hello = self._expect("hello", HELLO_TIMEOUT_S)
+        if self.hello.get("protocol") != PROTOCOL_VERSION:
+            self.kill()
+            raise WorkerDied(f"worker speaks protocol {self.hello.get('protocol')}, supervisor {PROTOCOL_VERSION}")
+
+    def _read_out(self):
+        for line in self.proc.stdout:
+            self.lines.put(line)
+        self.lines.put(None)
+
+    def _read_err(self):
+        for line in self.proc.stderr:
+            sys.stderr.write(line)
+            if line.strip():
+                self.stderr_tail.append(line.rstrip())
+
+    def last_words(self):
+        for line in reversed(self.stderr_tail):
+            if "Error" in line or "error" in line:
+                return protocol.one_line(line)
+        return protocol.one_line(self.stderr_tail[-1]) if self.stderr_tail else "no output"
+
+    def _expect(self, kind, timeout_s):
+        deadline = time.monotonic() + timeout_s
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise TimeoutError()
+            try:
+                line = self.lines.get(timeout=left)
+            except queue.Empty:
+                raise TimeoutError() from None
+            if line is None:
+                code = self.proc.wait()
+                raise WorkerDied(f"worker exited with code {code}: {self.last_words()}")
+            try:
+                msg = json.loads(line)
+            except json.JSONDecodeError:
+                continue
+            if msg.get("type") in (kind, "error"):
+                return msg
+
+    def run(self, job):
+        self.proc.stdin.write(protocol.dumps({"type": "job", "job": job}) + "\n")
+        self.proc.stdin.flush()
+        msg = self._expect("result", float(job.get("timeoutS", 600)) + GRACE_S)
+        if msg["type"] == "error":
+            return protocol.result_for(job, "error", msg.get("message", "worker error"))
+        return msg["result"]
+
+    def kill(self):
+        try:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+        self.proc.wait()
+        self._close_pipes()
+
+    def _close_pipes(self):
+        for f in (self.proc.stdin, self.proc.stdout, self.proc.stderr):
+            try:
+                f.close()
+            except (OSError, ValueError):
+                pass
+
+    def close(self):
+        try:
+            self.proc.stdin.write(protocol.dumps({"type": "bye"}) + "\n")
+            self.proc.stdin.flush()
+            self.proc.wait(timeout=30)
+            self._close_pipes()
+        except (OSError, subprocess.TimeoutExpired, ValueError):
+            self.kill()
+
+
+def read_jobs(path):
+    jobs = []
+    with open(path, encoding="utf-8") as f:
+        for n, line in enumerate(f, 1):
+            line = line.strip()
+            if not line:
+                continue
+            try:
+                msg = json.loads(line)
+            except json.JSONDecodeError as e:
+                raise SystemExit(f"attnbench_worker: {path}:{n}: malformed JSON ({e.msg})") from None
+            jobs.append(msg.get("job", msg) if isinstance(msg, dict) and msg.get("type") == "job" else msg)
+    return jobs
+
+
+def done_ids(path):
+    ids = set()
+    if not os.path.exists(path):
+        return ids
+    with open(path, encoding="utf-8") as f:
+        for line in f:
+            try:
+                ids.add(json.loads(line)["id"])
+            except (json.JSONDecodeError, KeyError, TypeError):
+                continue  # a torn last line from a killed run
+    return ids
+
+
+def run_file(jobs_path, out_path, resume=False, python=None, log=sys.stderr):
+    jobs = read_jobs(jobs_path)
+    base = os.path.dirname(os.path.abspath(jobs_path))
+    skip = done_ids(out_path) if resume else set()
+    if not resume and os.path.exists(out_path) and os.path.getsize(out_path) > 0:
+        raise SystemExit(f"attnbench_worker: {out_path} exists; pass --resume to continue it or remove it")
+    todo = [j for j in jobs if not (isinstance(j, dict) and j.get("id") in skip)]
+    if resume and skip:
+        log.write(f"resume: {len(jobs) - len(todo)} of {len(jobs)} jobs already in {out_path}\n")
+    child = None
+    counts = collections.Counter()
+    with open(out_path, "a", encoding="utf-8") as out:
+        for n, job in enumerate(todo, 1):
+            if isinstance(job, dict) and not job.get("baseDir"):
+                job = dict(job, baseDir=base)
+            kid = job.get("kernel") if isinstance(job, dict) else None
+            group = kernels.GROUPS.get(kid, "torch")
+            if group == "py":
+                group = child.group if child else "torch"
+            env = None
+            try:
+                if child is not None and child.group != group:
+                    child.close()
+                    child = None
+                if child is None:
+                    child = Child(group, python)
+                env = child.hello.get("env")
+                r = child.run(job)
+                if r.get("fatal"):
+                    child.kill()
+                    child = None
+            except TimeoutError:
+                r = protocol.result_for(job, "timeout", f"no result within {job.get('timeoutS')} s; worker killed")
+                if child:
+                    child.kill()
+                child = None
+            except WorkerDied as e:
+                r = protocol.result_for(job, "error", protocol.one_line(str(e)))
+                if child:
+                    child.kill()
+                child = None
+            except OSError as e:
+                r = protocol.result_for(job, "error", protocol.one_line(f"cannot start worker: {e}"))
+                child = None
+            r["env"] = env
+            out.write(protocol.dumps(r) + "\n")
+            out.flush()
+            os.fsync(out.fileno())
+            counts[r["status"]] += 1
+            med = (r.get("times") or {}).get("medianMs")
+            log.write(f"[{n}/{len(todo)}] {r['id']}: {r['status']}" + (f" {med:.3f} ms" if med is not None else "")
+                      + (f" ({r['message']})" if r.get("message") else "") + "\n")
+            log.flush()
+    if child:
+        child.close()
+    log.write("done: " + ", ".join(f"{k} {v}" for k, v in sorted(counts.items())) + "\n")
+    return 0

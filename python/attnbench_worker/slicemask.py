@@ -1,0 +1,179 @@
+"""Slices on the GPU: a vectorised mask predicate (flex mask_mod, dense masks) and a reference fill.
+
+The worker holds no mask logic of its own: it evaluates the slices it was sent, exactly as SPEC 2
+defines them. A slice is a band: rows [q0, q1), columns [k0, k1), and lo <= j - i <= hi (global
+indices; kinds map to lo/hi as in src/mask/band.ts). Row i of a band unmasks columns
+[max(k0, i + lo), min(k1, i + hi + 1)).
+
+Predicate layout: the q axis of every head is cut at every slice's q0 and q1 into elementary
+intervals; inside one interval the same slices cover every row, and since slices are disjoint
+their column ranges keep one left-to-right order on every row. Per interval the slices are stored
+in that order, so (q, k) is decided by a lookup row -> interval and a fixed-depth bisection over
+the interval's slices: O(log n) gathers per element, no S x S anything.
+"""
+
+import math
+
+import torch
+
+BIG = 1 << 40  # "unbounded" diagonal offset
+KINDS = ("full", "causal", "invcausal", "bicausal")
+
+
+def bands_from_arrays(q_ranges, k_ranges, types):
+    """int32 tensors [n,2], [n,2], [n] (CPU) -> int64 [n, 6] rows (q0, q1, k0, k1, lo, hi)."""
+    q = q_ranges.to(torch.int64).reshape(-1, 2)
+    k = k_ranges.to(torch.int64).reshape(-1, 2)
+    t = types.to(torch.int64).reshape(-1)
+    if t.numel() and (int(t.min()) < 0 or int(t.max()) > 3):
+        raise ValueError("slice types must be 0 full, 1 causal, 2 invcausal, 3 bicausal")
+    q0, q1, k0, k1 = q[:, 0], q[:, 1], k[:, 0], k[:, 1]
+    d = (k1 - k0) - (q1 - q0)
+    base = k0 - q0
+    big = torch.full_like(q0, BIG)
+    lo = torch.where((t == 2) | (t == 3), base, -big)
+    hi = torch.where((t == 1) | (t == 3), base + d, big)
+    return torch.stack([q0, q1, k0, k1, lo, hi], dim=1)
+
+
+class SliceMask:
+    """Predicate over one or several heads' slices; tensors live on `device`."""
+
+    def __init__(self, heads_bands, seqlen_q, seqlen_k, device):
+        self.seqlen_q, self.seqlen_k = seqlen_q, seqlen_k
+        self.num_heads = len(heads_bands)
+        self.device = device
+        self.heads_bands = heads_bands  # CPU int64 [n, 6] per head
+        self._build(device)
+
+    @classmethod
+    def from_arrays(cls, heads, seqlen_q, seqlen_k, device):
+        return cls([bands_from_arrays(*h) for h in heads], seqlen_q, seqlen_k, device)
+
+    def _build(self, device):
+        sq = self.seqlen_q
+        iv_bands, iv_off, iv_cnt, row_iv = [], [], [], []
+        total_iv = 0
+        total_sl = 0
+        max_cnt = 0
+        for bands in self.heads_bands:
+            # Clip every band to its non-empty rows [max(q0, k0 - hi), min(q1, k1 - lo)): inside an
+            # interval every slice then covers a non-empty column range on every row, which is what
+            # keeps their left-to-right order fixed (an empty range would break the bisection).
+            q0 = torch.maximum(bands[:, 0], bands[:, 2] - bands[:, 5])
+            q1 = torch.minimum(bands[:, 1], bands[:, 3] - bands[:, 4])
+            bands = torch.cat([q0[:, None], q1[:, None], bands[:, 2:]], dim=1)
+            keep = (q1 > q0) & (bands[:, 3] > bands[:, 2])
+            bands = bands[keep]
+            q0, q1 = bands[:, 0], bands[:, 1]
+            bounds = torch.unique(torch.cat([q0, q1, torch.tensor([0, sq], dtype=torch.int64)]))
+            bounds = bounds[(bounds >= 0) & (bounds <= sq)]
+            n_iv = bounds.numel() - 1
+            a = torch.searchsorted(bounds, q0.contiguous())
+            b = torch.searchsorted(bounds, q1.contiguous())
+            cnt_per_slice = b - a
+            sl = torch.repeat_interleave(torch.arange(bands.shape[0]), cnt_per_slice)
+            starts = torch.repeat_interleave(a, cnt_per_slice)
+            first = torch.repeat_interleave(torch.cumsum(cnt_per_slice, 0) - cnt_per_slice, cnt_per_slice)
+            iv = starts + (torch.arange(sl.numel()) - first)
+            # Column order inside an interval: left edge at the interval's first row, then right edge.
+            r0 = bounds[iv]
+            bb = bands[sl]
+            left = torch.maximum(bb[:, 2], r0 + bb[:, 4])
+            right = torch.minimum(bb[:, 3], r0 + bb[:, 5] + 1)
+            order = _lexsort([right, left, iv])
+            iv, bb = iv[order], bb[order]
+            cnt = torch.bincount(iv, minlength=n_iv) if iv.numel() else torch.zeros(n_iv, dtype=torch.int64)
+            off = torch.cumsum(cnt, 0) - cnt
+            iv_bands.append(bb)
+            iv_off.append(off + total_sl)
+            iv_cnt.append(cnt)
+            # row -> interval index (global over heads)
+            lens = bounds[1:] - bounds[:-1]
+            row_iv.append(torch.repeat_interleave(torch.arange(n_iv) + total_iv, lens))
+            total_iv += n_iv
+            total_sl += bb.shape[0]
+            if cnt.numel():
+                max_cnt = max(max_cnt, int(cnt.max()))
+        bands = torch.cat(iv_bands) if total_sl else torch.zeros((1, 6), dtype=torch.int64)
+        # One 1-D tensor per field: plain gathers, which FlexAttention can lower into its kernel.
+        self.k0, self.k1, self.lo, self.hi = (bands[:, c].contiguous().to(device) for c in (2, 3, 4, 5))
+        self.last = bands.shape[0] - 1
+        self.iv_off = torch.cat(iv_off).to(device)
+        self.iv_cnt = torch.cat(iv_cnt).to(device)
+        self.row_iv = torch.cat(row_iv).to(device)  # [heads * Sq]
+        self.steps = max(1, math.ceil(math.log2(max_cnt + 1)))
+        self.max_per_interval = max_cnt
+        self.num_slices = total_sl
+
+    def predicate(self, h, q, k):
+        """Boolean tensor: is (q, k) unmasked for mask head h? Broadcasts; h may be an int."""
+        q = q.to(torch.int64) if torch.is_tensor(q) else q
+        k = k.to(torch.int64) if torch.is_tensor(k) else k
+        row = q if self.num_heads == 1 else h * self.seqlen_q + q
+        e = self.row_iv[row]
+        base = self.iv_off[e]
+        lo = torch.zeros_like(base)
+        hi = self.iv_cnt[e]
+        # First slot whose left edge on row q is > k; the candidate is the slot before it.
+        for _ in range(self.steps):
+            active = lo < hi
+            mid = torch.div(lo + hi, 2, rounding_mode="floor")
+            s = torch.clamp(base + mid, max=self.last)
+            left = torch.maximum(self.k0[s], q + self.lo[s])
+            go_right = left <= k
+            lo = torch.where(active & go_right, mid + 1, lo)
+            hi = torch.where(active & ~go_right, mid, hi)
+        t = lo - 1
+        s = torch.clamp(base + t, min=0, max=self.last)
+        left = torch.maximum(self.k0[s], q + self.lo[s])
+        right = torch.minimum(self.k1[s], q + self.hi[s] + 1)
+        return (t >= 0) & (k >= left) & (k < right)
+
+    def mask_mod(self, group_size=1, per_head=None):
+        """A FlexAttention mask_mod over query heads (query head h -> mask head h // group)."""
+        per_head = self.num_heads > 1 if per_head is None else per_head
+
+        def mod(b, h, q_idx, kv_idx):
+            mh = torch.div(h, group_size, rounding_mode="floor") if per_head else 0
+            return self.predicate(mh, q_idx, kv_idx)
+
+        return mod
+
+    def dense_rows(self, h, r0, r1):
+        """Boolean [r1 - r0, Sk] block of mask head h."""
+        q = torch.arange(r0, r1, device=self.device)[:, None]
+        k = torch.arange(self.seqlen_k, device=self.device)[None, :]
+        return self.predicate(h, q, k)
+
+    def dense(self, chunk_elems=1 << 27):
+        """Boolean [heads, Sq, Sk], built in row chunks."""
+        out = torch.empty((self.num_heads, self.seqlen_q, self.seqlen_k), dtype=torch.bool, device=self.device)
+        rows = max(1, chunk_elems // max(1, self.seqlen_k))
+        for h in range(self.num_heads):
+            for r0 in range(0, self.seqlen_q, rows):
+                r1 = min(self.seqlen_q, r0 + rows)
+                out[h, r0:r1] = self.dense_rows(h, r0, r1)
+        return out
+
+
+def _lexsort(keys):
+    """Indices sorting by keys[-1], then keys[-2], ... (stable sorts from the least significant)."""
+    idx = torch.arange(keys[0].numel())
+    for key in keys:
+        idx = idx[torch.sort(key[idx], stable=True).indices]
+    return idx
+
+
+def reference_dense(heads_bands, seqlen_q, seqlen_k, device):
+    """Independent dense fill for the float32 reference: one broadcast band test per slice."""
+    out = torch.zeros((len(heads_bands), seqlen_q, seqlen_k), dtype=torch.bool, device=device)
+    for h, bands in enumerate(heads_bands):
+        for q0, q1, k0, k1, lo, hi in bands.tolist():
+            if q1 <= q0 or k1 <= k0:
+                continue
+            i = torch.arange(q0, q1, device=device)[:, None]
+            j = torch.arange(k0, k1, device=device)[None, :]
+            d = j - i
+            out[h, q0:q1, k0:k1] |= (d >= lo) & (d <= hi)
+    return out

@@ -1,0 +1,59 @@
+// The kernel registry: every kernel id, once. Adding a kernel = one descriptor file + one line here.
+// The id type is derived from this array; the same id is the python module name, the CLI value and
+// the database value.
+import { badInput } from '../cli/errors.js';
+import { cpuRef } from './cpu_ref.js';
+import { cpuTiled } from './cpu_tiled.js';
+import type { GpuKernelDescriptor } from './gpu/accept.js';
+import { fa2 } from './gpu/fa2.js';
+import { fa3 } from './gpu/fa3.js';
+import { fa4 } from './gpu/fa4.js';
+import { flashinfer } from './gpu/flashinfer.js';
+import { flashmask } from './gpu/flashmask.js';
+import { flex } from './gpu/flex.js';
+import { jaxCudnn } from './gpu/jax_cudnn.js';
+import { jaxPallas } from './gpu/jax_pallas.js';
+import { magiFfa } from './gpu/magi_ffa.js';
+import { sdpaCudnn } from './gpu/sdpa_cudnn.js';
+import { sdpaEfficient } from './gpu/sdpa_efficient.js';
+import { sdpaFlash } from './gpu/sdpa_flash.js';
+import { sdpaMath } from './gpu/sdpa_math.js';
+import { teFused } from './gpu/te_fused.js';
+import { torchNaive } from './gpu/torch_naive.js';
+import { tritonBlocksparse } from './gpu/triton_blocksparse.js';
+
+export const KERNELS = [
+  cpuTiled,
+  cpuRef,
+  torchNaive,
+  sdpaMath,
+  sdpaEfficient,
+  sdpaFlash,
+  sdpaCudnn,
+  flex,
+  tritonBlocksparse,
+  fa2,
+  fa3,
+  fa4,
+  teFused,
+  flashinfer,
+  magiFfa,
+  flashmask,
+  jaxCudnn,
+  jaxPallas,
+] as const satisfies readonly GpuKernelDescriptor[];
+
+export type KernelId = (typeof KERNELS)[number]['id'];
+
+export const KERNEL_IDS: readonly KernelId[] = KERNELS.map((k) => k.id);
+
+export function isKernelId(id: string): id is KernelId {
+  return (KERNEL_IDS as readonly string[]).includes(id);
+}
+
+/** The descriptor of a kernel id; unknown ids are bad input (exit 2) naming the known ones. */
+export function getKernel(id: string): GpuKernelDescriptor {
+  const k = KERNELS.find((d) => d.id === id);
+  if (!k) throw badInput(`unknown kernel '${id}': expected one of ${KERNEL_IDS.join(', ')}`);
+  return k;
+}
