@@ -45,6 +45,10 @@ class Child:
         self.stderr_tail = collections.deque(maxlen=30)
         threading.Thread(target=self._read_out, daemon=True).start()
         threading.Thread(target=self._read_err, daemon=True).start()
+        pidfile = os.environ.get("ATTNBENCH_WORKER_PIDFILE")
+        if pidfile:  # lets a batch script end a worker (by its process group id) if the supervisor is killed
+            with open(pidfile, "a", encoding="utf-8") as f:
+                f.write(f"{self.proc.pid}\n")
         self.hello = self._expect("hello", HELLO_TIMEOUT_S)
         if self.hello.get("protocol") != PROTOCOL_VERSION:
             self.kill()
@@ -157,51 +161,69 @@ def run_file(jobs_path, out_path, resume=False, python=None, log=sys.stderr):
     todo = [j for j in jobs if not (isinstance(j, dict) and j.get("id") in skip)]
     if resume and skip:
         log.write(f"resume: {len(jobs) - len(todo)} of {len(jobs)} jobs already in {out_path}\n")
-    child = None
     counts = collections.Counter()
-    with open(out_path, "a", encoding="utf-8") as out:
-        for n, job in enumerate(todo, 1):
-            if isinstance(job, dict) and not job.get("baseDir"):
-                job = dict(job, baseDir=base)
-            kid = job.get("kernel") if isinstance(job, dict) else None
-            group = kernels.GROUPS.get(kid, "torch")
-            if group == "py":
-                group = child.group if child else "torch"
-            env = None
-            try:
-                if child is not None and child.group != group:
-                    child.close()
-                    child = None
-                if child is None:
-                    child = Child(group, python)
-                env = child.hello.get("env")
-                r = child.run(job)
-                if r.get("fatal"):
-                    child.kill()
-                    child = None
-            except TimeoutError:
-                r = protocol.result_for(job, "timeout", f"no result within {job.get('timeoutS')} s; worker killed")
-                if child:
-                    child.kill()
-                child = None
-            except WorkerDied as e:
-                r = protocol.result_for(job, "error", protocol.one_line(str(e)))
-                if child:
-                    child.kill()
-                child = None
-            except OSError as e:
-                r = protocol.result_for(job, "error", protocol.one_line(f"cannot start worker: {e}"))
-                child = None
-            r["env"] = env
-            out.write(protocol.dumps(r) + "\n")
-            out.flush()
-            os.fsync(out.fileno())
-            counts[r["status"]] += 1
-            med = (r.get("times") or {}).get("medianMs")
-            log.write(f"[{n}/{len(todo)}] {r['id']}: {r['status']}" + (f" {med:.3f} ms" if med is not None else "")
-                      + (f" ({r['message']})" if r.get("message") else "") + "\n")
-            log.flush()
-    if child:
-        child.close()
+    state = {"child": None}
+
+    def on_term(signum, frame):  # a killed supervisor must not leave its worker (own session) on the GPU
+        raise SystemExit(128 + signum)
+
+    old_term = signal.signal(signal.SIGTERM, on_term)
+    try:
+        with open(out_path, "a", encoding="utf-8") as out:
+            for n, job in enumerate(todo, 1):
+                r = _one(job, base, python, state)
+                out.write(protocol.dumps(r) + "\n")
+                out.flush()
+                os.fsync(out.fileno())
+                counts[r["status"]] += 1
+                med = (r.get("times") or {}).get("medianMs")
+                log.write(f"[{n}/{len(todo)}] {r['id']}: {r['status']}" + (f" {med:.3f} ms" if med is not None else "")
+                          + (f" ({r['message']})" if r.get("message") else "") + "\n")
+                log.flush()
+        if state["child"]:
+            state["child"].close()
+            state["child"] = None
+    finally:
+        if state["child"]:
+            state["child"].kill()
+        signal.signal(signal.SIGTERM, old_term)
     log.write("done: " + ", ".join(f"{k} {v}" for k, v in sorted(counts.items())) + "\n")
     return 0
+
+
+def _one(job, base, python, state):
+    """Runs one job in the right child (starting, switching or replacing it); always returns a result."""
+    if isinstance(job, dict) and not job.get("baseDir"):
+        job = dict(job, baseDir=base)
+    kid = job.get("kernel") if isinstance(job, dict) else None
+    group = kernels.GROUPS.get(kid, "torch")
+    child = state["child"]
+    if group == "py":
+        group = child.group if child else "torch"
+    env = None
+    try:
+        if child is not None and child.group != group:
+            child.close()
+            child = state["child"] = None
+        if child is None:
+            child = state["child"] = Child(group, python)
+        env = child.hello.get("env")
+        r = child.run(job)
+        if r.get("fatal"):
+            child.kill()
+            state["child"] = None
+    except TimeoutError:
+        r = protocol.result_for(job, "timeout", f"no result within {job.get('timeoutS')} s; worker killed")
+        if state["child"]:
+            state["child"].kill()
+        state["child"] = None
+    except WorkerDied as e:
+        r = protocol.result_for(job, "error", protocol.one_line(str(e)))
+        if state["child"]:
+            state["child"].kill()
+        state["child"] = None
+    except OSError as e:
+        r = protocol.result_for(job, "error", protocol.one_line(f"cannot start worker: {e}"))
+        state["child"] = None
+    r["env"] = env
+    return r
