@@ -1,10 +1,12 @@
 """Dev check of timing fidelity: the harness's median vs a bare CUDA-event loop around the same call.
 
-`python -m attnbench_worker bare jobs.jsonl --ids A,B`: for each job, prepares the call exactly as
-the harness does, then times it (1) with the harness policy (per-call CUDA events, L2 flushed
-before each call, median) and (2) as a bare loop: one pair of CUDA events around `iters`
-back-to-back calls, no flush, mean per call; (2) is repeated 5 times and the median taken.
-Prints one JSON line per job.
+`python -m attnbench_worker bare jobs.jsonl --ids A,B [--iters N]`: for each job, prepares the call
+exactly as the harness does, then alternates three timings over 3 rounds (so clock and power drift
+hit all of them alike):
+  harness   per-call CUDA events, L2 flushed before each call (the worker's policy), median
+  events    per-call CUDA events, no flush, median
+  loop      one pair of CUDA events around N back-to-back calls, no flush, mean per call
+and prints one JSON line per job with the medians over rounds and harness / loop.
 """
 
 import json
@@ -14,8 +16,21 @@ import torch
 
 from . import kernels, protocol
 from .filemode import read_jobs
-from .torch_exec import Ctx, flush_buffer, prepare, time_cuda
 from .stats import quantile
+from .torch_exec import Ctx, flush_buffer, prepare, time_cuda
+
+
+def _loop(fn, iters):
+    for _ in range(3):
+        fn()
+    start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+    torch.cuda.synchronize()
+    start.record()
+    for _ in range(iters):
+        fn()
+    end.record()
+    torch.cuda.synchronize()
+    return start.elapsed_time(end) / iters
 
 
 def bare(jobs_path, ids, iters):
@@ -27,22 +42,16 @@ def bare(jobs_path, ids, iters):
         ctx = Ctx(job, base, torch.device("cuda"))
         _, prep, *_ = prepare(ctx, mod)
         prep.setup()
-        harness = time_cuda(prep.timed, 5, iters, flush_buffer(ctx.device))
-        loops = []
-        for _ in range(5):
-            for _ in range(3):
-                prep.timed()
-            start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
-            torch.cuda.synchronize()
-            start.record()
-            for _ in range(iters):
-                prep.timed()
-            end.record()
-            torch.cuda.synchronize()
-            loops.append(start.elapsed_time(end) / iters)
-        h, b = quantile(harness, 0.5), quantile(loops, 0.5)
+        flush = flush_buffer(ctx.device)
+        harness, events, loop = [], [], []
+        for _ in range(3):
+            harness.append(quantile(time_cuda(prep.timed, 5, iters, flush), 0.5))
+            loop.append(_loop(prep.timed, iters))
+            events.append(quantile(time_cuda(prep.timed, 3, iters, None), 0.5))
+        h, e, b = quantile(harness, 0.5), quantile(events, 0.5), quantile(loop, 0.5)
         print(json.dumps({"id": job["id"], "kernel": job["kernel"], "direction": job["direction"], "seqlen": job["shape"]["seqlenQ"],
-                          "harnessMedianMs": h, "bareLoopMs": b, "harnessOverBare": h / b, "bareLoops": loops}), flush=True)
-        del prep
+                          "harnessMedianMs": h, "eventsNoFlushMs": e, "bareLoopMs": b, "harnessOverBare": h / b,
+                          "rounds": {"harness": harness, "eventsNoFlush": events, "loop": loop}}), flush=True)
+        del prep, flush
         torch.cuda.empty_cache()
     return 0

@@ -135,3 +135,34 @@ class PyRefTests(unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class KernelHelperTests(unittest.TestCase):
+    """The torch-free helpers every kernel module uses (a stub context stands in for the torch one)."""
+
+    class Ctx:
+        def __init__(self, args):
+            self.args_ = args
+
+        def arg(self, name, device=True, default=None):
+            return self.args_.get(name, default)
+
+    def test_window_helpers(self):
+        from attnbench_worker.kernels.base import full_or_causal, window_of
+
+        self.assertEqual(full_or_causal(self.Ctx({"left": -1, "right": -1})), "full")
+        self.assertEqual(full_or_causal(self.Ctx({"left": -1, "right": 0})), "causal")
+        self.assertIsNone(full_or_causal(self.Ctx({"left": 128, "right": 0})))
+        self.assertEqual(window_of(self.Ctx({"left": 7, "right": 3})), (7, 3))
+
+    def test_registry_matches_modules(self):
+        import os
+
+        from attnbench_worker import kernels
+
+        here = os.path.join(os.path.dirname(kernels.__file__))
+        for kid in kernels.KERNEL_IDS:
+            self.assertTrue(os.path.exists(os.path.join(here, f"{kid}.py")), kid)
+        self.assertEqual(kernels.GROUPS["jax_cudnn"], "jax")
+        self.assertTrue(kernels.serves("jax", "py_ref"))
+        self.assertFalse(kernels.serves("jax", "flex"))

@@ -54,6 +54,21 @@ const long = { ...kc("flex", "causal", 256 * K, "fwd"), warmup: 2, iters: 5, che
 for (const kernel of ['jax_cudnn', 'jax_pallas']) for (const s of [8 * K, 32 * K]) for (const d of dirs) cases.push(kc(kernel, 'causal', s, d));
 for (const kernel of ['fa2', 'fa3', 'fa4', 'te_fused', 'flashinfer', 'magi_ffa', 'flashmask']) cases.push(kc(kernel, 'causal', 4 * K, 'fwd'));
 
+// The short list for a device call of about four minutes (device time is shared with the sweep).
+const quick: KernelCase[] = [
+  cases[0],
+  cases[1],
+  ...['sdpa_flash', 'sdpa_cudnn', 'sdpa_efficient', 'triton_blocksparse'].flatMap((k) =>
+    [8 * K, 32 * K].flatMap((s) => dirs.map((d) => kc(k, 'causal', s, d))),
+  ),
+  ...dirs.map((d) => kc('flex', 'causal', 8 * K, d)),
+  kc('torch_naive', 'causal', 8 * K, 'fwd'),
+  kc('sdpa_math', 'causal', 8 * K, 'fwd'),
+  ...['sdpa_flash', 'triton_blocksparse', 'sdpa_cudnn'].map((k) => kc(k, 'causal_document', 8 * K, 'fwd')),
+  ...dirs.map((d) => kc('triton_blocksparse', 'block_sparse', 8 * K, d, { s: 0.5, block: 64, kvHeads: 8 })),
+  kc('triton_blocksparse', 'causal_document', 8 * K, 'bwd'),
+  kc('fa3', 'causal', 4 * K, 'fwd'),
+];
 const dir = process.argv[2] ?? 'out/devjobs';
 const masks = {
   generate: (c: KernelCase, sample: number) => generateMask(c.family, c.seqlen, { seed: c.seed + sample, params: { ...c.maskParams } }),
@@ -61,4 +76,5 @@ const masks = {
 };
 const main = planJobsFile(cases, dir, masks, { timeoutS: 150 });
 const extra = planJobsFile([long], `${dir}/long`, masks, { allowShort: true, timeoutS: 200 });
-console.log(JSON.stringify({ main, extra, acceptanceIds: [cases[0].id, cases[1].id] }, null, 1));
+const q = planJobsFile(quick, `${dir}/quick`, masks, { timeoutS: 90 });
+console.log(JSON.stringify({ main, extra, quick: q, acceptanceIds: [cases[0].id, cases[1].id] }, null, 1));

@@ -55,8 +55,7 @@ def expand_kv(x, group):
 
 def window_of(ctx):
     """(left, right) of a 'window' job, -1 meaning unbounded; and whether it is full or causal."""
-    a = ctx.args
-    return int(a.get("left", -1)), int(a.get("right", -1))
+    return int(ctx.arg("left", default=-1)), int(ctx.arg("right", default=-1))
 
 
 def full_or_causal(ctx):
