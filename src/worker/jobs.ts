@@ -28,10 +28,14 @@ export interface JobOptions {
 /** Default per-job limit: compile + reference + warm-up + timed calls of the largest cases. */
 export const DEFAULT_TIMEOUT_S = 900;
 
-/** Block size of the block table: the family's own block for block-sparse masks, else flex's 128. */
+/**
+ * Block size of the block table: a block-sparse family's own block when it is a kernel tile size
+ * (64 or 128), else flex's 128 (coarser family blocks, e.g. block_causal_document's 1024, are
+ * exact at 128 too: their 128-blocks are all full or empty).
+ */
 export function blockSizeOf(mask: GeneratedMask): number {
-  const b = Number(mask.params.block ?? mask.params.blockSize ?? mask.params.B ?? 128);
-  return Number.isInteger(b) && b > 0 ? b : 128;
+  const b = Number(mask.params.block);
+  return b === 64 || b === 128 ? b : 128;
 }
 
 export function buildJob(c: KernelCase, mask: GeneratedMask, d: KernelDescriptor | GpuKernelDescriptor, arrays: ArrayFile, o: JobOptions = {}): JobPlan {

@@ -15,7 +15,7 @@ import { ArrayFile, readArray } from './arrays.js';
 import { WorkerClient, WorkerProcess, pythonDir } from './client.js';
 import { TorchExecutor } from './executor.js';
 import { planJobsFile, readWorkerResults } from './files.js';
-import { buildJob } from './jobs.js';
+import { blockSizeOf, buildJob } from './jobs.js';
 
 const PY_REF: KernelDescriptor = {
   id: 'py_ref',
@@ -108,6 +108,11 @@ describe('job builder', () => {
     if (w.kind === 'unsupported') expect(w.reason).toMatch(/sdpa_flash cannot express sliding_window: window: .*sliding window/);
     const bwd = buildJob(kcase('flashinfer', 64, { dtype: 'bfloat16', direction: 'bwd' }), causal(64), getKernel('flashinfer'), arrays());
     expect(bwd).toEqual({ kind: 'unsupported', reason: 'flashinfer has no backward pass' });
+  });
+  it('block tables use a block-sparse family\'s own tile size, else 128', () => {
+    expect(blockSizeOf(mask('block_sparse', 256, [], { block: 64 }))).toBe(64);
+    expect(blockSizeOf(mask('block_causal_document', 4096, [], { block: 1024 }))).toBe(128);
+    expect(blockSizeOf(causal(256))).toBe(128);
   });
   it('registry: every id once, GPU kernels have a python module, unknown ids are bad input', () => {
     const ids = KERNELS.map((k) => k.id);

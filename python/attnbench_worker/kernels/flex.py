@@ -98,7 +98,15 @@ def build(ctx):
     else:
         prep = None
 
+    bq, bk = bm.BLOCK_SIZE
+    kw = {}
+    if bq < 128 or bk < 128:
+        # flex's template asserts that its tiles divide the sparse block size; the defaults are 128.
+        kw["kernel_options"] = {"BLOCK_M": min(64, bq), "BLOCK_N": min(64, bk), "BLOCK_M1": 32, "BLOCK_N1": min(64, bk),
+                                "BLOCK_M2": min(64, bq), "BLOCK_N2": 32}
+        notes.append(f"kernel tiles for {bq}x{bk} blocks: {kw['kernel_options']}")
+
     def fn(q, k, v):
-        return flex(q, k, v, block_mask=bm, scale=ctx.scale, enable_gqa=native)
+        return flex(q, k, v, block_mask=bm, scale=ctx.scale, enable_gqa=native, **kw)
 
     return Call(fn, prep=prep, notes=notes, compiled=True)

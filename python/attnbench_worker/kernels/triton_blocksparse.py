@@ -4,9 +4,9 @@ Inputs (ready from the TypeScript adapter): per mask head and query block, the p
 key blocks. Full blocks are computed unmasked; partial blocks read a BQ x BK tile of the mask,
 evaluated once from the slices (slicemask.SliceMask) for exactly the partial blocks. Per-head
 tables (block_sparse families, one per KV head) are indexed by the query head's KV head, so GQA
-is native: K/V are never expanded. Backward is FlashAttention-2 style: dK/dV per key block over
-the transposed (column) table, summed over the query-head group inside the program; dQ per query
-block over the row table. Online softmax in base 2; LSE saved by the forward.
+is native: K/V are never expanded. Backward is FlashAttention-2 style: dK/dV per key block and query head over
+the transposed (column) table, float32 shares summed over the query-head group on the host; dQ
+per query block over the row table. Online softmax in base 2; LSE saved by the forward.
 """
 
 import math
@@ -109,16 +109,18 @@ def _build_kernels():
 
     @triton.jit
     def _dkdv(Q, K, V, DO, LSE, DELTA, DK, DV, FN, FI, PN, PI, TMAP, TILES,
-              sqb, sqh, sqm, skb, skh, skn, sob, soh, som,
+              sqb, sqh, sqm, skb, skh, skn, sob, soh, som, sdb, sdh, sdn,
               fn_h, fi_h, fi_m, pn_h, pi_h, pi_m, tm_h, tm_m,
-              H, HKV, G, S, qk_scale, sm_scale,
+              H, G, S, qk_scale, sm_scale,
               PER_HEAD: tl.constexpr, BLOCK_M: tl.constexpr, BLOCK_N: tl.constexpr, SUB_M: tl.constexpr, D: tl.constexpr):
-        # One program per (key block, KV head): loops over the query heads of the group and over the
-        # query blocks of this key block's column (transposed table: FN/FI/PN/PI are per key block).
+        # One program per (key block, query head): the query blocks of this key block's column
+        # (transposed table: FN/FI/PN/PI are per key block). DK/DV hold this query head's share
+        # (float32, [B, Hq, S, D]); the host sums the shares of a KV head's query-head group.
         kb = tl.program_id(0)
-        bk = tl.program_id(1).to(tl.int64)
-        b = bk // HKV
-        kvh = bk % HKV
+        bh = tl.program_id(1).to(tl.int64)
+        b = bh // H
+        h = bh % H
+        kvh = h // G
         mh = kvh * PER_HEAD
         offs_n = kb.to(tl.int64) * BLOCK_N + tl.arange(0, BLOCK_N)
         offs_d = tl.arange(0, D)
@@ -129,44 +131,43 @@ def _build_kernels():
         v = tl.load(V + kptr, mask=col_ok[:, None], other=0.0)
         dk = tl.zeros([BLOCK_N, D], tl.float32)
         dv = tl.zeros([BLOCK_N, D], tl.float32)
-        for g in range(G):
-            h = kvh * G + g
-            qbase = Q + b * sqb + h * sqh
-            obase = b * sob + h * soh
-            rbase = (b * H + h) * S
-            for kind in tl.static_range(2):
+        qbase = Q + b * sqb + h * sqh
+        obase = b * sob + h * soh
+        rbase = bh * S
+        for kind in tl.static_range(2):
+            if kind == 0:
+                n = tl.load(FN + mh * fn_h + kb)
+            else:
+                n = tl.load(PN + mh * pn_h + kb)
+            for j in range(n):
                 if kind == 0:
-                    n = tl.load(FN + mh * fn_h + kb)
+                    qb = tl.load(FI + mh * fi_h + kb * fi_m + j).to(tl.int64)
                 else:
-                    n = tl.load(PN + mh * pn_h + kb)
-                for j in range(n):
-                    if kind == 0:
-                        qb = tl.load(FI + mh * fi_h + kb * fi_m + j).to(tl.int64)
-                    else:
-                        qb = tl.load(PI + mh * pi_h + kb * pi_m + j).to(tl.int64)
-                        t = tl.load(TMAP + mh * tm_h + qb * tm_m + kb).to(tl.int64)
-                    for sub in tl.static_range(BLOCK_M // SUB_M):
-                        offs_m = qb * BLOCK_M + sub * SUB_M + offs_s
-                        row_ok = offs_m < S
-                        q = tl.load(qbase + offs_m[:, None] * sqm + offs_d[None, :], mask=row_ok[:, None], other=0.0)
-                        do = tl.load(DO + obase + offs_m[:, None] * som + offs_d[None, :], mask=row_ok[:, None], other=0.0)
-                        lse = tl.load(LSE + rbase + offs_m, mask=row_ok, other=float("inf"))
-                        delta = tl.load(DELTA + rbase + offs_m, mask=row_ok, other=0.0)
-                        sT = tl.dot(k, tl.trans(q)) * qk_scale  # [BLOCK_N, SUB_M]
-                        pT = tl.exp2(sT - lse[None, :])
-                        keep = col_ok[:, None] & row_ok[None, :]
-                        if kind == 1:
-                            tile = tl.load(TILES + t * (BLOCK_M * BLOCK_N) + (sub * SUB_M + offs_s)[None, :] * BLOCK_N
-                                           + tl.arange(0, BLOCK_N)[:, None])
-                            keep = keep & (tile != 0)
-                        pT = tl.where(keep, pT, 0.0)
-                        dv += tl.dot(pT.to(do.dtype), do)
-                        dpT = tl.dot(v, tl.trans(do))
-                        dsT = pT * (dpT - delta[None, :])
-                        dk += tl.dot(dsT.to(q.dtype), q)
+                    qb = tl.load(PI + mh * pi_h + kb * pi_m + j).to(tl.int64)
+                    t = tl.load(TMAP + mh * tm_h + qb * tm_m + kb).to(tl.int64)
+                for sub in tl.static_range(BLOCK_M // SUB_M):
+                    offs_m = qb * BLOCK_M + sub * SUB_M + offs_s
+                    row_ok = offs_m < S
+                    q = tl.load(qbase + offs_m[:, None] * sqm + offs_d[None, :], mask=row_ok[:, None], other=0.0)
+                    do = tl.load(DO + obase + offs_m[:, None] * som + offs_d[None, :], mask=row_ok[:, None], other=0.0)
+                    lse = tl.load(LSE + rbase + offs_m, mask=row_ok, other=float("inf"))
+                    delta = tl.load(DELTA + rbase + offs_m, mask=row_ok, other=0.0)
+                    sT = tl.dot(k, tl.trans(q)) * qk_scale  # [BLOCK_N, SUB_M]
+                    pT = tl.exp2(sT - lse[None, :])
+                    keep = col_ok[:, None] & row_ok[None, :]
+                    if kind == 1:
+                        tile = tl.load(TILES + t * (BLOCK_M * BLOCK_N) + (sub * SUB_M + offs_s)[None, :] * BLOCK_N
+                                       + tl.arange(0, BLOCK_N)[:, None])
+                        keep = keep & (tile != 0)
+                    pT = tl.where(keep, pT, 0.0)
+                    dv += tl.dot(pT.to(do.dtype), do)
+                    dpT = tl.dot(v, tl.trans(do))
+                    dsT = pT * (dpT - delta[None, :])
+                    dk += tl.dot(dsT.to(q.dtype), q)
         dk = dk * sm_scale
-        tl.store(DK + kptr, dk.to(DK.dtype.element_ty), mask=col_ok[:, None])
-        tl.store(DV + kptr, dv.to(DV.dtype.element_ty), mask=col_ok[:, None])
+        dptr = b * sdb + h * sdh + offs_n[:, None] * sdn + offs_d[None, :]
+        tl.store(DK + dptr, dk.to(DK.dtype.element_ty), mask=col_ok[:, None])
+        tl.store(DV + dptr, dv.to(DV.dtype.element_ty), mask=col_ok[:, None])
 
     @triton.jit
     def _dq(Q, K, V, DO, LSE, DELTA, DQ, FN, FI, PN, PI, TMAP, TILES,
@@ -349,11 +350,22 @@ class _Attn(torch.autograd.Function):
         _delta[(triton_cdiv(s, 128), b * h)](o, do, delta, *_strides(o), h, s, BLOCK=128, D=d)
         dq, dk, dv = torch.empty_like(q), torch.empty_like(k), torch.empty_like(v)
         common = dict(PER_HEAD=tb.per_head, BLOCK_M=tb.bq, BLOCK_N=tb.bk, D=d, num_warps=4, num_stages=2)
-        _dkdv[(tb.nbk, b * hkv)](q, k, v, do, lse, delta, dk, dv, tb.cfn, tb.cfi, tb.cpn, tb.cpi, tb.tmap, tb.tiles,
-                                *_strides(q), *_strides(k), *_strides(o),
-                                tb.cfn.stride(0), tb.cfi.stride(0), tb.cfi.stride(1), tb.cpn.stride(0), tb.cpi.stride(0), tb.cpi.stride(1),
-                                tb.tmap.stride(0), tb.tmap.stride(1),
-                                h, hkv, g, s, scale * LOG2E, scale, SUB_M=32, **common)
+        # dK/dV per query head (more programs than per KV head: causal columns differ a lot in
+        # length), float32 shares summed over each KV head's group afterwards.
+        if g == 1:
+            dk_h, dv_h = dk, dv
+        else:
+            dk_h = torch.empty((b, h, s, d), dtype=torch.float32, device=q.device)
+            dv_h = torch.empty_like(dk_h)
+        _dkdv[(tb.nbk, b * h)](q, k, v, do, lse, delta, dk_h, dv_h, tb.cfn, tb.cfi, tb.cpn, tb.cpi, tb.tmap, tb.tiles,
+                              *_strides(q), *_strides(k), *_strides(o), *_strides(dk_h),
+                              tb.cfn.stride(0), tb.cfi.stride(0), tb.cfi.stride(1), tb.cpn.stride(0), tb.cpi.stride(0), tb.cpi.stride(1),
+                              tb.tmap.stride(0), tb.tmap.stride(1),
+                              h, g, s, scale * LOG2E, scale, SUB_M=32, **common)
+        if g > 1:
+            dk.copy_(dk_h.view(b, hkv, g, s, d).sum(2))
+            dv.copy_(dv_h.view(b, hkv, g, s, d).sum(2))
+            del dk_h, dv_h
         _dq[(tb.nbq, b * h)](q, k, v, do, lse, delta, dq, tb.fn, tb.fi, tb.pn, tb.pi, tb.tmap, tb.tiles,
                             *_strides(q), *_strides(k), *_strides(o),
                             tb.fn.stride(0), tb.fi.stride(0), tb.fi.stride(1), tb.pn.stride(0), tb.pi.stride(0), tb.pi.stride(1),
