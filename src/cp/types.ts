@@ -140,3 +140,37 @@ export interface PlanStats {
   readonly stepsBwd: readonly number[];
   readonly peakBufferBytes: readonly number[];
 }
+
+// ---------------------------------------------------------------------------------------------
+// Conventions shared by planners, the checker, the statistics and every executor.
+//
+// Well-known buffers of every rank program (declared in `buffers`, tokens = `owned`):
+//   inputs   q (all q heads), kv (all KV heads) - present from the start of the forward;
+//            do (all q heads)                   - present from the start of the backward.
+//   outputs  o (all q heads, output + lse)      - complete at the end of the forward;
+//            dq, dkv                            - complete at the end of the backward.
+// Buffers created in the forward stay readable in the backward (saved activations).
+//
+// Tensor layouts (what a buffer of each kind holds, heads outermost):
+//   q, o, do, dq   [heads, tokens, headDim];  an `o` buffer also carries the lse [heads, tokens]
+//                  (4 bytes per value), so every partial output is a self-contained (out, lse).
+//   kv, dkv        K then V (dK then dV), each [heads, tokens, headDim].
+//
+// Step details that the field comments above leave open:
+//   - attn with an empty mask is valid (flops 0): it creates `out` as zeros with lse = -Infinity.
+//     Planners use it so that a rank whose queries see no key still produces its `o`.
+//   - attn_bwd: `lse` may name the `o` buffer itself (its lse part).
+//   - copy / accumulate work by coordinates: every (token, head) element of `from` that `into`
+//     also holds is copied / added; `into` is created zero-filled when absent. That covers
+//     slicing (heads or tokens), concatenation (several copies into one buffer) and gradient
+//     reduction of partially overlapping buffers.
+//   - all_to_all: the chunk a rank sends to itself is allowed (a local copy, moves no bytes).
+//   - a buffer name denotes one content: a receive never overwrites a live buffer.
+export const CP_INPUTS = { q: 'q', kv: 'kv', do: 'do' } as const;
+export const CP_OUTPUTS = { o: 'o', dq: 'dq', dkv: 'dkv' } as const;
+
+/** Scheme-specific layout as given by the user (`--layout k=v,...`) or recorded in a plan. */
+export type CpLayout = Readonly<Record<string, number | string>>;
+
+/** A planner: pure, deterministic, throws AttnbenchError('bad_input') on an invalid request. */
+export type Planner = (mask: Mask, world: number, layout: CpLayout, shape: CpShape) => Plan;

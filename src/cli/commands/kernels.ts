@@ -1,13 +1,56 @@
-// attnbench kernels: placeholder until its module lands (registered so that --help lists it).
+// attnbench kernels: sweep attention kernels over mask families and sequence lengths.
 import type { Command } from 'commander';
-import { AttnbenchError } from '../errors.js';
+import { runCases } from '../../bench/runner.js';
+import { familyMaskSource } from '../../bench/mask-source.js';
+import { expandSweep } from '../../bench/sweep.js';
+import { throughputTable } from '../../bench/table.js';
+import type { KernelExecutor } from '../../bench/types.js';
+import { kernelSweepFromOptions, type KernelCliOptions } from '../../config/kernel-options.js';
+import { createExecutor } from '../../bench/executors.js';
 
 export function register(program: Command): void {
   program
     .command('kernels')
-    .description('(not built yet)')
-    .allowUnknownOption()
-    .action(() => {
-      throw new AttnbenchError('unavailable', 'kernels is not built yet');
+    .description('benchmark attention kernels: TFLOP/s, memory and error per mask family and sequence length')
+    .option('--executor <id>', 'cpu | torch | jax', 'cpu')
+    .option('--preset <name>', 'a named sweep (see --list-presets)')
+    .option('--list-presets', 'list the presets and exit')
+    .option('--kernel <ids>', 'comma-separated kernel ids (default: every kernel of the executor)')
+    .option('--family <ids>', 'comma-separated mask families')
+    .option('--seqlen <list>', 'comma-separated sequence lengths, e.g. 1k,2k,4k')
+    .option('--direction <list>', 'fwd, bwd or fwd,bwd')
+    .option('--heads <q:kv>', 'query:KV heads, e.g. 64:8')
+    .option('--head-dim <n>', 'head dimension')
+    .option('--dtype <t>', 'bfloat16 | float16 | float32')
+    .option('--param <k=v...>', 'mask family parameter (repeatable), e.g. window=512')
+    .option('--doclens <name|path>', 'document-length distribution: builtin name or histogram file')
+    .option('--seed <n>', 'mask seed', '0')
+    .option('--samples <n>', 'mask samples for families with random parts (median reported)')
+    .option('--warmup <n>', 'warm-up calls')
+    .option('--iters <n>', 'timed calls')
+    .option('--check-up-to <S>', 'compare against the reference up to this seqlen')
+    .option('--out <file>', 'results JSONL (appended as measured)', 'attnbench-out/kernels.jsonl')
+    .option('--resume', 'skip cases already in --out')
+    .option('--python <path>', 'python executable for the GPU worker')
+    .option('--no-progress', 'no progress bar')
+    .action(async (o: KernelCliOptions) => {
+      const { sweeps, samples, listing } = kernelSweepFromOptions(o);
+      if (listing !== undefined) {
+        process.stdout.write(listing);
+        return;
+      }
+      const cases = sweeps.flatMap(expandSweep);
+      const executor: KernelExecutor = await createExecutor(o.executor, { python: o.python });
+      try {
+        const rows = await runCases(cases, executor, familyMaskSource(samples, o.doclens), {
+          out: o.out,
+          resume: Boolean(o.resume),
+          progress: o.progress !== false,
+        });
+        if (rows.length) process.stdout.write(`${throughputTable(rows)}\n`);
+        process.stdout.write(`${rows.length} case(s) measured -> ${o.out}\n`);
+      } finally {
+        await executor.close();
+      }
     });
 }

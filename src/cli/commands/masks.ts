@@ -1,13 +1,99 @@
-// attnbench masks: placeholder until its module lands (registered so that --help lists it).
+// attnbench masks: list the mask families, print one generated mask as JSON, or draw a gallery.
 import type { Command } from 'commander';
-import { AttnbenchError } from '../errors.js';
+import { parseParams } from '../../config/kernel-options.js';
+import { FAMILIES, FAMILY_IDS, familyParams, generateMask, getFamily, maskFlops, meanArea } from '../../mask/families/index.js';
+import { writeGallery } from '../../mask/render/gallery.js';
+import type { GeneratedMask } from '../../mask/types.js';
+import { parseInteger, parseTokens, splitList } from '../../util/parse.js';
+import { badInput, usage } from '../errors.js';
+
+interface MasksOptions {
+  list?: boolean;
+  family?: string;
+  seqlen: string;
+  seed: string;
+  param?: string[];
+  doclens?: string;
+  json?: boolean;
+  out: string;
+}
+
+/** Head setting of the FLOP figures in --json (SPEC 5 default shape). */
+const JSON_HEADS_Q = 64;
+const JSON_HEAD_DIM = 128;
+
+export function listFamilies(): string {
+  const width = Math.max(...FAMILY_IDS.map((id) => id.length)) + 2;
+  const lines: string[] = [];
+  for (const f of FAMILIES) {
+    lines.push(`${f.id.padEnd(width)}${f.description}`);
+    for (const p of f.params) {
+      lines.push(`  ${`${p.name}=${p.default}`.padEnd(width - 2)}${p.description}`);
+    }
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+/** The --json form of one mask: per-head families print every head's slices. */
+export function maskJson(g: GeneratedMask): object {
+  const area = meanArea(g);
+  const perHead = getFamily(g.family).perHead;
+  return {
+    family: g.family,
+    seqlen: g.seqlen,
+    seed: g.seed,
+    params: g.params,
+    docLens: g.docLens ?? null,
+    heads: g.heads.length,
+    slices: perHead ? g.heads.map((h) => h.slices) : g.heads[0].slices,
+    area,
+    sparsity: 1 - area / (g.seqlen * g.seqlen),
+    flops: {
+      headsQ: JSON_HEADS_Q,
+      headDim: JSON_HEAD_DIM,
+      fwd: maskFlops(g, JSON_HEADS_Q, JSON_HEAD_DIM, 'fwd'),
+      bwd: maskFlops(g, JSON_HEADS_Q, JSON_HEAD_DIM, 'bwd'),
+    },
+  };
+}
+
+export async function masksCommand(o: MasksOptions): Promise<void> {
+  if (o.list) {
+    const out = o.json ? `${JSON.stringify(FAMILIES.map(({ id, description, params, perHead }) => ({ id, description, params, perHead })), null, 2)}\n` : listFamilies();
+    process.stdout.write(out);
+    return;
+  }
+  const seqlen = parseTokens(o.seqlen);
+  const seed = parseInteger(o.seed, 'seed', 0);
+  const params = parseParams(o.param);
+  const families = o.family ? splitList(o.family) : [...FAMILY_IDS];
+  for (const id of families) getFamily(id); // unknown id -> bad input listing the valid ones
+  if (o.json) {
+    if (families.length !== 1) throw usage('masks --json prints one mask: give exactly one --family');
+    const g = generateMask(families[0], seqlen, { seed, params, docLens: o.doclens });
+    process.stdout.write(`${JSON.stringify(maskJson(g))}\n`);
+    return;
+  }
+  // --param applies to every selected family that has it; a name none of them has is a typo.
+  for (const k of Object.keys(params))
+    if (!families.some((id) => k in familyParams(id, params)))
+      throw badInput(`--param ${k}: no selected family has this parameter`);
+  const items = families.map((id) => generateMask(id, seqlen, { seed, params: familyParams(id, params), docLens: o.doclens }));
+  const { index, files } = await writeGallery(o.out, items);
+  process.stdout.write(`${items.length} mask(s), ${files.length} file(s) -> ${index}\n`);
+}
 
 export function register(program: Command): void {
   program
     .command('masks')
-    .description('(not built yet)')
-    .allowUnknownOption()
-    .action(() => {
-      throw new AttnbenchError('unavailable', 'masks is not built yet');
-    });
+    .description('list mask families, print one mask as JSON (--json), or draw a gallery (PNG/SVG + index)')
+    .option('--list', 'list the families and their parameters')
+    .option('--family <ids>', 'family id; comma-separated for the gallery (default: all)')
+    .option('--seqlen <S>', 'sequence length, e.g. 4096, 8k, 1M', '8k')
+    .option('--seed <n>', 'seed of the random parts', '0')
+    .option('--param <k=v...>', 'family parameter (repeatable), e.g. w=512')
+    .option('--doclens <name|path>', 'document lengths: pile | prolong64k | prolong512k | histogram file (default by S)')
+    .option('--json', 'print the mask (slices, area, sparsity, FLOPs at 64 heads x 128) as JSON')
+    .option('--out <dir>', 'gallery folder', 'attnbench-out/masks')
+    .action(masksCommand);
 }

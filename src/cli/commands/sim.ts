@@ -1,13 +1,371 @@
-// attnbench sim: placeholder until its module lands (registered so that --help lists it).
+// attnbench sim: calibrate the cost model from measured results, validate it against every
+// measurement, and project context-parallel plans to clusters we cannot rent.
+import path from 'node:path';
+import v8 from 'node:v8';
 import type { Command } from 'commander';
-import { AttnbenchError } from '../errors.js';
+import Table from 'cli-table3';
+import { badInput, usage } from '../errors.js';
+import { DIRECTIONS, type Direction, type ResultRow } from '../../results/schema.js';
+import { formatTokens, parseIntList, parseTokenList, splitList } from '../../util/parse.js';
+import { gitRev } from '../../util/env.js';
+import { calibrate, observe, summarizeErrors, validateKernels, type ErrorSummary } from '../../sim/calibrate.js';
+import { checkWorld, GPU_SPECS, normalizeGpu, resolveCluster, type Cluster } from '../../sim/hardware.js';
+import {
+  DEFAULT_CALIBRATION_PATH,
+  loadCalibration,
+  loadClusterFile,
+  loadRows,
+  rowsAppender,
+  simEnvironment,
+  writeJson,
+  writeRowsMerged,
+} from '../../sim/io.js';
+import { makeKernelModel, type Calibration } from '../../sim/kernel-model.js';
+import { caseId, CP_PRESETS, expandProjection, projectCase } from '../../sim/project.js';
+import { chromeTrace } from '../../sim/simulate.js';
+import { familyMask, plan as planCp, rowMask } from '../../sim/sources.js';
+import { validateCp } from '../../sim/validate.js';
+import { scalingEfficiencySpec } from '../../sim/plots.js';
+import type { Environment } from '../../results/schema.js';
+
+interface SourceOptions {
+  in?: string[];
+  db?: string | boolean;
+}
+
+const collect = (v: string, prev: string[] = []) => [...prev, v];
+
+function warn(s: string): void {
+  process.stderr.write(`attnbench: ${s}\n`);
+}
+
+function pct(x: number | null): string {
+  return x === null ? '-' : `${x.toFixed(1)}%`;
+}
+
+function summaryLine(what: string, s: ErrorSummary): string {
+  return `${what}: n=${s.n} median |err| ${pct(s.medianAbsPct)}, mean ${pct(s.meanAbsPct)}, max ${pct(s.maxAbsPct)}`;
+}
+
+async function sources(o: SourceOptions): Promise<ResultRow[]> {
+  const files = o.in ?? [];
+  if (files.length === 0 && !o.db) throw usage('give result files with --in FILE (repeatable) and/or --db [PATH]');
+  return loadRows(files, o.db, warn);
+}
+
+/** Cluster for a GPU type found in rows: built-in spec or config file; calibrated GPUs pass too. */
+function clusterFactory(configFile: string | undefined, cal: Calibration | null): (gpu: string) => Cluster {
+  const file = loadClusterFile(configFile);
+  const calibrated = new Set((cal?.curves ?? []).map((c) => c.gpu));
+  const cache = new Map<string, Cluster>();
+  return (gpu) => {
+    let c = cache.get(gpu);
+    if (!c) cache.set(gpu, (c = resolveCluster(gpu, { ...file, gpu }, calibrated)));
+    return c;
+  };
+}
 
 export function register(program: Command): void {
-  program
-    .command('sim')
-    .description('(not built yet)')
-    .allowUnknownOption()
-    .action(() => {
-      throw new AttnbenchError('unavailable', 'sim is not built yet');
+  const sim = program.command('sim').description('cost model: calibrate from measurements, validate, project CP plans to large clusters');
+
+  sim
+    .command('calibrate')
+    .description('fit kernel efficiency curves from measured kernel rows (a quarter held out) and write the calibration JSON')
+    .option('--in <file>', 'results JSONL (repeatable)', collect)
+    .option('--db [path]', 'also read the results database (default attnbench-out/results.duckdb)')
+    .option('--out <file>', 'calibration JSON to write', DEFAULT_CALIBRATION_PATH)
+    .action(async (o: SourceOptions & { out: string }) => {
+      const rows = await sources(o);
+      const { observations, skipped } = observe(rows, rowMask);
+      for (const s of skipped.slice(0, 5)) warn(`skipped ${s.id}: ${s.reason}`);
+      if (skipped.length > 5) warn(`skipped ${skipped.length - 5} more rows whose mask could not be rebuilt`);
+      if (observations.length === 0) {
+        throw badInput('no measured kernel rows to calibrate from (need suite kernel/sparse, status ok, a GPU executor such as torch)');
+      }
+      const cal = calibrate(observations, {
+        createdAt: new Date().toISOString(),
+        gitRev: gitRev(),
+        sources: [...(o.in ?? []), ...(o.db ? [typeof o.db === 'string' ? o.db : 'attnbench-out/results.duckdb'] : [])],
+      });
+      writeJson(o.out, cal);
+      const t = new Table({ head: ['gpu', 'kernel', 'dir', 'dtype', 'rows fit/held', 'c0 ms', 'ms/TFLOP full', 'partial x', 'empty x', 'fit |err|', 'held-out |err|'], style: { head: [], border: [] } });
+      for (const c of cal.curves) {
+        t.push([
+          c.gpu,
+          c.kernel,
+          c.direction,
+          c.dtype,
+          `${c.fitRows}/${c.holdoutRows}`,
+          c.c0Ms.toFixed(4),
+          c.msPerTflopFull.toFixed(3),
+          c.msPerTflopFull > 0 ? (c.msPerTflopPartial / c.msPerTflopFull).toFixed(2) : '-',
+          c.msPerTflopFull > 0 ? (c.msPerTflopEmpty / c.msPerTflopFull).toFixed(2) : '-',
+          pct(c.fitMedianAbsPct),
+          pct(c.holdoutMedianAbsPct),
+        ]);
+      }
+      process.stdout.write(`${t.toString()}\n`);
+      process.stdout.write(`${observations.length} rows, ${cal.curves.length} curves -> ${o.out}\n`);
+      process.stdout.write(`held-out median |error|: ${pct(cal.holdoutMedianAbsPct)} (target <= 10%); fitted rows: ${pct(cal.fitMedianAbsPct)}\n`);
     });
+
+  sim
+    .command('validate')
+    .description('predict every measured configuration (kernels; CP rows with world > 1) and print the errors')
+    .option('--in <file>', 'results JSONL (repeatable)', collect)
+    .option('--db [path]', 'also read the results database')
+    .option('--calibration <file>', `calibration JSON (default ${DEFAULT_CALIBRATION_PATH} when present)`)
+    .option('--config <file>', 'cluster config JSON (topology, bandwidths, GPU specs)')
+    .option('--json', 'print the per-configuration predictions as JSON lines')
+    .option('--out <file>', 'also write one simulated row per measured configuration (the report pairs them)')
+    .action(async (o: SourceOptions & { calibration?: string; config?: string; json?: boolean; out?: string }) => {
+      const rows = await sources(o);
+      const { calibration, path: calPath } = loadCalibration(o.calibration);
+      const clusterFor = clusterFactory(o.config, calibration);
+      const { observations, skipped } = observe(rows, rowMask);
+      for (const s of skipped.slice(0, 5)) warn(`skipped ${s.id}: ${s.reason}`);
+      const kp = validateKernels(calibration, observations, clusterFor);
+      const cp = validateCp(rows, {
+        plan: planCp,
+        generate: rowMask,
+        clusterFor,
+        kernelsFor: (cluster, kernel) => makeKernelModel(cluster, calibration, kernel && calibration?.curves.some((c) => c.kernel === kernel && c.gpu === cluster.gpu) ? kernel : undefined),
+      });
+      for (const s of cp.skipped.slice(0, 5)) warn(`skipped CP row ${s.id}: ${s.reason}`);
+      if (o.json) {
+        for (const p of kp)
+          process.stdout.write(`${JSON.stringify({ kind: 'kernel', id: p.obs.id, gpu: p.obs.gpu, kernel: p.obs.kernel, family: p.obs.family, seqlen: p.obs.seqlen, direction: p.obs.call.direction, heldOut: p.obs.heldOut, measuredMs: p.obs.ms, predictedMs: p.predictedMs, errorPct: p.errorPct, fallback: p.fallback })}\n`);
+        for (const p of cp.predictions)
+          process.stdout.write(`${JSON.stringify({ kind: 'cp', id: p.row.id, scheme: p.row.scheme, family: p.row.family, seqlen: p.row.seqlen, world: p.row.world, direction: p.row.direction, virtualRanks: p.virtualRanks, measuredMs: p.row.times!.medianMs, predictedMs: p.predictedMs, errorPct: p.errorPct, fallback: p.fallback })}\n`);
+      } else {
+        if (kp.length) {
+          const t = new Table({ head: ['gpu', 'kernel', 'family', 'S', 'dir', 'split', 'measured ms', 'predicted ms', 'error'], style: { head: [], border: [] } });
+          for (const p of kp) {
+            t.push([p.obs.gpu, p.obs.kernel, p.obs.family, formatTokens(p.obs.seqlen), p.obs.call.direction, p.fallback ? 'roofline' : p.obs.heldOut ? 'held-out' : 'fitted', p.obs.ms.toPrecision(4), p.predictedMs.toPrecision(4), `${p.errorPct >= 0 ? '+' : ''}${p.errorPct.toFixed(1)}%`]);
+          }
+          process.stdout.write(`${t.toString()}\n`);
+        }
+        if (cp.predictions.length) {
+          const t = new Table({ head: ['gpu', 'scheme', 'family', 'S', 'P', 'dir', 'ranks', 'measured ms', 'predicted ms', 'error'], style: { head: [], border: [] } });
+          for (const p of cp.predictions) {
+            const r = p.row;
+            t.push([normalizeGpu(r.env.gpu!), r.scheme ?? '', r.family, formatTokens(r.seqlen), r.world, r.direction, p.virtualRanks ? 'virtual' : 'real', r.times!.medianMs.toPrecision(4), p.predictedMs.toPrecision(4), `${p.errorPct >= 0 ? '+' : ''}${p.errorPct.toFixed(1)}%`]);
+          }
+          process.stdout.write(`${t.toString()}\n`);
+        }
+      }
+      process.stdout.write(`calibration: ${calPath ?? 'none (roofline fallback everywhere)'}\n`);
+      const fitted = kp.filter((p) => !p.fallback);
+      process.stdout.write(`${summaryLine('kernels, held out', summarizeErrors(fitted.filter((p) => p.obs.heldOut).map((p) => p.errorPct)))} (target <= 10%)\n`);
+      process.stdout.write(`${summaryLine('kernels, fitted', summarizeErrors(fitted.filter((p) => !p.obs.heldOut).map((p) => p.errorPct)))}\n`);
+      const roof = kp.filter((p) => p.fallback);
+      if (roof.length) process.stdout.write(`${summaryLine('kernels, roofline fallback', summarizeErrors(roof.map((p) => p.errorPct)))}\n`);
+      for (const virtual of [true, false]) {
+        const sel = cp.predictions.filter((p) => p.virtualRanks === virtual);
+        if (sel.length) process.stdout.write(`${summaryLine(`CP plans, ${virtual ? 'virtual ranks' : 'multi-GPU'}`, summarizeErrors(sel.map((p) => p.errorPct)))}\n`);
+      }
+      if (!kp.length && !cp.predictions.length) process.stdout.write('no measured GPU configuration found in the given results\n');
+      if (o.out) {
+        const byId = new Map(rows.map((r) => [r.id, r]));
+        const predicted: ResultRow[] = [];
+        for (const p of kp) {
+          const m = byId.get(p.obs.id);
+          if (m) predicted.push(predictedRow(m, p.predictedMs, p.fallback, calPath));
+        }
+        for (const p of cp.predictions) predicted.push(predictedRow(p.row, p.predictedMs, p.fallback, calPath));
+        const { replaced } = writeRowsMerged(o.out, predicted);
+        process.stdout.write(`${predicted.length} predicted row(s) -> ${o.out}${replaced ? ` (${replaced} replaced)` : ''}\n`);
+      }
+      process.stdout.write(`${summaryLine('total', summarizeErrors([...kp.map((p) => p.errorPct), ...cp.predictions.map((p) => p.errorPct)]))}\n`);
+    });
+
+  sim
+    .command('run')
+    .description('project CP schemes x mask families to clusters of many GPUs; writes simulated result rows')
+    .option('--preset <name>', `named projection (${Object.keys(CP_PRESETS).join(', ')})`, 'paper-cp')
+    .option('--gpus <list>', 'world sizes, e.g. 8,16,32,64,96 (default: the preset, 8 to 1024)')
+    .option('--seqlen <list>', 'total sequence lengths, e.g. 1M,4M,16M (default: tokens per GPU x P)')
+    .option('--gpu <type>', `GPU type (${Object.keys(GPU_SPECS).join(', ')}, or one defined in --config)`)
+    .option('--family <ids>', 'comma-separated mask families (default: the preset)')
+    .option('--scheme <ids>', 'comma-separated CP schemes (default: every scheme)')
+    .option('--direction <list>', 'fwd, bwd or fwd,bwd', 'fwd,bwd')
+    .option('--kernel <id>', 'kernel whose calibrated curves time the partial attention (default: the best-covered one)')
+    .option('--calibration <file>', `calibration JSON (default ${DEFAULT_CALIBRATION_PATH} when present)`)
+    .option('--config <file>', 'cluster config JSON (topology, bandwidths, GPU specs)')
+    .option('--seed <n>', 'mask seed', '0')
+    .option('--no-overlap', 'do not overlap communication with compute')
+    .option('--trace <dir>', 'write a Chrome trace (Perfetto) per simulated case with P <= 64 into this folder')
+    .option('--out <file>', 'result rows (JSONL; rows with the same id are replaced)', 'attnbench-out/sim.jsonl')
+    .option('--plots <dir>', 'also draw TFLOP/s per GPU and scaling efficiency vs P and vs S from --out into this folder')
+    .action(
+      async (o: {
+        preset: string;
+        gpus?: string;
+        seqlen?: string;
+        gpu?: string;
+        family?: string;
+        scheme?: string;
+        direction: string;
+        kernel?: string;
+        calibration?: string;
+        config?: string;
+        seed: string;
+        overlap: boolean;
+        trace?: string;
+        out: string;
+        plots?: string;
+      }) => {
+        const preset = CP_PRESETS[o.preset];
+        if (!preset) throw badInput(`unknown preset '${o.preset}' (known: ${Object.keys(CP_PRESETS).join(', ')})`);
+        const directions = splitList(o.direction).map((d) => {
+          if (!(DIRECTIONS as readonly string[]).includes(d)) throw badInput(`invalid direction '${d}': expected fwd or bwd`);
+          return d as Direction;
+        });
+        const { calibration, path: calPath } = loadCalibration(o.calibration);
+        const file = loadClusterFile(o.config);
+        const cluster = resolveCluster(o.gpu, file, new Set((calibration?.curves ?? []).map((c) => c.gpu)));
+        if (o.kernel && !calibration?.curves.some((c) => c.kernel === o.kernel && c.gpu === cluster.gpu))
+          warn(`no calibrated curve for kernel ${o.kernel} on ${cluster.gpu}: roofline fallback`);
+        const kernels = makeKernelModel(cluster, calibration, o.kernel);
+        const gpus = o.gpus ? parseIntList(o.gpus, 'GPU count') : undefined;
+        const cases = expandProjection(preset, {
+          gpus,
+          seqlens: o.seqlen ? parseTokenList(o.seqlen) : undefined,
+          families: o.family ? splitList(o.family) : undefined,
+          schemes: o.scheme ? splitList(o.scheme) : undefined,
+          seed: Number(o.seed),
+        });
+        for (const w of new Set(cases.map((c) => c.world))) checkWorld(cluster, w);
+        // Plans of ~1000 ranks can take several GB (usp / loongtrain on full masks: ~5 GB at 1024).
+        const heapGb = v8.getHeapStatistics().heap_size_limit / 2 ** 30;
+        if (Math.max(...cases.map((c) => c.world)) >= 512 && heapGb < 12)
+          warn(`plans of 512+ ranks may need more than this process's ${heapGb.toFixed(1)} GB heap: run with NODE_OPTIONS=--max-old-space-size=16384`);
+        const env = simEnvironment(cluster.gpuSpec.name, {
+          sim_kernel_model: kernels.describe(),
+          sim_calibration: calPath ?? 'none',
+        });
+        const rows: ResultRow[] = [];
+        const ids = new Set(cases.flatMap((c) => directions.map((d) => caseId(c, cluster, d, o.overlap))));
+        const sink = rowsAppender(o.out, ids);
+        const masks = new Map<string, ReturnType<typeof familyMask>>();
+        for (const c of cases) {
+          const row = projectCase(c, preset, {
+            plan: planCp,
+            generate: (family, seqlen, seed) => {
+              const k = `${family}:${seqlen}:${seed}`;
+              let g = masks.get(k);
+              if (!g) masks.set(k, (g = familyMask(family, seqlen, seed)));
+              return g;
+            },
+            cluster,
+            kernels,
+            env,
+            overlap: o.overlap,
+            directions,
+            ranksUpTo: 128,
+            trace: () => Boolean(o.trace) && c.world <= 64,
+            onTrace: (cc, r) => {
+              const f = path.join(o.trace!, `${cc.scheme}-${cc.family}-S${formatTokens(cc.seqlen)}-P${cc.world}-${r.direction}.trace.json`);
+              writeJson(f, chromeTrace(r, { scheme: cc.scheme, family: cc.family, seqlen: cc.seqlen, world: cc.world }));
+            },
+            onTiming: (cc, planMs, simMs) => {
+              if (process.stderr.isTTY) process.stderr.write(`  ${cc.scheme} ${cc.family} S=${formatTokens(cc.seqlen)} P=${cc.world}: plan ${planMs} ms, simulate ${simMs} ms\n`);
+            },
+          });
+          rows.push(...row);
+          sink.append(row);
+          if (masks.size > 8) masks.clear();
+        }
+        const replaced = sink.replaced;
+        process.stdout.write(`${projectionTable(rows)}\n`);
+        const fb = rows.some((r) => r.notes?.some((n) => n.startsWith('fallback')));
+        process.stdout.write(
+          `${rows.length} simulated row(s) -> ${o.out}${replaced ? ` (${replaced} replaced)` : ''}; kernel model: ${kernels.describe()}${fb ? ' [fallback: roofline]' : ''}\n`,
+        );
+        if (o.plots) await drawPlots(await loadRows([o.out], undefined, warn), o.plots);
+      },
+    );
+
+  sim
+    .command('plots')
+    .description('draw projections: TFLOP/s per GPU and scaling efficiency vs GPUs and vs S (SVG and PNG)')
+    .option('--in <file>', 'result rows JSONL with simulated CP rows (repeatable; measured CP rows are drawn beside them)', collect)
+    .option('--db [path]', 'also read the results database')
+    .option('--out <dir>', 'folder for the pictures', 'attnbench-out/sim-plots')
+    .action(async (o: SourceOptions & { out: string }) => {
+      await drawPlots(await sources(o), o.out);
+    });
+}
+
+/** A simulated row for a measured configuration: same identity (so the report pairs them), predicted time. */
+function predictedRow(m: ResultRow, predictedMs: number, fallback: boolean, calPath: string | null): ResultRow {
+  const env: Environment = simEnvironment(m.env.gpu ?? 'unknown GPU', { sim_calibration: calPath ?? 'none' });
+  return {
+    ...m,
+    id: `sim:${m.id}`,
+    executor: 'sim',
+    simulated: true,
+    times: { medianMs: predictedMs, p20Ms: predictedMs, p80Ms: predictedMs, samples: 1 },
+    tflops: m.flops / (predictedMs * 1e9),
+    tflopsMeanRank: null,
+    memory: null,
+    error: null,
+    ranks: null,
+    message: null,
+    notes: [`prediction of ${m.id} (measured ${m.times!.medianMs.toPrecision(4)} ms)`, ...(fallback ? ['fallback: roofline kernel time'] : [])],
+    env,
+  };
+}
+
+/** Renders the projection plots (vega-lite -> SVG -> PNG) into `dir`. */
+async function drawPlots(rows: readonly ResultRow[], dir: string): Promise<void> {
+  const { cpScalingSpec, cpSeqlenSpec } = await import('../../report/specs.js');
+  const { specToSvg, svgToPng } = await import('../../report/render.js');
+  const fs = await import('node:fs');
+  const cp = rows.filter((r) => r.suite === 'cp' || r.scheme);
+  const plots = [
+    ['sim-cp-tflops-vs-gpus', cpScalingSpec(cp)],
+    ['sim-cp-tflops-vs-seqlen', cpSeqlenSpec(cp)],
+    ['sim-cp-efficiency-vs-gpus', scalingEfficiencySpec(cp, 'world')],
+    ['sim-cp-efficiency-vs-seqlen', scalingEfficiencySpec(cp, 'seqlen')],
+  ] as const;
+  fs.mkdirSync(dir, { recursive: true });
+  let n = 0;
+  for (const [name, spec] of plots) {
+    if (!spec) continue;
+    const svg = await specToSvg(spec);
+    fs.writeFileSync(path.join(dir, `${name}.svg`), svg);
+    fs.writeFileSync(path.join(dir, `${name}.png`), svgToPng(svg));
+    n++;
+  }
+  process.stdout.write(`${n} plot(s) -> ${dir}\n`);
+}
+
+/** TFLOP/s per GPU: (scheme, family, dir) x (P, S). */
+function projectionTable(rows: readonly ResultRow[]): string {
+  const cols = [...new Set(rows.map((r) => `${r.world}:${r.seqlen}`))].sort((a, b) => {
+    const [pa, sa] = a.split(':').map(Number);
+    const [pb, sb] = b.split(':').map(Number);
+    return pa - pb || sa - sb;
+  });
+  const groups = new Map<string, Map<string, ResultRow>>();
+  for (const r of rows) {
+    const k = `${r.scheme}\u0000${r.family}\u0000${r.direction}`;
+    if (!groups.has(k)) groups.set(k, new Map());
+    groups.get(k)!.set(`${r.world}:${r.seqlen}`, r);
+  }
+  const t = new Table({
+    head: ['scheme', 'family', 'dir', ...cols.map((c) => `P${c.split(':')[0]} ${formatTokens(Number(c.split(':')[1]))}`)],
+    style: { head: [], border: [] },
+  });
+  for (const [k, m] of groups) {
+    const [scheme, family, dir] = k.split('\u0000');
+    t.push([scheme, family, dir, ...cols.map((c) => {
+      const r = m.get(c);
+      if (!r) return '';
+      if (r.status !== 'ok') return r.status;
+      return (r.tflops ?? 0).toFixed(0);
+    })]);
+  }
+  return `${t.toString()}\n(simulated TFLOP/s per GPU, slowest rank)`;
 }

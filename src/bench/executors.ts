@@ -1,0 +1,20 @@
+// Executor factory: one id per executor, used by the CLI and presets.
+import { badInput } from '../cli/errors.js';
+import { CpuKernelExecutor } from './cpu-executor.js';
+import type { KernelExecutor } from './types.js';
+
+export const EXECUTOR_IDS = ['cpu', 'torch', 'jax'] as const;
+
+export async function createExecutor(id: string, opts: { python?: string } = {}): Promise<KernelExecutor> {
+  switch (id) {
+    case 'cpu':
+      return new CpuKernelExecutor();
+    case 'torch':
+    case 'jax': {
+      const { TorchExecutor } = await import('../worker/executor.js');
+      return new TorchExecutor({ python: opts.python, flavour: id });
+    }
+    default:
+      throw badInput(`unknown executor '${id}': expected one of ${EXECUTOR_IDS.join(', ')}`);
+  }
+}

@@ -1,0 +1,184 @@
+// Runs kernel cases through an executor: resume, progress, one JSONL row per case as measured.
+// A failing case becomes a row (error / unsupported / oom ...) and the sweep goes on.
+import { SingleBar } from 'cli-progress';
+import { AttnbenchError } from '../cli/errors.js';
+import type { GeneratedMask } from '../mask/types.js';
+import type { Environment, ResultRow } from '../results/schema.js';
+import { appendJsonl, readJsonl } from '../util/jsonl.js';
+import { summarize, tflops } from './stats.js';
+import type { CaseOutcome, KernelCase, KernelExecutor } from './types.js';
+
+export interface MaskSource {
+  /** Build the mask of a case for one sample (seed offset); may throw a bad-input error. */
+  generate(c: KernelCase, sample: number): GeneratedMask;
+  /** SPEC 6 FLOPs of one call of the case on a mask. */
+  flops(g: GeneratedMask, c: KernelCase): number;
+  meanArea(g: GeneratedMask): number;
+  /** How many mask samples a family needs (1 for deterministic families). */
+  samples(family: string): number;
+}
+
+export interface RunOptions {
+  readonly out: string;
+  readonly resume: boolean;
+  readonly progress: boolean;
+  readonly onRow?: (row: ResultRow) => void;
+}
+
+/** Ids already measured in a results file (any status except a torn line). */
+export function measuredIds(file: string): Set<string> {
+  return new Set(readJsonl<ResultRow>(file).map((r) => r.id));
+}
+
+export function makeRow(
+  c: KernelCase,
+  executor: string,
+  env: Environment,
+  area: number,
+  flops: number,
+  o: CaseOutcome,
+  extra: Partial<ResultRow> = {},
+): ResultRow {
+  return {
+    schema: 1,
+    id: c.id,
+    suite: c.suite,
+    executor,
+    kernel: c.kernel,
+    scheme: null,
+    family: c.family,
+    maskParams: { ...c.maskParams },
+    seed: c.seed,
+    seqlen: c.seqlen,
+    batch: c.batch,
+    headsQ: c.headsQ,
+    headsKv: c.headsKv,
+    headDim: c.headDim,
+    dtype: c.dtype,
+    direction: c.direction,
+    world: 1,
+    layout: null,
+    status: o.status,
+    message: o.message,
+    area,
+    flops,
+    times: o.times,
+    tflops: o.status === 'ok' && o.times ? tflops(flops, o.times.medianMs) : null,
+    memory: o.memory,
+    error: o.error,
+    notes: o.notes,
+    simulated: false,
+    env,
+    ...extra,
+  };
+}
+
+/** Combine per-sample outcomes: median over samples' medians, with the spread (SPEC 6). */
+export function combineSamples(outcomes: readonly CaseOutcome[]): CaseOutcome {
+  const bad = outcomes.find((o) => o.status !== 'ok');
+  if (bad || outcomes.length === 1) return bad ?? outcomes[0];
+  const meds = outcomes.map((o) => o.times!.medianMs);
+  const s = summarize(meds);
+  const first = outcomes[0];
+  const worstErr = outcomes.reduce<CaseOutcome['error']>((w, o) => {
+    if (!o.error) return w;
+    if (!w) return o.error;
+    return (o.error.out?.maxAbs ?? 0) > (w.out?.maxAbs ?? 0) ? o.error : w;
+  }, null);
+  return {
+    ...first,
+    times: {
+      medianMs: s.medianMs,
+      p20Ms: quantileOf(outcomes.map((o) => o.times!.p20Ms)),
+      p80Ms: quantileOf(outcomes.map((o) => o.times!.p80Ms)),
+      samples: outcomes.reduce((a, o) => a + (o.times?.samples ?? 0), 0),
+      compileMs: first.times?.compileMs ?? null,
+      sampleMinMs: Math.min(...meds),
+      sampleMaxMs: Math.max(...meds),
+    },
+    error: worstErr,
+    notes: [...(first.notes ?? []), `median over ${outcomes.length} mask samples`],
+  };
+}
+
+function quantileOf(xs: number[]): number {
+  return summarize(xs).medianMs;
+}
+
+export async function runCases(
+  cases: readonly KernelCase[],
+  executor: KernelExecutor,
+  masks: MaskSource,
+  opts: RunOptions,
+): Promise<ResultRow[]> {
+  const done = opts.resume ? measuredIds(opts.out) : new Set<string>();
+  const todo = cases.filter((c) => !done.has(c.id));
+  const env = await executor.environment();
+  const available = await executor.available();
+  const rows: ResultRow[] = [];
+  const bar = opts.progress && process.stderr.isTTY
+    ? new SingleBar({ format: ' {bar} {value}/{total} | ETA {eta_formatted} | {case}', stream: process.stderr, hideCursor: true })
+    : null;
+  bar?.start(todo.length, 0, { case: '' });
+  if (opts.resume && done.size > 0) process.stderr.write(`resume: ${cases.length - todo.length} of ${cases.length} cases already in ${opts.out}\n`);
+  try {
+    for (const c of todo) {
+      bar?.update({ case: c.id });
+      const row = await runOne(c, executor, available, masks, env);
+      appendJsonl(opts.out, row);
+      rows.push(row);
+      opts.onRow?.(row);
+      bar?.increment();
+    }
+  } finally {
+    bar?.stop();
+  }
+  return rows;
+}
+
+async function runOne(
+  c: KernelCase,
+  executor: KernelExecutor,
+  available: ReadonlySet<string>,
+  masks: MaskSource,
+  env: Environment,
+): Promise<ResultRow> {
+  let g: GeneratedMask;
+  try {
+    g = masks.generate(c, 0);
+  } catch (e) {
+    // A family parameter that does not fit this size (window >= S, ...) is a result, not a crash.
+    const msg = e instanceof Error ? e.message : String(e);
+    return makeRow(c, executor.id, env, 0, 0, { status: 'unsupported', message: msg, times: null, memory: null, error: null });
+  }
+  const area = masks.meanArea(g);
+  const flops = masks.flops(g, c);
+  if (!available.has(c.kernel)) {
+    return makeRow(c, executor.id, env, area, flops, {
+      status: 'unavailable',
+      message: `kernel ${c.kernel} is not available on executor ${executor.id}`,
+      times: null,
+      memory: null,
+      error: null,
+    });
+  }
+  const outcomes: CaseOutcome[] = [];
+  const sampleTflops: number[] = [];
+  const n = masks.samples(c.family);
+  for (let s = 0; s < n; s++) {
+    const gs = s === 0 ? g : masks.generate(c, s);
+    let o: CaseOutcome;
+    try {
+      o = await executor.run(c, gs);
+    } catch (e) {
+      if (e instanceof AttnbenchError && e.code === 'unavailable') throw e;
+      o = { status: 'error', message: (e as Error).message ?? String(e), times: null, memory: null, error: null };
+    }
+    outcomes.push(o);
+    if (o.status !== 'ok') break;
+    if (o.times) sampleTflops.push(tflops(masks.flops(gs, c), o.times.medianMs));
+  }
+  const row = makeRow(c, executor.id, env, area, flops, combineSamples(outcomes));
+  // Random masks: each sample has its own work; report the median of per-sample throughputs.
+  return row.status === 'ok' && sampleTflops.length > 1 ? { ...row, tflops: summarize(sampleTflops).medianMs } : row;
+}

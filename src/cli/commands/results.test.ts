@@ -1,0 +1,103 @@
+// The results and report commands, driven through commander as the CLI would (without bin.ts).
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { Command } from 'commander';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { syntheticKernelSweep, syntheticRow } from '../../report/fixtures.js';
+import { AttnbenchError } from '../errors.js';
+import * as report from './report.js';
+import * as results from './results.js';
+
+let dir: string;
+let out: string[];
+let err: string[];
+
+beforeEach(() => {
+  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'attnbench-cli-'));
+  out = [];
+  err = [];
+  vi.spyOn(process.stdout, 'write').mockImplementation((s) => (out.push(String(s)), true));
+  vi.spyOn(process.stderr, 'write').mockImplementation((s) => (err.push(String(s)), true));
+});
+afterEach(() => {
+  vi.restoreAllMocks();
+  fs.rmSync(dir, { recursive: true, force: true });
+});
+
+async function cli(...args: string[]): Promise<void> {
+  const program = new Command('attnbench').exitOverride();
+  results.register(program);
+  report.register(program);
+  await program.parseAsync(args, { from: 'user' });
+}
+
+function jsonl(name: string, lines: unknown[]): string {
+  const f = path.join(dir, name);
+  fs.writeFileSync(f, lines.map((l) => (typeof l === 'string' ? l : JSON.stringify(l))).join('\n') + '\n');
+  return f;
+}
+
+describe('attnbench results', () => {
+  it('ingests idempotently, names bad lines, then prints tables in every format', async () => {
+    const db = path.join(dir, 'r.duckdb');
+    const f = jsonl('a.jsonl', [...syntheticKernelSweep(['flex', 'sdpa_flash'], ['causal'], [1024, 2048], ['fwd']), '{oops']);
+    await cli('results', '--db', db, '--ingest', f);
+    expect(err.join('')).toContain(`${f}:5: malformed JSON`);
+    expect(err.join('')).toContain(`${f}: 4 new, 0 already stored, 0 conflicting, 1 bad line(s)`);
+    expect(out).toEqual([]); // --ingest alone prints no table
+    await cli('results', '--db', db, '--ingest', f);
+    expect(err.join('')).toContain(`${f}: 0 new, 4 already stored`);
+
+    out = [];
+    await cli('results', '--db', db, '--pivot', '--format', 'md');
+    expect(out.join('')).toContain('| kernel | 1k | 2k |\n| --- | --- | --- |\n| sdpa_flash | 110 | 130 |\n| flex | 100 | 120 |');
+
+    out = [];
+    await cli('results', '--db', db, '--kernel', 'flex', '--format', 'csv');
+    const csv = out.join('').trim().split('\n');
+    expect(csv[0]).toBe('suite,kernel/scheme,family,dir,S,P,status,median ms,TFLOP/s,peak GiB,max err,sim');
+    expect(csv.slice(1).map((l) => l.split(',')[8])).toEqual(['100', '120']);
+
+    out = [];
+    await cli('results', '--db', db, '--sql', 'SELECT kernel, max(tflops) AS best FROM results GROUP BY kernel ORDER BY kernel', '--format', 'json');
+    expect(JSON.parse(out.join(''))).toEqual([
+      { kernel: 'flex', best: 120 },
+      { kernel: 'sdpa_flash', best: 130 },
+    ]);
+
+    out = [];
+    await cli('results', '--db', db, '--direction', 'fwd');
+    expect(out.join('')).toMatch(/┌.*\n.*suite.*kernel\/scheme/);
+  });
+
+  it('exports CSV and Parquet', async () => {
+    const db = path.join(dir, 'r.duckdb');
+    await cli('results', '--db', db, '--ingest', jsonl('a.jsonl', syntheticKernelSweep()));
+    await cli('results', '--db', db, '--family', 'causal', '--export', path.join(dir, 'x.csv'));
+    expect(err.join('')).toContain(`12 row(s) -> ${path.join(dir, 'x.csv')}`);
+    await cli('results', '--db', db, '--export', path.join(dir, 'x.parquet'));
+    expect(fs.readFileSync(path.join(dir, 'x.parquet')).subarray(0, 4).toString()).toBe('PAR1');
+  });
+
+  it('refuses bad values with usage errors', async () => {
+    const db = path.join(dir, 'r.duckdb');
+    await cli('results', '--db', db, '--ingest', jsonl('a.jsonl', [syntheticRow()]));
+    await expect(cli('results', '--db', db, '--suite', 'bogus')).rejects.toMatchObject({ code: 'usage', exit: 2 });
+    await expect(cli('results', '--db', db, '--format', 'xml')).rejects.toThrow(/--format/);
+    await expect(cli('results', '--db', path.join(dir, 'none.duckdb'))).rejects.toBeInstanceOf(AttnbenchError);
+    await expect(cli('results', '--db', db, '--sql', 'SELEKT 1')).rejects.toThrow(/SQL failed/);
+  });
+});
+
+describe('attnbench report', () => {
+  it('writes the report from JSONL files', async () => {
+    const f = jsonl('a.jsonl', syntheticKernelSweep());
+    const outDir = path.join(dir, 'rep');
+    await cli('report', '--in', f, '--out', outDir, '--title', 'CLI report');
+    expect(out.join('')).toContain('24 row(s); plots: kernels-tflops, kernels-memory, support-matrix');
+    expect(fs.readFileSync(path.join(outDir, 'report.md'), 'utf8')).toMatch(/^# CLI report/);
+    expect(fs.existsSync(path.join(outDir, 'kernels-tflops.png'))).toBe(true);
+    await expect(cli('report', '--in', f, '--db', 'x.duckdb', '--out', outDir)).rejects.toThrow(/either --db or --in/);
+  });
+});

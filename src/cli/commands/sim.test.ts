@@ -1,0 +1,139 @@
+// The sim command, driven through commander as the CLI would (without bin.ts).
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { Command } from 'commander';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { ResultRowSchema } from '../../results/schema.js';
+import { rowMask } from '../../sim/sources.js';
+import { syntheticKernelRows } from '../../sim/testing.js';
+import { AttnbenchError } from '../errors.js';
+import * as sim from './sim.js';
+
+let dir: string;
+let out: string[];
+let err: string[];
+
+beforeEach(() => {
+  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'attnbench-sim-'));
+  out = [];
+  err = [];
+  vi.spyOn(process.stdout, 'write').mockImplementation((s) => (out.push(String(s)), true));
+  vi.spyOn(process.stderr, 'write').mockImplementation((s) => (err.push(String(s)), true));
+});
+afterEach(() => {
+  vi.restoreAllMocks();
+  fs.rmSync(dir, { recursive: true, force: true });
+});
+
+async function cli(...args: string[]): Promise<void> {
+  const program = new Command('attnbench').exitOverride();
+  sim.register(program);
+  await program.parseAsync(args, { from: 'user' });
+}
+
+async function badInput(args: string[], message: RegExp): Promise<void> {
+  const p = cli(...args);
+  await expect(p).rejects.toBeInstanceOf(AttnbenchError);
+  await p.catch((e: AttnbenchError) => {
+    expect(e.exit).toBe(2);
+    expect(e.message).toMatch(message);
+    expect(e.message).not.toContain('\n');
+  });
+}
+
+function rowsFile(): string {
+  const f = path.join(dir, 'kernels.jsonl');
+  const rows = syntheticKernelRows(rowMask, { families: ['full', 'causal', 'causal_document'], seqlens: [1024, 2048, 4096, 8192, 12288, 16384, 24576, 32768] });
+  fs.writeFileSync(f, `${rows.map((r) => JSON.stringify(r)).join('\n')}\n`);
+  return f;
+}
+
+describe('attnbench sim', () => {
+  it('calibrate fits curves, holds out rows, writes the calibration; validate reports the errors', async () => {
+    const rows = rowsFile();
+    const cal = path.join(dir, 'calibration.json');
+    await cli('sim', 'calibrate', '--in', rows, '--out', cal);
+    const json = JSON.parse(fs.readFileSync(cal, 'utf8'));
+    expect(json.curves.map((c: { kernel: string; direction: string }) => `${c.kernel}/${c.direction}`)).toEqual(['fakeflash/bwd', 'fakeflash/fwd']);
+    expect(json.holdoutMedianAbsPct).toBeLessThan(10);
+    expect(out.join('')).toMatch(/held-out median \|error\|: \d+\.\d%/);
+
+    out.length = 0;
+    await cli('sim', 'validate', '--in', rows, '--calibration', cal);
+    const text = out.join('');
+    expect(text).toMatch(/kernels, held out: n=\d+ median \|err\| \d+\.\d%/);
+    expect(text).toMatch(/total: n=48 /);
+
+    const predicted = path.join(dir, 'predicted.jsonl');
+    await cli('sim', 'validate', '--in', rows, '--calibration', cal, '--out', predicted);
+    const pr = fs.readFileSync(predicted, 'utf8').trim().split('\n').map((l) => ResultRowSchema.parse(JSON.parse(l)));
+    expect(pr.length).toBe(48);
+    expect(pr.every((r) => r.simulated && r.executor === 'sim' && r.id.startsWith('sim:') && r.kernel === 'fakeflash')).toBe(true);
+
+    out.length = 0;
+    await cli('sim', 'validate', '--in', rows, '--calibration', cal, '--json');
+    const lines = out.join('').split('\n').filter((l) => l.startsWith('{'));
+    expect(lines.length).toBe(48);
+    expect(JSON.parse(lines[0])).toMatchObject({ kind: 'kernel', kernel: 'fakeflash', gpu: 'h100' });
+  });
+
+  it('calibrate reads the results database with --db', async () => {
+    const { closeStore, ingestJsonl, openStore } = await import('../../store/store.js');
+    const db = path.join(dir, 'r.duckdb');
+    const store = await openStore(db);
+    await ingestJsonl(store, rowsFile());
+    closeStore(store);
+    const cal = path.join(dir, 'cal-db.json');
+    await cli('sim', 'calibrate', '--db', db, '--out', cal);
+    expect(JSON.parse(fs.readFileSync(cal, 'utf8')).rows).toBe(48);
+  });
+
+  it('calibrate refuses input without GPU kernel rows', async () => {
+    const f = path.join(dir, 'empty.jsonl');
+    fs.writeFileSync(f, '');
+    await badInput(['sim', 'calibrate', '--in', f, '--out', path.join(dir, 'c.json')], /no measured kernel rows/);
+  });
+
+  it('run projects the paper-cp preset into simulated rows and traces', async () => {
+    const outFile = path.join(dir, 'sim.jsonl');
+    const traces = path.join(dir, 'traces');
+    const plots = path.join(dir, 'plots');
+    await cli('sim', 'run', '--gpus', '8,16', '--seqlen', '32k', '--family', 'causal,causal_document', '--scheme', 'ring_p2p,usp', '--direction', 'fwd', '--out', outFile, '--trace', traces, '--plots', plots);
+    expect(fs.readdirSync(plots).filter((f) => f.endsWith('.png')).sort()).toEqual([
+      'sim-cp-efficiency-vs-gpus.png',
+      'sim-cp-efficiency-vs-seqlen.png',
+      'sim-cp-tflops-vs-gpus.png',
+      'sim-cp-tflops-vs-seqlen.png',
+    ]);
+    const rows = fs
+      .readFileSync(outFile, 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => ResultRowSchema.parse(JSON.parse(l)));
+    expect(rows.length).toBe(2 * 2 * 2);
+    expect(rows.every((r) => r.simulated && r.executor === 'sim' && r.suite === 'cp' && r.seqlen === 32768 && r.status === 'ok')).toBe(true);
+    expect(out.join('')).toMatch(/8 simulated row\(s\)/);
+    const trace = JSON.parse(fs.readFileSync(path.join(traces, 'ring_p2p-causal-S32k-P8-fwd.trace.json'), 'utf8'));
+    expect(trace.traceEvents.some((e: { ph: string; tid: number }) => e.ph === 'X' && e.tid === 1)).toBe(true);
+
+    // a second run replaces rows with the same id instead of appending duplicates
+    await cli('sim', 'run', '--gpus', '8', '--seqlen', '32k', '--family', 'causal', '--scheme', 'ring_p2p', '--direction', 'fwd', '--out', outFile);
+    expect(fs.readFileSync(outFile, 'utf8').trim().split('\n').length).toBe(8);
+  });
+
+  it('rejects bad cluster configs and topologies with one line, exit 2', async () => {
+    const cfg = (o: unknown) => {
+      const f = path.join(dir, `cfg-${Math.random().toString(36).slice(2)}.json`);
+      fs.writeFileSync(f, JSON.stringify(o));
+      return f;
+    };
+    const run = ['sim', 'run', '--gpus', '16', '--seqlen', '32k', '--family', 'causal', '--scheme', 'ring_p2p', '--out', path.join(dir, 'x.jsonl')];
+    await badInput([...run, '--config', cfg({ ib: { bandwidthGBps: 0 } })], /ib\.bandwidthGBps: bandwidthGBps must be > 0/);
+    await badInput([...run, '--config', cfg({ nvlink: { bandwidthGBps: -1 } })], /must be > 0/);
+    await badInput([...run, '--config', cfg({ nodes: 1 })], /holds 8 ranks, the plan needs 16/);
+    await badInput([...run, '--gpu', 'b300'], /GPU type 'b300' has no kernel calibration and no roofline/);
+    await badInput([...run, '--config', path.join(dir, 'missing.json')], /cannot read cluster config/);
+    await badInput(['sim', 'run', '--preset', 'nope'], /unknown preset 'nope'/);
+  });
+});

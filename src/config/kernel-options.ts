@@ -1,0 +1,110 @@
+// Kernel sweep configuration: presets are typed functions returning whole sweeps; CLI flags
+// override their fields. Parsing of flag values happens here (bad values -> exit 2).
+import type { KernelSweep } from '../bench/sweep.js';
+import type { KernelCase } from '../bench/types.js';
+import { badInput } from '../cli/errors.js';
+import { DENSE_FAMILIES, getFamily } from '../mask/families/index.js';
+import { DIRECTIONS, type Direction } from '../results/schema.js';
+import { parseInteger, parseTokenList, parseTokens, splitList } from '../util/parse.js';
+import { KERNEL_PRESETS, presetNames } from './presets.js';
+
+export interface KernelCliOptions {
+  executor: string;
+  preset?: string;
+  listPresets?: boolean;
+  kernel?: string;
+  family?: string;
+  seqlen?: string;
+  direction?: string;
+  heads?: string;
+  headDim?: string;
+  dtype?: string;
+  param?: string[] | string;
+  doclens?: string;
+  seed: string;
+  samples?: string;
+  warmup?: string;
+  iters?: string;
+  checkUpTo?: string;
+  out: string;
+  resume?: boolean;
+  python?: string;
+  progress?: boolean;
+}
+
+export function parseHeads(text: string): { headsQ: number; headsKv: number } {
+  const m = /^(\d+):(\d+)$/.exec(text.trim());
+  if (!m) throw badInput(`invalid --heads '${text}': expected query:kv heads like 64:8`);
+  const headsQ = Number(m[1]);
+  const headsKv = Number(m[2]);
+  if (headsQ < 1 || headsKv < 1 || headsQ % headsKv !== 0)
+    throw badInput(`invalid --heads '${text}': query heads must be a positive multiple of KV heads`);
+  return { headsQ, headsKv };
+}
+
+const DTYPES: Readonly<Record<string, KernelCase['dtype']>> = {
+  bf16: 'bfloat16',
+  bfloat16: 'bfloat16',
+  fp16: 'float16',
+  float16: 'float16',
+  fp32: 'float32',
+  float32: 'float32',
+};
+
+export function parseDtype(text: string): KernelCase['dtype'] {
+  const d = DTYPES[text];
+  if (!d) throw badInput(`invalid --dtype '${text}': expected one of bfloat16, float16, float32`);
+  return d;
+}
+
+export function parseParams(list: string[] | string | undefined): Record<string, number | string> {
+  const out: Record<string, number | string> = {};
+  for (const item of Array.isArray(list) ? list : list ? [list] : []) {
+    for (const kv of splitList(item)) {
+      const m = /^([A-Za-z_][\w]*)=(.+)$/.exec(kv);
+      if (!m) throw badInput(`invalid --param '${kv}': expected key=value`);
+      const v = Number(m[2]);
+      out[m[1]] = Number.isFinite(v) ? v : m[2];
+    }
+  }
+  return out;
+}
+
+export function kernelSweepFromOptions(o: KernelCliOptions): { sweeps: KernelSweep[]; samples: number; listing?: string } {
+  if (o.listPresets) {
+    const lines = presetNames().map((n) => `${n.padEnd(14)} ${KERNEL_PRESETS[n].description}`);
+    return { sweeps: [], samples: 1, listing: `${lines.join('\n')}\n` };
+  }
+  const presetName = o.preset ?? (o.executor === 'cpu' ? 'cpu' : 'gpu-quick');
+  const preset = KERNEL_PRESETS[presetName];
+  if (!preset) throw badInput(`unknown preset '${presetName}': expected one of ${presetNames().join(', ')}`);
+  const base = preset.sweeps(o.executor);
+  const families = o.family ? splitList(o.family) : undefined;
+  for (const f of families ?? []) getFamily(f); // unknown family -> exit 2 before anything runs
+  const directions = o.direction ? splitList(o.direction) : undefined;
+  for (const d of directions ?? [])
+    if (!(DIRECTIONS as readonly string[]).includes(d)) throw badInput(`invalid --direction '${d}': expected fwd or bwd`);
+  const heads = o.heads ? parseHeads(o.heads) : undefined;
+  const params = parseParams(o.param);
+  const sweeps = base.map((s): KernelSweep => ({
+    ...s,
+    kernels: o.kernel ? splitList(o.kernel) : s.kernels,
+    families: families ?? s.families,
+    seqlens: o.seqlen ? parseTokenList(o.seqlen) : s.seqlens,
+    directions: (directions as Direction[] | undefined) ?? s.directions,
+    headsQ: heads?.headsQ ?? s.headsQ,
+    headsKv: heads?.headsKv ?? s.headsKv,
+    headDim: o.headDim ? parseInteger(o.headDim, '--head-dim') : s.headDim,
+    dtype: o.dtype ? parseDtype(o.dtype) : s.dtype,
+    seed: parseInteger(o.seed, '--seed', 0),
+    params: Object.keys(params).length
+      ? Object.fromEntries((families ?? s.families).map((f) => [f, { ...(s.params?.[f] ?? {}), ...params }]))
+      : s.params,
+    warmup: o.warmup ? parseInteger(o.warmup, '--warmup', 0) : s.warmup,
+    iters: o.iters ? parseInteger(o.iters, '--iters') : s.iters,
+    checkUpTo: o.checkUpTo ? parseTokens(o.checkUpTo, '--check-up-to') : s.checkUpTo,
+  }));
+  return { sweeps, samples: o.samples ? parseInteger(o.samples, '--samples') : preset.samples };
+}
+
+export { DENSE_FAMILIES };

@@ -1,0 +1,102 @@
+// Named kernel sweeps as typed functions (SPEC sections 5, 6). A preset returns whole sweeps;
+// flags override fields. Executor-specific kernel lists come from the kernel registry.
+import type { KernelSweep } from '../bench/sweep.js';
+import { KERNELS } from '../kernels/registry.js';
+
+export interface KernelPreset {
+  readonly description: string;
+  /** Mask samples for families with random parts (SPEC 6: median over samples). */
+  readonly samples: number;
+  readonly sweeps: (executor: string) => KernelSweep[];
+}
+
+/** The paper's 12 dense kernel families (the `_long` variants belong to the CP study). */
+export const PAPER_FAMILIES = [
+  'full',
+  'causal',
+  'full_document',
+  'causal_document',
+  'sliding_window',
+  'sliding_window_causal',
+  'global_sliding_window',
+  'prefix_lm_causal',
+  'prefix_lm_document',
+  'share_question',
+  'causal_blockwise',
+  'block_causal_document',
+] as const;
+
+export const PAPER_SEQLENS = [1, 2, 4, 8, 16, 24, 32, 40, 48].map((k) => k * 1024);
+
+function kernelsOf(executor: string, filter: (perHead: boolean) => boolean = () => true): string[] {
+  return KERNELS.filter((k) => k.executor === executor && filter(k.caps.perHeadMask)).map((k) => k.id);
+}
+
+const gpuBase = {
+  suite: 'kernel',
+  directions: ['fwd', 'bwd'],
+  headsQ: 64,
+  headsKv: 8,
+  headDim: 128,
+  dtype: 'bfloat16',
+  seed: 0,
+  warmup: 5,
+  iters: 20,
+  checkUpTo: 8192,
+} as const;
+
+/** Block-sparse suite: kept fraction x block size x S, flex and our Triton kernel. */
+function sparseSuite(executor: string): KernelSweep {
+  return {
+    ...gpuBase,
+    suite: 'sparse',
+    kernels: kernelsOf(executor, (perHead) => perHead),
+    families: ['block_sparse'],
+    seqlens: [16 * 1024, 48 * 1024],
+    paramGrid: { sparsity: [0.1, 0.2, 0.5, 0.8, 1.0], block: [64, 128] },
+  };
+}
+
+export const KERNEL_PRESETS: Readonly<Record<string, KernelPreset>> = {
+  cpu: {
+    description: 'CPU executor: tiled float32 kernel on a few families, S 1k-4k, 2:1 heads, head_dim 64',
+    samples: 1,
+    sweeps: () => [
+      {
+        ...gpuBase,
+        kernels: ['cpu_tiled'],
+        families: ['causal', 'causal_document', 'sliding_window_causal', 'full_document'],
+        seqlens: [1024, 2048, 4096],
+        headsQ: 2,
+        headsKv: 1,
+        headDim: 64,
+        dtype: 'float32',
+        warmup: 1,
+        iters: 3,
+        checkUpTo: 2048,
+      },
+    ],
+  },
+  'gpu-quick': {
+    description: 'GPU smoke sweep: every kernel on causal and causal_document at 4k and 32k',
+    samples: 1,
+    sweeps: (executor) => [{ ...gpuBase, kernels: kernelsOf(executor), families: ['causal', 'causal_document'], seqlens: [4096, 32768] }],
+  },
+  paper: {
+    description: 'the paper kernel study: 12 dense families x every kernel x S 1k-48k x fwd/bwd at 64:8, d128, bf16 + sparse suite',
+    samples: 3,
+    sweeps: (executor) => [
+      { ...gpuBase, kernels: kernelsOf(executor), families: [...PAPER_FAMILIES], seqlens: PAPER_SEQLENS },
+      sparseSuite(executor),
+    ],
+  },
+  sparse: {
+    description: 'block-sparse suite only: kept fraction {0.1..1} x block {64,128} x S {16k,48k}',
+    samples: 1,
+    sweeps: (executor) => [sparseSuite(executor)],
+  },
+};
+
+export function presetNames(): string[] {
+  return Object.keys(KERNEL_PRESETS);
+}

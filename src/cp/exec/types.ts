@@ -1,0 +1,35 @@
+// The CP executor interface: every backend (cpu worker threads now, torch.distributed later) runs
+// a plan on real data and returns result rows (SPEC 6) and a per-rank timeline.
+import type { Mask } from '../../mask/types.js';
+import type { ResultRow } from '../../results/schema.js';
+import type { Plan } from '../types.js';
+import type { ChromeTrace } from './trace.js';
+
+export interface CpRunRequest {
+  readonly plan: Plan;
+  readonly mask: Mask;
+  readonly family: string;
+  readonly maskParams: Readonly<Record<string, number | string>>;
+  readonly seed: number;
+  /** Compare with the single-rank float64 reference (small sizes). */
+  readonly check: boolean;
+  /** Stop the run (and its ranks) after this long. */
+  readonly timeoutMs?: number;
+  /** Write the Chrome / Perfetto trace JSON of the run here. */
+  readonly tracePath?: string;
+}
+
+export interface CpRunResult {
+  /** One row per direction (fwd, bwd). */
+  readonly rows: readonly ResultRow[];
+  readonly trace: ChromeTrace;
+}
+
+export interface CpExecutor {
+  readonly id: string;
+  /** Element size of the data it runs (the plan's shape.dtypeBytes should match). */
+  readonly dtype: string;
+  readonly dtypeBytes: number;
+  run(req: CpRunRequest): Promise<CpRunResult>;
+  close(): Promise<void>;
+}

@@ -1,0 +1,54 @@
+// usp (Unified Sequence Parallelism): 2-D, Ulysses inside groups of `ulysses` consecutive ranks
+// (inside a node), ring attention across the `ring` groups. Degrees multiply to the world size.
+import { badInput } from '../../cli/errors.js';
+import type { CpShape, Planner } from '../types.js';
+import { checkLayoutKeys, checkWorld, layoutEnum, layoutInt, SHARDINGS, type LayoutParam } from './common.js';
+import { planHeadRing } from './ring.js';
+
+export const params: readonly LayoutParam[] = [
+  { key: 'ulysses', kind: 'int', description: 'Ulysses degree (default: the largest divisor of P that splits the KV heads, at most 8)' },
+  { key: 'ring', kind: 'int', description: 'ring degree (default P / ulysses)' },
+  { key: 'sharding', kind: 'enum', values: SHARDINGS, description: 'token sharding of the ranks (default zigzag)' },
+  { key: 'replicate_kv', kind: 'int', description: '1: allow a Ulysses degree above the KV heads by replicating K/V heads' },
+];
+
+/** Largest divisor of `world` that is <= cap and splits the query and KV heads evenly. */
+export function defaultHeadDegree(world: number, shape: CpShape, cap = 8): number {
+  let best = 1;
+  for (let d = 1; d <= Math.min(world, cap); d++) {
+    if (world % d === 0 && shape.headsKv % d === 0 && shape.headsQ % d === 0) best = d;
+  }
+  return best;
+}
+
+/** Two degrees that must multiply to world; either may be omitted. */
+export function twoDegrees(
+  scheme: 'usp' | 'loongtrain',
+  world: number,
+  a: { key: string; value: number | undefined },
+  b: { key: string; value: number | undefined },
+  dflt: number,
+): [number, number] {
+  for (const d of [a, b]) {
+    if (d.value !== undefined && world % d.value !== 0) throw badInput(`${scheme}: ${d.key} degree ${d.value} does not divide world ${world}`);
+  }
+  const va = a.value ?? (b.value !== undefined ? world / b.value : dflt);
+  const vb = b.value ?? world / va;
+  if (va * vb !== world) throw badInput(`${scheme}: degrees ${a.key}=${va} x ${b.key}=${vb} = ${va * vb} do not multiply to world ${world}`);
+  return [va, vb];
+}
+
+export const plan: Planner = (mask, world, layout, shape) => {
+  checkWorld('usp', world);
+  checkLayoutKeys('usp', layout, params);
+  const given = (k: string) => (layout[k] === undefined ? undefined : layoutInt('usp', layout, k, 1));
+  const [U, R] = twoDegrees('usp', world, { key: 'ulysses', value: given('ulysses') }, { key: 'ring', value: given('ring') }, defaultHeadDegree(world, shape));
+  const sharding = layoutEnum('usp', layout, 'sharding', SHARDINGS, 'zigzag');
+  const replicateKv = layoutInt('usp', layout, 'replicate_kv', 0, 0) > 0;
+  return planHeadRing('usp', mask, world, { ulysses: U, inner: R, outer: 1, placement: 'head_first', sharding, replicateKv }, shape, {
+    ulysses: U,
+    ring: R,
+    sharding,
+    replicate_kv: replicateKv ? 1 : 0,
+  });
+};

@@ -1,0 +1,234 @@
+// The TypeScript half of the GPU CP executor, without torch: launch command lines, the Slurm
+// script, the job files (manifest + binary arrays read back), world-size checks, the preset, and
+// the run loop's recovery from a dying launch (with a fake launcher).
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { adapt } from '../../mask/adapters/index.js';
+import { sliceArea } from '../../mask/slices.js';
+import type { Mask } from '../../mask/types.js';
+import { ResultRowSchema } from '../../results/schema.js';
+import { readArray } from '../../worker/arrays.js';
+import { SCHEME_IDS, type Step } from '../types.js';
+import { planJob } from './jobs.js';
+import { NCCL_ENV, sbatchScript, slurmTime, torchrunArgs, virtualArgs } from './launch.js';
+import { caseId, readManifest, readMaskSlices, writeJobFiles, type CpJob } from './manifest.js';
+import { paperCp } from './preset.js';
+import { failedRow, RAW_RESULTS, runTorchCp, torchRowId } from './run.js';
+
+const tmp = () => fs.mkdtempSync(path.join(os.tmpdir(), 'attnbench-cp-torch-'));
+
+const small = (scheme: string, family: string, world: number, extra: Partial<Parameters<typeof planJob>[0]> = {}): CpJob =>
+  planJob({ scheme, family, world, seqlen: 64 * world, headsQ: 4, headsKv: 2, headDim: 8, dtype: 'float32', kernel: 'reference', warmup: 1, iters: 2, ...extra });
+
+describe('torchrun command lines', () => {
+  it('one node: standalone rendezvous, the worker module and its flags', () => {
+    expect(torchrunArgs({ python: '/usr/bin/python3', nprocPerNode: 8, manifests: ['jobs/index.json'], out: 'r.jsonl', timeoutS: 300 })).toEqual([
+      '/usr/bin/python3', '-m', 'torch.distributed.run', '--standalone', '--nnodes', '1', '--nproc_per_node', '8',
+      '-m', 'attnbench_worker.cp', 'run', 'jobs/index.json', '--out', 'r.jsonl', '--timeout', '300',
+    ]);
+  });
+
+  it('several nodes: c10d rendezvous on the given endpoint', () => {
+    const a = torchrunArgs({ nprocPerNode: 8, nnodes: 4, nodeRank: 2, rdzvEndpoint: 'node0:29500', rdzvId: 'job7', manifests: ['i.json'], out: 'o', backend: 'nccl' });
+    expect(a).toEqual([
+      'python3', '-m', 'torch.distributed.run', '--nnodes', '4', '--nproc_per_node', '8', '--node_rank', '2',
+      '--rdzv_backend', 'c10d', '--rdzv_endpoint', 'node0:29500', '--rdzv_id', 'job7',
+      '-m', 'attnbench_worker.cp', 'run', 'i.json', '--out', 'o', '--backend', 'nccl',
+    ]);
+  });
+
+  it('rejects what torchrun would misread', () => {
+    expect(() => torchrunArgs({ nprocPerNode: 8, nnodes: 2, manifests: ['i'], out: 'o' })).toThrow(/rdzv-endpoint/);
+    expect(() => torchrunArgs({ nprocPerNode: 8, nnodes: 2, nodeRank: 2, rdzvEndpoint: 'h:1', manifests: ['i'], out: 'o' })).toThrow(/node-rank/);
+    expect(() => torchrunArgs({ nprocPerNode: 0, manifests: ['i'], out: 'o' })).toThrow(/nproc-per-node/);
+    expect(() => torchrunArgs({ nprocPerNode: 2, nnodes: 2, rdzvEndpoint: 'nohostport', manifests: ['i'], out: 'o' })).toThrow(/host:port/);
+    expect(() => torchrunArgs({ nprocPerNode: 2, manifests: [], out: 'o' })).toThrow(/no CP job/);
+  });
+
+  it('virtual ranks: one python process', () => {
+    expect(virtualArgs({ virtualRanks: 4, manifests: ['i.json'], out: 'o.jsonl', traceDir: 't' })).toEqual([
+      'python3', '-m', 'attnbench_worker.cp', 'run', 'i.json', '--out', 'o.jsonl', '--trace-dir', 't', '--virtual-ranks', '4',
+    ]);
+  });
+});
+
+describe('Slurm script', () => {
+  const script = sbatchScript({
+    nodes: 4, gpusPerNode: 8, time: '90', repoRoot: '/shared/attnbench', manifests: ['/shared/jobs/index.json'], out: '/shared/r.jsonl', partition: 'gpu', timeoutS: 600,
+  });
+  it('asks for nodes, GPUs and time', () => {
+    expect(script.startsWith('#!/bin/bash\n')).toBe(true);
+    for (const l of ['#SBATCH --nodes=4', '#SBATCH --gpus-per-node=8', '#SBATCH --ntasks-per-node=1', '#SBATCH --time=01:30:00', '#SBATCH --partition=gpu'])
+      expect(script.split('\n')).toContain(l);
+  });
+  it('keeps NVLink multicast off and finds the package', () => {
+    for (const [k, v] of Object.entries(NCCL_ENV)) expect(script).toContain(`export ${k}=${v}`);
+    expect(script).toContain('NCCL_NVLS_ENABLE=0');
+    expect(script).toContain('export PYTHONPATH=/shared/attnbench/python${PYTHONPATH:+:$PYTHONPATH}');
+  });
+  it('runs torchrun under srun with the rendezvous on the first node', () => {
+    expect(script).toContain('head_node=$(scontrol show hostnames "$SLURM_JOB_NODELIST" | head -n 1)');
+    const srun = script.split('\n').findIndex((l) => l.startsWith('srun --nodes=4 --ntasks-per-node=1'));
+    expect(srun).toBeGreaterThan(0);
+    const cmd = script.split('\n')[srun + 1];
+    expect(cmd).toContain('-m torch.distributed.run --nnodes 4 --nproc_per_node 8 --rdzv_backend c10d --rdzv_endpoint "$head_node:$rdzv_port" --rdzv_id "$SLURM_JOB_ID"');
+    expect(cmd).toContain('-m attnbench_worker.cp run /shared/jobs/index.json --out /shared/r.jsonl --timeout 600');
+  });
+  it('parses wall times', () => {
+    expect(slurmTime('30')).toBe('00:30:00');
+    expect(slurmTime('1-02:00:00')).toBe('1-02:00:00');
+    expect(() => slurmTime('soon')).toThrow(/time/);
+  });
+});
+
+function attnMasks(job: CpJob): Mask[] {
+  const out: Mask[] = [];
+  for (const rp of job.plan.ranks)
+    for (const s of [...rp.forward, ...rp.backward] as Step[]) if (s.kind === 'attn' || s.kind === 'attn_bwd') out.push(s.mask);
+  return out;
+}
+
+describe('job files', () => {
+  it('round-trip: manifest fields, every step mask, slices and block tables read back from the binary file', () => {
+    const dir = tmp();
+    const jobs = [small('ring_p2p', 'causal_document', 4), small('ulysses', 'causal', 2), small('dispatch', 'full_document', 4)];
+    const w = writeJobFiles(jobs, dir);
+    expect(w.manifests).toHaveLength(3);
+    const index = JSON.parse(fs.readFileSync(w.index, 'utf8'));
+    expect(index).toEqual({ format: 'attnbench.cp.index', manifests: w.manifests.map((m) => path.basename(m)) });
+    jobs.forEach((job, n) => {
+      const m = readManifest(w.manifests[n]);
+      expect(m.case.id).toBe(caseId(job.plan, job.meta));
+      expect(m.case.world).toBe(job.plan.world);
+      expect(m.ranks).toHaveLength(job.plan.world);
+      expect(m.case.flops.bwd).toBeCloseTo(2.5 * m.case.flops.fwd);
+      expect(m.ranks.reduce((a, r) => a + r.flops.fwd, 0)).toBeCloseTo(m.case.flops.fwd, -2);
+      // Steps in order with their masks, as indices into masks[].
+      const steps = m.ranks.flatMap((r) => [...r.forward, ...r.backward]).filter((s) => s.kind === 'attn' || s.kind === 'attn_bwd');
+      const masks = attnMasks(job);
+      expect(steps).toHaveLength(masks.length);
+      steps.forEach((s, i) => {
+        const e = m.masks[s.mask as number];
+        const want = masks[i];
+        expect([e.seqlenQ, e.seqlenK]).toEqual([want.seqlenQ, want.seqlenK]);
+        const got = readMaskSlices(e, dir);
+        const kept = want.slices.filter((x) => sliceArea(x) > 0).sort((a, b) => a.qStart - b.qStart || a.kStart - b.kStart);
+        expect(got.types.length).toBe(kept.length);
+        kept.forEach((x, t) => {
+          expect([got.qRanges[2 * t], got.qRanges[2 * t + 1], got.kRanges[2 * t], got.kRanges[2 * t + 1]]).toEqual([x.qStart, x.qEnd, x.kStart, x.kEnd]);
+          expect(got.types[t]).toBe({ full: 0, causal: 1, invcausal: 2, bicausal: 3 }[x.kind]);
+        });
+        const bt = adapt(want, 'block_table');
+        expect(bt.kind).toBe('ok');
+        if (bt.kind === 'ok' && e.blockTable) {
+          expect(Array.from(readArray(e.blockTable.kvNumBlocks, dir))).toEqual(Array.from(bt.value.kvNumBlocks));
+          expect(Array.from(readArray(e.blockTable.kvIndices, dir))).toEqual(Array.from(bt.value.kvIndices));
+          expect(Array.from(readArray(e.blockTable.fullKvIndices, dir))).toEqual(Array.from(bt.value.fullKvIndices));
+          expect(e.blockTable.kvIndices.shape).toEqual([1, bt.value.numBlocksQ, bt.value.maxK]);
+        }
+      });
+      // Buffers and groups survive as plain data.
+      const r0 = job.plan.ranks[0];
+      for (const d of r0.buffers) expect(m.ranks[0].buffers[d.name]).toEqual({ tensor: d.tensor, tokens: d.tokens.map((r) => [r.start, r.end]), heads: [d.heads.start, d.heads.end] });
+      expect(m.groups).toEqual(job.plan.groups);
+    });
+  });
+
+  it('stores identical masks once', () => {
+    const dir = tmp();
+    const job = small('ring_allgather', 'full', 4);
+    const m = readManifest(writeJobFiles([job], dir).manifests[0]);
+    expect(attnMasks(job).length).toBeGreaterThan(m.masks.length);
+    expect(m.masks).toHaveLength(1);
+  });
+
+  it('slices only, when block tables are not asked for (CPU / reference runs)', () => {
+    const dir = tmp();
+    const m = readManifest(writeJobFiles([small('ring_p2p', 'causal', 2)], dir, { blockTables: false }).manifests[0]);
+    expect(m.masks.every((e) => e.blockTable === undefined)).toBe(true);
+  });
+});
+
+describe('paper-cp preset', () => {
+  it('every scheme x the four families, 8k tokens per GPU, 64:8 heads, d 128, bf16, both directions', () => {
+    const p = paperCp({ worlds: [2, 8] });
+    expect(p.directions).toEqual(['fwd', 'bwd']);
+    expect(p.cases).toHaveLength(2 * SCHEME_IDS.length * 4);
+    expect(new Set(p.cases.map((c) => c.family))).toEqual(new Set(['full', 'causal', 'full_document', 'causal_document']));
+    for (const c of p.cases) {
+      expect(c.seqlen).toBe(8192 * c.world);
+      expect([c.headsQ, c.headsKv, c.headDim, c.dtype]).toEqual([64, 8, 128, 'bfloat16']);
+    }
+  });
+});
+
+/** A fake launcher: writes ok rows for the manifests of its index, dying on the case named. */
+function fakeLauncher(jobs: readonly CpJob[], dieOn: string | null, calls: string[][]) {
+  return async (argv: readonly string[]): Promise<number> => {
+    calls.push([...argv]);
+    const index = argv[argv.indexOf('run') + 1];
+    const out = argv[argv.indexOf('--out') + 1];
+    const names: string[] = JSON.parse(fs.readFileSync(index, 'utf8')).manifests;
+    for (const name of names) {
+      const m = readManifest(path.join(path.dirname(index), name));
+      if (m.case.id === dieOn) {
+        fs.appendFileSync(`${out}.faults.jsonl`, `${JSON.stringify({ rank: 1, case: m.case.id, status: 'error', message: 'rank 1 fwd step 3 (attn): RuntimeError: boom' })}\n`);
+        return 3;
+      }
+      const job = jobs.find((j) => caseId(j.plan, j.meta) === m.case.id)!;
+      for (const d of ['fwd', 'bwd'] as const) {
+        const row = { ...failedRow(job, d, 'error', '', 'dist-gloo', 'cpu'), status: 'ok', message: null };
+        fs.appendFileSync(out, `${JSON.stringify(row)}\n`);
+      }
+    }
+    return 0;
+  };
+}
+
+describe('runTorchCp', () => {
+  it('world-size mismatch: an error row per direction, nothing launched for it', async () => {
+    const dir = tmp();
+    const calls: string[][] = [];
+    const jobs = [small('ring_p2p', 'causal', 2)];
+    const res = await runTorchCp({ jobs, dir, out: path.join(dir, 'rows.jsonl'), nprocPerNode: 4, device: 'cpu', spawnFn: fakeLauncher(jobs, null, calls) });
+    expect(calls).toHaveLength(0);
+    expect(res.rows.map((r) => [r.direction, r.status])).toEqual([['fwd', 'error'], ['bwd', 'error']]);
+    expect(res.rows[0].message).toMatch(/world-size mismatch: the plan is for 2 ranks but --nproc-per-node 4 x --nnodes 1 gives 4/);
+    for (const r of res.rows) expect(ResultRowSchema.safeParse(r).success).toBe(true);
+  });
+
+  it('a launch that dies loses only its case (named rank and step) and resumes after it', async () => {
+    const dir = tmp();
+    const calls: string[][] = [];
+    const jobs = [small('ring_p2p', 'causal', 2), small('ulysses', 'causal', 2), small('dispatch', 'causal', 2)];
+    const dying = caseId(jobs[1].plan, jobs[1].meta);
+    const out = path.join(dir, 'rows.jsonl');
+    const res = await runTorchCp({ jobs, dir, out, nprocPerNode: 2, device: 'cpu', spawnFn: fakeLauncher(jobs, dying, calls) });
+    expect(calls).toHaveLength(2);
+    expect(calls[0].slice(0, 9)).toEqual(['python3', '-m', 'torch.distributed.run', '--standalone', '--nnodes', '1', '--nproc_per_node', '2', '-m'].map((x, i) => (i === 0 ? calls[0][0] : x)));
+    const retry = JSON.parse(fs.readFileSync(calls[1][calls[1].indexOf('run') + 1], 'utf8')).manifests as string[];
+    expect(retry).toHaveLength(1);
+    const byId = new Map(res.rows.map((r) => [r.id, r]));
+    expect(res.rows).toHaveLength(6);
+    const failed = byId.get(torchRowId(dying, 'fwd', 'dist-gloo', 'cpu'))!;
+    expect(failed.status).toBe('error');
+    expect(failed.message).toContain('rank 1 fwd step 3 (attn)');
+    expect(byId.get(torchRowId(caseId(jobs[2].plan, jobs[2].meta), 'bwd', 'dist-gloo', 'cpu'))!.status).toBe('ok');
+    expect(fs.readFileSync(out, 'utf8').trim().split('\n')).toHaveLength(6);
+    expect(fs.existsSync(path.join(dir, RAW_RESULTS))).toBe(true);
+  });
+
+  it('plan only: job files and the command, nothing started', async () => {
+    const dir = tmp();
+    const calls: string[][] = [];
+    const jobs = [small('usp', 'full', 4)];
+    const res = await runTorchCp({ jobs, dir, out: path.join(dir, 'rows.jsonl'), virtualRanks: 4, planOnly: true, spawnFn: fakeLauncher(jobs, null, calls) });
+    expect(calls).toHaveLength(0);
+    expect(res.commands).toHaveLength(1);
+    expect(res.commands[0].slice(-2)).toEqual(['--virtual-ranks', '4']);
+    expect(fs.existsSync(res.written.index)).toBe(true);
+    expect(res.rows).toHaveLength(0);
+  });
+});

@@ -1,0 +1,280 @@
+import { describe, expect, it } from 'vitest';
+import type { Step } from '../cp/types.js';
+import { makeKernelModel } from './kernel-model.js';
+import { chromeTrace, simulatePlan, type SimResult } from './simulate.js';
+import { attnMs, buf, plan, program, roundCluster } from './testing.js';
+import type { Cluster } from './hardware.js';
+import type { Plan } from '../cp/types.js';
+
+const GB = 1e9;
+
+function sim(p: Plan, cluster: Cluster = roundCluster(), overlap = true, trace = false): SimResult {
+  return simulatePlan(p, cluster, makeKernelModel(cluster, null), { direction: 'fwd', overlap, trace });
+}
+
+function allGather(group: number[], input = 'x', output = 'y', handle?: string): Step {
+  return handle ? { kind: 'all_gather', group, input, output, handle } : { kind: 'all_gather', group, input, output };
+}
+
+describe('network model against hand-computed cases', () => {
+  it('ring all-gather of 2 ranks on one node: latency + chunk / bandwidth', () => {
+    // 1 GB chunks over NVLink at 100 GB/s, 5 us per step: (n-1) * 5us + (n-1)/n * 2GB / 100GB/s.
+    const p = plan([0, 1].map((r) => program(r, [allGather([0, 1])], [buf('x', GB), buf('y', 2 * GB)])));
+    const res = sim(p);
+    expect(res.makespanMs).toBeCloseTo(10 + 0.005, 9);
+    expect(res.ranks.map((r) => r.bytesSent)).toEqual([GB, GB]);
+    expect(res.breakdown.exposedCommMs).toBeCloseTo(10.005, 9);
+    expect(res.breakdown.computeMs).toBe(0);
+  });
+
+  it('ring all-gather of 2 ranks across nodes goes over InfiniBand, striped over the NICs', () => {
+    const c1 = roundCluster({ gpusPerNode: 1, ib: { nicsPerNode: 1 } });
+    const p = plan([0, 1].map((r) => program(r, [allGather([0, 1])], [buf('x', GB), buf('y', 2 * GB)])));
+    expect(sim(p, c1).makespanMs).toBeCloseTo(20 + 0.01, 9); // 1 GB at 50 GB/s + 10 us
+    const c4 = roundCluster({ gpusPerNode: 1, ib: { nicsPerNode: 4 } });
+    expect(sim(p, c4).makespanMs).toBeCloseTo(5 + 0.01, 9); // 4 NICs carry a quarter each
+  });
+
+  it('ring reduce-scatter of 4 ranks: (n-1) steps of latency, (n-1)/n of the data', () => {
+    // output chunk 1 GB per rank, input 4 GB: each ring edge carries 3 GB at 100 GB/s.
+    const p = plan(
+      [0, 1, 2, 3].map((r) =>
+        program(r, [{ kind: 'reduce_scatter', group: [0, 1, 2, 3], input: 'x', output: 'y' }], [buf('x', 4 * GB), buf('y', GB)]),
+      ),
+    );
+    expect(sim(p).makespanMs).toBeCloseTo(30 + 3 * 0.005, 9);
+  });
+
+  it('all-to-all on one node: each rank sends (P-1)/P of its data through its NVLink port', () => {
+    const P = 4;
+    const sends = ['s0', 's1', 's2', 's3'];
+    const recvs = ['r0', 'r1', 'r2', 'r3'];
+    const p = plan(
+      [0, 1, 2, 3].map((r) =>
+        program(
+          r,
+          [{ kind: 'all_to_all', group: [0, 1, 2, 3], send: sends, recv: recvs }],
+          [...sends.map((s) => buf(s, GB)), ...recvs.map((s) => buf(s, GB))],
+        ),
+      ),
+    );
+    const res = sim(p);
+    // 3 GB out of every GPU at 100 GB/s, one message latency.
+    expect(res.makespanMs).toBeCloseTo(((P - 1) * GB) / (100 * GB) * 1e3 + 0.005, 9);
+    expect(res.ranks.every((r) => r.bytesSent === 3 * GB)).toBe(true);
+  });
+
+  it('all-to-all across 2 nodes: inter-node bytes leave through the rail NIC', () => {
+    // 2 nodes of 2 GPUs, 1 NIC per node; each rank sends 1 GB to each of the 3 others.
+    const c = roundCluster({ gpusPerNode: 2, ib: { nicsPerNode: 1 } });
+    const names = ['a', 'b', 'c', 'd'];
+    const p = plan(
+      [0, 1, 2, 3].map((r) => program(r, [{ kind: 'all_to_all', group: [0, 1, 2, 3], send: names, recv: names }], names.map((n) => buf(n, GB)))),
+    );
+    // NIC of node 0 carries 2 ranks x 2 GB = 4 GB at 50 GB/s = 80 ms (NVLink part is 10 ms).
+    expect(sim(p, c).makespanMs).toBeCloseTo(80 + 0.01, 9);
+  });
+
+  it('p2p over NVLink and over InfiniBand', () => {
+    const c = roundCluster({ gpusPerNode: 2 });
+    const mk = (peer: number) =>
+      plan([
+        program(0, [{ kind: 'p2p', ops: [{ op: 'send', peer, buf: 'x' }] }], [buf('x', GB)]),
+        ...[1, 2].map((r) => program(r, r === peer ? [{ kind: 'p2p', ops: [{ op: 'recv', peer: 0, buf: 'x' }] }] : [], [buf('x', GB)])),
+      ]);
+    expect(sim(mk(1), c).makespanMs).toBeCloseTo(10.005, 9);
+    expect(sim(mk(2), c).makespanMs).toBeCloseTo(20.01, 9);
+  });
+
+  it('contention: two ranks sharing one NIC take twice as long as with a NIC each', () => {
+    // Node 0 = ranks 0,1; node 1 = ranks 2,3. Ranks 0 and 1 send 1 GB to ranks 2 and 3 at once.
+    const mk = () =>
+      plan([
+        program(0, [{ kind: 'p2p', ops: [{ op: 'send', peer: 2, buf: 'x' }] }], [buf('x', GB)]),
+        program(1, [{ kind: 'p2p', ops: [{ op: 'send', peer: 3, buf: 'x' }] }], [buf('x', GB)]),
+        program(2, [{ kind: 'p2p', ops: [{ op: 'recv', peer: 0, buf: 'x' }] }], [buf('x', GB)]),
+        program(3, [{ kind: 'p2p', ops: [{ op: 'recv', peer: 1, buf: 'x' }] }], [buf('x', GB)]),
+      ]);
+    const shared = sim(mk(), roundCluster({ gpusPerNode: 2, ib: { nicsPerNode: 1 } }));
+    const own = sim(mk(), roundCluster({ gpusPerNode: 2, ib: { nicsPerNode: 2 } }));
+    expect(own.makespanMs).toBeCloseTo(20 + 0.01, 9);
+    expect(shared.makespanMs).toBeCloseTo(40 + 0.01, 9);
+    expect(shared.makespanMs - 0.01).toBeCloseTo(2 * (own.makespanMs - 0.01), 9);
+  });
+
+  it('a flow that starts while another drains gets its share only while both run', () => {
+    // Rank 0 sends 1 GB at t=0; rank 1 computes 5 ms then sends 1 GB; both through one NIC (50 GB/s).
+    // 0..5 ms: flow A alone moves 0.25 GB; then both at 25 GB/s: A's remaining 0.75 GB takes 30 ms
+    // (ends at 35), B has moved 0.75 GB by then and its last 0.25 GB at 50 GB/s takes 5 ms (ends 40).
+    const c = roundCluster({ gpusPerNode: 2, ib: { nicsPerNode: 1, latencyUs: 0 } });
+    const p = plan([
+      program(0, [{ kind: 'p2p', ops: [{ op: 'send', peer: 2, buf: 'x' }] }], [buf('x', GB)]),
+      program(1, [attnMs(5), { kind: 'p2p', ops: [{ op: 'send', peer: 3, buf: 'x' }] }], [buf('x', GB)]),
+      program(2, [{ kind: 'p2p', ops: [{ op: 'recv', peer: 0, buf: 'x' }] }], [buf('x', GB)]),
+      program(3, [{ kind: 'p2p', ops: [{ op: 'recv', peer: 1, buf: 'x' }] }], [buf('x', GB)]),
+    ]);
+    const res = sim(p, c);
+    expect(res.ranks[0].endMs).toBeCloseTo(35, 9);
+    expect(res.ranks[1].endMs).toBeCloseTo(40, 9);
+    expect(res.ranks[3].endMs).toBeCloseTo(40, 9);
+  });
+});
+
+describe('plan simulation', () => {
+  // Each rank: post an async exchange (2 ms on the wire), compute 1 ms, wait, compute 1 ms.
+  const ring2 = () =>
+    plan(
+      [0, 1].map((r) =>
+        program(
+          r,
+          [
+            { kind: 'p2p', ops: [{ op: 'send', peer: 1 - r, buf: 'x' }, { op: 'recv', peer: 1 - r, buf: 'y' }], handle: 'h' },
+            attnMs(1),
+            { kind: 'wait', handle: 'h' },
+            attnMs(1),
+          ],
+          [buf('x', 0.2 * GB), buf('y', 0.2 * GB)],
+        ),
+      ),
+    );
+
+  it('overlap on: communication hides behind compute until its wait', () => {
+    const res = sim(ring2(), roundCluster({ nvlink: { latencyUs: 0 } }), true, true);
+    // transfer 0..2 ms (0.2 GB at 100 GB/s) ; compute 0..1, stall 1..2, compute 2..3
+    expect(res.makespanMs).toBeCloseTo(3, 9);
+    expect(res.breakdown.computeMs).toBeCloseTo(2, 9);
+    expect(res.breakdown.exposedCommMs).toBeCloseTo(1, 9);
+    expect(res.breakdown.idleMs).toBeCloseTo(0, 9);
+    const r0 = res.trace!.filter((e) => e.pid === 0 && e.ph === 'X').map((e) => [e.name, e.tid, e.ts, e.dur]);
+    expect(r0).toEqual([
+      ['attn', 0, 0, 1000],
+      ['p2p', 1, 0, 2000],
+      ['attn', 0, 2000, 1000],
+    ]);
+  });
+
+  it('writes traces that the report timeline reader takes, with compute and communication lanes', async () => {
+    const { laneOf, parseTrace, timelineSvg } = await import('../report/timeline.js');
+    const res = sim(ring2(), roundCluster({ nvlink: { latencyUs: 0 } }), true, true);
+    const trace = parseTrace(JSON.parse(JSON.stringify(chromeTrace(res))));
+    const lanes = trace.traceEvents.filter((e) => e.ph === 'X').map((e) => `${e.name}:${laneOf(e)}`);
+    expect(lanes).toContain('attn:compute');
+    expect(lanes).toContain('p2p:comm');
+    expect(timelineSvg(trace)).toContain('<svg');
+  });
+
+  it('overlap off: communication and compute serialize', () => {
+    const res = sim(ring2(), roundCluster({ nvlink: { latencyUs: 0 } }), false, true);
+    expect(res.makespanMs).toBeCloseTo(4, 9);
+    expect(res.breakdown.exposedCommMs).toBeCloseTo(2, 9);
+    const r1 = res.trace!.filter((e) => e.pid === 1 && e.ph === 'X').map((e) => [e.name, e.tid, e.ts, e.dur]);
+    expect(r1).toEqual([
+      ['p2p', 1, 0, 2000],
+      ['attn', 0, 2000, 1000],
+      ['attn', 0, 3000, 1000],
+    ]);
+  });
+
+  it('imbalance shows up as idle time of the lighter rank at the collective', () => {
+    const p = plan(
+      [3, 1].map((ms, r) => program(r, [attnMs(ms), allGather([0, 1])], [buf('x', 0.1 * GB), buf('y', 0.2 * GB)])),
+    );
+    const res = sim(p, roundCluster({ nvlink: { latencyUs: 0 } }));
+    // both start the all-gather at 3 ms (1 ms on the wire): end at 4 ms.
+    expect(res.makespanMs).toBeCloseTo(4, 9);
+    expect(res.ranks[1].idleMs).toBeCloseTo(2, 9);
+    expect(res.ranks[0].idleMs).toBeCloseTo(0, 9);
+    for (const r of res.ranks) expect(r.computeMs + r.exposedCommMs + r.idleMs).toBeCloseTo(res.makespanMs, 9);
+    expect(res.slowestRank).toBe(0);
+    // TFLOP/s per GPU from the slowest rank, and from the mean rank time (both ranks end at 4 ms).
+    expect(res.tflopsPerGpu).toBeCloseTo((4e12 / 4e-3 / 1e12) / 2, 6);
+  });
+
+  it('a rank that finishes early is idle until the slowest rank ends', () => {
+    const p = plan([program(0, [attnMs(5)]), program(1, [attnMs(2)])]);
+    const res = sim(p);
+    expect(res.makespanMs).toBeCloseTo(5, 9);
+    expect(res.meanRankMs).toBeCloseTo(3.5, 9);
+    expect(res.ranks[1].idleMs).toBeCloseTo(3, 9);
+    expect(res.tflopsPerGpu).toBeCloseTo(7e12 / 5e-3 / 1e12 / 2, 6);
+    expect(res.tflopsPerGpuMeanRank).toBeCloseTo(7e12 / 3.5e-3 / 1e12 / 2, 6);
+  });
+
+  it('ring of 4 with p2p: sends wait for their receivers, per-step exchange times add up', () => {
+    const P = 4;
+    const steps = (r: number): Step[] => {
+      const out: Step[] = [];
+      for (let s = 0; s < P - 1; s++) {
+        out.push({ kind: 'p2p', ops: [{ op: 'send', peer: (r + 1) % P, buf: 'x' }, { op: 'recv', peer: (r + P - 1) % P, buf: 'x' }], handle: `h${s}` });
+        out.push(attnMs(1));
+        out.push({ kind: 'wait', handle: `h${s}` });
+      }
+      out.push(attnMs(1));
+      return out;
+    };
+    const p = plan([0, 1, 2, 3].map((r) => program(r, steps(r), [buf('x', 0.05 * GB)])));
+    // each exchange 0.5 ms < 1 ms compute: fully hidden -> 4 ms
+    expect(sim(p, roundCluster({ nvlink: { latencyUs: 0 } })).makespanMs).toBeCloseTo(4, 9);
+    expect(sim(p, roundCluster({ nvlink: { latencyUs: 0 } }), false).makespanMs).toBeCloseTo(4 + 3 * 0.5, 9);
+  });
+
+  it('collectives on a smaller group get their own channel; p2p steps share the default one', () => {
+    // nodes of 2: ranks 0,1 | 2,3. Rank 0: all-gather on {0,1} (10 ms on NVLink) and a send of
+    // 1 GB to rank 2 (20 ms on IB), both async: on separate channels they overlap.
+    const c = roundCluster({ gpusPerNode: 2 });
+    const overlapPlan = plan([
+      program(0, [allGather([0, 1], 'x', 'y', 'h1'), { kind: 'p2p', ops: [{ op: 'send', peer: 2, buf: 'x' }], handle: 'h2' }, { kind: 'wait', handle: 'h1' }, { kind: 'wait', handle: 'h2' }], [buf('x', GB), buf('y', 2 * GB)]),
+      program(1, [allGather([0, 1])], [buf('x', GB), buf('y', 2 * GB)]),
+      program(2, [{ kind: 'p2p', ops: [{ op: 'recv', peer: 0, buf: 'x' }] }], [buf('x', GB)]),
+      program(3, []),
+    ]);
+    expect(sim(overlapPlan, c).makespanMs).toBeCloseTo(20.01, 9);
+    // two async sends (to rank 2 over IB, then to rank 1 over NVLink) queue on the default channel
+    const serialPlan = plan([
+      program(0, [{ kind: 'p2p', ops: [{ op: 'send', peer: 2, buf: 'x' }], handle: 'h2' }, { kind: 'p2p', ops: [{ op: 'send', peer: 1, buf: 'x' }], handle: 'h1' }, { kind: 'wait', handle: 'h2' }, { kind: 'wait', handle: 'h1' }], [buf('x', GB)]),
+      program(1, [{ kind: 'p2p', ops: [{ op: 'recv', peer: 0, buf: 'x' }] }], [buf('x', GB)]),
+      program(2, [{ kind: 'p2p', ops: [{ op: 'recv', peer: 0, buf: 'x' }] }], [buf('x', GB)]),
+      program(3, []),
+    ]);
+    const res = sim(serialPlan, c, true, true);
+    expect(res.makespanMs).toBeCloseTo(20.01 + 10.005, 9);
+    expect(res.trace!.filter((e) => e.ph === 'M' && e.pid === 0 && e.name === 'thread_name').map((e) => e.args!.name)).toEqual(['compute', 'comm']);
+  });
+
+  it('reports a deadlock instead of hanging', () => {
+    const p = plan([
+      program(0, [{ kind: 'p2p', ops: [{ op: 'recv', peer: 1, buf: 'x' }] }], [buf('x', 1)]),
+      program(1, [{ kind: 'p2p', ops: [{ op: 'recv', peer: 0, buf: 'x' }] }], [buf('x', 1)]),
+    ]);
+    expect(() => sim(p)).toThrow(/deadlock: rank 0/);
+  });
+
+  it('flags the roofline fallback and uses calibrated curves when given', () => {
+    const c = roundCluster();
+    const p = plan([program(0, [attnMs(1)])]);
+    const rf = sim(p, c);
+    expect(rf.fallback).toBe(true);
+    expect(rf.makespanMs).toBeCloseTo(1, 9);
+    const cal = {
+      version: 1 as const,
+      blockSize: 128,
+      model: '',
+      holdout: '',
+      rows: 1,
+      holdoutMedianAbsPct: null,
+      fitMedianAbsPct: 0,
+      curves: [
+        {
+          gpu: 'h100', kernel: 'k', direction: 'fwd' as const, dtype: 'bfloat16', c0Ms: 0.5,
+          msPerTflopFull: 2, msPerTflopPartial: 3, msPerTflopEmpty: 0, assumed: [], fitRows: 3, fitMedianAbsPct: 0,
+          holdoutRows: 0, holdoutMedianAbsPct: null,
+        },
+      ],
+    };
+    const res = simulatePlan(p, c, makeKernelModel(c, cal), { direction: 'fwd' });
+    expect(res.fallback).toBe(false);
+    expect(res.kernel).toBe('k');
+    // the 128x128 full mask is one full block: W_full = 4 * 128 * 1 * 128 * 128 FLOPs
+    expect(res.makespanMs).toBeCloseTo(0.5 + (2 * 4 * 128 * 128 * 128) / 1e12, 12);
+  });
+});

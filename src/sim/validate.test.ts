@@ -1,0 +1,89 @@
+import { describe, expect, it } from 'vitest';
+import { planCp } from '../cp/plan/index.js';
+import { generateMask } from '../mask/families/index.js';
+import type { ResultRow } from '../results/schema.js';
+import { resolveCluster } from './hardware.js';
+import { makeKernelModel } from './kernel-model.js';
+import { simulatePlan } from './simulate.js';
+import { isVirtualRanks, validateCp, type CpValidationDeps } from './validate.js';
+
+const shape = { headsQ: 8, headsKv: 2, headDim: 64, dtypeBytes: 2 };
+const deps: CpValidationDeps = {
+  plan: planCp,
+  generate: (family, seqlen, seed, params) => generateMask(family, seqlen, { seed, params: { ...params } }),
+  clusterFor: (gpu) => resolveCluster(gpu),
+  kernelsFor: (cluster) => makeKernelModel(cluster, null),
+};
+
+function cpRow(over: Partial<ResultRow>, ms: number): ResultRow {
+  return {
+    schema: 1,
+    id: `cp-row-${Math.random()}`,
+    suite: 'cp',
+    executor: 'torch',
+    kernel: 'flex',
+    scheme: 'ring_p2p',
+    family: 'causal',
+    maskParams: {},
+    seed: 0,
+    seqlen: 8192,
+    batch: 1,
+    headsQ: shape.headsQ,
+    headsKv: shape.headsKv,
+    headDim: shape.headDim,
+    dtype: 'bfloat16',
+    direction: 'fwd',
+    world: 4,
+    layout: { sharding: 'zigzag' },
+    status: 'ok',
+    message: null,
+    area: 0,
+    flops: 0,
+    times: { medianMs: ms, p20Ms: ms, p80Ms: ms, samples: 20 },
+    tflops: null,
+    memory: null,
+    error: null,
+    simulated: false,
+    env: { host: 'gpu', gpu: 'NVIDIA H100 80GB HBM3', driver: null, cuda: null, libs: {}, gitRev: null, date: '2026-01-01' },
+    ...over,
+  };
+}
+
+describe('CP validation', () => {
+  const cluster = resolveCluster('h100');
+  const plan = planCp('ring_p2p', generateMask('causal', 8192, { seed: 0 }).heads[0], 4, { sharding: 'zigzag' }, shape);
+  const real = simulatePlan(plan, cluster, makeKernelModel(cluster, null), { direction: 'fwd' });
+  const virt = simulatePlan(plan, cluster, makeKernelModel(cluster, null), { direction: 'fwd', network: 'none' });
+  const slowestCompute = Math.max(...virt.ranks.map((r) => r.computeMs));
+
+  it('re-plans measured multi-GPU rows and compares the iteration time', () => {
+    const { predictions, skipped } = validateCp([cpRow({}, real.makespanMs * 1.25)], deps);
+    expect(skipped).toEqual([]);
+    expect(predictions.length).toBe(1);
+    expect(predictions[0].virtualRanks).toBe(false);
+    expect(predictions[0].predictedMs).toBeCloseTo(real.makespanMs, 9);
+    expect(predictions[0].errorPct).toBeCloseTo(-20, 9);
+  });
+
+  it('compares virtual-rank rows with the slowest rank compute time, without the executor layout key', () => {
+    const row = cpRow({ layout: { sharding: 'zigzag', virtualRanks: 4 } }, slowestCompute);
+    expect(isVirtualRanks(row)).toBe(true);
+    const { predictions } = validateCp([row], deps);
+    expect(predictions[0].virtualRanks).toBe(true);
+    expect(predictions[0].errorPct).toBeCloseTo(0, 9);
+  });
+
+  it('skips rows that are not GPU measurements, and reports configurations it cannot re-plan', () => {
+    const rows = [
+      cpRow({ executor: 'cpu' }, 1),
+      cpRow({ simulated: true }, 1),
+      cpRow({ world: 1 }, 1),
+      cpRow({ status: 'oom', times: null }, 1),
+      cpRow({ id: 'bad', layout: { nonsense: 1 } }, 1),
+    ];
+    const { predictions, skipped } = validateCp(rows, deps);
+    expect(predictions).toEqual([]);
+    expect(skipped.map((s) => s.id)).toEqual(['bad']);
+    expect(skipped[0].reason).toMatch(/unknown layout key 'nonsense'/);
+  });
+});

@@ -1,0 +1,124 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { syntheticKernelSweep, syntheticRow } from '../report/fixtures.js';
+import { closeStore, exportRows, ingestJsonl, latestRows, openStore, query, type Store } from './store.js';
+
+let dir: string;
+let store: Store;
+
+beforeEach(async () => {
+  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'attnbench-store-'));
+  store = await openStore(path.join(dir, 'db', 'results.duckdb'));
+});
+afterEach(() => {
+  closeStore(store);
+  fs.rmSync(dir, { recursive: true, force: true });
+});
+
+function writeJsonl(name: string, lines: unknown[]): string {
+  const f = path.join(dir, name);
+  fs.writeFileSync(f, lines.map((l) => (typeof l === 'string' ? l : JSON.stringify(l))).join('\n') + '\n');
+  return f;
+}
+
+async function count(): Promise<number> {
+  return Number((await query(store, 'SELECT count(*) AS n FROM results'))[0].n);
+}
+
+describe('store', () => {
+  it('ingests idempotently: the same file twice gives the same count', async () => {
+    const rows = syntheticKernelSweep();
+    const f = writeJsonl('a.jsonl', rows);
+    const first = await ingestJsonl(store, f);
+    expect(first).toMatchObject({ inserted: rows.length, duplicates: 0, errors: [], conflicts: [] });
+    const second = await ingestJsonl(store, f);
+    expect(second).toMatchObject({ inserted: 0, duplicates: rows.length });
+    expect(await count()).toBe(rows.length);
+  });
+
+  it('counts a line repeated inside one file once', async () => {
+    const a = syntheticRow();
+    const r = await ingestJsonl(store, writeJsonl('twice.jsonl', [a, a, { ...a, tflops: 1 }]));
+    expect(r).toMatchObject({ inserted: 1, duplicates: 1 });
+    expect(r.conflicts.map((c) => c.line)).toEqual([3]);
+    expect(await count()).toBe(1);
+  });
+
+  it('reports a malformed line as file:line and ingests the others', async () => {
+    const good = [syntheticRow({ seqlen: 1024 }), syntheticRow({ seqlen: 2048 })];
+    const bad = { ...syntheticRow({ seqlen: 4096 }), status: 'exploded' };
+    const f = writeJsonl('b.jsonl', [good[0], '{not json', bad, good[1]]);
+    const r = await ingestJsonl(store, f);
+    expect(r.inserted).toBe(2);
+    expect(r.errors.map((e) => `${e.file}:${e.line}`)).toEqual([`${f}:2`, `${f}:3`]);
+    expect(r.errors[0].message).toMatch(/malformed JSON/);
+    expect(r.errors[1].message).toMatch(/status/);
+    expect(await count()).toBe(2);
+  });
+
+  it('keeps a newer measurement beside the old one; latestRows returns the newest', async () => {
+    const old = syntheticRow({ tflops: 100, date: '2026-01-01T00:00:00Z' });
+    const nu = syntheticRow({ tflops: 150, date: '2026-02-01T00:00:00Z' });
+    const sim = syntheticRow({ tflops: 90, date: '2026-01-01T00:00:00Z', simulated: true });
+    await ingestJsonl(store, writeJsonl('c.jsonl', [old, nu, sim]));
+    expect(await count()).toBe(3);
+    const latest = await latestRows(store);
+    expect(latest).toHaveLength(2);
+    expect(latest.find((r) => !r.simulated)?.tflops).toBe(150);
+    expect(latest.find((r) => r.simulated)?.tflops).toBe(90);
+  });
+
+  it('reports a conflicting re-ingest without overwriting', async () => {
+    const a = syntheticRow({ tflops: 100 });
+    await ingestJsonl(store, writeJsonl('d1.jsonl', [a]));
+    const r = await ingestJsonl(store, writeJsonl('d2.jsonl', [{ ...a, tflops: 5 }]));
+    expect(r.inserted).toBe(0);
+    expect(r.conflicts).toHaveLength(1);
+    expect(r.conflicts[0].line).toBe(1);
+    expect((await latestRows(store))[0].tflops).toBe(100);
+  });
+
+  it('filters latest rows', async () => {
+    await ingestJsonl(store, writeJsonl('e.jsonl', syntheticKernelSweep()));
+    const rows = await latestRows(store, { kernel: 'flex', family: ['causal'], direction: 'bwd' });
+    expect(rows).toHaveLength(3);
+    expect(rows.every((r) => r.kernel === 'flex' && r.family === 'causal' && r.direction === 'bwd')).toBe(true);
+    expect(rows.map((r) => r.seqlen)).toEqual([1024, 2048, 4096]);
+  });
+
+  it('exports CSV and Parquet that read back with the same rows', async () => {
+    const rows = syntheticKernelSweep();
+    await ingestJsonl(store, writeJsonl('f.jsonl', rows));
+    const csv = path.join(dir, 'out', 'rows.csv');
+    const pq = path.join(dir, 'out', 'rows.parquet');
+    const jl = path.join(dir, 'out', 'rows.jsonl');
+    expect(await exportRows(store, csv, { filter: { kernel: 'flex' } })).toBe(rows.length / 2);
+    expect(await exportRows(store, pq)).toBe(rows.length);
+    expect(await exportRows(store, jl)).toBe(rows.length);
+
+    const lines = fs.readFileSync(csv, 'utf8').trim().split('\n');
+    expect(lines).toHaveLength(rows.length / 2 + 1);
+    expect(lines[0].split(',').slice(0, 4)).toEqual(['id', 'env_date', 'simulated', 'suite']);
+
+    const back = await query(store, `SELECT kernel, family, seqlen, direction, tflops FROM read_parquet('${pq}') ORDER BY tflops`);
+    const expected = rows
+      .map((r) => ({ kernel: r.kernel, family: r.family, seqlen: r.seqlen, direction: r.direction, tflops: r.tflops }))
+      .sort((a, b) => a.tflops! - b.tflops!);
+    expect(back).toEqual(expected);
+
+    // JSON lines export is re-ingestable into another database.
+    const other = await openStore(':memory:');
+    try {
+      expect((await ingestJsonl(other, jl)).inserted).toBe(rows.length);
+    } finally {
+      closeStore(other);
+    }
+  });
+
+  it('refuses a missing database in read-only mode and a bad export name', async () => {
+    await expect(openStore(path.join(dir, 'nope.duckdb'), { readOnly: true })).rejects.toThrow(/no results database/);
+    await expect(exportRows(store, path.join(dir, 'x.xlsx'))).rejects.toThrow(/\.csv, \.parquet/);
+  });
+});
