@@ -5,14 +5,14 @@ import type { KernelExecutor } from './types.js';
 
 export const EXECUTOR_IDS = ['cpu', 'torch', 'jax'] as const;
 
-export async function createExecutor(id: string, opts: { python?: string } = {}): Promise<KernelExecutor> {
+export async function createExecutor(id: string, opts: { python?: string; timeoutS?: number } = {}): Promise<KernelExecutor> {
   switch (id) {
     case 'cpu':
       return new CpuKernelExecutor();
     case 'torch':
     case 'jax': {
       const { TorchExecutor } = await import('../worker/executor.js');
-      return new TorchExecutor({ python: opts.python, flavour: id });
+      return new TorchExecutor({ python: opts.python, flavour: id, timeoutS: opts.timeoutS });
     }
     default:
       throw badInput(`unknown executor '${id}': expected one of ${EXECUTOR_IDS.join(', ')}`);

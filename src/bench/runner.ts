@@ -121,14 +121,18 @@ export async function runCases(
     : null;
   bar?.start(todo.length, 0, { case: '' });
   if (opts.resume && done.size > 0) process.stderr.write(`resume: ${cases.length - todo.length} of ${cases.length} cases already in ${opts.out}\n`);
+  // Without a terminal (a batch job's log) each case gets one line instead of a bar.
+  const log = opts.progress && !bar ? (s: string) => process.stderr.write(s) : null;
   try {
-    for (const c of todo) {
+    for (const [i, c] of todo.entries()) {
       bar?.update({ case: c.id });
+      const t0 = performance.now();
       const row = await runOne(c, executor, available, masks, env);
       appendJsonl(opts.out, row);
       rows.push(row);
       opts.onRow?.(row);
       bar?.increment();
+      log?.(`[${i + 1}/${todo.length}] ${c.id} ${row.status}${row.tflops !== null ? ` ${row.tflops.toFixed(1)} TFLOP/s` : ''} (${((performance.now() - t0) / 1000).toFixed(1)} s)${row.status === 'ok' ? '' : ` ${(row.message ?? '').slice(0, 120)}`}\n`);
     }
   } finally {
     bar?.stop();

@@ -3,7 +3,7 @@
 import type { KernelSweep } from '../bench/sweep.js';
 import type { KernelCase } from '../bench/types.js';
 import { badInput } from '../cli/errors.js';
-import { DENSE_FAMILIES, getFamily } from '../mask/families/index.js';
+import { DENSE_FAMILIES, familyParams, getFamily } from '../mask/families/index.js';
 import { DIRECTIONS, type Direction } from '../results/schema.js';
 import { parseInteger, parseTokenList, parseTokens, splitList } from '../util/parse.js';
 import { KERNEL_PRESETS, presetNames } from './presets.js';
@@ -30,6 +30,9 @@ export interface KernelCliOptions {
   resume?: boolean;
   python?: string;
   progress?: boolean;
+  planDir?: string;
+  jobTimeout?: string;
+  ingest?: string;
 }
 
 export function parseHeads(text: string): { headsQ: number; headsKv: number } {
@@ -86,24 +89,36 @@ export function kernelSweepFromOptions(o: KernelCliOptions): { sweeps: KernelSwe
     if (!(DIRECTIONS as readonly string[]).includes(d)) throw badInput(`invalid --direction '${d}': expected fwd or bwd`);
   const heads = o.heads ? parseHeads(o.heads) : undefined;
   const params = parseParams(o.param);
-  const sweeps = base.map((s): KernelSweep => ({
-    ...s,
-    kernels: o.kernel ? splitList(o.kernel) : s.kernels,
-    families: families ?? s.families,
-    seqlens: o.seqlen ? parseTokenList(o.seqlen) : s.seqlens,
-    directions: (directions as Direction[] | undefined) ?? s.directions,
-    headsQ: heads?.headsQ ?? s.headsQ,
-    headsKv: heads?.headsKv ?? s.headsKv,
-    headDim: o.headDim ? parseInteger(o.headDim, '--head-dim') : s.headDim,
-    dtype: o.dtype ? parseDtype(o.dtype) : s.dtype,
-    seed: parseInteger(o.seed, '--seed', 0),
-    params: Object.keys(params).length
-      ? Object.fromEntries((families ?? s.families).map((f) => [f, { ...(s.params?.[f] ?? {}), ...params }]))
-      : s.params,
-    warmup: o.warmup ? parseInteger(o.warmup, '--warmup', 0) : s.warmup,
-    iters: o.iters ? parseInteger(o.iters, '--iters') : s.iters,
-    checkUpTo: o.checkUpTo ? parseTokens(o.checkUpTo, '--check-up-to') : s.checkUpTo,
-  }));
+  const sweeps = base.flatMap((s): KernelSweep[] => {
+    // --family replaces a plain sweep's families; a sweep over a parameter grid (the sparse suite)
+    // belongs to its own families, so there --family only selects among them.
+    const fams = !families ? s.families : s.paramGrid ? s.families.filter((f) => families.includes(f)) : families;
+    if (!fams.length) return [];
+    return [{
+      ...s,
+      kernels: o.kernel ? splitList(o.kernel) : s.kernels,
+      families: fams,
+      seqlens: o.seqlen ? parseTokenList(o.seqlen) : s.seqlens,
+      directions: (directions as Direction[] | undefined) ?? s.directions,
+      headsQ: heads?.headsQ ?? s.headsQ,
+      headsKv: heads?.headsKv ?? s.headsKv,
+      headDim: o.headDim ? parseInteger(o.headDim, '--head-dim') : s.headDim,
+      dtype: o.dtype ? parseDtype(o.dtype) : s.dtype,
+      seed: parseInteger(o.seed, '--seed', 0),
+      // --param goes to the families that have that parameter (window= to the window families...)
+      params: Object.keys(params).length
+        ? Object.fromEntries(fams.map((f) => [f, { ...(s.params?.[f] ?? {}), ...familyParams(f, params) }]))
+        : s.params,
+      warmup: o.warmup ? parseInteger(o.warmup, '--warmup', 0) : s.warmup,
+      iters: o.iters ? parseInteger(o.iters, '--iters') : s.iters,
+      checkUpTo: o.checkUpTo ? parseTokens(o.checkUpTo, '--check-up-to') : s.checkUpTo,
+    }];
+  });
+  if (!sweeps.length) throw badInput(`--family ${o.family}: none of these families is in preset '${presetName}'`);
+  const selected = [...new Set(sweeps.flatMap((s) => s.families))];
+  for (const k of Object.keys(params))
+    if (!selected.some((f) => k in familyParams(f, { [k]: 0 })))
+      throw badInput(`invalid --param '${k}': no selected family has it (${selected.join(', ')})`);
   return { sweeps, samples: o.samples ? parseInteger(o.samples, '--samples') : preset.samples };
 }
 

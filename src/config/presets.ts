@@ -53,7 +53,7 @@ function sparseSuite(executor: string): KernelSweep {
     kernels: kernelsOf(executor, (perHead) => perHead),
     families: ['block_sparse'],
     seqlens: [16 * 1024, 48 * 1024],
-    paramGrid: { sparsity: [0.1, 0.2, 0.5, 0.8, 1.0], block: [64, 128] },
+    paramGrid: { s: [0.1, 0.2, 0.5, 0.8, 1.0], block: [64, 128] },
   };
 }
 

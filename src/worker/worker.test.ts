@@ -15,6 +15,7 @@ import { ArrayFile, readArray } from './arrays.js';
 import { WorkerClient, WorkerProcess, pythonDir } from './client.js';
 import { TorchExecutor } from './executor.js';
 import { planJobsFile, readWorkerResults } from './files.js';
+import { ingestWorkerResults } from '../bench/file-mode.js';
 import { blockSizeOf, buildJob } from './jobs.js';
 
 const PY_REF: KernelDescriptor = {
@@ -223,5 +224,19 @@ describe('file mode', () => {
       ['two', 'ok'],
     ]);
     expect(rs[0].env?.libs.python).toMatch(/^3\./);
+    // ingest: one result row per planned case, the unsupported one included, FLOPs from the mask
+    const source = { ...masks, flops: (g: GeneratedMask) => 4 * g.seqlen * g.seqlen, meanArea: (g: GeneratedMask) => g.seqlen * g.seqlen };
+    const rows = ingestWorkerResults(path.join(moved, 'cases.jsonl'), out, source);
+    expect(rows.map((r) => [r.id, r.status])).toEqual([
+      [cases[0].id, 'ok'],
+      ['two', 'ok'],
+      ['win', 'unsupported'],
+    ]);
+    expect(rows[1].tflops).toBeCloseTo((4 * 16 * 16) / (rows[1].times!.medianMs * 1e9), 12);
+    expect(rows[0].env.libs.python).toMatch(/^3\./);
+    // a results file missing a case leaves that case out (a later ingest completes it)
+    const partial = path.join(moved, 'partial.jsonl');
+    fs.writeFileSync(partial, fs.readFileSync(out, 'utf8').split('\n')[0] + '\n');
+    expect(ingestWorkerResults(path.join(moved, 'cases.jsonl'), partial, source).map((r) => r.id)).toEqual([cases[0].id, 'win']);
   });
 });

@@ -7,6 +7,13 @@ import { throughputTable } from '../../bench/table.js';
 import type { KernelExecutor } from '../../bench/types.js';
 import { kernelSweepFromOptions, type KernelCliOptions } from '../../config/kernel-options.js';
 import { createExecutor } from '../../bench/executors.js';
+import { ingestWorkerResults } from '../../bench/file-mode.js';
+import { measuredIds } from '../../bench/runner.js';
+import { badInput } from '../errors.js';
+import { appendJsonl } from '../../util/jsonl.js';
+import { planJobsFile } from '../../worker/files.js';
+import path from 'node:path';
+import { parseInteger } from '../../util/parse.js';
 
 export function register(program: Command): void {
   program
@@ -32,6 +39,9 @@ export function register(program: Command): void {
     .option('--out <file>', 'results JSONL (appended as measured)', 'attnbench-out/kernels.jsonl')
     .option('--resume', 'skip cases already in --out')
     .option('--python <path>', 'python executable for the GPU worker')
+    .option('--job-timeout <s>', 'GPU worker: seconds one case may take before the worker is restarted and the case is a timeout')
+    .option('--plan-dir <dir>', 'file mode: write the jobs folder for `python -m attnbench_worker run` instead of running')
+    .option('--ingest <results>', 'file mode: turn the worker results of --plan-dir into result rows in --out')
     .option('--no-progress', 'no progress bar')
     .action(async (o: KernelCliOptions) => {
       const { sweeps, samples, listing } = kernelSweepFromOptions(o);
@@ -40,9 +50,32 @@ export function register(program: Command): void {
         return;
       }
       const cases = sweeps.flatMap(expandSweep);
-      const executor: KernelExecutor = await createExecutor(o.executor, { python: o.python });
+      const masks = familyMaskSource(samples, o.doclens);
+      if (o.ingest !== undefined) {
+        if (!o.planDir) throw badInput('--ingest needs --plan-dir (the folder the jobs were planned in)');
+        const done = measuredIds(o.out);
+        const rows = ingestWorkerResults(path.join(o.planDir, 'cases.jsonl'), o.ingest, masks, o.executor).filter((r) => !done.has(r.id));
+        for (const r of rows) appendJsonl(o.out, r);
+        if (rows.length) process.stdout.write(`${throughputTable(rows)}\n`);
+        process.stdout.write(`${rows.length} new row(s) ingested -> ${o.out}\n`);
+        return;
+      }
+      if (o.planDir !== undefined) {
+        if (o.executor === 'cpu') throw badInput('--plan-dir is for the GPU worker (--executor torch or jax)');
+        const p = planJobsFile(cases, o.planDir, masks, { timeoutS: o.jobTimeout ? parseInteger(o.jobTimeout, '--job-timeout') : undefined });
+        process.stdout.write(
+          `${p.jobs} job(s), ${p.unsupported} unsupported case(s) -> ${o.planDir}\n` +
+            `run:    PYTHONPATH=python python3 -m attnbench_worker run ${p.jobsFile} --out results.jsonl --resume\n` +
+            `ingest: attnbench kernels <same flags> --plan-dir ${o.planDir} --ingest results.jsonl --out ${o.out}\n`,
+        );
+        return;
+      }
+      const executor: KernelExecutor = await createExecutor(o.executor, {
+        python: o.python,
+        timeoutS: o.jobTimeout ? parseInteger(o.jobTimeout, '--job-timeout') : undefined,
+      });
       try {
-        const rows = await runCases(cases, executor, familyMaskSource(samples, o.doclens), {
+        const rows = await runCases(cases, executor, masks, {
           out: o.out,
           resume: Boolean(o.resume),
           progress: o.progress !== false,

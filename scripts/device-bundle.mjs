@@ -1,0 +1,32 @@
+// Bundles the CLI into one file, .device/attnbench.mjs, for a GPU machine that has python and
+// torch but no node_modules (carry it with .device/node.xz from ../shared/tools/device-node.sh).
+// The two native packages (DuckDB, resvg) are replaced by a stub that fails when called: the
+// commands a GPU run needs (doctor, kernels, cp) do not use them; results are ingested and
+// reported back here. Usage: npm run build && node scripts/device-bundle.mjs
+import { build } from 'esbuild';
+
+const stubbed = ['@duckdb/node-api', '@resvg/resvg-js'];
+const stub = {
+  name: 'native-stub',
+  setup(b) {
+    b.onResolve({ filter: new RegExp(`^(${stubbed.map((s) => s.replace('/', '\\/')).join('|')})$`) }, (a) => ({ path: a.path, namespace: 'stub' }));
+    b.onLoad({ filter: /.*/, namespace: 'stub' }, (a) => ({
+      contents: `const no = () => { throw new Error('${'${a.path}'} is not in the device bundle: ingest the results and run this command where attnbench is installed'); };
+        export const DuckDBInstance = { create: no }; export class Resvg { constructor() { no(); } };`.replace('${a.path}', a.path),
+      loader: 'js',
+    }));
+  },
+};
+
+await build({
+  entryPoints: ['dist/cli/bin.js'],
+  bundle: true,
+  platform: 'node',
+  format: 'esm',
+  target: 'node20',
+  outfile: '.device/attnbench.mjs',
+  plugins: [stub],
+  banner: { js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);" },
+  logLevel: 'warning',
+});
+console.log('.device/attnbench.mjs');

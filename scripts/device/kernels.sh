@@ -1,0 +1,33 @@
+#!/bin/bash
+# One device call of the kernel study, through the real CLI (node and the bundle are carried:
+# `bash ../shared/tools/device-node.sh && npm run build && node scripts/device-bundle.mjs`, then
+# run with carry [".device"]). Each argument is one step: extra flags for
+#   attnbench kernels --executor torch --preset paper --out results/h100/kernels/paper.jsonl --resume
+# Rows are appended as measured and every step resumes, so a call cut short loses only its
+# running case; the JSONL files come back through $OUT and are committed, and the next call
+# resumes from them. A step `fidelity` runs the timing-fidelity check instead (harness vs a bare
+# CUDA-event loop, causal S=32k forward, sdpa_cudnn and flex).
+set -uo pipefail
+cd "$(dirname "$0")/../.."
+mkdir -p /tmp/nodebin && xz -dc .device/node.xz > /tmp/nodebin/node && chmod +x /tmp/nodebin/node && export PATH=/tmp/nodebin:$PATH
+export PYTHONUNBUFFERED=1 PYTHONPATH=$PWD/python
+OUT=${OUT:-/tmp/device-out}; mkdir -p "$OUT"
+R=results/h100/kernels; mkdir -p $R
+AB="node .device/attnbench.mjs"
+END=$(( $(date +%s) + ${BUDGET_S:-560} ))
+left() { echo $(( END - $(date +%s) )); }
+save() { cp $R/*.jsonl "$OUT/" 2>/dev/null; }
+trap save EXIT
+[ -s $R/doctor.json ] || $AB doctor --json > $R/doctor.json 2> "$OUT/doctor.err"
+for step in "$@"; do
+  [ "$(left)" -le 15 ] && { echo "== out of time before: $step"; break; }
+  echo "== $step ($(left) s left)"
+  if [ "$step" = fidelity ]; then
+    $AB kernels --executor torch --preset paper --family causal --seqlen 32k --direction fwd --kernel sdpa_cudnn,flex --plan-dir /tmp/fid >/dev/null &&
+      timeout "$(left)" python3 -m attnbench_worker bare /tmp/fid/jobs.jsonl --iters 20 | tee -a $R/fidelity.jsonl
+  else
+    # shellcheck disable=SC2086
+    timeout "$(left)" $AB kernels --executor torch --preset paper --job-timeout 120 --out $R/paper.jsonl --resume $step 2>&1 | grep -v AOTAutograd
+  fi
+  echo "rc=$? ($(left) s left)"; save
+done

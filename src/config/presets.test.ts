@@ -1,0 +1,72 @@
+import { describe, expect, it } from 'vitest';
+import { expandSweep } from '../bench/sweep.js';
+import { AttnbenchError } from '../cli/errors.js';
+import { generateMask } from '../mask/families/index.js';
+import { kernelSweepFromOptions, type KernelCliOptions } from './kernel-options.js';
+import { KERNEL_PRESETS, PAPER_FAMILIES, PAPER_SEQLENS } from './presets.js';
+
+const opts = (o: Partial<KernelCliOptions>): KernelCliOptions => ({ executor: 'torch', seed: '0', out: 'x.jsonl', ...o });
+
+describe('kernel presets', () => {
+  it.each(Object.keys(KERNEL_PRESETS))('every case of preset %s has a mask its family accepts', (name) => {
+    for (const executor of ['cpu', 'torch', 'jax']) {
+      const cases = KERNEL_PRESETS[name].sweeps(executor).flatMap(expandSweep);
+      const seen = new Set<string>();
+      for (const c of cases) {
+        const key = `${c.family}|${c.seqlen}|${JSON.stringify(c.maskParams)}`;
+        if (seen.has(key)) continue;
+        seen.add(key);
+        // sliding windows larger than S are a legitimate `unsupported` row; anything else is a preset bug
+        try {
+          generateMask(c.family, c.seqlen, { seed: c.seed, params: { ...c.maskParams } });
+        } catch (e) {
+          expect((e as Error).message, key).toMatch(/window|must be (smaller|less)|exceeds|>=|at most/);
+        }
+      }
+      expect(new Set(cases.map((c) => c.id)).size).toBe(cases.length);
+    }
+  });
+
+  it('paper preset: 12 families x S 1k-48k x fwd/bwd at 64:8, d128, bf16, plus the sparse grid', () => {
+    const [dense, sparse] = KERNEL_PRESETS.paper.sweeps('torch');
+    expect(dense.families).toEqual([...PAPER_FAMILIES]);
+    expect(dense.seqlens).toEqual(PAPER_SEQLENS);
+    expect([dense.headsQ, dense.headsKv, dense.headDim, dense.dtype]).toEqual([64, 8, 128, 'bfloat16']);
+    const sc = expandSweep(sparse);
+    expect(new Set(sc.map((c) => c.maskParams.s))).toEqual(new Set([0.1, 0.2, 0.5, 0.8, 1.0]));
+    expect(new Set(sc.map((c) => c.maskParams.block))).toEqual(new Set([64, 128]));
+  });
+});
+
+describe('kernel sweep options', () => {
+  it('--family replaces plain families and selects inside a parameter-grid sweep', () => {
+    const { sweeps } = kernelSweepFromOptions(opts({ preset: 'paper', family: 'causal' }));
+    expect(sweeps).toHaveLength(1);
+    expect(sweeps[0].families).toEqual(['causal']);
+    const both = kernelSweepFromOptions(opts({ preset: 'paper', family: 'causal,block_sparse' })).sweeps;
+    expect(both.map((s) => s.families)).toEqual([['causal', 'block_sparse'], ['block_sparse']]);
+  });
+
+  it('--param goes only to the families that have the parameter', () => {
+    const { sweeps } = kernelSweepFromOptions(opts({ family: 'causal,sliding_window_causal', param: 'w=256' }));
+    const cases = sweeps.flatMap(expandSweep);
+    expect(cases.filter((c) => c.family === 'causal').every((c) => Object.keys(c.maskParams).length === 0)).toBe(true);
+    expect(cases.filter((c) => c.family === 'sliding_window_causal').every((c) => c.maskParams.w === 256)).toBe(true);
+  });
+
+  it('bad input: a parameter no family has, a family outside a grid preset, an unknown preset', () => {
+    const code = (o: Partial<KernelCliOptions>) => {
+      try {
+        kernelSweepFromOptions(opts(o));
+        return 'ok';
+      } catch (e) {
+        expect(e).toBeInstanceOf(AttnbenchError);
+        return (e as AttnbenchError).exit;
+      }
+    };
+    expect(code({ family: 'causal', param: 'w=3' })).toBe(2);
+    expect(code({ preset: 'sparse', family: 'causal' })).toBe(2);
+    expect(code({ preset: 'nope' })).toBe(2);
+    expect(code({ family: 'causal' })).toBe('ok');
+  });
+});
