@@ -18,6 +18,7 @@ import torch
 
 BIG = 1 << 40  # "unbounded" diagonal offset
 KINDS = ("full", "causal", "invcausal", "bicausal")
+LINEAR_MAX = 4  # up to this many slices per interval the predicate scans them instead of bisecting
 
 
 def bands_from_arrays(q_ranges, k_ranges, types):
@@ -103,6 +104,10 @@ class SliceMask:
         self.iv_cnt = torch.cat(iv_cnt).to(device)
         self.row_iv = torch.cat(row_iv).to(device)  # [heads * Sq]
         self.steps = max(1, math.ceil(math.log2(max_cnt + 1)))
+        # Few slices per interval (documents: one): test each slot in turn. Every gather then depends
+        # on the row alone, so inside flex's kernel the loads are per-row vectors; the bisection's
+        # gathers depend on (row, column), and Triton's pipeliner stages those 2-D tiles in shared
+        # memory (flex on causal_document at 32k asked for 640 KiB of it and failed).
         self.max_per_interval = max_cnt
         self.num_slices = total_sl
 
@@ -113,6 +118,8 @@ class SliceMask:
         row = q if self.num_heads == 1 else h * self.seqlen_q + q
         e = self.row_iv[row]
         base = self.iv_off[e]
+        if self.max_per_interval <= LINEAR_MAX:
+            return self._scan(base, self.iv_cnt[e], q, k)
         lo = torch.zeros_like(base)
         hi = self.iv_cnt[e]
         # First slot whose left edge on row q is > k; the candidate is the slot before it.
@@ -129,6 +136,15 @@ class SliceMask:
         left = torch.maximum(self.k0[s], q + self.lo[s])
         right = torch.minimum(self.k1[s], q + self.hi[s] + 1)
         return (t >= 0) & (k >= left) & (k < right)
+
+    def _scan(self, base, cnt, q, k):
+        hit = (k < 0) & (q < 0) if torch.is_tensor(k) or torch.is_tensor(q) else False  # all False, broadcast shape
+        for t in range(self.max_per_interval):
+            s = torch.clamp(base + t, max=self.last)
+            left = torch.maximum(self.k0[s], q + self.lo[s])
+            right = torch.minimum(self.k1[s], q + self.hi[s] + 1)
+            hit = hit | ((t < cnt) & (k >= left) & (k < right))
+        return hit
 
     def mask_mod(self, group_size=1, per_head=None):
         """A FlexAttention mask_mod over query heads (query head h -> mask head h // group)."""

@@ -6,7 +6,7 @@
 # Rows are appended as measured and every step resumes, so a call cut short loses only its
 # running case; the JSONL files come back through $OUT and are committed, and the next call
 # resumes from them. A step `fidelity` runs the timing-fidelity check instead (harness vs a bare
-# CUDA-event loop, causal S=32k forward, sdpa_cudnn and flex).
+# CUDA-event loop, causal S=32k forward, sdpa_cudnn and flex); a step `sh:CMD` runs CMD.
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 mkdir -p /tmp/nodebin && xz -dc .device/node.xz > /tmp/nodebin/node && chmod +x /tmp/nodebin/node && export PATH=/tmp/nodebin:$PATH
@@ -22,7 +22,9 @@ trap save EXIT
 for step in "$@"; do
   [ "$(left)" -le 15 ] && { echo "== out of time before: $step"; break; }
   echo "== $step ($(left) s left)"
-  if [ "$step" = fidelity ]; then
+  if [ "${step:0:3}" = "sh:" ]; then
+    timeout "$(left)" bash -c "${step:3}"
+  elif [ "$step" = fidelity ]; then
     $AB kernels --executor torch --preset paper --family causal --seqlen 32k --direction fwd --kernel sdpa_cudnn,flex --plan-dir /tmp/fid >/dev/null &&
       timeout "$(left)" python3 -m attnbench_worker bare /tmp/fid/jobs.jsonl --iters 20 | tee -a $R/fidelity.jsonl
   else

@@ -22,12 +22,16 @@ export interface RunOptions {
   readonly out: string;
   readonly resume: boolean;
   readonly progress: boolean;
+  /** With resume: statuses whose cases run again (e.g. error, timeout). */
+  readonly retry?: readonly string[];
   readonly onRow?: (row: ResultRow) => void;
 }
 
 /** Ids already measured in a results file (any status except a torn line). */
-export function measuredIds(file: string): Set<string> {
-  return new Set(readJsonl<ResultRow>(file).map((r) => r.id));
+export function measuredIds(file: string, retry: readonly string[] = []): Set<string> {
+  const last = new Map<string, string>();
+  for (const r of readJsonl<ResultRow>(file)) last.set(r.id, r.status); // a later row of an id wins
+  return new Set([...last].filter(([, status]) => !retry.includes(status)).map(([id]) => id));
 }
 
 export function makeRow(
@@ -111,7 +115,7 @@ export async function runCases(
   masks: MaskSource,
   opts: RunOptions,
 ): Promise<ResultRow[]> {
-  const done = opts.resume ? measuredIds(opts.out) : new Set<string>();
+  const done = opts.resume ? measuredIds(opts.out, opts.retry) : new Set<string>();
   const todo = cases.filter((c) => !done.has(c.id));
   const env = await executor.environment();
   const available = await executor.available();

@@ -31,6 +31,7 @@ export interface KernelCliOptions {
   python?: string;
   progress?: boolean;
   planDir?: string;
+  retry?: string;
   jobTimeout?: string;
   ingest?: string;
 }

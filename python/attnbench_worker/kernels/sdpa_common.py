@@ -89,6 +89,10 @@ def _nested(ctx, backend, sdpa_kernel, notes, expand, gkw):
     offsets = cu_q.to(torch.int64)
     max_len = int(ctx.arg("maxSeqlenQ"))
     notes.append("via nested (jagged) tensors")
+    if ctx.group > 1 and not expand:
+        # No SDPA backend takes enable_gqa with jagged tensors ("No viable backend"): expand K/V.
+        expand, gkw = True, {}
+        notes.append("expanded GQA K/V (nested tensors take no enable_gqa)")
 
     def to_values(x):  # [1, H, S, D] -> [S, H, D] (packed tokens)
         return x[0].transpose(0, 1).contiguous()

@@ -14,6 +14,13 @@ import { appendJsonl } from '../../util/jsonl.js';
 import { planJobsFile } from '../../worker/files.js';
 import path from 'node:path';
 import { parseInteger } from '../../util/parse.js';
+import { STATUSES } from '../../results/schema.js';
+
+function parseStatuses(text: string): string[] {
+  const list = text.split(',').map((x) => x.trim()).filter(Boolean);
+  for (const x of list) if (!(STATUSES as readonly string[]).includes(x)) throw badInput(`invalid --retry '${x}': expected statuses from ${STATUSES.join(', ')}`);
+  return list;
+}
 
 export function register(program: Command): void {
   program
@@ -38,6 +45,7 @@ export function register(program: Command): void {
     .option('--check-up-to <S>', 'compare against the reference up to this seqlen')
     .option('--out <file>', 'results JSONL (appended as measured)', 'attnbench-out/kernels.jsonl')
     .option('--resume', 'skip cases already in --out')
+    .option('--retry <statuses>', 'with --resume: run again the cases whose last row has one of these statuses, e.g. error,timeout')
     .option('--python <path>', 'python executable for the GPU worker')
     .option('--job-timeout <s>', 'GPU worker: seconds one case may take before the worker is restarted and the case is a timeout')
     .option('--plan-dir <dir>', 'file mode: write the jobs folder for `python -m attnbench_worker run` instead of running')
@@ -78,6 +86,7 @@ export function register(program: Command): void {
         const rows = await runCases(cases, executor, masks, {
           out: o.out,
           resume: Boolean(o.resume),
+          retry: o.retry ? parseStatuses(o.retry) : [],
           progress: o.progress !== false,
         });
         if (rows.length) process.stdout.write(`${throughputTable(rows)}\n`);
