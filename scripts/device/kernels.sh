@@ -2,7 +2,8 @@
 # One device call of the kernel study, through the real CLI (node and the bundle are carried:
 # `bash ../shared/tools/device-node.sh && npm run build && node scripts/device-bundle.mjs`, then
 # run with carry [".device"]). Each argument is one step: extra flags for
-#   attnbench kernels --executor torch --preset paper --out results/h100/kernels/paper.jsonl --resume
+#   attnbench kernels --executor torch --preset paper --out results/<gpu>/kernels/paper.jsonl --resume
+# (<gpu> from nvidia-smi: h100, h200, ...; GPU_TAG overrides).
 # Rows are appended as measured and every step resumes, so a call cut short loses only its
 # running case; the JSONL files come back through $OUT and are committed, and the next call
 # resumes from them. A step `fidelity` runs the timing-fidelity check instead (harness vs a bare
@@ -12,13 +13,14 @@ cd "$(dirname "$0")/../.."
 mkdir -p /tmp/nodebin && xz -dc .device/node.xz > /tmp/nodebin/node && chmod +x /tmp/nodebin/node && export PATH=/tmp/nodebin:$PATH
 export PYTHONUNBUFFERED=1 PYTHONPATH=$PWD/python
 OUT=${OUT:-/tmp/device-out}; mkdir -p "$OUT"
-R=results/h100/kernels; mkdir -p $R
+GPU_TAG=${GPU_TAG:-$(nvidia-smi --query-gpu=name --format=csv,noheader 2>/dev/null | head -1 | grep -oiE '[abhl][0-9]{2,3}' | head -1 | tr A-Z a-z)}
+R=results/${GPU_TAG:-gpu}/kernels; mkdir -p $R
 AB="node .device/attnbench.mjs"
 END=$(( $(date +%s) + ${BUDGET_S:-560} ))
 left() { echo $(( END - $(date +%s) )); }
-save() { cp $R/*.jsonl "$OUT/" 2>/dev/null; }
+save() { cp $R/*.jsonl $R/*.json "$OUT/" 2>/dev/null; }
 trap save EXIT
-[ -s $R/doctor.json ] || $AB doctor --json > $R/doctor.json 2> "$OUT/doctor.err"
+[ -s $R/doctor.json ] || { $AB doctor --json > $R/doctor.json 2> "$OUT/doctor.err"; cp $R/doctor.json "$OUT/"; }
 for step in "$@"; do
   [ "$(left)" -le 15 ] && { echo "== out of time before: $step"; break; }
   echo "== $step ($(left) s left)"
@@ -29,7 +31,7 @@ for step in "$@"; do
       timeout "$(left)" python3 -m attnbench_worker bare /tmp/fid/jobs.jsonl --iters 20 | tee -a $R/fidelity.jsonl
   else
     # shellcheck disable=SC2086
-    timeout "$(left)" $AB kernels --executor torch --preset paper --job-timeout 120 --out $R/paper.jsonl --resume $step 2>&1 | grep -v AOTAutograd
+    timeout "$(left)" $AB kernels --executor torch --preset paper --job-timeout 120 --out $R/paper.jsonl --resume $step 2>&1 | grep -v AOTAutograd | grep -v "^\s*$"
   fi
   echo "rc=$? ($(left) s left)"; save
 done

@@ -29,6 +29,7 @@ def parse(argv):
     r.add_argument("--kernel", choices=("auto", "flex", "reference"), default=None, help="override the job's kernel")
     r.add_argument("--warmup", type=int, default=None)
     r.add_argument("--iters", type=int, default=None)
+    r.add_argument("--resume", action="store_true", help="skip cases whose every direction already has an ok row in --out")
     r.add_argument("--no-check", action="store_true", help="skip the reference check")
     r.add_argument("--trace-dir", default=None, help="write a Chrome/Perfetto trace per case and direction")
     return ap.parse_args(argv)
@@ -67,7 +68,7 @@ def main(argv=None):
         device = torch.device(want)
         opts = Options(mode="virtual", virtual_ranks=args.virtual_ranks, backend="none", device=device, out=args.out,
                        trace_dir=args.trace_dir, timeout=args.timeout, dtype=args.dtype, kernel=args.kernel,
-                       warmup=args.warmup, iters=args.iters, check=not args.no_check, command=command)
+                       warmup=args.warmup, iters=args.iters, check=not args.no_check, command=command, resume=args.resume)
     else:
         import datetime
 
@@ -94,7 +95,8 @@ def main(argv=None):
         dist.barrier()
         opts = Options(mode="dist", backend=backend, device=device, out=args.out, trace_dir=args.trace_dir,
                        timeout=args.timeout, dtype=args.dtype, kernel=args.kernel, warmup=args.warmup, iters=args.iters,
-                       check=not args.no_check, rank=dist.get_rank(), world=dist.get_world_size(), comm=comm, command=command)
+                       check=not args.no_check, rank=dist.get_rank(), world=dist.get_world_size(), comm=comm, command=command,
+                       resume=args.resume)
     failed = run_cases(paths, opts, load_manifest)
     if opts.mode == "dist":
         import torch.distributed as dist

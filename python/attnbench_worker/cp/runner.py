@@ -62,6 +62,7 @@ class Options:
         self.world = kw.get("world", 1)
         self.comm = kw.get("comm")  # DistComm in dist mode
         self.command = kw.get("command", "")
+        self.resume = kw.get("resume", False)  # skip cases whose every direction has an ok row in out
 
 
 # --- output -------------------------------------------------------------------------------------
@@ -631,8 +632,24 @@ def write_trace(opts, case, direction, spans):
                    "metadata": {"case": case["id"], "direction": direction, "mode": opts.mode}}, f)
 
 
+def finished_ids(path):
+    """Row ids with status ok in a result file (for --resume); a missing file has none."""
+    ids = set()
+    if path and os.path.exists(path):
+        with open(path) as f:
+            for line in f:
+                try:
+                    r = json.loads(line)
+                except ValueError:
+                    continue  # a line cut short by a killed run
+                if r.get("status") == "ok":
+                    ids.add(r.get("id"))
+    return ids
+
+
 def run_cases(docs_or_paths, opts, load):
     """Runs every manifest in order; returns the number of cases that failed."""
+    done_ids = finished_ids(opts.out) if opts.resume else set()
     progress = Progress()
     dog = Watchdog(progress, opts.timeout) if opts.timeout else None
     failed = 0
@@ -643,6 +660,9 @@ def run_cases(docs_or_paths, opts, load):
             failed += 1
             print(f"attnbench-cp: {e}", file=sys.stderr)
             append_line(faults_path(opts.out), {"rank": opts.rank, "case": str(item), "status": "error", "message": str(e)})
+            continue
+        dirs = doc["case"].get("directions", ["fwd", "bwd"])
+        if done_ids and all(row_id(doc["case"], d, opts) in done_ids for d in dirs):
             continue
         env = environment(opts.backend, opts.device, doc["case"].get("gitRev"), opts.command)
         cr = CaseRun(doc, opts, progress, env)
