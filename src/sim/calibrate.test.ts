@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import type { GeneratedMask, Mask, Slice } from '../mask/types.js';
 import type { ResultRow } from '../results/schema.js';
-import { calibrate, fnv1a32, isHeldOut, observe, validateKernels, type MaskGenerator } from './calibrate.js';
+import { calibrate, fnv1a32, isHeldOut, kernelPath, observe, validateKernels, type MaskGenerator } from './calibrate.js';
 import { fitCurve } from './fit.js';
-import { resolveCluster } from './hardware.js';
+import { computeClass, curveCoversGpu, resolveCluster } from './hardware.js';
 import { blockPairs, callFromPairs } from './kernel-model.js';
 import { syntheticKernelRows } from './testing.js';
 
@@ -65,7 +65,7 @@ describe('kernel model fit', () => {
     const { observations, skipped } = observe(syntheticRows(true), gen);
     expect(skipped).toEqual([]);
     const cal = calibrate(observations);
-    expect(cal.curves.map((c) => `${c.gpu}/${c.kernel}/${c.direction}`)).toEqual(['h100/fakeflash/bwd', 'h100/fakeflash/fwd']);
+    expect(cal.curves.map((c) => `${c.gpu}/${c.kernel}/${c.direction}`)).toEqual(['h100+h200/fakeflash/bwd', 'h100+h200/fakeflash/fwd']);
     expect(cal.holdoutMedianAbsPct).not.toBeNull();
     expect(cal.holdoutMedianAbsPct!).toBeLessThan(10);
     const c = cal.curves[1];
@@ -91,5 +91,15 @@ describe('kernel model fit', () => {
   it('reports rows whose mask cannot be rebuilt instead of failing', () => {
     const { skipped } = observe([{ ...syntheticRows(false)[0], id: 'x', family: 'nope' }], gen);
     expect(skipped).toEqual([{ id: 'x', reason: 'unknown family nope' }]);
+  });
+  it('pools GPU types of one compute die and separates the input paths of one kernel id', () => {
+    expect(computeClass('h100')).toBe('h100+h200');
+    expect(computeClass('h200')).toBe('h100+h200');
+    expect(computeClass('b200')).toBe('b200');
+    expect(curveCoversGpu('h100+h200', 'h200')).toBe(true);
+    expect(curveCoversGpu('h100+h200', 'h20')).toBe(false);
+    expect(kernelPath({ kernel: 'sdpa_cudnn', notes: ['via nested (jagged) tensors', 'is_causal=True'] })).toBe('sdpa_cudnn@varlen');
+    expect(kernelPath({ kernel: 'sdpa_math', notes: ['dense boolean attn_mask'] })).toBe('sdpa_math@dense');
+    expect(kernelPath({ kernel: 'flex', notes: ['BlockMask from block table'] })).toBe('flex');
   });
 });

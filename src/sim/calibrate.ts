@@ -7,7 +7,7 @@
 import type { GeneratedMask } from '../mask/types.js';
 import type { ResultRow } from '../results/schema.js';
 import { fitCurve, medianAbs, type FitSample } from './fit.js';
-import { normalizeGpu, type Cluster } from './hardware.js';
+import { computeClass, normalizeGpu, type Cluster } from './hardware.js';
 import {
   BLOCK_SIZE,
   blockPairs,
@@ -134,7 +134,7 @@ export function observe(
     observations.push({
       id: r.id,
       gpu: normalizeGpu(r.env.gpu!),
-      kernel: r.kernel ?? 'unknown',
+      kernel: kernelPath(r),
       family: r.family,
       seqlen: r.seqlen,
       headsQ: r.headsQ,
@@ -147,15 +147,28 @@ export function observe(
   return { observations, skipped };
 }
 
+/**
+ * The kernel id, with the input path when one kernel id has several with different costs: SDPA
+ * backends on documents run through nested (jagged) tensors ('@varlen') and on other masks
+ * through a dense boolean mask ('@dense'); each path gets its own curve.
+ */
+export function kernelPath(r: Pick<ResultRow, 'kernel' | 'notes'>): string {
+  const k = r.kernel ?? 'unknown';
+  const notes = r.notes ?? [];
+  if (notes.some((n) => /nested \(jagged\) tensors/.test(n))) return `${k}@varlen`;
+  if (notes.some((n) => /^dense boolean attn_mask/.test(n))) return `${k}@dense`;
+  return k;
+}
+
 function pctError(predMs: number, ms: number): number {
   return ((predMs - ms) / ms) * 100;
 }
 
-/** Fits one curve per (gpu, kernel, direction, dtype) on the non-held-out observations. */
+/** Fits one curve per (GPU compute class, kernel, direction, dtype) on the non-held-out observations. */
 export function calibrate(obs: readonly KernelObservation[], meta: Partial<Calibration> = {}): Calibration {
   const groups = new Map<string, KernelObservation[]>();
   for (const o of obs) {
-    const k = curveKey(o.gpu, o.kernel, o.call.direction, o.call.dtype);
+    const k = curveKey(computeClass(o.gpu), o.kernel, o.call.direction, o.call.dtype);
     let g = groups.get(k);
     if (!g) groups.set(k, (g = []));
     g.push(o);
@@ -179,7 +192,7 @@ export function calibrate(obs: readonly KernelObservation[], meta: Partial<Calib
     if (!fit.used[3]) assumed.push('empty=0');
     const first = g[0];
     const base = {
-      gpu: first.gpu,
+      gpu: computeClass(first.gpu),
       kernel: first.kernel,
       direction: first.call.direction,
       dtype: first.call.dtype,

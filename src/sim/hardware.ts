@@ -69,6 +69,26 @@ export const GPU_SPECS: Readonly<Record<string, GpuSpec>> = {
   },
 };
 
+/**
+ * The kernel calibration's GPU key: GPU types with the same compute die (same dense peaks and SM
+ * count, e.g. H100 SXM and H200) share their kernel curves, joined as 'h100+h200'. Memory size and
+ * bandwidth differ between them; the attention kernels measured here are compute-bound.
+ */
+export function computeClass(gpu: string): string {
+  const spec = GPU_SPECS[gpu];
+  if (!spec) return gpu;
+  const same = Object.entries(GPU_SPECS).filter(([, o]) => {
+    const keys = new Set([...Object.keys(o.peakTflops), ...Object.keys(spec.peakTflops)]);
+    return o.sms === spec.sms && [...keys].every((k) => o.peakTflops[k] === spec.peakTflops[k]);
+  });
+  return same.map(([k]) => k).sort().join('+');
+}
+
+/** Whether a calibration curve's GPU key (a type or a compute class) covers this GPU type. */
+export function curveCoversGpu(curveGpu: string, gpu: string): boolean {
+  return curveGpu === gpu || curveGpu.split('+').includes(gpu);
+}
+
 /** The default H100/H200 cluster (nodes of 8 GPUs on NVLink 4 and 8 NDR NICs); only the GPU differs. */
 export function defaultClusterConfig(gpu: string): ClusterConfig {
   return {

@@ -16,7 +16,7 @@ import { bandRowHi, bandRowLo, bandRows, sliceToBand } from '../mask/band.js';
 import { blockMap } from '../mask/slices.js';
 import type { Mask, Slice } from '../mask/types.js';
 import type { Direction } from '../results/schema.js';
-import type { Cluster } from './hardware.js';
+import { curveCoversGpu, type Cluster } from './hardware.js';
 
 export const BLOCK_SIZE = 128;
 
@@ -238,10 +238,13 @@ export function curveKey(gpu: string, kernel: string, direction: string, dtype: 
  */
 export function makeKernelModel(cluster: Cluster, calibration: Calibration | null, kernel?: string): KernelModel {
   const gpu = cluster.gpu;
-  const curves = (calibration?.curves ?? []).filter((c) => c.gpu === gpu);
+  const curves = (calibration?.curves ?? []).filter((c) => curveCoversGpu(c.gpu, gpu));
   const chosen = kernel ?? bestKernel(curves);
   const byKey = new Map<string, KernelCurve>();
-  for (const c of curves) if (c.kernel === chosen) byKey.set(curveKey(gpu, c.kernel, c.direction, c.dtype), c);
+  // A curve for this exact type wins over one of its compute class.
+  for (const c of [...curves].sort((a, b) => Number(a.gpu === gpu) - Number(b.gpu === gpu))) {
+    if (c.kernel === chosen) byKey.set(curveKey(gpu, c.kernel, c.direction, c.dtype), c);
+  }
   const eff = cluster.fallbackEfficiency;
   const peaks = cluster.gpuSpec.peakTflops;
   return {

@@ -277,4 +277,31 @@ describe('plan simulation', () => {
     // the 128x128 full mask is one full block: W_full = 4 * 128 * 1 * 128 * 128 FLOPs
     expect(res.makespanMs).toBeCloseTo(0.5 + (2 * 4 * 128 * 128 * 128) / 1e12, 12);
   });
+  it('uses a compute-class curve (h100+h200) and adds the forward recompute to backward calls when asked', () => {
+    const c = roundCluster();
+    const curve = (direction: 'fwd' | 'bwd', c0Ms: number) => ({
+      gpu: 'h100+h200', kernel: 'k', direction, dtype: 'bfloat16', c0Ms,
+      msPerTflopFull: 2, msPerTflopPartial: 3, msPerTflopEmpty: 0, assumed: [], fitRows: 3, fitMedianAbsPct: 0,
+      holdoutRows: 0, holdoutMedianAbsPct: null,
+    });
+    const cal = {
+      version: 1 as const, blockSize: 128, model: '', holdout: '', rows: 2, holdoutMedianAbsPct: null, fitMedianAbsPct: 0,
+      curves: [curve('fwd', 0.5), curve('bwd', 0.25)],
+    };
+    const fwdFlops = 4 * 128 * 128 * 128; // one full 128x128 block, 1 head, d=128
+    const step: Step = {
+      kind: 'attn_bwd', q: 'q', kv: 'kv', o: 'o', lse: 'o', dout: 'o', dq: 'q', dkv: 'kv',
+      mask: { seqlenQ: 128, seqlenK: 128, slices: [{ qStart: 0, qEnd: 128, kStart: 0, kEnd: 128, kind: 'full' }] },
+      heads: { start: 0, end: 1 }, flops: 2.5 * fwdFlops,
+    };
+    const prog = { ...program(0, []), backward: [step] };
+    const p = plan([prog]);
+    const km = makeKernelModel(c, cal);
+    expect(km.kernel).toBe('k');
+    const plain = simulatePlan(p, c, km, { direction: 'bwd' });
+    expect(plain.fallback).toBe(false);
+    expect(plain.makespanMs).toBeCloseTo(0.25 + (2 * 2.5 * fwdFlops) / 1e12, 12);
+    const rec = simulatePlan(p, c, km, { direction: 'bwd', bwdRecomputesForward: true });
+    expect(rec.makespanMs).toBeCloseTo(0.25 + (2 * 2.5 * fwdFlops) / 1e12 + 0.5 + (2 * fwdFlops) / 1e12, 12);
+  });
 });

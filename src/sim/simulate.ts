@@ -23,7 +23,7 @@ import type { Mask } from '../mask/types.js';
 import type { Direction } from '../results/schema.js';
 import { FluidNetwork, type Transfer } from './fluid.js';
 import type { Cluster } from './hardware.js';
-import { blockPairs, callFromPairs, elementwiseMs, type BlockPairs, type KernelModel } from './kernel-model.js';
+import { blockPairs, callFromPairs, DIRECTION_FACTOR, elementwiseMs, type BlockPairs, type KernelModel } from './kernel-model.js';
 import { allToAllTransfer, makeTopology, p2pRoute, ringTransfer, type Topology, type TransferSpec } from './network.js';
 
 export interface SimOptions {
@@ -36,6 +36,11 @@ export interface SimOptions {
   readonly network?: 'model' | 'none';
   /** Kernel dtype; default from the plan's element size (2 -> bfloat16, 4 -> float32). */
   readonly dtype?: string;
+  /**
+   * Each backward partial call also recomputes its forward (autograd through the partial call,
+   * as the GPU executor's flex path does) instead of a fused backward from the saved lse.
+   */
+  readonly bwdRecomputesForward?: boolean;
 }
 
 export interface RankBreakdown {
@@ -217,6 +222,7 @@ interface CompileCtx {
   readonly cache: PairsCache;
   readonly dtype: string;
   readonly trace: boolean;
+  readonly recompute: boolean;
   fallback: boolean;
 }
 
@@ -306,8 +312,16 @@ function compile(ctx: CompileCtx, r: number, steps: readonly Step[], bufBytes: R
         const call = callFromPairs(ctx.cache.get(s.mask), s.heads.end - s.heads.start, headDim, s.kind === 'attn' ? 'fwd' : 'bwd', ctx.dtype, s.flops);
         const pr = ctx.kernels.predict(call);
         if (pr.fallback) ctx.fallback = true;
+        let ms = pr.ms;
+        if (s.kind === 'attn_bwd' && ctx.recompute) {
+          const heads = s.heads.end - s.heads.start;
+          const fwdCall = callFromPairs(ctx.cache.get(s.mask), heads, headDim, 'fwd', ctx.dtype, s.flops / DIRECTION_FACTOR.bwd);
+          const fwd = ctx.kernels.predict(fwdCall);
+          if (fwd.fallback) ctx.fallback = true;
+          ms += fwd.ms;
+        }
         flops += s.flops;
-        code[i] = compute(pr.ms, s.kind === 'attn' ? 0 : 1, s.flops);
+        code[i] = compute(ms, s.kind === 'attn' ? 0 : 1, s.flops);
         break;
       }
       // Elementwise steps work on the elements both buffers hold (types.ts): at most the smaller one.
@@ -395,7 +409,16 @@ export function simulatePlan(
   let totalSteps = 0;
 
   if (plan.ranks.length !== P) throw new Error(`plan has ${plan.ranks.length} rank programs for world ${P}`);
-  const ctx: CompileCtx = { plan, cluster, kernels, cache, dtype: opts.dtype ?? dtypeOf(plan), trace: trace !== null, fallback: false };
+  const ctx: CompileCtx = {
+    plan,
+    cluster,
+    kernels,
+    cache,
+    dtype: opts.dtype ?? dtypeOf(plan),
+    trace: trace !== null,
+    fallback: false,
+    recompute: opts.bwdRecomputesForward ?? false,
+  };
   const ranks: RankState[] = plan.ranks.map((rp, r) => {
     const steps = direction === 'fwd' ? rp.forward : rp.backward;
     totalSteps += steps.length;

@@ -36,6 +36,11 @@ export function isVirtualRanks(r: ResultRow): boolean {
   return r.layout?.virtualRanks !== undefined || /virtual/.test(r.executor) || (r.notes ?? []).some((n) => /^virtual ranks/i.test(n));
 }
 
+/** The executor's backward ran autograd through each partial call (its forward recomputed); see its notes. */
+export function recomputesForward(r: ResultRow): boolean {
+  return (r.notes ?? []).some((n) => /recomputes its forward/i.test(n));
+}
+
 /** Layout keys the executor adds to a row's layout that are not planner input. */
 const EXECUTOR_LAYOUT_KEYS = ['virtualRanks'];
 
@@ -57,6 +62,7 @@ export function validateCp(rows: readonly ResultRow[], deps: CpValidationDeps): 
         direction: r.direction,
         network: virtual ? 'none' : 'model',
         dtype: r.dtype,
+        bwdRecomputesForward: recomputesForward(r),
       });
       const measured = r.times!.medianMs;
       const predicted = virtual ? Math.max(...sim.ranks.map((x) => x.computeMs)) : sim.makespanMs;

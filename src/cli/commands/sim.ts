@@ -9,7 +9,7 @@ import { DIRECTIONS, type Direction, type ResultRow } from '../../results/schema
 import { formatTokens, parseIntList, parseTokenList, splitList } from '../../util/parse.js';
 import { gitRev } from '../../util/env.js';
 import { calibrate, observe, summarizeErrors, validateKernels, type ErrorSummary } from '../../sim/calibrate.js';
-import { checkWorld, GPU_SPECS, normalizeGpu, resolveCluster, type Cluster } from '../../sim/hardware.js';
+import { checkWorld, curveCoversGpu, GPU_SPECS, normalizeGpu, resolveCluster, type Cluster } from '../../sim/hardware.js';
 import {
   DEFAULT_CALIBRATION_PATH,
   loadCalibration,
@@ -56,7 +56,7 @@ async function sources(o: SourceOptions): Promise<ResultRow[]> {
 /** Cluster for a GPU type found in rows: built-in spec or config file; calibrated GPUs pass too. */
 function clusterFactory(configFile: string | undefined, cal: Calibration | null): (gpu: string) => Cluster {
   const file = loadClusterFile(configFile);
-  const calibrated = new Set((cal?.curves ?? []).map((c) => c.gpu));
+  const calibrated = new Set((cal?.curves ?? []).flatMap((c) => c.gpu.split('+')));
   const cache = new Map<string, Cluster>();
   return (gpu) => {
     let c = cache.get(gpu);
@@ -129,7 +129,7 @@ export function register(program: Command): void {
         plan: planCp,
         generate: rowMask,
         clusterFor,
-        kernelsFor: (cluster, kernel) => makeKernelModel(cluster, calibration, kernel && calibration?.curves.some((c) => c.kernel === kernel && c.gpu === cluster.gpu) ? kernel : undefined),
+        kernelsFor: (cluster, kernel) => makeKernelModel(cluster, calibration, kernel && calibration?.curves.some((c) => c.kernel === kernel && curveCoversGpu(c.gpu, cluster.gpu)) ? kernel : undefined),
       });
       for (const s of cp.skipped.slice(0, 5)) warn(`skipped CP row ${s.id}: ${s.reason}`);
       if (o.json) {
@@ -223,8 +223,8 @@ export function register(program: Command): void {
         });
         const { calibration, path: calPath } = loadCalibration(o.calibration);
         const file = loadClusterFile(o.config);
-        const cluster = resolveCluster(o.gpu, file, new Set((calibration?.curves ?? []).map((c) => c.gpu)));
-        if (o.kernel && !calibration?.curves.some((c) => c.kernel === o.kernel && c.gpu === cluster.gpu))
+        const cluster = resolveCluster(o.gpu, file, new Set((calibration?.curves ?? []).flatMap((c) => c.gpu.split('+'))));
+        if (o.kernel && !calibration?.curves.some((c) => c.kernel === o.kernel && curveCoversGpu(c.gpu, cluster.gpu)))
           warn(`no calibrated curve for kernel ${o.kernel} on ${cluster.gpu}: roofline fallback`);
         const kernels = makeKernelModel(cluster, calibration, o.kernel);
         const gpus = o.gpus ? parseIntList(o.gpus, 'GPU count') : undefined;
