@@ -1,7 +1,8 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { SLICE_KINDS, type Mask, type Slice } from './types.js';
+import type { Mask, Slice } from './types.js';
 import { blockMap, colRanges, maskArea, restrict, restrictRanges, rowRanges, toDense } from './slices.js';
+import { arbGridMask } from './testing.js';
 
 /** Independent definition of the four slice kinds, straight from SPEC section 2. */
 function inSlice(s: Slice, i: number, j: number): boolean {
@@ -22,26 +23,7 @@ function bruteDense(m: Mask): Uint8Array {
 }
 
 /** Random mask: the grid cut into a random grid of rectangles, each a slice of a random kind. */
-const arbMask: fc.Arbitrary<Mask> = fc
-  .record({
-    sq: fc.integer({ min: 1, max: 70 }),
-    sk: fc.integer({ min: 1, max: 70 }),
-    qcuts: fc.array(fc.integer({ min: 1, max: 69 }), { maxLength: 4 }),
-    kcuts: fc.array(fc.integer({ min: 1, max: 69 }), { maxLength: 4 }),
-    kinds: fc.array(fc.constantFrom(...SLICE_KINDS, null), { minLength: 25, maxLength: 25 }),
-  })
-  .map(({ sq, sk, qcuts, kcuts, kinds }) => {
-    const qs = [...new Set([0, ...qcuts.filter((c) => c < sq), sq])].sort((a, b) => a - b);
-    const ks = [...new Set([0, ...kcuts.filter((c) => c < sk), sk])].sort((a, b) => a - b);
-    const slices: Slice[] = [];
-    let t = 0;
-    for (let a = 0; a + 1 < qs.length; a++)
-      for (let b = 0; b + 1 < ks.length; b++) {
-        const kind = kinds[t++ % kinds.length];
-        if (kind) slices.push({ qStart: qs[a], qEnd: qs[a + 1], kStart: ks[b], kEnd: ks[b + 1], kind });
-      }
-    return { seqlenQ: sq, seqlenK: sk, slices };
-  });
+const arbMask: fc.Arbitrary<Mask> = arbGridMask(70);
 
 const sum = (d: Uint8Array) => d.reduce((a, x) => a + x, 0);
 

@@ -299,7 +299,7 @@ export function cpPoints(rows: readonly ResultRow[]): CpPoint[] {
 /**
  * The configuration a simulated row predicts, as a key a measured row of the same configuration
  * shares: kind (cp when a scheme is set, else kernel), scheme, kernel, family, mask parameters,
- * seqlen, world, layout, direction, heads, head dim and dtype. The suite is not part of it (a
+ * seqlen, world, layout, direction, heads, head dim, dtype and GPU. The suite is not part of it (a
  * projection may be filed under suite `sim`), nor the seed (document samples differ per seed; the
  * prediction is for the configuration).
  */
@@ -318,7 +318,13 @@ export function pairKey(r: ResultRow): string {
     r.direction,
     `${r.headsQ}:${r.headsKv}x${r.headDim}`,
     r.dtype,
+    gpuOf(r),
   ].join('|');
+}
+
+/** The GPU a row was measured on or predicts for, without the "(simulated)" suffix. */
+function gpuOf(r: ResultRow): string {
+  return (r.env.gpu ?? '').replace(/\s*\(simulated\)$/, '').trim();
 }
 
 export interface SimPair {

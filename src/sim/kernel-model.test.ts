@@ -1,7 +1,8 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { SLICE_KINDS, type Mask, type Slice } from '../mask/types.js';
+import type { Mask, Slice } from '../mask/types.js';
 import { blockMapPairs, blockPairs, disjointSlicePairs } from './kernel-model.js';
+import { arbKinds, gridMask } from '../mask/testing.js';
 
 /** Random masks: the grid cut into rectangles (cut points often on block boundaries), each a slice of a random kind or empty. */
 const arbMask = (block: number, maxQCuts = 3, maxKCuts = 3): fc.Arbitrary<Mask> =>
@@ -11,20 +12,9 @@ const arbMask = (block: number, maxQCuts = 3, maxKCuts = 3): fc.Arbitrary<Mask> 
       sk: fc.integer({ min: 1, max: 6 * block }),
       qcuts: fc.array(fc.oneof(fc.integer({ min: 1, max: 6 }).map((x) => x * block), fc.integer({ min: 1, max: 6 * block })), { maxLength: maxQCuts }),
       kcuts: fc.array(fc.oneof(fc.integer({ min: 1, max: 6 }).map((x) => x * block), fc.integer({ min: 1, max: 6 * block })), { maxLength: maxKCuts }),
-      kinds: fc.array(fc.constantFrom(...SLICE_KINDS, null), { minLength: 16, maxLength: 16 }),
+      kinds: arbKinds(16),
     })
-    .map(({ sq, sk, qcuts, kcuts, kinds }) => {
-      const qs = [...new Set([0, ...qcuts.filter((c) => c < sq), sq])].sort((a, b) => a - b);
-      const ks = [...new Set([0, ...kcuts.filter((c) => c < sk), sk])].sort((a, b) => a - b);
-      const slices: Slice[] = [];
-      let t = 0;
-      for (let a = 0; a + 1 < qs.length; a++)
-        for (let b = 0; b + 1 < ks.length; b++) {
-          const kind = kinds[t++ % kinds.length];
-          if (kind) slices.push({ qStart: qs[a], qEnd: qs[a + 1], kStart: ks[b], kEnd: ks[b + 1], kind });
-        }
-      return { seqlenQ: sq, seqlenK: sk, slices };
-    });
+    .map(({ sq, sk, qcuts, kcuts, kinds }) => gridMask(sq, sk, qcuts, kcuts, kinds));
 
 describe('block pairs', () => {
   it('the slice-by-slice fast path equals the block map whenever it applies', () => {

@@ -166,10 +166,11 @@ export function register(program: Command): void {
       }
       if (!kp.length && !cp.predictions.length) process.stdout.write('no measured GPU configuration found in the given results\n');
       if (o.out) {
-        const byId = new Map(rows.map((r) => [r.id, r]));
+        // Ids name the case, not the GPU: the same case measured on two GPU types has one id.
+        const byId = new Map(rows.filter((r) => r.env.gpu).map((r) => [`${normalizeGpu(r.env.gpu!)}|${r.id}`, r]));
         const predicted: ResultRow[] = [];
         for (const p of kp) {
-          const m = byId.get(p.obs.id);
+          const m = byId.get(`${p.obs.gpu}|${p.obs.id}`);
           if (m) predicted.push(predictedRow(m, p.predictedMs, p.fallback, calPath));
         }
         for (const p of cp.predictions) predicted.push(predictedRow(p.row, p.predictedMs, p.fallback, calPath));
@@ -302,7 +303,7 @@ function predictedRow(m: ResultRow, predictedMs: number, fallback: boolean, calP
   const env: Environment = simEnvironment(m.env.gpu ?? 'unknown GPU', { sim_calibration: calPath ?? 'none' });
   return {
     ...m,
-    id: `sim:${m.id}`,
+    id: `sim:${m.env.gpu ? normalizeGpu(m.env.gpu) : 'gpu'}:${m.id}`,
     executor: 'sim',
     simulated: true,
     times: { medianMs: predictedMs, p20Ms: predictedMs, p80Ms: predictedMs, samples: 1 },

@@ -4,7 +4,8 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { bandToSlices } from '../../mask/band.js';
 import { restrict } from '../../mask/slices.js';
-import { SLICE_KINDS, type Mask, type Slice } from '../../mask/types.js';
+import { arbGridMask } from '../../mask/testing.js';
+import type { Mask, Slice } from '../../mask/types.js';
 import { toleranceFor } from '../../util/tolerance.js';
 import {
   plainJsForward,
@@ -152,26 +153,7 @@ describe('tiled kernels match the float64 reference', () => {
 });
 
 /** Random mask: the grid cut into a random grid of rectangles, each a slice of a random kind (as in slices.test.ts). */
-const arbMask: fc.Arbitrary<Mask> = fc
-  .record({
-    sq: fc.integer({ min: 1, max: 48 }),
-    sk: fc.integer({ min: 1, max: 48 }),
-    qcuts: fc.array(fc.integer({ min: 1, max: 47 }), { maxLength: 4 }),
-    kcuts: fc.array(fc.integer({ min: 1, max: 47 }), { maxLength: 4 }),
-    kinds: fc.array(fc.constantFrom(...SLICE_KINDS, null), { minLength: 25, maxLength: 25 }),
-  })
-  .map(({ sq, sk, qcuts, kcuts, kinds }) => {
-    const qs = [...new Set([0, ...qcuts.filter((c) => c < sq), sq])].sort((a, b) => a - b);
-    const ks = [...new Set([0, ...kcuts.filter((c) => c < sk), sk])].sort((a, b) => a - b);
-    const slices: Slice[] = [];
-    let t = 0;
-    for (let a = 0; a + 1 < qs.length; a++)
-      for (let b = 0; b + 1 < ks.length; b++) {
-        const kind = kinds[t++ % kinds.length];
-        if (kind) slices.push(sl(qs[a], qs[a + 1], ks[b], ks[b + 1], kind));
-      }
-    return mk(sq, sk, slices);
-  });
+const arbMask: fc.Arbitrary<Mask> = arbGridMask(48);
 
 describe('property: tiled == reference on random masks', () => {
   it('forward and backward', () => {

@@ -6,6 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { bandToSlices } from '../band.js';
 import { colRanges, toDense } from '../slices.js';
 import { SLICE_KINDS, type Mask, type Slice, type SliceKind } from '../types.js';
+import { arbKinds, gridMask } from '../testing.js';
 import {
   MASK_FORMATS,
   adapt,
@@ -69,20 +70,9 @@ const arbGridOf = (sq: number, sk: number): fc.Arbitrary<Mask> =>
     .record({
       qcuts: fc.array(fc.integer({ min: 1, max: Math.max(1, sq - 1) }), { maxLength: 4 }),
       kcuts: fc.array(fc.integer({ min: 1, max: Math.max(1, sk - 1) }), { maxLength: 4 }),
-      kinds: fc.array(fc.constantFrom(...SLICE_KINDS, null), { minLength: 25, maxLength: 25 }),
+      kinds: arbKinds(),
     })
-    .map(({ qcuts, kcuts, kinds }) => {
-      const qs = [...new Set([0, ...qcuts.filter((c) => c < sq), sq])].sort((a, b) => a - b);
-      const ks = [...new Set([0, ...kcuts.filter((c) => c < sk), sk])].sort((a, b) => a - b);
-      const slices: Slice[] = [];
-      let t = 0;
-      for (let a = 0; a + 1 < qs.length; a++)
-        for (let b = 0; b + 1 < ks.length; b++) {
-          const kind = kinds[t++ % kinds.length];
-          if (kind) slices.push({ qStart: qs[a], qEnd: qs[a + 1], kStart: ks[b], kEnd: ks[b + 1], kind });
-        }
-      return { seqlenQ: sq, seqlenK: sk, slices };
-    });
+    .map(({ qcuts, kcuts, kinds }) => gridMask(sq, sk, qcuts, kcuts, kinds));
 
 const arbDims = (maxS: number) => fc.record({ sq: fc.integer({ min: 1, max: maxS }), sk: fc.integer({ min: 1, max: maxS }) });
 const arbGrid = (maxS: number): fc.Arbitrary<Mask> => arbDims(maxS).chain(({ sq, sk }) => arbGridOf(sq, sk));
@@ -505,26 +495,20 @@ describe('adapters at scale', () => {
   const S = 1 << 20;
   const causal: Mask = { seqlenQ: S, seqlenK: S, slices: [{ qStart: 0, qEnd: S, kStart: 0, kEnd: S, kind: 'causal' }] };
 
-  it('block_table for causal at S = 1M, B = 128 builds well under a second', () => {
-    const t0 = performance.now();
+  // Correctness at scale only; their speed is measured by `npm run bench` (timed tests flake).
+  it('block_table for causal at S = 1M, B = 128', () => {
     const r = toBlockTable(causal, { blockQ: 128 });
-    const ms = performance.now() - t0;
     expect(r.kind).toBe('ok');
     if (r.kind !== 'ok') return;
     expect([r.value.numBlocksQ, r.value.maxK, r.value.maxFullK]).toEqual([8192, 1, 8191]);
     expect(r.value.fullKvNumBlocks[8191]).toBe(8191);
     expect(r.value.fullKvIndices[8191 * 8191 + 8190]).toBe(8190);
-    expect(ms).toBeLessThan(1000);
   });
 
-  it('documents at S = 1M: varlen, segments, window and flashmask stay fast', () => {
+  it('documents at S = 1M: the formats that can express them', () => {
     const lens = Array.from({ length: 800 }, (_, t) => 500 + ((t * 7919) % 1097));
     lens.push(S - lens.reduce((a, b) => a + b, 0));
     const docs = docsMask(lens, -1, 0);
-    const t0 = performance.now();
-    const support = supportedFormats(docs);
-    const ms = performance.now() - t0;
-    expect(support).toEqual(['slices', 'varlen', 'flashmask', 'block_table', 'segments']);
-    expect(ms).toBeLessThan(2000);
+    expect(supportedFormats(docs)).toEqual(['slices', 'varlen', 'flashmask', 'block_table', 'segments']);
   });
 });

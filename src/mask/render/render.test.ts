@@ -7,9 +7,10 @@ import { PNG } from 'pngjs';
 import { describe, expect, it } from 'vitest';
 import { bandToSlices } from '../band.js';
 import { SliceIndex, toDense } from '../slices.js';
-import { SLICE_KINDS, type GeneratedMask, type Mask, type Slice } from '../types.js';
+import type { GeneratedMask, Mask, Slice } from '../types.js';
 import { wrapText } from './font.js';
 import { INK, MASKED, renderMaskPng, renderMaskSvg, shadeColor, shadeGrid, writeGallery } from './index.js';
+import { arbGridMask } from '../testing.js';
 
 const band = (s: number, lo: number, hi: number): Mask => ({ seqlenQ: s, seqlenK: s, slices: bandToSlices({ q0: 0, q1: s, k0: 0, k1: s, lo, hi }) });
 
@@ -23,26 +24,7 @@ function causalDocs(lens: readonly number[]): Mask {
   return { seqlenQ: a, seqlenK: a, slices };
 }
 
-const arbMask: fc.Arbitrary<Mask> = fc
-  .record({
-    sq: fc.integer({ min: 1, max: 60 }),
-    sk: fc.integer({ min: 1, max: 60 }),
-    qcuts: fc.array(fc.integer({ min: 1, max: 59 }), { maxLength: 4 }),
-    kcuts: fc.array(fc.integer({ min: 1, max: 59 }), { maxLength: 4 }),
-    kinds: fc.array(fc.constantFrom(...SLICE_KINDS, null), { minLength: 25, maxLength: 25 }),
-  })
-  .map(({ sq, sk, qcuts, kcuts, kinds }) => {
-    const qs = [...new Set([0, ...qcuts.filter((c) => c < sq), sq])].sort((a, b) => a - b);
-    const ks = [...new Set([0, ...kcuts.filter((c) => c < sk), sk])].sort((a, b) => a - b);
-    const slices: Slice[] = [];
-    let t = 0;
-    for (let a = 0; a + 1 < qs.length; a++)
-      for (let b = 0; b + 1 < ks.length; b++) {
-        const kind = kinds[t++ % kinds.length];
-        if (kind) slices.push({ qStart: qs[a], qEnd: qs[a + 1], kStart: ks[b], kEnd: ks[b + 1], kind });
-      }
-    return { seqlenQ: sq, seqlenK: sk, slices };
-  });
+const arbMask: fc.Arbitrary<Mask> = arbGridMask(60);
 
 /** Unmasked fraction of tokens [q0, q1) x [k0, k1), counted on the dense mask. */
 function denseFraction(m: Mask, dense: Uint8Array, q0: number, q1: number, k0: number, k1: number): number {
