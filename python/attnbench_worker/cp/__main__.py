@@ -8,6 +8,10 @@ Virtual ranks (every rank of each plan in this process, one device):
 Exit codes: 0 every case ok; 1 some case failed (its row says why); 2 bad arguments or job
 files; 3 this rank failed inside a step (dist mode; its peers are stopped by torchrun);
 124 the watchdog ended a hung case.
+
+OUT.heartbeat is touched when the cases start and then every few seconds while steps keep
+starting: the TypeScript launcher (src/cp/torch/run.ts) stops a launch whose heartbeat, rows and
+output all stay still for --timeout plus a margin, in case this process's watchdog could not.
 """
 
 import argparse
@@ -52,7 +56,10 @@ def main(argv=None):
     except ImportError:
         print("attnbench-cp: torch is not installed for this python", file=sys.stderr)
         return 2
+    from . import runner
     from .runner import Options, run_cases
+
+    _heartbeat(runner, args.out + ".heartbeat")
 
     want = args.device or ("cuda" if torch.cuda.is_available() else "cpu")
     if want == "cuda" and not torch.cuda.is_available():
@@ -104,6 +111,35 @@ def main(argv=None):
         dist.barrier()
         dist.destroy_process_group()
     return 1 if failed else 0
+
+
+def _heartbeat(runner, path, every=5.0):
+    """Makes the runner's progress record touch PATH: once when the cases start, then at most
+    every EVERY seconds while steps start (each rank may touch it; the file holds nothing)."""
+    import time
+
+    base = runner.Progress
+    last = [-float("inf")]
+
+    def beat(t):
+        if t - last[0] >= every:
+            last[0] = t
+            try:
+                with open(path, "a"):
+                    os.utime(path)
+            except OSError:
+                pass
+
+    class Progress(base):
+        def __init__(self):
+            base.__init__(self)
+            beat(time.monotonic())
+
+        def touch(self, rank=None, where=None):
+            base.touch(self, rank, where)
+            beat(self.t)
+
+    runner.Progress = Progress
 
 
 def _free_port():

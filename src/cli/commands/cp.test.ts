@@ -1,8 +1,10 @@
 // attnbench cp, driven through main() as bin.ts does: output, exit codes, files written.
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { readManifest } from '../../cp/torch/manifest.js';
 import { ResultRowSchema } from '../../results/schema.js';
 import { readJsonl } from '../../util/jsonl.js';
 import { main } from '../main.js';
@@ -82,8 +84,161 @@ describe('attnbench cp run', () => {
     expect(out.join('')).toMatch(/4 row\(s\)/);
   });
 
-  it('reports the torch executor as unavailable', async () => {
-    expect(await main(['cp', 'run', '--executor', 'torch', '--scheme', 'ring_p2p', '--world', '2', '--family', 'causal', '--seqlen', '256'])).toBe(1);
-    expect(err.join('')).toMatch(/unavailable: executor torch/);
+  it('rejects torch flags on the cpu executor', async () => {
+    expect(await main(['cp', 'run', '--executor', 'cpu', '--scheme', 'ring_p2p', '--world', '2', '--family', 'causal', '--seqlen', '256', '--nproc-per-node', '2'])).toBe(2);
+    expect(err.join('').trim().split('\n')).toEqual(['attnbench: usage: --nproc-per-node is for --executor torch']);
+  });
+});
+
+/** Does this python import torch? (null: no such python) */
+function pythonHasTorch(python: string): boolean | null {
+  const r = spawnSync(python, ['-c', 'import torch'], { stdio: 'ignore' });
+  if (r.error) return null;
+  return r.status === 0;
+}
+
+describe('attnbench cp run --executor torch', () => {
+  const small = ['--heads', '4:2', '--head-dim', '16'];
+
+  it('--plan-dir: writes the job folder and prints the torchrun command (several nodes)', async () => {
+    const jobs = path.join(dir, 'jobs');
+    const code = await main([
+      'cp', 'run', '--executor', 'torch', '--scheme', 'ring_p2p,dispatch', '--family', 'causal,full_document', '--tokens-per-rank', '256',
+      '--nproc-per-node', '4', '--nnodes', '2', '--rdzv-endpoint', 'gpu-node-0:29400', '--rdzv-id', 'job42', '--timeout', '120', ...small,
+      '--python', '/opt/venv/bin/python', '--plan-dir', jobs,
+    ]);
+    expect(code).toBe(0);
+    // The index lists one manifest per case, family-major, each planned for 8 ranks of 256 tokens.
+    const index = JSON.parse(fs.readFileSync(path.join(jobs, 'index.json'), 'utf8'));
+    expect(index.format).toBe('attnbench.cp.index');
+    const cases = index.manifests.map((m: string) => readManifest(path.join(jobs, m)).case);
+    expect(cases.map((c: { scheme: string; family: string }) => `${c.scheme}/${c.family}`)).toEqual([
+      'ring_p2p/causal', 'dispatch/causal', 'ring_p2p/full_document', 'dispatch/full_document',
+    ]);
+    for (const c of cases) expect([c.world, c.seqlen, c.headsQ, c.headsKv, c.headDim, c.dtype]).toEqual([8, 2048, 4, 2, 16, 'bfloat16']);
+    const text = out.join('');
+    const lines = text.trim().split('\n');
+    expect(lines[0]).toMatch(/^4 case\(s\), 4 process\(es\) x 2 node\(s\), nccl on cuda -> /);
+    const cmd = lines[lines.findIndex((l) => l.startsWith('run on each of the 2 nodes')) + 1].trim();
+    expect(cmd).toContain('NCCL_NVLS_ENABLE=0');
+    expect(cmd).toMatch(/^PYTHONPATH=\S*python /);
+    expect(cmd).toContain(
+      '/opt/venv/bin/python -m torch.distributed.run --nnodes 2 --nproc_per_node 4 --rdzv_backend c10d --rdzv_endpoint gpu-node-0:29400 --rdzv_id job42 ' +
+        `-m attnbench_worker.cp run ${jobs}/index.json --out ${jobs}/results.raw.jsonl --backend nccl --device cuda --timeout 120 --resume`,
+    );
+    expect(fs.existsSync(path.join(jobs, 'results.raw.jsonl'))).toBe(false); // nothing ran
+  });
+
+  it('--plan-dir: one node is a standalone torchrun, --virtual-ranks one python process', async () => {
+    const one = path.join(dir, 'one');
+    expect(await main(['cp', 'run', '--executor', 'torch', '--scheme', 'usp', '--family', 'causal', '--world', '4', '--seqlen', '1k', ...small, '--plan-dir', one])).toBe(0);
+    expect(out.join('')).toContain(`-m torch.distributed.run --standalone --nnodes 1 --nproc_per_node 4 -m attnbench_worker.cp run ${one}/index.json`);
+    out.length = 0;
+    const virt = path.join(dir, 'virt');
+    const code = await main([
+      'cp', 'run', '--executor', 'torch', '--scheme', 'ulysses', '--family', 'causal', '--virtual-ranks', '2', '--seqlen', '512', ...small,
+      '--device', 'cpu', '--kernel', 'reference', '--plan-dir', virt,
+    ]);
+    expect(code).toBe(0);
+    expect(out.join('')).toContain(`-m attnbench_worker.cp run ${virt}/index.json --out ${virt}/results.raw.jsonl --device cpu --timeout 600 --resume --virtual-ranks 2`);
+    expect(out.join('')).not.toContain('torch.distributed.run');
+    const m = readManifest(path.join(virt, JSON.parse(fs.readFileSync(path.join(virt, 'index.json'), 'utf8')).manifests[0]));
+    expect([m.case.world, m.case.dtype, m.case.kernel]).toEqual([2, 'float32', 'reference']);
+    expect(m.masks.every((e) => e.blockTable === undefined)).toBe(true); // no flex, no block tables
+  });
+
+  it('--preset paper-cp: every scheme x the four families at 8k tokens per rank', async () => {
+    const jobs = path.join(dir, 'paper');
+    expect(await main(['cp', 'run', '--executor', 'torch', '--preset', 'paper-cp', '--world', '2', '--scheme', 'ring_p2p,ulysses', '--plan-dir', jobs])).toBe(0);
+    const index = JSON.parse(fs.readFileSync(path.join(jobs, 'index.json'), 'utf8'));
+    const cases = index.manifests.map((m: string) => readManifest(path.join(jobs, m)).case);
+    expect(cases).toHaveLength(8);
+    expect(new Set(cases.map((c: { family: string }) => c.family))).toEqual(new Set(['full', 'causal', 'full_document', 'causal_document']));
+    for (const c of cases) expect([c.world, c.seqlen, c.headsQ, c.headsKv, c.headDim, c.dtype]).toEqual([2, 16384, 64, 8, 128, 'bfloat16']);
+  });
+
+  it('--python that does not exist: exit 2, one line', async () => {
+    const args = ['cp', 'run', '--executor', 'torch', '--scheme', 'ring_p2p', '--family', 'causal', '--world', '2', '--seqlen', '256', ...small];
+    expect(await main([...args, '--python', '/nonexistent/python3', '--out', path.join(dir, 'r.jsonl')])).toBe(2);
+    expect(err.join('').trim().split('\n')).toEqual([`attnbench: unavailable: python not found: '/nonexistent/python3' (pass --python or set ATTNBENCH_PYTHON)`]);
+    expect(fs.existsSync(path.join(dir, 'r.jsonl'))).toBe(false);
+  });
+
+  it.skipIf(pythonHasTorch('python3') !== false)('a python without torch: exit 2, "torch is not installed for python3"', async () => {
+    const args = ['cp', 'run', '--executor', 'torch', '--scheme', 'ring_p2p', '--family', 'causal', '--world', '2', '--seqlen', '256', ...small];
+    expect(await main([...args, '--python', 'python3', '--device', 'cpu', '--out', path.join(dir, 'r.jsonl')])).toBe(2);
+    expect(err.join('').trim().split('\n')).toEqual(['attnbench: unavailable: torch is not installed for python3']);
+    expect(fs.existsSync(path.join(dir, 'r.jsonl'))).toBe(false);
+  });
+
+  it.each([
+    [['--world', '4', '--nproc-per-node', '2'], /usage: --world 4 does not match --nproc-per-node 2 x --nnodes 1 = 2 ranks/],
+    [['--world', '4', '--virtual-ranks', '2'], /usage: --world 4 does not match --virtual-ranks 2/],
+    [['--world', '8', '--scheme', 'ulysses', '--heads', '12:4'], /bad_input: ulysses causal S=1k P=8: ulysses degree 8 does not divide the 12 query heads/],
+    [['--world', '16', '--scheme', 'ulysses', '--layout', 'replicate_kv=0'], /ulysses degree 16 exceeds the 8 KV heads/],
+    [['--world', '2', '--device', 'cpu', '--backend', 'nccl'], /usage: --backend nccl needs --device cuda/],
+    [['--world', '2', '--virtual-ranks', '2', '--nproc-per-node', '2'], /usage: --virtual-ranks runs every rank in one process: drop --nproc-per-node/],
+    [['--world', '4', '--nnodes', '2'], /usage: --nnodes above 1 needs --rdzv-endpoint/],
+    [['--world', '4', '--nnodes', '2', '--rdzv-endpoint', 'h:1', '--node-rank', '2'], /usage: --node-rank must be in 0\.\.1/],
+    [['--world', '2', '--kernel', 'fast'], /usage: --kernel must be auto, flex or reference/],
+    [['--nproc-per-node', '2', '--tokens-per-rank', '1k'], /usage: give --seqlen or --tokens-per-rank, not both/],
+    [['--world', '2', '--preset', 'paper-cp'], /usage: --preset paper-cp sets the length per rank: use --tokens-per-rank/],
+    [['--world', '2', '--preset', 'nope'], /bad_input: unknown CP preset 'nope' \(known: paper-cp\)/],
+  ])('bad input %j: one line, exit 2, nothing written', async (args, message) => {
+    const scheme = args.includes('--scheme') ? [] : ['--scheme', 'ring_p2p'];
+    const heads = args.includes('--heads') ? [] : ['--heads', '64:8'];
+    const jobs = path.join(dir, 'jobs');
+    const code = await main(['cp', 'run', '--executor', 'torch', ...scheme, '--family', 'causal', '--seqlen', '1k', ...heads, ...args, '--python', '/nonexistent', '--plan-dir', jobs]);
+    expect(code).toBe(2);
+    const text = err.join('');
+    expect(text).toMatch(message);
+    expect(text.trim().split('\n')).toHaveLength(1);
+    expect(fs.existsSync(jobs)).toBe(false);
+  });
+});
+
+describe('attnbench cp sbatch', () => {
+  it('writes the job folder and a Slurm script: #SBATCH lines, NCCL env, srun torchrun with the rendezvous on the first node', async () => {
+    const jobs = path.join(dir, 'slurm');
+    const code = await main([
+      'cp', 'sbatch', '--nodes', '2', '--gpus-per-node', '4', '--time', '90', '--partition', 'gpu', '--account', 'proj7', '--job-name', 'cp-test',
+      '--scheme', 'ring_p2p,usp', '--family', 'causal', '--tokens-per-rank', '256', '--heads', '8:4', '--head-dim', '16',
+      '--setup', 'module load cuda/12.4', '--python', '/shared/venv/bin/python', '--repo-root', '/shared/attnbench', '--dir', jobs,
+    ]);
+    expect(code).toBe(0);
+    const script = path.join(jobs, 'attnbench-cp.sbatch');
+    expect(out.join('')).toContain(`script: ${script}\nsubmit: sbatch ${script}\n`);
+    expect(fs.statSync(script).mode & 0o111).not.toBe(0);
+    const lines = fs.readFileSync(script, 'utf8').split('\n');
+    expect(lines[0]).toBe('#!/bin/bash');
+    for (const l of [
+      '#SBATCH --job-name=cp-test', '#SBATCH --nodes=2', '#SBATCH --ntasks-per-node=1', '#SBATCH --gpus-per-node=4', '#SBATCH --time=01:30:00',
+      '#SBATCH --partition=gpu', '#SBATCH --account=proj7', `#SBATCH --output=${jobs}/slurm-%j.out`,
+      'export NCCL_NVLS_ENABLE=0', 'export TORCH_NCCL_ASYNC_ERROR_HANDLING=1', 'export PYTHONPATH=/shared/attnbench/python${PYTHONPATH:+:$PYTHONPATH}',
+      'module load cuda/12.4', 'head_node=$(scontrol show hostnames "$SLURM_JOB_NODELIST" | head -n 1)',
+    ])
+      expect(lines).toContain(l);
+    const srun = lines.findIndex((l) => l.startsWith('srun --nodes=2 --ntasks-per-node=1'));
+    expect(srun).toBeGreaterThan(lines.indexOf('module load cuda/12.4'));
+    expect(lines[srun + 1].trim()).toBe(
+      '/shared/venv/bin/python -m torch.distributed.run --nnodes 2 --nproc_per_node 4 --rdzv_backend c10d --rdzv_endpoint "$head_node:$rdzv_port" --rdzv_id "$SLURM_JOB_ID" ' +
+        `-m attnbench_worker.cp run ${jobs}/index.json --out ${jobs}/results.raw.jsonl --backend nccl --device cuda --timeout 600 --resume`,
+    );
+    // The job folder the script names: both cases, planned for the 8 ranks of the allocation.
+    const index = JSON.parse(fs.readFileSync(path.join(jobs, 'index.json'), 'utf8'));
+    const cases = index.manifests.map((m: string) => readManifest(path.join(jobs, m)).case);
+    expect(cases.map((c: { scheme: string; world: number; seqlen: number }) => [c.scheme, c.world, c.seqlen])).toEqual([['ring_p2p', 8, 2048], ['usp', 8, 2048]]);
+  });
+
+  it.each([
+    [['--nodes', '2', '--gpus-per-node', '4', '--world', '4'], /usage: --world 4 does not match --nodes 2 x --gpus-per-node 4 = 8 ranks/],
+    [['--nodes', '1', '--time', 'soon'], /usage: --time must be minutes or \[D-\]HH:MM:SS/],
+    [['--gpus-per-node', '4'], /usage: missing required option --nodes/],
+  ])('bad input %j: one line, exit 2, nothing written', async (args, message) => {
+    const jobs = path.join(dir, 'slurm');
+    expect(await main(['cp', 'sbatch', '--scheme', 'ring_p2p', '--family', 'causal', '--seqlen', '1k', ...args, '--dir', jobs])).toBe(2);
+    expect(err.join('')).toMatch(message);
+    expect(err.join('').trim().split('\n')).toHaveLength(1);
+    expect(fs.existsSync(jobs)).toBe(false);
   });
 });

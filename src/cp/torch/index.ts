@@ -1,6 +1,7 @@
-// The GPU CP executor's TypeScript side: job files, launch command lines, the run loop, the preset.
+// The GPU CP executor's TypeScript side: job files, launch command lines, the run loop, the preset,
+// the command line's choices (launch, cases) and the check that a python can run it.
 export { planJob, shapeOf, DTYPE_BYTES, type CpCaseSpec } from './jobs.js';
-export { NCCL_ENV, sbatchScript, slurmTime, torchrunArgs, torchrunLauncherArgs, virtualArgs, workerArgs } from './launch.js';
+export { NCCL_ENV, sbatchScript, shellCommand, slurmTime, torchrunArgs, torchrunLauncherArgs, virtualArgs, workerArgs } from './launch.js';
 export type { SbatchOptions, TorchrunOptions, WorkerArgs } from './launch.js';
 export {
   buildManifest,
@@ -17,4 +18,9 @@ export {
   type WrittenJobs,
 } from './manifest.js';
 export { CP_PRESETS, paperCp, PAPER_CP_FAMILIES, PAPER_CP_TOKENS_PER_RANK, type CpPreset, type CpPresetOptions } from './preset.js';
-export { failedRow, RAW_RESULTS, runTorchCp, torchRowId, type RunTorchCpOptions, type RunTorchCpResult } from './run.js';
+export { failedRow, faultsFile, heartbeatFile, KILL_MARGIN_S, RAW_RESULTS, runTorchCp, torchRowId, type RunTorchCpOptions, type RunTorchCpResult } from './run.js';
+export { presetDefaults, planTorchJobs, resolveLaunch, torchCaseSpecs, TORCH_DEFAULT_HEAD_DIM, TORCH_DEFAULT_HEADS } from './options.js';
+export type { CaseFlags, LaunchFlags, TorchBackend, TorchDevice, TorchLaunch } from './options.js';
+export { probeTorch, requireTorch, torchProblem, type TorchNeeds, type TorchProbe } from './probe.js';
+export { launchProcess, STOPPED_EXIT, type LaunchWatch } from './spawn.js';
+export { filesFingerprint, LineTail } from './tail.js';

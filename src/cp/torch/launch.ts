@@ -32,6 +32,8 @@ export interface WorkerArgs {
   readonly warmup?: number;
   readonly iters?: number;
   readonly noCheck?: boolean;
+  /** Skip cases whose every direction already has an ok row in `out` (a rerun continues). */
+  readonly resume?: boolean;
 }
 
 export interface TorchrunOptions extends WorkerArgs {
@@ -61,6 +63,7 @@ export function workerArgs(o: WorkerArgs): string[] {
   if (o.warmup !== undefined) a.push('--warmup', String(o.warmup));
   if (o.iters !== undefined) a.push('--iters', String(o.iters));
   if (o.noCheck) a.push('--no-check');
+  if (o.resume) a.push('--resume');
   return a;
 }
 
@@ -121,7 +124,7 @@ export function slurmTime(t: string): string {
   throw usage(`--time must be minutes or [D-]HH:MM:SS, got '${t}'`);
 }
 
-const shq = (s: string) => (/^[A-Za-z0-9_./:=,@%+-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`);
+const shq = (s: string): string => (/^[A-Za-z0-9_./:=,@%+-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`);
 
 /**
  * A Slurm batch script: one task per node, each running torchrun with the c10d rendezvous on the
@@ -146,7 +149,7 @@ export function sbatchScript(o: SbatchOptions): string {
   lines.push(
     '#SBATCH --exclusive',
     '',
-    '# attnbench CP plans on GPUs: written by `attnbench cp sbatch`; job files from `attnbench cp run --plan-only`.',
+    '# attnbench CP plans on GPUs: written by `attnbench cp sbatch` with its job folder.',
     'set -euo pipefail',
     '',
     '# NVLink multicast off (shared hosts), NCCL errors end the job instead of hanging it.',
@@ -180,4 +183,9 @@ export function sbatchScript(o: SbatchOptions): string {
   ];
   lines.push(`srun --nodes=${o.nodes} --ntasks-per-node=1 --kill-on-bad-exit=1 \\`, `  ${launcher.join(' ')}`, '');
   return lines.join('\n');
+}
+
+/** One shell line: `K=V ... argv` with each word quoted where the shell needs it. */
+export function shellCommand(argv: readonly string[], env: Readonly<Record<string, string>> = {}): string {
+  return [...Object.entries(env).map(([k, v]) => `${k}=${shq(v)}`), ...argv.map(shq)].join(' ');
 }

@@ -1,24 +1,31 @@
 // `attnbench cp run --executor torch`: write the job files, start the executor (torchrun, or one
-// python process for --virtual-ranks), and ingest its rows. A launch that dies mid-way loses only
-// the case it was running: that case gets an error / timeout row naming the rank and step (from
-// the ranks' fault lines), and the launcher starts again on the cases after it.
-import { spawn } from 'node:child_process';
+// python process for --virtual-ranks), and stream its rows into --out as cases finish. A launch
+// that dies mid-way loses only the case it was running: that case gets an error / timeout row
+// naming the rank and step (from the ranks' fault lines), and the launcher starts again on the
+// cases after it. A launch with no sign of progress (output, rows, faults, the ranks' heartbeat)
+// for --timeout plus a margin is stopped from here, in case the ranks' own watchdog could not.
+//
+// Several nodes: every node runs the same command with its --node-rank and the job folder on a
+// filesystem they share. Node 0 writes the job files, streams the rows and decides each relaunch
+// (launch.<n>.json in the folder); the other nodes launch the index node 0 names, or stop.
 import fs from 'node:fs';
 import path from 'node:path';
-import readline from 'node:readline';
+import { AttnbenchError } from '../../cli/errors.js';
 import { maskArea } from '../../mask/slices.js';
 import { cpuEnvironment } from '../../util/env.js';
 import { appendJsonl, readJsonl } from '../../util/jsonl.js';
 import { ResultRowSchema, type Direction, type ResultRow } from '../../results/schema.js';
 import { pythonDir, pythonExecutable } from '../../worker/client.js';
 import { NCCL_ENV, torchrunArgs, virtualArgs, type WorkerArgs } from './launch.js';
-import { caseId, INDEX_FORMAT, writeJobFiles, type CpJob, type WrittenJobs } from './manifest.js';
+import { caseId, INDEX_FILE, INDEX_FORMAT, writeJobFiles, type CpJob, type WrittenJobs } from './manifest.js';
+import { launchProcess, STOPPED_EXIT, type LaunchWatch } from './spawn.js';
+import { filesFingerprint, LineTail } from './tail.js';
 
 export interface RunTorchCpOptions {
   readonly jobs: readonly CpJob[];
   /** Job folder (manifests, arrays.bin, raw results). */
   readonly dir: string;
-  /** Result rows (JSONL): ingested rows are appended here. */
+  /** Result rows (JSONL): rows are appended here as the executor writes them. */
   readonly out: string;
   readonly python?: string;
   /** Real ranks: torchrun with this many processes per node. */
@@ -31,31 +38,49 @@ export interface RunTorchCpOptions {
   readonly virtualRanks?: number;
   readonly backend?: 'nccl' | 'gloo';
   readonly device?: 'cuda' | 'cpu';
+  /** The ranks' watchdog: seconds without a step starting before a case is ended (python default 600; 0 = off). */
   readonly timeoutS?: number;
   readonly traceDir?: string;
   readonly dtype?: WorkerArgs['dtype'];
   readonly kernel?: WorkerArgs['kernel'];
   readonly warmup?: number;
   readonly iters?: number;
+  /** Skip jobs whose every direction already has an ok row in `out` (this mode and device). */
+  readonly resume?: boolean;
   /** Write the job files and the commands only (clusters without node: run them there). */
   readonly planOnly?: boolean;
+  /** With planOnly: the command skips cases already ok in its raw results (a rerun continues). */
+  readonly workerResume?: boolean;
   readonly blockTables?: boolean;
+  /** Seconds past timeoutS without any sign of progress before a launch is stopped (default 90). */
+  readonly killMarginS?: number;
+  /** Seconds from SIGTERM to SIGKILL when stopping a launch (default 45: torchrun takes 30 to stop its workers). */
+  readonly killGraceS?: number;
   /** Output of the launched processes, line by line (default: this process's stderr). */
   readonly onLine?: (line: string) => void;
   /** Starts a process and resolves with its exit code (tests inject one). */
-  readonly spawnFn?: (argv: readonly string[], env: NodeJS.ProcessEnv) => Promise<number>;
+  readonly spawnFn?: (argv: readonly string[], env: NodeJS.ProcessEnv, watch: LaunchWatch) => Promise<number>;
 }
 
 export interface RunTorchCpResult {
   readonly written: WrittenJobs;
   /** The commands run (or, with planOnly, to run). */
   readonly commands: readonly (readonly string[])[];
+  /** Rows appended to `out` by this call (none on nodes other than 0). */
   readonly rows: readonly ResultRow[];
+  /** Jobs left out by `resume`. */
+  readonly skipped: number;
 }
 
 type Mode = { readonly kind: 'virtual'; readonly world: number } | { readonly kind: 'dist'; readonly world: number };
 
 export const RAW_RESULTS = 'results.raw.jsonl';
+/** Seconds past --timeout before a launch without progress is stopped from here. */
+export const KILL_MARGIN_S = 90;
+
+/** Files next to the raw results: the ranks' fault lines and their heartbeat (python/attnbench_worker/cp). */
+export const faultsFile = (raw: string): string => `${raw}.faults.jsonl`;
+export const heartbeatFile = (raw: string): string => `${raw}.heartbeat`;
 
 /** Row id as the python executor writes it (src and python agree on this format). */
 export function torchRowId(id: string, direction: Direction, mode: string, device: string): string {
@@ -109,22 +134,43 @@ export function failedRow(job: CpJob, direction: Direction, status: 'error' | 't
   };
 }
 
-function defaultSpawn(onLine: (l: string) => void) {
-  return (argv: readonly string[], env: NodeJS.ProcessEnv): Promise<number> =>
-    new Promise((resolve, reject) => {
-      const child = spawn(argv[0], argv.slice(1), { env, stdio: ['ignore', 'pipe', 'pipe'] });
-      readline.createInterface({ input: child.stdout! }).on('line', onLine);
-      readline.createInterface({ input: child.stderr! }).on('line', onLine);
-      child.on('error', (e) => reject(e));
-      child.on('close', (code, signal) => resolve(code ?? (signal ? 128 : 1)));
-    });
-}
-
 interface Fault {
   readonly rank?: number;
   readonly case?: string;
   readonly status?: string;
   readonly message?: string;
+}
+
+/** Node 0's word to the other nodes before launch n (n >= 1): the index to run, or stop. */
+type Decision = { readonly index: string } | { readonly stop: true };
+const decisionFile = (dir: string, n: number) => path.join(dir, `launch.${n}.json`);
+
+function writeDecision(dir: string, n: number, d: Decision): void {
+  const file = decisionFile(dir, n);
+  fs.writeFileSync(`${file}.tmp`, JSON.stringify(d));
+  fs.renameSync(`${file}.tmp`, file);
+}
+
+async function waitDecision(dir: string, n: number, limitMs: number): Promise<Decision | null> {
+  const file = decisionFile(dir, n);
+  const end = Date.now() + limitMs;
+  while (Date.now() < end) {
+    if (fs.existsSync(file)) return JSON.parse(fs.readFileSync(file, 'utf8')) as Decision;
+    await new Promise((r) => setTimeout(r, 500));
+  }
+  return null;
+}
+
+/** Removes what an earlier run left in the folder (node 0, before its first launch). */
+function clearRunState(dir: string, raw: string): void {
+  for (const f of [raw, faultsFile(raw), heartbeatFile(raw)]) fs.rmSync(f, { force: true });
+  for (const name of fs.readdirSync(dir)) if (/^(launch\.\d+\.json(\.tmp)?|index\.retry\d+\.json)$/.test(name)) fs.rmSync(path.join(dir, name), { force: true });
+}
+
+/** The line that best says why a launch ended: the executor's own, else the last one. */
+function lastWords(lines: readonly string[]): string {
+  const own = [...lines].reverse().find((l) => l.includes('attnbench-cp:'));
+  return (own ?? [...lines].reverse().find((l) => l.trim()) ?? '').trim();
 }
 
 /**
@@ -138,18 +184,30 @@ export async function runTorchCp(o: RunTorchCpOptions): Promise<RunTorchCpResult
   const device = o.device ?? 'cuda';
   const backend = o.backend ?? (device === 'cuda' ? 'nccl' : 'gloo');
   const tag = modeTag(mode, backend);
+  const leader = (o.nodeRank ?? 0) === 0;
+  const multi = !virtual && (o.nnodes ?? 1) > 1;
+  const say = o.onLine ?? ((l: string) => process.stderr.write(`${l}\n`));
   const how = virtual ? `--virtual-ranks ${world}` : `--nproc-per-node ${o.nprocPerNode ?? 1} x --nnodes ${o.nnodes ?? 1}`;
+  const dirsOf = (j: CpJob) => j.meta.directions ?? (['fwd', 'bwd'] as const);
   const rows: ResultRow[] = [];
+  const mismatched: ResultRow[] = [];
   const runnable: CpJob[] = [];
+  const okBefore = o.resume && !o.planOnly ? new Set(readJsonl<{ id?: string; status?: string }>(o.out).filter((r) => r.status === 'ok').map((r) => r.id)) : null;
+  let skipped = 0;
   for (const job of o.jobs) {
     if (!o.planOnly && job.plan.world !== world) {
       const msg = `world-size mismatch: the plan is for ${job.plan.world} ranks but ${how} gives ${world}`;
-      for (const d of job.meta.directions ?? (['fwd', 'bwd'] as const)) rows.push(failedRow(job, d, 'error', msg, tag, device));
-    } else runnable.push(job);
+      for (const d of dirsOf(job)) mismatched.push(failedRow(job, d, 'error', msg, tag, device));
+    } else if (okBefore && dirsOf(job).every((d) => okBefore.has(torchRowId(caseId(job.plan, job.meta), d, tag, device)))) skipped++;
+    else runnable.push(job);
   }
-  const written = writeJobFiles(runnable, o.dir, { blockTables: o.blockTables });
   const raw = path.join(o.dir, RAW_RESULTS);
-  const faults = `${raw}.faults.jsonl`;
+  const faults = faultsFile(raw);
+  const heartbeat = heartbeatFile(raw);
+  // Nodes other than 0 run the files node 0 writes (the folder is shared).
+  const written: WrittenJobs = leader
+    ? writeJobFiles(runnable, o.dir, { blockTables: o.blockTables })
+    : { dir: o.dir, index: path.join(o.dir, INDEX_FILE), manifests: [], ids: [], bytes: 0 };
   const base: WorkerArgs = {
     manifests: [written.index],
     out: raw,
@@ -161,6 +219,7 @@ export async function runTorchCp(o: RunTorchCpOptions): Promise<RunTorchCpResult
     kernel: o.kernel,
     warmup: o.warmup,
     iters: o.iters,
+    resume: o.planOnly && o.workerResume,
   };
   const argvFor = (index: string) => {
     const a = { ...base, manifests: [index], python: pythonExecutable(o.python) };
@@ -169,67 +228,144 @@ export async function runTorchCp(o: RunTorchCpOptions): Promise<RunTorchCpResult
       : torchrunArgs({ ...a, nprocPerNode: o.nprocPerNode ?? 1, nnodes: o.nnodes, nodeRank: o.nodeRank, rdzvEndpoint: o.rdzvEndpoint, rdzvId: o.rdzvId });
   };
   const commands: string[][] = [];
-  if (o.planOnly || runnable.length === 0) {
-    if (runnable.length) commands.push(argvFor(written.index));
-    for (const r of rows) appendJsonl(o.out, r);
-    return { written, commands, rows };
+  if (leader) for (const r of mismatched) (appendJsonl(o.out, r), rows.push(r));
+  // Several nodes launch even with nothing to run: the others are waiting in the rendezvous.
+  if (o.planOnly || (leader && runnable.length === 0 && !multi)) {
+    if (o.planOnly && runnable.length) commands.push(argvFor(written.index));
+    return { written, commands, rows, skipped };
   }
-  for (const f of [raw, faults]) if (fs.existsSync(f)) fs.rmSync(f);
+
   const env: NodeJS.ProcessEnv = {
     ...process.env,
     ...NCCL_ENV,
     PYTHONPATH: [pythonDir(), process.env.PYTHONPATH].filter(Boolean).join(path.delimiter),
     PYTHONUNBUFFERED: '1',
   };
-  const run = o.spawnFn ?? defaultSpawn(o.onLine ?? ((l) => process.stderr.write(`${l}\n`)));
-  const ids = written.ids;
-  const dirsOf = (j: CpJob) => j.meta.directions ?? (['fwd', 'bwd'] as const);
-  const doneIds = (): Set<string> => {
-    const have = new Set(readJsonl<{ id?: string }>(raw).map((r) => r.id ?? ''));
-    const done = new Set<string>();
-    runnable.forEach((j, n) => {
-      if (dirsOf(j).every((d) => have.has(torchRowId(ids[n], d, tag, device)))) done.add(ids[n]);
-    });
-    return done;
+  const run = o.spawnFn ?? launchProcess;
+  const recent: string[] = [];
+  const onLine = (l: string) => {
+    recent.push(l);
+    if (recent.length > 40) recent.shift();
+    say(l);
   };
-  let remaining = runnable.map((_, n) => n);
-  for (let attempt = 0; remaining.length > 0 && attempt <= runnable.length; attempt++) {
-    const index = path.join(o.dir, attempt === 0 ? 'index.json' : `index.retry${attempt}.json`);
-    if (attempt > 0) fs.writeFileSync(index, JSON.stringify({ format: INDEX_FORMAT, manifests: remaining.map((n) => path.basename(written.manifests[n])) }));
+  // Rows stream from the raw file (written by rank 0, and by this loop for dead cases) into out.
+  const tail = new LineTail(raw);
+  const seen = new Set<string>();
+  const pump = () => {
+    if (!leader) return;
+    for (const line of tail.read()) {
+      let v: unknown;
+      try {
+        v = JSON.parse(line);
+      } catch {
+        say(`attnbench: skipped a malformed result line in ${raw}`);
+        continue;
+      }
+      const p = ResultRowSchema.safeParse(v);
+      if (!p.success) {
+        say(`attnbench: skipped a malformed result row: ${p.error.issues[0]?.message}`);
+        continue;
+      }
+      seen.add(p.data.id);
+      rows.push(p.data);
+      appendJsonl(o.out, p.data);
+    }
+  };
+  const timeoutS = o.timeoutS ?? 600;
+  const idleMs = timeoutS > 0 ? (timeoutS + (o.killMarginS ?? KILL_MARGIN_S)) * 1000 : undefined;
+  const graceMs = (o.killGraceS ?? 45) * 1000;
+  let stoppedHere = false;
+  const watch: LaunchWatch = {
+    onLine,
+    idleMs,
+    graceMs,
+    fingerprint: () => filesFingerprint([raw, faults, heartbeat]),
+    onTick: pump,
+    onStop: (ms) => {
+      stoppedHere = true;
+      say(`attnbench: no sign of progress from the executor for ${ms / 1000} s (--timeout ${timeoutS} s + margin): stopping it`);
+    },
+  };
+  const launch = async (index: string): Promise<number> => {
     const argv = argvFor(index);
     commands.push(argv);
-    const code = await run(argv, env);
-    const done = doneIds();
-    const missing = remaining.filter((n) => !done.has(ids[n]));
-    if (missing.length === 0) break;
-    // Only multi-node launches leave rows to node 0: other nodes have nothing to ingest.
-    if ((o.nodeRank ?? 0) !== 0) return { written, commands, rows };
+    stoppedHere = false;
+    try {
+      return await run(argv, env, watch);
+    } catch (e) {
+      const err = e as NodeJS.ErrnoException;
+      throw new AttnbenchError('unavailable', err.code === 'ENOENT' ? `python not found: '${argv[0]}'` : `cannot start ${argv[0]}: ${err.message}`, 2);
+    }
+  };
+
+  if (!leader) {
+    // Follow node 0: launch its index, then wait for its word on the next launch.
+    const waitMs = (idleMs ?? 600_000) + graceMs + 60_000;
+    for (let n = 0; ; n++) {
+      let index = written.index;
+      if (n > 0) {
+        const d = await waitDecision(o.dir, n, waitMs);
+        if (d === null) throw new AttnbenchError('worker', `node 0 said nothing about launch ${n} within ${waitMs / 1000} s (is ${o.dir} shared by every node?)`);
+        if ('stop' in d) break;
+        index = path.join(o.dir, d.index);
+      }
+      await launch(index);
+    }
+    return { written, commands, rows, skipped };
+  }
+
+  clearRunState(o.dir, raw);
+  const ids = written.ids;
+  const doneCase = (n: number) => dirsOf(runnable[n]).every((d) => seen.has(torchRowId(ids[n], d, tag, device)));
+  let remaining = runnable.map((_, n) => n);
+  let attempt = 0;
+  let refused: AttnbenchError | null = null;
+  for (; (attempt === 0 || remaining.length > 0) && attempt <= runnable.length; attempt++) {
+    let index = written.index;
+    if (attempt > 0) {
+      index = path.join(o.dir, `index.retry${attempt}.json`);
+      fs.writeFileSync(index, JSON.stringify({ format: INDEX_FORMAT, manifests: remaining.map((n) => path.basename(written.manifests[n])) }));
+      if (multi) writeDecision(o.dir, attempt, { index: path.basename(index) });
+    }
+    fs.rmSync(heartbeat, { force: true });
+    const code = await launch(index);
+    pump();
+    const missing = remaining.filter((n) => !doneCase(n));
+    if (missing.length === 0) {
+      remaining = [];
+      break;
+    }
     const progressed = missing.length < remaining.length;
     if (code === 0 && !progressed) {
       for (const n of missing)
-        for (const d of dirsOf(runnable[n])) rows.push(failedRow(runnable[n], d, 'error', `the executor exited 0 without a result for this case`, tag, device));
+        for (const d of dirsOf(runnable[n])) appendJsonl(raw, failedRow(runnable[n], d, 'error', `the executor exited 0 without a result for this case`, tag, device));
+      remaining = [];
       break;
     }
     if (code !== 0) {
+      const allFaults = readJsonl<Fault>(faults);
+      if (!progressed && allFaults.length === 0 && !fs.existsSync(heartbeat) && !stoppedHere) {
+        // It never reached its first case (bad job files, no torch, no GPU, rendezvous): every
+        // relaunch would end the same way.
+        refused = new AttnbenchError('worker', `the executor stopped before its first case (exit ${code}): ${lastWords(recent) || 'no output'}`);
+        break;
+      }
       // The first case without rows is the one the launch died in (cases run in order).
       const n = missing[0];
-      const fl = readJsonl<Fault>(faults).filter((f) => f.case === ids[n]);
-      const timeout = code === 124 || fl.some((f) => f.status === 'timeout');
+      const fl = allFaults.filter((f) => f.case === ids[n]);
+      const timeout = code === STOPPED_EXIT || fl.some((f) => f.status === 'timeout');
       const msg = fl.length
         ? [...new Set(fl.map((f) => `rank ${f.rank}: ${f.message}`))].join('; ')
-        : `the executor exited with code ${code} during this case (no rank reported a fault)`;
-      for (const d of dirsOf(runnable[n])) {
-        const row = failedRow(runnable[n], d, timeout ? 'timeout' : 'error', msg, tag, device);
-        appendJsonl(raw, row);
-      }
+        : stoppedHere
+          ? `no sign of progress for ${(idleMs ?? 0) / 1000} s (--timeout ${timeoutS} s + margin); attnbench stopped the executor (no rank reported where it was)`
+          : `the executor exited with code ${code} during this case (no rank reported a fault)`;
+      for (const d of dirsOf(runnable[n])) appendJsonl(raw, failedRow(runnable[n], d, timeout ? 'timeout' : 'error', msg, tag, device));
       remaining = missing.slice(1);
     } else remaining = missing;
   }
-  for (const r of readJsonl<unknown>(raw)) {
-    const p = ResultRowSchema.safeParse(r);
-    if (p.success) rows.push(p.data);
-    else (o.onLine ?? ((l) => process.stderr.write(`${l}\n`)))(`attnbench: skipped a malformed result row: ${p.error.issues[0]?.message}`);
-  }
-  for (const r of rows) appendJsonl(o.out, r);
-  return { written, commands, rows };
+  pump();
+  // The other nodes wait for a word on launch number `commands.length` (the next one).
+  if (multi) writeDecision(o.dir, commands.length, { stop: true });
+  if (refused) throw refused;
+  return { written, commands, rows, skipped };
 }

@@ -16,6 +16,7 @@ import { NCCL_ENV, sbatchScript, slurmTime, torchrunArgs, virtualArgs } from './
 import { caseId, readManifest, readMaskSlices, writeJobFiles, type CpJob } from './manifest.js';
 import { paperCp } from './preset.js';
 import { failedRow, RAW_RESULTS, runTorchCp, torchRowId } from './run.js';
+import { AttnbenchError } from '../../cli/errors.js';
 
 const tmp = () => fs.mkdtempSync(path.join(os.tmpdir(), 'attnbench-cp-torch-'));
 
@@ -230,5 +231,109 @@ describe('runTorchCp', () => {
     expect(res.commands[0].slice(-2)).toEqual(['--virtual-ranks', '4']);
     expect(fs.existsSync(res.written.index)).toBe(true);
     expect(res.rows).toHaveLength(0);
+  });
+});
+
+describe('runTorchCp: resume and several nodes', () => {
+  it('--resume: cases whose every direction is ok in --out are not run again', async () => {
+    const dir = tmp();
+    const out = path.join(dir, 'rows.jsonl');
+    const jobs = [small('ring_p2p', 'causal', 2), small('dispatch', 'causal', 2)];
+    const first = await runTorchCp({ jobs: jobs.slice(0, 1), dir, out, nprocPerNode: 2, device: 'cpu', spawnFn: fakeLauncher(jobs, null, []) });
+    expect(first.rows.map((r) => r.status)).toEqual(['ok', 'ok']);
+    const calls: string[][] = [];
+    const res = await runTorchCp({ jobs, dir, out, nprocPerNode: 2, device: 'cpu', resume: true, spawnFn: fakeLauncher(jobs, null, calls) });
+    expect(res.skipped).toBe(1);
+    expect(calls).toHaveLength(1);
+    expect(JSON.parse(fs.readFileSync(calls[0][calls[0].indexOf('run') + 1], 'utf8')).manifests).toHaveLength(1);
+    expect(res.rows.map((r) => r.scheme)).toEqual(['dispatch', 'dispatch']);
+    expect(readJsonlRows(out).map((r) => r.scheme)).toEqual(['ring_p2p', 'ring_p2p', 'dispatch', 'dispatch']);
+  });
+
+  it('node 0 names each relaunch for the other nodes, which follow it without writing anything', async () => {
+    const dir = tmp();
+    const jobs = [small('ring_p2p', 'causal', 2), small('ulysses', 'causal', 2), small('dispatch', 'causal', 2)];
+    const multi = { nprocPerNode: 1, nnodes: 2, rdzvEndpoint: 'node0:29500', device: 'cpu' as const };
+    const leaderCalls: string[][] = [];
+    const dying = caseId(jobs[1].plan, jobs[1].meta);
+    const res = await runTorchCp({ jobs, dir, out: path.join(dir, 'rows.jsonl'), nodeRank: 0, ...multi, spawnFn: fakeLauncher(jobs, dying, leaderCalls) });
+    expect(leaderCalls).toHaveLength(2);
+    expect(res.rows).toHaveLength(6);
+    expect(JSON.parse(fs.readFileSync(path.join(dir, 'launch.1.json'), 'utf8'))).toEqual({ index: 'index.retry1.json' });
+    expect(JSON.parse(fs.readFileSync(path.join(dir, 'launch.2.json'), 'utf8'))).toEqual({ stop: true });
+    const before = fs.statSync(path.join(dir, 'arrays.bin')).mtimeMs;
+    const followerCalls: string[][] = [];
+    const follower = await runTorchCp({
+      jobs, dir, out: path.join(dir, 'rows-node1.jsonl'), nodeRank: 1, ...multi,
+      spawnFn: async (argv) => (followerCalls.push([...argv]), 0),
+    });
+    expect(followerCalls.map((a) => path.basename(a[a.indexOf('run') + 1]))).toEqual(['index.json', 'index.retry1.json']);
+    expect(followerCalls[0]).toContain('--node_rank');
+    expect(follower.rows).toHaveLength(0);
+    expect(fs.existsSync(path.join(dir, 'rows-node1.jsonl'))).toBe(false);
+    expect(fs.statSync(path.join(dir, 'arrays.bin')).mtimeMs).toBe(before);
+  });
+});
+
+function readJsonlRows(file: string) {
+  return fs.readFileSync(file, 'utf8').trim().split('\n').map((l) => ResultRowSchema.parse(JSON.parse(l)));
+}
+
+/** A stand-in for python: a shell script given the body after it has found --out in its arguments. */
+function fakePython(dir: string, body: string): string {
+  const file = path.join(dir, 'fake-python');
+  fs.writeFileSync(file, `#!/bin/sh\nout=""; prev=""\nfor a in "$@"; do [ "$prev" = "--out" ] && out="$a"; prev="$a"; done\n${body}\n`, { mode: 0o755 });
+  return file;
+}
+
+describe('runTorchCp with a real launched process', () => {
+  const job = () => small('ring_p2p', 'causal', 2);
+
+  it('streams rows into --out while the launch is still running', async () => {
+    const dir = tmp();
+    const out = path.join(dir, 'rows.jsonl');
+    const j = job();
+    for (const d of ['fwd', 'bwd'] as const) fs.writeFileSync(path.join(dir, `${d}.json`), `${JSON.stringify({ ...failedRow(j, d, 'error', '', 'virtual2', 'cpu'), status: 'ok', message: null })}\n`);
+    // Writes the fwd row, waits until attnbench has copied it into --out, then writes the bwd row.
+    const python = fakePython(
+      dir,
+      `touch "$out.heartbeat"; cat ${dir}/fwd.json >> "$out"\n` +
+        `i=0; until grep -q '"direction":"fwd"' ${out} 2>/dev/null; do sleep 0.1; i=$((i+1)); [ $i -gt 100 ] && exit 9; done\n` +
+        `cat ${dir}/bwd.json >> "$out"`,
+    );
+    const res = await runTorchCp({ jobs: [j], dir: path.join(dir, 'jobs'), out, python, virtualRanks: 2, device: 'cpu', onLine: () => {} });
+    expect(res.commands).toHaveLength(1);
+    expect(res.rows.map((r) => [r.direction, r.status])).toEqual([['fwd', 'ok'], ['bwd', 'ok']]);
+    expect(readJsonlRows(out).map((r) => r.direction)).toEqual(['fwd', 'bwd']);
+  });
+
+  it('stops a launch that shows no progress for --timeout plus the margin: a timeout row, the process gone', async () => {
+    const dir = tmp();
+    const pidFile = path.join(dir, 'pid');
+    const python = fakePython(dir, `echo $$ > ${pidFile}; exec sleep 60`);
+    const lines: string[] = [];
+    const t0 = Date.now();
+    const res = await runTorchCp({
+      jobs: [job()], dir: path.join(dir, 'jobs'), out: path.join(dir, 'rows.jsonl'), python, virtualRanks: 2, device: 'cpu',
+      timeoutS: 1, killMarginS: 0.5, killGraceS: 1, onLine: (l) => lines.push(l),
+    });
+    expect(Date.now() - t0).toBeLessThan(10_000);
+    expect(lines.join('\n')).toMatch(/no sign of progress from the executor for 1\.5 s .*stopping it/);
+    expect(res.rows.map((r) => [r.direction, r.status])).toEqual([['fwd', 'timeout'], ['bwd', 'timeout']]);
+    expect(res.rows[0].message).toMatch(/no sign of progress for 1\.5 s .*attnbench stopped the executor/);
+    const pid = Number(fs.readFileSync(pidFile, 'utf8'));
+    expect(() => process.kill(pid, 0)).toThrow();
+  });
+
+  it('a launch that ends before its first case is one error with its last words, not a row per case', async () => {
+    const dir = tmp();
+    const count = path.join(dir, 'launches');
+    const python = fakePython(dir, `echo x >> ${count}; echo "attnbench-cp: --device cuda but no CUDA device is visible" >&2; exit 2`);
+    const out = path.join(dir, 'rows.jsonl');
+    const run = runTorchCp({ jobs: [job(), small('dispatch', 'causal', 2)], dir: path.join(dir, 'jobs'), out, python, virtualRanks: 2, onLine: () => {} });
+    await expect(run).rejects.toThrow(AttnbenchError);
+    await expect(run).rejects.toThrow(/stopped before its first case \(exit 2\): attnbench-cp: --device cuda but no CUDA device is visible/);
+    expect(fs.readFileSync(count, 'utf8').trim().split('\n')).toHaveLength(1);
+    expect(fs.existsSync(out)).toBe(false);
   });
 });
