@@ -1,13 +1,298 @@
-// attnbench run: placeholder until its module lands (registered so that --help lists it).
-import type { Command } from 'commander';
-import { AttnbenchError } from '../errors.js';
+// attnbench run: the main job, in one process. Probes for torch + CUDA as `doctor` does; with a GPU
+// it runs the gpu-quick kernel preset on the torch executor, without one the CPU stages (mask
+// gallery, cpu kernel preset, CP run on 4 CPU ranks, simulator projection); then it ingests every
+// result JSONL into the DuckDB database and writes the report. Each stage is the same commander
+// command a user would type, run in-process; its output goes to <out>/logs/<stage>.log and one
+// line per stage is printed. Resumable: kernels get --resume, CP cases already measured are
+// skipped, and so is the projection when all its rows are there; masks, ingest and report are
+// idempotent and run again.
+import fs from 'node:fs';
+import path from 'node:path';
+import { Command } from 'commander';
+import { readTrace } from '../../report/build.js';
+import { CP_PRESETS } from '../../sim/project.js';
+import { readJsonl } from '../../util/jsonl.js';
+import { WorkerProcess } from '../../worker/client.js';
+import { AttnbenchError, usage } from '../errors.js';
+import * as cp from './cp.js';
+import * as kernels from './kernels.js';
+import * as masks from './masks.js';
+import * as report from './report.js';
+import * as results from './results.js';
+import * as sim from './sim.js';
+
+export interface RunOptions {
+  readonly out: string;
+  readonly quick?: boolean;
+  readonly resume: boolean;
+  /** auto: probe for torch + CUDA; cpu / torch: skip the probe. */
+  readonly executor: string;
+  readonly python?: string;
+  readonly verbose?: boolean;
+}
+
+export type StageName = 'masks' | 'kernels' | 'cp' | 'sim' | 'ingest' | 'report';
+
+export interface Stage {
+  readonly name: StageName;
+  /** What the stage writes (printed in the summary). */
+  readonly output: string;
+  /** Evaluated when the stage starts: the CLI argument lists to run, or why there is nothing to do. */
+  readonly invocations: () => string[][] | string;
+}
+
+export function runPaths(out: string) {
+  const p = (f: string) => path.join(out, f);
+  return {
+    masks: p('masks'),
+    kernels: p('kernels.jsonl'),
+    cp: p('cp.jsonl'),
+    cpTraces: p('cp-traces'),
+    sim: p('sim.jsonl'),
+    calibration: p('calibration.json'),
+    db: p('results.duckdb'),
+    report: p('report'),
+    logs: p('logs'),
+  };
+}
+
+interface CpCases {
+  readonly schemes: readonly string[];
+  readonly world: number;
+  readonly families: readonly string[];
+  readonly seqlen: number;
+}
+
+const CP_FULL: CpCases = { schemes: ['ring_p2p', 'ulysses', 'dispatch'], world: 4, families: ['causal', 'causal_document'], seqlen: 1024 };
+const CP_QUICK: CpCases = { schemes: ['ring_p2p', 'ulysses', 'dispatch'], world: 2, families: ['causal_document'], seqlen: 512 };
+
+/** `cp run` argument lists for the cases not yet in the JSONL (with fwd and bwd rows of status ok). */
+function cpInvocations(c: CpCases, file: string, traces: string, resume: boolean): string[][] | string {
+  const done = new Set<string>();
+  if (resume) {
+    for (const r of readJsonl<Record<string, unknown>>(file))
+      if (r.status === 'ok' && r.world === c.world && r.seqlen === c.seqlen) done.add(`${r.scheme}|${r.family}|${r.direction}`);
+  }
+  // One `cp run` per set of missing schemes, over the families missing exactly that set.
+  const bySchemes = new Map<string, string[]>();
+  for (const family of c.families) {
+    const todo = c.schemes.filter((s) => !done.has(`${s}|${family}|fwd`) || !done.has(`${s}|${family}|bwd`)).join(',');
+    if (todo) bySchemes.set(todo, [...(bySchemes.get(todo) ?? []), family]);
+  }
+  const out = [...bySchemes].map(([schemes, families]) => [
+    'cp', 'run', '--executor', 'cpu', '--scheme', schemes, '--world', String(c.world), '--family', families.join(','), '--seqlen', String(c.seqlen), '--out', file, '--trace', traces,
+  ]);
+  return out.length ? out : `all ${c.schemes.length * c.families.length} case(s) already in ${file}`;
+}
+
+interface SimCases {
+  readonly gpus: readonly number[];
+  readonly families: readonly string[];
+  readonly schemes: readonly string[];
+}
+
+const PAPER_CP = CP_PRESETS['paper-cp'];
+const SIM_FULL: SimCases = { gpus: [8, 16, 32, 64], families: PAPER_CP.families, schemes: PAPER_CP.schemes };
+const SIM_QUICK: SimCases = { gpus: [8], families: ['causal', 'causal_document'], schemes: ['ring_p2p', 'dispatch'] };
+
+/** `sim run` on the paper-cp preset at small P; with resume, nothing when every projected row is already there. */
+function simInvocations(c: SimCases, file: string, calibration: string | undefined, resume: boolean): string[][] | string {
+  if (resume) {
+    const have = new Set(readJsonl<Record<string, unknown>>(file).map((r) => `${r.scheme}|${r.family}|${r.world}|${r.direction}`));
+    const want = c.schemes.flatMap((s) => c.families.flatMap((f) => c.gpus.flatMap((g) => ['fwd', 'bwd'].map((d) => `${s}|${f}|${g}|${d}`))));
+    if (want.every((k) => have.has(k))) return `all ${want.length} projected row(s) already in ${file} (--no-resume projects again)`;
+  }
+  return [
+    [
+      'sim', 'run', '--preset', 'paper-cp', '--gpus', c.gpus.join(','), '--family', c.families.join(','), '--scheme', c.schemes.join(','),
+      ...(calibration ? ['--calibration', calibration] : []),
+      '--out', file,
+    ],
+  ];
+}
+
+/** CP traces the report can draw (causal_document ones), skipping files its reader refuses. */
+function reportTraces(dir: string): string[] {
+  if (!fs.existsSync(dir)) return [];
+  return fs
+    .readdirSync(dir)
+    .filter((f) => f.includes('-causal_document-') && f.endsWith('.trace.json'))
+    .sort()
+    .map((f) => path.join(dir, f))
+    .filter((f) => {
+      try {
+        readTrace(f);
+        return true;
+      } catch (e) {
+        process.stderr.write(`report: skipping trace ${f}: ${(e as Error).message}\n`);
+        return false;
+      }
+    });
+}
+
+/** The stages for this machine: GPU (torch + CUDA found) or CPU. */
+export function planStages(o: RunOptions, gpu: boolean): Stage[] {
+  const p = runPaths(o.out);
+  const resume = o.resume ? ['--resume'] : [];
+  const progress = o.verbose && process.stderr.isTTY ? [] : ['--no-progress'];
+  const stages: Stage[] = [];
+  if (gpu) {
+    const quick = o.quick ? ['--family', 'causal', '--seqlen', '4k'] : [];
+    const python = o.python ? ['--python', o.python] : [];
+    stages.push({
+      name: 'kernels',
+      output: p.kernels,
+      invocations: () => [['kernels', '--executor', 'torch', '--preset', 'gpu-quick', ...quick, '--out', p.kernels, ...resume, ...progress, ...python]],
+    });
+  } else {
+    const q = Boolean(o.quick);
+    stages.push(
+      {
+        name: 'masks',
+        output: path.join(p.masks, 'index.html'),
+        invocations: () => [['masks', '--out', p.masks, ...(q ? ['--seqlen', '2k', '--family', 'causal,causal_document,sliding_window'] : [])]],
+      },
+      {
+        name: 'kernels',
+        output: p.kernels,
+        invocations: () => [
+          ['kernels', '--executor', 'cpu', '--preset', 'cpu', ...(q ? ['--family', 'causal', '--seqlen', '256', '--warmup', '0', '--iters', '1'] : []), '--out', p.kernels, ...resume, ...progress],
+        ],
+      },
+      { name: 'cp', output: p.cp, invocations: () => cpInvocations(q ? CP_QUICK : CP_FULL, p.cp, p.cpTraces, o.resume) },
+      { name: 'sim', output: p.sim, invocations: () => simInvocations(q ? SIM_QUICK : SIM_FULL, p.sim, fs.existsSync(p.calibration) ? p.calibration : undefined, o.resume) },
+    );
+  }
+  stages.push(
+    {
+      name: 'ingest',
+      output: p.db,
+      invocations: () => {
+        const files = [p.kernels, p.cp, p.sim].filter((f) => fs.existsSync(f));
+        return files.length ? [['results', '--db', p.db, '--ingest', ...files]] : 'no result JSONL to ingest';
+      },
+    },
+    {
+      name: 'report',
+      output: path.join(p.report, 'report.html'),
+      invocations: () => {
+        if (!fs.existsSync(p.db)) return `no results database at ${p.db}`;
+        const traces = reportTraces(p.cpTraces);
+        return [['report', '--db', p.db, '--out', p.report, '--title', 'attnbench run', ...(traces.length ? ['--trace', ...traces] : [])]];
+      },
+    },
+  );
+  return stages;
+}
+
+/** doctor's GPU probe: the torch worker's hello, usable when it names a GPU and reports no problem. */
+export async function probeGpu(python?: string): Promise<{ gpu: boolean; detail: string }> {
+  try {
+    const w = await WorkerProcess.start({ python, group: 'torch', helloTimeoutMs: 300_000 });
+    await w.close();
+    const env = w.hello.env;
+    if (env.problems.length || !env.gpu) return { gpu: false, detail: env.problems.join('; ') || 'no GPU' };
+    return { gpu: true, detail: `${env.gpu}${env.gpuCount ? ` x${env.gpuCount}` : ''}, torch ${env.libs.torch ?? '?'}` };
+  } catch (e) {
+    return { gpu: false, detail: e instanceof Error ? e.message.split('\n')[0] : String(e) };
+  }
+}
+
+/** One CLI invocation in this process: a fresh commander program with the commands run uses. */
+async function invoke(argv: readonly string[]): Promise<void> {
+  const program = new Command('attnbench').exitOverride();
+  for (const c of [masks, kernels, cp, sim, results, report]) c.register(program);
+  await program.parseAsync([...argv], { from: 'user' });
+}
+
+type Write = typeof process.stdout.write;
+
+/** Runs `fn` with stdout and stderr going to `log` (and on to the terminal when `echo`); returns the last line printed (stdout first). */
+async function captured(log: string, echo: boolean, fn: () => Promise<void>): Promise<string> {
+  fs.mkdirSync(path.dirname(log), { recursive: true });
+  const fd = fs.openSync(log, 'w');
+  const last = { out: '', err: '' };
+  const saved = { out: process.stdout.write, err: process.stderr.write };
+  const tap = (stream: NodeJS.WriteStream, original: Write, key: 'out' | 'err'): Write =>
+    ((chunk: string | Uint8Array, ...rest: unknown[]) => {
+      const text = typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString('utf8');
+      fs.writeSync(fd, text);
+      const lines = text.split('\n').map((l) => l.trim()).filter(Boolean);
+      if (lines.length) last[key] = lines[lines.length - 1];
+      if (echo) return (original as (...a: unknown[]) => boolean).call(stream, chunk, ...rest);
+      const cb = rest.find((x) => typeof x === 'function') as (() => void) | undefined;
+      cb?.();
+      return true;
+    }) as Write;
+  process.stdout.write = tap(process.stdout, saved.out, 'out');
+  process.stderr.write = tap(process.stderr, saved.err, 'err');
+  try {
+    await fn();
+  } finally {
+    process.stdout.write = saved.out;
+    process.stderr.write = saved.err;
+    fs.closeSync(fd);
+  }
+  return last.out || last.err;
+}
+
+const secs = (ms: number) => `${(ms / 1000).toFixed(1).padStart(6)} s`;
+
+export async function runCommand(o: RunOptions, write: (s: string) => void = (s) => process.stdout.write(s)): Promise<void> {
+  if (!['auto', 'cpu', 'torch'].includes(o.executor)) throw usage(`--executor must be auto, cpu or torch, not '${o.executor}'`);
+  const t0 = performance.now();
+  let gpu = o.executor === 'torch';
+  if (o.executor === 'auto') {
+    const probe = await probeGpu(o.python);
+    gpu = probe.gpu;
+    write(`[probe]   ${gpu ? 'GPU' : 'no GPU'} (${probe.detail}) -> ${gpu ? 'GPU stages (torch, gpu-quick)' : 'CPU stages'}  ${secs(performance.now() - t0).trim()}\n`);
+  }
+  const stages = planStages(o, gpu);
+  const logs = runPaths(o.out).logs;
+  const failed: string[] = [];
+  for (const [i, stage] of stages.entries()) {
+    const s0 = performance.now();
+    const label = `[${i + 1}/${stages.length}] ${stage.name.padEnd(8)}`;
+    const log = path.join(logs, `${stage.name}.log`);
+    let status = 'ok';
+    let note: string;
+    try {
+      note = await captured(log, Boolean(o.verbose), async () => {
+        const todo = stage.invocations();
+        if (typeof todo === 'string') {
+          status = 'skipped';
+          process.stdout.write(`${todo}\n`);
+          return;
+        }
+        for (const argv of todo) {
+          process.stderr.write(`$ attnbench ${argv.join(' ')}\n`); // to the log (stderr: not the stage's result line)
+          await invoke(argv);
+        }
+      });
+    } catch (e) {
+      status = 'FAILED';
+      failed.push(stage.name);
+      note = `${e instanceof Error ? e.message.split('\n')[0] : String(e)} (log: ${log})`;
+      fs.appendFileSync(log, `${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
+    }
+    write(`${label} ${status.padEnd(7)} ${secs(performance.now() - s0)}  ${note}\n`);
+  }
+  write(`\n${failed.length ? `${failed.length} of ${stages.length} stage(s) failed` : `all ${stages.length} stages done`} in ${secs(performance.now() - t0).trim()}; outputs:\n`);
+  for (const s of stages) write(`  ${s.name.padEnd(8)} ${s.output}\n`);
+  write(`  ${'logs'.padEnd(8)} ${logs}\n`);
+  write(`query: attnbench results --db ${runPaths(o.out).db} --pivot\n`);
+  if (failed.length) throw new AttnbenchError('internal', `stage(s) failed: ${failed.join(', ')} (see ${logs})`);
+}
 
 export function register(program: Command): void {
   program
     .command('run')
-    .description('(not built yet)')
-    .allowUnknownOption()
-    .action(() => {
-      throw new AttnbenchError('unavailable', 'run is not built yet');
-    });
+    .description('the main job: GPU kernel sweep if torch + CUDA are found, else masks, CPU kernels, CP on CPU ranks and a projection; then results DB + report')
+    .option('--out <dir>', 'output folder', 'attnbench-out')
+    .option('--executor <which>', 'auto (probe for torch + CUDA) | cpu | torch', 'auto')
+    .option('--quick', 'small sizes (smoke test)')
+    .option('--no-resume', 'measure again the cases already in the result files')
+    .option('--python <path>', 'python executable for the GPU probe and worker')
+    .option('--verbose', "show each stage's output (it always goes to <out>/logs)")
+    .action(async (o: RunOptions) => runCommand(o));
 }

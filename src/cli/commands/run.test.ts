@@ -1,0 +1,68 @@
+// attnbench run: stage selection, and a --quick run end to end into a temp folder (no GPU here).
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, describe, expect, it, vi } from 'vitest';
+import { closeStore, openStore, query } from '../../store/store.js';
+import { main } from '../main.js';
+import { planStages, probeGpu, runPaths } from './run.js';
+
+const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'attnbench-run-'));
+afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+/** The probe starts the python worker as `doctor` does; this machine has no torch / GPU. */
+const probe = await probeGpu();
+
+async function cli(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
+  let out = '';
+  let err = '';
+  vi.spyOn(process.stdout, 'write').mockImplementation((s) => ((out += String(s)), true));
+  vi.spyOn(process.stderr, 'write').mockImplementation((s) => ((err += String(s)), true));
+  try {
+    return { code: await main(argv), out, err };
+  } finally {
+    vi.restoreAllMocks();
+  }
+}
+
+describe('attnbench run', () => {
+  it('selects the CPU stages without a GPU and the torch kernel sweep with one', () => {
+    const o = { out: dir, resume: true, executor: 'auto' };
+    expect(planStages(o, false).map((s) => s.name)).toEqual(['masks', 'kernels', 'cp', 'sim', 'ingest', 'report']);
+    const gpu = planStages(o, true);
+    expect(gpu.map((s) => s.name)).toEqual(['kernels', 'ingest', 'report']);
+    const argv = gpu[0].invocations() as string[][];
+    expect(argv[0]).toEqual(expect.arrayContaining(['kernels', '--executor', 'torch', '--preset', 'gpu-quick', '--resume']));
+    const cpu = planStages({ ...o, resume: false }, false).find((s) => s.name === 'kernels')!.invocations() as string[][];
+    expect(cpu[0]).toEqual(expect.arrayContaining(['--executor', 'cpu', '--preset', 'cpu']));
+    expect(cpu[0]).not.toContain('--resume');
+  });
+
+  it.skipIf(probe.gpu)('--quick runs the CPU stages end to end, fills the results database, and resumes', async () => {
+    const out = path.join(dir, 'quick');
+    const first = await cli('run', '--quick', '--out', out);
+    expect(first.err).toBe('');
+    expect(first.code).toBe(0);
+    expect(first.out).toMatch(/no GPU .*-> CPU stages/);
+    for (const [i, s] of ['masks', 'kernels', 'cp', 'sim', 'ingest', 'report'].entries())
+      expect(first.out).toMatch(new RegExp(`^\\[${i + 1}/6\\] ${s} +ok +[\\d.]+ s`, 'm'));
+    const p = runPaths(out);
+    for (const f of [path.join(p.masks, 'index.html'), p.kernels, p.cp, p.sim, p.db, path.join(p.report, 'report.md'), path.join(p.report, 'report.html'), path.join(p.logs, 'cp.log')])
+      expect(fs.existsSync(f), f).toBe(true);
+
+    const store = await openStore(p.db, { readOnly: true });
+    const counts = Object.fromEntries(
+      (await query(store, 'SELECT suite, simulated, count(*) AS n FROM results GROUP BY ALL')).map((r) => [`${String(r.suite)}${r.simulated ? ' (sim)' : ''}`, Number(r.n)]),
+    );
+    closeStore(store);
+    // kernels: causal at 256, fwd + bwd; cp: 3 schemes x fwd/bwd on 2 CPU ranks; sim: 2 schemes x 2 families x fwd/bwd at P=8
+    expect(counts).toEqual({ kernel: 2, cp: 6, 'cp (sim)': 8 });
+
+    const again = await cli('run', '--quick', '--out', out);
+    expect(again.code).toBe(0);
+    expect(again.out).toMatch(/\] kernels +ok .*0 case\(s\) measured/);
+    expect(again.out).toMatch(/\] cp +skipped .*all 3 case\(s\) already/);
+    expect(again.out).toMatch(/\] sim +skipped /);
+    expect(again.out).toMatch(/results\.duckdb: 16 row\(s\)/);
+  }, 180_000);
+});
