@@ -36,6 +36,17 @@ describe('CP timeline', () => {
     expect(() => parseTrace({ traceEvents: [{ name: 'x' }] }, 'bad.json')).toThrow(/bad.json: not a Chrome trace/);
   });
 
+  it('takes metadata events without a timestamp (as cp run --trace writes them)', () => {
+    const t = parseTrace({
+      traceEvents: [
+        { name: 'process_name', ph: 'M', pid: 0, tid: 0, args: { name: 'rank 0' } },
+        { name: 'attn', ph: 'X', ts: 10, dur: 5, pid: 0, tid: 'compute' },
+      ],
+    });
+    expect(timelineSvg(t)).toContain('<rect');
+    expect(() => parseTrace({ traceEvents: [{ name: 'x', ph: 'X', pid: 0 }] })).toThrow();
+  });
+
   it('picks round tick steps', () => {
     expect(tickStep(1.4)).toBeCloseTo(0.2);
     expect(tickStep(70)).toBe(10);

@@ -8,10 +8,11 @@
 import { z } from 'zod';
 import { escapeHtml } from './tables.js';
 
+// Metadata events (ph 'M': process and thread names) carry no timestamp; complete events must.
 const TraceEventSchema = z.object({
   name: z.string(),
   ph: z.string(),
-  ts: z.number(),
+  ts: z.number().optional(),
   dur: z.number().optional(),
   pid: z.union([z.number(), z.string()]),
   tid: z.union([z.number(), z.string()]),
@@ -66,7 +67,7 @@ const fmt = (x: number) => String(Number(x.toPrecision(6)));
 
 /** SVG picture of the complete ('X') events of a trace. */
 export function timelineSvg(trace: Trace, opts: TimelineOptions = {}): string {
-  const events = trace.traceEvents.filter((e) => e.ph === 'X' && e.dur !== undefined);
+  const events = trace.traceEvents.filter((e): e is TraceEvent & { ts: number; dur: number } => e.ph === 'X' && e.dur !== undefined && e.ts !== undefined);
   const ranks = [...new Set(events.map((e) => e.pid))].sort((a, b) =>
     typeof a === 'number' && typeof b === 'number' ? a - b : String(a).localeCompare(String(b)),
   );
