@@ -39,12 +39,12 @@ describe('CP timeline', () => {
   it('takes metadata events without a timestamp (as cp run --trace writes them)', () => {
     const t = parseTrace({
       traceEvents: [
-        { name: 'process_name', ph: 'M', pid: 0, tid: 0, args: { name: 'rank 0' } },
+        { name: 'process_name', ph: 'M', pid: 0, args: { name: 'rank 0' } },
         { name: 'attn', ph: 'X', ts: 10, dur: 5, pid: 0, tid: 'compute' },
       ],
     });
     expect(timelineSvg(t)).toContain('<rect');
-    expect(() => parseTrace({ traceEvents: [{ name: 'x', ph: 'X', pid: 0 }] })).toThrow();
+    expect(() => parseTrace({ traceEvents: [{ name: 'x', ph: 'X' }] })).toThrow();
   });
 
   it('picks round tick steps', () => {

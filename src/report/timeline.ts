@@ -15,7 +15,7 @@ const TraceEventSchema = z.object({
   ts: z.number().optional(),
   dur: z.number().optional(),
   pid: z.union([z.number(), z.string()]),
-  tid: z.union([z.number(), z.string()]),
+  tid: z.union([z.number(), z.string()]).optional(), // absent on process metadata
   cat: z.string().optional(),
   args: z.record(z.string(), z.unknown()).optional(),
 });
@@ -41,7 +41,7 @@ export type Lane = 'compute' | 'comm';
 
 /** Communication when the thread or category says so (comm, nccl, send, recv, collectives). */
 export function laneOf(e: TraceEvent): Lane {
-  const text = `${String(e.tid)} ${e.cat ?? ''}`;
+  const text = `${String(e.tid ?? '')} ${e.cat ?? ''}`;
   return /comm|nccl|send|recv|all_?to_?all|all_?gather|reduce|p2p/i.test(text) ? 'comm' : 'compute';
 }
 
