@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import type { Mask, Slice } from './types.js';
-import { blockMap, colRanges, maskArea, restrict, restrictRanges, rowRanges, toDense } from './slices.js';
+import { SLICE_KINDS, type Mask, type Slice } from './types.js';
+import { blockMap, blockRuns, colRanges, maskArea, restrict, restrictRanges, rowRanges, toDense } from './slices.js';
 import { arbGridMask } from './testing.js';
 
 /** Independent definition of the four slice kinds, straight from SPEC section 2. */
@@ -78,31 +78,107 @@ describe('slice operations agree with the dense definition', () => {
   it('block map classifies every block like the dense count', () => {
     fc.assert(
       fc.property(arbMask, fc.integer({ min: 1, max: 17 }), fc.integer({ min: 1, max: 17 }), (m, bq, bk) => {
-        const ref = bruteDense(m);
-        const bm = blockMap(m, bq, bk);
-        let nonEmpty = 0;
-        for (let qb = 0; qb < bm.numBlocksQ; qb++) {
-          const kinds = new Map<number, string>();
-          for (const r of bm.rows[qb]) for (let kb = r.kbStart; kb < r.kbEnd; kb++) kinds.set(kb, r.kind);
-          for (let kb = 0; kb < bm.numBlocksK; kb++) {
-            let cnt = 0;
-            let cells = 0;
-            for (let i = qb * bq; i < Math.min(m.seqlenQ, (qb + 1) * bq); i++)
-              for (let j = kb * bk; j < Math.min(m.seqlenK, (kb + 1) * bk); j++) {
-                cnt += ref[i * m.seqlenK + j];
-                cells++;
-              }
-            const want = cnt === 0 ? undefined : cnt === cells ? 'full' : 'partial';
-            expect(kinds.get(kb)).toBe(want);
-            if (want) nonEmpty++;
-          }
-        }
-        expect(bm.counts.partial + bm.counts.full).toBe(nonEmpty);
-        expect(bm.counts.empty).toBe(bm.numBlocksQ * bm.numBlocksK - nonEmpty);
+        checkBlockMap(m, bq, bk);
+      }),
+    );
+  });
+
+  it('block map of document-like masks (block rows inside one slice, and where several meet), in any slice order', () => {
+    fc.assert(
+      fc.property(arbDocMask, fc.integer({ min: 1, max: 24 }), fc.integer({ min: 1, max: 24 }), fc.nat(), (m, bq, bk, seed) => {
+        checkBlockMap(m, bq, bk);
+        const shuffled = { ...m, slices: shuffle(m.slices, seed) };
+        expect(blockMap(shuffled, bq, bk)).toEqual(blockMap(m, bq, bk));
       }),
     );
   });
 });
+
+/**
+ * Documents along the diagonal, each one slice (or two: a full prefix block and a causal rest),
+ * sometimes followed by a sliding-window band (bicausal) or an attention-sink column (full): many
+ * block rows covered by one slice only, with diagonal and window edges crossing blocks.
+ */
+const arbDocMask: fc.Arbitrary<Mask> = fc
+  .record({
+    docs: fc.array(fc.record({ len: fc.integer({ min: 1, max: 40 }), kind: fc.constantFrom(...SLICE_KINDS), prefix: fc.nat({ max: 12 }) }), {
+      minLength: 1,
+      maxLength: 6,
+    }),
+    window: fc.option(fc.integer({ min: 0, max: 30 })),
+    extraK: fc.oneof(fc.constant(0), fc.nat({ max: 10 })),
+  })
+  .map(({ docs, window, extraK }) => {
+    const slices: Slice[] = [];
+    let at = 0;
+    for (const { len, kind, prefix } of docs) {
+      const p = Math.min(prefix, len - 1);
+      if (p > 0) slices.push({ qStart: at, qEnd: at + p, kStart: at, kEnd: at + p, kind: 'full' });
+      slices.push({ qStart: at + p, qEnd: at + len, kStart: at, kEnd: at + len, kind: p > 0 && kind === 'invcausal' ? 'causal' : kind });
+      at += len;
+    }
+    const sq = at;
+    const sk = at + extraK;
+    if (extraK > 0) slices.push({ qStart: 0, qEnd: sq, kStart: at, kEnd: sk, kind: 'full' });
+    if (window !== null) {
+      // A band of width window + 1 in rows of a second copy of the sequence, below the documents.
+      const w = Math.min(window, at - 1);
+      slices.push({ qStart: sq, qEnd: sq + at - w, kStart: 0, kEnd: at, kind: 'bicausal' });
+      return { seqlenQ: sq + at - w, seqlenK: sk, slices };
+    }
+    return { seqlenQ: sq, seqlenK: sk, slices };
+  });
+
+/** blockMap against the dense definition, block by block, and the form of the runs. */
+function checkBlockMap(m: Mask, bq: number, bk: number): void {
+  const ref = bruteDense(m);
+  const bm = blockMap(m, bq, bk);
+  expect([bm.numBlocksQ, bm.numBlocksK]).toEqual([Math.ceil(m.seqlenQ / bq), Math.ceil(m.seqlenK / bk)]);
+  expect(bm.rowRuns.length).toBe(bm.numBlocksQ + 1);
+  expect(bm.rowRuns[0]).toBe(0);
+  expect(bm.rowRuns[bm.numBlocksQ]).toBe(bm.runStart.length);
+  expect([bm.runEnd.length, bm.runFull.length]).toEqual([bm.runStart.length, bm.runStart.length]);
+  let nonEmpty = 0;
+  for (let qb = 0; qb < bm.numBlocksQ; qb++) {
+    const runs = blockRuns(bm, qb);
+    // Sorted, non-empty, disjoint, and maximal: touching runs differ in kind.
+    runs.forEach((r, t) => {
+      expect(r.kbEnd).toBeGreaterThan(r.kbStart);
+      if (t > 0) {
+        expect(r.kbStart).toBeGreaterThanOrEqual(runs[t - 1].kbEnd);
+        if (r.kbStart === runs[t - 1].kbEnd) expect(r.kind).not.toBe(runs[t - 1].kind);
+      }
+    });
+    const kinds = new Map<number, string>();
+    for (const r of runs) for (let kb = r.kbStart; kb < r.kbEnd; kb++) kinds.set(kb, r.kind);
+    for (let kb = 0; kb < bm.numBlocksK; kb++) {
+      let cnt = 0;
+      let cells = 0;
+      for (let i = qb * bq; i < Math.min(m.seqlenQ, (qb + 1) * bq); i++)
+        for (let j = kb * bk; j < Math.min(m.seqlenK, (kb + 1) * bk); j++) {
+          cnt += ref[i * m.seqlenK + j];
+          cells++;
+        }
+      const want = cnt === 0 ? undefined : cnt === cells ? 'full' : 'partial';
+      expect(kinds.get(kb)).toBe(want);
+      if (want) nonEmpty++;
+    }
+  }
+  expect(bm.counts.partial + bm.counts.full).toBe(nonEmpty);
+  expect(bm.counts.empty).toBe(bm.numBlocksQ * bm.numBlocksK - nonEmpty);
+}
+
+/** A seeded permutation (the slice order of a mask is not significant). */
+function shuffle<T>(xs: readonly T[], seed: number): T[] {
+  const out = [...xs];
+  let x = seed | 1;
+  for (let t = out.length - 1; t > 0; t--) {
+    x = (Math.imul(x, 1103515245) + 12345) >>> 0;
+    const u = x % (t + 1);
+    [out[t], out[u]] = [out[u], out[t]];
+  }
+  return out;
+}
 
 function range(a: number, b: number): number[] {
   return Array.from({ length: b - a }, (_, t) => a + t);

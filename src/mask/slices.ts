@@ -10,7 +10,7 @@ import {
   sliceToBand,
   type Band,
 } from './band.js';
-import type { BlockKind, BlockMap, BlockRun, Mask, Range, Slice } from './types.js';
+import type { BlockMap, BlockRun, Mask, Range, Slice } from './types.js';
 
 export function sliceArea(s: Slice): number {
   return bandArea(sliceToBand(s));
@@ -165,95 +165,216 @@ export function toDense(m: Mask): Uint8Array {
 /**
  * Sparse block map at block size blockQ x blockK. Each slice contributes to the block rows it spans:
  * columns covered by every one of its rows in that block row add a uniform count (rows x width) to
- * whole runs of blocks; only the few blocks its diagonal edges cross get an exact count. Totals per
- * block then say empty / partial / full. Cost O(block rows spanned + edge blocks) per slice, plus a
- * sort of each block row's few events. The bookkeeping lives in flat typed arrays (no per-row objects
- * besides the output): a 16M-token causal_document mask at B=128 (131k block rows) costs ~90 ms of
- * CPU, against ~220 ms with per-row arrays, maps and event tuples.
+ * whole runs of blocks; only the few blocks its diagonal edges cross get an exact count (closed form,
+ * `rectBandArea`). Totals per block then say empty / partial / full.
+ *
+ * Block rows are swept in order with the set of slices that touch the current one. A block row that
+ * one slice touches (most of them in document masks: the inside of every document longer than a
+ * block) needs no bookkeeping: that slice's left edge blocks, uniform run and right edge blocks come
+ * in key order and never overlap, so they are written straight out. Where several slices meet, their
+ * contributions become events sorted by key block and a sweep adds them up. Everything lives in flat
+ * typed arrays, the result too (no per-row or per-run objects). Cost O(slices + block rows spanned +
+ * edge blocks), plus the sort of the events of shared block rows.
  */
 export function blockMap(m: Mask, blockQ: number, blockK: number = blockQ): BlockMap {
   if (!(blockQ > 0 && blockK > 0)) throw new Error(`block size must be positive, got ${blockQ}x${blockK}`);
   const nbq = Math.ceil(m.seqlenQ / blockQ);
   const nbk = Math.ceil(m.seqlenK / blockK);
-  // Contributions, flat (stride 4): block row, key blocks [a, b), value. A uniform run adds `value`
-  // rows to every column of its blocks; an exact block (b = -1) adds `value` unmasked pairs to block a.
-  let con = new Float64Array(4 * (m.slices.length + nbq + 16));
-  let nc = 0;
-  const add = (qb: number, a: number, b: number, v: number) => {
-    if (4 * nc + 4 > con.length) {
-      const grown = new Float64Array(2 * con.length);
-      grown.set(con);
-      con = grown;
-    }
-    con[4 * nc] = qb;
-    con[4 * nc + 1] = a;
-    con[4 * nc + 2] = b;
-    con[4 * nc + 3] = v;
-    nc++;
+  if (!(nbq < 2 ** 31 && nbk < 2 ** 31)) throw new Error(`blockMap: ${nbq} x ${nbk} blocks exceed the int32 block index`);
+  const sweep = new BlockSweep(m, blockQ, blockK, nbq);
+  const { qbFirst, qbEnd, byFirst } = sweep;
+  const live = byFirst.length;
+  const active = new Int32Array(live);
+  let na = 0;
+  let admitted = 0;
+  for (let qb = 0; qb < nbq; qb++) {
+    let kept = 0;
+    for (let t = 0; t < na; t++) if (qbEnd[active[t]] > qb) active[kept++] = active[t];
+    na = kept;
+    while (admitted < live && qbFirst[byFirst[admitted]] <= qb) active[na++] = byFirst[admitted++];
+    if (na === 1) sweep.single(active[0], qb);
+    else if (na > 1) sweep.shared(active, na, qb);
+    sweep.out.endRow(qb);
+  }
+  const { partial, full } = sweep.out;
+  return {
+    blockQ,
+    blockK,
+    numBlocksQ: nbq,
+    numBlocksK: nbk,
+    ...sweep.out.result(),
+    counts: { empty: nbq * nbk - partial - full, partial, full },
   };
-  for (const s of m.slices) {
-    const band = sliceToBand(s);
-    const rows = bandRows(band);
-    if (rows.end <= rows.start) continue;
-    for (let qb = Math.floor(rows.start / blockQ); qb * blockQ < rows.end; qb++) {
-      const r0 = Math.max(rows.start, qb * blockQ);
-      const r1 = Math.min(rows.end, (qb + 1) * blockQ);
-      const loMin = bandRowLo(band, r0);
-      const loMax = bandRowLo(band, r1 - 1);
-      const hiMin = bandRowHi(band, r0);
-      const hiMax = bandRowHi(band, r1 - 1);
-      // Blocks entirely inside [loMax, hiMin) get `rows` per column from this slice.
-      const fa = Math.ceil(loMax / blockK);
-      const fb = Math.floor(hiMin / blockK);
-      const kbFirst = Math.floor(loMin / blockK);
-      const kbLast = Math.ceil(hiMax / blockK); // exclusive
-      if (fb > fa) add(qb, fa, fb, r1 - r0);
+}
+
+/** blockMap's tables and per-row work (small methods, so that the JIT optimizes them early). */
+class BlockSweep {
+  readonly out: RunWriter;
+  private readonly Sq: number;
+  private readonly Sk: number;
+  /** Per slice: its band's columns and diagonals, its non-empty rows [r0, r1), block rows [first, end). */
+  private readonly k0s: Float64Array;
+  private readonly k1s: Float64Array;
+  private readonly los: Float64Array;
+  private readonly his: Float64Array;
+  private readonly r0s: Float64Array;
+  private readonly r1s: Float64Array;
+  readonly qbFirst: Int32Array;
+  readonly qbEnd: Int32Array;
+  /** Slices with rows, by first block row. */
+  readonly byFirst: Int32Array;
+  // Edges of one slice in one block row (set by `edges`): rows [r0, r1); key blocks [fa, fb)
+  // uniform (every column covered by all r1 - r0 rows), [kbFirst, fa) and [fb, kbLast) crossed by
+  // its edges.
+  private r0 = 0;
+  private r1 = 0;
+  private fa = 0;
+  private fb = 0;
+  private kbFirst = 0;
+  private kbLast = 0;
+  // Contributions of a shared block row (stride 3): key blocks [a, b), value. A uniform run adds
+  // `value` rows to every column of its blocks; an exact block (b = -1) adds `value` pairs to block a.
+  private con = new Float64Array(48);
+  private keys = new Float64Array(32);
+
+  constructor(
+    m: Mask,
+    private readonly blockQ: number,
+    private readonly blockK: number,
+    nbq: number,
+  ) {
+    const slices = m.slices;
+    const ns = slices.length;
+    this.k0s = new Float64Array(ns);
+    this.k1s = new Float64Array(ns);
+    this.los = new Float64Array(ns);
+    this.his = new Float64Array(ns);
+    this.r0s = new Float64Array(ns);
+    this.r1s = new Float64Array(ns);
+    this.qbFirst = new Int32Array(ns);
+    this.qbEnd = new Int32Array(ns);
+    const firstCount = new Int32Array(nbq + 1);
+    for (let t = 0; t < ns; t++) {
+      const band = sliceToBand(slices[t]);
+      const rows = bandRows(band);
+      this.k0s[t] = band.k0;
+      this.k1s[t] = band.k1;
+      this.los[t] = band.lo;
+      this.his[t] = band.hi;
+      this.r0s[t] = rows.start;
+      this.r1s[t] = rows.end;
+      if (rows.end <= rows.start) continue;
+      this.qbFirst[t] = Math.floor(rows.start / blockQ);
+      this.qbEnd[t] = Math.ceil(rows.end / blockQ);
+      firstCount[this.qbFirst[t] + 1]++;
+    }
+    for (let qb = 0; qb < nbq; qb++) firstCount[qb + 1] += firstCount[qb];
+    this.byFirst = new Int32Array(firstCount[nbq]);
+    for (let t = 0; t < ns; t++) if (this.r1s[t] > this.r0s[t]) this.byFirst[firstCount[this.qbFirst[t]]++] = t;
+    this.Sq = m.seqlenQ;
+    this.Sk = m.seqlenK;
+    this.out = new RunWriter(nbq, this.byFirst.length);
+  }
+
+  /** Rows of block row qb (the last one may be short). */
+  private rowsInBlock(qb: number): number {
+    return Math.min(this.Sq, (qb + 1) * this.blockQ) - qb * this.blockQ;
+  }
+
+  /** Edges of slice s in block row qb, which it touches. */
+  private edges(s: number, qb: number): void {
+    const { blockQ, blockK } = this;
+    const k0 = this.k0s[s];
+    const k1 = this.k1s[s];
+    const lo = this.los[s];
+    const hi = this.his[s];
+    const r0 = Math.max(this.r0s[s], qb * blockQ);
+    const r1 = Math.min(this.r1s[s], (qb + 1) * blockQ);
+    const loMin = Math.max(k0, r0 + lo); // first column of row r0
+    const loMax = Math.max(k0, r1 - 1 + lo);
+    const hiMin = Math.min(k1, r0 + hi + 1); // one past the last column of row r0
+    const hiMax = Math.min(k1, r1 + hi);
+    this.r0 = r0;
+    this.r1 = r1;
+    this.fa = Math.ceil(loMax / blockK);
+    this.fb = Math.max(this.fa, Math.floor(hiMin / blockK));
+    this.kbFirst = Math.floor(loMin / blockK);
+    this.kbLast = Math.ceil(hiMax / blockK); // exclusive
+  }
+
+  /** Unmasked pairs of slice s in key block kb and rows [r0, r1). */
+  private exact(s: number, kb: number): number {
+    const c0 = kb * this.blockK;
+    const c1 = Math.min(this.k1s[s], this.Sk, c0 + this.blockK);
+    return rectBandArea(this.r0, this.r1, Math.max(this.k0s[s], c0), c1, this.los[s], this.his[s]);
+  }
+
+  /** Block row qb touched by slice s only: its edge blocks and uniform run, already in key order. */
+  single(s: number, qb: number): void {
+    this.edges(s, qb);
+    const { fa, fb, kbLast, out } = this;
+    const rowsInBlock = this.rowsInBlock(qb);
+    for (let kb = this.kbFirst; kb < kbLast; kb++) {
+      if (kb === fa && fb > fa) {
+        out.add(fa, fb, this.r1 - this.r0 === rowsInBlock);
+        kb = fb - 1;
+        continue;
+      }
+      const c = this.exact(s, kb);
+      if (c > 0) out.add(kb, kb + 1, c === rowsInBlock * (Math.min(this.Sk, (kb + 1) * this.blockK) - kb * this.blockK));
+    }
+  }
+
+  /** Block row qb touched by slices active[0, na): contributions, sorted events, one sweep. */
+  shared(active: Int32Array, na: number, qb: number): void {
+    let nc = 0;
+    for (let t = 0; t < na; t++) {
+      const s = active[t];
+      this.edges(s, qb);
+      const { fa, fb, kbFirst, kbLast } = this;
+      if (3 * (nc + kbLast - kbFirst + 1) > this.con.length) {
+        const grown = new Float64Array(Math.max(2 * this.con.length, 3 * (nc + kbLast - kbFirst + 1)));
+        grown.set(this.con);
+        this.con = grown;
+      }
+      const con = this.con;
+      if (fb > fa) {
+        con[3 * nc] = fa;
+        con[3 * nc + 1] = fb;
+        con[3 * nc + 2] = this.r1 - this.r0;
+        nc++;
+      }
       for (let kb = kbFirst; kb < kbLast; kb++) {
-        if (fb > fa && kb >= fa && kb < fb) {
+        if (kb === fa && fb > fa) {
           kb = fb - 1;
           continue;
         }
-        const c = bandArea(clipBand(band, r0, r1, kb * blockK, Math.min(m.seqlenK, (kb + 1) * blockK)));
-        if (c > 0) add(qb, kb, -1, c);
+        const c = this.exact(s, kb);
+        if (c > 0) {
+          con[3 * nc] = kb;
+          con[3 * nc + 1] = -1;
+          con[3 * nc + 2] = c;
+          nc++;
+        }
       }
     }
-  }
-  // Group the contributions by block row (counting sort).
-  const rowStart = new Int32Array(nbq + 1);
-  for (let c = 0; c < nc; c++) rowStart[con[4 * c] + 1]++;
-  let maxPerRow = 0;
-  for (let qb = 0; qb < nbq; qb++) {
-    maxPerRow = Math.max(maxPerRow, rowStart[qb + 1]);
-    rowStart[qb + 1] += rowStart[qb];
-  }
-  const order = new Int32Array(nc);
-  const next = rowStart.slice(0, nbq);
-  for (let c = 0; c < nc; c++) order[next[con[4 * c]]++] = c;
-  // Events of a row sort as numbers: key = position * EV + 2 * (contribution within the row) + isEnd.
-  let EV = 2;
-  while (EV < 2 * maxPerRow) EV *= 2;
-  if ((nbk + 1) * EV > Number.MAX_SAFE_INTEGER) throw new Error(`blockMap: too many slices in one block row`);
-  const keys = new Float64Array(2 * maxPerRow);
-
-  const rowsOut: BlockRun[][] = [];
-  const counted = { partial: 0, full: 0 };
-  for (let qb = 0; qb < nbq; qb++) {
-    const c0 = rowStart[qb];
-    const c1 = rowStart[qb + 1];
-    const runs: { kbStart: number; kbEnd: number; kind: BlockKind }[] = [];
-    rowsOut.push(runs);
-    if (c0 === c1) continue;
-    const rowsInBlock = Math.min(m.seqlenQ, (qb + 1) * blockQ) - qb * blockQ;
+    const con = this.con;
+    // Events sort as numbers: key = position * EV + 2 * contribution + isEnd.
+    let EV = 2;
+    while (EV < 2 * nc) EV *= 2;
+    if ((Math.ceil(this.Sk / this.blockK) + 1) * EV > Number.MAX_SAFE_INTEGER) throw new Error(`blockMap: too many slices in one block row`);
+    if (this.keys.length < 2 * nc) this.keys = new Float64Array(4 * nc);
+    const keys = this.keys;
     let ne = 0;
-    for (let t = c0; t < c1; t++) {
-      const c = 4 * order[t];
-      keys[ne++] = con[c + 1] * EV + 2 * (t - c0);
-      if (con[c + 2] >= 0) keys[ne++] = con[c + 2] * EV + 2 * (t - c0) + 1;
+    for (let c = 0; c < nc; c++) {
+      keys[ne++] = con[3 * c] * EV + 2 * c;
+      if (con[3 * c + 1] >= 0) keys[ne++] = con[3 * c + 1] * EV + 2 * c + 1;
     }
     sortPrefix(keys, ne);
     // Sweep: at each event position p, uniform runs add/remove their rows and exact blocks at p add
     // their pairs; [p, next position) then has one uniform row count, except block p itself when it
     // also has an exact count.
+    const rowsInBlock = this.rowsInBlock(qb);
     let rowsSum = 0;
     for (let t = 0; t < ne; ) {
       const p = Math.floor(keys[t] / EV);
@@ -261,45 +382,119 @@ export function blockMap(m: Mask, blockQ: number, blockK: number = blockQ): Bloc
       let hasExact = false;
       for (; t < ne && Math.floor(keys[t] / EV) === p; t++) {
         const id = keys[t] - p * EV;
-        const c = 4 * order[c0 + (id >> 1)];
-        if (con[c + 2] < 0) {
-          ex += con[c + 3];
+        const c = 3 * (id >> 1);
+        if (con[c + 1] < 0) {
+          ex += con[c + 2];
           hasExact = true;
-        } else rowsSum += id & 1 ? -con[c + 3] : con[c + 3];
+        } else rowsSum += id & 1 ? -con[c + 2] : con[c + 2];
       }
       const q = t < ne ? Math.floor(keys[t] / EV) : p + 1;
       let a = p;
       if (hasExact) {
-        const width = Math.min(m.seqlenK, (p + 1) * blockK) - p * blockK;
-        pushRun(runs, counted, p, p + 1, rowsSum * width + ex === rowsInBlock * width ? 'full' : 'partial');
+        const width = Math.min(this.Sk, (p + 1) * this.blockK) - p * this.blockK;
+        this.out.add(p, p + 1, rowsSum * width + ex === rowsInBlock * width);
         a = p + 1;
       }
-      if (rowsSum > 0 && q > a) pushRun(runs, counted, a, q, rowsSum === rowsInBlock ? 'full' : 'partial');
+      if (rowsSum > 0 && q > a) this.out.add(a, q, rowsSum === rowsInBlock);
     }
   }
-  const { partial, full } = counted;
-  return {
-    blockQ,
-    blockK,
-    numBlocksQ: nbq,
-    numBlocksK: nbk,
-    rows: rowsOut,
-    counts: { empty: nbq * nbk - partial - full, partial, full },
-  };
 }
 
-/** Append blocks [a, b) of one kind to a row's runs, extending the last run when it touches. */
-function pushRun(
-  runs: { kbStart: number; kbEnd: number; kind: BlockKind }[],
-  counted: { partial: number; full: number },
-  a: number,
-  b: number,
-  kind: BlockKind,
-): void {
-  const last = runs[runs.length - 1];
-  if (last && last.kbEnd === a && last.kind === kind) last.kbEnd = b;
-  else runs.push({ kbStart: a, kbEnd: b, kind });
-  counted[kind] += b - a;
+/** The runs of block row qb as objects (convenience for callers off the hot path). */
+export function blockRuns(bm: BlockMap, qb: number): BlockRun[] {
+  const runs: BlockRun[] = [];
+  for (let r = bm.rowRuns[qb]; r < bm.rowRuns[qb + 1]; r++) {
+    runs.push({ kbStart: bm.runStart[r], kbEnd: bm.runEnd[r], kind: bm.runFull[r] ? 'full' : 'partial' });
+  }
+  return runs;
+}
+
+/**
+ * Unmasked pairs of the band {lo <= j - i <= hi} inside [q0, q1) x [k0, k1): bandArea(clipBand(...))
+ * without building the clipped band. O(1), no allocation. Row i holds
+ * [max(k0, i + lo), min(k1, i + hi + 1)); its left edge follows the diagonal for i >= k0 - lo and its
+ * right edge for i < k1 - hi, so the rows split into at most three pieces of linear row length.
+ */
+function rectBandArea(q0: number, q1: number, k0: number, k1: number, lo: number, hi: number): number {
+  if (k1 <= k0 || lo > hi) return 0;
+  const start = Math.max(q0, k0 - hi);
+  const end = Math.min(q1, k1 - lo);
+  if (end <= start) return 0;
+  const pLo = k0 - lo;
+  const pHi = k1 - hi;
+  const c1 = Math.min(end, Math.max(start, Math.min(pLo, pHi)));
+  const c2 = Math.min(end, Math.max(c1, Math.max(pLo, pHi)));
+  return piece(start, c1, k0, k1, lo, hi, pLo, pHi) + piece(c1, c2, k0, k1, lo, hi, pLo, pHi) + piece(c2, end, k0, k1, lo, hi, pLo, pHi);
+}
+
+/** Pairs in rows [a, b) of a band whose edge types are fixed over those rows (see rectBandArea). */
+function piece(a: number, b: number, k0: number, k1: number, lo: number, hi: number, pLo: number, pHi: number): number {
+  if (b <= a) return 0;
+  const n = b - a;
+  const loDiag = a >= pLo;
+  const hiDiag = a < pHi;
+  if (!loDiag && !hiDiag) return n * (k1 - k0);
+  const sumI = (n * (a + b - 1)) / 2;
+  if (!loDiag) return n * (hi - k0 + 1) + sumI;
+  if (!hiDiag) return n * (k1 - lo) - sumI;
+  return n * (hi - lo + 1);
+}
+
+/**
+ * The block map's runs, written block row by block row in key order: a run is extended while the
+ * blocks touch and keep their kind, never across rows.
+ */
+class RunWriter {
+  partial = 0;
+  full = 0;
+  private n = 0;
+  private rowBegin = 0;
+  private readonly rowRuns: Int32Array;
+  private start: Int32Array;
+  private end: Int32Array;
+  private isFull: Uint8Array;
+
+  /** For `rows` block rows and `slices` slices (a guess at the number of runs, grown as needed). */
+  constructor(rows: number, slices: number) {
+    this.rowRuns = new Int32Array(rows + 1);
+    const cap = 2 * rows + 4 * slices + 16;
+    this.start = new Int32Array(cap);
+    this.end = new Int32Array(cap);
+    this.isFull = new Uint8Array(cap);
+  }
+
+  /** Blocks [a, b) of the current row, full or partial, after every block already added. */
+  add(a: number, b: number, full: boolean): void {
+    if (full) this.full += b - a;
+    else this.partial += b - a;
+    const n = this.n;
+    const f = full ? 1 : 0;
+    if (n > this.rowBegin && this.end[n - 1] === a && this.isFull[n - 1] === f) {
+      this.end[n - 1] = b;
+      return;
+    }
+    if (n === this.start.length) {
+      const grow = <T extends Int32Array | Uint8Array>(x: T, y: T): T => (y.set(x), y);
+      this.start = grow(this.start, new Int32Array(2 * n));
+      this.end = grow(this.end, new Int32Array(2 * n));
+      this.isFull = grow(this.isFull, new Uint8Array(2 * n));
+    }
+    this.start[n] = a;
+    this.end[n] = b;
+    this.isFull[n] = f;
+    this.n = n + 1;
+  }
+
+  /** Close block row qb (rows are closed in order, each exactly once). */
+  endRow(qb: number): void {
+    this.rowRuns[qb + 1] = this.n;
+    this.rowBegin = this.n;
+  }
+
+  result(): Pick<BlockMap, 'rowRuns' | 'runStart' | 'runEnd' | 'runFull'> {
+    const n = this.n;
+    return { rowRuns: this.rowRuns, runStart: this.start.slice(0, n), runEnd: this.end.slice(0, n), runFull: this.isFull.slice(0, n) };
+  }
 }
 
 /** Sort xs[0, n) ascending: insertion sort for the usual handful of events, native sort beyond. */

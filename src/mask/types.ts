@@ -54,7 +54,10 @@ export interface BlockRun {
 }
 
 /**
- * Sparse block map: for every query block row, runs of non-empty key blocks (sorted, disjoint).
+ * Sparse block map: for every query block row, runs of non-empty key blocks (sorted, disjoint, and
+ * maximal: touching runs of one row differ in kind), stored flat. The runs of block row qb are
+ * r = rowRuns[qb] .. rowRuns[qb + 1] - 1, run r being key blocks [runStart[r], runEnd[r]), all full
+ * when runFull[r] is 1, all partial when 0 (slices.ts blockRuns gives them as BlockRun objects).
  * Empty blocks are not stored. Memory is O(query blocks + runs), never O(blocks^2) for structured masks.
  */
 export interface BlockMap {
@@ -62,7 +65,11 @@ export interface BlockMap {
   readonly blockK: number;
   readonly numBlocksQ: number;
   readonly numBlocksK: number;
-  readonly rows: readonly (readonly BlockRun[])[];
+  /** numBlocksQ + 1 offsets into the run arrays; rowRuns[0] = 0. */
+  readonly rowRuns: Int32Array;
+  readonly runStart: Int32Array;
+  readonly runEnd: Int32Array;
+  readonly runFull: Uint8Array;
   readonly counts: { readonly empty: number; readonly partial: number; readonly full: number };
 }
 

@@ -42,10 +42,10 @@ export function blockMapPairs(mask: Mask, block = BLOCK_SIZE): BlockPairs {
   const lastW = mask.seqlenK - (bm.numBlocksK - 1) * block;
   for (let qb = 0; qb < bm.numBlocksQ; qb++) {
     const rows = Math.min(block, mask.seqlenQ - qb * block);
-    for (const run of bm.rows[qb]) {
-      let cols = (run.kbEnd - run.kbStart) * block;
-      if (run.kbEnd === bm.numBlocksK) cols += lastW - block;
-      if (run.kind === 'full') full += rows * cols;
+    for (let r = bm.rowRuns[qb]; r < bm.rowRuns[qb + 1]; r++) {
+      let cols = (bm.runEnd[r] - bm.runStart[r]) * block;
+      if (bm.runEnd[r] === bm.numBlocksK) cols += lastW - block;
+      if (bm.runFull[r]) full += rows * cols;
       else partial += rows * cols;
     }
   }

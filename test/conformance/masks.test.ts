@@ -20,7 +20,7 @@ import {
   type FamilyId,
 } from '../../src/mask/families/index.js';
 import { predicateDense } from '../../src/mask/predicate.js';
-import { blockMap, maskArea, sliceArea, toDense } from '../../src/mask/slices.js';
+import { blockMap, blockRuns, maskArea, sliceArea, toDense } from '../../src/mask/slices.js';
 import type { GeneratedMask, Mask } from '../../src/mask/types.js';
 
 // A histogram of short documents, so that small S holds many documents.
@@ -196,9 +196,9 @@ describe('block map agrees with the dense mask per block', () => {
   }
   function mapKinds(m: Mask, B: number): number[][] {
     const bm = blockMap(m, B);
-    return bm.rows.map((runs) => {
+    return Array.from({ length: bm.numBlocksQ }, (_, qb) => {
       const row = new Array<number>(bm.numBlocksK).fill(0);
-      for (const r of runs) for (let kb = r.kbStart; kb < r.kbEnd; kb++) row[kb] = r.kind === 'full' ? 2 : 1;
+      for (const r of blockRuns(bm, qb)) for (let kb = r.kbStart; kb < r.kbEnd; kb++) row[kb] = r.kind === 'full' ? 2 : 1;
       return row;
     });
   }

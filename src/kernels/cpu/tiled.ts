@@ -116,12 +116,14 @@ function* tilesOfRow(plan: MaskPlan, s: Setup, shape: CpuAttnShape, qb: number):
   const q0 = qb * s.blockQ;
   const bq = Math.min(s.blockQ, shape.seqlenQ - q0);
   const bq4 = roundUp(bq, 4);
-  for (const run of plan.map.rows[qb]) {
-    for (let kb = run.kbStart; kb < run.kbEnd; kb++) {
+  const map = plan.map;
+  for (let r = map.rowRuns[qb]; r < map.rowRuns[qb + 1]; r++) {
+    const partial = map.runFull[r] === 0;
+    for (let kb = map.runStart[r]; kb < map.runEnd[r]; kb++) {
       const k0 = kb * s.blockK;
       const bk = Math.min(s.blockK, shape.seqlenK - k0);
       const bk4 = roundUp(bk, 4);
-      yield { q0, bq, bq4, k0, bk, bk4, masked: run.kind === 'partial' || bk !== bk4 };
+      yield { q0, bq, bq4, k0, bk, bk4, masked: partial || bk !== bk4 };
     }
   }
 }

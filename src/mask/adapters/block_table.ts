@@ -44,12 +44,12 @@ export function planBlockTable(masks: Mask | readonly Mask[], opts: AdaptOptions
   let maxK = 0;
   let maxFullK = 0;
   for (const bm of maps) {
-    for (const runs of bm.rows) {
+    for (let qb = 0; qb < bm.numBlocksQ; qb++) {
       let partial = 0;
       let full = 0;
-      for (const r of runs) {
-        if (r.kind === 'full') full += r.kbEnd - r.kbStart;
-        else partial += r.kbEnd - r.kbStart;
+      for (let r = bm.rowRuns[qb]; r < bm.rowRuns[qb + 1]; r++) {
+        if (bm.runFull[r]) full += bm.runEnd[r] - bm.runStart[r];
+        else partial += bm.runEnd[r] - bm.runStart[r];
       }
       maxK = Math.max(maxK, partial);
       maxFullK = Math.max(maxFullK, full);
@@ -75,17 +75,17 @@ export function toBlockTable(masks: Mask | readonly Mask[], opts: AdaptOptions =
   const fullKvNumBlocks = new Int32Array(H * nbq);
   const fullKvIndices = new Int32Array(H * nbq * maxFullK);
   maps.forEach((bm, h) => {
-    bm.rows.forEach((runs, qb) => {
+    for (let qb = 0; qb < nbq; qb++) {
       const row = h * nbq + qb;
       let p = row * maxK;
       let f = row * maxFullK;
-      for (const r of runs) {
-        if (r.kind === 'full') for (let kb = r.kbStart; kb < r.kbEnd; kb++) fullKvIndices[f++] = kb;
-        else for (let kb = r.kbStart; kb < r.kbEnd; kb++) kvIndices[p++] = kb;
+      for (let r = bm.rowRuns[qb]; r < bm.rowRuns[qb + 1]; r++) {
+        if (bm.runFull[r]) for (let kb = bm.runStart[r]; kb < bm.runEnd[r]; kb++) fullKvIndices[f++] = kb;
+        else for (let kb = bm.runStart[r]; kb < bm.runEnd[r]; kb++) kvIndices[p++] = kb;
       }
       kvNumBlocks[row] = p - row * maxK;
       fullKvNumBlocks[row] = f - row * maxFullK;
-    });
+    }
   });
   return ok({
     heads: H,
