@@ -15,32 +15,11 @@
 // A *transfer* is a set of flows plus a fixed latency; it is done when its last flow has drained,
 // plus the latency (the latency does not occupy bandwidth).
 // Time unit: milliseconds; bandwidth unit: bytes per millisecond.
-
-export interface Flow {
-  /** The two resources crossed (egress and ingress of a link) and the bottleneck b (r0 or r1). */
-  readonly r0: number;
-  readonly r1: number;
-  readonly b: number;
-  /** Value of the bottleneck's virtual clock at which the flow has delivered all its bytes. */
-  readonly finishV: number;
-  readonly transfer: Transfer;
-}
-
-export interface Transfer {
-  readonly kind: 'transfer';
-  /** Flows to start (a list, or the single flow res0 -> res1 of `bytes`). */
-  readonly specs: readonly FlowSpec[] | null;
-  readonly res0: number;
-  readonly res1: number;
-  readonly bytes: number;
-  pending: number;
-  readonly latencyMs: number;
-  readonly startMs: number;
-  doneMs: number;
-  /** Caller's payload, handed back on completion. */
-  readonly tag: unknown;
-  readonly tag2: unknown;
-}
+//
+// The engine allocates nothing per message once warm (a 1024-rank ring plan sends millions of
+// messages, and the garbage of one object per transfer / flow / event made V8 scavenge every few
+// tens of milliseconds): events, transfers and flows live in growable typed arrays addressed by
+// integer ids, and finished transfer ids are reused.
 
 /** A flow to start: `bytes` through resources r0 and r1 (every link is an egress and an ingress). */
 export interface FlowSpec {
@@ -49,29 +28,50 @@ export interface FlowSpec {
   readonly bytes: number;
 }
 
-/** Min-heap of events ordered by (time, insertion order); payload kinds kept in parallel arrays. */
+/** Called as each transfer completes: its done time (end of its last flow plus its latency) and the caller's payload. */
+export type TransferDone = (doneMs: number, tag: unknown, tag2: unknown) => void;
+
+function grownF64(a: Float64Array, n: number): Float64Array<ArrayBuffer> {
+  const b = new Float64Array(Math.max(n, 2 * a.length));
+  b.set(a);
+  return b;
+}
+
+function grownI32(a: Int32Array, n: number): Int32Array<ArrayBuffer> {
+  const b = new Int32Array(Math.max(n, 2 * a.length));
+  b.set(a);
+  return b;
+}
+
+/**
+ * Min-heap of events ordered by (time, insertion order). Payload: a resource id r >= 0 (its next
+ * drain, valid while `ver` matches the resource's version) or ~id of a transfer to start.
+ */
 class EventHeap {
-  private t: number[] = [];
-  private s: number[] = [];
-  private p: unknown[] = [];
-  private v: number[] = [];
+  t = new Float64Array(256);
+  s = new Float64Array(256);
+  p = new Int32Array(256);
+  v = new Int32Array(256);
+  n = 0;
   private seq = 0;
+  /** The last popped event. */
+  time = 0;
+  payload = 0;
+  ver = 0;
 
-  get size(): number {
-    return this.t.length;
-  }
-
-  push(time: number, payload: unknown, ver: number): void {
+  push(time: number, payload: number, ver: number): void {
+    let i = this.n++;
+    if (i === this.t.length) {
+      this.t = grownF64(this.t, i + 1);
+      this.s = grownF64(this.s, i + 1);
+      this.p = grownI32(this.p, i + 1);
+      this.v = grownI32(this.v, i + 1);
+    }
     const t = this.t;
     const s = this.s;
     const p = this.p;
     const v = this.v;
-    let i = t.length;
     const sq = this.seq++;
-    t.push(time);
-    s.push(sq);
-    p.push(payload);
-    v.push(ver);
     while (i > 0) {
       const parent = (i - 1) >> 1;
       if (t[parent] < time || (t[parent] === time && s[parent] < sq)) break;
@@ -87,22 +87,22 @@ class EventHeap {
     v[i] = ver;
   }
 
-  /** Pops the earliest event into `out` (time, payload, ver); returns false when empty. */
-  pop(out: { time: number; payload: unknown; ver: number }): boolean {
+  /** Pops the earliest event into time / payload / ver; returns false when empty. */
+  pop(): boolean {
+    if (this.n === 0) return false;
     const t = this.t;
-    if (t.length === 0) return false;
     const s = this.s;
     const p = this.p;
     const v = this.v;
-    out.time = t[0];
-    out.payload = p[0];
-    out.ver = v[0];
-    const lt = t.pop()!;
-    const ls = s.pop()!;
-    const lp = p.pop();
-    const lv = v.pop()!;
-    const n = t.length;
+    this.time = t[0];
+    this.payload = p[0];
+    this.ver = v[0];
+    const n = --this.n;
     if (n > 0) {
+      const lt = t[n];
+      const ls = s[n];
+      const lp = p[n];
+      const lv = v[n];
       let i = 0;
       for (;;) {
         const a = 2 * i + 1;
@@ -126,82 +126,114 @@ class EventHeap {
   }
 }
 
-/** Min-heap of flows by finishV (one per resource, for the flows it is the bottleneck of). */
+/**
+ * Min-heap of the flows a resource is the bottleneck of, by finishV (the value of the resource's
+ * virtual clock at which the flow has delivered all its bytes); per flow also the other resource
+ * it crosses and its transfer id. Entry i is a[3i] = finishV, a[3i + 1] = other, a[3i + 2] = transfer
+ * (one array, so the top entry is one cache line).
+ */
 class FlowHeap {
-  readonly a: Flow[] = [];
+  a = new Float64Array(12);
+  n = 0;
 
-  push(f: Flow): void {
+  push(finishV: number, other: number, tr: number): void {
+    let i = this.n++;
+    if (3 * i === this.a.length) this.a = grownF64(this.a, 3 * i + 3);
     const a = this.a;
-    let i = a.length;
-    a.push(f);
     while (i > 0) {
       const p = (i - 1) >> 1;
-      if (a[p].finishV <= f.finishV) break;
-      a[i] = a[p];
+      if (a[3 * p] <= finishV) break;
+      a[3 * i] = a[3 * p];
+      a[3 * i + 1] = a[3 * p + 1];
+      a[3 * i + 2] = a[3 * p + 2];
       i = p;
     }
-    a[i] = f;
+    a[3 * i] = finishV;
+    a[3 * i + 1] = other;
+    a[3 * i + 2] = tr;
   }
 
-  pop(): Flow {
+  /** Removes the top flow (read it from a[0..2] first). */
+  pop(): void {
     const a = this.a;
-    const top = a[0];
-    const last = a.pop()!;
-    const n = a.length;
+    const n = --this.n;
     if (n > 0) {
+      const lk = a[3 * n];
+      const lo = a[3 * n + 1];
+      const lt = a[3 * n + 2];
       let i = 0;
       for (;;) {
         const l = 2 * i + 1;
         if (l >= n) break;
         const r = l + 1;
-        const c = r < n && a[r].finishV < a[l].finishV ? r : l;
-        if (a[c].finishV >= last.finishV) break;
-        a[i] = a[c];
+        const c = r < n && a[3 * r] < a[3 * l] ? r : l;
+        if (a[3 * c] >= lk) break;
+        a[3 * i] = a[3 * c];
+        a[3 * i + 1] = a[3 * c + 1];
+        a[3 * i + 2] = a[3 * c + 2];
         i = c;
       }
-      a[i] = last;
+      a[3 * i] = lk;
+      a[3 * i + 1] = lo;
+      a[3 * i + 2] = lt;
     }
-    return top;
   }
 }
 
+const NO_SPECS: readonly FlowSpec[] = [];
+
 export class FluidNetwork {
-  private readonly bw: Float64Array;
-  /** Per resource: flows crossing it, virtual clock, when the clock was last advanced, event version. */
-  private readonly count: Int32Array;
-  private readonly vclock: Float64Array;
-  private readonly lastT: Float64Array;
+  /**
+   * Per resource r, side by side (one cache line): res[4r] bandwidth, res[4r + 1] virtual clock,
+   * res[4r + 2] when the clock was last advanced, res[4r + 3] flows crossing it.
+   */
+  private readonly res: Float64Array;
+  /** Per resource: version of its planned drain event (older plans go stale). */
   private readonly ver: Int32Array;
   private readonly queues: (FlowHeap | undefined)[];
   private readonly heap = new EventHeap();
-  private readonly onDone: (tr: Transfer) => void;
-  private readonly popOut = { time: 0, payload: undefined as unknown, ver: 0 };
-  private readonly finished: Flow[] = [];
+  private readonly onDone: TransferDone;
+  /**
+   * Transfers by id: flows to start (a list, or null for the single flow res0 -> res1 of `bytes`),
+   * flows not yet drained, latency, payloads. Ids of finished transfers go on a free stack.
+   */
+  private trSpecs: (readonly FlowSpec[] | null)[] = [];
+  private trTag: unknown[] = [];
+  private trTag2: unknown[] = [];
+  private trRes0 = new Int32Array(256);
+  private trRes1 = new Int32Array(256);
+  private trPending = new Int32Array(256);
+  private trBytes = new Float64Array(256);
+  private trLatency = new Float64Array(256);
+  private trCount = 0;
+  private free = new Int32Array(256);
+  private nFree = 0;
+  /** Scratch for drain: the other resource and the transfer of each flow that ended. */
+  private doneOther = new Int32Array(64);
+  private doneTr = new Int32Array(64);
   /** Current simulated time (ms): the time of the event being processed. */
   now = 0;
   /** Events processed (for benchmarks). */
   events = 0;
 
   /** bandwidthBytesPerMs[r] is resource r's bandwidth; onDone is called as each transfer completes. */
-  constructor(bandwidthBytesPerMs: Float64Array, onDone: (tr: Transfer) => void) {
+  constructor(bandwidthBytesPerMs: Float64Array, onDone: TransferDone) {
     const n = bandwidthBytesPerMs.length;
-    this.bw = bandwidthBytesPerMs;
-    this.count = new Int32Array(n);
-    this.vclock = new Float64Array(n);
-    this.lastT = new Float64Array(n);
+    this.res = new Float64Array(4 * n);
+    for (let r = 0; r < n; r++) this.res[4 * r] = bandwidthBytesPerMs[r];
     this.ver = new Int32Array(n);
     this.queues = new Array<FlowHeap | undefined>(n);
     this.onDone = onDone;
   }
 
   /** Schedules a transfer of several flows to start at `startMs` (>= now). */
-  schedule(startMs: number, specs: readonly FlowSpec[], latencyMs: number, tag: unknown, tag2: unknown = null): Transfer {
-    return this.push(specs, -1, -1, 0, startMs, latencyMs, tag, tag2);
+  schedule(startMs: number, specs: readonly FlowSpec[], latencyMs: number, tag: unknown, tag2: unknown = null): void {
+    this.push(specs, -1, -1, 0, startMs, latencyMs, tag, tag2);
   }
 
   /** Schedules a single flow of `bytes` through resources res0 and res1 (the common p2p case). */
-  scheduleOne(startMs: number, res0: number, res1: number, bytes: number, latencyMs: number, tag: unknown, tag2: unknown = null): Transfer {
-    return this.push(null, res0, res1, bytes, startMs, latencyMs, tag, tag2);
+  scheduleOne(startMs: number, res0: number, res1: number, bytes: number, latencyMs: number, tag: unknown, tag2: unknown = null): void {
+    this.push(null, res0, res1, bytes, startMs, latencyMs, tag, tag2);
   }
 
   private push(
@@ -213,64 +245,78 @@ export class FluidNetwork {
     latencyMs: number,
     tag: unknown,
     tag2: unknown,
-  ): Transfer {
-    const tr: Transfer = {
-      kind: 'transfer',
-      specs,
-      res0,
-      res1,
-      bytes,
-      pending: 0,
-      latencyMs,
-      startMs: Math.max(startMs, this.now),
-      doneMs: -1,
-      tag,
-      tag2,
-    };
-    this.heap.push(tr.startMs, tr, 0);
-    return tr;
+  ): void {
+    let id: number;
+    if (this.nFree > 0) {
+      id = this.free[--this.nFree];
+      this.trSpecs[id] = specs;
+      this.trTag[id] = tag;
+      this.trTag2[id] = tag2;
+    } else {
+      id = this.trCount++;
+      if (id === this.trRes0.length) {
+        this.trRes0 = grownI32(this.trRes0, id + 1);
+        this.trRes1 = grownI32(this.trRes1, id + 1);
+        this.trPending = grownI32(this.trPending, id + 1);
+        this.trBytes = grownF64(this.trBytes, id + 1);
+        this.trLatency = grownF64(this.trLatency, id + 1);
+      }
+      this.trSpecs.push(specs);
+      this.trTag.push(tag);
+      this.trTag2.push(tag2);
+    }
+    this.trRes0[id] = res0;
+    this.trRes1[id] = res1;
+    this.trBytes[id] = bytes;
+    this.trPending[id] = 0;
+    this.trLatency[id] = latencyMs;
+    this.heap.push(Math.max(startMs, this.now), ~id, 0);
   }
 
   /** Processes one event; returns false when none is left. */
   step(): boolean {
-    const out = this.popOut;
-    if (!this.heap.pop(out)) return false;
+    const h = this.heap;
+    if (!h.pop()) return false;
     this.events++;
-    this.now = out.time;
-    const pl = out.payload;
-    if (typeof pl === 'number') {
-      if (out.ver === this.ver[pl]) this.drain(pl);
-    } else this.startTransfer(pl as Transfer);
+    this.now = h.time;
+    const pl = h.payload;
+    if (pl >= 0) {
+      if (h.ver === this.ver[pl]) this.drain(pl);
+    } else this.startTransfer(~pl);
     return true;
   }
 
-  private startTransfer(tr: Transfer): void {
+  private startTransfer(tr: number): void {
     const t = this.now;
     let n = 0;
-    if (tr.specs === null) {
-      if (tr.bytes > 0) {
+    const specs = this.trSpecs[tr];
+    if (specs === null) {
+      const bytes = this.trBytes[tr];
+      if (bytes > 0) {
         n = 1;
-        this.startFlow(tr.res0, tr.res1, tr.bytes, tr, t);
+        this.startFlow(this.trRes0[tr], this.trRes1[tr], bytes, tr, t);
       }
     } else {
-      for (const sp of tr.specs) if (sp.bytes > 0) n++;
-      for (const sp of tr.specs) if (sp.bytes > 0) this.startFlow(sp.r0, sp.r1, sp.bytes, tr, t);
+      for (let i = 0; i < specs.length; i++) if (specs[i].bytes > 0) n++;
+      for (let i = 0; i < specs.length; i++) {
+        const sp = specs[i];
+        if (sp.bytes > 0) this.startFlow(sp.r0, sp.r1, sp.bytes, tr, t);
+      }
     }
-    tr.pending += n;
+    this.trPending[tr] += n;
     if (n === 0) this.finish(tr, t);
   }
 
-  private startFlow(r0: number, r1: number, bytes: number, tr: Transfer, t: number): void {
-    const bw = this.bw;
-    const count = this.count;
+  private startFlow(r0: number, r1: number, bytes: number, tr: number, t: number): void {
+    const res = this.res;
     this.advance(r0, t);
     this.advance(r1, t);
-    const b = bw[r1] / (count[r1] + 1) < bw[r0] / (count[r0] + 1) ? r1 : r0;
-    count[r0]++;
-    count[r1]++;
+    const b = res[4 * r1] / (res[4 * r1 + 3] + 1) < res[4 * r0] / (res[4 * r0 + 3] + 1) ? r1 : r0;
+    res[4 * r0 + 3]++;
+    res[4 * r1 + 3]++;
     let q = this.queues[b];
     if (q === undefined) this.queues[b] = q = new FlowHeap();
-    q.push({ r0, r1, b, finishV: this.vclock[b] + bytes, transfer: tr });
+    q.push(res[4 * b + 1] + bytes, b === r0 ? r1 : r0, tr);
     this.reschedule(r0, t);
     this.reschedule(r1, t);
   }
@@ -280,42 +326,61 @@ export class FluidNetwork {
     const t = this.now;
     this.advance(r, t);
     const q = this.queues[r]!;
-    const v = this.vclock[r];
-    const done = this.finished;
-    done.length = 0;
-    while (q.a.length > 0 && q.a[0].finishV <= v + 1e-9 * q.a[0].finishV + 1e-6) done.push(q.pop());
-    for (const f of done) {
-      const o = f.r0 === r ? f.r1 : f.r0;
+    const v = this.res[4 * r + 1];
+    let nd = 0;
+    while (q.n > 0 && q.a[0] <= v + 1e-9 * q.a[0] + 1e-6) {
+      if (nd === this.doneTr.length) {
+        this.doneTr = grownI32(this.doneTr, nd + 1);
+        this.doneOther = grownI32(this.doneOther, nd + 1);
+      }
+      this.doneOther[nd] = q.a[1];
+      this.doneTr[nd++] = q.a[2];
+      q.pop();
+    }
+    const doneOther = this.doneOther;
+    const doneTr = this.doneTr;
+    for (let i = 0; i < nd; i++) {
+      const o = doneOther[i];
       this.advance(o, t);
-      this.count[o]--;
+      this.res[4 * o + 3]--;
       this.reschedule(o, t);
     }
-    this.count[r] -= done.length;
+    this.res[4 * r + 3] -= nd;
     this.reschedule(r, t);
-    for (const f of done) {
-      const tr = f.transfer;
-      if (--tr.pending === 0) this.finish(tr, t);
+    // finish() runs the caller's callback, which only schedules transfers (no drain re-enters).
+    for (let i = 0; i < nd; i++) {
+      const tr = doneTr[i];
+      if (--this.trPending[tr] === 0) this.finish(tr, t);
     }
   }
 
-  private finish(tr: Transfer, t: number): void {
-    tr.doneMs = t + tr.latencyMs;
-    this.onDone(tr);
+  /** Reports transfer tr done and frees its id (the callback may reuse it right away). */
+  private finish(tr: number, t: number): void {
+    const done = t + this.trLatency[tr];
+    const tag = this.trTag[tr];
+    const tag2 = this.trTag2[tr];
+    this.trTag[tr] = null;
+    this.trTag2[tr] = null;
+    this.trSpecs[tr] = NO_SPECS;
+    if (this.nFree === this.free.length) this.free = grownI32(this.free, this.nFree + 1);
+    this.free[this.nFree++] = tr;
+    this.onDone(done, tag, tag2);
   }
 
   /** Moves resource r's virtual clock to time t at its current per-flow share. */
   private advance(r: number, t: number): void {
-    const n = this.count[r];
-    if (n > 0) this.vclock[r] += (this.bw[r] / n) * (t - this.lastT[r]);
-    this.lastT[r] = t;
+    const res = this.res;
+    const n = res[4 * r + 3];
+    if (n > 0) res[4 * r + 1] += (res[4 * r] / n) * (t - res[4 * r + 2]);
+    res[4 * r + 2] = t;
   }
 
   /** Plans the next completion among the flows r is the bottleneck of (older plans go stale). */
   private reschedule(r: number, t: number): void {
     const v = ++this.ver[r];
     const q = this.queues[r];
-    if (q === undefined || q.a.length === 0) return;
-    const share = this.bw[r] / this.count[r];
-    this.heap.push(t + Math.max(0, q.a[0].finishV - this.vclock[r]) / share, r, v);
+    if (q === undefined || q.n === 0) return;
+    const share = this.res[4 * r] / this.res[4 * r + 3];
+    this.heap.push(t + Math.max(0, q.a[0] - this.res[4 * r + 1]) / share, r, v);
   }
 }

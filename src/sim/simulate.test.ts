@@ -2,9 +2,11 @@ import { describe, expect, it } from 'vitest';
 import type { Step } from '../cp/types.js';
 import { makeKernelModel } from './kernel-model.js';
 import { chromeTrace, simulatePlan, type SimResult } from './simulate.js';
-import { attnMs, buf, plan, program, roundCluster } from './testing.js';
-import type { Cluster } from './hardware.js';
+import { attnMs, buf, plan, program, roundCluster, syntheticRingPlan } from './testing.js';
+import { resolveCluster, type Cluster } from './hardware.js';
 import type { Plan } from '../cp/types.js';
+import { planCp } from '../cp/plan/index.js';
+import { generateMask } from '../mask/families/index.js';
 
 const GB = 1e9;
 
@@ -241,6 +243,28 @@ describe('plan simulation', () => {
     expect(res.trace!.filter((e) => e.ph === 'M' && e.pid === 0 && e.name === 'thread_name').map((e) => e.args!.name)).toEqual(['compute', 'comm']);
   });
 
+  it("a step's sends to one peer wait in order, each with its size, for their receives", () => {
+    // Rank 0: one step sending 1 GB then 2 GB to rank 1 (NVLink, 100 GB/s). Rank 1 receives the
+    // first (alone on the link: 10 ms), computes 1 ms and only then posts the second receive, which
+    // starts the 2 GB send (20 ms).
+    const p = plan([
+      program(0, [{ kind: 'p2p', ops: [{ op: 'send', peer: 1, buf: 'a' }, { op: 'send', peer: 1, buf: 'b' }] }], [buf('a', GB), buf('b', 2 * GB)]),
+      program(
+        1,
+        [{ kind: 'p2p', ops: [{ op: 'recv', peer: 0, buf: 'a' }] }, attnMs(1), { kind: 'p2p', ops: [{ op: 'recv', peer: 0, buf: 'b' }] }],
+        [buf('a', GB), buf('b', 2 * GB)],
+      ),
+    ]);
+    const res = sim(p, roundCluster({ nvlink: { latencyUs: 0 } }), true, true);
+    expect(res.ranks[0].bytesSent).toBe(3 * GB);
+    expect(res.makespanMs).toBeCloseTo(10 + 1 + 20, 9);
+    const recvs = res.trace!.filter((e) => e.pid === 1 && e.name === 'p2p').map((e) => [e.ts, e.dur]);
+    expect(recvs).toEqual([
+      [0, 10000],
+      [11000, 20000],
+    ]);
+  });
+
   it('reports a deadlock instead of hanging', () => {
     const p = plan([
       program(0, [{ kind: 'p2p', ops: [{ op: 'recv', peer: 1, buf: 'x' }] }], [buf('x', 1)]),
@@ -303,5 +327,48 @@ describe('plan simulation', () => {
     expect(plain.makespanMs).toBeCloseTo(0.25 + (2 * 2.5 * fwdFlops) / 1e12, 12);
     const rec = simulatePlan(p, c, km, { direction: 'bwd', bwdRecomputesForward: true });
     expect(rec.makespanMs).toBeCloseTo(0.25 + (2 * 2.5 * fwdFlops) / 1e12 + 0.5 + (2 * fwdFlops) / 1e12, 12);
+  });
+});
+
+describe('simulator results do not move with its speed work', () => {
+  // Expected values computed with the simulator before the allocation-free event loop (objects per
+  // transfer / flow / event, Maps per message); the rewrite must give the same numbers.
+  const h100 = resolveCluster('h100');
+  const km = makeKernelModel(h100, null);
+  const shape = { headsQ: 64, headsKv: 8, headDim: 128, dtypeBytes: 2 };
+  const same = (got: number, want: number) => expect(Math.abs(got - want)).toBeLessThanOrEqual(1e-9 * Math.abs(want));
+  type Want = [makespan: number, meanRank: number, exposedComm: number, idle: number, networkEvents: number, transfers: number];
+  const check = (p: Plan, direction: 'fwd' | 'bwd', overlap: boolean, want: Want) => {
+    const r = simulatePlan(p, h100, km, { direction, overlap });
+    same(r.makespanMs, want[0]);
+    same(r.meanRankMs, want[1]);
+    same(r.breakdown.exposedCommMs, want[2]);
+    same(r.breakdown.idleMs, want[3]);
+    expect(r.stats.networkEvents).toBe(want[4]);
+    expect(r.stats.transfers).toBe(want[5]);
+  };
+
+  it('synthetic ring of 64 ranks (8 nodes), overlap on and off', () => {
+    const p = syntheticRingPlan(64, 16384);
+    check(p, 'fwd', true, [1158.5942392455484, 1158.5942392455477, 0, 0, 8064, 4032]);
+    check(p, 'fwd', false, [1253.1766488455482, 1251.2118069788817, 32.689890800001265, 61.892518799998804, 8064, 4032]);
+  });
+
+  it('ring_p2p backward on causal, 64 ranks at 1M tokens', () => {
+    const p = planCp('ring_p2p', generateMask('causal', 1 << 20, { seed: 0 }).heads[0], 64, {}, shape);
+    check(p, 'bwd', true, [1519.1132684781294, 1517.1484266114628, 33.20877795555795, 62.874939733330805, 16256, 8128]);
+    check(p, 'bwd', false, [1613.6956780781295, 1611.7308362114634, 65.89866875556058, 124.76745853332845, 16256, 8128]);
+  });
+
+  it('dispatch backward on causal_document (many flows sharing links), 64 ranks', () => {
+    const p = planCp('dispatch', generateMask('causal_document', 1 << 20, { seed: 0 }).heads[0], 64, {}, shape);
+    check(p, 'bwd', true, [24.997808659635858, 23.119271661047343, 8.140465160982679, 4.590011368569106, 13753, 3884]);
+    check(p, 'bwd', false, [27.69565415751571, 25.464746615967123, 11.161574584662691, 4.266747442768939, 13858, 3884]);
+  });
+
+  it('usp backward (all-to-all in groups of 8 + ring across them), 64 ranks', () => {
+    const p = planCp('usp', generateMask('causal', 1 << 20, { seed: 0 }).heads[0], 64, { ulysses: 8, ring: 8 }, shape);
+    check(p, 'bwd', true, [1437.9295248734848, 1437.929524873485, 13.493471111111266, 0, 3792, 984]);
+    check(p, 'bwd', false, [1448.438681495707, 1448.4386814957093, 24.002627733333536, 0, 3792, 984]);
   });
 });

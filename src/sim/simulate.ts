@@ -18,10 +18,10 @@
 // waiting for late peers (ready -> started: idle from imbalance) and exposed communication. A rank
 // that ends before the slowest is idle until then. So for every rank
 //     compute + exposed communication + idle = iteration time (the slowest rank's end).
-import type { Plan, Step } from '../cp/types.js';
+import type { BufferDesc, Plan, Step } from '../cp/types.js';
 import type { Mask } from '../mask/types.js';
 import type { Direction } from '../results/schema.js';
-import { FluidNetwork, type Transfer } from './fluid.js';
+import { FluidNetwork } from './fluid.js';
 import type { Cluster } from './hardware.js';
 import { blockPairs, callFromPairs, DIRECTION_FACTOR, elementwiseMs, type BlockPairs, type KernelModel } from './kernel-model.js';
 import { allToAllTransfer, makeTopology, p2pRoute, ringTransfer, type Topology, type TransferSpec } from './network.js';
@@ -98,18 +98,22 @@ export const TID_COMM = 1;
 
 type CollStep = Extract<Step, { kind: 'all_to_all' | 'all_gather' | 'reduce_scatter' }>;
 
-/** A communication step in flight on one rank. */
+/**
+ * A communication step in flight on one rank. Ops are recycled (a 1024-rank ring plan posts
+ * millions): one goes back to the pool once it is done, no handle refers to it any more (its
+ * `wait` ran, or it had no handle) and the compute stream is not blocked on it.
+ */
 interface RankOp {
-  readonly rank: number;
+  rank: number;
   /** Step index in the rank's program. */
-  readonly pc: number;
+  pc: number;
   /** Index of the step in its rank's p2p* or coll* arrays. */
-  readonly idx: number;
+  idx: number;
   /** Channel (NCCL stream) of the rank this step runs on. */
-  readonly chan: number;
+  chan: number;
   /** The collective step (null for p2p). */
-  readonly coll: CollStep | null;
-  readonly post: number;
+  coll: CollStep | null;
+  post: number;
   ready: number;
   start: number;
   end: number;
@@ -117,6 +121,55 @@ interface RankOp {
   doneMax: number;
   /** The next step posted on the same channel of this rank (a linked queue drops finished ops). */
   next: RankOp | null;
+  /** A handle still refers to this op (its wait has not run yet). */
+  held: boolean;
+}
+
+/**
+ * Unmatched p2p messages of one (sender, receiver) pair, in posting order: sends (op, bytes) and
+ * receives. FIFO arrays with a head index, reused in place (no allocation per message). They never
+ * hold more than one step's ops: p2p steps run one at a time on a rank's default channel, and a step
+ * ends only once all of its messages were matched, so a queue is empty again before its rank posts
+ * the next step.
+ */
+class PairQueue {
+  readonly sendOps: (RankOp | null)[] = [];
+  readonly sendBytes: number[] = [];
+  sendHead = 0;
+  sendEnd = 0;
+  readonly recvOps: (RankOp | null)[] = [];
+  recvHead = 0;
+  recvEnd = 0;
+
+  pushSend(op: RankOp, bytes: number): void {
+    if (this.sendEnd === this.sendOps.length) {
+      this.sendOps.push(op);
+      this.sendBytes.push(bytes);
+    } else {
+      this.sendOps[this.sendEnd] = op;
+      this.sendBytes[this.sendEnd] = bytes;
+    }
+    this.sendEnd++;
+  }
+
+  /** Drops the oldest send (read it from sendOps / sendBytes at sendHead first). */
+  shiftSend(): void {
+    this.sendOps[this.sendHead++] = null;
+    if (this.sendHead === this.sendEnd) this.sendHead = this.sendEnd = 0;
+  }
+
+  pushRecv(op: RankOp): void {
+    if (this.recvEnd === this.recvOps.length) this.recvOps.push(op);
+    else this.recvOps[this.recvEnd] = op;
+    this.recvEnd++;
+  }
+
+  shiftRecv(): RankOp {
+    const op = this.recvOps[this.recvHead]!;
+    this.recvOps[this.recvHead++] = null;
+    if (this.recvHead === this.recvEnd) this.recvHead = this.recvEnd = 0;
+    return op;
+  }
 }
 
 /** The k-th collective on one group, gathering its members as they become ready. */
@@ -137,24 +190,32 @@ const K_COLL = 3;
  * instead of millions of step objects, and bytes / durations are looked up once. The encoding is
  * lean on purpose (a 1024-rank ring plan has ~5M steps, and hundreds of MB of new arrays would make
  * V8 run full GCs over the plan, which is often much larger): per step one int32 `code` = kind (low
- * 2 bits) + an index; compute steps index `dur`; waits give their handle id; p2p steps index
- * p2pList / p2pHid, and their op lists are interned (a ring rank repeats one list thousands of
- * times); collectives index the coll* arrays.
+ * 2 bits) + an index; compute steps index the durations; waits give their handle id; p2p steps
+ * index their (op list, handle) pairs, and op lists are interned (a ring rank repeats one list
+ * thousands of times); collectives index the coll* arrays. A rank's numbers sit in one int32 and
+ * one float64 view (views into arena buffers shared by all ranks).
  */
 interface Compiled {
-  readonly code: Int32Array;
-  readonly dur: Float64Array;
-  readonly cname: Uint8Array;
-  readonly cflops: Float64Array | null;
-  /** Per p2p step: its interned op list and handle id (-1: synchronous). */
-  readonly p2pList: Int32Array;
-  readonly p2pHid: Int32Array;
-  /** Interned op lists: ops [listStart[l], listStart[l] + listCnt[l]) of opPeer / opBytes. */
-  readonly listStart: readonly number[];
-  readonly listCnt: readonly number[];
-  /** Per op with another rank: peer for a send, -1 - peer for a receive; bytes sent (0 for a receive). */
-  readonly opPeer: readonly number[];
-  readonly opBytes: readonly number[];
+  /** Steps. */
+  readonly n: number;
+  /**
+   * The rank's int32 data in one view (one object to load on a visit, neighbours on one cache line):
+   *   [0, n)                  code of each step
+   *   p2pAt + 2 pi, + 1       p2p step pi: its interned op list, its handle id (-1: synchronous)
+   *   listsAt + 2 l, + 1      op list l: first op, op count
+   *   opsAt + 2 k, + 1        op k (with another rank): peer for a send, -1 - peer for a receive;
+   *                           the (sender, receiver) pair's queue index
+   */
+  readonly i32: Int32Array;
+  readonly p2pAt: number;
+  readonly listsAt: number;
+  readonly opsAt: number;
+  /** Float64 data: duration of each compute step [0, #compute); bytes of op k (0 for a receive) at opBytesAt + k. */
+  readonly f64: Float64Array;
+  readonly opBytesAt: number;
+  /** Per compute step, for traces only: name (COMPUTE_NAMES index) and FLOPs. */
+  readonly cname: readonly number[] | null;
+  readonly cflops: readonly number[] | null;
   readonly colls: readonly CollStep[];
   readonly collHid: readonly number[];
   /** Per collective: its channel (0: the default group, shared with p2p). */
@@ -186,7 +247,8 @@ export class PairsCache {
     }
     let bucket = this.byHash.get(h);
     if (bucket) {
-      for (const e of bucket) {
+      for (let i = 0; i < bucket.length; i++) {
+        const e = bucket[i];
         if (sameMask(e.mask, m)) {
           this.hits++;
           return e.pairs;
@@ -215,6 +277,82 @@ export function dtypeOf(plan: Plan): string {
   return plan.shape.dtypeBytes === 4 ? 'float32' : plan.shape.dtypeBytes === 2 ? 'bfloat16' : `bytes${plan.shape.dtypeBytes}`;
 }
 
+/**
+ * Names (buffers, handles) to one rank's values without building a Map per rank: one Map from name
+ * to slot is shared by every rank (planners reuse names across ranks, so it stops growing early),
+ * and a slot's value counts only when stamped with the current rank's epoch.
+ */
+class NameTable {
+  private slots = new Map<string, number>();
+  private stamp = new Int32Array(1024);
+  private value = new Float64Array(1024);
+  private epoch = 0;
+  /** Values set in the current epoch. */
+  size = 0;
+
+  /** Starts a new rank: every name is unset again. */
+  begin(): void {
+    this.epoch++;
+    this.size = 0;
+    // Plans with names unique to each rank: keep the table bounded (a stale slot is never stamped).
+    if (this.slots.size > 1 << 20) this.slots = new Map();
+  }
+
+  set(name: string, value: number): void {
+    let slot = this.slots.get(name);
+    if (slot === undefined) {
+      slot = this.slots.size;
+      this.slots.set(name, slot);
+      if (slot === this.stamp.length) {
+        const st = new Int32Array(2 * slot);
+        st.set(this.stamp);
+        this.stamp = st;
+        const v = new Float64Array(2 * slot);
+        v.set(this.value);
+        this.value = v;
+      }
+    }
+    if (this.stamp[slot] !== this.epoch) {
+      this.stamp[slot] = this.epoch;
+      this.size++;
+    }
+    this.value[slot] = value;
+  }
+
+  get(name: string): number | undefined {
+    const slot = this.slots.get(name);
+    return slot !== undefined && this.stamp[slot] === this.epoch ? this.value[slot] : undefined;
+  }
+}
+
+/** Elements per arena buffer (bounds the unused tail of the last buffer: 1 MB of int32, 2 MB of float64). */
+const ARENA_CHUNK = 1 << 18;
+
+/**
+ * Bump allocator of typed-array views: the compiled arrays of every rank are exact-sized views into
+ * a few buffers instead of thousands of small ArrayBuffers. Those were slow to create, and their
+ * total counts as external memory: past 64 MB of new ArrayBuffers V8 starts a full marking of the
+ * heap, the plan included (seconds at 1024 ranks), so the compiled program stays compact too.
+ */
+class Arena<T extends Int32Array | Float64Array> {
+  private buf: T;
+  private pos = 0;
+
+  constructor(private readonly make: (n: number) => T) {
+    this.buf = make(0);
+  }
+
+  take(n: number): T {
+    if (this.pos + n > this.buf.length) {
+      this.buf = this.make(Math.max(n, ARENA_CHUNK));
+      this.pos = 0;
+    }
+    const v = this.buf.subarray(this.pos, this.pos + n) as T;
+    this.pos += n;
+    return v;
+  }
+}
+
 interface CompileCtx {
   readonly plan: Plan;
   readonly cluster: Cluster;
@@ -224,37 +362,56 @@ interface CompileCtx {
   readonly trace: boolean;
   readonly recompute: boolean;
   fallback: boolean;
+  /** The rank's buffer name -> bytes, and handle name -> id (set by compile). */
+  readonly bufBytes: NameTable;
+  readonly handles: NameTable;
+  /** (sender * world + receiver) -> index of the pair's p2p queue. */
+  readonly pairIndex: Map<number, number>;
+  /** Scratch for one p2p step's op list. */
+  readonly tmpPeer: number[];
+  readonly tmpBytes: number[];
+  readonly i32: Arena<Int32Array>;
+  readonly f64: Arena<Float64Array>;
+  /** Per-rank scratch (reused; grown to the longest program): codes, durations, p2p (list, handle) pairs. */
+  sCode: Int32Array;
+  sDur: Float64Array;
+  sP2P: Int32Array;
 }
 
-function compile(ctx: CompileCtx, r: number, steps: readonly Step[], bufBytes: ReadonlyMap<string, number>): Compiled {
+function compile(ctx: CompileCtx, r: number, steps: readonly Step[], buffers: readonly BufferDesc[]): Compiled {
+  const bufBytes = ctx.bufBytes;
+  bufBytes.begin();
+  for (let i = 0; i < buffers.length; i++) bufBytes.set(buffers[i].name, buffers[i].bytes);
+  const handles = ctx.handles;
+  handles.begin();
   const n = steps.length;
-  let nCompute = 0;
-  let nP2P = 0;
-  for (let i = 0; i < n; i++) {
-    const k = steps[i].kind;
-    if (k === 'p2p') nP2P++;
-    else if (k === 'attn' || k === 'attn_bwd' || k === 'merge' || k === 'accumulate' || k === 'copy') nCompute++;
+  // Scratch sized for the whole program; packed into exact-sized views at the end.
+  if (ctx.sCode.length < n) {
+    ctx.sCode = new Int32Array(n);
+    ctx.sDur = new Float64Array(n);
+    ctx.sP2P = new Int32Array(2 * n);
   }
-  const code = new Int32Array(n);
-  const dur = new Float64Array(nCompute);
-  const cname = new Uint8Array(nCompute);
-  const cflops = ctx.trace ? new Float64Array(nCompute) : null;
-  const p2pList = new Int32Array(nP2P);
-  const p2pHid = new Int32Array(nP2P);
+  const code = ctx.sCode;
+  const dur = ctx.sDur;
+  const p2p = ctx.sP2P;
+  // Names and FLOPs of compute steps are only drawn in traces.
+  const cname: number[] | null = ctx.trace ? [] : null;
+  const cflops: number[] | null = ctx.trace ? [] : null;
   const listStart: number[] = [];
   const listCnt: number[] = [];
   const opPeer: number[] = [];
   const opBytes: number[] = [];
+  const opPair: number[] = [];
   const lists = new Map<number, number[]>();
-  const tmpPeer: number[] = [];
-  const tmpBytes: number[] = [];
+  const tmpPeer = ctx.tmpPeer;
+  const tmpBytes = ctx.tmpBytes;
+  let nTmp = 0;
   const colls: CollStep[] = [];
   const collHid: number[] = [];
   const collChan: number[] = [];
   const chanNames: string[] = ['comm'];
   const chans = new Map<string, number>();
   const collBytes: number[][] = [];
-  const handles = new Map<string, number>();
   let flops = 0;
   let ci = 0;
   let pi = 0;
@@ -276,29 +433,36 @@ function compile(ctx: CompileCtx, r: number, steps: readonly Step[], bufBytes: R
   };
   const compute = (ms: number, name: number, f: number): number => {
     dur[ci] = ms;
-    cname[ci] = name;
-    if (cflops) cflops[ci] = f;
+    if (cname) cname.push(name);
+    if (cflops) cflops.push(f);
     return K_COMPUTE | (ci++ << 2);
   };
   /** Index of the op list in tmpPeer / tmpBytes, interned. */
   const intern = (): number => {
     let h = 0x811c9dc5;
-    for (let j = 0; j < tmpPeer.length; j++) h = mix(mix(h, tmpPeer[j]), tmpBytes[j]);
+    for (let j = 0; j < nTmp; j++) h = mix(mix(h, tmpPeer[j]), tmpBytes[j]);
     let bucket = lists.get(h);
     if (bucket) {
-      outer: for (const l of bucket) {
-        if (listCnt[l] !== tmpPeer.length) continue;
+      outer: for (let b = 0; b < bucket.length; b++) {
+        const l = bucket[b];
+        if (listCnt[l] !== nTmp) continue;
         const a = listStart[l];
-        for (let j = 0; j < tmpPeer.length; j++) if (opPeer[a + j] !== tmpPeer[j] || opBytes[a + j] !== tmpBytes[j]) continue outer;
+        for (let j = 0; j < nTmp; j++) if (opPeer[a + j] !== tmpPeer[j] || opBytes[a + j] !== tmpBytes[j]) continue outer;
         return l;
       }
     } else lists.set(h, (bucket = []));
     const l = listStart.length;
     listStart.push(opPeer.length);
-    listCnt.push(tmpPeer.length);
-    for (let j = 0; j < tmpPeer.length; j++) {
-      opPeer.push(tmpPeer[j]);
+    listCnt.push(nTmp);
+    const P = ctx.plan.world;
+    for (let j = 0; j < nTmp; j++) {
+      const code = tmpPeer[j];
+      opPeer.push(code);
       opBytes.push(tmpBytes[j]);
+      const key = code >= 0 ? r * P + code : (-1 - code) * P + r;
+      let pair = ctx.pairIndex.get(key);
+      if (pair === undefined) ctx.pairIndex.set(key, (pair = ctx.pairIndex.size));
+      opPair.push(pair);
     }
     bucket.push(l);
     return l;
@@ -336,16 +500,17 @@ function compile(ctx: CompileCtx, r: number, steps: readonly Step[], bufBytes: R
         code[i] = K_WAIT | (handleId(s.handle) << 2);
         break;
       case 'p2p': {
-        tmpPeer.length = 0;
-        tmpBytes.length = 0;
-        for (const o of s.ops) {
+        nTmp = 0;
+        const ops = s.ops;
+        for (let j = 0; j < ops.length; j++) {
+          const o = ops[j];
           if (o.peer === r) continue;
           if (!(o.peer >= 0 && o.peer < ctx.plan.world)) throw new Error(`rank ${r} step ${i}: p2p peer ${o.peer} outside the world`);
-          tmpPeer.push(o.op === 'send' ? o.peer : -1 - o.peer);
-          tmpBytes.push(o.op === 'send' ? bytesOf(o.buf) : 0);
+          tmpPeer[nTmp] = o.op === 'send' ? o.peer : -1 - o.peer;
+          tmpBytes[nTmp++] = o.op === 'send' ? bytesOf(o.buf) : 0;
         }
-        p2pList[pi] = intern();
-        p2pHid[pi] = handleId(s.handle);
+        p2p[2 * pi] = intern();
+        p2p[2 * pi + 1] = handleId(s.handle);
         code[i] = K_P2P | (pi++ << 2);
         break;
       }
@@ -367,11 +532,51 @@ function compile(ctx: CompileCtx, r: number, steps: readonly Step[], bufBytes: R
       }
     }
   }
-  return { code, dur, cname, cflops, p2pList, p2pHid, listStart, listCnt, opPeer, opBytes, colls, collHid, collChan, chanNames, collBytes, nHandles: handles.size, flops };
+  const nLists = listStart.length;
+  const nOps = opPeer.length;
+  const p2pAt = n;
+  const listsAt = p2pAt + 2 * pi;
+  const opsAt = listsAt + 2 * nLists;
+  const i32 = ctx.i32.take(opsAt + 2 * nOps);
+  i32.set(code.subarray(0, n), 0);
+  i32.set(p2p.subarray(0, 2 * pi), p2pAt);
+  for (let l = 0; l < nLists; l++) {
+    i32[listsAt + 2 * l] = listStart[l];
+    i32[listsAt + 2 * l + 1] = listCnt[l];
+  }
+  const f64 = ctx.f64.take(ci + nOps);
+  f64.set(dur.subarray(0, ci), 0);
+  for (let k = 0; k < nOps; k++) {
+    i32[opsAt + 2 * k] = opPeer[k];
+    i32[opsAt + 2 * k + 1] = opPair[k];
+    f64[ci + k] = opBytes[k];
+  }
+  return {
+    n,
+    i32,
+    p2pAt,
+    listsAt,
+    opsAt,
+    f64,
+    opBytesAt: ci,
+    cname,
+    cflops,
+    colls,
+    collHid,
+    collChan,
+    chanNames,
+    collBytes,
+    nHandles: handles.size,
+    flops,
+  };
 }
 
 interface RankState {
   readonly c: Compiled;
+  /** c's hot fields, one load away. */
+  readonly n: number;
+  readonly i32: Int32Array;
+  readonly f64: Float64Array;
   pc: number;
   computeFree: number;
   /** Per channel: when its last step ended, and its posted unfinished steps in order (head on the stream now). */
@@ -418,14 +623,26 @@ export function simulatePlan(
     trace: trace !== null,
     fallback: false,
     recompute: opts.bwdRecomputesForward ?? false,
+    bufBytes: new NameTable(),
+    handles: new NameTable(),
+    pairIndex: new Map(),
+    tmpPeer: [],
+    tmpBytes: [],
+    i32: new Arena((k) => new Int32Array(k)),
+    f64: new Arena((k) => new Float64Array(k)),
+    sCode: new Int32Array(0),
+    sDur: new Float64Array(0),
+    sP2P: new Int32Array(0),
   };
   const ranks: RankState[] = plan.ranks.map((rp, r) => {
     const steps = direction === 'fwd' ? rp.forward : rp.backward;
     totalSteps += steps.length;
-    // The name -> bytes map lives only while this rank is compiled (it can hold thousands of names).
-    const c = compile(ctx, r, steps, new Map(rp.buffers.map((b) => [b.name, b.bytes])));
+    const c = compile(ctx, r, steps, rp.buffers);
     return {
       c,
+      n: c.n,
+      i32: c.i32,
+      f64: c.f64,
       pc: 0,
       computeFree: 0,
       chanFree: new Array<number>(c.chanNames.length).fill(0),
@@ -445,21 +662,44 @@ export function simulatePlan(
   // --- communication ---------------------------------------------------------------------------
   const instances = new Map<string, Instance>();
   const groupKeys = new WeakMap<readonly number[], string>();
-  const sendQ = new Map<number, RankOp[]>();
-  const sendQBytes = new Map<number, number[]>();
-  const recvQ = new Map<number, RankOp[]>();
+  const pairs: PairQueue[] = [];
+  for (let i = 0; i < ctx.pairIndex.size; i++) pairs.push(new PairQueue());
   const runnable: number[] = [];
   const route = { res0: 0, res1: 0, latencyMs: 0 };
+  const pool: RankOp[] = [];
 
-  const onTransferDone = (tr: Transfer): void => {
-    const t = tr.doneMs;
-    if (tr.tag2 === null) {
-      for (const o of (tr.tag as Instance).ops as RankOp[]) completeOp(o, t);
-    } else if (tr.tag2 === SELF) {
-      p2pDone(tr.tag as RankOp, t);
+  const newOp = (rank: number, pc: number, idx: number, chan: number, coll: CollStep | null, post: number, held: boolean): RankOp => {
+    const op = pool.pop();
+    if (op === undefined) return { rank, pc, idx, chan, coll, post, ready: -1, start: -1, end: -1, pending: 0, doneMax: 0, next: null, held };
+    op.rank = rank;
+    op.pc = pc;
+    op.idx = idx;
+    op.chan = chan;
+    op.coll = coll;
+    op.post = post;
+    op.ready = -1;
+    op.start = -1;
+    op.end = -1;
+    op.pending = 0;
+    op.doneMax = 0;
+    op.next = null;
+    op.held = held;
+    return op;
+  };
+  /** Back to the pool: done, its wait has run and nothing blocks on it. */
+  const release = (op: RankOp): void => {
+    op.coll = null;
+    pool.push(op);
+  };
+
+  const onTransferDone = (t: number, tag: unknown, tag2: unknown): void => {
+    if (tag2 === null) {
+      for (const o of (tag as Instance).ops as RankOp[]) completeOp(o, t);
+    } else if (tag2 === SELF) {
+      p2pDone(tag as RankOp, t);
     } else {
-      p2pDone(tr.tag as RankOp, t);
-      p2pDone(tr.tag2 as RankOp, t);
+      p2pDone(tag as RankOp, t);
+      p2pDone(tag2 as RankOp, t);
     }
   };
   const net = new FluidNetwork(topo.bandwidth, onTransferDone);
@@ -496,6 +736,7 @@ export function simulatePlan(
       st.pc++;
       runnable.push(op.rank);
     }
+    if (!op.held) release(op);
   };
 
   const activate = (op: RankOp, ready: number): void => {
@@ -505,9 +746,10 @@ export function simulatePlan(
     const st = ranks[r];
     if (op.coll === null) {
       const c = st.c;
-      const list = c.p2pList[op.idx];
-      const first = c.listStart[list];
-      const n = c.listCnt[list];
+      const i32 = st.i32;
+      const list = i32[c.p2pAt + 2 * op.idx];
+      const first = i32[c.listsAt + 2 * list];
+      const n = i32[c.listsAt + 2 * list + 1];
       if (n === 0) {
         op.pending = 1;
         transfers++;
@@ -515,33 +757,21 @@ export function simulatePlan(
         return;
       }
       op.pending = n;
+      const opsAt = c.opsAt;
+      const opBytesAt = c.opBytesAt;
       for (let k = first; k < first + n; k++) {
-        const code = c.opPeer[k];
-        if (code >= 0) {
-          const peer = code;
-          st.bytesSent += c.opBytes[k];
-          const key = r * P + peer;
-          const q = recvQ.get(key);
-          if (q !== undefined && q.length > 0) matchP2P(op, c.opBytes[k], q.shift()!);
-          else {
-            let sq = sendQ.get(key);
-            if (sq === undefined) {
-              sendQ.set(key, (sq = []));
-              sendQBytes.set(key, []);
-            }
-            sq.push(op);
-            sendQBytes.get(key)!.push(c.opBytes[k]);
-          }
-        } else {
-          const key = (-1 - code) * P + r;
-          const q = sendQ.get(key);
-          if (q !== undefined && q.length > 0) matchP2P(q.shift()!, sendQBytes.get(key)!.shift()!, op);
-          else {
-            let rq = recvQ.get(key);
-            if (rq === undefined) recvQ.set(key, (rq = []));
-            rq.push(op);
-          }
-        }
+        const q = pairs[i32[opsAt + 2 * k + 1]];
+        if (i32[opsAt + 2 * k] >= 0) {
+          const bytes = st.f64[opBytesAt + k];
+          st.bytesSent += bytes;
+          if (q.recvHead < q.recvEnd) matchP2P(op, bytes, q.shiftRecv());
+          else q.pushSend(op, bytes);
+        } else if (q.sendHead < q.sendEnd) {
+          const sendOp = q.sendOps[q.sendHead]!;
+          const bytes = q.sendBytes[q.sendHead];
+          q.shiftSend();
+          matchP2P(sendOp, bytes, op);
+        } else q.pushRecv(op);
       }
       return;
     }
@@ -633,18 +863,18 @@ export function simulatePlan(
   const advance = (r: number): void => {
     const st = ranks[r];
     const c = st.c;
-    const code = c.code;
-    const n = code.length;
+    const code = st.i32;
+    const n = st.n;
     while (st.pc < n && st.blocked === null) {
       const pc = st.pc;
       const k = code[pc] & 3;
       const idx = code[pc] >> 2;
       if (k === K_COMPUTE) {
-        const d = c.dur[idx];
+        const d = st.f64[idx];
         if (trace && d > 0) {
           const args: Record<string, string | number> = { step: pc };
           if (c.cflops && c.cflops[idx] > 0) args.gflop = c.cflops[idx] / 1e9;
-          trace.push({ name: COMPUTE_NAMES[c.cname[idx]], ph: 'X', cat: 'compute', pid: r, tid: TID_COMPUTE, ts: st.computeFree * 1e3, dur: d * 1e3, args });
+          trace.push({ name: COMPUTE_NAMES[c.cname![idx]], ph: 'X', cat: 'compute', pid: r, tid: TID_COMPUTE, ts: st.computeFree * 1e3, dur: d * 1e3, args });
         }
         st.computeFree += d;
         st.computeMs += d;
@@ -653,26 +883,15 @@ export function simulatePlan(
         const op = st.handles[idx];
         if (!op) throw new Error(`rank ${r} step ${pc}: wait on a handle that no earlier step started`);
         st.handles[idx] = null;
+        op.held = false;
         if (op.end >= 0) {
           stall(st, op);
           st.pc++;
+          release(op);
         } else st.blocked = op;
       } else {
-        const op: RankOp = {
-          rank: r,
-          pc,
-          idx,
-          chan: k === K_COLL ? c.collChan[idx] : 0,
-          coll: k === K_COLL ? c.colls[idx] : null,
-          post: st.computeFree,
-          ready: -1,
-          start: -1,
-          end: -1,
-          pending: 0,
-          doneMax: 0,
-          next: null,
-        };
-        const h = k === K_COLL ? c.collHid[idx] : c.p2pHid[idx];
+        const h = k === K_COLL ? c.collHid[idx] : code[c.p2pAt + 2 * idx + 1];
+        const op = newOp(r, pc, idx, k === K_COLL ? c.collChan[idx] : 0, k === K_COLL ? c.colls[idx] : null, st.computeFree, h >= 0);
         const tail = st.chanTail[op.chan];
         if (tail === null) {
           st.chanHead[op.chan] = st.chanTail[op.chan] = op;
@@ -699,7 +918,7 @@ export function simulatePlan(
   const programs = plan.ranks.map((rp) => (direction === 'fwd' ? rp.forward : rp.backward));
   for (let r = 0; r < P; r++) {
     const st = ranks[r];
-    if (st.pc < st.c.code.length || st.blocked) {
+    if (st.pc < st.n || st.blocked) {
       const s = programs[r][st.pc];
       throw new Error(`deadlock: rank ${r} cannot finish step ${st.pc} (${s?.kind ?? 'end'}${st.blocked ? `: its ${st.blocked.coll?.kind ?? 'p2p'} never completes` : ''})`);
     }
