@@ -8,6 +8,7 @@
 // idempotent and run again.
 import fs from 'node:fs';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { Command } from 'commander';
 import { readTrace } from '../../report/build.js';
 import { CP_PRESETS } from '../../sim/project.js';
@@ -39,6 +40,15 @@ export interface Stage {
   readonly output: string;
   /** Evaluated when the stage starts: the CLI argument lists to run, or why there is nothing to do. */
   readonly invocations: () => string[][] | string;
+}
+
+/** The calibration fitted on this project's committed GPU measurements (results/sim, beside dist/). */
+export const SHIPPED_CALIBRATION = fileURLToPath(new URL('../../../results/sim/calibration.json', import.meta.url));
+
+/** A calibration of the user's own (in --out) wins over the shipped one; none: roofline fallback. */
+function calibrationFor(own: string): string | undefined {
+  if (fs.existsSync(own)) return own;
+  return fs.existsSync(SHIPPED_CALIBRATION) ? SHIPPED_CALIBRATION : undefined;
 }
 
 export function runPaths(out: string) {
@@ -105,7 +115,8 @@ function simInvocations(c: SimCases, file: string, calibration: string | undefin
   return [
     [
       'sim', 'run', '--preset', 'paper-cp', '--gpus', c.gpus.join(','), '--family', c.families.join(','), '--scheme', c.schemes.join(','),
-      ...(calibration ? ['--calibration', calibration] : []),
+      // flex: the partial-attention kernel of the GPU CP executor.
+      ...(calibration ? ['--calibration', calibration, '--kernel', 'flex'] : []),
       '--out', file,
     ],
   ];
@@ -160,7 +171,7 @@ export function planStages(o: RunOptions, gpu: boolean): Stage[] {
         ],
       },
       { name: 'cp', output: p.cp, invocations: () => cpInvocations(q ? CP_QUICK : CP_FULL, p.cp, p.cpTraces, o.resume) },
-      { name: 'sim', output: p.sim, invocations: () => simInvocations(q ? SIM_QUICK : SIM_FULL, p.sim, fs.existsSync(p.calibration) ? p.calibration : undefined, o.resume) },
+      { name: 'sim', output: p.sim, invocations: () => simInvocations(q ? SIM_QUICK : SIM_FULL, p.sim, calibrationFor(p.calibration), o.resume) },
     );
   }
   stages.push(
