@@ -1,7 +1,8 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { maskArea } from '../mask/slices.js';
-import { SLICE_KINDS, type Mask, type Slice } from '../mask/types.js';
+import { gridMask } from '../mask/testing.js';
+import { SLICE_KINDS, type Mask } from '../mask/types.js';
 import { checkPlan } from './check.js';
 import { assemble, compare, randomInputs, rankInputs, reference, runLocal } from './exec/harness.js';
 import { planCp, SCHEMES } from './plan/index.js';
@@ -109,17 +110,8 @@ const arbCase = fc
   })
   .map(({ P, units, qcuts, kcuts, kinds, scheme, pick }) => {
     const S = 2 * P * 4 * units;
-    const cuts = (cs: number[]) => [...new Set([0, ...cs.map((c) => Math.floor(c * S)).filter((c) => c > 0 && c < S), S])].sort((a, b) => a - b);
-    const qs = cuts(qcuts);
-    const ks = cuts(kcuts);
-    const slices: Slice[] = [];
-    let t = 0;
-    for (let a = 0; a + 1 < qs.length; a++)
-      for (let b = 0; b + 1 < ks.length; b++) {
-        const kind = kinds[t++ % kinds.length];
-        if (kind) slices.push({ qStart: qs[a], qEnd: qs[a + 1], kStart: ks[b], kEnd: ks[b + 1], kind });
-      }
-    const mask: Mask = { seqlenQ: S, seqlenK: S, slices };
+    const cuts = (cs: number[]) => cs.map((c) => Math.floor(c * S)).filter((c) => c > 0);
+    const mask: Mask = gridMask(S, S, cuts(qcuts), cuts(kcuts), kinds);
     const layouts = SCHEMES.find((s) => s.id === scheme)!.layouts(P, SHAPE);
     return { P, mask, scheme, layout: layouts[pick % layouts.length] };
   })
