@@ -1,29 +1,18 @@
 // attnbench cp, driven through main() as bin.ts does: output, exit codes, files written.
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { readManifest } from '../../cp/torch/manifest.js';
 import { ResultRowSchema } from '../../results/schema.js';
 import { readJsonl } from '../../util/jsonl.js';
 import { main } from '../main.js';
+import { captureIo } from '../testing.js';
 
 let dir: string;
 let out: string[];
 let err: string[];
-
-beforeEach(() => {
-  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'attnbench-cp-'));
-  out = [];
-  err = [];
-  vi.spyOn(process.stdout, 'write').mockImplementation((s) => (out.push(String(s)), true));
-  vi.spyOn(process.stderr, 'write').mockImplementation((s) => (err.push(String(s)), true));
-});
-afterEach(() => {
-  vi.restoreAllMocks();
-  fs.rmSync(dir, { recursive: true, force: true });
-});
+captureIo('attnbench-cp-', (io) => ({ dir, out, err } = io));
 
 describe('attnbench cp plan', () => {
   it('prints per-rank statistics as JSON', async () => {

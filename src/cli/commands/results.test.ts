@@ -1,29 +1,18 @@
 // The results and report commands, driven through commander as the CLI would (without bin.ts).
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { Command } from 'commander';
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { syntheticKernelSweep, syntheticRow } from '../../report/fixtures.js';
 import { AttnbenchError } from '../errors.js';
 import * as report from './report.js';
 import * as results from './results.js';
+import { captureIo } from '../testing.js';
 
 let dir: string;
 let out: string[];
 let err: string[];
-
-beforeEach(() => {
-  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'attnbench-cli-'));
-  out = [];
-  err = [];
-  vi.spyOn(process.stdout, 'write').mockImplementation((s) => (out.push(String(s)), true));
-  vi.spyOn(process.stderr, 'write').mockImplementation((s) => (err.push(String(s)), true));
-});
-afterEach(() => {
-  vi.restoreAllMocks();
-  fs.rmSync(dir, { recursive: true, force: true });
-});
+captureIo('attnbench-cli-', (io) => ({ dir, out, err } = io));
 
 async function cli(...args: string[]): Promise<void> {
   const program = new Command('attnbench').exitOverride();
@@ -49,24 +38,24 @@ describe('attnbench results', () => {
     await cli('results', '--db', db, '--ingest', f);
     expect(err.join('')).toContain(`${f}: 0 new, 4 already stored`);
 
-    out = [];
+    out.length = 0;
     await cli('results', '--db', db, '--pivot', '--format', 'md');
     expect(out.join('')).toContain('| kernel | 1k | 2k |\n| --- | --- | --- |\n| sdpa_flash | 110 | 130 |\n| flex | 100 | 120 |');
 
-    out = [];
+    out.length = 0;
     await cli('results', '--db', db, '--kernel', 'flex', '--format', 'csv');
     const csv = out.join('').trim().split('\n');
     expect(csv[0]).toBe('suite,kernel/scheme,family,dir,S,P,status,median ms,TFLOP/s,peak GiB,max err,sim');
     expect(csv.slice(1).map((l) => l.split(',')[8])).toEqual(['100', '120']);
 
-    out = [];
+    out.length = 0;
     await cli('results', '--db', db, '--sql', 'SELECT kernel, max(tflops) AS best FROM results GROUP BY kernel ORDER BY kernel', '--format', 'json');
     expect(JSON.parse(out.join(''))).toEqual([
       { kernel: 'flex', best: 120 },
       { kernel: 'sdpa_flash', best: 130 },
     ]);
 
-    out = [];
+    out.length = 0;
     await cli('results', '--db', db, '--direction', 'fwd');
     expect(out.join('')).toMatch(/┌.*\n.*suite.*kernel\/scheme/);
   });

@@ -1,30 +1,19 @@
 // The sim command, driven through commander as the CLI would (without bin.ts).
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { Command } from 'commander';
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { ResultRowSchema } from '../../results/schema.js';
 import { rowMask } from '../../sim/sources.js';
 import { syntheticKernelRows } from '../../sim/testing.js';
 import { AttnbenchError } from '../errors.js';
 import * as sim from './sim.js';
+import { captureIo } from '../testing.js';
 
 let dir: string;
 let out: string[];
 let err: string[];
-
-beforeEach(() => {
-  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'attnbench-sim-'));
-  out = [];
-  err = [];
-  vi.spyOn(process.stdout, 'write').mockImplementation((s) => (out.push(String(s)), true));
-  vi.spyOn(process.stderr, 'write').mockImplementation((s) => (err.push(String(s)), true));
-});
-afterEach(() => {
-  vi.restoreAllMocks();
-  fs.rmSync(dir, { recursive: true, force: true });
-});
+captureIo('attnbench-sim-', (io) => ({ dir, out, err } = io));
 
 async function cli(...args: string[]): Promise<void> {
   const program = new Command('attnbench').exitOverride();
