@@ -32,7 +32,7 @@ import {
 } from '../../cp/torch/index.js';
 import type { CpLayout, CpShape, Plan } from '../../cp/types.js';
 import { parseDtype, parseHeads, parseParams } from '../../config/kernel-options.js';
-import { generateMask, getFamily } from '../../mask/families/index.js';
+import { familyParams, generateMask } from '../../mask/families/index.js';
 import type { GeneratedMask, Mask } from '../../mask/types.js';
 import type { ResultRow } from '../../results/schema.js';
 import { cpuEnvironment, gitRev } from '../../util/env.js';
@@ -124,18 +124,17 @@ function need<T>(v: T | undefined, flag: string): T {
 }
 
 /** --param values go to the families that declare them (several families may be listed). */
-function familyParams(family: string, families: readonly string[], o: MaskOptions): Record<string, number | string> {
+function paramsOf(family: string, families: readonly string[], o: MaskOptions): Record<string, number | string> {
   const all = parseParams(o.param);
   for (const k of Object.keys(all)) {
-    if (!families.some((f) => getFamily(f).params.some((p) => p.name === k)))
+    if (!families.some((f) => k in familyParams(f, all)))
       throw badInput(`--param ${k}: none of the families ${families.join(', ')} has a parameter '${k}'`);
   }
-  const own = getFamily(family).params.map((p) => p.name);
-  return Object.fromEntries(Object.entries(all).filter(([k]) => own.includes(k)));
+  return familyParams(family, all);
 }
 
 function makeMask(family: string, seqlen: number, o: MaskOptions, families: readonly string[] = [family]): { gm: GeneratedMask; mask: Mask } {
-  const params = familyParams(family, families, o);
+  const params = paramsOf(family, families, o);
   const gm = generateMask(family, seqlen, { seed: parseInteger(o.seed, 'seed', 0), params, docLens: o.doclens });
   return { gm, mask: sharedMask(gm) };
 }
@@ -221,7 +220,7 @@ function torchCaseFlags(o: TorchCaseOptions, device: 'cuda' | 'cpu'): CaseFlags 
     seqlens: o.seqlen !== undefined ? parseTokenList(o.seqlen) : undefined,
     tokensPerRank: o.tokensPerRank !== undefined ? parseTokens(o.tokensPerRank, 'tokens-per-rank') : undefined,
     layout: o.layout !== undefined ? parseLayout(o.layout) : undefined,
-    params: (family) => familyParams(family, all, o),
+    params: (family) => paramsOf(family, all, o),
     seed: parseInteger(o.seed, 'seed', 0),
     heads: o.heads !== undefined ? parseHeads(o.heads) : undefined,
     headDim: optInt(o.headDim, 'head-dim'),

@@ -7,7 +7,7 @@ import type { CpLayout } from '../types.js';
 import { formatTokens } from '../../util/parse.js';
 import { planJob, type CpCaseSpec } from './jobs.js';
 import { torchrunLauncherArgs } from './launch.js';
-import type { CpDtype, CpJob, CpKernel } from './manifest.js';
+import type { CpJob } from './manifest.js';
 import { CP_PRESETS } from './preset.js';
 
 export type TorchDevice = 'cuda' | 'cpu';
@@ -89,7 +89,10 @@ export function resolveLaunch(f: LaunchFlags, worlds: readonly number[] | undefi
   return { launch, worlds: ws };
 }
 
-export interface CaseFlags {
+/** Per-case settings a flag passes through to every case spec unchanged. */
+type PassThrough = Pick<CpCaseSpec, 'dtype' | 'kernel' | 'warmup' | 'iters' | 'checkUpTo' | 'docLens' | 'gitRev'>;
+
+export interface CaseFlags extends Partial<PassThrough> {
   readonly preset?: string;
   readonly schemes?: readonly string[];
   readonly families?: readonly string[];
@@ -101,13 +104,6 @@ export interface CaseFlags {
   readonly seed?: number;
   readonly heads?: { readonly headsQ: number; readonly headsKv: number };
   readonly headDim?: number;
-  readonly dtype?: CpDtype;
-  readonly kernel?: CpKernel;
-  readonly warmup?: number;
-  readonly iters?: number;
-  readonly checkUpTo?: number;
-  readonly docLens?: string;
-  readonly gitRev?: string | null;
 }
 
 /** Default shape without a preset: the paper's 64:8 heads, d = 128. */
