@@ -227,6 +227,16 @@ export interface KernelModel {
   describe(): string;
 }
 
+/** GPU types the calibration has curves for (a compute-class key counts for each of its types). */
+export function calibratedGpus(calibration: Calibration | null): Set<string> {
+  return new Set((calibration?.curves ?? []).flatMap((c) => c.gpu.split('+')));
+}
+
+/** Whether the calibration has a curve of `kernel` that covers GPU type `gpu`. */
+export function hasCurve(calibration: Calibration | null, kernel: string, gpu: string): boolean {
+  return (calibration?.curves ?? []).some((c) => c.kernel === kernel && curveCoversGpu(c.gpu, gpu));
+}
+
 export function curveKey(gpu: string, kernel: string, direction: string, dtype: string): string {
   return `${gpu}|${kernel}|${direction}|${dtype}`;
 }

@@ -9,7 +9,7 @@ import { DIRECTIONS, type Direction, type ResultRow } from '../../results/schema
 import { formatTokens, parseIntList, parseTokenList, splitList } from '../../util/parse.js';
 import { gitRev } from '../../util/env.js';
 import { calibrate, observe, summarizeErrors, validateKernels, type ErrorSummary } from '../../sim/calibrate.js';
-import { checkWorld, curveCoversGpu, GPU_SPECS, normalizeGpu, resolveCluster, type Cluster } from '../../sim/hardware.js';
+import { checkWorld, GPU_SPECS, normalizeGpu, resolveCluster, type Cluster } from '../../sim/hardware.js';
 import {
   DEFAULT_CALIBRATION_PATH,
   loadCalibration,
@@ -20,7 +20,7 @@ import {
   writeJson,
   writeRowsMerged,
 } from '../../sim/io.js';
-import { makeKernelModel, type Calibration } from '../../sim/kernel-model.js';
+import { calibratedGpus, hasCurve, makeKernelModel, type Calibration } from '../../sim/kernel-model.js';
 import { caseId, CP_PRESETS, expandProjection, projectCase } from '../../sim/project.js';
 import { chromeTrace } from '../../sim/simulate.js';
 import { familyMask, plan as planCp, rowMask } from '../../sim/sources.js';
@@ -56,7 +56,7 @@ async function sources(o: SourceOptions): Promise<ResultRow[]> {
 /** Cluster for a GPU type found in rows: built-in spec or config file; calibrated GPUs pass too. */
 function clusterFactory(configFile: string | undefined, cal: Calibration | null): (gpu: string) => Cluster {
   const file = loadClusterFile(configFile);
-  const calibrated = new Set((cal?.curves ?? []).flatMap((c) => c.gpu.split('+')));
+  const calibrated = calibratedGpus(cal);
   const cache = new Map<string, Cluster>();
   return (gpu) => {
     let c = cache.get(gpu);
@@ -129,7 +129,7 @@ export function register(program: Command): void {
         plan: planCp,
         generate: rowMask,
         clusterFor,
-        kernelsFor: (cluster, kernel) => makeKernelModel(cluster, calibration, kernel && calibration?.curves.some((c) => c.kernel === kernel && curveCoversGpu(c.gpu, cluster.gpu)) ? kernel : undefined),
+        kernelsFor: (cluster, kernel) => makeKernelModel(cluster, calibration, kernel && hasCurve(calibration, kernel, cluster.gpu) ? kernel : undefined),
       });
       for (const s of cp.skipped.slice(0, 5)) warn(`skipped CP row ${s.id}: ${s.reason}`);
       if (o.json) {
@@ -224,8 +224,8 @@ export function register(program: Command): void {
         });
         const { calibration, path: calPath } = loadCalibration(o.calibration);
         const file = loadClusterFile(o.config);
-        const cluster = resolveCluster(o.gpu, file, new Set((calibration?.curves ?? []).flatMap((c) => c.gpu.split('+'))));
-        if (o.kernel && !calibration?.curves.some((c) => c.kernel === o.kernel && curveCoversGpu(c.gpu, cluster.gpu)))
+        const cluster = resolveCluster(o.gpu, file, calibratedGpus(calibration));
+        if (o.kernel && !hasCurve(calibration, o.kernel, cluster.gpu))
           warn(`no calibrated curve for kernel ${o.kernel} on ${cluster.gpu}: roofline fallback`);
         const kernels = makeKernelModel(cluster, calibration, o.kernel);
         const gpus = o.gpus ? parseIntList(o.gpus, 'GPU count') : undefined;
