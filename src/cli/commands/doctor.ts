@@ -12,7 +12,8 @@ interface DoctorOptions {
   readonly jax?: boolean;
 }
 
-async function ask(group: WorkerGroup, python: string | undefined): Promise<Hello | string> {
+/** The worker's handshake (environment and kernel availability), or why it could not start. */
+export async function ask(group: WorkerGroup, python: string | undefined): Promise<Hello | string> {
   try {
     const w = await WorkerProcess.start({ python, group, helloTimeoutMs: 300_000 });
     await w.close();

@@ -13,9 +13,9 @@ import { Command } from 'commander';
 import { readTrace } from '../../report/build.js';
 import { CP_PRESETS } from '../../sim/project.js';
 import { readJsonl } from '../../util/jsonl.js';
-import { WorkerProcess } from '../../worker/client.js';
 import { AttnbenchError, usage } from '../errors.js';
 import * as cp from './cp.js';
+import { ask } from './doctor.js';
 import * as kernels from './kernels.js';
 import * as masks from './masks.js';
 import * as report from './report.js';
@@ -198,15 +198,11 @@ export function planStages(o: RunOptions, gpu: boolean): Stage[] {
 
 /** doctor's GPU probe: the torch worker's hello, usable when it names a GPU and reports no problem. */
 export async function probeGpu(python?: string): Promise<{ gpu: boolean; detail: string }> {
-  try {
-    const w = await WorkerProcess.start({ python, group: 'torch', helloTimeoutMs: 300_000 });
-    await w.close();
-    const env = w.hello.env;
-    if (env.problems.length || !env.gpu) return { gpu: false, detail: env.problems.join('; ') || 'no GPU' };
-    return { gpu: true, detail: `${env.gpu}${env.gpuCount ? ` x${env.gpuCount}` : ''}, torch ${env.libs.torch ?? '?'}` };
-  } catch (e) {
-    return { gpu: false, detail: e instanceof Error ? e.message.split('\n')[0] : String(e) };
-  }
+  const hello = await ask('torch', python);
+  if (typeof hello === 'string') return { gpu: false, detail: hello.split('\n')[0] };
+  const env = hello.env;
+  if (env.problems.length || !env.gpu) return { gpu: false, detail: env.problems.join('; ') || 'no GPU' };
+  return { gpu: true, detail: `${env.gpu}${env.gpuCount ? ` x${env.gpuCount}` : ''}, torch ${env.libs.torch ?? '?'}` };
 }
 
 /** One CLI invocation in this process: a fresh commander program with the commands run uses. */
