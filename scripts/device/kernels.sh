@@ -5,7 +5,7 @@
 #   attnbench kernels --executor torch --preset paper --out results/<gpu>/kernels/paper.jsonl --resume
 # (<gpu> from nvidia-smi: h100, h200, ...; GPU_TAG overrides).
 # Rows are appended as measured and every step resumes, so a call cut short loses only its
-# running case; the JSONL files come back through $OUT and are committed, and the next call
+# running case; the files come back through $OUT (one archive) and are committed, and the next call
 # resumes from them. A step `fidelity` runs the timing-fidelity check instead (harness vs a bare
 # CUDA-event loop, causal S=32k forward, sdpa_cudnn and flex); a step `sh:CMD` runs CMD.
 set -uo pipefail
@@ -14,11 +14,17 @@ mkdir -p /tmp/nodebin && xz -dc .device/node.xz > /tmp/nodebin/node && chmod +x 
 export PYTHONUNBUFFERED=1 PYTHONPATH=$PWD/python
 OUT=${OUT:-/tmp/device-out}; mkdir -p "$OUT"
 GPU_TAG=${GPU_TAG:-$(nvidia-smi --query-gpu=name --format=csv,noheader 2>/dev/null | head -1 | grep -oiE '[abhl][0-9]{2,3}' | head -1 | tr A-Z a-z)}
-R=results/${GPU_TAG:-gpu}/kernels; mkdir -p $R
+export GPU_TAG=${GPU_TAG:-gpu}
+R=results/$GPU_TAG/kernels; mkdir -p $R
 AB="node .device/attnbench.mjs"
 END=$(( $(date +%s) + ${BUDGET_S:-560} ))
 left() { echo $(( END - $(date +%s) )); }
-save() { cp $R/*.jsonl $R/*.json "$OUT/" 2>/dev/null; }
+STAMP=$(mktemp); touch "$STAMP"
+# $OUT takes at most 8 files: everything this call wrote under results/<gpu>/ goes back as one
+# archive with its paths (unpack it in the repo root: `tar xzf results-<gpu>.tgz`).
+save() {
+  (find results/${GPU_TAG:-gpu} -type f -newer "$STAMP" | tar czf "$OUT/results-${GPU_TAG:-gpu}.tgz" -T -) 2>/dev/null
+}
 trap save EXIT
 [ -s $R/doctor.json ] || { $AB doctor --json > $R/doctor.json 2> "$OUT/doctor.err"; cp $R/doctor.json "$OUT/"; }
 for step in "$@"; do

@@ -8,6 +8,7 @@ export type ErrorCode =
   | 'unavailable' // missing python, torch, GPU or optional package
   | 'worker' // the python worker died or broke the protocol
   | 'timeout'
+  | 'failed' // the work ran and some of it failed: its result rows (or stage logs) say why
   | 'internal';
 
 export class AttnbenchError extends Error {

@@ -69,6 +69,12 @@ class Options:
 _write_lock = threading.Lock()
 
 
+def say(text):
+    """One line to stderr in one write: the ranks under torchrun share that pipe, and a line
+    written in two pieces (text, then newline) can be cut by another rank's."""
+    os.write(2, (text + "\n").encode("utf-8", "replace"))
+
+
 def append_line(path, obj):
     if not path:
         return
@@ -388,20 +394,24 @@ class Watchdog:
                     os._exit(124)
 
 
-def peer_faults(out, case_id, me, wait_s=2.0):
-    """Fault lines other ranks wrote for this case (a shared file): the root cause is usually theirs."""
+def case_faults(out, case_id, world, wait_s=2.0):
+    """The fault lines every rank wrote for this case (a shared file), in the order they were
+    written, once every rank's line is there (or after wait_s): the rank that failed first wrote
+    first, and its line names the root cause; the others usually only saw it go away."""
     deadline = time.monotonic() + wait_s
-    found = []
     while True:
         try:
             with open(faults_path(out)) as f:
                 found = [json.loads(line) for line in f if line.strip()]
         except (OSError, ValueError):
             found = []
-        found = [x for x in found if x.get("case") == case_id and x.get("rank") != me]
-        if found or time.monotonic() > deadline:
-            return [f"rank {x.get('rank')}: {x.get('message')}" for x in found]
-        time.sleep(0.2)
+        found = [x for x in found if x.get("case") == case_id]
+        if len({x.get("rank") for x in found}) >= world or time.monotonic() > deadline:
+            return found
+
+
+def faults_text(found):
+    return "; ".join(dict.fromkeys(f"rank {x.get('rank')}: {x.get('message')}" for x in found))
 
 
 def where_text(progress):
@@ -423,6 +433,7 @@ class CaseRun:
         self.case = doc["case"]
         self.directions = list(self.case.get("directions", ["fwd", "bwd"]))
         self.written = set()
+        self.lock = threading.Lock()
         self.kernel_name = None
 
     # rows are written by rank 0 (dist) or by the process (virtual)
@@ -430,9 +441,11 @@ class CaseRun:
         return self.opts.mode == "virtual" or self.opts.rank == 0
 
     def emit(self, row):
-        if self.writer() and row["direction"] not in self.written:
-            append_line(self.opts.out, row)
-        self.written.add(row["direction"])
+        # The watchdog thread and the main thread can both end a case.
+        with self.lock:
+            if self.writer() and row["direction"] not in self.written:
+                append_line(self.opts.out, row)
+            self.written.add(row["direction"])
 
     def fail_rest(self, status, message):
         for d in self.directions:
@@ -658,7 +671,7 @@ def run_cases(docs_or_paths, opts, load):
             doc = load(item)
         except ManifestError as e:
             failed += 1
-            print(f"attnbench-cp: {e}", file=sys.stderr)
+            say(f"attnbench-cp: {e}")
             append_line(faults_path(opts.out), {"rank": opts.rank, "case": str(item), "status": "error", "message": str(e)})
             continue
         dirs = doc["case"].get("directions", ["fwd", "bwd"])
@@ -671,10 +684,10 @@ def run_cases(docs_or_paths, opts, load):
         if dog is not None:
             def on_timeout(cr=cr):
                 msg = f"no progress for {opts.timeout:g} s: {where_text(progress)}"
-                print(f"attnbench-cp: rank {opts.rank}: case {cr.case['id']}: {msg}", file=sys.stderr)
+                say(f"attnbench-cp: rank {opts.rank}: case {cr.case['id']}: {msg}")
                 append_line(faults_path(opts.out), {"rank": opts.rank, "case": cr.case["id"], "status": "timeout", "message": msg})
                 if cr.writer() and opts.mode == "dist":
-                    msg = "; ".join([f"rank {opts.rank}: {msg}"] + peer_faults(opts.out, cr.case["id"], opts.rank))
+                    msg = faults_text(case_faults(opts.out, cr.case["id"], opts.world))
                 cr.fail_rest("timeout", msg)
             dog.on_timeout = on_timeout
         try:
@@ -687,11 +700,15 @@ def run_cases(docs_or_paths, opts, load):
             status = "oom" if oom else "error"
             msg = str(e) if isinstance(e, (CaseError, PlanError, StepFault)) else f"{type(e).__name__}: {e}"
             msg = msg.splitlines()[0][:2000] if msg else type(e).__name__
-            print(f"attnbench-cp: rank {opts.rank}: case {cr.case['id']}: {msg}", file=sys.stderr)
+            say(f"attnbench-cp: rank {opts.rank}: case {cr.case['id']}: {msg}")
             append_line(faults_path(opts.out), {"rank": opts.rank, "case": cr.case["id"], "status": status, "message": msg})
-            if opts.mode == "dist" and cr.writer() and not isinstance(e, (CaseError, StepFault)):
-                # This rank only saw a peer go away: name the peer's own fault first.
-                msg = "; ".join(peer_faults(opts.out, cr.case["id"], opts.rank) + [f"rank {opts.rank}: {msg}"])
+            if opts.mode == "dist" and cr.writer() and not isinstance(e, CaseError):
+                # This rank may only have seen a peer go away: every rank's fault, first one first;
+                # a peer that stopped on its watchdog makes the case a timeout.
+                found = case_faults(opts.out, cr.case["id"], opts.world)
+                msg = faults_text(found)
+                if any(x.get("status") == "timeout" for x in found):
+                    status = "timeout"
             cr.fail_rest(status, msg)
             if opts.device.type == "cuda":
                 torch.cuda.empty_cache()

@@ -295,7 +295,7 @@ async function runOnTorch(o: RunOptions): Promise<void> {
   if (res.rows.length) process.stdout.write(`${cpRunTable([...res.rows])}\n`);
   process.stdout.write(`${res.rows.length} row(s) -> ${o.out}\n`);
   const failed = new Set(res.rows.filter((r) => r.status !== 'ok').map((r) => r.id.split('|')[0])).size;
-  if (failed) throw new AttnbenchError('internal', `${failed} of ${jobs.length - res.skipped} case(s) failed (their rows say why)`);
+  if (failed) throw new AttnbenchError('failed', `${failed} of ${jobs.length - res.skipped} case(s) did not end ok; their rows in ${o.out} say why`);
 }
 
 /** `cp sbatch`: the job folder and a Slurm script that runs it with one torchrun per node. */
@@ -476,7 +476,7 @@ export function register(program: Command): void {
         }
       }
       process.stdout.write(`${cpRunTable(rows)}\n${rows.length} row(s) -> ${o.out}\n`);
-      if (failed) throw new AttnbenchError('internal', `${failed} of ${cases.length} case(s) failed`);
+      if (failed) throw new AttnbenchError('failed', `${failed} of ${cases.length} case(s) did not end ok; their rows in ${o.out} say why`);
     } finally {
       await executor.close();
     }

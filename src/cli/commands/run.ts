@@ -288,7 +288,7 @@ export async function runCommand(o: RunOptions, write: (s: string) => void = (s)
   for (const s of stages) write(`  ${s.name.padEnd(8)} ${s.output}\n`);
   write(`  ${'logs'.padEnd(8)} ${logs}\n`);
   write(`query: attnbench results --db ${runPaths(o.out).db} --pivot\n`);
-  if (failed.length) throw new AttnbenchError('internal', `stage(s) failed: ${failed.join(', ')} (see ${logs})`);
+  if (failed.length) throw new AttnbenchError('failed', `stage(s) failed: ${failed.join(', ')} (see ${logs})`);
 }
 
 export function register(program: Command): void {

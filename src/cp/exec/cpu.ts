@@ -69,13 +69,13 @@ export class CpuCluster {
       const onMessage = (m: FromWorker) => {
         if (m.type === 'error') {
           const where = m.step >= 0 ? `step ${m.step} (${m.kind})` : `startup (${m.kind})`;
-          fail!(new AttnbenchError('internal', `rank ${m.rank} failed at ${where}: ${m.phase}: ${m.message}`));
+          fail!(new AttnbenchError('worker', `rank ${m.rank} failed at ${where}: ${m.phase}: ${m.message}`));
           return;
         }
         waiting.get(`${r}:${m.type}:${'phase' in m ? m.phase : ''}`)?.(m);
       };
-      const onError = (e: Error) => fail!(new AttnbenchError('internal', `rank ${r} failed: worker error: ${e.message}`));
-      const onExit = (code: number) => fail!(new AttnbenchError('internal', `rank ${r} failed: worker exited with code ${code}`));
+      const onError = (e: Error) => fail!(new AttnbenchError('worker', `rank ${r} failed: worker error: ${e.message}`));
+      const onExit = (code: number) => fail!(new AttnbenchError('worker', `rank ${r} failed: worker exited with code ${code}`));
       w.on('message', onMessage);
       w.on('error', onError);
       w.on('exit', onExit);

@@ -18,6 +18,7 @@ import { ResultRowSchema, type Direction, type ResultRow } from '../../results/s
 import { pythonDir, pythonExecutable } from '../../worker/client.js';
 import { NCCL_ENV, torchrunArgs, virtualArgs, type WorkerArgs } from './launch.js';
 import { caseId, INDEX_FILE, INDEX_FORMAT, writeJobFiles, type CpJob, type WrittenJobs } from './manifest.js';
+import { LaunchOutput } from './launch-output.js';
 import { launchProcess, STOPPED_EXIT, type LaunchWatch } from './spawn.js';
 import { filesFingerprint, LineTail } from './tail.js';
 
@@ -243,10 +244,13 @@ export async function runTorchCp(o: RunTorchCpOptions): Promise<RunTorchCpResult
   };
   const run = o.spawnFn ?? launchProcess;
   const recent: string[] = [];
+  const logFile = path.join(o.dir, multi ? `launch.node${o.nodeRank ?? 0}.log` : 'launch.log');
+  fs.rmSync(logFile, { force: true });
+  const shown = new LaunchOutput(say, logFile);
   const onLine = (l: string) => {
     recent.push(l);
     if (recent.length > 40) recent.shift();
-    say(l);
+    shown.line(l);
   };
   // Rows stream from the raw file (written by rank 0, and by this loop for dead cases) into out.
   const tail = new LineTail(raw);
@@ -295,6 +299,8 @@ export async function runTorchCp(o: RunTorchCpOptions): Promise<RunTorchCpResult
     } catch (e) {
       const err = e as NodeJS.ErrnoException;
       throw new AttnbenchError('unavailable', err.code === 'ENOENT' ? `python not found: '${argv[0]}'` : `cannot start ${argv[0]}: ${err.message}`, 2);
+    } finally {
+      shown.end();
     }
   };
 
@@ -320,7 +326,7 @@ export async function runTorchCp(o: RunTorchCpOptions): Promise<RunTorchCpResult
   let remaining = runnable.map((_, n) => n);
   let attempt = 0;
   let refused: AttnbenchError | null = null;
-  for (; (attempt === 0 || remaining.length > 0) && attempt <= runnable.length; attempt++) {
+  for (; (attempt === 0 || remaining.length > 0) && attempt <= 2 * runnable.length; attempt++) {
     let index = written.index;
     if (attempt > 0) {
       index = path.join(o.dir, `index.retry${attempt}.json`);
@@ -350,9 +356,17 @@ export async function runTorchCp(o: RunTorchCpOptions): Promise<RunTorchCpResult
         refused = new AttnbenchError('worker', `the executor stopped before its first case (exit ${code}): ${lastWords(recent) || 'no output'}`);
         break;
       }
-      // The first case without rows is the one the launch died in (cases run in order).
+      // The first case without rows is the one the launch died in (cases run in order), unless
+      // it never started: in dist mode a rank that fails a case exits once rank 0 has written
+      // that case's rows (its peers may be stuck in a collective), so a launch that made
+      // progress can end between cases. Then the rest runs again, with nobody blamed; a case
+      // that kills its launch silently is blamed on the next attempt, which makes no progress.
       const n = missing[0];
       const fl = allFaults.filter((f) => f.case === ids[n]);
+      if (fl.length === 0 && progressed && !stoppedHere) {
+        remaining = missing;
+        continue;
+      }
       const timeout = code === STOPPED_EXIT || fl.some((f) => f.status === 'timeout');
       const msg = fl.length
         ? [...new Set(fl.map((f) => `rank ${f.rank}: ${f.message}`))].join('; ')

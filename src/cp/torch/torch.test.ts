@@ -166,7 +166,10 @@ describe('paper-cp preset', () => {
 });
 
 /** A fake launcher: writes ok rows for the manifests of its index, dying on the case named. */
-function fakeLauncher(jobs: readonly CpJob[], dieOn: string | null, calls: string[][]) {
+/** `dieOn`: the case whose launch dies; `how`: 'silent' (a rank's fault line, no rows, exit 3) or
+ * 'after-rows' (like the python executor in dist mode: rank 0 writes the failed case's rows,
+ * then the ranks exit and torchrun reports 1). */
+function fakeLauncher(jobs: readonly CpJob[], dieOn: string | null, calls: string[][], how: 'silent' | 'after-rows' = 'silent') {
   return async (argv: readonly string[]): Promise<number> => {
     calls.push([...argv]);
     const index = argv[argv.indexOf('run') + 1];
@@ -174,11 +177,14 @@ function fakeLauncher(jobs: readonly CpJob[], dieOn: string | null, calls: strin
     const names: string[] = JSON.parse(fs.readFileSync(index, 'utf8')).manifests;
     for (const name of names) {
       const m = readManifest(path.join(path.dirname(index), name));
-      if (m.case.id === dieOn) {
-        fs.appendFileSync(`${out}.faults.jsonl`, `${JSON.stringify({ rank: 1, case: m.case.id, status: 'error', message: 'rank 1 fwd step 3 (attn): RuntimeError: boom' })}\n`);
-        return 3;
-      }
       const job = jobs.find((j) => caseId(j.plan, j.meta) === m.case.id)!;
+      if (m.case.id === dieOn) {
+        const message = 'rank 1 fwd step 3 (attn): RuntimeError: boom';
+        fs.appendFileSync(`${out}.faults.jsonl`, `${JSON.stringify({ rank: 1, case: m.case.id, status: 'error', message })}\n`);
+        if (how === 'silent') return 3;
+        for (const d of ['fwd', 'bwd'] as const) fs.appendFileSync(out, `${JSON.stringify(failedRow(job, d, 'error', `rank 1: ${message}`, 'dist-gloo', 'cpu'))}\n`);
+        return 1;
+      }
       for (const d of ['fwd', 'bwd'] as const) {
         const row = { ...failedRow(job, d, 'error', '', 'dist-gloo', 'cpu'), status: 'ok', message: null };
         fs.appendFileSync(out, `${JSON.stringify(row)}\n`);
@@ -219,6 +225,21 @@ describe('runTorchCp', () => {
     expect(byId.get(torchRowId(caseId(jobs[2].plan, jobs[2].meta), 'bwd', 'dist-gloo', 'cpu'))!.status).toBe('ok');
     expect(fs.readFileSync(out, 'utf8').trim().split('\n')).toHaveLength(6);
     expect(fs.existsSync(path.join(dir, RAW_RESULTS))).toBe(true);
+  });
+
+  it('a launch that ends after writing the rows of a failed case: the next case runs again, not blamed', async () => {
+    const dir = tmp();
+    const calls: string[][] = [];
+    const jobs = [small('ring_p2p', 'causal', 2), small('ulysses', 'causal', 2), small('dispatch', 'causal', 2)];
+    const dying = caseId(jobs[0].plan, jobs[0].meta);
+    const res = await runTorchCp({ jobs, dir, out: path.join(dir, 'rows.jsonl'), nprocPerNode: 2, device: 'cpu', spawnFn: fakeLauncher(jobs, dying, calls, 'after-rows') });
+    expect(calls).toHaveLength(2);
+    const retry = JSON.parse(fs.readFileSync(calls[1][calls[1].indexOf('run') + 1], 'utf8')).manifests as string[];
+    expect(retry).toHaveLength(2);
+    expect(res.rows.map((r) => [r.scheme, r.status])).toEqual([
+      ['ring_p2p', 'error'], ['ring_p2p', 'error'], ['ulysses', 'ok'], ['ulysses', 'ok'], ['dispatch', 'ok'], ['dispatch', 'ok'],
+    ]);
+    expect(res.rows[0].message).toContain('rank 1 fwd step 3 (attn)');
   });
 
   it('plan only: job files and the command, nothing started', async () => {
