@@ -22,6 +22,22 @@ def summarize(samples_ms, first_call_ms=None, compiled=False, clock="cuda_events
     }
 
 
+GRADIENTS = ("dq", "dk", "dv")
+
+
+def exceeds_tolerance(tol, errors):
+    """The check of every suite (src/util/tolerance.ts exceedsTolerance): out and lse within tol; a
+    gradient within tol x max(1, its reference's largest |value|). `errors`: name -> {"maxAbs",
+    "refMaxAbs"?}; other entries are ignored."""
+    for name, e in errors.items():
+        if not isinstance(e, dict) or "maxAbs" not in e:
+            continue
+        bound = tol * max(1.0, e.get("refMaxAbs") or 0.0) if name in GRADIENTS else tol
+        if not e["maxAbs"] <= bound:
+            return True
+    return False
+
+
 def finite(x):
     """JSON has no NaN/inf: a non-finite error becomes the largest float (and exceeds any tolerance)."""
     return x if x == x and x not in (float("inf"), float("-inf")) else 1.7976931348623157e308

@@ -5,7 +5,7 @@ import { referenceBackward, referenceForward, tiledBackward, tiledForward } from
 import type { GeneratedMask, Mask } from '../mask/types.js';
 import type { ErrorMetrics } from '../results/schema.js';
 import { cpuEnvironment } from '../util/env.js';
-import { toleranceFor } from '../util/tolerance.js';
+import { errorOf, exceedsTolerance } from '../util/tolerance.js';
 import { summarize } from './stats.js';
 import type { CaseOutcome, KernelCase, KernelExecutor } from './types.js';
 
@@ -27,22 +27,6 @@ export function randomTensor(n: number, seed: number): Float32Array {
   return out;
 }
 
-export function errorOf(got: ArrayLike<number>, want: ArrayLike<number>): { maxAbs: number; meanAbs: number } {
-  let max = 0;
-  let sum = 0;
-  let n = 0;
-  for (let i = 0; i < want.length; i++) {
-    const w = want[i];
-    const g = got[i];
-    if (w === -Infinity && g === -Infinity) continue; // fully masked row: lse is -inf in both
-    const d = Math.abs(g - w);
-    if (Number.isNaN(d)) return { maxAbs: Number.POSITIVE_INFINITY, meanAbs: Number.POSITIVE_INFINITY };
-    max = Math.max(max, d);
-    sum += d;
-    n++;
-  }
-  return { maxAbs: max, meanAbs: n ? sum / n : 0 };
-}
 
 function maskArg(g: GeneratedMask): Mask | readonly Mask[] {
   return g.heads.length === 1 ? g.heads[0] : g.heads;
@@ -88,20 +72,20 @@ export class CpuKernelExecutor implements KernelExecutor {
     }
     let error: ErrorMetrics | null = null;
     if (S <= c.checkUpTo) {
-      const tol = toleranceFor(ref ? 'float64' : 'float32');
+      const dtype = ref ? 'float64' : 'float32';
       if (c.direction === 'fwd') {
         const r = referenceForward(q, k, v, mask, shape);
         const got = last as { out: ArrayLike<number>; lse: ArrayLike<number> };
         const out = errorOf(got.out, r.out);
         const lse = errorOf(got.lse, r.lse);
-        error = { reference: 'cpu float64', out, lse, exceedsTolerance: out.maxAbs > tol || lse.maxAbs > tol };
+        error = { reference: 'cpu float64', out, lse, exceedsTolerance: exceedsTolerance(dtype, { out, lse }) };
       } else {
         const r = referenceBackward(q, k, v, mask, shape, dout);
         const got = last as { dq: ArrayLike<number>; dk: ArrayLike<number>; dv: ArrayLike<number> };
         const dq = errorOf(got.dq, r.dq);
         const dk = errorOf(got.dk, r.dk);
         const dv = errorOf(got.dv, r.dv);
-        error = { reference: 'cpu float64', dq, dk, dv, exceedsTolerance: [dq, dk, dv].some((e) => e.maxAbs > tol) };
+        error = { reference: 'cpu float64', dq, dk, dv, exceedsTolerance: exceedsTolerance(dtype, { dq, dk, dv }) };
       }
     }
     return { status: 'ok', message: null, times: { ...summarize(ms), compileMs: null }, memory: null, error, notes: ['one CPU thread'] };

@@ -292,6 +292,53 @@ export function cpTable(rows: readonly ResultRow[]): TableModel {
   };
 }
 
+/** Max abs error of a row, short (`3e-4`), with `*` above its dtype tolerance. */
+function errCell(r: ResultRow | undefined): string {
+  const e = r && r.status === 'ok' ? maxAbsError(r) : null;
+  if (e === null || e === undefined) return '';
+  return `${e === 0 ? '0' : e.toExponential(0)}${r!.error?.exceedsTolerance ? '*' : ''}`;
+}
+
+/** One measured CP setting: what a scheme x family pivot holds fixed. */
+function cpSetting(r: ResultRow): string {
+  const where = r.env.gpu ?? r.env.libs?.backend ?? 'cpu';
+  return `P=${r.world} · S=${formatTokens(r.seqlen)} · ${r.headsQ}:${r.headsKv} heads · d=${r.headDim} · ${r.dtype} · ${r.kernel ?? ''} · ${r.executor} · ${where}`;
+}
+
+/**
+ * Pivots of the measured CP rows: scheme x family -> `fwd / bwd` TFLOP/s per GPU (slowest rank)
+ * and the max abs error of each direction, one table per setting (world, S, shape, dtype, kernel,
+ * executor, device). The newest row of a cell wins.
+ */
+export function cpPivots(rows: readonly ResultRow[]): TableModel[] {
+  const rs = rows.filter((r) => r.suite === 'cp' && r.scheme && !r.simulated).sort((a, b) => a.env.date.localeCompare(b.env.date));
+  const groups = new Map<string, ResultRow[]>();
+  for (const r of rs) {
+    const k = cpSetting(r);
+    if (!groups.has(k)) groups.set(k, []);
+    groups.get(k)!.push(r);
+  }
+  const order = [...groups.values()].sort((a, b) => a[0].world - b[0].world || a[0].seqlen - b[0].seqlen || cpSetting(a[0]).localeCompare(cpSetting(b[0])));
+  return order.map((g) => {
+    const families = distinct(g.map((r) => r.family)).sort(byFamily);
+    const schemes = distinct(g.map((r) => r.scheme!)).sort(byScheme);
+    const cell = new Map<string, ResultRow>();
+    for (const r of g) cell.set(`${r.scheme}|${r.family}|${r.direction}`, r); // newest wins
+    const text = (s: string, f: string) => {
+      const [fw, bw] = (['fwd', 'bwd'] as const).map((d) => cell.get(`${s}|${f}|${d}`));
+      if (!fw && !bw) return '–';
+      const errs = [errCell(fw), errCell(bw)];
+      return `${tflopsCell(fw) || '–'} / ${tflopsCell(bw) || '–'}${errs.some(Boolean) ? ` (${errs.map((e) => e || '–').join(' / ')})` : ''}`;
+    };
+    return {
+      title: `CP ${cpSetting(g[0])}: TFLOP/s per GPU fwd / bwd (max abs error)`,
+      head: ['scheme', ...families],
+      rows: schemes.map((s) => [s, ...families.map((f) => text(s, f))]),
+      note: g.some((r) => r.error?.exceedsTolerance) ? '! and * = numerical error above the tolerance of its dtype' : undefined,
+    };
+  });
+}
+
 export function simPairTable(pairs: readonly SimPair[]): TableModel {
   const abs = pairs.map((p) => Math.abs(p.relError)).sort((a, b) => a - b);
   const median = abs.length ? abs[Math.floor((abs.length - 1) / 2)] : NaN;

@@ -35,14 +35,18 @@ export const TimesSchema = z.object({
 });
 export type Times = z.infer<typeof TimesSchema>;
 
+/** Error of one quantity vs the reference; refMaxAbs = the reference's largest |value| (the
+ * gradients' bound scales with it, src/util/tolerance.ts; absent in rows from before 2026-12-01). */
+const QuantityErrorSchema = z.object({ maxAbs: z.number(), meanAbs: z.number(), refMaxAbs: z.number().optional() });
+
 export const ErrorMetricsSchema = z.object({
   reference: z.string(),
-  out: z.object({ maxAbs: z.number(), meanAbs: z.number() }).optional(),
-  lse: z.object({ maxAbs: z.number(), meanAbs: z.number() }).optional(),
-  dq: z.object({ maxAbs: z.number(), meanAbs: z.number() }).optional(),
-  dk: z.object({ maxAbs: z.number(), meanAbs: z.number() }).optional(),
-  dv: z.object({ maxAbs: z.number(), meanAbs: z.number() }).optional(),
-  /** True when any max-abs error exceeds the dtype tolerance (see src/util/tolerance.ts). */
+  out: QuantityErrorSchema.optional(),
+  lse: QuantityErrorSchema.optional(),
+  dq: QuantityErrorSchema.optional(),
+  dk: QuantityErrorSchema.optional(),
+  dv: QuantityErrorSchema.optional(),
+  /** True when any max-abs error exceeds its bound (exceedsTolerance in src/util/tolerance.ts). */
   exceedsTolerance: z.boolean(),
 });
 export type ErrorMetrics = z.infer<typeof ErrorMetricsSchema>;

@@ -53,7 +53,7 @@ export interface WorkerJob {
   readonly debug?: { readonly sleepS?: number; readonly exitCode?: number };
 }
 
-const AbsErr = z.object({ maxAbs: z.number(), meanAbs: z.number() });
+const AbsErr = z.object({ maxAbs: z.number(), meanAbs: z.number(), refMaxAbs: z.number().optional() });
 
 export const WorkerResultSchema = z.object({
   id: z.string(),

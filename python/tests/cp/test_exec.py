@@ -30,6 +30,22 @@ class TestVirtualRanks(unittest.TestCase):
             self.assertEqual(r["status"], "ok", r["message"])
             self.assertFalse(r["error"]["exceedsTolerance"])
             self.assertEqual(len(r["ranks"]), 2)
+            for name in ("out", "lse") if r["direction"] == "fwd" else ("dq", "dk", "dv"):
+                self.assertGreater(r["error"][name]["refMaxAbs"], 0.0)
+
+    def test_error_accumulator_keeps_the_reference_scale_across_ranks(self):
+        from attnbench_worker.cp.runner import ErrAcc, error_metrics
+
+        a, b = ErrAcc(), ErrAcc()
+        a.add("dv", torch.tensor([1.0, 2.05]), torch.tensor([1.0, 2.0]))
+        b.add("dv", torch.tensor([-4.0]), torch.tensor([-4.1]))
+        vals = ErrAcc().merged([a.v, b.v])
+        e = error_metrics(vals, ("dq", "dv"), 3e-2)
+        self.assertAlmostEqual(e["dv"]["maxAbs"], 0.1, places=5)
+        self.assertAlmostEqual(e["dv"]["refMaxAbs"], 4.1, places=5)
+        self.assertNotIn("dq", e)
+        self.assertFalse(e["exceedsTolerance"])  # 0.1 <= 3e-2 x 4.1
+        self.assertTrue(error_metrics(vals, ("dv",), 1e-2)["exceedsTolerance"])  # 0.1 > 1e-2 x 4.1
 
     def test_row_ranges_match_the_pure_version(self):
         from attnbench_worker.cp import logic

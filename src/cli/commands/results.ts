@@ -19,6 +19,7 @@ import {
   objectsTable,
   rowsTable,
   tflopsPivots,
+  cpPivots,
   toObjects,
   type TableFormat,
 } from '../../report/tables.js';
@@ -81,7 +82,7 @@ export function register(program: Command): void {
     .option('--status <list>', `statuses: ${STATUSES.join(', ')}`)
     .option('--source <which>', 'all | measured | simulated', 'all')
     .option('--sql <query>', "any SQL over the table 'results' (printed instead of the row listing)")
-    .option('--pivot', 'TFLOP/s tables: kernels x S for each family and direction')
+    .option('--pivot', 'TFLOP/s tables: kernels x S for each family and direction; CP schemes x families for each setting')
     .option('--format <fmt>', `output: ${TABLE_FORMATS.join(' | ')}`, 'table')
     .option('--export <file>', 'write the selected rows (or --sql) to .csv, .parquet or .jsonl')
     .action(async (o: ResultsCliOptions, cmd: Command) => {
@@ -127,7 +128,7 @@ async function render(store: Store, o: ResultsCliOptions, filter: RowFilter, for
   const rows = await latestRows(store, filter);
   if (!rows.length) process.stderr.write('no rows match\n');
   if (!o.pivot) return format === 'json' ? JSON.stringify(rows, null, 2) : formatTable(rowsTable(sortRows(rows)), format);
-  const pivots = tflopsPivots(rows);
+  const pivots = [...tflopsPivots(rows), ...cpPivots(rows)];
   if (format === 'json') return JSON.stringify(pivots.map((t) => ({ title: t.title, rows: toObjects(t) })), null, 2);
   return pivots.map((t) => formatTable(t, format)).join('\n\n');
 }

@@ -11,7 +11,7 @@ import { AttnbenchError } from '../../cli/errors.js';
 import { maskArea } from '../../mask/slices.js';
 import type { ResultRow } from '../../results/schema.js';
 import { cpuEnvironment } from '../../util/env.js';
-import { toleranceFor } from '../../util/tolerance.js';
+import { exceedsTolerance } from '../../util/tolerance.js';
 import { planStats } from '../stats.js';
 import type { Plan } from '../types.js';
 import { assemble, compare, randomInputs, rankInputs, reduceScatterChunks, reference, type RankInputs, type RankOutputs, type RankTiming } from './harness.js';
@@ -159,7 +159,6 @@ export function createCpuExecutor(): CpExecutor {
       const stats = planStats(plan);
       const env = cpuEnvironment();
       const area = maskArea(mask);
-      const tol = toleranceFor('float32');
       const rows = (['fwd', 'bwd'] as const).map((direction): ResultRow => {
         const ms = timing.map((t) => (direction === 'fwd' ? t.fwdMs : t.bwdMs));
         const flopsPerRank = direction === 'fwd' ? stats.flopsFwd : stats.flopsBwd;
@@ -169,8 +168,8 @@ export function createCpuExecutor(): CpExecutor {
         const perGpu = (t: number) => (t > 0 ? flops / (t * 1e-3 * plan.world) / 1e12 : null);
         const error = err
           ? direction === 'fwd'
-            ? { reference: err.reference, out: err.out, lse: err.lse, exceedsTolerance: !(err.out!.maxAbs <= tol && err.lse!.maxAbs <= tol) }
-            : { reference: err.reference, dq: err.dq, dk: err.dk, dv: err.dv, exceedsTolerance: ![err.dq!, err.dk!, err.dv!].every((e) => e.maxAbs <= tol) }
+            ? { reference: err.reference, out: err.out, lse: err.lse, exceedsTolerance: exceedsTolerance('float32', { out: err.out, lse: err.lse }) }
+            : { reference: err.reference, dq: err.dq, dk: err.dk, dv: err.dv, exceedsTolerance: exceedsTolerance('float32', { dq: err.dq, dk: err.dk, dv: err.dv }) }
           : null;
         return {
           schema: 1,

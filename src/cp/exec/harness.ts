@@ -5,7 +5,7 @@ import { referenceBackward, referenceForward } from '../../kernels/cpu/index.js'
 import { rngFor } from '../../mask/prng.js';
 import type { Mask, Range } from '../../mask/types.js';
 import type { ErrorMetrics } from '../../results/schema.js';
-import { toleranceFor } from '../../util/tolerance.js';
+import { errorOf, exceedsTolerance } from '../../util/tolerance.js';
 import type { BufferDesc, CpShape, Plan } from '../types.js';
 import { runPhase, type Phase, type RankRuntime, type Span } from './rank.js';
 import { LocalBus } from './transport.js';
@@ -151,18 +151,6 @@ export function reference(mask: Mask, shape: CpShape, g: GlobalInputs): Referenc
   return { out: f.out, lse: f.lse, dq: b.dq, dk: b.dk, dv: b.dv };
 }
 
-function errorOf(got: ArrayLike<number>, want: ArrayLike<number>): { maxAbs: number; meanAbs: number } {
-  let max = 0;
-  let sum = 0;
-  for (let i = 0; i < want.length; i++) {
-    const w = want[i];
-    const x = got[i];
-    const e = w === x ? 0 : Math.abs(x - w); // -Infinity lse on both sides counts as equal
-    max = Math.max(max, Number.isNaN(e) ? Infinity : e);
-    sum += Number.isFinite(e) ? e : 0;
-  }
-  return { maxAbs: max, meanAbs: want.length ? sum / want.length : 0 };
-}
 
 export function compare(got: Assembled, want: Reference, dtype = 'float32'): ErrorMetrics {
   const m = {
@@ -172,8 +160,7 @@ export function compare(got: Assembled, want: Reference, dtype = 'float32'): Err
     dk: errorOf(got.dk, want.dk),
     dv: errorOf(got.dv, want.dv),
   };
-  const tol = toleranceFor(dtype);
-  return { reference: 'cpu float64 reference (single rank)', ...m, exceedsTolerance: Object.values(m).some((e) => !(e.maxAbs <= tol)) };
+  return { reference: 'cpu float64 reference (single rank)', ...m, exceedsTolerance: exceedsTolerance(dtype, m) };
 }
 
 /** Runs every rank in this thread over a LocalBus (fast checks; no parallelism). */

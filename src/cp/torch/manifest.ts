@@ -23,6 +23,7 @@ import { ArrayFile, readArray } from '../../worker/arrays.js';
 import type { ArrayRef, JobSlices } from '../../worker/protocol.js';
 import { planStats } from '../stats.js';
 import type { Plan, RankProgram, Step } from '../types.js';
+import { toleranceFor } from '../../util/tolerance.js';
 
 export const JOB_FORMAT = 'attnbench.cp.job';
 export const JOB_VERSION = 1;
@@ -121,6 +122,8 @@ export interface CaseEntry {
   readonly warmup: number;
   readonly iters: number;
   readonly checkUpTo: number;
+  /** Max-abs error bound of the dtype (src/util/tolerance.ts; gradients scale it, see there). */
+  readonly tolerance: number;
   readonly inputSeed: number;
   readonly gitRev: string | null;
 }
@@ -276,6 +279,7 @@ export function buildManifest(job: CpJob, arrays: ArrayFile, o: WriteOptions = {
       warmup: meta.warmup,
       iters: meta.iters,
       checkUpTo: meta.checkUpTo,
+      tolerance: toleranceFor(meta.dtype),
       inputSeed: meta.inputSeed ?? 0,
       gitRev: meta.gitRev ?? null,
     },
