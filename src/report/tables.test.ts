@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { syntheticKernelSweep, syntheticRow } from './fixtures.js';
 import {
+  cpPivots,
   failureTable,
   formatTable,
   rowsTable,
@@ -33,6 +34,29 @@ describe('tables', () => {
     ]);
     expect(t.note).toMatch(/tolerance/);
     expect(tflopsPivots(rows).map((p) => p.title)).toEqual(['causal · fwd (TFLOP/s)', 'causal · bwd (TFLOP/s)']);
+  });
+
+  it('pivots CP rows to scheme x family, fwd / bwd with errors, one table per world', () => {
+    const cp = (scheme: string, family: string, direction: 'fwd' | 'bwd', world: number, tflops: number, over = false) =>
+      syntheticRow({ kernel: 'flex', scheme, family, direction, world, seqlen: 4096 * world, tflops, exceedsTolerance: over });
+    const rows = [
+      cp('ulysses', 'causal', 'fwd', 2, 300),
+      cp('ulysses', 'causal', 'bwd', 2, 200, true),
+      cp('ring_p2p', 'full', 'fwd', 2, 350),
+      cp('ulysses', 'full', 'fwd', 4, 380), // S=16k: no error check
+      syntheticRow({ kernel: 'flex', family: 'causal' }), // a kernel row: not in these tables
+      { ...cp('ulysses', 'full', 'fwd', 8, 1), simulated: true }, // simulated: not measured
+    ];
+    const ts = cpPivots(rows);
+    expect(ts.map((t) => t.title?.split(' · ').slice(0, 2).join(' · '))).toEqual(['CP P=2 · S=8k', 'CP P=4 · S=16k']);
+    expect(ts[0].head).toEqual(['scheme', 'full', 'causal']);
+    expect(ts[0].rows).toEqual([
+      ['ulysses', '–', '300 / 200! (4e-3 / 5e-1*)'],
+      ['ring_p2p', '350 / – (4e-3 / –)', '–'],
+    ]);
+    expect(ts[0].note).toMatch(/tolerance/);
+    expect(ts[1].rows).toEqual([['ulysses', '380 / –']]);
+    expect(ts[1].note).toBeUndefined();
   });
 
   it('formats a table as terminal, Markdown, CSV and JSON', () => {
