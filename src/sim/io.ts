@@ -12,7 +12,8 @@ import type { Calibration } from './kernel-model.js';
 
 export const DEFAULT_CALIBRATION_PATH = 'attnbench-out/calibration.json';
 
-/** Result rows from JSONL files (bad lines reported on stderr and skipped) and/or the database. */
+/** Result rows from JSONL files (bad lines reported through `warn` and skipped) and/or the
+ * database, one per (machine, id): the last one read wins. */
 export async function loadRows(files: readonly string[], db: string | boolean | undefined, warn: (s: string) => void): Promise<ResultRow[]> {
   const rows: ResultRow[] = [];
   for (const f of files) {
@@ -31,7 +32,9 @@ export async function loadRows(files: readonly string[], db: string | boolean | 
       closeStore(store);
     }
   }
-  return rows;
+  // A row measured again (a resumed run repeats a case cut short) replaces the earlier one. Ids
+  // name the case, not the machine: the same case on two GPU types stays twice.
+  return [...new Map(rows.map((r) => [`${r.env.gpu ?? r.env.host}|${r.id}`, r])).values()];
 }
 
 function readJson(file: string, what: string): unknown {

@@ -70,6 +70,14 @@ describe.each(SCHEMES.map((s) => s.id))('%s', (scheme) => {
   for (const P of WORLDS) {
     const layouts = def.layouts(P, SHAPE);
     it(`has valid layouts at P=${P}`, () => expect(layouts.length).toBeGreaterThan(0));
+    // Result rows record plan.layout; the simulator and re-runs plan from it again.
+    it(`at P=${P} a plan's recorded layout gives the same plan again`, () => {
+      const { mask } = maskOf('causal_document');
+      for (const layout of layouts) {
+        const plan = planCp(scheme, mask, P, layout, SHAPE);
+        expect(planCp(scheme, mask, P, plan.layout, SHAPE)).toEqual(plan);
+      }
+    });
     describe.each(DENSE_FAMILIES)(`P=${P} %s`, (family) => {
       it.each(layouts.map((l) => [label(l), l] as const))('layout %s: checker passes, stats add up, run matches the reference', async (_, layout) => {
         const { gm, mask, ref } = maskOf(family);

@@ -132,6 +132,11 @@ export function register(program: Command): void {
         kernelsFor: (cluster, kernel) => makeKernelModel(cluster, calibration, kernel && hasCurve(calibration, kernel, cluster.gpu) ? kernel : undefined),
       });
       for (const s of cp.skipped.slice(0, 5)) warn(`skipped CP row ${s.id}: ${s.reason}`);
+      if (cp.skipped.length > 5) {
+        const reasons = new Map<string, number>();
+        for (const s of cp.skipped.slice(5)) reasons.set(s.reason, (reasons.get(s.reason) ?? 0) + 1);
+        warn(`skipped ${cp.skipped.length - 5} more CP rows: ${[...reasons].map(([r, n]) => `${n} x ${r}`).join('; ')}`);
+      }
       if (o.json) {
         for (const p of kp)
           process.stdout.write(`${JSON.stringify({ kind: 'kernel', id: p.obs.id, gpu: p.obs.gpu, kernel: p.obs.kernel, family: p.obs.family, seqlen: p.obs.seqlen, direction: p.obs.call.direction, heldOut: p.obs.heldOut, measuredMs: p.obs.ms, predictedMs: p.predictedMs, errorPct: p.errorPct, fallback: p.fallback })}\n`);
@@ -162,7 +167,15 @@ export function register(program: Command): void {
       if (roof.length) process.stdout.write(`${summaryLine('kernels, roofline fallback', summarizeErrors(roof.map((p) => p.errorPct)))}\n`);
       for (const virtual of [true, false]) {
         const sel = cp.predictions.filter((p) => p.virtualRanks === virtual);
-        if (sel.length) process.stdout.write(`${summaryLine(`CP plans, ${virtual ? 'virtual ranks' : 'multi-GPU'}`, summarizeErrors(sel.map((p) => p.errorPct)))}\n`);
+        const what = `CP plans, ${virtual ? 'virtual ranks' : 'multi-GPU'}`;
+        if (sel.length) process.stdout.write(`${summaryLine(what, summarizeErrors(sel.map((p) => p.errorPct)))}\n`);
+        // By GPU, tokens per rank and direction: the errors differ most along these.
+        const groups = new Map<string, number[]>();
+        for (const p of sel) {
+          const k = `${normalizeGpu(p.row.env.gpu!)}, ${formatTokens(p.row.seqlen / p.row.world)} tokens per rank, ${p.row.direction}`;
+          groups.set(k, [...(groups.get(k) ?? []), p.errorPct]);
+        }
+        if (groups.size > 1) for (const [k, errs] of [...groups].sort()) process.stdout.write(`  ${summaryLine(k, summarizeErrors(errs))}\n`);
       }
       if (!kp.length && !cp.predictions.length) process.stdout.write('no measured GPU configuration found in the given results\n');
       if (o.out) {
