@@ -301,8 +301,11 @@ function errCell(r: ResultRow | undefined): string {
 
 /** One measured CP setting: what a scheme x family pivot holds fixed. */
 function cpSetting(r: ResultRow): string {
-  const where = r.env.gpu ?? r.env.libs?.backend ?? 'cpu';
-  return `P=${r.world} · S=${formatTokens(r.seqlen)} · ${r.headsQ}:${r.headsKv} heads · d=${r.headDim} · ${r.dtype} · ${r.kernel ?? ''} · ${r.executor} · ${where}`;
+  const where = r.env.gpu ?? 'CPU';
+  // torch rows name their launch in the id: virtual<P> (one process) or dist-<backend>.
+  const mode = r.id.split('|').find((p) => /^(virtual\d+|dist-\w+)$/.test(p));
+  const how = mode?.startsWith('virtual') ? 'virtual ranks' : mode ? `${mode.slice(5)} processes` : r.executor;
+  return `P=${r.world} · S=${formatTokens(r.seqlen)} · ${r.headsQ}:${r.headsKv} heads · d=${r.headDim} · ${r.dtype} · ${r.kernel ?? ''} · ${how} · ${where}`;
 }
 
 /**
@@ -331,7 +334,7 @@ export function cpPivots(rows: readonly ResultRow[]): TableModel[] {
       return `${tflopsCell(fw) || '–'} / ${tflopsCell(bw) || '–'}${errs.some(Boolean) ? ` (${errs.map((e) => e || '–').join(' / ')})` : ''}`;
     };
     return {
-      title: `CP ${cpSetting(g[0])}: TFLOP/s per GPU fwd / bwd (max abs error)`,
+      title: `CP ${cpSetting(g[0])}: TFLOP/s per ${g[0].env.gpu ? 'GPU' : 'rank'} fwd / bwd (max abs error)`,
       head: ['scheme', ...families],
       rows: schemes.map((s) => [s, ...families.map((f) => text(s, f))]),
       note: g.some((r) => r.error?.exceedsTolerance) ? '! and * = numerical error above the tolerance of its dtype' : undefined,
