@@ -2,10 +2,11 @@ import { describe, expect, it } from 'vitest';
 import { planCp } from '../cp/plan/index.js';
 import { generateMask } from '../mask/families/index.js';
 import type { ResultRow } from '../results/schema.js';
+import { calibrate } from './calibrate.js';
 import { resolveCluster } from './hardware.js';
-import { makeKernelModel } from './kernel-model.js';
+import { hasCurve, makeKernelModel, type KernelCall, type KernelModel } from './kernel-model.js';
 import { simulatePlan } from './simulate.js';
-import { isVirtualRanks, validateCp, type CpValidationDeps } from './validate.js';
+import { CP_PATH, cpObservations, isVirtualRanks, validateCp, type CpValidationDeps } from './validate.js';
 
 const shape = { headsQ: 8, headsKv: 2, headDim: 64, dtypeBytes: 2 };
 const deps: CpValidationDeps = {
@@ -85,5 +86,54 @@ describe('CP validation', () => {
     expect(predictions).toEqual([]);
     expect(skipped.map((s) => s.id)).toEqual(['bad']);
     expect(skipped[0].reason).toMatch(/unknown layout key 'nonsense'/);
+  });
+});
+
+describe("the CP executor's own call curve ('<kernel>@cp')", () => {
+  // A made-up executor whose partial calls cost c0 + (aFull W_full + aPartial W_partial) / 1e12 ms.
+  const truth = { c0: 0.4, aFull: 3, aPartial: 7 };
+  const callMs = (c: KernelCall) => truth.c0 + (truth.aFull * c.wFull + truth.aPartial * c.wPartial) / 1e12;
+  const executor: KernelModel = { kernel: 'truth', predict: (c) => ({ ms: callMs(c), fallback: false }), describe: () => 'truth' };
+  const cluster = resolveCluster('h100');
+  const rows: ResultRow[] = [];
+  for (const scheme of ['ulysses', 'ring_allgather', 'ring_p2p', 'dispatch'])
+    for (const family of ['full', 'causal', 'causal_document'])
+      for (const world of [2, 4])
+        for (const direction of ['fwd', 'bwd'] as const) {
+          const seqlen = 2048 * world;
+          const plan = planCp(scheme, generateMask(family, seqlen, { seed: 0 }).heads[0], world, scheme === 'ulysses' ? { replicate_kv: 1 } : {}, shape);
+          const sim = simulatePlan(plan, cluster, executor, { direction, network: 'none' });
+          const ms = sim.ranks.map((r) => r.computeMs);
+          rows.push(
+            cpRow(
+              { id: `${scheme}/${family}/${world}/${direction}`, scheme, family, seqlen, world, direction, layout: { ...plan.layout, virtualRanks: world },
+                ranks: ms.map((t, rank) => ({ rank, ms: t, flops: 0, bytesSent: 0 })) },
+              Math.max(...ms),
+            ),
+          );
+        }
+
+  it('observes one call per rank with a single attention step, its elementwise steps taken off', () => {
+    const { observations, skipped } = cpObservations(rows, deps);
+    expect(skipped).toEqual([]);
+    expect(observations.length).toBeGreaterThan(40);
+    for (const o of observations) {
+      expect(o.kernel).toBe(`flex${CP_PATH}`);
+      expect(o.ms).toBeCloseTo(callMs(o.call), 6);
+    }
+  });
+
+  it('fits that curve back, and validation then predicts the rows through it', () => {
+    const cal = calibrate(cpObservations(rows, deps).observations);
+    for (const d of ['fwd', 'bwd']) {
+      const c = cal.curves.find((x) => x.kernel === `flex${CP_PATH}` && x.direction === d)!;
+      expect(c.c0Ms).toBeCloseTo(truth.c0, 2);
+      expect(c.msPerTflopFull).toBeCloseTo(truth.aFull, 2);
+      expect(c.msPerTflopPartial).toBeCloseTo(truth.aPartial, 2);
+    }
+    expect(hasCurve(cal, `flex${CP_PATH}`, 'h100')).toBe(true);
+    const { predictions } = validateCp(rows, { ...deps, kernelsFor: (cl) => makeKernelModel(cl, cal, `flex${CP_PATH}`) });
+    expect(predictions).toHaveLength(rows.length);
+    for (const p of predictions) expect(Math.abs(p.errorPct)).toBeLessThan(1);
   });
 });

@@ -5,11 +5,12 @@
 // rank's time as the sum of its compute steps, layout.virtualRanks = P) compare the slowest rank's
 // simulated compute time, with communication switched off.
 import { AttnbenchError } from '../cli/errors.js';
-import type { CpLayout, CpShape, Plan } from '../cp/types.js';
+import type { CpLayout, CpShape, Plan, Step } from '../cp/types.js';
 import type { GeneratedMask, Mask } from '../mask/types.js';
 import type { ResultRow } from '../results/schema.js';
 import { normalizeGpu, type Cluster } from './hardware.js';
-import type { KernelModel } from './kernel-model.js';
+import { isHeldOut, type KernelObservation } from './calibrate.js';
+import { blockPairs, callFromPairs, type KernelModel } from './kernel-model.js';
 import { simulatePlan } from './simulate.js';
 
 export interface CpValidationDeps {
@@ -25,6 +26,8 @@ export interface CpPrediction {
   readonly predictedMs: number;
   readonly errorPct: number;
   readonly fallback: boolean;
+  /** The row's id is in the calibration's held-out quarter (its calls were not fitted). */
+  readonly heldOut: boolean;
 }
 
 export function isCpMeasurement(r: ResultRow): boolean {
@@ -44,25 +47,86 @@ export function recomputesForward(r: ResultRow): boolean {
 /** Layout keys the executor adds to a row's layout that are not planner input. */
 const EXECUTOR_LAYOUT_KEYS = ['virtualRanks'];
 
+/** The plan a measured CP row ran, rebuilt from its family, seed, params and recorded layout. */
+export function planOfRow(r: ResultRow, deps: Pick<CpValidationDeps, 'plan' | 'generate'>): Plan {
+  const g = deps.generate(r.family, r.seqlen, r.seed, r.maskParams);
+  if (g.heads.length !== 1) throw new Error('per-head masks');
+  const layout: Record<string, number | string> = { ...(r.layout ?? {}) };
+  for (const k of EXECUTOR_LAYOUT_KEYS) delete layout[k];
+  const shape: CpShape = { headsQ: r.headsQ, headsKv: r.headsKv, headDim: r.headDim, dtypeBytes: r.dtype === 'float32' ? 4 : 2 };
+  return deps.plan(r.scheme ?? '', g.heads[0], r.world, layout, shape);
+}
+
+/** Curves of the CP executor's own partial calls are filed under this suffix of the kernel id. */
+export const CP_PATH = '@cp';
+
+/** A kernel model that costs attention calls nothing: what is left of a rank's time is its elementwise steps. */
+const NO_ATTENTION: KernelModel = { kernel: 'none', predict: () => ({ ms: 0, fallback: false }), describe: () => 'attention not counted' };
+
+/**
+ * Observations of the CP executor's partial-attention calls, from virtual-rank rows (every rank's
+ * time recorded): each rank whose phase holds exactly one attention step gives one, its time less
+ * its simulated elementwise steps (merges, copies). Filed as kernel `<kernel>@cp`: the executor
+ * calls the kernel differently from the kernel suite (return_lse, a slice of the heads, its own
+ * block masks, and for flex a backward that recomputes the partial forward), and the simulator
+ * uses these curves for its CP plans when they exist. Held out with the row (by the row's id).
+ */
+export function cpObservations(rows: readonly ResultRow[], deps: Pick<CpValidationDeps, 'plan' | 'generate' | 'clusterFor'>): { observations: KernelObservation[]; skipped: { id: string; reason: string }[] } {
+  const observations: KernelObservation[] = [];
+  const skipped: { id: string; reason: string }[] = [];
+  for (const r of rows) {
+    if (!isCpMeasurement(r) || !isVirtualRanks(r) || !r.kernel || !r.ranks?.length) continue;
+    let plan: Plan;
+    try {
+      plan = planOfRow(r, deps);
+    } catch (e) {
+      if (e instanceof AttnbenchError && e.exit !== 2) throw e;
+      skipped.push({ id: r.id, reason: e instanceof Error ? e.message : String(e) });
+      continue;
+    }
+    const gpu = normalizeGpu(r.env.gpu!);
+    const other = simulatePlan(plan, deps.clusterFor(gpu), NO_ATTENTION, { direction: r.direction, network: 'none', dtype: r.dtype });
+    const phase = r.direction === 'fwd' ? 'forward' : 'backward';
+    for (const rk of r.ranks) {
+      const steps = plan.ranks[rk.rank]?.[phase] ?? [];
+      const attn = steps.filter((s) => s.kind === 'attn' || s.kind === 'attn_bwd');
+      if (attn.length !== 1) continue;
+      const s = attn[0] as Extract<Step, { kind: 'attn' | 'attn_bwd' }>;
+      const ms = rk.ms - other.ranks[rk.rank].computeMs;
+      if (!(ms > 0)) continue;
+      observations.push({
+        id: `${r.id}#rank${rk.rank}`,
+        gpu,
+        kernel: `${r.kernel}${CP_PATH}`,
+        family: r.family,
+        seqlen: r.seqlen,
+        headsQ: s.heads.end - s.heads.start,
+        headsKv: r.headsKv,
+        call: callFromPairs(blockPairs(s.mask), s.heads.end - s.heads.start, r.headDim, r.direction, r.dtype, s.flops),
+        ms,
+        heldOut: isHeldOut(r.id),
+      });
+    }
+  }
+  return { observations, skipped };
+}
+
 export function validateCp(rows: readonly ResultRow[], deps: CpValidationDeps): { predictions: CpPrediction[]; skipped: { id: string; reason: string }[] } {
   const predictions: CpPrediction[] = [];
   const skipped: { id: string; reason: string }[] = [];
   for (const r of rows) {
     if (!isCpMeasurement(r)) continue;
     try {
-      const g = deps.generate(r.family, r.seqlen, r.seed, r.maskParams);
-      if (g.heads.length !== 1) throw new Error('per-head masks');
-      const layout: Record<string, number | string> = { ...(r.layout ?? {}) };
-      for (const k of EXECUTOR_LAYOUT_KEYS) delete layout[k];
-      const shape: CpShape = { headsQ: r.headsQ, headsKv: r.headsKv, headDim: r.headDim, dtypeBytes: r.dtype === 'float32' ? 4 : 2 };
-      const plan = deps.plan(r.scheme ?? '', g.heads[0], r.world, layout, shape);
+      const plan = planOfRow(r, deps);
       const cluster = deps.clusterFor(normalizeGpu(r.env.gpu!));
       const virtual = isVirtualRanks(r);
-      const sim = simulatePlan(plan, cluster, deps.kernelsFor(cluster, r.kernel), {
+      const kernels = deps.kernelsFor(cluster, r.kernel);
+      const sim = simulatePlan(plan, cluster, kernels, {
         direction: r.direction,
         network: virtual ? 'none' : 'model',
         dtype: r.dtype,
-        bwdRecomputesForward: recomputesForward(r),
+        // A curve of the executor's own calls already holds the recomputed forward.
+        bwdRecomputesForward: !kernels.kernel.endsWith(CP_PATH) && recomputesForward(r),
       });
       const measured = r.times!.medianMs;
       const predicted = virtual ? Math.max(...sim.ranks.map((x) => x.computeMs)) : sim.makespanMs;
@@ -72,6 +136,7 @@ export function validateCp(rows: readonly ResultRow[], deps: CpValidationDeps): 
         predictedMs: predicted,
         errorPct: ((predicted - measured) / measured) * 100,
         fallback: sim.fallback,
+        heldOut: isHeldOut(r.id),
       });
     } catch (e) {
       if (e instanceof AttnbenchError && e.exit !== 2) throw e;

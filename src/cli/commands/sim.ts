@@ -24,7 +24,7 @@ import { calibratedGpus, hasCurve, makeKernelModel, type Calibration } from '../
 import { caseId, CP_PRESETS, expandProjection, projectCase } from '../../sim/project.js';
 import { chromeTrace } from '../../sim/simulate.js';
 import { familyMask, plan as planCp, rowMask } from '../../sim/sources.js';
-import { validateCp } from '../../sim/validate.js';
+import { CP_PATH, cpObservations, validateCp } from '../../sim/validate.js';
 import { scalingEfficiencySpec } from '../../sim/plots.js';
 import type { Environment } from '../../results/schema.js';
 
@@ -76,9 +76,13 @@ export function register(program: Command): void {
     .option('--out <file>', 'calibration JSON to write', DEFAULT_CALIBRATION_PATH)
     .action(async (o: SourceOptions & { out: string }) => {
       const rows = await sources(o);
-      const { observations, skipped } = observe(rows, rowMask);
+      const kernelObs = observe(rows, rowMask);
+      // The CP executor's partial calls (virtual-rank rows): curves '<kernel>@cp'.
+      const cpObs = cpObservations(rows, { plan: planCp, generate: rowMask, clusterFor: clusterFactory(undefined, null) });
+      const skipped = [...kernelObs.skipped, ...cpObs.skipped];
       for (const s of skipped.slice(0, 5)) warn(`skipped ${s.id}: ${s.reason}`);
-      if (skipped.length > 5) warn(`skipped ${skipped.length - 5} more rows whose mask could not be rebuilt`);
+      if (skipped.length > 5) warn(`skipped ${skipped.length - 5} more rows whose mask or plan could not be rebuilt`);
+      const observations = [...kernelObs.observations, ...cpObs.observations];
       if (observations.length === 0) {
         throw badInput('no measured kernel rows to calibrate from (need suite kernel/sparse, status ok, a GPU executor such as torch)');
       }
@@ -129,7 +133,11 @@ export function register(program: Command): void {
         plan: planCp,
         generate: rowMask,
         clusterFor,
-        kernelsFor: (cluster, kernel) => makeKernelModel(cluster, calibration, kernel && hasCurve(calibration, kernel, cluster.gpu) ? kernel : undefined),
+        // The executor's own call curves ('<kernel>@cp') when calibrated, else the kernel suite's.
+        kernelsFor: (cluster, kernel) => {
+          const k = [kernel && `${kernel}${CP_PATH}`, kernel].find((x) => x && hasCurve(calibration, x, cluster.gpu));
+          return makeKernelModel(cluster, calibration, k ?? undefined);
+        },
       });
       for (const s of cp.skipped.slice(0, 5)) warn(`skipped CP row ${s.id}: ${s.reason}`);
       if (cp.skipped.length > 5) {
@@ -169,6 +177,11 @@ export function register(program: Command): void {
         const sel = cp.predictions.filter((p) => p.virtualRanks === virtual);
         const what = `CP plans, ${virtual ? 'virtual ranks' : 'multi-GPU'}`;
         if (sel.length) process.stdout.write(`${summaryLine(what, summarizeErrors(sel.map((p) => p.errorPct)))}\n`);
+        const held = sel.filter((p) => p.heldOut);
+        if (held.length && held.length < sel.length) {
+          process.stdout.write(`  ${summaryLine('held out (their calls never fitted)', summarizeErrors(held.map((p) => p.errorPct)))}\n`);
+          process.stdout.write(`  ${summaryLine('the others', summarizeErrors(sel.filter((p) => !p.heldOut).map((p) => p.errorPct)))}\n`);
+        }
         // By GPU, tokens per rank and direction: the errors differ most along these.
         const groups = new Map<string, number[]>();
         for (const p of sel) {
