@@ -73,6 +73,59 @@ describe('attnbench cp run', () => {
     expect(out.join('')).toMatch(/4 row\(s\)/);
   });
 
+  describe('--resume on the cpu executor', () => {
+    const run = (file: string, ...extra: string[]) =>
+      main(['cp', 'run', '--executor', 'cpu', '--scheme', 'ring_p2p,dispatch', '--world', '2', '--family', 'causal', '--seqlen', '256', '--heads', '4:2', '--head-dim', '16', '--out', file, ...extra]);
+
+    it('a second run into the same --out measures nothing, keeps the rows and says so', async () => {
+      const file = path.join(dir, 'cp.jsonl');
+      expect(await run(file, '--resume')).toBe(0); // nothing in --out yet: runs everything
+      expect(err.join('')).not.toMatch(/already ok/);
+      const first = fs.readFileSync(file, 'utf8');
+      expect(readJsonl<{ status: string }>(file).map((r) => r.status)).toEqual(['ok', 'ok', 'ok', 'ok']);
+      out.length = 0;
+      err.length = 0;
+      expect(await run(file, '--resume')).toBe(0);
+      expect(fs.readFileSync(file, 'utf8')).toBe(first);
+      expect(err.join('').trim().split('\n')).toEqual([`2 case(s) already ok in ${file}: skipped (--resume)`]);
+      expect(out.join('').trim().split('\n')).toEqual([`0 row(s) -> ${file}: all 2 case(s) already ok (--resume)`]);
+      // Without --resume every case runs again.
+      err.length = 0;
+      expect(await run(file)).toBe(0);
+      expect(err.join('')).toMatch(/running ring_p2p .*\n.*running dispatch /s);
+      expect(readJsonl(file)).toHaveLength(8);
+    });
+
+    it('runs again a case with only one ok direction in --out', async () => {
+      const file = path.join(dir, 'cp.jsonl');
+      expect(await run(file)).toBe(0);
+      type Row = { scheme: string; direction: string; status: string; message?: string | null };
+      const rows = readJsonl<Row>(file);
+      // ring_p2p: its bwd row failed; dispatch: its bwd row is missing.
+      const kept = rows
+        .filter((r) => !(r.scheme === 'dispatch' && r.direction === 'bwd'))
+        .map((r) => (r.scheme === 'ring_p2p' && r.direction === 'bwd' ? { ...r, status: 'error', message: 'boom' } : r));
+      fs.writeFileSync(file, kept.map((r) => `${JSON.stringify(r)}\n`).join(''));
+      err.length = 0;
+      expect(await run(file, '--resume')).toBe(0);
+      expect(err.join('')).not.toMatch(/already ok/);
+      expect(err.join('')).toMatch(/running ring_p2p .*\n.*running dispatch /s);
+      expect(readJsonl<Row>(file).slice(3).map((r) => `${r.scheme}/${r.direction}/${r.status}`)).toEqual(['ring_p2p/fwd/ok', 'ring_p2p/bwd/ok', 'dispatch/fwd/ok', 'dispatch/bwd/ok']);
+
+      // Now only the dispatch case lacks an ok row: ring_p2p is skipped, dispatch runs.
+      const now = readJsonl<Row>(file).filter((r) => !(r.scheme === 'dispatch' && r.direction === 'fwd'));
+      fs.writeFileSync(file, now.map((r) => `${JSON.stringify(r)}\n`).join(''));
+      err.length = 0;
+      out.length = 0;
+      expect(await run(file, '--resume')).toBe(0);
+      const text = err.join('');
+      expect(text).toContain(`1 case(s) already ok in ${file}: skipped (--resume)\n`);
+      expect(text).toMatch(/running dispatch /);
+      expect(text).not.toMatch(/running ring_p2p /);
+      expect(out.join('')).toMatch(new RegExp(`^2 row\\(s\\) -> ${file}$`, 'm'));
+    });
+  });
+
   it('rejects torch flags on the cpu executor', async () => {
     expect(await main(['cp', 'run', '--executor', 'cpu', '--scheme', 'ring_p2p', '--world', '2', '--family', 'causal', '--seqlen', '256', '--nproc-per-node', '2'])).toBe(2);
     expect(err.join('').trim().split('\n')).toEqual(['attnbench: usage: --nproc-per-node is for --executor torch']);

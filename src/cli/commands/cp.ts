@@ -10,7 +10,8 @@ import path from 'node:path';
 import type { Command } from 'commander';
 import { checkPlan } from '../../cp/check.js';
 import { loadCpExecutor } from '../../cp/exec/index.js';
-import { cpFailedRow } from '../../cp/exec/rows.js';
+import { cpCaseId, cpFailedRow } from '../../cp/exec/rows.js';
+import type { CpRunRequest } from '../../cp/exec/types.js';
 import { parseLayout, planCp, SCHEMES, schemeDef, sharedMask } from '../../cp/plan/index.js';
 import { planStats, summarizeStats } from '../../cp/stats.js';
 import { cpRunTable, fmtBytes, planStatsTable } from '../../cp/table.js';
@@ -30,13 +31,13 @@ import {
   type CpJob,
   type TorchLaunch,
 } from '../../cp/torch/index.js';
-import type { CpLayout, CpShape, Plan } from '../../cp/types.js';
+import type { CpLayout, CpShape } from '../../cp/types.js';
 import { parseDtype, parseHeads, parseParams } from '../../config/kernel-options.js';
 import { familyParams, generateMask } from '../../mask/families/index.js';
 import type { GeneratedMask, Mask } from '../../mask/types.js';
 import type { ResultRow } from '../../results/schema.js';
 import { cpuEnvironment, gitRev } from '../../util/env.js';
-import { appendJsonl } from '../../util/jsonl.js';
+import { appendJsonl, readJsonl } from '../../util/jsonl.js';
 import { formatTokens, parseInteger, parseIntList, parseTokenList, parseTokens, splitList } from '../../util/parse.js';
 import { pythonDir, pythonExecutable } from '../../worker/client.js';
 import { AttnbenchError, badInput, usage } from '../errors.js';
@@ -198,7 +199,6 @@ const TORCH_ONLY: Readonly<Record<string, string>> = {
   device: '--device',
   jobDir: '--job-dir',
   planDir: '--plan-dir',
-  resume: '--resume',
 };
 
 const optInt = (v: string | undefined, what: string, min = 1): number | undefined => (v === undefined ? undefined : parseInteger(v, what, min));
@@ -421,7 +421,7 @@ export function register(program: Command): void {
       .option('--device <id>', 'torch: cuda | cpu (default cuda)')
       .option('--job-dir <dir>', 'torch: job folder (default cp-torch-jobs next to --out; shared by every node with --nnodes above 1)')
       .option('--plan-dir <dir>', 'torch, file mode: write the job folder here and print the command that runs it (nothing runs)')
-      .option('--resume', 'torch: skip cases whose every direction already has an ok row in --out'),
+      .option('--resume', 'skip cases whose every direction (fwd and bwd) already has an ok row in --out'),
   ).action(async (o: RunOptions) => {
     if (o.executor === 'torch') return runOnTorch(o);
     if (o.executor === 'cpu')
@@ -437,7 +437,7 @@ export function register(program: Command): void {
     try {
       const shape = shapeOf(o.heads ?? '8:4', o.headDim ?? '32', executor.dtypeBytes);
       // Plan and check everything first: bad input fails before anything runs.
-      const cases: { plan: Plan; gm: GeneratedMask; mask: Mask }[] = [];
+      const cases: CpRunRequest[] = [];
       for (const family of families)
         for (const seqlen of seqlens) {
           const { gm, mask } = makeMask(family, seqlen, o, families);
@@ -446,17 +446,22 @@ export function register(program: Command): void {
               const plan = planCp(scheme, mask, world, layout, shape);
               const v = checkPlan(plan, mask);
               if (v.length) throw new AttnbenchError('internal', `${scheme} plan for ${family} S=${seqlen} P=${world} fails the checker: ${v[0].message}`);
-              cases.push({ plan, gm, mask });
+              const tracePath = trace ? path.join(trace, `${plan.scheme}-${gm.family}-${plan.seqlen}-P${plan.world}.trace.json`) : undefined;
+              cases.push({ plan, mask, family: gm.family, maskParams: gm.params, seed: gm.seed, check: o.reference, timeoutMs, tracePath });
             }
         }
+      // --resume: leave out the cases whose fwd and bwd rows (ids as the rows build them) are ok in --out.
+      const okBefore = o.resume ? new Set(readJsonl<{ id?: string; status?: string }>(o.out).filter((r) => r.status === 'ok').map((r) => r.id)) : null;
+      const todo = okBefore ? cases.filter((req) => !(['fwd', 'bwd'] as const).every((d) => okBefore.has(cpCaseId(executor.id, req, d)))) : cases;
+      const skipped = cases.length - todo.length;
+      if (skipped) process.stderr.write(`${skipped} case(s) already ok in ${o.out}: skipped (--resume)\n`);
       const rows: ResultRow[] = [];
       const env = cpuEnvironment();
       let failed = 0;
-      for (const { plan, gm, mask } of cases) {
-        const label = `${plan.scheme} ${gm.family} S=${formatTokens(plan.seqlen)} P=${plan.world}`;
+      for (const req of todo) {
+        const { plan } = req;
+        const label = `${plan.scheme} ${req.family} S=${formatTokens(plan.seqlen)} P=${plan.world}`;
         process.stderr.write(`running ${label} ...\n`);
-        const tracePath = trace ? path.join(trace, `${plan.scheme}-${gm.family}-${plan.seqlen}-P${plan.world}.trace.json`) : undefined;
-        const req = { plan, mask, family: gm.family, maskParams: gm.params, seed: gm.seed, check: o.reference, timeoutMs, tracePath };
         try {
           const r = await executor.run(req);
           for (const row of r.rows) {
@@ -475,8 +480,9 @@ export function register(program: Command): void {
           }
         }
       }
-      process.stdout.write(`${cpRunTable(rows)}\n${rows.length} row(s) -> ${o.out}\n`);
-      if (failed) throw new AttnbenchError('failed', `${failed} of ${cases.length} case(s) did not end ok; their rows in ${o.out} say why`);
+      if (rows.length) process.stdout.write(`${cpRunTable(rows)}\n`);
+      process.stdout.write(`${rows.length} row(s) -> ${o.out}${todo.length ? '' : `: all ${cases.length} case(s) already ok (--resume)`}\n`);
+      if (failed) throw new AttnbenchError('failed', `${failed} of ${todo.length} case(s) did not end ok; their rows in ${o.out} say why`);
     } finally {
       await executor.close();
     }

@@ -58,10 +58,14 @@ describe('attnbench run', () => {
     // kernels: causal at 256, fwd + bwd; cp: 3 schemes x fwd/bwd on 2 CPU ranks; sim: 2 schemes x 2 families x fwd/bwd at P=8
     expect(counts).toEqual({ kernel: 2, cp: 6, 'cp (sim)': 8 });
 
+    const cpRows = fs.readFileSync(p.cp, 'utf8');
     const again = await cli('run', '--quick', '--out', out);
     expect(again.code).toBe(0);
     expect(again.out).toMatch(/\] kernels +ok .*0 case\(s\) measured/);
-    expect(again.out).toMatch(/\] cp +skipped .*all 3 case\(s\) already/);
+    // cp run --resume: every case already ok, nothing measured, cp.jsonl as it was
+    expect(again.out).toMatch(/\] cp +ok .*0 row\(s\) -> .*: all 3 case\(s\) already ok \(--resume\)/);
+    expect(fs.readFileSync(p.cp, 'utf8')).toBe(cpRows);
+    expect(fs.readFileSync(path.join(p.logs, 'cp.log'), 'utf8')).toMatch(/cp run .*--resume\n(.*\n)*3 case\(s\) already ok in .*: skipped \(--resume\)/);
     expect(again.out).toMatch(/\] sim +skipped /);
     expect(again.out).toMatch(/results\.duckdb: 16 row\(s\)/);
   }, 180_000);

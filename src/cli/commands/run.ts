@@ -3,9 +3,9 @@
 // gallery, cpu kernel preset, CP run on 4 CPU ranks, simulator projection); then it ingests every
 // result JSONL into the DuckDB database and writes the report. Each stage is the same commander
 // command a user would type, run in-process; its output goes to <out>/logs/<stage>.log and one
-// line per stage is printed. Resumable: kernels get --resume, CP cases already measured are
-// skipped, and so is the projection when all its rows are there; masks, ingest and report are
-// idempotent and run again.
+// line per stage is printed. Resumable: kernels and CP get --resume (cases already measured are
+// skipped), and the projection is skipped when all its rows are there; masks, ingest and report
+// are idempotent and run again.
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -76,23 +76,14 @@ interface CpCases {
 const CP_FULL: CpCases = { schemes: ['ring_p2p', 'ulysses', 'dispatch'], world: 4, families: ['causal', 'causal_document'], seqlen: 1024 };
 const CP_QUICK: CpCases = { schemes: ['ring_p2p', 'ulysses', 'dispatch'], world: 2, families: ['causal_document'], seqlen: 512 };
 
-/** `cp run` argument lists for the cases not yet in the JSONL (with fwd and bwd rows of status ok). */
-function cpInvocations(c: CpCases, file: string, traces: string, resume: boolean): string[][] | string {
-  const done = new Set<string>();
-  if (resume) {
-    for (const r of readJsonl<Record<string, unknown>>(file))
-      if (r.status === 'ok' && r.world === c.world && r.seqlen === c.seqlen) done.add(`${r.scheme}|${r.family}|${r.direction}`);
-  }
-  // One `cp run` per set of missing schemes, over the families missing exactly that set.
-  const bySchemes = new Map<string, string[]>();
-  for (const family of c.families) {
-    const todo = c.schemes.filter((s) => !done.has(`${s}|${family}|fwd`) || !done.has(`${s}|${family}|bwd`)).join(',');
-    if (todo) bySchemes.set(todo, [...(bySchemes.get(todo) ?? []), family]);
-  }
-  const out = [...bySchemes].map(([schemes, families]) => [
-    'cp', 'run', '--executor', 'cpu', '--scheme', schemes, '--world', String(c.world), '--family', families.join(','), '--seqlen', String(c.seqlen), '--out', file, '--trace', traces,
-  ]);
-  return out.length ? out : `all ${c.schemes.length * c.families.length} case(s) already in ${file}`;
+/** The `cp run` on CPU ranks; with resume, `cp run --resume` leaves out the cases whose fwd and bwd rows are ok in the JSONL. */
+function cpInvocations(c: CpCases, file: string, traces: string, resume: boolean): string[][] {
+  return [
+    [
+      'cp', 'run', '--executor', 'cpu', '--scheme', c.schemes.join(','), '--world', String(c.world), '--family', c.families.join(','), '--seqlen', String(c.seqlen),
+      '--out', file, '--trace', traces, ...(resume ? ['--resume'] : []),
+    ],
+  ];
 }
 
 interface SimCases {
