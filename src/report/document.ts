@@ -4,6 +4,7 @@ import type { ResultRow } from '../results/schema.js';
 import { STATUSES, SUITES } from '../results/schema.js';
 import { PLOTS } from './specs.js';
 import {
+  cpPivots,
   cpTable,
   escapeHtml,
   failureTable,
@@ -124,9 +125,9 @@ export function buildSections(rows: readonly ResultRow[], figures: ReadonlySet<s
   if (rows.some((r) => r.scheme))
     sections.push({
       title: 'Context parallelism',
-      text: ['TFLOP/s per GPU = total FLOPs / (slowest rank time x P); the mean-rank figure is what the paper\'s code reported. Dashed lines are simulated.'],
+      text: ['TFLOP/s per GPU = total FLOPs / (slowest rank time x P); the mean-rank figure is what the paper\'s code reported. Dashed lines are simulated. With virtual ranks (all ranks in one process on one GPU) a rank\'s time is its compute steps only.'],
       figures: fig('cp-scaling', 'cp-seqlen'),
-      tables: [cpTable(rows)],
+      tables: [...cpPivots(rows), cpTable(rows)],
     });
   const sim = simTable(rows);
   if (sim.rows.length)

@@ -59,6 +59,22 @@ describe('attnbench sim', () => {
     const pr = fs.readFileSync(predicted, 'utf8').trim().split('\n').map((l) => ResultRowSchema.parse(JSON.parse(l)));
     expect(pr.length).toBe(48);
     expect(pr.every((r) => r.simulated && r.executor === 'sim' && r.id.startsWith('sim:') && r.kernel === 'fakeflash')).toBe(true);
+    for (const r of pr) expect(r.tflops! * r.times!.medianMs * 1e9).toBeCloseTo(r.flops, -3);
+
+    // A CP row measured on 4 virtual ranks: its prediction's TFLOP/s is per GPU, like the measured row's.
+    const cpRows = path.join(dir, 'cp.jsonl');
+    const base = JSON.parse(fs.readFileSync(rows, 'utf8').split('\n')[0]);
+    const cpRow = {
+      ...base, id: 'cp:ring_p2p:test|fwd|torch|virtual4|cuda', suite: 'cp', scheme: 'ring_p2p', kernel: 'flex', family: 'causal', maskParams: {},
+      seqlen: 8192, world: 4, direction: 'fwd', layout: { sharding: 'zigzag', virtualRanks: 4 }, flops: 4.4e12,
+      times: { medianMs: 10, p20Ms: 10, p80Ms: 10, samples: 5 }, tflops: 110, ranks: null, notes: ['virtual ranks: 4 ranks on one device'],
+    };
+    fs.writeFileSync(cpRows, `${JSON.stringify(cpRow)}\n`);
+    const cpPredicted = path.join(dir, 'cp-predicted.jsonl');
+    await cli('sim', 'validate', '--in', cpRows, '--calibration', cal, '--out', cpPredicted);
+    const [cp] = fs.readFileSync(cpPredicted, 'utf8').trim().split('\n').map((l) => ResultRowSchema.parse(JSON.parse(l)));
+    expect(cp.suite).toBe('cp');
+    expect(cp.tflops! * cp.times!.medianMs * 1e9 * 4).toBeCloseTo(4.4e12, -3);
 
     out.length = 0;
     await cli('sim', 'validate', '--in', rows, '--calibration', cal, '--json');

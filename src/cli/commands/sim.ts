@@ -333,7 +333,7 @@ function predictedRow(m: ResultRow, predictedMs: number, fallback: boolean, calP
     executor: 'sim',
     simulated: true,
     times: { medianMs: predictedMs, p20Ms: predictedMs, p80Ms: predictedMs, samples: 1 },
-    tflops: m.flops / (predictedMs * 1e9),
+    tflops: m.flops / (predictedMs * 1e9 * m.world), // per GPU, as measured rows
     tflopsMeanRank: null,
     memory: null,
     error: null,

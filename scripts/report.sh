@@ -1,0 +1,21 @@
+#!/bin/bash
+# Rebuilds results/report from the committed GPU results (run here after `npm run build`):
+# H200 kernels and CP virtual ranks, their simulator predictions, the paper-cp projection with the
+# CP executor's own call curves, and CP timelines (two measured on the H200, two simulated).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+AB="node dist/cli/bin.js"
+T=$(mktemp -d)
+CAL=results/sim/calibration.json
+CP="results/h200/cp/virtual-p2.jsonl results/h200/cp/virtual-p4.jsonl results/h200/cp/virtual-p8.jsonl"
+$AB sim validate --in results/h200/kernels/paper.jsonl $(printf -- '--in %s ' $CP) --calibration $CAL --out results/sim/validation-h200.jsonl > /dev/null
+MEASURED="cp_ring_p2p_sharding_zigzag_causal_document_docLens_prolong64k_seed0_S65536_P8_64x8x128_bfloat16-fwd-virtual.trace.json
+cp_dispatch_chunks_8_comm_p2p_granule_128_max_token_ratio_2_sharding_chunked_target_1.02_causal_document_docLens_prolong64k_seed0_S65536_P8_64x8x128_bfloat16-fwd-virtual.trace.json"
+tar xzf results/h200/cp/traces.tgz -C "$T" $(for f in $MEASURED; do echo "./virtual/$f"; done)
+$AB sim run --preset paper-cp --gpu h100 --kernel flex@cp --calibration $CAL --gpus 16 --family causal_document \
+  --scheme ring_p2p,dispatch --direction fwd --out "$T/sim.jsonl" --trace "$T/sim" > /dev/null
+rm -rf results/report
+$AB report --in results/h200/kernels/paper.jsonl $CP results/sim/validation-h200.jsonl results/sim/paper-cp-h100-flexcp.jsonl \
+  --trace "$T"/virtual/*.trace.json "$T"/sim/*.trace.json --out results/report \
+  --title "attnbench results: kernels and CP virtual ranks on an H200, projections to 1024 H100s"
+rm -rf "$T"
