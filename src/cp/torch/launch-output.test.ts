@@ -36,6 +36,12 @@ describe('launch output', () => {
     expect(shown.slice(-3)).toEqual([expect.stringMatching(/^torchrun: the launch failed \(exit codes: /), next, 'plain line']);
   });
 
+  it('drops torch 1.x c10d warnings too, keeps their errors', () => {
+    const w = 'W20261201 19:17:44.870848  2097 socket.cpp:426] [c10d] The server socket has failed to bind to [::]:29561 (errno: 98 - Address already in use).';
+    const e = 'E20261201 19:17:44.872082  2097 socket.cpp:462] [c10d] The server socket has failed to listen on any local network address.';
+    expect(feed([w, e, 'done']).shown).toEqual([e, 'done']);
+  });
+
   it('shows any other traceback whole (an import error in the worker is not torchrun noise)', () => {
     const tb = ['Traceback (most recent call last):', '  File "x.py", line 1, in <module>', 'ModuleNotFoundError: No module named torch'];
     expect(feed(['hello', ...tb]).shown).toEqual(['hello', ...tb]);

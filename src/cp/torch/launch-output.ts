@@ -5,7 +5,9 @@
 // tracebacks (an import error in the worker, say) are shown whole.
 import fs from 'node:fs';
 
-const TORCH_LOG = /^[IW]\d{4} \d\d:\d\d:\d\d\.\d+ +\d+ \S*torch\//;
+// torch 2.x: `W1201 17:54:19.578000 892 torch/distributed/...py:1012] ...`; c10d in torch 1.x:
+// `W20261201 19:17:44.870848  2097 socket.cpp:426] [c10d] ...`.
+const TORCH_LOG = /^[IW]\d{4}(\d{4})? \d\d:\d\d:\d\d\.\d+ +\d+ (\S*torch\/|\S+\.cpp:\d+\] \[c10d\])/;
 const TORCHRUN_CHATTER = [/^\*{10,}$/, /^WARNING:__main__:$/, /^Setting OMP_NUM_THREADS environment variable for each process/];
 const TRACEBACK = 'Traceback (most recent call last):';
 const CHILD_FAILED = 'ChildFailedError';
