@@ -410,6 +410,7 @@ def case_faults(out, case_id, world, wait_s=2.0):
         found = [x for x in found if x.get("case") == case_id]
         if len({x.get("rank") for x in found}) >= world or time.monotonic() > deadline:
             return found
+        time.sleep(0.2)
 
 
 def faults_text(found):
