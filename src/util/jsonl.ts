@@ -7,6 +7,11 @@ export function appendJsonl(file: string, row: unknown): void {
   fs.appendFileSync(file, `${JSON.stringify(row)}\n`);
 }
 
+/** Ids of the rows with status ok in a results JSONL file (what --resume skips). */
+export function okRowIds(file: string): Set<string> {
+  return new Set(readJsonl<{ id?: string; status?: string }>(file).flatMap((r) => (r.status === 'ok' && r.id ? [r.id] : [])));
+}
+
 /** Reads a JSONL file; a torn last line (a run killed mid-write) is skipped, not fatal. */
 export function readJsonl<T = unknown>(file: string): T[] {
   if (!fs.existsSync(file)) return [];

@@ -37,7 +37,7 @@ import { familyParams, generateMask } from '../../mask/families/index.js';
 import type { GeneratedMask, Mask } from '../../mask/types.js';
 import type { ResultRow } from '../../results/schema.js';
 import { cpuEnvironment, gitRev } from '../../util/env.js';
-import { appendJsonl, readJsonl } from '../../util/jsonl.js';
+import { appendJsonl, okRowIds } from '../../util/jsonl.js';
 import { formatTokens, parseInteger, parseIntList, parseTokenList, parseTokens, splitList } from '../../util/parse.js';
 import { pythonDir, pythonExecutable } from '../../worker/client.js';
 import { AttnbenchError, badInput, usage } from '../errors.js';
@@ -451,7 +451,7 @@ export function register(program: Command): void {
             }
         }
       // --resume: leave out the cases whose fwd and bwd rows (ids as the rows build them) are ok in --out.
-      const okBefore = o.resume ? new Set(readJsonl<{ id?: string; status?: string }>(o.out).filter((r) => r.status === 'ok').map((r) => r.id)) : null;
+      const okBefore = o.resume ? okRowIds(o.out) : null;
       const todo = okBefore ? cases.filter((req) => !(['fwd', 'bwd'] as const).every((d) => okBefore.has(cpCaseId(executor.id, req, d)))) : cases;
       const skipped = cases.length - todo.length;
       if (skipped) process.stderr.write(`${skipped} case(s) already ok in ${o.out}: skipped (--resume)\n`);

@@ -13,7 +13,7 @@ import path from 'node:path';
 import { AttnbenchError } from '../../cli/errors.js';
 import { maskArea } from '../../mask/slices.js';
 import { cpuEnvironment } from '../../util/env.js';
-import { appendJsonl, readJsonl } from '../../util/jsonl.js';
+import { appendJsonl, okRowIds, readJsonl } from '../../util/jsonl.js';
 import { ResultRowSchema, type Direction, type ResultRow } from '../../results/schema.js';
 import { pythonDir, pythonExecutable } from '../../worker/client.js';
 import { NCCL_ENV, torchrunArgs, virtualArgs, type WorkerArgs } from './launch.js';
@@ -193,7 +193,7 @@ export async function runTorchCp(o: RunTorchCpOptions): Promise<RunTorchCpResult
   const rows: ResultRow[] = [];
   const mismatched: ResultRow[] = [];
   const runnable: CpJob[] = [];
-  const okBefore = o.resume && !o.planOnly ? new Set(readJsonl<{ id?: string; status?: string }>(o.out).filter((r) => r.status === 'ok').map((r) => r.id)) : null;
+  const okBefore = o.resume && !o.planOnly ? okRowIds(o.out) : null;
   let skipped = 0;
   for (const job of o.jobs) {
     if (!o.planOnly && job.plan.world !== world) {
