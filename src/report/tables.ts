@@ -4,6 +4,7 @@ import Table from 'cli-table3';
 import type { Direction, ResultRow, Status } from '../results/schema.js';
 import { STATUSES } from '../results/schema.js';
 import { formatTokens } from '../util/parse.js';
+import { isVirtualRanks } from '../results/rows.js';
 import { maxAbsError } from '../store/columns.js';
 import {
   BLOCK_PARAM_NAMES,
@@ -302,9 +303,8 @@ function errCell(r: ResultRow | undefined): string {
 /** One measured CP setting: what a scheme x family pivot holds fixed. */
 function cpSetting(r: ResultRow): string {
   const where = r.env.gpu ?? 'CPU';
-  // torch rows name their launch in the id: virtual<P> (one process) or dist-<backend>.
-  const mode = r.id.split('|').find((p) => /^(virtual\d+|dist-\w+)$/.test(p));
-  const how = mode?.startsWith('virtual') ? 'virtual ranks' : mode ? `${mode.slice(5)} processes` : r.executor;
+  const backend = r.env.libs?.backend;
+  const how = isVirtualRanks(r) ? 'virtual ranks' : backend && backend !== 'none' ? `${backend} processes` : r.executor;
   return `P=${r.world} · S=${formatTokens(r.seqlen)} · ${r.headsQ}:${r.headsKv} heads · d=${r.headDim} · ${r.dtype} · ${r.kernel ?? ''} · ${how} · ${where}`;
 }
 

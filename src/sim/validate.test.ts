@@ -6,7 +6,8 @@ import { calibrate } from './calibrate.js';
 import { resolveCluster } from './hardware.js';
 import { hasCurve, makeKernelModel, type KernelCall, type KernelModel } from './kernel-model.js';
 import { simulatePlan } from './simulate.js';
-import { CP_PATH, cpObservations, isVirtualRanks, validateCp, type CpValidationDeps } from './validate.js';
+import { isVirtualRanks } from '../results/rows.js';
+import { CP_PATH, cpObservations, validateCp, type CpValidationDeps } from './validate.js';
 
 const shape = { headsQ: 8, headsKv: 2, headDim: 64, dtypeBytes: 2 };
 const deps: CpValidationDeps = {

@@ -7,6 +7,7 @@
 import { AttnbenchError } from '../cli/errors.js';
 import type { CpLayout, CpShape, Plan, Step } from '../cp/types.js';
 import type { GeneratedMask, Mask } from '../mask/types.js';
+import { isVirtualRanks } from '../results/rows.js';
 import type { ResultRow } from '../results/schema.js';
 import { normalizeGpu, type Cluster } from './hardware.js';
 import { isHeldOut, type KernelObservation } from './calibrate.js';
@@ -32,11 +33,6 @@ export interface CpPrediction {
 
 export function isCpMeasurement(r: ResultRow): boolean {
   return r.suite === 'cp' && !r.simulated && r.executor !== 'sim' && r.executor !== 'cpu' && r.status === 'ok' && r.world > 1 && r.times !== null && r.env.gpu !== null;
-}
-
-/** Rows measured with every rank on one GPU (no real network). */
-export function isVirtualRanks(r: ResultRow): boolean {
-  return r.layout?.virtualRanks !== undefined || /virtual/.test(r.executor) || (r.notes ?? []).some((n) => /^virtual ranks/i.test(n));
 }
 
 /** The executor's backward ran autograd through each partial call (its forward recomputed); see its notes. */
