@@ -1,5 +1,5 @@
 // Executor factory: one id per executor, used by the CLI and presets.
-import { badInput } from '../cli/errors.js';
+import { badInput } from '../errors.js';
 import { CpuKernelExecutor } from './cpu-executor.js';
 import type { KernelExecutor } from './types.js';
 

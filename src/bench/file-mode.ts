@@ -1,7 +1,7 @@
 // File mode of a kernel sweep, for GPU nodes without Node: plan the jobs folder here
 // (src/worker/files.ts), run `python -m attnbench_worker run <dir>/jobs.jsonl --out results.jsonl`
 // there, then ingest its results here into ordinary result rows (same ids, same schema).
-import { AttnbenchError } from '../cli/errors.js';
+import { AttnbenchError } from '../errors.js';
 import type { Environment, ResultRow } from '../results/schema.js';
 import { readPlannedCases, readWorkerResults, type WorkerResultRecord } from '../worker/files.js';
 import { makeRow, combineSamples, type MaskSource } from './runner.js';

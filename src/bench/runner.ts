@@ -1,7 +1,7 @@
 // Runs kernel cases through an executor: resume, progress, one JSONL row per case as measured.
 // A failing case becomes a row (error / unsupported / oom ...) and the sweep goes on.
 import { SingleBar } from 'cli-progress';
-import { AttnbenchError } from '../cli/errors.js';
+import { AttnbenchError } from '../errors.js';
 import type { GeneratedMask } from '../mask/types.js';
 import type { Environment, ResultRow } from '../results/schema.js';
 import { appendJsonl, readJsonl } from '../util/jsonl.js';

@@ -1,7 +1,7 @@
 // attnbench command line: parsing only. Each command lives in commands/<name>.ts and exports
 // `register(program)`; the work is done by the library modules they call.
 import { Command, CommanderError } from 'commander';
-import { AttnbenchError } from './errors.js';
+import { AttnbenchError } from '../errors.js';
 import * as cp from './commands/cp.js';
 import * as dashboard from './commands/dashboard.js';
 import * as doctor from './commands/doctor.js';

@@ -2,7 +2,7 @@
 // override their fields. Parsing of flag values happens here (bad values -> exit 2).
 import type { KernelSweep } from '../bench/sweep.js';
 import type { KernelCase } from '../bench/types.js';
-import { badInput } from '../cli/errors.js';
+import { badInput } from '../errors.js';
 import { DENSE_FAMILIES, familyParams, getFamily } from '../mask/families/index.js';
 import { DIRECTIONS, type Direction } from '../results/schema.js';
 import { parseInteger, parseTokenList, parseTokens, splitList } from '../util/parse.js';

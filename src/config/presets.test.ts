@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { expandSweep } from '../bench/sweep.js';
-import { AttnbenchError } from '../cli/errors.js';
+import { AttnbenchError } from '../errors.js';
 import { generateMask } from '../mask/families/index.js';
 import { kernelSweepFromOptions, type KernelCliOptions } from './kernel-options.js';
 import { KERNEL_PRESETS, PAPER_FAMILIES, PAPER_SEQLENS } from './presets.js';

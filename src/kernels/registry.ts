@@ -1,7 +1,7 @@
 // The kernel registry: every kernel id, once. Adding a kernel = one descriptor file + one line here.
 // The id type is derived from this array; the same id is the python module name, the CLI value and
 // the database value.
-import { badInput } from '../cli/errors.js';
+import { badInput } from '../errors.js';
 import { cpuRef } from './cpu_ref.js';
 import { cpuTiled } from './cpu_tiled.js';
 import type { GpuKernelDescriptor } from './gpu/accept.js';

@@ -9,7 +9,7 @@ import { specToSvg, svgToPng } from './render.js';
 import { sortRows } from './points.js';
 import { PLOTS } from './specs.js';
 import { parseTrace, timelineSvg, type Trace } from './timeline.js';
-import { badInput } from '../cli/errors.js';
+import { badInput } from '../errors.js';
 
 export interface NamedTrace {
   /** Becomes the file name timeline-<name>.png. */

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { AttnbenchError } from '../cli/errors.js';
+import { AttnbenchError } from '../errors.js';
 import { checkWorld, normalizeGpu, parseClusterFile, resolveCluster } from './hardware.js';
 
 function badInputMessage(f: () => unknown): string {

@@ -19,7 +19,7 @@
 //   HBM efficiency of elementwise kernels:  0.80; launch overhead of an elementwise step: 10 us
 //   roofline efficiency for kernels with no calibration: 0.50 of dense peak
 import { z } from 'zod';
-import { badInput } from '../cli/errors.js';
+import { badInput } from '../errors.js';
 
 export interface GpuSpec {
   /** Display name. */

@@ -3,7 +3,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
-import { badInput } from '../cli/errors.js';
+import { badInput } from '../errors.js';
 import type { Environment, ResultRow } from '../results/schema.js';
 import { formatLineError, readResultJsonl } from '../store/parse.js';
 import { cpuEnvironment } from '../util/env.js';

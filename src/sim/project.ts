@@ -1,7 +1,7 @@
 // Projections: plan every (scheme, family, P, S) of a preset with the CP planners, simulate it on a
 // modelled cluster, and write the outcome as result rows marked simulated (suite 'cp', executor
 // 'sim'), so the report compares them with measured CP rows of the same case.
-import { AttnbenchError } from '../cli/errors.js';
+import { AttnbenchError } from '../errors.js';
 import type { CpLayout, CpShape, Plan } from '../cp/types.js';
 import { maskArea } from '../mask/slices.js';
 import type { GeneratedMask, Mask } from '../mask/types.js';

@@ -4,7 +4,7 @@
 // "virtual ranks" (every rank of the plan in one process on one GPU; the CP executor records a
 // rank's time as the sum of its compute steps, layout.virtualRanks = P) compare the slowest rank's
 // simulated compute time, with communication switched off.
-import { AttnbenchError } from '../cli/errors.js';
+import { AttnbenchError } from '../errors.js';
 import type { CpLayout, CpShape, Plan, Step } from '../cp/types.js';
 import type { GeneratedMask, Mask } from '../mask/types.js';
 import { isVirtualRanks } from '../results/rows.js';

@@ -1,7 +1,7 @@
 // Result JSONL parsed at the edge: every line validated against ResultRowSchema. A bad line is
 // reported as `file:line: reason` and skipped; the other lines still count.
 import fs from 'node:fs';
-import { badInput } from '../cli/errors.js';
+import { badInput } from '../errors.js';
 import { ResultRowSchema, type ResultRow } from '../results/schema.js';
 
 export interface LineError {

@@ -12,7 +12,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { createHash } from 'node:crypto';
 import { DuckDBInstance, type DuckDBConnection, type DuckDBValue } from '@duckdb/node-api';
-import { AttnbenchError, badInput } from '../cli/errors.js';
+import { AttnbenchError, badInput } from '../errors.js';
 import { ResultRowSchema, type ResultRow } from '../results/schema.js';
 import { COLUMNS, KEY_COLUMNS, canonicalJson, type SqlType } from './columns.js';
 import { readResultJsonl, type LineError, type ParsedRow } from './parse.js';

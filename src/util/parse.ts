@@ -1,5 +1,5 @@
 // Parsing of user-facing values (CLI flags, config files). Throws AttnbenchError (exit 2) naming the value.
-import { badInput } from '../cli/errors.js';
+import { badInput } from '../errors.js';
 
 /** Token counts like 4096, 4k, 1M, 1.5k (k = 1024, M = 1024^2). */
 export function parseTokens(text: string, what = 'seqlen'): number {

@@ -5,7 +5,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import readline from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { AttnbenchError } from '../cli/errors.js';
+import { AttnbenchError } from '../errors.js';
 import { HelloSchema, PROTOCOL_VERSION, WorkerMessageSchema, type Hello, type WorkerJob, type WorkerResult } from './protocol.js';
 
 export type WorkerGroup = 'torch' | 'jax';

@@ -4,7 +4,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { CaseOutcome, KernelCase, KernelExecutor } from '../bench/types.js';
-import { AttnbenchError } from '../cli/errors.js';
+import { AttnbenchError } from '../errors.js';
 import { getKernel, KERNELS } from '../kernels/registry.js';
 import type { KernelDescriptor } from '../kernels/types.js';
 import type { GeneratedMask } from '../mask/types.js';

@@ -6,7 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { KernelCase } from '../bench/types.js';
-import { AttnbenchError } from '../cli/errors.js';
+import { AttnbenchError } from '../errors.js';
 import { getKernel, KERNELS } from '../kernels/registry.js';
 import type { KernelDescriptor } from '../kernels/types.js';
 import { bandToSlices } from '../mask/band.js';

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { AttnbenchError } from '../../src/cli/errors.js';
+import { AttnbenchError } from '../../src/errors.js';
 import {
   DENSE_FAMILIES,
   FAMILIES,

@@ -40,7 +40,7 @@ import { cpuEnvironment, gitRev } from '../../util/env.js';
 import { appendJsonl, okRowIds } from '../../util/jsonl.js';
 import { formatTokens, parseInteger, parseIntList, parseTokenList, parseTokens, splitList } from '../../util/parse.js';
 import { pythonDir, pythonExecutable } from '../../worker/client.js';
-import { AttnbenchError, badInput, usage } from '../errors.js';
+import { AttnbenchError, badInput, usage } from '../../errors.js';
 
 const DTYPE_BYTES: Readonly<Record<string, number>> = { bfloat16: 2, float16: 2, float32: 4 };
 

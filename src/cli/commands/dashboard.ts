@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import { startDashboard } from '../../report/dashboard/server.js';
 import { DEFAULT_DB_PATH } from '../../store/store.js';
 import { parseInteger } from '../../util/parse.js';
-import { AttnbenchError, usage } from '../errors.js';
+import { AttnbenchError, usage } from '../../errors.js';
 
 export function register(program: Command): void {
   program

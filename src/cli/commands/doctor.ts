@@ -4,7 +4,7 @@ import type { Command } from 'commander';
 import { KERNELS } from '../../kernels/registry.js';
 import { WorkerProcess, pythonExecutable, type WorkerGroup } from '../../worker/client.js';
 import type { Hello } from '../../worker/protocol.js';
-import { AttnbenchError } from '../errors.js';
+import { AttnbenchError } from '../../errors.js';
 
 interface DoctorOptions {
   readonly python?: string;

@@ -9,7 +9,7 @@ import { kernelSweepFromOptions, type KernelCliOptions } from '../../config/kern
 import { createExecutor } from '../../bench/executors.js';
 import { ingestWorkerResults } from '../../bench/file-mode.js';
 import { measuredIds } from '../../bench/runner.js';
-import { badInput } from '../errors.js';
+import { badInput } from '../../errors.js';
 import { appendJsonl } from '../../util/jsonl.js';
 import { planJobsFile } from '../../worker/files.js';
 import path from 'node:path';

@@ -5,7 +5,7 @@ import { FAMILIES, FAMILY_IDS, familyParams, generateMask, getFamily, maskFlops,
 import { writeGallery } from '../../mask/render/gallery.js';
 import type { GeneratedMask } from '../../mask/types.js';
 import { parseInteger, parseTokens, splitList } from '../../util/parse.js';
-import { badInput, usage } from '../errors.js';
+import { badInput, usage } from '../../errors.js';
 
 interface MasksOptions {
   list?: boolean;

@@ -4,7 +4,7 @@ import { writeReport, readTrace } from '../../report/build.js';
 import type { ResultRow } from '../../results/schema.js';
 import { formatLineError } from '../../store/parse.js';
 import { DEFAULT_DB_PATH, closeStore, ingestJsonl, latestRows, openStore } from '../../store/store.js';
-import { usage } from '../errors.js';
+import { usage } from '../../errors.js';
 
 export interface ReportCliOptions {
   db?: string;

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { Command } from 'commander';
 import { describe, expect, it } from 'vitest';
 import { syntheticKernelSweep, syntheticRow } from '../../report/fixtures.js';
-import { AttnbenchError } from '../errors.js';
+import { AttnbenchError } from '../../errors.js';
 import * as report from './report.js';
 import * as results from './results.js';
 import { captureIo } from '../testing.js';

@@ -25,7 +25,7 @@ import {
 } from '../../report/tables.js';
 import { sortRows } from '../../report/points.js';
 import { splitList } from '../../util/parse.js';
-import { usage } from '../errors.js';
+import { usage } from '../../errors.js';
 
 export interface ResultsCliOptions {
   db: string;

@@ -13,7 +13,7 @@ import { Command } from 'commander';
 import { readTrace } from '../../report/build.js';
 import { CP_PRESETS } from '../../sim/project.js';
 import { readJsonl } from '../../util/jsonl.js';
-import { AttnbenchError, usage } from '../errors.js';
+import { AttnbenchError, usage } from '../../errors.js';
 import * as cp from './cp.js';
 import { ask } from './doctor.js';
 import * as kernels from './kernels.js';

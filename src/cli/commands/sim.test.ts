@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { ResultRowSchema } from '../../results/schema.js';
 import { rowMask } from '../../sim/sources.js';
 import { syntheticKernelRows } from '../../sim/testing.js';
-import { AttnbenchError } from '../errors.js';
+import { AttnbenchError } from '../../errors.js';
 import * as sim from './sim.js';
 import { captureIo } from '../testing.js';
 

@@ -4,7 +4,7 @@ import path from 'node:path';
 import v8 from 'node:v8';
 import type { Command } from 'commander';
 import Table from 'cli-table3';
-import { badInput, usage } from '../errors.js';
+import { badInput, usage } from '../../errors.js';
 import { DIRECTIONS, type Direction, type ResultRow } from '../../results/schema.js';
 import { formatTokens, parseIntList, parseTokenList, splitList } from '../../util/parse.js';
 import { gitRev } from '../../util/env.js';

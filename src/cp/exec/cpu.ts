@@ -7,7 +7,7 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { MessageChannel, Worker, type MessagePort } from 'node:worker_threads';
-import { AttnbenchError } from '../../cli/errors.js';
+import { AttnbenchError } from '../../errors.js';
 import { maskArea } from '../../mask/slices.js';
 import type { ResultRow } from '../../results/schema.js';
 import { cpuEnvironment } from '../../util/env.js';

@@ -1,6 +1,6 @@
 // CP executors by id. Each is loaded on demand (the cpu one spawns worker threads; a torch one
 // will drive torch.distributed). Adding an executor = one module + one line here.
-import { AttnbenchError, badInput } from '../../cli/errors.js';
+import { AttnbenchError, badInput } from '../../errors.js';
 import type { CpExecutor } from './types.js';
 
 export const CP_EXECUTORS: Readonly<Record<string, (() => Promise<CpExecutor>) | { unavailable: string }>> = {

@@ -9,7 +9,7 @@
 //   kv@<r>.b               the same, received again in the backward
 //   dkv@<r>, dkv@<r>.r     dK/dV accumulator of rank r's keys travelling (.r: realigned)
 //   o.p                    a partial output about to be merged into o / oh
-import { badInput } from '../../cli/errors.js';
+import { badInput } from '../../errors.js';
 import type { Mask, Range } from '../../mask/types.js';
 import type { BufferDesc, CpLayout, CpShape, Plan, RankProgram, SchemeId, Step, TensorKind } from '../types.js';
 import { AreaIndex, rangesLength } from './area.js';

@@ -40,7 +40,7 @@ import {
   type AttnPair,
   type LayoutParam,
 } from './common.js';
-import { badInput } from '../../cli/errors.js';
+import { badInput } from '../../errors.js';
 
 const SHARDING_MODES = ['auto', 'contiguous', 'chunked', 'chunked_local'] as const;
 const COMM_MODES = ['auto', 'p2p', 'all_gather'] as const;

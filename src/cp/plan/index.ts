@@ -1,6 +1,6 @@
 // The scheme registry: one entry per file in this folder; the id is the file name, the CLI value
 // and the value stored with results. Adding a scheme = one file + one line here.
-import { badInput } from '../../cli/errors.js';
+import { badInput } from '../../errors.js';
 import type { GeneratedMask, Mask } from '../../mask/types.js';
 import { SCHEME_IDS, type CpLayout, type CpShape, type Plan, type Planner, type SchemeId } from '../types.js';
 import type { LayoutParam } from './common.js';

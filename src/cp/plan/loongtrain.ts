@@ -1,7 +1,7 @@
 // loongtrain (LoongTrain, Gu et al. 2024): head-parallel degree hp x context degree cp; the cp
 // ranks of a head group form a double ring: inner rings of `window` ranks (inside a node), an
 // outer ring across them whose transfers overlap the inner ring's compute.
-import { badInput } from '../../cli/errors.js';
+import { badInput } from '../../errors.js';
 import type { Planner } from '../types.js';
 import { checkLayoutKeys, checkWorld, layoutEnum, layoutInt, SHARDINGS, type LayoutParam } from './common.js';
 import { PLACEMENTS, planHeadRing } from './ring.js';

@@ -18,7 +18,7 @@
 // heads u); after it, all-to-alls turn outputs and gradients back. Under GQA a member whose
 // query heads share a KV head with another member receives a replica of that KV head
 // (replicate_kv=1), and the replicas' gradients are summed on the way back.
-import { badInput } from '../../cli/errors.js';
+import { badInput } from '../../errors.js';
 import type { Mask, Range } from '../../mask/types.js';
 import type { BufferDesc, CpLayout, CpShape, P2POp, Plan, SchemeId, Step } from '../types.js';
 import { AreaIndex, mergeSorted, rangesIntersect } from './area.js';

@@ -1,7 +1,7 @@
 // ulysses (DeepSpeed-Ulysses): all-to-all turns sequence shards into head shards, every rank runs
 // full attention for its heads over the whole sequence, all-to-all back. Degree = world.
 import type { Planner } from '../types.js';
-import { badInput } from '../../cli/errors.js';
+import { badInput } from '../../errors.js';
 import { checkLayoutKeys, checkWorld, layoutInt, type LayoutParam } from './common.js';
 import { planHeadRing } from './ring.js';
 

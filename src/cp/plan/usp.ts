@@ -1,6 +1,6 @@
 // usp (Unified Sequence Parallelism): 2-D, Ulysses inside groups of `ulysses` consecutive ranks
 // (inside a node), ring attention across the `ring` groups. Degrees multiply to the world size.
-import { badInput } from '../../cli/errors.js';
+import { badInput } from '../../errors.js';
 import type { CpShape, Planner } from '../types.js';
 import { checkLayoutKeys, checkWorld, layoutEnum, layoutInt, SHARDINGS, type LayoutParam } from './common.js';
 import { planHeadRing } from './ring.js';

@@ -1,7 +1,7 @@
 // CP cases for the GPU executor: (scheme x family x world) -> generated mask -> plan -> CpJob.
 // Pure apart from mask generation's document-length files; no torch, no processes.
 import { generateMask } from '../../mask/families/index.js';
-import { AttnbenchError } from '../../cli/errors.js';
+import { AttnbenchError } from '../../errors.js';
 import { planCp, schemeDef, sharedMask } from '../plan/index.js';
 import type { CpLayout, CpShape } from '../types.js';
 import type { CpCaseMeta, CpDtype, CpJob, CpKernel } from './manifest.js';

@@ -7,7 +7,7 @@
 //                  --rdzv_backend c10d --rdzv_endpoint HOST:PORT --rdzv_id ID -m attnbench_worker.cp ...
 // torchrun's flags are written with underscores: torch 1.x knows only those, 2.x takes both.
 //   virtual      python -m attnbench_worker.cp run DIR/index.json --out OUT --virtual-ranks 8
-import { usage } from '../../cli/errors.js';
+import { usage } from '../../errors.js';
 
 /** NVLink multicast stays off on shared hosts (it can take the host's GPUs out of service). */
 export const NCCL_ENV: Readonly<Record<string, string>> = {

@@ -14,7 +14,7 @@
 // Step, with `mask` replaced by an index into masks[] and ranges written as [start, end].
 import fs from 'node:fs';
 import path from 'node:path';
-import { badInput } from '../../cli/errors.js';
+import { badInput } from '../../errors.js';
 import { adapt } from '../../mask/adapters/index.js';
 import { maskArea } from '../../mask/slices.js';
 import type { Mask, Range } from '../../mask/types.js';

@@ -1,7 +1,7 @@
 // The GPU CP executor's command-line choices, as data: how the ranks are launched (virtual ranks,
 // or torchrun over nodes) and which cases run (flags or a preset). Pure: parsed values in, specs
 // and a launch out; every inconsistency is one usage line (exit 2) before anything is written.
-import { AttnbenchError, badInput, usage } from '../../cli/errors.js';
+import { AttnbenchError, badInput, usage } from '../../errors.js';
 import { checkPlan } from '../check.js';
 import type { CpLayout } from '../types.js';
 import { formatTokens } from '../../util/parse.js';

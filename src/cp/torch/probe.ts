@@ -3,7 +3,7 @@
 // clear line instead of a torchrun traceback per rank. probeTorch does the I/O; torchProblem
 // decides (pure).
 import { spawn } from 'node:child_process';
-import { AttnbenchError } from '../../cli/errors.js';
+import { AttnbenchError } from '../../errors.js';
 
 /** What the python reported, or why it could not. */
 export type TorchProbe =

@@ -10,7 +10,7 @@
 // (launch.<n>.json in the folder); the other nodes launch the index node 0 names, or stop.
 import fs from 'node:fs';
 import path from 'node:path';
-import { AttnbenchError } from '../../cli/errors.js';
+import { AttnbenchError } from '../../errors.js';
 import { maskArea } from '../../mask/slices.js';
 import { cpuEnvironment } from '../../util/env.js';
 import { appendJsonl, okRowIds, readJsonl } from '../../util/jsonl.js';

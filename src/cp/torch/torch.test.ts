@@ -16,7 +16,7 @@ import { NCCL_ENV, sbatchScript, slurmTime, torchrunArgs, virtualArgs } from './
 import { caseId, readManifest, readMaskSlices, writeJobFiles, type CpJob } from './manifest.js';
 import { paperCp } from './preset.js';
 import { failedRow, RAW_RESULTS, runTorchCp, torchRowId } from './run.js';
-import { AttnbenchError } from '../../cli/errors.js';
+import { AttnbenchError } from '../../errors.js';
 
 const tmp = () => fs.mkdtempSync(path.join(os.tmpdir(), 'attnbench-cp-torch-'));
 

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { AttnbenchError } from '../../cli/errors.js';
+import { AttnbenchError } from '../../errors.js';
 import { rngFor } from '../prng.js';
 import { BUILTIN_DOCLENS, builtinHistogram, defaultDocLens } from './builtin.js';
 import { fitReport, fitReportRows } from './fit-report.js';

@@ -1,7 +1,7 @@
 // Reading a document-length histogram file by path, and resolving a doc-length source name
 // (a built-in name or a path) to a histogram. The only file I/O of the mask model.
 import { readFileSync } from 'node:fs';
-import { badInput } from '../../cli/errors.js';
+import { badInput } from '../../errors.js';
 import { BUILTIN_DOCLENS, builtinHistogram, defaultDocLens, isBuiltinDocLens } from './builtin.js';
 import { parseHistogram, type Histogram } from './histogram.js';
 

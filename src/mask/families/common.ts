@@ -1,6 +1,6 @@
 // What a mask family is (one file per family, registry in index.ts), and the pieces they share:
 // parameter checks that name the bad value, document boundaries, per-document slices.
-import { badInput } from '../../cli/errors.js';
+import { badInput } from '../../errors.js';
 import { makeSampler, sampleDocLens, type Histogram } from '../doclen/histogram.js';
 import { rngFor, shuffleInPlace } from '../prng.js';
 import type { GeneratedMask, Mask, Slice } from '../types.js';

@@ -1,7 +1,7 @@
 // Mask family registry (SPEC 3): one file per family, listed once here; the id type derives from the
 // list. generateMask is the one entry point (parameter parsing, doc-length source), maskFlops the one
 // FLOP count (SPEC 6), used by every adapter and report.
-import { badInput } from '../../cli/errors.js';
+import { badInput } from '../../errors.js';
 import { resolveDocLens } from '../doclen/load.js';
 import { maskArea } from '../slices.js';
 import type { GeneratedMask } from '../types.js';

@@ -13,7 +13,7 @@
 // FILTER: suite, family, kernel, scheme, direction, status (comma-separated lists), simulated=true|false.
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { AttnbenchError } from '../../cli/errors.js';
+import { AttnbenchError } from '../../errors.js';
 import { DIRECTIONS, STATUSES, SUITES } from '../../results/schema.js';
 import { closeStore, latestRows, openStore, query, type RowFilter, type Store } from '../../store/store.js';
 import { splitList } from '../../util/parse.js';
