@@ -4,5 +4,5 @@ Imports only the standard library at module level; torch, triton and jax are imp
 the kernels that need them, so protocol, validation and file mode work without them.
 """
 
-PROTOCOL_VERSION = 1
+from .tables import PROTOCOL_VERSION  # noqa: E402,F401 - shared with TypeScript (tables.json)
 __version__ = "0.1.0"

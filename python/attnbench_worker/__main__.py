@@ -1,4 +1,4 @@
-"""python -m attnbench_worker {serve | run | hello | bare}  (see ../PROTOCOL.md)."""
+"""python -m attnbench_worker {serve | run | hello | validate | bare}  (see ../PROTOCOL.md)."""
 
 import argparse
 import json
@@ -17,6 +17,8 @@ def main(argv=None):
     r.add_argument("--python", default=None, help="python for the worker children (default: this one)")
     h = sub.add_parser("hello", help="print the handshake (environment, kernel availability) and exit")
     h.add_argument("--group", choices=("torch", "jax"), default="torch")
+    v = sub.add_parser("validate", help="check job files (jobs.jsonl, CP index.json / manifests) and their arrays; run nothing")
+    v.add_argument("files", nargs="+")
     b = sub.add_parser("bare", help="dev: time jobs with a bare CUDA-event loop, next to the harness")
     b.add_argument("jobs")
     b.add_argument("--ids", default="", help="comma-separated job ids (default: all)")
@@ -36,6 +38,10 @@ def main(argv=None):
 
         print(json.dumps(protocol.hello(a.group, environment(a.group), kernels.availability(a.group)), indent=1))
         return 0
+    if a.cmd == "validate":
+        from .validate import validate
+
+        return validate(a.files)
     if a.cmd == "bare":
         from .bare import bare
 

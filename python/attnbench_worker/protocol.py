@@ -5,14 +5,9 @@ import json
 from . import PROTOCOL_VERSION
 from .arrays import ArrayError, is_array_ref, validate_ref
 
-STATUSES = ("ok", "unsupported", "unavailable", "oom", "error", "timeout")
-DIRECTIONS = ("fwd", "bwd")
-DTYPES = ("bfloat16", "float16", "float32")
-FORMATS = ("slices", "window", "varlen", "flashmask", "block_table", "dense", "segments")
-GQA_MODES = ("native", "expand")
-# SPEC 6 minimums; a job may go below them only with timing.allowShort (recorded in notes).
-MIN_WARMUP = 5
-MIN_ITERS = 20
+# Shared with TypeScript (tables.json, generated from src/contract/tables.ts). SPEC 6 timing
+# minimums: a job may go below them only with timing.allowShort (recorded in notes).
+from .tables import DIRECTIONS, DTYPES, FORMATS, GQA_MODES, MIN_ITERS, MIN_WARMUP, STATUSES  # noqa: F401
 
 
 class JobError(ValueError):

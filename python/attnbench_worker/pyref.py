@@ -7,46 +7,9 @@ run end to end in CI. Tiny shapes only.
 import math
 import random
 
-# Slice types as sent on the wire: 0 full, 1 causal, 2 invcausal, 3 bicausal.
+from .slicemask import band, bands_from_lists, dense_from_bands, row_ranges  # noqa: F401 - the one slice semantics
 
-
-def band(q0, q1, k0, k1, t):
-    """(q0, q1, k0, k1, lo, hi) with lo <= j - i <= hi; None for unbounded (SPEC 2, src/mask/band.ts)."""
-    d = (k1 - k0) - (q1 - q0)
-    base = k0 - q0
-    lo = base if t in (2, 3) else None
-    hi = base + d if t in (1, 3) else None
-    return (q0, q1, k0, k1, lo, hi)
-
-
-def slices_to_bands(q_ranges, k_ranges, types):
-    n = len(types)
-    return [band(q_ranges[2 * s], q_ranges[2 * s + 1], k_ranges[2 * s], k_ranges[2 * s + 1], types[s]) for s in range(n)]
-
-
-def dense_from_bands(bands, sq, sk):
-    """Row-major list of lists of booleans, by testing every cell against every band."""
-    m = [[False] * sk for _ in range(sq)]
-    for q0, q1, k0, k1, lo, hi in bands:
-        for i in range(max(0, q0), min(sq, q1)):
-            row = m[i]
-            for j in range(max(0, k0), min(sk, k1)):
-                d = j - i
-                if (lo is None or d >= lo) and (hi is None or d <= hi):
-                    row[j] = True
-    return m
-
-
-def row_ranges(bands, i):
-    """Unmasked column ranges of row i (each band gives one contiguous range)."""
-    out = []
-    for q0, q1, k0, k1, lo, hi in bands:
-        if q0 <= i < q1:
-            a = k0 if lo is None else max(k0, i + lo)
-            b = k1 if hi is None else min(k1, i + hi + 1)
-            if b > a:
-                out.append((a, b))
-    return out
+slices_to_bands = bands_from_lists  # flat wire arrays -> bands
 
 
 def make_inputs(seed, batch, hq, hkv, s, d):

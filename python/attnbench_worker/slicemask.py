@@ -1,26 +1,107 @@
-"""Slices on the GPU: a vectorised mask predicate (flex mask_mod, dense masks) and a reference fill.
+"""Slice semantics, once for the whole worker: the pure-python band form (py_ref, CP plan checks,
+tests) and, on tensors, a vectorised mask predicate (flex mask_mod, dense masks, the references).
 
 The worker holds no mask logic of its own: it evaluates the slices it was sent, exactly as SPEC 2
-defines them. A slice is a band: rows [q0, q1), columns [k0, k1), and lo <= j - i <= hi (global
-indices; kinds map to lo/hi as in src/mask/band.ts). Row i of a band unmasks columns
-[max(k0, i + lo), min(k1, i + hi + 1)).
+defines them. A slice (qStart, qEnd, kStart, kEnd, kind) is a band: rows [q0, q1), columns
+[k0, k1), and lo <= j - i <= hi (global indices; kinds map to lo/hi as in src/mask/band.ts, with
+d = (k1 - k0) - (q1 - q0): causal hi = k0 - q0 + d, invcausal lo = k0 - q0, bicausal both, full
+neither). Row i of a band unmasks columns [max(k0, i + lo), min(k1, i + hi + 1)).
 
 Predicate layout: the q axis of every head is cut at every slice's q0 and q1 into elementary
 intervals; inside one interval the same slices cover every row, and since slices are disjoint
 their column ranges keep one left-to-right order on every row. Per interval the slices are stored
 in that order, so (q, k) is decided by a lookup row -> interval and a fixed-depth bisection over
 the interval's slices: O(log n) gathers per element, no S x S anything.
+
+Only the tensor parts need torch (imported when present; the pure-python parts run without it).
 """
 
 import math
 
-import torch
+from .tables import SLICE_KINDS
+
+try:
+    import torch
+except ImportError:  # pure-python users (py_ref, CP plan logic, CI without torch)
+    torch = None
 
 BIG = 1 << 40  # "unbounded" diagonal offset
-KINDS = ("full", "causal", "invcausal", "bicausal")
+KINDS = SLICE_KINDS  # wire codes: 0 full, 1 causal, 2 invcausal, 3 bicausal
 LINEAR_MAX = 4  # up to this many slices per interval the predicate scans them instead of bisecting
 
 
+# --- pure python ----------------------------------------------------------------------------------
+def band(q0, q1, k0, k1, t):
+    """(q0, q1, k0, k1, lo, hi) with lo <= j - i <= hi; None for unbounded (SPEC 2, src/mask/band.ts)."""
+    if not 0 <= t < len(KINDS):
+        raise ValueError(f"slice kind {t} is not one of 0..{len(KINDS) - 1} ({', '.join(KINDS)})")
+    d = (k1 - k0) - (q1 - q0)
+    base = k0 - q0
+    lo = base if KINDS[t] in ("invcausal", "bicausal") else None
+    hi = base + d if KINDS[t] in ("causal", "bicausal") else None
+    return (q0, q1, k0, k1, lo, hi)
+
+
+def bands_from_lists(q_ranges, k_ranges, types):
+    """Flat wire arrays (qRanges [n*2], kRanges [n*2], types [n]) -> bands."""
+    return [band(q_ranges[2 * s], q_ranges[2 * s + 1], k_ranges[2 * s], k_ranges[2 * s + 1], types[s]) for s in range(len(types))]
+
+
+def bands_from_slices(slices):
+    """(qStart, qEnd, kStart, kEnd, kind) tuples -> bands."""
+    return [band(*s) for s in slices]
+
+
+def band_row(b, i):
+    """The column range [a, e) of band b on row i, or None (row outside, or empty)."""
+    q0, q1, k0, k1, lo, hi = b
+    if not q0 <= i < q1:
+        return None
+    a = k0 if lo is None else max(k0, i + lo)
+    e = k1 if hi is None else min(k1, i + hi + 1)
+    return (a, e) if e > a else None
+
+
+def row_ranges(bands, i):
+    """Unmasked column ranges of row i, sorted (each band gives one contiguous range)."""
+    return sorted(r for r in (band_row(b, i) for b in bands) if r is not None)
+
+
+def all_row_ranges(bands, seqlen_q, seqlen_k=None):
+    """Per row (0..seqlen_q-1): its sorted unmasked column ranges. ValueError when a band reaches
+    past seqlen_k (when given)."""
+    rows = [[] for _ in range(seqlen_q)]
+    for b in bands:
+        for i in range(max(0, b[0]), min(seqlen_q, b[1])):
+            r = band_row(b, i)
+            if r is not None:
+                if seqlen_k is not None and r[1] > seqlen_k:
+                    raise ValueError("mask slice reaches past seqlenK")
+                rows[i].append(r)
+    for r in rows:
+        r.sort()
+    return rows
+
+
+def area(bands, seqlen_q):
+    """Unmasked (row, column) pairs."""
+    return sum(e - a for r in all_row_ranges(bands, seqlen_q) for a, e in r)
+
+
+def dense_from_bands(bands, sq, sk):
+    """Row-major list of lists of booleans, by testing every cell against every band."""
+    m = [[False] * sk for _ in range(sq)]
+    for q0, q1, k0, k1, lo, hi in bands:
+        for i in range(max(0, q0), min(sq, q1)):
+            row = m[i]
+            for j in range(max(0, k0), min(sk, k1)):
+                d = j - i
+                if (lo is None or d >= lo) and (hi is None or d <= hi):
+                    row[j] = True
+    return m
+
+
+# --- tensors --------------------------------------------------------------------------------------
 def bands_from_arrays(q_ranges, k_ranges, types):
     """int32 tensors [n,2], [n,2], [n] (CPU) -> int64 [n, 6] rows (q0, q1, k0, k1, lo, hi)."""
     q = q_ranges.to(torch.int64).reshape(-1, 2)
@@ -50,6 +131,12 @@ class SliceMask:
     @classmethod
     def from_arrays(cls, heads, seqlen_q, seqlen_k, device):
         return cls([bands_from_arrays(*h) for h in heads], seqlen_q, seqlen_k, device)
+
+    @classmethod
+    def from_slices(cls, slices, seqlen_q, seqlen_k, device):
+        """One head from an int tensor [n, 5] (qStart, qEnd, kStart, kEnd, kind), the CP step form."""
+        s = slices.to("cpu").reshape(-1, 5)
+        return cls([bands_from_arrays(s[:, 0:2], s[:, 2:4], s[:, 4])], seqlen_q, seqlen_k, device)
 
     def _build(self, device):
         sq = self.seqlen_q

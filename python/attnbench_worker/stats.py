@@ -22,7 +22,7 @@ def summarize(samples_ms, first_call_ms=None, compiled=False, clock="cuda_events
     }
 
 
-GRADIENTS = ("dq", "dk", "dv")
+from .tables import GRADIENTS  # noqa: E402 - shared with TypeScript
 
 
 def exceeds_tolerance(tol, errors):

@@ -151,10 +151,15 @@ export interface PlanStats {
 //            dq, dkv                            - complete at the end of the backward.
 // Buffers created in the forward stay readable in the backward (saved activations).
 //
-// Tensor layouts (what a buffer of each kind holds, heads outermost):
-//   q, o, do, dq   [heads, tokens, headDim];  an `o` buffer also carries the lse [heads, tokens]
-//                  (4 bytes per value), so every partial output is a self-contained (out, lse).
-//   kv, dkv        K then V (dK then dV), each [heads, tokens, headDim].
+// What a buffer of each kind holds (a plan fixes contents and sizes, not the memory order):
+//   q, o, do, dq   its tokens x heads x headDim values; an `o` buffer also carries the lse of those
+//                  (token, head) rows (4 bytes per value), so every partial output is a
+//                  self-contained (out, lse).
+//   kv, dkv        K then V (dK then dV), each tokens x heads x headDim.
+// The element order inside a part is the executor's: the CPU executor (src/cp/exec/tensors.ts)
+// stores [heads, tokens, headDim], the torch executor (python/attnbench_worker/cp, logic.py)
+// [tokens, heads, headDim] (the layout of the partial-attention entry, python/PROTOCOL.md). No
+// step depends on it: collectives concatenate whole buffers along tokens or heads by descriptor.
 //
 // Step details that the field comments above leave open:
 //   - attn with an empty mask is valid (flops 0): it creates `out` as zeros with lse = -Infinity.

@@ -4,10 +4,11 @@
 ("virtual ranks": messages become device copies, compute is timed per rank).
 
 Layering (one way): manifest (job files, stdlib) -> logic (buffer layouts, group order, step
-reads/writes, row ranges; stdlib) -> kernels (partial attention with log-sum-exp; torch) ->
-comm (real or virtual) -> executor (steps of one rank) -> runner (cases, timing, checks, rows).
+reads/writes; stdlib) -> partial (kernels/<id>.py's partial-attention entry, merge; torch) ->
+buffers, comm (real or virtual) -> executor (steps of one rank) -> check (inputs, masks as
+PartialSteps, the reference, errors), timing, output, rows -> runner (cases).
 Only `manifest` and `logic` are imported without torch; CI tests them with the standard library.
 """
 
-JOB_FORMAT = "attnbench.cp.job"
-JOB_VERSION = 1
+from ..tables import CP_JOB_FORMAT as JOB_FORMAT  # noqa: F401 - shared with TypeScript (tables.json)
+from ..tables import CP_JOB_VERSION as JOB_VERSION  # noqa: F401

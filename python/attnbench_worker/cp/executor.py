@@ -11,7 +11,7 @@ import time
 import torch
 
 from .buffers import alloc, clone_buf, covers, from_globals, relayout
-from .kernels import merge_into
+from .partial import merge_into
 from .logic import COMM_KINDS, PlanError, head_offset, kv_head_index, phase_inputs
 
 
@@ -62,7 +62,7 @@ class RankExec:
         self.device = device
         self.dts = dts
         self.kernel = kernel
-        self.masks = masks  # index -> PreparedMask (lazy mapping)
+        self.masks = masks  # index -> kernels.base.PartialStep (lazy mapping)
         self.comm = comm
         self.progress = progress
         self.timer = timer  # optional: timer(rank, kind) context manager around compute steps
@@ -192,10 +192,10 @@ class RankExec:
         return heads, qoff, kv_idx
 
     def _mask(self, st, sq, sk):
-        pm = self.masks[st["mask"]]
-        if pm.seqlen_q != sq or pm.seqlen_k != sk:
-            raise PlanError(f"mask {st['mask']} is {pm.seqlen_q}x{pm.seqlen_k} but the buffers hold {sq} queries x {sk} keys")
-        return pm
+        step = self.masks[st["mask"]]
+        if step.seqlen_q != sq or step.seqlen_k != sk:
+            raise PlanError(f"mask {st['mask']} is {step.seqlen_q}x{step.seqlen_k} but the buffers hold {sq} queries x {sk} keys")
+        return step
 
     def _attn(self, st):
         qd, kvd, od = self.desc(st["q"]), self.desc(st["kv"]), self.desc(st["out"])
@@ -205,7 +205,7 @@ class RankExec:
         n = heads[1] - heads[0]
         qb, kvb = self.get(st["q"]), self.get(st["kv"])
         pm = self._mask(st, qb["x"].shape[0], kvb["k"].shape[0])
-        out, lse = self.kernel.forward(qb["x"][:, qoff:qoff + n], kvb["k"], kvb["v"], kv_idx, pm, self.scale)
+        out, lse = self.kernel.forward(qb["x"][:, qoff:qoff + n], kvb["k"], kvb["v"], kv_idx, pm)
         if tuple(od["heads"]) == heads:
             self.put(st["out"], {"x": out.to(self.dts.model), "lse": lse})
         else:  # the partial covers part of a wider output buffer
@@ -241,7 +241,7 @@ class RankExec:
             sel[role] = b[part][:, off:off + n]
         pm = self._mask(st, qb["x"].shape[0], kvb["k"].shape[0])
         dq, dk, dv = self.kernel.backward(qb["x"][:, qoff:qoff + n], kvb["k"], kvb["v"], sel["o"], sel["lse"], sel["dout"],
-                                          kv_idx, pm, self.scale)
+                                          kv_idx, pm)
         dqd = self.desc(st["dq"])
         dqoff = head_offset(heads, dqd["heads"], f"attn_bwd dq {st['dq']!r}")
         dqb = self.mutable(st["dq"]) if st["dq"] in self.store else self.alloc(st["dq"], fill=True)

@@ -18,16 +18,17 @@ buffer always carries the log-sum-exp of its rows, so that partial results can b
 together; `lse` alone is the log-sum-exp without the output.
 """
 
-# Slice kinds in the int32 slice arrays [n, 5] = (qStart, qEnd, kStart, kEnd, kind).
-SLICE_KINDS = ("full", "causal", "invcausal", "bicausal")
+from ..slicemask import all_row_ranges, bands_from_slices
+from ..tables import SLICE_KINDS, STEP_KINDS, TENSOR_KINDS  # noqa: F401 - shared with TypeScript
 
+# Slice kinds in the int32 slice arrays [n, 5] = (qStart, qEnd, kStart, kEnd, kind): SLICE_KINDS codes.
 Q_HEAD_TENSORS = ("q", "o", "lse", "do", "dq")
 KV_HEAD_TENSORS = ("k", "v", "kv", "dk", "dv", "dkv")
 TENSORS = Q_HEAD_TENSORS + KV_HEAD_TENSORS
 GRAD_TENSORS = ("dq", "dk", "dv", "dkv")
 COMM_KINDS = ("p2p", "all_to_all", "all_gather", "reduce_scatter")
 COMPUTE_KINDS = ("attn", "merge", "attn_bwd", "accumulate", "copy")
-STEP_KINDS = COMM_KINDS + ("wait",) + COMPUTE_KINDS
+assert set(TENSORS) == set(TENSOR_KINDS) and set(COMM_KINDS + ("wait",) + COMPUTE_KINDS) == set(STEP_KINDS), "tables.json drifted"
 
 
 class PlanError(ValueError):
@@ -191,26 +192,11 @@ def default_outputs(program, phase):
 
 def row_ranges(slices, seqlen_q, seqlen_k):
     """Per-row unmasked key ranges of a mask given as slices (qs, qe, ks, ke, kind) in local
-    coordinates: a list (one per row) of sorted [lo, hi) ranges. Pure python; the reference for
-    the torch version in kernels. SPEC section 2: for local i, j of a slice with sq, sk:
-    causal j <= i + (sk - sq); invcausal j >= i; bicausal both."""
-    rows = [[] for _ in range(seqlen_q)]
-    for qs, qe, ks, ke, kind in slices:
-        sq, sk = qe - qs, ke - ks
-        name = SLICE_KINDS[kind]
-        for i in range(sq):
-            lo, hi = ks, ke
-            if name in ("invcausal", "bicausal"):
-                lo = max(lo, ks + i)
-            if name in ("causal", "bicausal"):
-                hi = min(hi, ks + i + (sk - sq) + 1)
-            if hi > lo:
-                rows[qs + i].append((lo, hi))
-    for r in rows:
-        r.sort()
-    if any(hi > seqlen_k for r in rows for _, hi in r):
-        raise PlanError("mask slice reaches past seqlenK")
-    return rows
+    coordinates: a list (one per row) of sorted [lo, hi) ranges (slicemask: SPEC section 2)."""
+    try:
+        return all_row_ranges(bands_from_slices(slices), seqlen_q, seqlen_k)
+    except ValueError as e:
+        raise PlanError(str(e)) from None
 
 
 def median(xs):

@@ -9,16 +9,15 @@ A manifest is one case (scheme x mask x world x shape) with every rank's program
 import json
 import os
 
-from . import JOB_FORMAT, JOB_VERSION
-from ..arrays import ArrayError, load_list, validate_ref
+from ..arrays import ArrayError, is_array_ref, load_list, validate_ref
+from ..tables import CP_INDEX_FORMAT as INDEX_FORMAT
+from ..tables import CP_JOB_FORMAT as JOB_FORMAT
+from ..tables import CP_JOB_VERSION as JOB_VERSION
+from ..tables import DIRECTIONS, DTYPES
 from .logic import COMM_KINDS, PlanError, STEP_KINDS, TENSORS, step_reads_writes
 
-INDEX_FORMAT = "attnbench.cp.index"
-# The 'slices' and 'block_table' formats of src/mask/adapters (PROTOCOL.md: JobSlices, block_table args).
+# The 'slices' format of src/mask/adapters (PROTOCOL.md: JobSlices).
 SLICE_ARRAYS = ("qRanges", "kRanges", "types")
-BLOCK_TABLE_ARRAYS = ("kvNumBlocks", "kvIndices", "fullKvNumBlocks", "fullKvIndices")
-DTYPES = ("bfloat16", "float16", "float32")
-KERNELS = ("auto", "flex", "reference")
 
 
 class ManifestError(ValueError):
@@ -86,12 +85,16 @@ def validate_manifest(doc, where="manifest"):
             raise ManifestError(f"{where}.case.{k} must be >= 0")
     if case["dtype"] not in DTYPES:
         raise ManifestError(f"{where}.case.dtype must be one of {', '.join(DTYPES)}")
-    if case.get("kernel", "auto") not in KERNELS:
-        raise ManifestError(f"{where}.case.kernel must be one of {', '.join(KERNELS)}")
+    kernel = case.get("kernel", "auto")
+    if not isinstance(kernel, str) or not kernel:
+        raise ManifestError(f"{where}.case.kernel must be 'auto' or a kernel id with a partial-attention entry")
+    tol = case.get("tolerance")
+    if tol is not None and (not isinstance(tol, (int, float)) or isinstance(tol, bool) or tol < 0):
+        raise ManifestError(f"{where}.case.tolerance must be a number >= 0")
     if case["headsQ"] % max(case["headsKv"], 1):
         raise ManifestError(f"{where}.case: headsQ {case['headsQ']} is not a multiple of headsKv {case['headsKv']}")
     for d in case.get("directions", ["fwd", "bwd"]):
-        if d not in ("fwd", "bwd"):
+        if d not in DIRECTIONS:
             raise ManifestError(f"{where}.case.directions: unknown direction {d!r}")
     masks = _req(doc, "masks", where, (list,))
     for i, m in enumerate(masks):
@@ -117,13 +120,19 @@ def _mask_entry(m, where):
         sl = _req(m, "slices", where, (dict,))
         for k in SLICE_ARRAYS:
             validate_ref(_req(sl, k, f"{where}.slices", (dict,)), f"{where}.slices.{k}")
-        bt = m.get("blockTable")
-        if bt is not None:
-            for k in BLOCK_TABLE_ARRAYS:
-                validate_ref(_req(bt, k, f"{where}.blockTable", (dict,)), f"{where}.blockTable.{k}")
-            for k in ("blockQ", "blockK"):
-                if _req(bt, k, f"{where}.blockTable", (int,)) < 1:
-                    raise ManifestError(f"{where}.blockTable.{k} must be >= 1")
+        # Each kernel's ready arguments for this mask (src/cp/torch/partial-arrays.ts): arrays or numbers.
+        per_kernel = m.get("arrays", {})
+        if not isinstance(per_kernel, dict):
+            raise ManifestError(f"{where}.arrays must be an object (kernel id -> arguments)")
+        for kid, args in per_kernel.items():
+            if not isinstance(args, dict):
+                raise ManifestError(f"{where}.arrays.{kid} must be an object")
+            for name, v in args.items():
+                w = f"{where}.arrays.{kid}.{name}"
+                if is_array_ref(v):
+                    validate_ref(v, w)
+                elif not isinstance(v, (int, float)) or isinstance(v, bool):
+                    raise ManifestError(f"{w} must be a binary array reference or a number")
     except ArrayError as e:
         raise ManifestError(str(e)) from None
 

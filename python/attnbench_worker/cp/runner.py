@@ -16,29 +16,26 @@ In dist mode a failing rank cannot leave its peers waiting in a collective: it w
 and exits, torchrun stops the others, and the launcher resumes after that case.
 """
 
-import json
-import math
 import os
-import platform
-import socket
 import sys
 import threading
 import time
-from datetime import datetime, timezone
 
 import torch
 
-from ..arrays import load_torch
-from ..stats import exceeds_tolerance, finite
+from ..tables import TOLERANCE
 from .buffers import Dtypes
+from .check import ErrAcc, Masks, compare, error_metrics, make_globals, reference
 from .comm import VirtualComm, VirtualHub
 from .executor import Progress, RankExec, StepFault
-from .kernels import DTYPES, PreparedMask, ReferenceKernel, make_kernel
-from .logic import PlanError, default_outputs, median, percentile
-from .manifest import BLOCK_TABLE_ARRAYS, SLICE_ARRAYS, ManifestError
+from .logic import PlanError
+from .manifest import ManifestError
+from .output import append_line, case_faults, environment, faults_path, faults_text, finished_ids, say, where_text, write_trace
+from .partial import DTYPES, make_kernel
+from .rows import make_row, row_id
+from .timing import StepTimer, Watchdog, run_virtual, stats
 
-# The manifest carries the case's tolerance (src/util/tolerance.ts); this copy serves --dtype overrides.
-TOLERANCE = {"float64": 1e-9, "float32": 2e-4, "float16": 1e-2, "bfloat16": 3e-2}
+# The manifest carries the case's tolerance; the shared table serves --dtype overrides.
 L2_FLUSH_BYTES = 256 << 20
 
 
@@ -67,366 +64,6 @@ class Options:
         self.resume = kw.get("resume", False)  # skip cases whose every direction has an ok row in out
 
 
-# --- output -------------------------------------------------------------------------------------
-_write_lock = threading.Lock()
-
-
-def say(text):
-    """One line to stderr in one write: the ranks under torchrun share that pipe, and a line
-    written in two pieces (text, then newline) can be cut by another rank's."""
-    os.write(2, (text + "\n").encode("utf-8", "replace"))
-
-
-def append_line(path, obj):
-    if not path:
-        return
-    with _write_lock:
-        d = os.path.dirname(os.path.abspath(path))
-        os.makedirs(d, exist_ok=True)
-        with open(path, "a") as f:
-            f.write(json.dumps(obj) + "\n")
-            f.flush()
-            os.fsync(f.fileno())
-
-
-def faults_path(out):
-    return (out or "cp-results.jsonl") + ".faults.jsonl"
-
-
-def environment(backend, device, git_rev, command):
-    libs = {"torch": torch.__version__, "python": platform.python_version(), "backend": backend or "none"}
-    gpu = driver = cuda = None
-    try:
-        import triton
-
-        libs["triton"] = triton.__version__
-    except Exception:  # noqa: BLE001 - optional
-        pass
-    if device.type == "cuda":
-        gpu = torch.cuda.get_device_name(device)
-        cuda = torch.version.cuda
-        try:
-            libs["nccl"] = ".".join(map(str, torch.cuda.nccl.version()))
-        except Exception:  # noqa: BLE001
-            pass
-        try:
-            import subprocess
-
-            driver = subprocess.run(["nvidia-smi", "--query-gpu=driver_version", "--format=csv,noheader"],
-                                    capture_output=True, text=True, timeout=20).stdout.strip().splitlines()[0] or None
-        except Exception:  # noqa: BLE001
-            driver = None
-    return {"host": socket.gethostname(), "gpu": gpu, "driver": driver, "cuda": cuda, "libs": libs, "gitRev": git_rev,
-            "date": datetime.now(timezone.utc).isoformat(), "command": command}
-
-
-# --- inputs and masks ---------------------------------------------------------------------------
-def make_globals(case, device, dtype):
-    """Global Q, K, V, dO: unit normal, seeded (the same on every rank of a device kind)."""
-    gen = torch.Generator(device=device)
-    gen.manual_seed(int(case.get("inputSeed", 0)))
-    s, hq, hk, d = case["seqlen"], case["headsQ"], case["headsKv"], case["headDim"]
-    out = {}
-    for name, h in (("q", hq), ("k", hk), ("v", hk), ("do", hq)):
-        out[name] = torch.randn(s, h, d, generator=gen, device=device, dtype=torch.float32).to(dtype)
-    return out
-
-
-class Masks:
-    """Prepared masks by index, built on first use (each rank prepares the masks of its own steps)."""
-
-    def __init__(self, doc, device, block_tables):
-        self.doc = doc
-        self.device = device
-        self.block_tables = block_tables
-        self.cache = {}
-
-    def prepare(self, entry):
-        base = self.doc["_base"]
-        s = entry["slices"]
-        q, k, t = (load_torch(s[n], base, self.device).to(torch.int64) for n in SLICE_ARRAYS)
-        slices = torch.cat([q.reshape(-1, 2), k.reshape(-1, 2), t.reshape(-1, 1)], 1)
-        bt = None
-        if self.block_tables and entry.get("blockTable"):
-            bt = {n: load_torch(entry["blockTable"][n], base, self.device) for n in BLOCK_TABLE_ARRAYS}
-        return PreparedMask(entry, slices, self.device, bt)
-
-    def __getitem__(self, i):
-        if i not in self.cache:
-            self.cache[i] = self.prepare(self.doc["masks"][i])
-        return self.cache[i]
-
-    def warm(self, programs):
-        """Prepare (and build block masks for) every mask the given programs use, outside timing."""
-        for prog in programs:
-            for phase in ("forward", "backward"):
-                for st in prog[phase]:
-                    if "mask" in st:
-                        pm = self[st["mask"]]
-                        if self.block_tables and not pm.empty:
-                            pm.block_mask()
-
-
-# --- timing -------------------------------------------------------------------------------------
-class StepTimer:
-    """Virtual mode: per-rank sum of compute step times (CUDA events or the host clock)."""
-
-    def __init__(self, device):
-        self.cuda = device.type == "cuda"
-        self.spans = {}
-
-    def reset(self):
-        self.spans = {}
-
-    def __call__(self, rank):
-        timer = self
-
-        class _Ctx:
-            def __enter__(self):
-                if timer.cuda:
-                    self.a = torch.cuda.Event(enable_timing=True)
-                    self.a.record()
-                else:
-                    self.a = time.perf_counter()
-
-            def __exit__(self, *exc):
-                if timer.cuda:
-                    b = torch.cuda.Event(enable_timing=True)
-                    b.record()
-                else:
-                    b = time.perf_counter()
-                timer.spans.setdefault(rank, []).append((self.a, b))
-                return False
-
-        return _Ctx()
-
-    def totals(self, ranks):
-        if self.cuda:
-            torch.cuda.synchronize()
-            return {r: sum(a.elapsed_time(b) for a, b in self.spans.get(r, [])) for r in ranks}
-        return {r: sum((b - a) * 1e3 for a, b in self.spans.get(r, [])) for r in ranks}
-
-
-def stats(ms):
-    return {"medianMs": median(ms), "p20Ms": percentile(ms, 20), "p80Ms": percentile(ms, 80), "samples": len(ms)}
-
-
-def run_virtual(execs, steps_of, phase, hub, progress):
-    """Round-robin over the ranks' generators until all finish; a full round without progress is a
-    deadlock (named per rank)."""
-    gens = {ex.rank: ex.run(steps_of(ex), phase) for ex in execs}
-    live = dict(gens)
-    while live:
-        before = hub.progress
-        done = []
-        for r, g in live.items():
-            try:
-                next(g)
-            except StopIteration:
-                done.append(r)
-        for r in done:
-            live.pop(r)
-        progress.touch()
-        if not done and hub.progress == before:
-            where = "; ".join(f"rank {ex.rank} at {ex.where[0]} step {ex.where[1]} ({ex.where[2]})" for ex in execs if ex.rank in live)
-            raise PlanError(f"deadlock: every remaining rank waits for a message that never comes: {where}")
-    if any(hub.mail.get(k) for k in hub.mail) or hub.colls:
-        raise PlanError(f"{phase}: messages sent but never received, or collectives left open")
-
-
-# --- the reference and errors -------------------------------------------------------------------
-_REF_CACHE = {}
-
-
-def reference(g, doc, device, need_bwd):
-    """Single-device float32 reference: out, lse, and dq, dk, dv for dO. The last one is kept:
-    consecutive cases of the same mask and inputs (every scheme of one family) share it."""
-    case = doc["case"]
-    key = json.dumps([case[k] for k in ("seqlen", "headsQ", "headsKv", "headDim", "dtype", "inputSeed")]
-                     + [doc["mask"]["slices"], os.path.abspath(doc["_base"]), need_bwd, str(device)], sort_keys=True)
-    if key in _REF_CACHE:
-        return _REF_CACHE[key]
-    _REF_CACHE.clear()
-    ref = _reference(g, doc, device, need_bwd)
-    _REF_CACHE[key] = ref
-    return ref
-
-
-def _reference(g, doc, device, need_bwd):
-    case = doc["case"]
-    pm = Masks(doc, device, False).prepare(doc["mask"])
-    hq, hk = case["headsQ"], case["headsKv"]
-    kv_idx = [h // (hq // hk) for h in range(hq)]
-    scale = case.get("scale") or case["headDim"] ** -0.5
-    ker = ReferenceKernel()
-    q, k, v = g["q"].float(), g["k"].float(), g["v"].float()
-    out, lse = ker.forward(q, k, v, kv_idx, pm, scale)
-    ref = {"o": out, "lse": lse}
-    if need_bwd:
-        dq, dk, dv = ker.backward(q, k, v, out, lse, g["do"].float(), kv_idx, pm, scale)
-        ref.update(dq=dq, dk=dk, dv=dv)
-    return ref
-
-
-class ErrAcc:
-    """max / sum / count of absolute errors per quantity, and the reference's largest |value|."""
-
-    def __init__(self):
-        self.v = {}
-
-    def add(self, name, got, want):
-        diff = (got.float() - want.float()).abs()
-        finite = torch.isfinite(want)
-        # Both -inf (rows without keys) count as exact; a non-finite result elsewhere is infinite error.
-        same_inf = (~finite) & (got.float() == want.float())
-        diff = torch.where(same_inf, torch.zeros_like(diff), diff)
-        diff = torch.nan_to_num(diff, nan=math.inf)
-        ref = torch.where(finite, want.float().abs(), torch.zeros_like(diff))
-        m, s, c, r = self.v.get(name, (0.0, 0.0, 0, 0.0))
-        self.v[name] = (max(m, float(diff.max()) if diff.numel() else 0.0), s + float(diff.sum()), c + diff.numel(),
-                        max(r, float(ref.max()) if ref.numel() else 0.0))
-
-    def merged(self, other_lists):
-        out = dict(self.v)
-        for v in other_lists:
-            for name, (m, s, c, r) in v.items():
-                m0, s0, c0, r0 = out.get(name, (0.0, 0.0, 0, 0.0))
-                out[name] = (max(m0, m), s0 + s, c0 + c, max(r0, r))
-        return out
-
-
-def compare(acc, ex, program, phase, ref, case):
-    from .buffers import gather_tokens
-
-    outs = program.get("outputs", {}).get(phase) or default_outputs(program, phase)
-    if not outs:
-        raise PlanError(f"rank {ex.rank}: declares no {phase} output buffer (o; dq, dkv)")
-    for kind, name in outs.items():
-        d = ex.desc(name)
-        b = ex.get(name)
-        h0, h1 = d["heads"]
-
-        def want(t):
-            return gather_tokens(t, d["tokens"])[:, h0:h1]
-
-        if kind == "o":
-            acc.add("out", b["x"], want(ref["o"]))
-            acc.add("lse", b["lse"], want(ref["lse"]))
-        elif kind == "dq":
-            acc.add("dq", b["x"], want(ref["dq"]))
-        elif kind == "dk":
-            acc.add("dk", b["x"], want(ref["dk"]))
-        elif kind == "dv":
-            acc.add("dv", b["x"], want(ref["dv"]))
-        elif kind == "dkv":
-            acc.add("dk", b["k"], want(ref["dk"]))
-            acc.add("dv", b["v"], want(ref["dv"]))
-
-
-def error_metrics(vals, names, tol):
-    out = {"reference": "float32 dense chunked, single device"}
-    for n in names:
-        if n in vals:
-            m, s, c, r = vals[n]
-            out[n] = {"maxAbs": finite(m), "meanAbs": finite(s / c if c else 0.0), "refMaxAbs": finite(r)}
-    out["exceedsTolerance"] = exceeds_tolerance(tol, out)
-    return out
-
-
-# --- rows ---------------------------------------------------------------------------------------
-def row_id(case, direction, opts):
-    mode = f"virtual{case['world']}" if opts.mode == "virtual" else f"dist-{opts.backend}"
-    return f"{case['id']}|{direction}|torch|{mode}|{opts.device.type}"
-
-
-def make_row(doc, direction, opts, env, kernel_name, status, message=None, per_rank=None, error=None, memory=None,
-             compile_ms=None, notes=()):
-    case = doc["case"]
-    p = case["world"]
-    flops = case["flops"][direction]
-    layout = dict(case.get("layout") or {})
-    if opts.mode == "virtual":
-        layout["virtualRanks"] = p
-    row = {
-        "schema": 1, "id": row_id(case, direction, opts), "suite": "cp", "executor": "torch", "kernel": kernel_name,
-        "scheme": case["scheme"], "family": case["family"], "maskParams": case.get("maskParams", {}),
-        "seed": case.get("seed", 0), "seqlen": case["seqlen"], "batch": 1, "headsQ": case["headsQ"],
-        "headsKv": case["headsKv"], "headDim": case["headDim"], "dtype": opts.dtype or case["dtype"],
-        "direction": direction, "world": p, "layout": layout, "status": status, "message": message,
-        "area": case.get("area", 0), "flops": flops, "times": None, "tflops": None, "tflopsMeanRank": None,
-        "memory": memory, "error": error, "ranks": None, "notes": list(notes), "simulated": False, "env": env,
-    }
-    if per_rank:
-        ms = [t["medianMs"] for t in per_rank]
-        slow = max(range(len(ms)), key=lambda r: ms[r])
-        t = dict(per_rank[slow])
-        if compile_ms is not None:
-            t["compileMs"] = compile_ms
-        row["times"] = t
-        row["tflops"] = flops / (ms[slow] * 1e-3) / p / 1e12 if ms[slow] > 0 else None
-        mean = sum(ms) / len(ms)
-        row["tflopsMeanRank"] = flops / (mean * 1e-3) / p / 1e12 if mean > 0 else None
-        progs = doc["ranks"]
-        row["ranks"] = [{"rank": r, "ms": ms[r], "flops": progs[r].get("flops", {}).get(direction, 0),
-                         "bytesSent": progs[r].get("bytesSent", {}).get(direction, 0)} for r in range(p)]
-    return row
-
-
-# --- the watchdog -------------------------------------------------------------------------------
-class Watchdog:
-    """Ends the process when no step has started for `timeout` seconds, after on_timeout() wrote
-    what it could (the hung case's rows and a fault line)."""
-
-    def __init__(self, progress, timeout):
-        self.progress = progress
-        self.timeout = timeout
-        self.on_timeout = None
-        self._t = threading.Thread(target=self._loop, daemon=True)
-        self._t.start()
-
-    def _loop(self):
-        while True:
-            time.sleep(min(1.0, self.timeout / 4))
-            if time.monotonic() - self.progress.t > self.timeout:
-                try:
-                    if self.on_timeout:
-                        self.on_timeout()
-                finally:
-                    sys.stderr.flush()
-                    os._exit(124)
-
-
-def case_faults(out, case_id, world, wait_s=2.0):
-    """The fault lines every rank wrote for this case (a shared file), in the order they were
-    written, once every rank's line is there (or after wait_s): the rank that failed first wrote
-    first, and its line names the root cause; the others usually only saw it go away."""
-    deadline = time.monotonic() + wait_s
-    while True:
-        try:
-            with open(faults_path(out)) as f:
-                found = [json.loads(line) for line in f if line.strip()]
-        except (OSError, ValueError):
-            found = []
-        found = [x for x in found if x.get("case") == case_id]
-        if len({x.get("rank") for x in found}) >= world or time.monotonic() > deadline:
-            return found
-        time.sleep(0.2)
-
-
-def faults_text(found):
-    return "; ".join(dict.fromkeys(f"rank {x.get('rank')}: {x.get('message')}" for x in found))
-
-
-def where_text(progress):
-    parts = []
-    for r in sorted(progress.where):
-        w = progress.where[r]
-        if w:
-            parts.append(f"rank {r} at {w[0]} step {w[1]} ({w[2]})")
-    return "; ".join(parts) or "before the first step"
-
-
-# --- one case -----------------------------------------------------------------------------------
 class CaseRun:
     def __init__(self, doc, opts, progress, env):
         self.doc = doc
@@ -472,13 +109,13 @@ class CaseRun:
         self.kernel = kernel
         self.kernel_name = kernel.name
         notes = [f"partial kernel: {kernel.name}"]
-        if kernel.name == "flex" and "bwd" in self.directions:
-            notes.append("bwd: flex autograd on each partial call (recomputes its forward)")
+        if kernel.bwd_note and "bwd" in self.directions:
+            notes.append(kernel.bwd_note)
         if grad == torch.float32 and dtype != torch.float32:
             notes.append("gradient buffers float32")
         if opts.mode == "virtual":
             notes.append(f"virtual ranks: {p} ranks on one device; rank time = its compute steps only, messages are device copies")
-        masks = Masks(self.doc, device, kernel.name == "flex")
+        masks = Masks(self.doc, device, kernel)
         mine = list(range(p)) if opts.mode == "virtual" else [opts.rank]
         progs = self.doc["ranks"]
         masks.warm([progs[r] for r in mine])
@@ -625,43 +262,6 @@ def _all_gather_obj(opts, obj):
     return out
 
 
-def write_trace(opts, case, direction, spans):
-    """Chrome / Perfetto trace: a process per rank, thread 0 compute and 1 communication."""
-    ev = []
-    for r, lst in sorted(spans.items()):
-        ev.append({"name": "process_name", "ph": "M", "pid": r, "args": {"name": f"rank {r}"}})
-        ev.append({"name": "thread_name", "ph": "M", "pid": r, "tid": 0, "args": {"name": "compute"}})
-        ev.append({"name": "thread_name", "ph": "M", "pid": r, "tid": 1, "args": {"name": "communication"}})
-        cursor = 0.0
-        for lane, kind, i, a, b in lst:
-            if opts.mode == "virtual":
-                # One device ran every rank in turn: lay each rank's compute end to end; messages are instants.
-                dur = (b - a) if lane == "compute" else 0.0
-                a = cursor
-                cursor += dur
-                b = a + dur
-            ev.append({"name": kind, "ph": "X", "pid": r, "tid": 0 if lane == "compute" else 1, "ts": a * 1e3,
-                       "dur": max(0.0, (b - a) * 1e3), "args": {"step": i}})
-    safe = "".join(c if c.isalnum() or c in "._-" else "_" for c in f"{case['id']}-{direction}-{opts.mode}")
-    os.makedirs(opts.trace_dir, exist_ok=True)
-    with open(os.path.join(opts.trace_dir, safe + ".trace.json"), "w") as f:
-        json.dump({"traceEvents": ev, "displayTimeUnit": "ms",
-                   "metadata": {"case": case["id"], "direction": direction, "mode": opts.mode}}, f)
-
-
-def finished_ids(path):
-    """Row ids with status ok in a result file (for --resume); a missing file has none."""
-    ids = set()
-    if path and os.path.exists(path):
-        with open(path) as f:
-            for line in f:
-                try:
-                    r = json.loads(line)
-                except ValueError:
-                    continue  # a line cut short by a killed run
-                if r.get("status") == "ok":
-                    ids.add(r.get("id"))
-    return ids
 
 
 def run_cases(docs_or_paths, opts, load):

@@ -66,3 +66,55 @@ def full_or_causal(ctx):
     if left < 0 and right == 0:
         return "causal"
     return None
+
+
+class PartialStep:
+    """What a kernel's partial-attention entry gets besides tensors (context parallelism, ../PROTOCOL.md).
+
+    A kernel module may define, next to build():
+      partial_forward(q, k, v, step) -> (o, lse)
+          q [Tq, Hq, D], k/v [Tk, Hkv, D] (tokens, heads, dim; Hq a multiple of Hkv, query head h
+          reads KV head h // (Hq // Hkv)); o like q; lse [Tq, Hq] float32, natural log, -inf on rows
+          without any unmasked key (their o = 0).
+      partial_backward(q, k, v, o, lse, do, step) -> (dq, dk, dv)
+          the block's gradients from the FINAL merged (o, lse) of these rows (FA2 algorithm 2 with
+          the final statistics); any float dtype, shapes of q, k, v.
+      partial_prepare(step)      optional: called once per mask outside timing (build cached state)
+      partial_available(device)  optional: None or why the entry cannot run on this torch.device
+    The executor never calls the entry on an empty mask (it writes zeros / -inf itself).
+
+    Fields: slices  int32 [n, 5] CPU tensor (qStart, qEnd, kStart, kEnd, kind) in the block's local
+                    coordinates (kinds as in the shared tables: 0 full, 1 causal, 2 invcausal, 3 bicausal)
+            seqlen_q, seqlen_k, area (unmasked pairs), scale (softmax scale)
+            arrays  the ready arguments TypeScript wrote for this kernel and mask
+                    (src/cp/torch/partial-arrays.ts): name -> int32 tensor on the device, or a number
+            device  where the tensors live
+            cache   a dict kept with the mask for the whole case (e.g. flex keeps its BlockMask here)
+    """
+
+    def __init__(self, slices, seqlen_q, seqlen_k, scale, arrays=None, device=None, area=None):
+        self.slices = slices
+        self.seqlen_q = seqlen_q
+        self.seqlen_k = seqlen_k
+        self.scale = scale
+        self.arrays = dict(arrays or {})
+        self.device = device
+        self.area = area
+        self.cache = {}
+
+    @property
+    def empty(self):
+        return not self.area or self.seqlen_q == 0 or self.seqlen_k == 0
+
+    def slice_mask(self):
+        """The slices as a slicemask.SliceMask on the step's device (built once, cached)."""
+        if "slice_mask" not in self.cache:
+            from ..slicemask import SliceMask
+
+            self.cache["slice_mask"] = SliceMask.from_slices(self.slices, self.seqlen_q, self.seqlen_k, self.device)
+        return self.cache["slice_mask"]
+
+
+def has_partial(mod):
+    """Whether a kernel module has the partial-attention entry (so it can run under CP)."""
+    return callable(getattr(mod, "partial_forward", None)) and callable(getattr(mod, "partial_backward", None))

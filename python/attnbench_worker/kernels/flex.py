@@ -1,4 +1,5 @@
-"""flex: torch FlexAttention, compiled, with a BlockMask built directly from our block table.
+"""flex: torch FlexAttention, compiled, with a BlockMask built directly from our block table
+(kernel suite: build(); context parallelism: the partial-attention entry at the end).
 
 BlockMask.from_kv_blocks takes the partial and full key blocks of every query block as sent by
 the TypeScript adapter; nothing here evaluates the mask over S x S (create_block_mask would, and
@@ -110,3 +111,110 @@ def build(ctx):
         return flex(q, k, v, block_mask=bm, scale=ctx.scale, enable_gqa=native, **kw)
 
     return Call(fn, prep=prep, notes=notes, compiled=True)
+
+
+# --- partial-attention entry (context parallelism; base.PartialStep) --------------------------------
+# step.arrays (src/cp/torch/partial-arrays.ts, flex): blockQ, blockK, kvNumBlocks [1, nbq],
+# kvIndices [1, nbq, maxK], fullKvNumBlocks [1, nbq], fullKvIndices [1, nbq, maxFullK]. Partial
+# blocks are resolved by the slices' mask_mod (slicemask.SliceMask), as in the kernel suite.
+_cp = {"compiled": None, "static": None, "aux": None, "notes": []}
+NOTES = _cp["notes"]  # read by the CP runner into its rows
+
+
+def partial_available(device):
+    if device.type != "cuda":
+        return "flex runs on CUDA tensors (use --kernel reference on CPU)"
+    return available()
+
+
+def _cp_compiled():
+    """flex_attention compiled for CP: plans bring many shapes (Sq, Sk, heads), so dynamo may mark
+    them dynamic after the first change; _call falls back to static shapes if that fails."""
+    if _cp["compiled"] is None:
+        import inspect
+
+        import torch._dynamo
+        from torch.nn.attention import flex_attention as fa
+
+        for name in ("cache_size_limit", "recompile_limit", "accumulated_cache_size_limit", "accumulated_recompile_limit"):
+            if hasattr(torch._dynamo.config, name):
+                setattr(torch._dynamo.config, name, max(getattr(torch._dynamo.config, name), 100000))
+        _cp["aux"] = "return_aux" in inspect.signature(fa.flex_attention).parameters and hasattr(fa, "AuxRequest")
+        _cp["compiled"] = torch.compile(fa.flex_attention)
+    return _cp["compiled"]
+
+
+def partial_prepare(step):
+    """The step's BlockMask, once per mask (outside timing)."""
+    if "block_mask" in step.cache:
+        return step.cache["block_mask"]
+    from torch.nn.attention.flex_attention import BlockMask
+
+    a = step.arrays
+    for name in ("blockQ", "blockK", "kvNumBlocks", "kvIndices", "fullKvNumBlocks", "fullKvIndices"):
+        if name not in a:
+            raise RuntimeError(f"flex needs the step's block table ({name}); the job files were written without flex's arrays")
+    bq, bk = int(a["blockQ"]), int(a["blockK"])
+    nbq = -(-step.seqlen_q // bq)
+    nbk = -(-step.seqlen_k // bk)
+
+    def pad(ix):  # [1, nbq, maxK] -> [1, 1, nbq, nbk]: from_kv_blocks reads nbk off the last dim
+        ix = ix.reshape(1, nbq, -1).to(torch.int32)
+        ix = ix[..., :nbk] if ix.shape[-1] >= nbk else torch.nn.functional.pad(ix, (0, nbk - ix.shape[-1]))
+        return ix.unsqueeze(0).contiguous()
+
+    bm = BlockMask.from_kv_blocks(
+        a["kvNumBlocks"].reshape(1, 1, nbq).to(torch.int32), pad(a["kvIndices"]),
+        a["fullKvNumBlocks"].reshape(1, 1, nbq).to(torch.int32), pad(a["fullKvIndices"]),
+        BLOCK_SIZE=(bq, bk), mask_mod=step.slice_mask().mask_mod(), seq_lengths=(step.seqlen_q, step.seqlen_k),
+    )
+    step.cache["block_mask"] = bm
+    return bm
+
+
+def _call(q, k, v, step):
+    """q [Sq, Hq, D] -> flex layout [1, H, S, D]; returns out [Sq, Hq, D], lse [Sq, Hq]."""
+    from torch.nn.attention import flex_attention as fa
+
+    compiled = _cp_compiled()
+    qf, kf, vf = (x.permute(1, 0, 2).unsqueeze(0) for x in (q, k, v))
+    kw = dict(block_mask=partial_prepare(step), scale=step.scale, enable_gqa=qf.shape[1] != kf.shape[1])
+    if _cp["aux"]:
+        kw["return_aux"] = fa.AuxRequest(lse=True)
+    else:
+        kw["return_lse"] = True
+    fn = _cp["static"] or compiled
+    try:
+        out, lse = fn(qf, kf, vf, **kw)
+    except Exception as e:  # noqa: BLE001 - dynamic-shape compile trouble: retry with static shapes
+        if _cp["static"] is not None:
+            raise
+        _cp["static"] = torch.compile(fa.flex_attention, dynamic=False)
+        NOTES.append(f"flex: dynamic shapes failed ({type(e).__name__}), compiled per shape")
+        out, lse = _cp["static"](qf, kf, vf, **kw)
+    if _cp["aux"]:
+        lse = lse.lse
+    return out[0].permute(1, 0, 2), lse[0].transpose(0, 1)
+
+
+def partial_forward(q, k, v, step):
+    out, lse = _call(q, k, v, step)
+    return out.contiguous(), lse.float().contiguous()
+
+
+def partial_backward(q, k, v, o, lse, do, step):
+    """Autograd through one partial call with the gradients the merge implies: with
+    w = exp(l_b - L), dL/do_b = w dO and dL/dl_b = w rowsum(dO (o_b - O)) (recomputes the forward)."""
+    with torch.enable_grad():
+        qg, kg, vg = (x.detach().requires_grad_(True) for x in (q, k, v))
+        out_p, lse_p = _call(qg, kg, vg, step)
+        lse_p = lse_p.float()
+        fin = torch.where(torch.isinf(lse), torch.full_like(lse, math.inf), lse)
+        w = torch.exp(lse_p.detach() - fin)  # 0 where the partial or the final row is empty
+        g_out = (w[..., None] * do.float()).to(out_p.dtype)
+        g_lse = w * (do.float() * (out_p.detach().float() - o.float())).sum(-1)
+        torch.autograd.backward([out_p, lse_p], [g_out, g_lse])
+    return qg.grad, kg.grad, vg.grad
+
+
+PARTIAL_BWD_NOTE = "bwd: flex autograd on each partial call (recomputes its forward)"

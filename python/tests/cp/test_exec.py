@@ -1,4 +1,5 @@
-"""The executor itself, on CPU tensors: runs only where torch is installed (not in CI)."""
+"""The executor itself, on CPU tensors: runs only where torch is installed (not in CI). The job
+files come from the TypeScript writer, regenerated for the run (ts_jobs)."""
 
 import json
 import os
@@ -12,7 +13,7 @@ try:
 except ImportError:
     HAVE_TORCH = False
 
-INDEX = os.path.join(os.path.dirname(__file__), "fixtures", "p2", "index.json")
+from .ts_jobs import write_ts_jobs
 
 
 @unittest.skipUnless(HAVE_TORCH, "torch is not installed")
@@ -22,8 +23,9 @@ class TestVirtualRanks(unittest.TestCase):
 
         with tempfile.TemporaryDirectory() as d:
             out = os.path.join(d, "r.jsonl")
-            rc = main(["run", INDEX, "--out", out, "--virtual-ranks", "2", "--device", "cpu", "--warmup", "0", "--iters", "1"])
-            rows = [json.loads(line) for line in open(out)]
+            rc = main(["run", write_ts_jobs(), "--out", out, "--virtual-ranks", "2", "--device", "cpu", "--warmup", "0", "--iters", "1"])
+            with open(out) as f:
+                rows = [json.loads(line) for line in f]
         self.assertEqual(rc, 0)
         self.assertEqual(len(rows), 6)
         for r in rows:
@@ -47,17 +49,61 @@ class TestVirtualRanks(unittest.TestCase):
         self.assertFalse(e["exceedsTolerance"])  # 0.1 <= 3e-2 x 4.1
         self.assertTrue(error_metrics(vals, ("dv",), 1e-2)["exceedsTolerance"])  # 0.1 > 1e-2 x 4.1
 
-    def test_row_ranges_match_the_pure_version(self):
+    def test_step_mask_matches_the_pure_version(self):
         from attnbench_worker.cp import logic
-        from attnbench_worker.cp.kernels import row_ranges_t
+        from attnbench_worker.kernels.base import PartialStep
 
         sl = [(0, 3, 0, 5, 0), (3, 6, 0, 5, 1), (6, 9, 0, 5, 2), (9, 12, 0, 5, 3), (0, 2, 6, 8, 0)]
-        lo, hi, r = row_ranges_t(torch.tensor(sl), 12, 8, torch.device("cpu"))
-        got = [sorted((int(a), int(b)) for a, b in zip(lo[i], hi[i]) if b > a) for i in range(12)]
-        self.assertEqual(got, logic.row_ranges(sl, 12, 8))
+        step = PartialStep(torch.tensor(sl, dtype=torch.int32), 12, 8, 1.0, device=torch.device("cpu"), area=1)
+        dense = step.slice_mask().dense_rows(0, 0, 12)
+        got = []
+        for i in range(12):
+            cols = [j for j in range(8) if bool(dense[i, j])]
+            runs = []
+            for j in cols:
+                if runs and runs[-1][1] == j:
+                    runs[-1] = (runs[-1][0], j + 1)
+                else:
+                    runs.append((j, j + 1))
+            got.append(runs)
+        want = [[] for _ in range(12)]
+        for i, r in enumerate(logic.row_ranges(sl, 12, 8)):
+            for a, b in r:  # touching ranges of two slices read as one run in the dense row
+                if want[i] and want[i][-1][1] == a:
+                    want[i][-1] = (want[i][-1][0], b)
+                else:
+                    want[i].append((a, b))
+        self.assertEqual(got, want)
+
+    def test_partial_entry_with_gqa_maps_matches_the_reference_over_the_whole_mask(self):
+        """Two key blocks through the adapter (non-uniform GQA map: expanded), merged, equal one call."""
+        from attnbench_worker import kernels
+        from attnbench_worker.cp.partial import make_kernel, merge_into
+        from attnbench_worker.kernels.base import PartialStep
+
+        torch.manual_seed(0)
+        cpu = torch.device("cpu")
+        ker = make_kernel("reference", cpu)
+        q, k, v = torch.randn(6, 4, 8), torch.randn(6, 2, 8), torch.randn(6, 2, 8)
+        whole = PartialStep(torch.tensor([[0, 6, 0, 6, 1]], dtype=torch.int32), 6, 6, 0.3, device=cpu, area=21)
+        o_ref, l_ref = kernels.load("reference").partial_forward(q, k, v, whole)
+        a = PartialStep(torch.tensor([[0, 3, 0, 3, 1], [3, 6, 0, 3, 0]], dtype=torch.int32), 6, 3, 0.3, device=cpu, area=15)
+        b = PartialStep(torch.tensor([[3, 6, 0, 3, 1]], dtype=torch.int32), 6, 3, 0.3, device=cpu, area=6)
+        idx = [0, 0, 1, 1]
+        o, l = ker.forward(q, k[:3], v[:3], idx, a)
+        o2, l2 = ker.forward(q, k[3:], v[3:], idx, b)
+        merge_into(o, l, o2, l2)
+        self.assertTrue(torch.allclose(o, o_ref, atol=1e-5))
+        self.assertTrue(torch.allclose(l, l_ref, atol=1e-5))
+        # An explicit non-uniform map: q heads 0..3 read kv heads [1, 0, 0, 1].
+        o3, _ = ker.forward(q, k, v, [1, 0, 0, 1], whole)
+        ke = k[:, [1, 0, 0, 1]]
+        o4, _ = kernels.load("reference").partial_forward(q, ke, v[:, [1, 0, 0, 1]], whole)
+        self.assertTrue(torch.allclose(o3, o4, atol=1e-6))
+        self.assertTrue(ker.forward(q, k, v, idx, PartialStep(torch.zeros(0, 5, dtype=torch.int32), 6, 6, 0.3, device=cpu, area=0))[1].isinf().all())
 
     def test_merge_is_exact(self):
-        from attnbench_worker.cp.kernels import merge_into
+        from attnbench_worker.cp.partial import merge_into
 
         s = torch.randn(3, 10)
         o_all = torch.softmax(s, -1) @ torch.eye(10)

@@ -1,4 +1,4 @@
-"""CP job files: the fixture written by src/cp/torch/make-jobs.ts validates and reads back (stdlib)."""
+"""CP job files: what src/cp/torch/make-jobs.ts writes (regenerated per run) validates and reads back (stdlib)."""
 
 import copy
 import json
@@ -11,13 +11,12 @@ import unittest
 from attnbench_worker.cp import manifest
 from attnbench_worker.cp.logic import row_ranges
 
-FIXTURES = os.path.join(os.path.dirname(__file__), "fixtures", "p2")
-INDEX = os.path.join(FIXTURES, "index.json")
+from .ts_jobs import write_ts_jobs
 
 
 class TestFixture(unittest.TestCase):
     def setUp(self):
-        self.paths = manifest.expand_paths([INDEX])
+        self.paths = manifest.expand_paths([write_ts_jobs()])
 
     def test_index_lists_manifests(self):
         self.assertEqual(len(self.paths), 3)
@@ -33,11 +32,16 @@ class TestFixture(unittest.TestCase):
             g = manifest.load_slices(doc["mask"], doc["_base"])
             rows = row_ranges(g, case["seqlen"], case["seqlen"])
             self.assertEqual(sum(hi - lo for r in rows for lo, hi in r), case["area"])
-            # Every step mask reads back with the declared area and shape.
+            # Every step mask reads back with the declared area and shape, and carries flex's
+            # arguments (kernel 'auto' means flex on GPUs: its block table, src/cp/torch/partial-arrays.ts).
             for e in doc["masks"]:
                 sl = manifest.load_slices(e, doc["_base"])
                 rows = row_ranges(sl, e["seqlenQ"], e["seqlenK"])
                 self.assertEqual(sum(hi - lo for r in rows for lo, hi in r), e["area"])
+                self.assertEqual(sorted(e["arrays"]), ["flex"])
+                self.assertEqual(e["arrays"]["flex"]["blockQ"], 128)
+            self.assertEqual(doc["version"], 2)
+            self.assertIsInstance(case["tolerance"], float)
 
     def test_groups_are_listed_in_one_order(self):
         doc = manifest.load_manifest(self.paths[1])  # ulysses: one all-to-all group
@@ -46,7 +50,7 @@ class TestFixture(unittest.TestCase):
 
 class TestBadInput(unittest.TestCase):
     def setUp(self):
-        with open(manifest.expand_paths([INDEX])[0]) as f:
+        with open(manifest.expand_paths([write_ts_jobs()])[0]) as f:
             self.doc = json.load(f)
 
     def bad(self, mutate, pattern):
@@ -73,6 +77,11 @@ class TestBadInput(unittest.TestCase):
 
         self.bad(peer, "peer in 0..1")
 
+    def test_kernel_arrays(self):
+        self.bad(lambda d: d["masks"][0].update(arrays=[]), "arrays must be an object")
+        self.bad(lambda d: d["masks"][0]["arrays"]["flex"].update(blockQ="x"), "array reference or a number")
+        self.bad(lambda d: d["masks"][0]["arrays"]["flex"]["kvIndices"].update(dtype="int8"), "unsupported dtype")
+
     def test_mask_index_and_unknown_step(self):
         def mask(d):
             for st in d["ranks"][0]["forward"]:
@@ -96,7 +105,7 @@ class TestCommandLine(unittest.TestCase):
         self.assertIn("cannot read", r.stderr)
 
     def test_bad_virtual_ranks(self):
-        r = self.run_cli("run", INDEX, "--out", os.devnull, "--virtual-ranks", "0")
+        r = self.run_cli("run", os.devnull, "--out", os.devnull, "--virtual-ranks", "0")
         self.assertEqual(r.returncode, 2)
 
 

@@ -28,7 +28,8 @@ export interface WorkerArgs {
   readonly timeoutS?: number;
   readonly traceDir?: string;
   readonly dtype?: 'bfloat16' | 'float16' | 'float32';
-  readonly kernel?: 'auto' | 'flex' | 'reference';
+  /** 'auto' or a kernel id with a partial-attention entry. */
+  readonly kernel?: string;
   readonly warmup?: number;
   readonly iters?: number;
   readonly noCheck?: boolean;

@@ -1,17 +1,21 @@
 // CP job files for the GPU executor (python/attnbench_worker/cp): one JSON manifest per planned
 // case (plan meta, groups, every rank's buffers and steps) plus int32 arrays in a shared binary
-// file for every attn / attn_bwd step's restricted mask, in the formats of src/mask/adapters:
-// 'slices' always (reference kernel, flex mask_mod), 'block_table' for flex. Identical masks are
+// file for every attn / attn_bwd step's restricted mask: its slices always (the 'slices' format of
+// src/mask/adapters; the reference kernel and mask_mods read them) and, in `arrays`, the ready
+// arguments of the case's kernel (./partial-arrays.ts: flex's block table). Identical masks are
 // stored once (one entry, and ArrayFile dedups identical arrays across entries and manifests).
 //
 //   dir/
 //     index.json            {"format": "attnbench.cp.index", "manifests": ["<case>.json", ...]}
-//     <case>.json           manifest (format below, JOB_FORMAT v1)
+//     <case>.json           manifest (format below, JOB_FORMAT, JOB_VERSION 2)
 //     arrays.bin            int32 arrays referenced by path (relative to dir) + offset + shape
 //
 // Manifest: { format, version, case: CaseMeta, groups, mask: MaskEntry (the global mask, for the
 // reference), masks: MaskEntry[], ranks: RankEntry[] }. Steps keep the shape of src/cp/types.ts
 // Step, with `mask` replaced by an index into masks[] and ranges written as [start, end].
+// MaskEntry: { seqlenQ, seqlenK, area, slices: {qRanges [n,2], kRanges [n,2], types [n]},
+// arrays: { <kernel id>: { <name>: ArrayRef | number } } }. python/attnbench_worker/cp/manifest.py
+// validates it (src/contract/contract.test.ts has TypeScript write jobs and python accept them).
 import fs from 'node:fs';
 import path from 'node:path';
 import { badInput } from '../../errors.js';
@@ -24,15 +28,19 @@ import type { ArrayRef, JobSlices } from '../../worker/protocol.js';
 import { planStats } from '../stats.js';
 import type { Plan, RankProgram, Step } from '../types.js';
 import { toleranceFor } from '../../util/tolerance.js';
+import { CP_INDEX_FORMAT, CP_JOB_FORMAT, CP_JOB_VERSION } from '../../contract/tables.js';
+import { arrayKernels, partialArgs, type PartialArgs } from './partial-arrays.js';
 
-export const JOB_FORMAT = 'attnbench.cp.job';
-export const JOB_VERSION = 1;
-export const INDEX_FORMAT = 'attnbench.cp.index';
+export const JOB_FORMAT = CP_JOB_FORMAT;
+export const JOB_VERSION = CP_JOB_VERSION;
+export const INDEX_FORMAT = CP_INDEX_FORMAT;
 export const ARRAYS_FILE = 'arrays.bin';
 export const INDEX_FILE = 'index.json';
 
 export type CpDtype = 'bfloat16' | 'float16' | 'float32';
-export type CpKernel = 'auto' | 'flex' | 'reference';
+/** 'auto' (flex on GPUs, reference on CPU tensors) or a kernel id with a partial-attention entry
+ * (python kernels/<id>.py: flex, reference, triton_ranges, --kernel-module ones). */
+export type CpKernel = string;
 
 /** What a case is, besides its plan: recorded in every result row. */
 export interface CpCaseMeta {
@@ -63,23 +71,13 @@ export interface CpJob {
 
 export type Pair = readonly [number, number];
 
-export interface BlockTableEntry {
-  readonly blockQ: number;
-  readonly blockK: number;
-  readonly numBlocksQ: number;
-  readonly numBlocksK: number;
-  readonly kvNumBlocks: ArrayRef; // [1, nbq]
-  readonly kvIndices: ArrayRef; // [1, nbq, maxK]
-  readonly fullKvNumBlocks: ArrayRef; // [1, nbq]
-  readonly fullKvIndices: ArrayRef; // [1, nbq, maxFullK]
-}
-
 export interface MaskEntry {
   readonly seqlenQ: number;
   readonly seqlenK: number;
   readonly area: number;
   readonly slices: JobSlices;
-  readonly blockTable?: BlockTableEntry;
+  /** Ready arguments of each kernel's partial entry for this mask (./partial-arrays.ts). */
+  readonly arrays: Readonly<Record<string, PartialArgs>>;
 }
 
 export interface BufferEntry {
@@ -139,10 +137,10 @@ export interface Manifest {
 }
 
 export interface WriteOptions {
-  /** Write flex block tables (default true; the CPU/reference path needs only slices). */
+  /** Write the kernels' step arguments (./partial-arrays.ts; default true; the reference needs only slices). */
   readonly blockTables?: boolean;
-  /** Block size of the tables (default 128, flex's). */
-  readonly block?: number;
+  /** Kernels whose arguments to write (default: the case's kernel, 'auto' meaning flex). */
+  readonly arrayKernels?: readonly string[];
 }
 
 const pair = (r: Range): Pair => [r.start, r.end];
@@ -175,8 +173,8 @@ function maskKey(m: Mask): string {
   return s;
 }
 
-/** Writes one mask's arrays: slices always, the flex block table when asked. */
-function maskEntry(m: Mask, arrays: ArrayFile, o: WriteOptions): MaskEntry {
+/** Writes one mask's arrays: slices always, the kernels' arguments when asked. */
+function maskEntry(m: Mask, arrays: ArrayFile, kernels: readonly string[]): MaskEntry {
   const sl = adapt(m, 'slices');
   if (sl.kind !== 'ok') throw badInput(`mask ${m.seqlenQ}x${m.seqlenK}: ${sl.reason}`);
   const n = sl.value.types.length;
@@ -185,25 +183,7 @@ function maskEntry(m: Mask, arrays: ArrayFile, o: WriteOptions): MaskEntry {
     kRanges: arrays.add(sl.value.kRanges, [n, 2]),
     types: arrays.add(sl.value.types, [n]),
   };
-  const entry = { seqlenQ: m.seqlenQ, seqlenK: m.seqlenK, area: maskArea(m), slices };
-  if (o.blockTables === false || m.seqlenQ === 0 || m.seqlenK === 0) return entry;
-  const b = o.block ?? 128;
-  const bt = adapt(m, 'block_table', { blockQ: b, blockK: b });
-  if (bt.kind !== 'ok') throw badInput(`mask ${m.seqlenQ}x${m.seqlenK}: no flex block table: ${bt.reason}`);
-  const v = bt.value;
-  return {
-    ...entry,
-    blockTable: {
-      blockQ: v.blockQ,
-      blockK: v.blockK,
-      numBlocksQ: v.numBlocksQ,
-      numBlocksK: v.numBlocksK,
-      kvNumBlocks: arrays.add(v.kvNumBlocks, [1, v.numBlocksQ]),
-      kvIndices: arrays.add(v.kvIndices, [1, v.numBlocksQ, v.maxK]),
-      fullKvNumBlocks: arrays.add(v.fullKvNumBlocks, [1, v.numBlocksQ]),
-      fullKvIndices: arrays.add(v.fullKvIndices, [1, v.numBlocksQ, v.maxFullK]),
-    },
-  };
+  return { seqlenQ: m.seqlenQ, seqlenK: m.seqlenK, area: maskArea(m), slices, arrays: partialArgs(m, kernels, arrays) };
 }
 
 function stepEntry(s: Step, maskIndex: (m: Mask) => number): StepEntry {
@@ -233,6 +213,7 @@ export function buildManifest(job: CpJob, arrays: ArrayFile, o: WriteOptions = {
   if (mask.seqlenQ !== plan.seqlen || mask.seqlenK !== plan.seqlen)
     throw badInput(`the mask is ${mask.seqlenQ}x${mask.seqlenK} but the plan is for ${plan.seqlen} tokens`);
   if (plan.ranks.length !== plan.world) throw badInput(`plan ${plan.scheme} has ${plan.ranks.length} rank programs for world ${plan.world}`);
+  const kernels = o.blockTables === false ? [] : (o.arrayKernels ?? arrayKernels(meta.kernel));
   const masks: MaskEntry[] = [];
   const seen = new Map<Mask, number>();
   const byKey = new Map<string, number>();
@@ -243,7 +224,7 @@ export function buildManifest(job: CpJob, arrays: ArrayFile, o: WriteOptions = {
     let i = byKey.get(key);
     if (i === undefined) {
       i = masks.length;
-      masks.push(maskEntry(m, arrays, o));
+      masks.push(maskEntry(m, arrays, kernels));
       byKey.set(key, i);
     }
     seen.set(m, i);
@@ -284,7 +265,7 @@ export function buildManifest(job: CpJob, arrays: ArrayFile, o: WriteOptions = {
       gitRev: meta.gitRev ?? null,
     },
     groups: plan.groups,
-    mask: maskEntry(mask, arrays, { ...o, blockTables: false }),
+    mask: maskEntry(mask, arrays, []),
     masks,
     ranks,
   };

@@ -10,10 +10,12 @@ import { sliceArea } from '../../mask/slices.js';
 import type { Mask } from '../../mask/types.js';
 import { ResultRowSchema } from '../../results/schema.js';
 import { readArray } from '../../worker/arrays.js';
+import type { ArrayRef } from '../../worker/protocol.js';
 import { SCHEME_IDS, type Step } from '../types.js';
 import { planJob } from './jobs.js';
 import { NCCL_ENV, sbatchScript, slurmTime, torchrunArgs, virtualArgs } from './launch.js';
 import { caseId, readManifest, readMaskSlices, writeJobFiles, type CpJob } from './manifest.js';
+import { arrayKernels, PARTIAL_ARRAYS } from './partial-arrays.js';
 import { paperCp } from './preset.js';
 import { failedRow, RAW_RESULTS, runTorchCp, torchRowId } from './run.js';
 import { AttnbenchError } from '../../errors.js';
@@ -95,7 +97,7 @@ describe('job files', () => {
   it('round-trip: manifest fields, every step mask, slices and block tables read back from the binary file', () => {
     const dir = tmp();
     const jobs = [small('ring_p2p', 'causal_document', 4), small('ulysses', 'causal', 2), small('dispatch', 'full_document', 4)];
-    const w = writeJobFiles(jobs, dir);
+    const w = writeJobFiles(jobs, dir, { arrayKernels: ['flex'] });
     expect(w.manifests).toHaveLength(3);
     const index = JSON.parse(fs.readFileSync(w.index, 'utf8'));
     expect(index).toEqual({ format: 'attnbench.cp.index', manifests: w.manifests.map((m) => path.basename(m)) });
@@ -123,11 +125,15 @@ describe('job files', () => {
         });
         const bt = adapt(want, 'block_table');
         expect(bt.kind).toBe('ok');
-        if (bt.kind === 'ok' && e.blockTable) {
-          expect(Array.from(readArray(e.blockTable.kvNumBlocks, dir))).toEqual(Array.from(bt.value.kvNumBlocks));
-          expect(Array.from(readArray(e.blockTable.kvIndices, dir))).toEqual(Array.from(bt.value.kvIndices));
-          expect(Array.from(readArray(e.blockTable.fullKvIndices, dir))).toEqual(Array.from(bt.value.fullKvIndices));
-          expect(e.blockTable.kvIndices.shape).toEqual([1, bt.value.numBlocksQ, bt.value.maxK]);
+        const flex = e.arrays.flex;
+        expect(flex).toBeDefined(); // the flex hook of ./partial-arrays.ts wrote the step's block table
+        if (bt.kind === 'ok' && flex) {
+          const arr = (name: string) => Array.from(readArray(flex[name] as ArrayRef, dir));
+          expect(arr('kvNumBlocks')).toEqual(Array.from(bt.value.kvNumBlocks));
+          expect(arr('kvIndices')).toEqual(Array.from(bt.value.kvIndices));
+          expect(arr('fullKvIndices')).toEqual(Array.from(bt.value.fullKvIndices));
+          expect((flex.kvIndices as ArrayRef).shape).toEqual([1, bt.value.numBlocksQ, bt.value.maxK]);
+          expect([flex.blockQ, flex.blockK]).toEqual([128, 128]);
         }
       });
       // Buffers and groups survive as plain data.
@@ -145,10 +151,20 @@ describe('job files', () => {
     expect(m.masks).toHaveLength(1);
   });
 
-  it('slices only, when block tables are not asked for (CPU / reference runs)', () => {
+  it('slices only, when kernel arrays are not asked for or the kernel needs none (CPU / reference runs)', () => {
     const dir = tmp();
-    const m = readManifest(writeJobFiles([small('ring_p2p', 'causal', 2)], dir, { blockTables: false }).manifests[0]);
-    expect(m.masks.every((e) => e.blockTable === undefined)).toBe(true);
+    const m = readManifest(writeJobFiles([small('ring_p2p', 'causal', 2)], dir, { blockTables: false, arrayKernels: ['flex'] }).manifests[0]);
+    expect(m.masks.every((e) => Object.keys(e.arrays).length === 0)).toBe(true);
+    const r = readManifest(writeJobFiles([small('ring_p2p', 'causal', 2)], tmp()).manifests[0]); // kernel 'reference'
+    expect(r.masks.every((e) => Object.keys(e.arrays).length === 0)).toBe(true);
+  });
+
+  it("a kernel's arrays come from its one registration in PARTIAL_ARRAYS ('auto' means flex)", () => {
+    expect(arrayKernels('auto')).toEqual(['flex']);
+    expect(arrayKernels('reference')).toEqual([]);
+    for (const id of Object.keys(PARTIAL_ARRAYS)) expect(arrayKernels(id)).toEqual([id]);
+    const m = readManifest(writeJobFiles([{ ...small('ring_p2p', 'causal', 2), meta: { ...small('ring_p2p', 'causal', 2).meta, kernel: 'flex' } }], tmp()).manifests[0]);
+    expect(m.masks.every((e) => Object.keys(e.arrays).join() === 'flex')).toBe(true);
   });
 });
 

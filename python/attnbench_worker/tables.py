@@ -1,0 +1,38 @@
+"""The tables shared with TypeScript, loaded from tables.json (generated from src/contract/tables.ts;
+never edit it by hand: `npx tsx src/contract/write-tables.ts` rewrites it and a test checks it).
+
+Statuses, directions, dtypes, mask formats, slice kinds, CP step and tensor kinds, tolerances, the
+CP job format and the registered kernel ids come from here, so the two languages cannot drift.
+"""
+
+import json
+import os
+
+_PATH = os.path.join(os.path.dirname(os.path.abspath(__file__)), "tables.json")
+
+with open(_PATH) as _f:
+    TABLES = json.load(_f)
+
+PROTOCOL_VERSION = TABLES["protocol"]
+STATUSES = tuple(TABLES["statuses"])
+DIRECTIONS = tuple(TABLES["directions"])
+DTYPES = tuple(TABLES["dtypes"])
+GQA_MODES = tuple(TABLES["gqaModes"])
+FORMATS = tuple(TABLES["maskFormats"])
+SLICE_KINDS = tuple(TABLES["sliceKinds"])  # wire codes are the indices: 0 full, 1 causal, ...
+STEP_KINDS = tuple(TABLES["stepKinds"])
+TENSOR_KINDS = tuple(TABLES["tensorKinds"])
+TOLERANCE = dict(TABLES["tolerances"])  # max-abs bound by dtype (src/util/tolerance.ts)
+GRADIENTS = tuple(TABLES["gradients"])
+MIN_WARMUP = TABLES["timing"]["minWarmup"]
+MIN_ITERS = TABLES["timing"]["minIters"]
+CP_JOB_FORMAT = TABLES["cpJob"]["format"]
+CP_JOB_VERSION = TABLES["cpJob"]["version"]
+CP_INDEX_FORMAT = TABLES["cpJob"]["indexFormat"]
+# Registered kernels (src/kernels/registry.ts): id -> executor ('cpu' kernels run in TypeScript).
+KERNELS = {k: v["executor"] for k, v in TABLES["kernels"].items()}
+
+
+def tolerance(dtype):
+    """The dtype's max-abs bound; a KeyError names the dtype when it has none."""
+    return TOLERANCE[dtype]

@@ -1,0 +1,53 @@
+"""The shared tables (tables.json, generated from TypeScript) against the python kernel modules."""
+
+import os
+import re
+import unittest
+
+from attnbench_worker import kernels, tables
+
+KERNEL_DIR = os.path.join(os.path.dirname(kernels.__file__))
+
+
+def _module_text(kid):
+    with open(os.path.join(KERNEL_DIR, f"{kid}.py")) as f:
+        return f.read()
+
+
+class TestKernelIds(unittest.TestCase):
+    def test_every_python_kernel_of_the_registry_has_its_module(self):
+        for kid, executor in tables.KERNELS.items():
+            if executor == "cpu":
+                continue
+            with self.subTest(kernel=kid):
+                text = _module_text(kid)  # FileNotFoundError: a registry line without its python file
+                self.assertRegex(text, rf'(?m)^ID = "{re.escape(kid)}"$')
+                self.assertRegex(text, rf'(?m)^GROUP = "{executor}"$')
+                self.assertEqual(kernels.GROUPS[kid], executor)
+
+    def test_python_only_kernels_are_not_in_the_registry(self):
+        for kid in ("py_ref",) + kernels.CP_ONLY_IDS:
+            self.assertNotIn(kid, tables.KERNELS)
+            self.assertRegex(_module_text(kid), rf'(?m)^ID = "{kid}"$')
+
+    def test_every_module_file_is_a_known_kernel(self):
+        known = set(kernels.KERNEL_IDS) | set(kernels.CP_ONLY_IDS)
+        helpers = {"__init__", "base", "external"}
+        for name in os.listdir(KERNEL_DIR):
+            stem = name[:-3]
+            # Helper modules: base, external, *_common, and <kernel id>_<anything> of a known kernel.
+            if not name.endswith(".py") or stem in helpers or "_common" in stem or any(stem.startswith(k + "_") for k in known):
+                continue
+            self.assertIn(stem, known, f"kernels/{name} is neither in src/kernels/registry.ts nor python-only")
+
+
+class TestTables(unittest.TestCase):
+    def test_values_the_worker_relies_on(self):
+        self.assertEqual(tables.SLICE_KINDS, ("full", "causal", "invcausal", "bicausal"))
+        self.assertIn("ok", tables.STATUSES)
+        self.assertEqual(tables.tolerance("bfloat16"), tables.TOLERANCE["bfloat16"])
+        self.assertEqual(tables.CP_JOB_VERSION, 2)
+
+
+if __name__ == "__main__":
+    unittest.main()
