@@ -1,30 +1,36 @@
-// Calibration and validation of the kernel model from measured result rows.
+// Calibration of the kernel model from measured result rows.
 //
 // Rows used: kernel / sparse suites, status ok, measured on a GPU (not simulated, not the cpu
 // executor), world 1, with times. A deterministic part is held out: rows whose id hashes
-// (FNV-1a, 32 bit) to 0 mod 4, about a quarter, are never fitted, and the error on them is the
-// model's honest error. Curves are fitted per (GPU type, kernel, direction, dtype) on the rest.
+// (FNV-1a, 32 bit) to 0 mod 4, about a quarter, are never fitted. That quarter only tests
+// interpolation (its shapes have neighbours in the fit); holdout.ts holds out whole shape groups.
+// Curves are fitted per (GPU class, kernel + input path, direction, dtype) on the rest: for each
+// programs-per-SM in 1..4 a non-negative least-squares fit on log time, the best one kept.
 import type { GeneratedMask } from '../mask/types.js';
 import type { ResultRow } from '../results/schema.js';
 import { fitCurve, medianAbs, type FitSample } from './fit.js';
-import { computeClass, normalizeGpu, type Cluster } from './hardware.js';
+import { computeClass, GPU_SPECS, normalizeGpu, type Cluster } from './hardware.js';
 import {
   BLOCK_SIZE,
-  blockPairs,
-  callFromPairs,
   curveKey,
+  curveMs,
+  kernelCall,
+  launchFeatures,
   makeKernelModel,
-  type BlockPairs,
   type Calibration,
   type KernelCall,
   type KernelCurve,
+  type Uncalibrated,
 } from './kernel-model.js';
+import { tileProfile, type TileProfile } from './tiles.js';
 
 export const HOLDOUT_RULE = 'fnv1a32(row id) % 4 == 0 is held out (never fitted)';
 export const MODEL_TEXT =
-  't_ms = c0 + (aFull*W_full + aPartial*W_partial + aEmpty*W_empty) / 1e12, W_x = dirFactor*4*headDim*headsQ*pairs in 128x128 blocks of kind x; non-negative least squares on log time';
-/** Fewest training rows for a curve (else that combination uses the roofline fallback). */
-export const MIN_FIT_ROWS = 3;
+  't_ms = c0 + max(aProg*P + aFull*W_full + aPartial*W_partial + aEmpty*W_empty over ceil(programs/slots) waves, the heaviest program, bytes/HBM); programs = query tiles x heads; W_x = dirFactor*4*headDim*pairs in 128x128 blocks of kind x (TFLOP); slots = SMs x {1..4} and the a_x by non-negative least squares on log time';
+/** Fewest training rows for a curve (else that combination is listed as uncalibrated). */
+export const MIN_FIT_ROWS = 6;
+/** Fewest distinct shapes (heads, S, family) among them: one shape cannot separate the terms. */
+export const MIN_FIT_SHAPES = 3;
 
 export function fnv1a32(s: string): number {
   let h = 0x811c9dc5;
@@ -63,6 +69,8 @@ export interface KernelObservation {
   readonly seqlen: number;
   readonly headsQ: number;
   readonly headsKv: number;
+  /** CP world size for observations of a CP executor's calls (1 for the kernel suites). */
+  readonly world: number;
   readonly call: KernelCall;
   readonly ms: number;
   readonly heldOut: boolean;
@@ -80,19 +88,10 @@ export function maskSamplesOf(r: ResultRow, cap = 8): number {
   return 1;
 }
 
-/** Block pairs per query head of a generated mask, summed over query heads (per-head masks weigh by their group). */
-export function generatedPairs(g: GeneratedMask, headsQ: number, block = BLOCK_SIZE): BlockPairs {
-  const per = headsQ / g.heads.length;
-  let full = 0;
-  let partial = 0;
-  let empty = 0;
-  for (const m of g.heads) {
-    const p = blockPairs(m, block);
-    full += p.full * per;
-    partial += p.partial * per;
-    empty += p.empty * per;
-  }
-  return { full, partial, empty };
+/** Work items per query head of a generated mask (per-head masks: each weighs 1 / their number). */
+export function generatedProfile(samples: readonly GeneratedMask[], varlen = false, block = BLOCK_SIZE): TileProfile {
+  const w = 1 / samples.reduce((n, g) => n + g.heads.length, 0);
+  return tileProfile(samples.flatMap((g) => g.heads.map((mask) => ({ mask, weight: w }))), block, varlen);
 }
 
 /**
@@ -104,33 +103,27 @@ export function observe(
   gen: MaskGenerator,
 ): { observations: KernelObservation[]; skipped: { id: string; reason: string }[] } {
   const latest = new Map<string, ResultRow>();
-  for (const r of rows) if (isKernelCalibrationRow(r)) latest.set(r.id, r);
-  const cache = new Map<string, BlockPairs>();
+  // Ids name the case, not the GPU: the same case measured on two GPU types is two observations.
+  for (const r of rows) if (isKernelCalibrationRow(r)) latest.set(`${normalizeGpu(r.env.gpu!)}|${r.id}`, r);
+  const cache = new Map<string, TileProfile>();
   const observations: KernelObservation[] = [];
   const skipped: { id: string; reason: string }[] = [];
   for (const r of latest.values()) {
     const samples = maskSamplesOf(r);
-    const key = JSON.stringify([r.family, r.seqlen, r.seed, samples, r.maskParams, r.headsQ]);
-    let pairs = cache.get(key);
-    if (!pairs) {
+    // Variable-length paths tile each document from its own start.
+    const varlen = kernelPath(r).endsWith('@varlen');
+    const key = JSON.stringify([r.family, r.seqlen, r.seed, samples, r.maskParams, varlen]);
+    let profile = cache.get(key);
+    if (!profile) {
       try {
-        let full = 0;
-        let partial = 0;
-        let empty = 0;
-        for (let s = 0; s < samples; s++) {
-          const p = generatedPairs(gen(r.family, r.seqlen, r.seed + s, r.maskParams), r.headsQ);
-          full += p.full / samples;
-          partial += p.partial / samples;
-          empty += p.empty / samples;
-        }
-        pairs = { full, partial, empty };
-        cache.set(key, pairs);
+        const gens = Array.from({ length: samples }, (_, s) => gen(r.family, r.seqlen, r.seed + s, r.maskParams));
+        profile = generatedProfile(gens, varlen);
+        cache.set(key, profile);
       } catch (e) {
         skipped.push({ id: r.id, reason: e instanceof Error ? e.message : String(e) });
         continue;
       }
     }
-    const batched: BlockPairs = { full: pairs.full * r.batch, partial: pairs.partial * r.batch, empty: pairs.empty * r.batch };
     observations.push({
       id: r.id,
       gpu: normalizeGpu(r.env.gpu!),
@@ -139,7 +132,8 @@ export function observe(
       seqlen: r.seqlen,
       headsQ: r.headsQ,
       headsKv: r.headsKv,
-      call: callFromPairs(batched, 1, r.headDim, r.direction, r.dtype, r.flops),
+      world: 1,
+      call: kernelCall(profile, r.headsQ * r.batch, r.headDim, r.direction, r.dtype, r.flops, r.headsKv * r.batch),
       ms: r.times!.medianMs,
       heldOut: isHeldOut(r.id),
     });
@@ -160,79 +154,150 @@ export function kernelPath(r: Pick<ResultRow, 'kernel' | 'notes'>): string {
   return k;
 }
 
-function pctError(predMs: number, ms: number): number {
+export function pctError(predMs: number, ms: number): number {
   return ((predMs - ms) / ms) * 100;
 }
 
-/** Fits one curve per (GPU compute class, kernel, direction, dtype) on the non-held-out observations. */
-export function calibrate(obs: readonly KernelObservation[], meta: Partial<Calibration> = {}): Calibration {
+export interface FittedCurve {
+  /** Coefficients [c0, aProg, aFull, aPartial, aEmpty] and slots. */
+  readonly curve: Omit<KernelCurve, 'fitRows' | 'fitMedianAbsPct' | 'holdoutRows' | 'holdoutMedianAbsPct'>;
+  readonly loss: number;
+}
+
+/** Programs per SM tried by the fit (slots = SMs x this). */
+export const OCCUPANCIES = [1, 2, 3, 4] as const;
+
+function shapeKey(o: KernelObservation): string {
+  return `${o.headsQ}:${o.headsKv}|${o.seqlen}|${o.family}|${o.world}`;
+}
+
+/** Why these observations cannot make a curve, or null when they can. */
+export function tooFew(train: readonly KernelObservation[]): string | null {
+  if (train.length < MIN_FIT_ROWS) return `too few rows for a fit (${train.length} < ${MIN_FIT_ROWS})`;
+  const shapes = new Set(train.map(shapeKey)).size;
+  if (shapes < MIN_FIT_SHAPES) return `too few distinct shapes for a fit (${shapes} < ${MIN_FIT_SHAPES})`;
+  return null;
+}
+
+/**
+ * The best curve for one (GPU class, kernel, direction, dtype) over the programs-per-SM options:
+ * fit on the wave features, then twice more with the heaviest-program features for the rows whose
+ * heaviest program outlasts the waves under the current fit.
+ */
+export function fitGroup(train: readonly KernelObservation[], sms: number): FittedCurve {
+  const first = train[0];
+  let best: FittedCurve | null = null;
+  for (const occ of OCCUPANCIES) {
+    const slots = sms * occ;
+    const feats = train.map((o) => launchFeatures(o.call, slots));
+    let xs = feats.map((f) => f.wave);
+    let fit = fitCurve(train.map((o, i): FitSample => ({ x: xs[i], ms: o.ms })));
+    for (let it = 0; it < 2; it++) {
+      const b = fit.beta.map((v) => (Number.isNaN(v) ? 0 : v));
+      const next = feats.map((f) => (dotp(b, f.heavy) > dotp(b, f.wave) ? f.heavy : f.wave));
+      if (next.every((x, i) => x === xs[i])) break;
+      xs = next;
+      fit = fitCurve(train.map((o, i): FitSample => ({ x: xs[i], ms: o.ms })));
+    }
+    const [c0, aProg, aF0, aP0, aE0] = fit.beta.map((v, c) => (fit.used[c] ? v : Number.NaN));
+    const assumed: string[] = [];
+    const aF = !Number.isNaN(aF0) ? aF0 : !Number.isNaN(aP0) ? aP0 : 0;
+    if (Number.isNaN(aF0)) assumed.push('full=partial');
+    const aP = !Number.isNaN(aP0) ? aP0 : aF;
+    if (Number.isNaN(aP0)) assumed.push('partial=full');
+    const aE = !Number.isNaN(aE0) ? aE0 : 0;
+    if (Number.isNaN(aE0)) assumed.push('empty=0');
+    const curve = {
+      gpu: computeClass(first.gpu),
+      kernel: first.kernel,
+      direction: first.call.direction,
+      dtype: first.call.dtype,
+      slots,
+      c0Ms: c0,
+      msPerProgram: Number.isNaN(aProg) ? 0 : aProg,
+      msPerTflopFull: aF,
+      msPerTflopPartial: aP,
+      msPerTflopEmpty: aE,
+      assumed,
+      seen: {
+        heads: [...new Set(train.map((o) => `${o.headsQ}:${o.headsKv}`))].sort(),
+        seqlenMin: Math.min(...train.map((o) => o.seqlen)),
+        seqlenMax: Math.max(...train.map((o) => o.seqlen)),
+        families: [...new Set(train.map((o) => o.family))].sort(),
+      },
+    };
+    // Judge the options by the model as it predicts (with the heavy bound), not the fit's own loss.
+    let loss = 0;
+    for (const o of train) loss += Math.log(curveMs({ ...curve, fitRows: 0, fitMedianAbsPct: 0, holdoutRows: 0, holdoutMedianAbsPct: null }, o.call) / o.ms) ** 2;
+    if (!best || loss < best.loss - 1e-12) best = { curve, loss };
+  }
+  return best!;
+}
+
+function dotp(a: readonly number[], b: readonly number[]): number {
+  let s = 0;
+  for (let i = 0; i < a.length; i++) s += a[i] * b[i];
+  return s;
+}
+
+/** SMs of a GPU class key ('h100+h200' -> 132); 132 when unknown. */
+export function smsOfClass(gpuClass: string): number {
+  for (const k of gpuClass.split('+')) if (GPU_SPECS[k]) return GPU_SPECS[k].sms;
+  return 132;
+}
+
+export function groupKey(o: KernelObservation): string {
+  return curveKey(computeClass(o.gpu), o.kernel, o.call.direction, o.call.dtype);
+}
+
+/** Fits one curve per (GPU compute class, kernel, direction, dtype) on the observations `train` accepts. */
+export function calibrate(
+  obs: readonly KernelObservation[],
+  meta: Partial<Calibration> = {},
+  train: (o: KernelObservation) => boolean = (o) => !o.heldOut,
+): Calibration {
   const groups = new Map<string, KernelObservation[]>();
   for (const o of obs) {
-    const k = curveKey(computeClass(o.gpu), o.kernel, o.call.direction, o.call.dtype);
+    const k = groupKey(o);
     let g = groups.get(k);
     if (!g) groups.set(k, (g = []));
     g.push(o);
   }
   const curves: KernelCurve[] = [];
+  const uncalibrated: Uncalibrated[] = [];
   const allFit: number[] = [];
   const allHold: number[] = [];
   for (const k of [...groups.keys()].sort()) {
     const g = groups.get(k)!;
-    const train = g.filter((o) => !o.heldOut);
-    const test = g.filter((o) => o.heldOut);
-    if (train.length < MIN_FIT_ROWS) continue;
-    const fit = fitCurve(train.map((o): FitSample => ({ call: o.call, ms: o.ms })));
-    const assumed: string[] = [];
-    const [c0, aF0, aP0, aE0] = fit.beta;
-    const aF = fit.used[1] ? aF0 : fit.used[2] ? aP0 : 0;
-    if (!fit.used[1]) assumed.push('full=partial');
-    const aP = fit.used[2] ? aP0 : aF;
-    if (!fit.used[2]) assumed.push('partial=full');
-    const aE = fit.used[3] ? aE0 : 0;
-    if (!fit.used[3]) assumed.push('empty=0');
+    const tr = g.filter(train);
+    const test = g.filter((o) => !train(o));
     const first = g[0];
-    const base = {
-      gpu: computeClass(first.gpu),
-      kernel: first.kernel,
-      direction: first.call.direction,
-      dtype: first.call.dtype,
-      c0Ms: c0,
-      msPerTflopFull: aF,
-      msPerTflopPartial: aP,
-      msPerTflopEmpty: aE,
-      assumed,
-    };
-    const err = (o: KernelObservation) => pctError(curveMsOf(base, o.call), o.ms);
-    const fitErr = train.map(err);
+    const why = tooFew(tr);
+    if (why) {
+      uncalibrated.push({ gpu: computeClass(first.gpu), kernel: first.kernel, direction: first.call.direction, dtype: first.call.dtype, rows: tr.length, reason: why });
+      continue;
+    }
+    const { curve } = fitGroup(tr, smsOfClass(computeClass(first.gpu)));
+    const full: KernelCurve = { ...curve, fitRows: tr.length, fitMedianAbsPct: 0, holdoutRows: test.length, holdoutMedianAbsPct: null };
+    const err = (o: KernelObservation) => pctError(curveMs(full, o.call), o.ms);
+    const fitErr = tr.map(err);
     const holdErr = test.map(err);
     allFit.push(...fitErr);
     allHold.push(...holdErr);
-    curves.push({
-      ...base,
-      fitRows: train.length,
-      fitMedianAbsPct: round(medianAbs(fitErr)),
-      holdoutRows: test.length,
-      holdoutMedianAbsPct: test.length ? round(medianAbs(holdErr)) : null,
-    });
+    curves.push({ ...full, fitMedianAbsPct: round(medianAbs(fitErr)), holdoutMedianAbsPct: test.length ? round(medianAbs(holdErr)) : null });
   }
   return {
-    version: 1,
+    version: 2,
     blockSize: BLOCK_SIZE,
     model: MODEL_TEXT,
     holdout: HOLDOUT_RULE,
     curves,
+    uncalibrated,
     holdoutMedianAbsPct: allHold.length ? round(medianAbs(allHold)) : null,
     fitMedianAbsPct: allFit.length ? round(medianAbs(allFit)) : null,
     rows: obs.length,
     ...meta,
   };
-}
-
-function curveMsOf(
-  c: { c0Ms: number; msPerTflopFull: number; msPerTflopPartial: number; msPerTflopEmpty: number },
-  call: KernelCall,
-): number {
-  return c.c0Ms + (c.msPerTflopFull * call.wFull + c.msPerTflopPartial * call.wPartial + c.msPerTflopEmpty * call.wEmpty) / 1e12;
 }
 
 function round(x: number): number {

@@ -1,31 +1,27 @@
 // Least-squares fit of a kernel curve (kernel-model.ts) in log space with non-negative coefficients.
 //
 //   minimize  sum_i (log(x_i . beta) - log t_i)^2   subject to beta >= 0
-//   x_i = [1, W_full, W_partial, W_empty] (W in TFLOP), beta = [c0, aFull, aPartial, aEmpty]
+//   x_i = the launch's features (kernel-model.ts launchFeatures: [1, programs, W_full, W_partial,
+//   W_empty]), beta = [c0, aProg, aFull, aPartial, aEmpty]
 //
 // Start: the same problem on relative error, sum_i ((x_i . beta) / t_i - 1)^2, which is linear and
 // close to log error when errors are small; solved exactly under beta >= 0 by trying every subset
 // of columns (at most 15). Then projected Gauss-Newton steps on the log residuals, each accepted
 // only if it lowers the loss. Columns the data never exercises (no partial blocks measured, say)
 // are left out and given an assumed value by the caller.
-import type { KernelCall } from './kernel-model.js';
-
 export interface FitSample {
-  readonly call: KernelCall;
+  /** Feature vector; every sample has the same length, the first column is the constant 1. */
+  readonly x: readonly number[];
   readonly ms: number;
 }
 
 export interface FitResult {
-  /** [c0Ms, aFull, aPartial, aEmpty] in ms and ms per TFLOP; NaN for columns not fitted. */
+  /** Coefficients per column; NaN for columns not fitted. */
   readonly beta: readonly number[];
-  /** Which of the four columns had support in the data. */
+  /** Which columns had support in the data. */
   readonly used: readonly boolean[];
-}
-
-const NCOL = 4;
-
-function row(c: KernelCall): number[] {
-  return [1, c.wFull / 1e12, c.wPartial / 1e12, c.wEmpty / 1e12];
+  /** Sum of squared log residuals. */
+  readonly loss: number;
 }
 
 /** Solves the least-squares problem min |A b - y| for the given columns (normal equations + tiny ridge). */
@@ -71,6 +67,7 @@ function solve(M: number[][], v: number[]): number[] | null {
 
 function logLoss(X: readonly number[][], t: readonly number[], beta: readonly number[]): number {
   let s = 0;
+  const NCOL = beta.length;
   for (let i = 0; i < X.length; i++) {
     let p = 0;
     for (let c = 0; c < NCOL; c++) p += X[i][c] * beta[c];
@@ -83,13 +80,14 @@ function logLoss(X: readonly number[][], t: readonly number[], beta: readonly nu
 
 export function fitCurve(samples: readonly FitSample[]): FitResult {
   if (samples.length === 0) throw new Error('fitCurve: no samples');
-  const X = samples.map((s) => row(s.call));
+  const X = samples.map((s) => [...s.x]);
+  const NCOL = X[0].length;
   const t = samples.map((s) => s.ms);
   // Column scaling for conditioning; a column is used when some sample exercises it noticeably.
   const scale = new Array<number>(NCOL).fill(0);
   for (const x of X) for (let c = 0; c < NCOL; c++) scale[c] = Math.max(scale[c], Math.abs(x[c]));
-  const totalW = Math.max(scale[1], scale[2], scale[3]);
-  const used = scale.map((s, c) => (c === 0 ? true : s > 1e-6 * totalW && s > 0));
+  // A column is used when some sample exercises it (columns have different units: no common threshold).
+  const used = scale.map((s, c) => c === 0 || s > 0);
   const cols = [...Array(NCOL).keys()].filter((c) => used[c]);
   const Xs = X.map((x) => x.map((v, c) => (scale[c] > 0 ? v / scale[c] : 0)));
 
@@ -145,6 +143,7 @@ export function fitCurve(samples: readonly FitSample[]): FitResult {
   return {
     beta: beta.map((b, c) => (used[c] ? b / scale[c] : Number.NaN)),
     used,
+    loss,
   };
 }
 

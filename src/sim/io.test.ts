@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { syntheticRow } from '../report/fixtures.js';
-import { loadRows } from './io.js';
+import { loadRows, rowsAppender, writeRowsMerged } from './io.js';
 
 describe('loadRows', () => {
   it('keeps one row per machine and id, the last one read (a resumed run measures a cut-short case again)', async () => {
@@ -18,5 +18,28 @@ describe('loadRows', () => {
     const rows = await loadRows([f], undefined, (s) => warnings.push(s));
     expect(rows.map((r) => [r.direction, r.tflops])).toEqual([['fwd', 120], ['bwd', 50], ['fwd', 90]]);
     expect(warnings).toHaveLength(1);
+  });
+});
+
+describe('writing simulated rows', () => {
+  it('replaces old rows only when the new ones are complete, and keeps lines it cannot parse', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'attnbench-io-'));
+    const f = path.join(dir, 'sim.jsonl');
+    const a = syntheticRow({ kernel: 'flex', tflops: 100 });
+    const b = syntheticRow({ kernel: 'flex', direction: 'bwd', tflops: 50 });
+    const before = `${JSON.stringify(a)}\n{"torn": \n${JSON.stringify(b)}\n`;
+    fs.writeFileSync(f, before);
+    const sink = rowsAppender(f);
+    sink.append([{ ...a, tflops: 200 }]);
+    // mid-sweep: the old file is untouched, the new row waits in <file>.partial
+    expect(fs.readFileSync(f, 'utf8')).toBe(before);
+    expect(fs.readFileSync(sink.partialPath, 'utf8')).toContain('"tflops":200');
+    const r = sink.finish();
+    expect(r).toEqual({ replaced: 1, kept: 1, unparsable: 1 });
+    expect(fs.existsSync(sink.partialPath)).toBe(false);
+    const lines = fs.readFileSync(f, 'utf8').trim().split('\n');
+    expect(lines).toEqual(['{"torn": ', JSON.stringify(b), JSON.stringify({ ...a, tflops: 200 })]);
+    expect(writeRowsMerged(f, [{ ...b, tflops: 1 }])).toEqual({ replaced: 1, kept: 1, unparsable: 1 });
+    expect(fs.readdirSync(dir)).toEqual(['sim.jsonl']);
   });
 });

@@ -61,7 +61,9 @@ const CurveSchema = z.object({
   kernel: z.string(),
   direction: z.enum(['fwd', 'bwd']),
   dtype: z.string(),
+  slots: z.number().int().positive(),
   c0Ms: z.number().min(0),
+  msPerProgram: z.number().min(0),
   msPerTflopFull: z.number().min(0),
   msPerTflopPartial: z.number().min(0),
   msPerTflopEmpty: z.number().min(0),
@@ -70,14 +72,25 @@ const CurveSchema = z.object({
   fitMedianAbsPct: z.number(),
   holdoutRows: z.number().int(),
   holdoutMedianAbsPct: z.number().nullable(),
+  seen: z.object({ heads: z.array(z.string()), seqlenMin: z.number(), seqlenMax: z.number(), families: z.array(z.string()) }),
+});
+
+const UncalibratedSchema = z.object({
+  gpu: z.string(),
+  kernel: z.string(),
+  direction: z.enum(['fwd', 'bwd']),
+  dtype: z.string(),
+  rows: z.number().int(),
+  reason: z.string(),
 });
 
 const CalibrationSchema = z.object({
-  version: z.literal(1),
+  version: z.literal(2),
   blockSize: z.number().int().positive(),
   model: z.string(),
   holdout: z.string(),
   curves: z.array(CurveSchema),
+  uncalibrated: z.array(UncalibratedSchema),
   holdoutMedianAbsPct: z.number().nullable(),
   fitMedianAbsPct: z.number().nullable(),
   rows: z.number().int(),
@@ -93,7 +106,11 @@ const CalibrationSchema = z.object({
 export function loadCalibration(file: string | undefined): { calibration: Calibration | null; path: string | null } {
   const p = file ?? (fs.existsSync(DEFAULT_CALIBRATION_PATH) ? DEFAULT_CALIBRATION_PATH : null);
   if (!p) return { calibration: null, path: null };
-  const r = CalibrationSchema.safeParse(readJson(p, 'calibration'));
+  const json = readJson(p, 'calibration');
+  if (json && typeof json === 'object' && (json as { version?: unknown }).version === 1) {
+    throw badInput(`calibration ${p} is format 1 (before the wave model): run attnbench sim calibrate again`);
+  }
+  const r = CalibrationSchema.safeParse(json);
   if (!r.success) {
     const issue = r.error.issues[0];
     throw badInput(`calibration ${p}: ${issue.path.join('.') || '(top level)'}: ${issue.message}`);
@@ -106,11 +123,25 @@ export function writeJson(file: string, value: unknown): void {
   fs.writeFileSync(file, `${JSON.stringify(value, null, 2)}\n`);
 }
 
-/** Writes rows to a JSONL file, replacing rows with the same id and keeping the others. */
-export function writeRowsMerged(file: string, rows: readonly ResultRow[]): { replaced: number; kept: number } {
-  const ids = new Set(rows.map((r) => r.id));
+export interface MergeResult {
+  /** Rows of the old file replaced by a new row with the same id. */
+  readonly replaced: number;
+  /** Old rows kept as they were. */
+  readonly kept: number;
+  /** Old lines that are not JSON with a string id: kept verbatim (never dropped), counted here. */
+  readonly unparsable: number;
+}
+
+/**
+ * Writes `newLines` (JSONL rows with the given ids) into `file`: old rows with one of those ids are
+ * replaced, every other old line is kept as it was (unparsable ones too). The result is written to
+ * a temporary file beside it and renamed over it, so a reader (or a crash) sees the old file or the
+ * new one, never a half-written one.
+ */
+function mergeLines(file: string, newLines: readonly string[], ids: ReadonlySet<string>): MergeResult {
   const kept: string[] = [];
   let replaced = 0;
+  let unparsable = 0;
   if (fs.existsSync(file)) {
     for (const line of fs.readFileSync(file, 'utf8').split('\n')) {
       if (!line.trim()) continue;
@@ -118,47 +149,52 @@ export function writeRowsMerged(file: string, rows: readonly ResultRow[]): { rep
       try {
         id = (JSON.parse(line) as { id?: unknown }).id;
       } catch {
-        continue;
+        id = undefined;
       }
+      if (typeof id !== 'string') unparsable++;
       if (typeof id === 'string' && ids.has(id)) replaced++;
       else kept.push(line);
     }
   }
   fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
-  const out = [...kept, ...rows.map((r) => JSON.stringify(r))];
-  fs.writeFileSync(file, out.length ? `${out.join('\n')}\n` : '');
-  return { replaced, kept: kept.length };
+  const out = [...kept, ...newLines];
+  const tmp = `${file}.tmp-${process.pid}`;
+  fs.writeFileSync(tmp, out.length ? `${out.join('\n')}\n` : '');
+  fs.renameSync(tmp, file);
+  return { replaced, kept: kept.length - unparsable, unparsable };
+}
+
+/** Writes rows to a JSONL file, replacing rows with the same id and keeping the others (see mergeLines). */
+export function writeRowsMerged(file: string, rows: readonly ResultRow[]): MergeResult {
+  return mergeLines(file, rows.map((r) => JSON.stringify(r)), new Set(rows.map((r) => r.id)));
 }
 
 /**
- * Incremental variant for long sweeps: drops the rows whose id is in `ids` from `file` now, then
- * appends each row as soon as it exists (a sweep cut short keeps what it simulated).
+ * Incremental variant for long sweeps: each row is appended as soon as it exists to
+ * `<file>.partial` (a sweep cut short keeps what it simulated there), and `finish` merges them into
+ * `file` at the end: only then are the old rows with those ids replaced. Rows not simulated (a
+ * sweep cut short) leave their old rows in place.
  */
-export function rowsAppender(file: string, ids: ReadonlySet<string>): { append: (rows: readonly ResultRow[]) => void; replaced: number } {
-  let replaced = 0;
-  if (fs.existsSync(file)) {
-    const kept: string[] = [];
-    for (const line of fs.readFileSync(file, 'utf8').split('\n')) {
-      if (!line.trim()) continue;
-      let id: unknown;
-      try {
-        id = (JSON.parse(line) as { id?: unknown }).id;
-      } catch {
-        continue;
-      }
-      if (typeof id === 'string' && ids.has(id)) replaced++;
-      else kept.push(line);
-    }
-    fs.writeFileSync(file, kept.length ? `${kept.join('\n')}\n` : '');
-  } else {
-    fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
-    fs.writeFileSync(file, '');
-  }
+export function rowsAppender(file: string): { readonly partialPath: string; append: (rows: readonly ResultRow[]) => void; finish: () => MergeResult } {
+  const partialPath = `${file}.partial`;
+  fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
+  fs.writeFileSync(partialPath, '');
+  const lines: string[] = [];
+  const ids = new Set<string>();
   return {
+    partialPath,
     append: (rows) => {
-      if (rows.length) fs.appendFileSync(file, rows.map((r) => `${JSON.stringify(r)}\n`).join(''));
+      if (!rows.length) return;
+      const ls = rows.map((r) => JSON.stringify(r));
+      fs.appendFileSync(partialPath, ls.map((l) => `${l}\n`).join(''));
+      lines.push(...ls);
+      for (const r of rows) ids.add(r.id);
     },
-    replaced,
+    finish: () => {
+      const r = mergeLines(file, lines, ids);
+      fs.rmSync(partialPath, { force: true });
+      return r;
+    },
   };
 }
 

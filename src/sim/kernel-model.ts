@@ -1,188 +1,117 @@
-// Kernel model: the time of one (partial) attention call from its work and its block structure.
+// Kernel model: the time of one (partial) attention launch from its work items.
 //
-// The mask is cut into B x B blocks (B = 128, the tile of the FlashAttention-style kernels we
-// measure); each block is empty, partial or full (src/mask/slices.ts blockMap). A tiled kernel
-// computes every full block at its full cost, every partial block at full cost plus masking, and
-// (if it cannot skip them) empty blocks too. So the model is linear in the block work
-//     t = c0 + aFull * W_full + aPartial * W_partial + aEmpty * W_empty            (ms)
-// with W_x = direction factor * 4 * head_dim * heads * (query-key pairs in blocks of kind x) in
-// FLOPs (SPEC 6: forward 4 * pairs * heads * head_dim, backward 2.5 x that), a in ms per TFLOP
-// and c0 a fixed per-call cost. Its efficiency F / (peak * t) is a saturating curve in log(F):
-// small calls are dominated by c0, large ones tend to 1 / (peak * aFull) on dense masks, and the
-// partial-block penalty is aPartial / aFull. Coefficients are fitted per (GPU type, kernel,
-// direction, dtype) in fit.ts. Without a curve, a roofline: t = F / (peak(dtype) * efficiency),
-// flagged `fallback`.
-import { bandRowHi, bandRowLo, bandRows, sliceToBand } from '../mask/band.js';
-import { blockMap } from '../mask/slices.js';
-import type { Mask, Slice } from '../mask/types.js';
+// A tiled attention kernel launches one program per (query tile, head): `programs` = query tiles x
+// heads (tiles.ts). The GPU runs `slots` = SMs x programs-per-SM of them at once, so a launch takes
+// ceil(programs / slots) waves, and the last one is partly idle (launchFeatures). Each program costs
+// a fixed part (load Q, write O) plus its blocks by kind: full blocks at full cost, partial blocks at
+// full cost plus masking, empty blocks only for kernels that cannot skip them. Per launch:
+//     t = c0 + max( aProg P + aFull W_full + aPartial W_partial + aEmpty W_empty   (waves)
+//                   the same for the heaviest program alone                       (one program)
+//                   bytes / HBM bandwidth )                                      (memory floor)
+// with P and W_x the programs and the block work in TFLOP including the last wave's waste, in
+// whole-GPU units (ms per TFLOP of the whole GPU). W_x = direction factor x 4 x head_dim x pairs in
+// 128 x 128 blocks of kind x (SPEC 6: forward 4 * pairs * heads * head_dim, backward 2.5 x that).
+// Coefficients and programs-per-SM are fitted per (GPU class, kernel + input path, direction,
+// dtype) in calibrate.ts. A (kernel, direction, dtype) with too few rows has no curve: the
+// calibration lists it under `uncalibrated`, and the model falls back to the roofline
+// F / (peak(dtype) x efficiency), flagged `fallback` wherever it is used.
 import type { Direction } from '../results/schema.js';
 import { curveCoversGpu, type Cluster } from './hardware.js';
+import { heaviest, lightest, type TileProfile } from './tiles.js';
 
-export const BLOCK_SIZE = 128;
+export { BLOCK_SIZE, blockMapPairs, blockPairs, disjointSlicePairs, tileProfile, type BlockPairs, type TileProfile } from './tiles.js';
 
 /** SPEC 6: backward FLOPs = 2.5 x forward. */
 export const DIRECTION_FACTOR: Readonly<Record<Direction, number>> = { fwd: 1, bwd: 2.5 };
 
-/** Query-key pairs of a mask in empty / partial / full blocks (sum = Sq * Sk). */
-export interface BlockPairs {
-  readonly full: number;
-  readonly partial: number;
-  readonly empty: number;
-}
-
-export function blockPairs(mask: Mask, block = BLOCK_SIZE): BlockPairs {
-  return disjointSlicePairs(mask, block) ?? blockMapPairs(mask, block);
-}
-
-/** Block pairs from the full block map (any mask). */
-export function blockMapPairs(mask: Mask, block = BLOCK_SIZE): BlockPairs {
-  const bm = blockMap(mask, block);
-  let full = 0;
-  let partial = 0;
-  const lastW = mask.seqlenK - (bm.numBlocksK - 1) * block;
-  for (let qb = 0; qb < bm.numBlocksQ; qb++) {
-    const rows = Math.min(block, mask.seqlenQ - qb * block);
-    for (let r = bm.rowRuns[qb]; r < bm.rowRuns[qb + 1]; r++) {
-      let cols = (bm.runEnd[r] - bm.runStart[r]) * block;
-      if (bm.runEnd[r] === bm.numBlocksK) cols += lastW - block;
-      if (bm.runFull[r]) full += rows * cols;
-      else partial += rows * cols;
-    }
-  }
-  return { full, partial, empty: mask.seqlenQ * mask.seqlenK - full - partial };
-}
-
-/**
- * Fast path: when no block is touched by two slices (their block-aligned bounding boxes are
- * disjoint), every block belongs to one slice and the counts add up slice by slice, each in
- * O(block rows) with no allocation. Null when boxes meet (then the block map decides).
- * Sub-masks of CP steps are mostly one to three block-aligned slices.
- */
-export function disjointSlicePairs(mask: Mask, block = BLOCK_SIZE): BlockPairs | null {
-  const sl = mask.slices.length > 16 ? mergeFullRuns(mask.slices) : mask.slices;
-  if (!blocksDisjoint(sl, block)) return null;
-  const Sq = mask.seqlenQ;
-  const Sk = mask.seqlenK;
-  const nbk = Math.ceil(Sk / block);
-  const width = (a: number, b: number) => Math.min(Sk, b * block) - a * block; // columns of key blocks [a, b)
-  let full = 0;
-  let partial = 0;
-  for (const s of sl) {
-    const band = sliceToBand(s);
-    const rows = bandRows(band);
-    if (rows.end <= rows.start) continue;
-    for (let qb = Math.floor(rows.start / block); qb * block < rows.end; qb++) {
-      const b0 = qb * block;
-      const b1 = Math.min(Sq, b0 + block);
-      const r0 = Math.max(rows.start, b0);
-      const r1 = Math.min(rows.end, b1);
-      const kbFirst = Math.floor(bandRowLo(band, r0) / block);
-      const kbLast = Math.ceil(bandRowHi(band, r1 - 1) / block); // exclusive
-      const touched = width(kbFirst, kbLast);
-      let fullCols = 0;
-      if (r0 === b0 && r1 === b1) {
-        // Blocks every row of the block row covers completely: inside [lo of the last row, hi of the first).
-        const fa = Math.ceil(bandRowLo(band, r1 - 1) / block);
-        const hiMin = bandRowHi(band, r0);
-        const fb = hiMin >= Sk ? nbk : Math.floor(hiMin / block);
-        if (fb > fa) fullCols = width(fa, fb);
-      }
-      full += (b1 - b0) * fullCols;
-      partial += (b1 - b0) * (touched - fullCols);
-    }
-  }
-  return { full, partial, empty: Sq * Sk - full - partial };
-}
-
-/**
- * Whether no block is touched by two slices: their block-aligned bounding boxes are disjoint.
- * Slices with the same block rows are checked by sorting on key blocks; groups of different block
- * rows that overlap are checked pair by pair (few in CP sub-masks; too many -> false).
- */
-function blocksDisjoint(sl: readonly Slice[], block: number): boolean {
-  const groups = new Map<string, [number, number][]>();
-  const rowsOf = new Map<string, [number, number]>();
-  for (const s of sl) {
-    const qb0 = Math.floor(s.qStart / block);
-    const qb1 = Math.ceil(s.qEnd / block);
-    const key = `${qb0},${qb1}`;
-    let g = groups.get(key);
-    if (!g) {
-      groups.set(key, (g = []));
-      rowsOf.set(key, [qb0, qb1]);
-    }
-    g.push([Math.floor(s.kStart / block), Math.ceil(s.kEnd / block)]);
-  }
-  for (const g of groups.values()) {
-    g.sort((a, b) => a[0] - b[0]);
-    for (let i = 1; i < g.length; i++) if (g[i][0] < g[i - 1][1]) return false;
-  }
-  const keys = [...groups.keys()];
-  let budget = 1e5;
-  for (let i = 0; i < keys.length; i++) {
-    const [a0, a1] = rowsOf.get(keys[i])!;
-    for (let j = i + 1; j < keys.length; j++) {
-      const [b0, b1] = rowsOf.get(keys[j])!;
-      if (!(a0 < b1 && b0 < a1)) continue;
-      const ga = groups.get(keys[i])!;
-      const gb = groups.get(keys[j])!;
-      budget -= ga.length * gb.length;
-      if (budget < 0) return false;
-      for (const x of ga) for (const y of gb) if (x[0] < y[1] && y[0] < x[1]) return false;
-    }
-  }
-  return true;
-}
-
-/**
- * Joins full slices that continue each other along the keys (same rows, one's kEnd = the next's
- * kStart): K/V gathered from many ranks arrive as many ranges, so a sub-mask is often thousands of
- * full pieces of a few shapes. The joined list covers the same pairs.
- */
-function mergeFullRuns(slices: readonly Slice[]): readonly Slice[] {
-  const sorted = [...slices].sort((a, b) => a.qStart - b.qStart || a.qEnd - b.qEnd || a.kStart - b.kStart);
-  const out: Slice[] = [];
-  for (const s of sorted) {
-    const last = out[out.length - 1];
-    if (last && s.kind === 'full' && last.kind === 'full' && last.qStart === s.qStart && last.qEnd === s.qEnd && last.kEnd === s.kStart)
-      out[out.length - 1] = { ...last, kEnd: s.kEnd };
-    else out.push(s);
-  }
-  return out;
-}
-
-/** What the kernel model needs to know about one call. */
+/** What the kernel model needs to know about one launch. */
 export interface KernelCall {
   readonly direction: Direction;
   readonly dtype: string;
   /** SPEC 6 FLOPs of the call (useful work only). */
   readonly flops: number;
-  /** Block work in FLOPs (same scale as flops; see header). */
+  /** Work items of one copy (one query head) of the mask: its query tiles. */
+  readonly profile: TileProfile;
+  /** Copies of the profile in the launch: query heads x batch (programs = profile.items x copies). */
+  readonly copies: number;
+  /** FLOPs per query-key pair of one copy: direction factor x 4 x head_dim. */
+  readonly flopsPerPair: number;
+  /** Bytes the launch must move at least (Q, K, V, O; and the gradients for bwd): the memory floor. */
+  readonly bytes: number;
+  /** Block work in FLOPs over the whole launch (same scale as flops; see header). */
   readonly wFull: number;
   readonly wPartial: number;
   readonly wEmpty: number;
 }
 
-/** Block-work features from block pairs, heads and head_dim (per call). */
-export function callFromPairs(
-  pairs: BlockPairs,
-  heads: number,
+/**
+ * A launch of a kernel on a mask profile: `copies` query heads (x batch) of `headDim`; `kvCopies`
+ * K/V heads (for the memory floor; default: as many as query heads).
+ */
+export function kernelCall(
+  profile: TileProfile,
+  copies: number,
   headDim: number,
   direction: Direction,
   dtype: string,
   flops: number,
+  kvCopies = copies,
 ): KernelCall {
-  const k = DIRECTION_FACTOR[direction] * 4 * headDim * heads;
-  return { direction, dtype, flops, wFull: k * pairs.full, wPartial: k * pairs.partial, wEmpty: k * pairs.empty };
+  const flopsPerPair = DIRECTION_FACTOR[direction] * 4 * headDim;
+  const k = flopsPerPair * copies;
+  const elt = dtype === 'float32' ? 4 : 2;
+  // fwd reads Q, K, V and writes O; bwd reads Q, K, V, O, dO and writes dQ, dK, dV.
+  const perQ = direction === 'fwd' ? 2 : 4;
+  const perK = direction === 'fwd' ? 2 : 4;
+  const bytes = elt * headDim * (perQ * profile.seqlenQ * copies + perK * profile.seqlenK * kvCopies);
+  return { direction, dtype, flops, profile, copies, flopsPerPair, bytes, wFull: k * profile.full, wPartial: k * profile.partial, wEmpty: k * profile.empty };
 }
 
-/** A fitted curve (coefficients in ms and ms per TFLOP of block work). */
+/** Feature columns of the linear model: constant, programs, full / partial / empty block work (TFLOP). */
+export const FEATURES = ['launch', 'program', 'full', 'partial', 'empty'] as const;
+
+/**
+ * The launch's features on `slots` concurrent programs (SMs x programs per SM), in whole-GPU units:
+ * each column is the amount that would take `slots` times as long on one slot, i.e. the total plus
+ * what the last, partial wave wastes. A launch of n programs runs in ceil(n / slots) waves; with the
+ * heaviest programs first (FlashAttention's causal order; close to what the hardware scheduler does
+ * with a varied grid) the last wave holds the r lightest ones, so the makespan is about
+ *     (total - tail) / slots + mean(tail) = total / slots + (1 - r / slots) mean(tail).
+ * `heavy` is the alternative bound: the heaviest program alone on its slot.
+ */
+export function launchFeatures(call: KernelCall, slots: number): { wave: number[]; heavy: number[] } {
+  const p = call.profile;
+  const n = p.items * call.copies;
+  const t = call.flopsPerPair * call.copies / 1e12; // TFLOP per pair over all copies
+  if (!(n > 0)) return { wave: [1, 0, 0, 0, 0], heavy: [1, 0, 0, 0, 0] };
+  const waves = Math.max(1, Math.ceil(n / slots - 1e-9));
+  const r = n - (waves - 1) * slots; // programs in the last wave, (0, slots]
+  const frac = 1 - r / slots;
+  const light = lightest(p, r / call.copies); // per copy: the lightest r / copies items (x copies = r programs)
+  const tail = (x: number) => (frac * slots * x * call.copies) / r; // frac x slots x mean over the r programs
+  const pp = call.flopsPerPair / 1e12;
+  const wave = [
+    1,
+    n + frac * slots,
+    t * p.full + tail(light.full * pp),
+    t * p.partial + tail(light.partial * pp),
+    t * p.empty + tail(light.empty * pp),
+  ];
+  const h = heaviest(p);
+  const heavy = [1, slots, slots * h.full * pp, slots * h.partial * pp, slots * h.empty * pp];
+  return { wave, heavy };
+}
+
+/** A fitted curve (coefficients in ms, ms per program and ms per TFLOP, whole-GPU units). */
 export interface KernelCurve {
   readonly gpu: string;
   readonly kernel: string;
   readonly direction: Direction;
   readonly dtype: string;
+  /** Programs the GPU runs at once (SMs x programs per SM), fitted. */
+  readonly slots: number;
   readonly c0Ms: number;
+  readonly msPerProgram: number;
   readonly msPerTflopFull: number;
   readonly msPerTflopPartial: number;
   readonly msPerTflopEmpty: number;
@@ -193,18 +122,45 @@ export interface KernelCurve {
   readonly fitMedianAbsPct: number;
   readonly holdoutRows: number;
   readonly holdoutMedianAbsPct: number | null;
+  /** What the fit saw: query:KV heads, S range, families (extrapolation is judged against these). */
+  readonly seen: { readonly heads: readonly string[]; readonly seqlenMin: number; readonly seqlenMax: number; readonly families: readonly string[] };
 }
 
-export function curveMs(c: KernelCurve, call: KernelCall): number {
-  return c.c0Ms + (c.msPerTflopFull * call.wFull + c.msPerTflopPartial * call.wPartial + c.msPerTflopEmpty * call.wEmpty) / 1e12;
+/** A (GPU class, kernel, direction, dtype) with rows but no curve, and why. */
+export interface Uncalibrated {
+  readonly gpu: string;
+  readonly kernel: string;
+  readonly direction: Direction;
+  readonly dtype: string;
+  readonly rows: number;
+  readonly reason: string;
+}
+
+function dot(a: readonly number[], b: readonly number[]): number {
+  let s = 0;
+  for (let i = 0; i < a.length; i++) s += a[i] * b[i];
+  return s;
+}
+
+export function curveCoefficients(c: KernelCurve): number[] {
+  return [c.c0Ms, c.msPerProgram, c.msPerTflopFull, c.msPerTflopPartial, c.msPerTflopEmpty];
+}
+
+/** The curve's time for a call; `memFloorMs` is the launch's bytes at the GPU's HBM bandwidth. */
+export function curveMs(c: KernelCurve, call: KernelCall, memFloorMs = 0): number {
+  const a = curveCoefficients(c);
+  const f = launchFeatures(call, c.slots);
+  return c.c0Ms + Math.max(dot(a, f.wave) - c.c0Ms, dot(a, f.heavy) - c.c0Ms, memFloorMs);
 }
 
 export interface Calibration {
-  readonly version: 1;
+  readonly version: 2;
   readonly blockSize: number;
   readonly model: string;
   readonly holdout: string;
   readonly curves: readonly KernelCurve[];
+  /** Kernels with rows but too few (or too alike) for a curve. */
+  readonly uncalibrated: readonly Uncalibrated[];
   /** Median absolute % error over all held-out rows (null when none were held out). */
   readonly holdoutMedianAbsPct: number | null;
   readonly fitMedianAbsPct: number | null;
@@ -225,6 +181,11 @@ export interface KernelModel {
   predict(call: KernelCall): KernelPrediction;
   /** Human description of what is used, per direction (for notes and reports). */
   describe(): string;
+  /**
+   * Why (direction, dtype) has no curve of this kernel, or null when it has one: "no rows", or the
+   * calibration's reason (too few rows, one shape only). Callers say it wherever the roofline is used.
+   */
+  missing(direction: Direction, dtype: string): string | null;
 }
 
 /** GPU types the calibration has curves for (a compute-class key counts for each of its types). */
@@ -256,17 +217,26 @@ export function makeKernelModel(cluster: Cluster, calibration: Calibration | nul
     if (c.kernel === chosen) byKey.set(curveKey(gpu, c.kernel, c.direction, c.dtype), c);
   }
   const eff = cluster.fallbackEfficiency;
+  const memMs = (bytes: number) => bytes / (cluster.gpuSpec.memBandwidthGBps * 1e6 * cluster.memEfficiency);
   const peaks = cluster.gpuSpec.peakTflops;
   return {
     kernel: chosen ?? 'roofline',
     predict(call: KernelCall): KernelPrediction {
       const c = chosen ? byKey.get(curveKey(gpu, chosen, call.direction, call.dtype)) : undefined;
-      if (c) return { ms: curveMs(c, call), fallback: false };
+      if (c) return { ms: curveMs(c, call, memMs(call.bytes)), fallback: false };
       const peak = peaks[call.dtype];
       if (peak === undefined) {
         throw new Error(`no calibration for ${gpu}/${chosen ?? '-'}/${call.direction}/${call.dtype} and no ${call.dtype} peak for ${gpu}`);
       }
       return { ms: call.flops / (peak * 1e12 * eff) * 1e3, fallback: true };
+    },
+    missing(direction: Direction, dtype: string): string | null {
+      if (chosen && byKey.has(curveKey(gpu, chosen, direction, dtype))) return null;
+      const u = (calibration?.uncalibrated ?? []).find(
+        (x) => x.kernel === chosen && x.direction === direction && x.dtype === dtype && curveCoversGpu(x.gpu, gpu),
+      );
+      if (u) return `${gpu} ${chosen} ${direction}/${dtype}: ${u.reason} (${u.rows} rows)`;
+      return `${gpu} ${chosen ?? '(no kernel)'} ${direction}/${dtype}: no calibration rows`;
     },
     describe(): string {
       const have = [...byKey.values()].map((c) => `${c.direction}/${c.dtype}`);

@@ -274,13 +274,15 @@ describe('plan simulation', () => {
   });
 
   it('flags the roofline fallback and uses calibrated curves when given', () => {
-    const c = roundCluster();
+    // HBM fast enough that the kernel model's memory floor stays below the compute time
+    const c = roundCluster({ gpus: { h100: { peakTflops: { bfloat16: 1000 }, memBandwidthGBps: 1e6 } } });
     const p = plan([program(0, [attnMs(1)])]);
     const rf = sim(p, c);
     expect(rf.fallback).toBe(true);
     expect(rf.makespanMs).toBeCloseTo(1, 9);
     const cal = {
-      version: 1 as const,
+      version: 2 as const,
+      uncalibrated: [],
       blockSize: 128,
       model: '',
       holdout: '',
@@ -289,9 +291,9 @@ describe('plan simulation', () => {
       fitMedianAbsPct: 0,
       curves: [
         {
-          gpu: 'h100', kernel: 'k', direction: 'fwd' as const, dtype: 'bfloat16', c0Ms: 0.5,
+          gpu: 'h100', kernel: 'k', direction: 'fwd' as const, dtype: 'bfloat16', slots: 1, c0Ms: 0.5, msPerProgram: 0,
           msPerTflopFull: 2, msPerTflopPartial: 3, msPerTflopEmpty: 0, assumed: [], fitRows: 3, fitMedianAbsPct: 0,
-          holdoutRows: 0, holdoutMedianAbsPct: null,
+          holdoutRows: 0, holdoutMedianAbsPct: null, seen: { heads: [], seqlenMin: 0, seqlenMax: 0, families: [] },
         },
       ],
     };
@@ -302,14 +304,14 @@ describe('plan simulation', () => {
     expect(res.makespanMs).toBeCloseTo(0.5 + (2 * 4 * 128 * 128 * 128) / 1e12, 12);
   });
   it('uses a compute-class curve (h100+h200) and adds the forward recompute to backward calls when asked', () => {
-    const c = roundCluster();
+    const c = roundCluster({ gpus: { h100: { peakTflops: { bfloat16: 1000 }, memBandwidthGBps: 1e6 } } });
     const curve = (direction: 'fwd' | 'bwd', c0Ms: number) => ({
-      gpu: 'h100+h200', kernel: 'k', direction, dtype: 'bfloat16', c0Ms,
+      gpu: 'h100+h200', kernel: 'k', direction, dtype: 'bfloat16', slots: 1, c0Ms, msPerProgram: 0,
       msPerTflopFull: 2, msPerTflopPartial: 3, msPerTflopEmpty: 0, assumed: [], fitRows: 3, fitMedianAbsPct: 0,
-      holdoutRows: 0, holdoutMedianAbsPct: null,
+      holdoutRows: 0, holdoutMedianAbsPct: null, seen: { heads: [], seqlenMin: 0, seqlenMax: 0, families: [] },
     });
     const cal = {
-      version: 1 as const, blockSize: 128, model: '', holdout: '', rows: 2, holdoutMedianAbsPct: null, fitMedianAbsPct: 0,
+      version: 2 as const, uncalibrated: [], blockSize: 128, model: '', holdout: '', rows: 2, holdoutMedianAbsPct: null, fitMedianAbsPct: 0,
       curves: [curve('fwd', 0.5), curve('bwd', 0.25)],
     };
     const fwdFlops = 4 * 128 * 128 * 128; // one full 128x128 block, 1 head, d=128

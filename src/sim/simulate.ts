@@ -23,7 +23,8 @@ import type { Mask } from '../mask/types.js';
 import type { Direction } from '../results/schema.js';
 import { FluidNetwork } from './fluid.js';
 import type { Cluster } from './hardware.js';
-import { blockPairs, callFromPairs, DIRECTION_FACTOR, elementwiseMs, type BlockPairs, type KernelModel } from './kernel-model.js';
+import { DIRECTION_FACTOR, elementwiseMs, kernelCall, type KernelModel } from './kernel-model.js';
+import { tileProfile, type TileProfile } from './tiles.js';
 import { allToAllTransfer, makeTopology, p2pRoute, ringTransfer, type Topology, type TransferSpec } from './network.js';
 
 export interface SimOptions {
@@ -232,13 +233,13 @@ const COMPUTE_NAMES = ['attn', 'attn_bwd', 'merge', 'accumulate', 'copy'] as con
 
 const mix = (h: number, x: number): number => Math.imul(h ^ (x | 0) ^ ((x / 4294967296) | 0), 0x01000193);
 
-/** Shares block-pair counts of equal sub-masks across steps (planners repeat shapes a lot). */
+/** Shares the tile profiles of equal sub-masks across steps (planners repeat shapes a lot). */
 export class PairsCache {
-  private readonly byHash = new Map<number, { mask: Mask; pairs: BlockPairs }[]>();
+  private readonly byHash = new Map<number, { mask: Mask; pairs: TileProfile }[]>();
   hits = 0;
   misses = 0;
 
-  get(m: Mask): BlockPairs {
+  get(m: Mask): TileProfile {
     let h = mix(mix(0x811c9dc5, m.seqlenQ), m.seqlenK);
     const sl = m.slices;
     for (let i = 0; i < sl.length; i++) {
@@ -256,7 +257,7 @@ export class PairsCache {
       }
     } else this.byHash.set(h, (bucket = []));
     this.misses++;
-    const pairs = blockPairs(m);
+    const pairs = tileProfile([{ mask: m, weight: 1 }]);
     bucket.push({ mask: m, pairs });
     return pairs;
   }
@@ -473,13 +474,15 @@ function compile(ctx: CompileCtx, r: number, steps: readonly Step[], buffers: re
     switch (s.kind) {
       case 'attn':
       case 'attn_bwd': {
-        const call = callFromPairs(ctx.cache.get(s.mask), s.heads.end - s.heads.start, headDim, s.kind === 'attn' ? 'fwd' : 'bwd', ctx.dtype, s.flops);
+        const heads = s.heads.end - s.heads.start;
+        const kvHeads = Math.max(1, Math.ceil((heads * ctx.plan.shape.headsKv) / ctx.plan.shape.headsQ));
+        const profile = ctx.cache.get(s.mask);
+        const call = kernelCall(profile, heads, headDim, s.kind === 'attn' ? 'fwd' : 'bwd', ctx.dtype, s.flops, kvHeads);
         const pr = ctx.kernels.predict(call);
         if (pr.fallback) ctx.fallback = true;
         let ms = pr.ms;
         if (s.kind === 'attn_bwd' && ctx.recompute) {
-          const heads = s.heads.end - s.heads.start;
-          const fwdCall = callFromPairs(ctx.cache.get(s.mask), heads, headDim, 'fwd', ctx.dtype, s.flops / DIRECTION_FACTOR.bwd);
+          const fwdCall = kernelCall(profile, heads, headDim, 'fwd', ctx.dtype, s.flops / DIRECTION_FACTOR.bwd, kvHeads);
           const fwd = ctx.kernels.predict(fwdCall);
           if (fwd.fallback) ctx.fallback = true;
           ms += fwd.ms;

@@ -4,7 +4,7 @@ import { generateMask } from '../mask/families/index.js';
 import type { ResultRow } from '../results/schema.js';
 import { calibrate } from './calibrate.js';
 import { resolveCluster } from './hardware.js';
-import { hasCurve, makeKernelModel, type KernelCall, type KernelModel } from './kernel-model.js';
+import { curveMs, hasCurve, makeKernelModel, type KernelCall, type KernelCurve, type KernelModel } from './kernel-model.js';
 import { simulatePlan } from './simulate.js';
 import { isVirtualRanks } from '../results/rows.js';
 import { CP_PATH, cpObservations, validateCp, type CpValidationDeps } from './validate.js';
@@ -91,10 +91,16 @@ describe('CP validation', () => {
 });
 
 describe("the CP executor's own call curve ('<kernel>@cp')", () => {
-  // A made-up executor whose partial calls cost c0 + (aFull W_full + aPartial W_partial) / 1e12 ms.
+  // A made-up executor whose partial calls follow the wave model: 2 programs per SM (264 slots),
+  // c0 + aFull W_full + aPartial W_partial over the waves (kernel-model.ts).
   const truth = { c0: 0.4, aFull: 3, aPartial: 7 };
-  const callMs = (c: KernelCall) => truth.c0 + (truth.aFull * c.wFull + truth.aPartial * c.wPartial) / 1e12;
-  const executor: KernelModel = { kernel: 'truth', predict: (c) => ({ ms: callMs(c), fallback: false }), describe: () => 'truth' };
+  const truthCurve: KernelCurve = {
+    gpu: 'h100', kernel: 'truth', direction: 'fwd', dtype: 'bfloat16', slots: 264, c0Ms: truth.c0, msPerProgram: 0,
+    msPerTflopFull: truth.aFull, msPerTflopPartial: truth.aPartial, msPerTflopEmpty: 0, assumed: [], fitRows: 0,
+    fitMedianAbsPct: 0, holdoutRows: 0, holdoutMedianAbsPct: null, seen: { heads: [], seqlenMin: 0, seqlenMax: 0, families: [] },
+  };
+  const callMs = (c: KernelCall) => curveMs(truthCurve, c);
+  const executor: KernelModel = { kernel: 'truth', predict: (c) => ({ ms: callMs(c), fallback: false }), describe: () => 'truth', missing: () => null };
   const cluster = resolveCluster('h100');
   const rows: ResultRow[] = [];
   for (const scheme of ['ulysses', 'ring_allgather', 'ring_p2p', 'dispatch'])
@@ -128,9 +134,11 @@ describe("the CP executor's own call curve ('<kernel>@cp')", () => {
     const cal = calibrate(cpObservations(rows, deps).observations);
     for (const d of ['fwd', 'bwd']) {
       const c = cal.curves.find((x) => x.kernel === `flex${CP_PATH}` && x.direction === d)!;
-      expect(c.c0Ms).toBeCloseTo(truth.c0, 2);
-      expect(c.msPerTflopFull).toBeCloseTo(truth.aFull, 2);
-      expect(c.msPerTflopPartial).toBeCloseTo(truth.aPartial, 2);
+      // 8 heads x 16 query tiles per rank: every launch is one wave, where only a x slots shows
+      // (and the program term is a constant, slots x aProg, beside c0).
+      expect(c.c0Ms + c.msPerProgram * c.slots).toBeCloseTo(truth.c0, 4);
+      expect(c.msPerTflopFull * c.slots).toBeCloseTo(truth.aFull * 264, 4);
+      expect(c.msPerTflopPartial * c.slots).toBeCloseTo(truth.aPartial * 264, 4);
     }
     expect(hasCurve(cal, `flex${CP_PATH}`, 'h100')).toBe(true);
     const { predictions } = validateCp(rows, { ...deps, kernelsFor: (cl) => makeKernelModel(cl, cal, `flex${CP_PATH}`) });

@@ -10,8 +10,9 @@ import type { GeneratedMask, Mask } from '../mask/types.js';
 import { isVirtualRanks } from '../results/rows.js';
 import type { ResultRow } from '../results/schema.js';
 import { normalizeGpu, type Cluster } from './hardware.js';
-import { isHeldOut, type KernelObservation } from './calibrate.js';
-import { blockPairs, callFromPairs, type KernelModel } from './kernel-model.js';
+import { calibrate, isHeldOut, type KernelObservation } from './calibrate.js';
+import { kernelCall, type Calibration, type KernelModel } from './kernel-model.js';
+import { tileProfile } from './tiles.js';
 import { simulatePlan } from './simulate.js';
 
 export interface CpValidationDeps {
@@ -57,7 +58,7 @@ export function planOfRow(r: ResultRow, deps: Pick<CpValidationDeps, 'plan' | 'g
 export const CP_PATH = '@cp';
 
 /** A kernel model that costs attention calls nothing: what is left of a rank's time is its elementwise steps. */
-const NO_ATTENTION: KernelModel = { kernel: 'none', predict: () => ({ ms: 0, fallback: false }), describe: () => 'attention not counted' };
+const NO_ATTENTION: KernelModel = { kernel: 'none', predict: () => ({ ms: 0, fallback: false }), describe: () => 'attention not counted', missing: () => null };
 
 /**
  * Observations of the CP executor's partial-attention calls, from virtual-rank rows (every rank's
@@ -98,7 +99,16 @@ export function cpObservations(rows: readonly ResultRow[], deps: Pick<CpValidati
         seqlen: r.seqlen,
         headsQ: s.heads.end - s.heads.start,
         headsKv: r.headsKv,
-        call: callFromPairs(blockPairs(s.mask), s.heads.end - s.heads.start, r.headDim, r.direction, r.dtype, s.flops),
+        world: r.world,
+        call: kernelCall(
+          tileProfile([{ mask: s.mask, weight: 1 }]),
+          s.heads.end - s.heads.start,
+          r.headDim,
+          r.direction,
+          r.dtype,
+          s.flops,
+          Math.max(1, Math.ceil(((s.heads.end - s.heads.start) * r.headsKv) / r.headsQ)),
+        ),
         ms,
         heldOut: isHeldOut(r.id),
       });
@@ -140,4 +150,32 @@ export function validateCp(rows: readonly ResultRow[], deps: CpValidationDeps): 
     }
   }
   return { predictions, skipped };
+}
+
+/**
+ * CP rows with their world size or their family held out: the kernel curves (the executor's own
+ * '<kernel>@cp' calls and the kernel suites') are fitted again without any observation of that P
+ * (or family), then those rows are simulated. Virtual-rank rows only (their calls are what the
+ * '@cp' curves learn from).
+ */
+export function cpLeaveGroupOut(
+  rows: readonly ResultRow[],
+  obs: readonly KernelObservation[],
+  deps: Omit<CpValidationDeps, 'kernelsFor'>,
+  kernelsFor: (cal: Calibration, cluster: Cluster, kernel: string | null) => KernelModel,
+  axis: 'world' | 'family',
+): { group: string; predictions: CpPrediction[] }[] {
+  const cpRows = rows.filter((r) => isCpMeasurement(r) && isVirtualRanks(r));
+  const value = (x: { world: number; family: string }) => (axis === 'world' ? String(x.world) : x.family);
+  const out: { group: string; predictions: CpPrediction[] }[] = [];
+  for (const v of [...new Set(cpRows.map(value))].sort()) {
+    // Kernel-suite rows have world 1: holding out a P removes only CP observations.
+    const cal = calibrate(obs, {}, (o) => value(o) !== v);
+    const { predictions } = validateCp(
+      cpRows.filter((r) => value(r) === v),
+      { ...deps, kernelsFor: (cluster, kernel) => kernelsFor(cal, cluster, kernel) },
+    );
+    out.push({ group: v, predictions });
+  }
+  return out;
 }

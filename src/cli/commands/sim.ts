@@ -21,10 +21,11 @@ import {
   writeRowsMerged,
 } from '../../sim/io.js';
 import { calibratedGpus, hasCurve, makeKernelModel, type Calibration } from '../../sim/kernel-model.js';
-import { caseId, CP_PRESETS, expandProjection, projectCase } from '../../sim/project.js';
+import { CP_PRESETS, expandProjection, projectCase } from '../../sim/project.js';
 import { chromeTrace } from '../../sim/simulate.js';
 import { familyMask, plan as planCp, rowMask } from '../../sim/sources.js';
-import { CP_PATH, cpObservations, validateCp } from '../../sim/validate.js';
+import { CP_PATH, cpLeaveGroupOut, cpObservations, validateCp } from '../../sim/validate.js';
+import { groupLine, kernelGroupReport, summarizeErrs } from '../../sim/holdout.js';
 import { scalingEfficiencySpec } from '../../sim/plots.js';
 import type { Environment } from '../../results/schema.js';
 
@@ -100,7 +101,9 @@ export function register(program: Command): void {
           c.direction,
           c.dtype,
           `${c.fitRows}/${c.holdoutRows}`,
+          c.slots,
           c.c0Ms.toFixed(4),
+          (c.msPerProgram * 1000).toFixed(4),
           c.msPerTflopFull.toFixed(3),
           c.msPerTflopFull > 0 ? (c.msPerTflopPartial / c.msPerTflopFull).toFixed(2) : '-',
           c.msPerTflopFull > 0 ? (c.msPerTflopEmpty / c.msPerTflopFull).toFixed(2) : '-',
@@ -109,6 +112,7 @@ export function register(program: Command): void {
         ]);
       }
       process.stdout.write(`${t.toString()}\n`);
+      for (const u of cal.uncalibrated) process.stdout.write(`no curve: ${u.gpu} ${u.kernel} ${u.direction}/${u.dtype}: ${u.reason}\n`);
       process.stdout.write(`${observations.length} rows, ${cal.curves.length} curves -> ${o.out}\n`);
       process.stdout.write(`held-out median |error|: ${pct(cal.holdoutMedianAbsPct)} (target <= 10%); fitted rows: ${pct(cal.fitMedianAbsPct)}\n`);
     });
@@ -122,7 +126,8 @@ export function register(program: Command): void {
     .option('--config <file>', 'cluster config JSON (topology, bandwidths, GPU specs)')
     .option('--json', 'print the per-configuration predictions as JSON lines')
     .option('--out <file>', 'also write one simulated row per measured configuration (the report pairs them)')
-    .action(async (o: SourceOptions & { calibration?: string; config?: string; json?: boolean; out?: string }) => {
+    .option('--no-groups', 'skip the leave-one-group-out refits (heads, S range, family; CP: P, family)')
+    .action(async (o: SourceOptions & { calibration?: string; config?: string; json?: boolean; out?: string; groups: boolean }) => {
       const rows = await sources(o);
       const { calibration, path: calPath } = loadCalibration(o.calibration);
       const clusterFor = clusterFactory(o.config, calibration);
@@ -200,10 +205,13 @@ export function register(program: Command): void {
           if (m) predicted.push(predictedRow(m, p.predictedMs, p.fallback, calPath));
         }
         for (const p of cp.predictions) predicted.push(predictedRow(p.row, p.predictedMs, p.fallback, calPath));
-        const { replaced } = writeRowsMerged(o.out, predicted);
+        const { replaced, unparsable } = writeRowsMerged(o.out, predicted);
+        if (unparsable) warn(`${o.out}: ${unparsable} line(s) that are not result rows were kept as they were`);
         process.stdout.write(`${predicted.length} predicted row(s) -> ${o.out}${replaced ? ` (${replaced} replaced)` : ''}\n`);
       }
       process.stdout.write(`${summaryLine('total', summarizeErrors([...kp.map((p) => p.errorPct), ...cp.predictions.map((p) => p.errorPct)]))}\n`);
+      if (calibration) for (const u of calibration.uncalibrated) process.stdout.write(`no curve (${u.reason}): ${u.gpu} ${u.kernel} ${u.direction}/${u.dtype}; its rows above used the roofline\n`);
+      if (o.groups) generalizationReport(rows, observations);
     });
 
   sim
@@ -272,8 +280,12 @@ export function register(program: Command): void {
           sim_calibration: calPath ?? 'none',
         });
         const rows: ResultRow[] = [];
-        const ids = new Set(cases.flatMap((c) => directions.map((d) => caseId(c, cluster, d, o.overlap))));
-        const sink = rowsAppender(o.out, ids);
+        for (const d of directions) {
+          const why = kernels.missing(d, preset.dtype);
+          if (why) warn(`no kernel curve for ${why}: the roofline times these calls (rows flagged 'fallback')`);
+        }
+        // New rows go to <out>.partial as they come and replace their old rows in <out> only at the end.
+        const sink = rowsAppender(o.out);
         const masks = new Map<string, ReturnType<typeof familyMask>>();
         for (const c of cases) {
           const row = projectCase(c, preset, {
@@ -303,7 +315,8 @@ export function register(program: Command): void {
           sink.append(row);
           if (masks.size > 8) masks.clear();
         }
-        const replaced = sink.replaced;
+        const { replaced, unparsable } = sink.finish();
+        if (unparsable) warn(`${o.out}: ${unparsable} line(s) that are not result rows were kept as they were`);
         process.stdout.write(`${projectionTable(rows)}\n`);
         const fb = rows.some((r) => r.notes?.some((n) => n.startsWith('fallback')));
         process.stdout.write(
@@ -322,6 +335,34 @@ export function register(program: Command): void {
     .action(async (o: SourceOptions & { out: string }) => {
       await drawPlots(await sources(o), o.out);
     });
+}
+
+/**
+ * Leave-one-group-out validation (issue 15): the kernel model per GPU type with heads, S ranges and
+ * families held out; CP virtual-rank rows with their P or their family held out.
+ */
+function generalizationReport(rows: readonly ResultRow[], kernelObs: ReturnType<typeof observe>['observations']): void {
+  const out = (s: string) => process.stdout.write(`${s}\n`);
+  out('');
+  for (const gpu of [...new Set(kernelObs.map((x) => x.gpu))].sort()) for (const l of kernelGroupReport(kernelObs, gpu)) out(l);
+  const clusterFor = clusterFactory(undefined, null);
+  const cpObs = cpObservations(rows, { plan: planCp, generate: rowMask, clusterFor }).observations;
+  if (!cpObs.length) return;
+  const all = [...kernelObs, ...cpObs];
+  const kernelsFor = (cal: Calibration, cluster: Cluster, kernel: string | null) => {
+    const k = [kernel && `${kernel}${CP_PATH}`, kernel].find((x) => x && hasCurve(cal, x, cluster.gpu));
+    return makeKernelModel(cluster, cal, k ?? undefined);
+  };
+  out('CP virtual-rank rows, whole groups held out (kernel curves refitted without them):');
+  for (const axis of ['world', 'family'] as const) {
+    const groups = cpLeaveGroupOut(rows, all, { plan: planCp, generate: rowMask, clusterFor }, kernelsFor, axis);
+    const preds = groups.flatMap((g) => g.predictions);
+    for (const gpu of [...new Set(preds.map((p) => normalizeGpu(p.row.env.gpu!)))].sort()) {
+      const mine = preds.filter((p) => normalizeGpu(p.row.env.gpu!) === gpu);
+      const s = summarizeErrs(mine.map((p) => p.errorPct));
+      out(`  ${groupLine(`${gpu}, leave one ${axis === 'world' ? 'P' : 'family'} out (${groups.length} groups)`, s)} (target: median <= 10%)`);
+    }
+  }
 }
 
 /** A simulated row for a measured configuration: same identity (so the report pairs them), predicted time. */
