@@ -1,5 +1,6 @@
 // Errors with stable codes. The CLI prints one line `attnbench: <code>: <message>` and exits with
-// `exit` (2 for bad input, 1 for runtime failures); no stack trace unless ATTNBENCH_DEBUG is set.
+// `exit` (2 for bad input and for what this machine lacks: python, torch, a GPU, a package; 1 for
+// runtime failures); no stack trace unless ATTNBENCH_DEBUG is set.
 
 export type ErrorCode =
   | 'usage' // bad flag, value or combination
@@ -18,7 +19,7 @@ export class AttnbenchError extends Error {
     super(message);
     this.name = 'AttnbenchError';
     this.code = code;
-    this.exit = exit ?? (code === 'usage' || code === 'bad_input' ? 2 : 1);
+    this.exit = exit ?? (code === 'usage' || code === 'bad_input' || code === 'unavailable' ? 2 : 1);
   }
 }
 

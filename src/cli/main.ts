@@ -2,6 +2,7 @@
 // `register(program)`; the work is done by the library modules they call.
 import { Command, CommanderError } from 'commander';
 import { AttnbenchError } from '../errors.js';
+import { installGuards } from './guards.js';
 import * as cp from './commands/cp.js';
 import * as dashboard from './commands/dashboard.js';
 import * as doctor from './commands/doctor.js';
@@ -21,7 +22,7 @@ export function buildProgram(): Command {
     .exitOverride()
     .configureOutput({ writeErr: (s) => process.stderr.write(s) });
   for (const c of COMMANDS) c.register(program);
-  return program;
+  return installGuards(program);
 }
 
 export async function main(argv: string[]): Promise<number> {

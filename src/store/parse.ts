@@ -50,12 +50,28 @@ export function parseResultJsonl(text: string, file: string): ParsedFile {
   return { rows, errors };
 }
 
-export function readResultJsonl(file: string): ParsedFile {
+/**
+ * Reads a result JSONL file strictly: a malformed or wrong-schema line, or a file without rows, is
+ * bad input (exit 2, one line: the first bad line and how many more). The one exception is a torn
+ * last line (no newline at the end: a run killed or a disk filled mid-write), which is skipped with
+ * a warning on stderr; the writers repair it on their next append (src/util/jsonl.ts).
+ */
+export function readResultJsonl(file: string, warn: (s: string) => void = (s) => process.stderr.write(`attnbench: warning: ${s}\n`)): ParsedFile {
   let text: string;
   try {
     text = fs.readFileSync(file, 'utf8');
   } catch (e) {
     throw badInput(`cannot read results file ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
   }
-  return parseResultJsonl(text, file);
+  const parsed = parseResultJsonl(text, file);
+  let errors = parsed.errors;
+  const lastLine = text.split('\n').length;
+  const torn = !text.endsWith('\n') && errors.length > 0 && errors[errors.length - 1].line === lastLine;
+  if (torn) {
+    warn(`${formatLineError(errors[errors.length - 1])}: a torn last line (cut mid-write), skipped`);
+    errors = errors.slice(0, -1);
+  }
+  if (errors.length) throw badInput(`${formatLineError(errors[0])}${errors.length > 1 ? ` (and ${errors.length - 1} more bad line(s))` : ''}`);
+  if (!parsed.rows.length) throw badInput(`${file}: no result rows (${text.trim() ? 'only a torn line' : 'empty file'})`);
+  return { rows: parsed.rows, errors };
 }

@@ -4,6 +4,7 @@ import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { syntheticKernelSweep, syntheticRow } from '../report/fixtures.js';
 import { closeStore, exportRows, ingestJsonl, latestRows, openStore, query, type Store } from './store.js';
+import { readResultJsonl } from './parse.js';
 
 let dir: string;
 let store: Store;
@@ -46,16 +47,25 @@ describe('store', () => {
     expect(await count()).toBe(1);
   });
 
-  it('reports a malformed line as file:line and ingests the others', async () => {
+  it('refuses a file with a malformed or wrong-schema line: one line naming file:line, nothing ingested (issue 17)', async () => {
     const good = [syntheticRow({ seqlen: 1024 }), syntheticRow({ seqlen: 2048 })];
     const bad = { ...syntheticRow({ seqlen: 4096 }), status: 'exploded' };
     const f = writeJsonl('b.jsonl', [good[0], '{not json', bad, good[1]]);
-    const r = await ingestJsonl(store, f);
-    expect(r.inserted).toBe(2);
-    expect(r.errors.map((e) => `${e.file}:${e.line}`)).toEqual([`${f}:2`, `${f}:3`]);
-    expect(r.errors[0].message).toMatch(/malformed JSON/);
-    expect(r.errors[1].message).toMatch(/status/);
-    expect(await count()).toBe(2);
+    await expect(ingestJsonl(store, f)).rejects.toMatchObject({ exit: 2, message: expect.stringMatching(new RegExp(`^${f}:2: malformed JSON .*\\(and 1 more bad line\\(s\\)\\)$`)) });
+    const g = writeJsonl('g.jsonl', [good[0], bad]);
+    await expect(ingestJsonl(store, g)).rejects.toMatchObject({ exit: 2, message: expect.stringMatching(/:2: not a result row: status/) });
+    await expect(ingestJsonl(store, writeJsonl('e.jsonl', []))).rejects.toMatchObject({ exit: 2, message: expect.stringMatching(/no result rows \(empty file\)/) });
+    expect(await count()).toBe(0);
+  });
+
+  it('skips a torn last line (no newline at the end) with a warning and ingests the rest', async () => {
+    const good = syntheticRow({ seqlen: 1024 });
+    const f = writeJsonl('t.jsonl', [good]);
+    fs.appendFileSync(f, JSON.stringify(syntheticRow({ seqlen: 2048 })).slice(0, 40));
+    const warnings: string[] = [];
+    const parsed = readResultJsonl(f, (s) => warnings.push(s));
+    expect(parsed.rows).toHaveLength(1);
+    expect(warnings).toEqual([expect.stringMatching(/:2: malformed JSON.*torn last line/)]);
   });
 
   it('keeps a newer measurement beside the old one; latestRows returns the newest', async () => {

@@ -55,9 +55,8 @@ export async function doctor(o: DoctorOptions, write: (s: string) => void = (s) 
     ];
     write(`${lines.join('\n')}\n`);
   }
-  if (env.problems.length) {
-    throw new AttnbenchError('unavailable', `no GPU executor here: ${env.problems.join('; ')} (python: ${python}); the cpu executor still works`);
-  }
+  // A finding, not a failure: doctor did its job (exit 0); the commands that need the GPU exit 2.
+  if (env.problems.length) write(`finding: no GPU executor here: ${env.problems.join('; ')} (python: ${python}); the cpu executor still works\n`);
 }
 
 export function register(program: Command): void {

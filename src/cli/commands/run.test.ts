@@ -59,6 +59,8 @@ describe('attnbench run', () => {
     expect(counts).toEqual({ kernel: 2, cp: 6, 'cp (sim)': 8 });
 
     const cpRows = fs.readFileSync(p.cp, 'utf8');
+    const firstKernelsLog = fs.readFileSync(path.join(p.logs, 'kernels.log'), 'utf8');
+    expect(firstKernelsLog).toMatch(/2 case\(s\) measured/);
     const again = await cli('run', '--quick', '--out', out);
     expect(again.code).toBe(0);
     expect(again.out).toMatch(/\] kernels +ok .*0 case\(s\) measured/);
@@ -67,6 +69,10 @@ describe('attnbench run', () => {
     expect(fs.readFileSync(p.cp, 'utf8')).toBe(cpRows);
     expect(fs.readFileSync(path.join(p.logs, 'cp.log'), 'utf8')).toMatch(/cp run .*--resume\n(.*\n)*3 case\(s\) already ok in .*: skipped \(--resume\)/);
     expect(again.out).toMatch(/\] sim +skipped /);
+    // the resumed run appends to the logs: the log of the run that measured is still there (issue 17)
+    const kernelsLog = fs.readFileSync(path.join(p.logs, 'kernels.log'), 'utf8');
+    expect(kernelsLog.startsWith(firstKernelsLog)).toBe(true);
+    expect(kernelsLog.slice(firstKernelsLog.length)).toMatch(/^==== .* pid \d+\n(.*\n)*0 case\(s\) measured/);
     expect(again.out).toMatch(/results\.duckdb: 16 row\(s\)/);
   }, 180_000);
 });

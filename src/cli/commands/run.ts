@@ -14,6 +14,7 @@ import { readTrace } from '../../report/build.js';
 import { CP_PRESETS } from '../../sim/project.js';
 import { readJsonl } from '../../util/jsonl.js';
 import { AttnbenchError, usage } from '../../errors.js';
+import { installGuards } from '../guards.js';
 import * as cp from './cp.js';
 import { ask } from './doctor.js';
 import * as kernels from './kernels.js';
@@ -170,7 +171,7 @@ export function planStages(o: RunOptions, gpu: boolean): Stage[] {
       name: 'ingest',
       output: p.db,
       invocations: () => {
-        const files = [p.kernels, p.cp, p.sim].filter((f) => fs.existsSync(f));
+        const files = [p.kernels, p.cp, p.sim].filter((f) => fs.existsSync(f) && fs.statSync(f).size > 0);
         return files.length ? [['results', '--db', p.db, '--ingest', ...files]] : 'no result JSONL to ingest';
       },
     },
@@ -200,7 +201,7 @@ export async function probeGpu(python?: string): Promise<{ gpu: boolean; detail:
 async function invoke(argv: readonly string[]): Promise<void> {
   const program = new Command('attnbench').exitOverride();
   for (const c of [masks, kernels, cp, sim, results, report]) c.register(program);
-  await program.parseAsync([...argv], { from: 'user' });
+  await installGuards(program).parseAsync([...argv], { from: 'user' });
 }
 
 type Write = typeof process.stdout.write;
@@ -208,7 +209,9 @@ type Write = typeof process.stdout.write;
 /** Runs `fn` with stdout and stderr going to `log` (and on to the terminal when `echo`); returns the last line printed (stdout first). */
 async function captured(log: string, echo: boolean, fn: () => Promise<void>): Promise<string> {
   fs.mkdirSync(path.dirname(log), { recursive: true });
-  const fd = fs.openSync(log, 'w');
+  // Appended, never truncated: a resumed run keeps the log of the run that measured (issue 17).
+  const fd = fs.openSync(log, 'a');
+  fs.writeSync(fd, `==== ${new Date().toISOString()} pid ${process.pid}\n`);
   const last = { out: '', err: '' };
   const saved = { out: process.stdout.write, err: process.stderr.write };
   const tap = (stream: NodeJS.WriteStream, original: Write, key: 'out' | 'err'): Write =>

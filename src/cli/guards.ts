@@ -1,0 +1,69 @@
+// Checks every command gets before its action runs (a commander preAction hook): paths (see
+// src/util/paths.ts), flags that need or exclude another, and document-length sources. One table
+// per command, so a new path flag is one entry; the drill suite (test/drills) tries them all.
+import type { Command } from 'commander';
+import { usage } from '../errors.js';
+import { resolveDocLens } from '../mask/doclen/load.js';
+import { checkPath, type PathKind } from '../util/paths.js';
+
+type Paths = Readonly<Record<string, PathKind>>;
+
+/** Path options per command (attribute name -> kind). */
+export const PATH_OPTIONS: Readonly<Record<string, Paths>> = {
+  run: { out: 'out-dir' },
+  masks: { out: 'out-dir' },
+  kernels: { out: 'out-file', planDir: 'out-dir', ingest: 'in-file' },
+  'cp run': { out: 'out-file', trace: 'out-dir', traceDir: 'out-dir', jobDir: 'out-dir', planDir: 'out-dir' },
+  'cp sbatch': { dir: 'out-dir', script: 'out-file' },
+  'sim calibrate': { in: 'in-file', db: 'in-file', out: 'out-file' },
+  'sim validate': { in: 'in-file', db: 'in-file', calibration: 'in-file', config: 'in-file', out: 'out-file' },
+  'sim run': { calibration: 'in-file', config: 'in-file', trace: 'out-dir', out: 'out-file', plots: 'out-dir' },
+  'sim plots': { in: 'in-file', db: 'in-file', out: 'out-dir' },
+  results: { db: 'out-file', ingest: 'in-file', export: 'out-file' },
+  report: { db: 'in-file', in: 'in-file', out: 'out-dir', trace: 'in-file' },
+  dashboard: { db: 'in-file' },
+};
+
+/** [flag, the flag it needs] pairs per command. */
+export const NEEDS: Readonly<Record<string, readonly (readonly [string, string])[]>> = {
+  kernels: [['retry', 'resume']],
+};
+
+/** Pairs of flags that cannot be given together. */
+export const CONFLICTS: Readonly<Record<string, readonly (readonly [string, string])[]>> = {
+  'cp run': [['trace', 'traceDir']],
+  'cp sbatch': [['trace', 'traceDir']],
+};
+
+const flagOf = (attr: string) => `--${attr.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
+
+export function commandPath(c: Command): string {
+  const names: string[] = [];
+  for (let x: Command | null = c; x?.parent; x = x.parent) names.unshift(x.name());
+  return names.join(' ');
+}
+
+/** Runs the checks of `cmd` on its parsed options; throws a usage / bad-input error (exit 2). */
+export function checkCommand(cmd: Command): void {
+  const name = commandPath(cmd);
+  const o = cmd.opts() as Record<string, unknown>;
+  const given = (k: string) => o[k] !== undefined && o[k] !== false && cmd.getOptionValueSource(k) !== 'default';
+  for (const [a, b] of NEEDS[name] ?? []) if (given(a) && !given(b)) throw usage(`${flagOf(a)} needs ${flagOf(b)}`);
+  for (const [a, b] of CONFLICTS[name] ?? []) if (given(a) && given(b)) throw usage(`${flagOf(a)} and ${flagOf(b)} cannot be given together`);
+  if (o.list || o.listPresets) return; // listings write nothing
+  const paths = { ...(PATH_OPTIONS[name] ?? {}) };
+  // File mode: with --ingest, --plan-dir is where the jobs were planned (read, not written).
+  if (name === 'kernels' && o.ingest !== undefined) paths.planDir = 'in-dir';
+  for (const [attr, kind] of Object.entries(paths)) {
+    const v = o[attr];
+    if (v === undefined || v === true || v === false) continue;
+    for (const p of Array.isArray(v) ? v : [v]) checkPath(String(p), kind, flagOf(attr));
+  }
+  // A document-length source is read here, once: a missing or malformed file fails before any case runs.
+  if (typeof o.doclens === 'string') resolveDocLens(o.doclens, 4096);
+}
+
+/** Installs the checks on a program (every subcommand, present and future). */
+export function installGuards(program: Command): Command {
+  return program.hook('preAction', (_root, action) => checkCommand(action));
+}
