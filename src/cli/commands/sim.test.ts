@@ -4,6 +4,7 @@ import path from 'node:path';
 import { Command } from 'commander';
 import { describe, expect, it } from 'vitest';
 import { ResultRowSchema } from '../../results/schema.js';
+import { syntheticRow } from '../../report/fixtures.js';
 import { rowMask } from '../../sim/sources.js';
 import { syntheticKernelRows } from '../../sim/testing.js';
 import { AttnbenchError } from '../../errors.js';
@@ -94,10 +95,13 @@ describe('attnbench sim', () => {
     expect(JSON.parse(fs.readFileSync(cal, 'utf8')).rows).toBe(48);
   });
 
-  it('calibrate refuses input without GPU kernel rows', async () => {
+  it('calibrate refuses input without GPU kernel rows, and an empty file (issue 17)', async () => {
     const f = path.join(dir, 'empty.jsonl');
     fs.writeFileSync(f, '');
-    await badInput(['sim', 'calibrate', '--in', f, '--out', path.join(dir, 'c.json')], /no measured kernel rows/);
+    await badInput(['sim', 'calibrate', '--in', f, '--out', path.join(dir, 'c.json')], /empty\.jsonl: no result rows \(empty file\)/);
+    const cpOnly = path.join(dir, 'cp-only.jsonl');
+    fs.writeFileSync(cpOnly, `${JSON.stringify(syntheticRow({ scheme: 'ring_p2p', kernel: null, world: 2 }))}\n`);
+    await badInput(['sim', 'calibrate', '--in', cpOnly, '--out', path.join(dir, 'c.json')], /no measured kernel rows/);
   });
 
   it('run projects the paper-cp preset into simulated rows and traces', async () => {
