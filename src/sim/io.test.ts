@@ -13,7 +13,7 @@ describe('loadRows', () => {
     const again = { ...a, tflops: 120 };
     const otherGpu = { ...a, tflops: 90, env: { ...a.env, gpu: 'Other GPU' } };
     const f = path.join(dir, 'r.jsonl');
-    fs.writeFileSync(f, [a, b, again, otherGpu].map((r) => JSON.stringify(r)).join('\n') + '\nnot json\n');
+    fs.writeFileSync(f, [a, b, again, otherGpu].map((r) => JSON.stringify(r)).join('\n') + '\n{"schema":1,"id":"torn');
     const warnings: string[] = [];
     const rows = await loadRows([f], undefined, (s) => warnings.push(s));
     expect(rows.map((r) => [r.direction, r.tflops])).toEqual([['fwd', 120], ['bwd', 50], ['fwd', 90]]);

@@ -5,21 +5,19 @@ import path from 'node:path';
 import { z } from 'zod';
 import { badInput } from '../errors.js';
 import type { Environment, ResultRow } from '../results/schema.js';
-import { formatLineError, readResultJsonl } from '../store/parse.js';
+import { readResultJsonl } from '../store/parse.js';
 import { cpuEnvironment } from '../util/env.js';
 import { parseClusterFile, type ClusterFile } from './hardware.js';
 import type { Calibration } from './kernel-model.js';
 
 export const DEFAULT_CALIBRATION_PATH = 'attnbench-out/calibration.json';
 
-/** Result rows from JSONL files (bad lines reported through `warn` and skipped) and/or the
+/** Result rows from JSONL files (read strictly: a torn last line is skipped with `warn`) and/or the
  * database, one per (machine, id): the last one read wins. */
 export async function loadRows(files: readonly string[], db: string | boolean | undefined, warn: (s: string) => void): Promise<ResultRow[]> {
   const rows: ResultRow[] = [];
   for (const f of files) {
-    const parsed = readResultJsonl(f);
-    for (const e of parsed.errors.slice(0, 5)) warn(`skipped ${formatLineError(e)}`);
-    if (parsed.errors.length > 5) warn(`skipped ${parsed.errors.length - 5} more bad lines in ${f}`);
+    const parsed = readResultJsonl(f, warn); // bad lines: exit 2; a torn last line: a warning
     for (const p of parsed.rows) rows.push(p.row);
   }
   if (db) {
