@@ -1,11 +1,12 @@
 // Executor factory: one id per executor, used by the CLI and presets.
+import { EXECUTOR_IDS, type ExecutorId } from '../kernels/types.js';
 import { badInput } from '../errors.js';
 import { CpuKernelExecutor } from './cpu-executor.js';
 import type { KernelExecutor } from './types.js';
 
-export const EXECUTOR_IDS = ['cpu', 'torch', 'jax'] as const;
+export { EXECUTOR_IDS };
 
-export async function createExecutor(id: string, opts: { python?: string; timeoutS?: number } = {}): Promise<KernelExecutor> {
+export async function createExecutor(id: ExecutorId, opts: { python?: string; timeoutS?: number } = {}): Promise<KernelExecutor> {
   switch (id) {
     case 'cpu':
       return new CpuKernelExecutor();

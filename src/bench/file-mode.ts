@@ -1,6 +1,7 @@
 // File mode of a kernel sweep, for GPU nodes without Node: plan the jobs folder here
 // (src/worker/files.ts), run `python -m attnbench_worker run <dir>/jobs.jsonl --out results.jsonl`
 // there, then ingest its results here into ordinary result rows (same ids, same schema).
+import type { ExecutorId } from '../ids.js';
 import { AttnbenchError } from '../errors.js';
 import type { Environment, ResultRow } from '../results/schema.js';
 import { readPlannedCases, readWorkerResults, type WorkerResultRecord } from '../worker/files.js';
@@ -14,7 +15,7 @@ const NO_ENV: Environment = { host: 'unknown', gpu: null, driver: null, cuda: nu
  * Result rows for every planned case that has a result (or was unsupported at planning).
  * A case whose samples are not all back yet is left out, so a later ingest can complete it.
  */
-export function ingestWorkerResults(casesFile: string, resultsFile: string, masks: MaskSource, executor = 'torch'): ResultRow[] {
+export function ingestWorkerResults(casesFile: string, resultsFile: string, masks: MaskSource, executor: ExecutorId = 'torch'): ResultRow[] {
   const planned = readPlannedCases(casesFile);
   if (!planned.length) throw new AttnbenchError('bad_input', `${casesFile}: no planned cases`, 2);
   const byJob = new Map<string, WorkerResultRecord>(readWorkerResults(resultsFile).map((r) => [r.jobId, r]));

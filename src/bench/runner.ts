@@ -1,5 +1,6 @@
 // Runs kernel cases through an executor: resume, progress, one JSONL row per case as measured.
 // A failing case becomes a row (error / unsupported / oom ...) and the sweep goes on.
+import type { ExecutorId } from '../ids.js';
 import { SingleBar } from 'cli-progress';
 import { AttnbenchError } from '../errors.js';
 import type { GeneratedMask } from '../mask/types.js';
@@ -36,7 +37,7 @@ export function measuredIds(file: string, retry: readonly string[] = []): Set<st
 
 export function makeRow(
   c: KernelCase,
-  executor: string,
+  executor: ExecutorId,
   env: Environment,
   area: number,
   flops: number,

@@ -1,11 +1,12 @@
 // Sweep expansion (pure): a sweep spec -> the list of kernel cases, each with a stable id.
 import type { Direction } from '../results/schema.js';
+import type { FamilyId, KernelId } from '../ids.js';
 import type { KernelCase } from './types.js';
 
 export interface KernelSweep {
   readonly suite: KernelCase['suite'];
-  readonly kernels: readonly string[];
-  readonly families: readonly string[];
+  readonly kernels: readonly KernelId[];
+  readonly families: readonly FamilyId[];
   readonly seqlens: readonly number[];
   readonly directions: readonly Direction[];
   readonly headsQ: number;

@@ -1,6 +1,7 @@
 // Kernel benchmark cases and the executor interface that every backend (cpu, torch worker, jax)
 // implements. A sweep is expanded into cases (pure), each case is run by an executor, and each
 // result row is appended to JSONL as soon as it exists.
+import type { Dtype, ExecutorId, FamilyId, KernelId } from '../ids.js';
 import type { GeneratedMask } from '../mask/types.js';
 import type { Direction, Environment, ResultRow, Suite } from '../results/schema.js';
 
@@ -8,8 +9,8 @@ export interface KernelCase {
   /** Stable id of the case (same inputs -> same id); used by --resume. */
   readonly id: string;
   readonly suite: Extract<Suite, 'kernel' | 'sparse'>;
-  readonly kernel: string;
-  readonly family: string;
+  readonly kernel: KernelId;
+  readonly family: FamilyId;
   readonly maskParams: Readonly<Record<string, number | string>>;
   readonly seed: number;
   readonly seqlen: number;
@@ -17,7 +18,7 @@ export interface KernelCase {
   readonly headsQ: number;
   readonly headsKv: number;
   readonly headDim: number;
-  readonly dtype: 'bfloat16' | 'float16' | 'float32';
+  readonly dtype: Dtype;
   readonly direction: Direction;
   /** Timing policy (SPEC 6): warm-up calls, timed calls, L2 flush. */
   readonly warmup: number;
@@ -33,7 +34,7 @@ export type CaseOutcome = Pick<
 >;
 
 export interface KernelExecutor {
-  readonly id: string; // 'cpu' | 'torch' | 'jax'
+  readonly id: ExecutorId;
   environment(): Promise<Environment>;
   /** Kernel ids this executor can run now (others are reported `unavailable`). */
   available(): Promise<ReadonlySet<string>>;

@@ -5,6 +5,7 @@ import type { KernelCase } from '../bench/types.js';
 import { badInput } from '../errors.js';
 import { DENSE_FAMILIES, familyParams, getFamily } from '../mask/families/index.js';
 import { DIRECTIONS, type Direction } from '../results/schema.js';
+import { type ExecutorId, parseDtype, parseExecutorId, parseFamilyIds, parseIdList, parseKernelIds } from '../ids.js';
 import { parseInteger, parseTokenList, parseTokens, splitList } from '../util/parse.js';
 import { KERNEL_PRESETS, presetNames } from './presets.js';
 
@@ -46,20 +47,7 @@ export function parseHeads(text: string): { headsQ: number; headsKv: number } {
   return { headsQ, headsKv };
 }
 
-const DTYPES: Readonly<Record<string, KernelCase['dtype']>> = {
-  bf16: 'bfloat16',
-  bfloat16: 'bfloat16',
-  fp16: 'float16',
-  float16: 'float16',
-  fp32: 'float32',
-  float32: 'float32',
-};
-
-export function parseDtype(text: string): KernelCase['dtype'] {
-  const d = DTYPES[text];
-  if (!d) throw badInput(`invalid --dtype '${text}': expected one of bfloat16, float16, float32`);
-  return d;
-}
+export { parseDtype };
 
 export function parseParams(list: string[] | string | undefined): Record<string, number | string> {
   const out: Record<string, number | string> = {};
@@ -74,20 +62,20 @@ export function parseParams(list: string[] | string | undefined): Record<string,
   return out;
 }
 
-export function kernelSweepFromOptions(o: KernelCliOptions): { sweeps: KernelSweep[]; samples: number; listing?: string } {
+export function kernelSweepFromOptions(o: KernelCliOptions): { executor: ExecutorId; sweeps: KernelSweep[]; samples: number; listing?: string } {
   if (o.listPresets) {
     const lines = presetNames().map((n) => `${n.padEnd(14)} ${KERNEL_PRESETS[n].description}`);
-    return { sweeps: [], samples: 1, listing: `${lines.join('\n')}\n` };
+    return { executor: 'cpu', sweeps: [], samples: 1, listing: `${lines.join('\n')}\n` };
   }
   const presetName = o.preset ?? (o.executor === 'cpu' ? 'cpu' : 'gpu-quick');
   const preset = KERNEL_PRESETS[presetName];
   if (!preset) throw badInput(`unknown preset '${presetName}': expected one of ${presetNames().join(', ')}`);
-  const base = preset.sweeps(o.executor);
-  const families = o.family ? splitList(o.family) : undefined;
-  for (const f of families ?? []) getFamily(f); // unknown family -> exit 2 before anything runs
-  const directions = o.direction ? splitList(o.direction) : undefined;
-  for (const d of directions ?? [])
-    if (!(DIRECTIONS as readonly string[]).includes(d)) throw badInput(`invalid --direction '${d}': expected fwd or bwd`);
+  // Every id is parsed before anything runs or is written: an unknown one is exit 2.
+  const executor = parseExecutorId(o.executor);
+  const kernels = o.kernel !== undefined ? parseKernelIds(o.kernel) : undefined;
+  const families = o.family !== undefined ? parseFamilyIds(o.family) : undefined;
+  const directions = o.direction !== undefined ? parseIdList(DIRECTIONS, o.direction, '--direction') : undefined;
+  const base = preset.sweeps(executor);
   const heads = o.heads ? parseHeads(o.heads) : undefined;
   const params = parseParams(o.param);
   const sweeps = base.flatMap((s): KernelSweep[] => {
@@ -97,10 +85,10 @@ export function kernelSweepFromOptions(o: KernelCliOptions): { sweeps: KernelSwe
     if (!fams.length) return [];
     return [{
       ...s,
-      kernels: o.kernel ? splitList(o.kernel) : s.kernels,
+      kernels: kernels ?? s.kernels,
       families: fams,
       seqlens: o.seqlen ? parseTokenList(o.seqlen) : s.seqlens,
-      directions: (directions as Direction[] | undefined) ?? s.directions,
+      directions: directions ?? s.directions,
       headsQ: heads?.headsQ ?? s.headsQ,
       headsKv: heads?.headsKv ?? s.headsKv,
       headDim: o.headDim ? parseInteger(o.headDim, '--head-dim') : s.headDim,
@@ -120,7 +108,7 @@ export function kernelSweepFromOptions(o: KernelCliOptions): { sweeps: KernelSwe
   for (const k of Object.keys(params))
     if (!selected.some((f) => k in familyParams(f, { [k]: 0 })))
       throw badInput(`invalid --param '${k}': no selected family has it (${selected.join(', ')})`);
-  return { sweeps, samples: o.samples ? parseInteger(o.samples, '--samples') : preset.samples };
+  return { executor, sweeps, samples: o.samples ? parseInteger(o.samples, '--samples') : preset.samples };
 }
 
 export { DENSE_FAMILIES };

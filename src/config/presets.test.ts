@@ -1,3 +1,4 @@
+import { EXECUTOR_IDS } from '../ids.js';
 import { describe, expect, it } from 'vitest';
 import { expandSweep } from '../bench/sweep.js';
 import { AttnbenchError } from '../errors.js';
@@ -9,7 +10,7 @@ const opts = (o: Partial<KernelCliOptions>): KernelCliOptions => ({ executor: 't
 
 describe('kernel presets', () => {
   it.each(Object.keys(KERNEL_PRESETS))('every case of preset %s has a mask its family accepts', (name) => {
-    for (const executor of ['cpu', 'torch', 'jax']) {
+    for (const executor of EXECUTOR_IDS) {
       const cases = KERNEL_PRESETS[name].sweeps(executor).flatMap(expandSweep);
       const seen = new Set<string>();
       for (const c of cases) {

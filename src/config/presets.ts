@@ -1,13 +1,14 @@
 // Named kernel sweeps as typed functions (SPEC sections 5, 6). A preset returns whole sweeps;
 // flags override fields. Executor-specific kernel lists come from the kernel registry.
 import type { KernelSweep } from '../bench/sweep.js';
+import type { ExecutorId, KernelId } from '../ids.js';
 import { KERNELS } from '../kernels/registry.js';
 
 export interface KernelPreset {
   readonly description: string;
   /** Mask samples for families with random parts (SPEC 6: median over samples). */
   readonly samples: number;
-  readonly sweeps: (executor: string) => KernelSweep[];
+  readonly sweeps: (executor: ExecutorId) => KernelSweep[];
 }
 
 /** The paper's 12 dense kernel families (the `_long` variants belong to the CP study). */
@@ -28,7 +29,7 @@ export const PAPER_FAMILIES = [
 
 export const PAPER_SEQLENS = [1, 2, 4, 8, 16, 24, 32, 40, 48].map((k) => k * 1024);
 
-function kernelsOf(executor: string, filter: (perHead: boolean) => boolean = () => true): string[] {
+function kernelsOf(executor: ExecutorId, filter: (perHead: boolean) => boolean = () => true): KernelId[] {
   return KERNELS.filter((k) => k.executor === executor && filter(k.caps.perHeadMask)).map((k) => k.id);
 }
 
@@ -46,7 +47,7 @@ const gpuBase = {
 } as const;
 
 /** Block-sparse suite: kept fraction x block size x S, flex and our Triton kernel. */
-function sparseSuite(executor: string): KernelSweep {
+function sparseSuite(executor: ExecutorId): KernelSweep {
   return {
     ...gpuBase,
     suite: 'sparse',

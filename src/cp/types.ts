@@ -21,6 +21,10 @@ import type { Mask, Range } from '../mask/types.js';
 export const SCHEME_IDS = ['ulysses', 'ring_p2p', 'ring_allgather', 'usp', 'loongtrain', 'dispatch'] as const;
 export type SchemeId = (typeof SCHEME_IDS)[number];
 
+/** CP executors (src/cp/exec/index.ts loads them): worker threads, or torch.distributed (src/cp/torch). */
+export const CP_EXECUTOR_IDS = ['cpu', 'torch'] as const;
+export type CpExecutorId = (typeof CP_EXECUTOR_IDS)[number];
+
 /** Attention shape shared by every rank (batch 1). */
 export interface CpShape {
   readonly headsQ: number;

@@ -22,16 +22,16 @@ import { teFused } from './gpu/te_fused.js';
 import { torchNaive } from './gpu/torch_naive.js';
 import { tritonBlocksparse } from './gpu/triton_blocksparse.js';
 
+// Order: the report's and simulator's (SPEC section 5, the GPU kernels first); a new kernel goes last.
 export const KERNELS = [
-  cpuTiled,
-  cpuRef,
   torchNaive,
   sdpaMath,
   sdpaEfficient,
   sdpaFlash,
   sdpaCudnn,
   flex,
-  tritonBlocksparse,
+  jaxCudnn,
+  jaxPallas,
   fa2,
   fa3,
   fa4,
@@ -39,8 +39,9 @@ export const KERNELS = [
   flashinfer,
   magiFfa,
   flashmask,
-  jaxCudnn,
-  jaxPallas,
+  cpuRef,
+  cpuTiled,
+  tritonBlocksparse,
 ] as const satisfies readonly GpuKernelDescriptor[];
 
 export type KernelId = (typeof KERNELS)[number]['id'];

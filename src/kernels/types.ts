@@ -11,17 +11,25 @@ export type MaskFormat =
   | 'dense' // dense boolean mask, built by the worker from slices
   | 'segments'; // segment ids (+ causal), JAX style
 
+/** Kernel executors (where a kernel runs); the CLI value of `kernels --executor` and rows' `executor`. */
+export const EXECUTOR_IDS = ['cpu', 'torch', 'jax'] as const;
+export type ExecutorId = (typeof EXECUTOR_IDS)[number];
+
+/** Element types a case can run in (rows' `dtype`). */
+export const DTYPES = ['bfloat16', 'float16', 'float32'] as const;
+export type Dtype = (typeof DTYPES)[number];
+
 export interface KernelCaps {
   readonly backward: boolean;
   readonly gqa: 'native' | 'expand'; // 'expand': K/V heads are repeated before the call (noted in results)
-  readonly dtypes: readonly string[];
+  readonly dtypes: readonly Dtype[];
   /** Block-sparse kernels take per-head masks (block_sparse families). */
   readonly perHeadMask: boolean;
 }
 
 export interface KernelDescriptor {
   readonly id: string;
-  readonly executor: 'cpu' | 'torch' | 'jax';
+  readonly executor: ExecutorId;
   readonly description: string;
   /** Mask formats in order of preference; the first one the adapter can produce is used. */
   readonly formats: readonly MaskFormat[];

@@ -1,5 +1,6 @@
 // Synthetic result rows for tests of the store, tables, plots and dashboard. Made-up numbers with a
 // known shape (so tests can count marks and cells); never written to results/.
+import type { SchemeId } from '../ids.js';
 import type { Direction, ResultRow, Status } from '../results/schema.js';
 
 const ENV: ResultRow['env'] = {
@@ -15,7 +16,7 @@ const ENV: ResultRow['env'] = {
 export interface RowSpec {
   readonly suite?: ResultRow['suite'];
   readonly kernel?: string | null;
-  readonly scheme?: string | null;
+  readonly scheme?: SchemeId | null;
   readonly family?: string;
   readonly seqlen?: number;
   readonly direction?: Direction;

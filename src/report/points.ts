@@ -1,48 +1,18 @@
 // Result rows reshaped for plots and tables (pure): orderings, panel labels, the support class of a
 // (kernel, family) cell, sparsity parameters, and the pairing of simulated with measured rows.
+import { FAMILY_IDS, isFamilyId, KERNEL_IDS, SCHEME_IDS } from '../ids.js';
+import { getFamily, type ParamSpec } from '../mask/families/index.js';
 import type { Direction, ResultRow, Status } from '../results/schema.js';
 import { formatTokens } from '../util/parse.js';
 
-/** SPEC section 3 order; families not listed sort after, by name. */
-export const FAMILY_ORDER: readonly string[] = [
-  'full',
-  'causal',
-  'full_document',
-  'causal_document',
-  'full_document_long',
-  'causal_document_long',
-  'sliding_window',
-  'sliding_window_causal',
-  'global_sliding_window',
-  'prefix_lm_causal',
-  'prefix_lm_document',
-  'share_question',
-  'causal_blockwise',
-  'block_causal_document',
-  'block_sparse',
-  'variable_block_sparse',
-];
+/** Registry order (src/mask/families/index.ts); families not listed sort after, by name. */
+export const FAMILY_ORDER: readonly string[] = FAMILY_IDS;
 
-/** SPEC section 5 order; kernels not listed sort after, by name (triton_* among them). */
-export const KERNEL_ORDER: readonly string[] = [
-  'torch_naive',
-  'sdpa_math',
-  'sdpa_efficient',
-  'sdpa_flash',
-  'sdpa_cudnn',
-  'flex',
-  'jax_cudnn',
-  'jax_pallas',
-  'fa2',
-  'fa3',
-  'fa4',
-  'te_fused',
-  'flashinfer',
-  'magi_ffa',
-  'flashmask',
-];
+/** Registry order (src/kernels/registry.ts); other kernel values of rows (the CP `reference`,
+ * simulator curves `<id>@cp`) sort after, by name. */
+export const KERNEL_ORDER: readonly string[] = KERNEL_IDS;
 
-export const SCHEME_ORDER: readonly string[] = ['ulysses', 'ring_p2p', 'ring_allgather', 'usp', 'loongtrain', 'dispatch'];
+export const SCHEME_ORDER: readonly string[] = SCHEME_IDS;
 
 export function orderedBy(order: readonly string[]): (a: string, b: string) => number {
   const rank = (x: string) => {
@@ -209,16 +179,15 @@ export function supportMatrix(rows: readonly ResultRow[]): SupportCell[] {
 
 // ---- sparsity sweeps --------------------------------------------------------------------------
 
-/** Mask parameter names accepted for the kept fraction and the block size of block-sparse masks. */
-export const KEPT_PARAM_NAMES = ['sparsity', 's', 'kept', 'keep'] as const;
-export const BLOCK_PARAM_NAMES = ['block', 'B', 'blockSize', 'block_size', 'Bavg'] as const;
-
-export function numericParam(r: ResultRow, names: readonly string[]): number | null {
-  for (const n of names) {
-    const v = r.maskParams[n];
-    if (typeof v === 'number') return v;
-    if (typeof v === 'string' && v.trim() !== '' && Number.isFinite(Number(v))) return Number(v);
-  }
+/**
+ * The row's value of its family's parameter with this role (ParamSpec.role: the kept fraction or
+ * the block size of a block-sparse mask), as the family names it; null when it has none.
+ */
+export function roleParam(r: ResultRow, role: NonNullable<ParamSpec['role']>): number | null {
+  const spec = isFamilyId(r.family) ? getFamily(r.family).params.find((p) => p.role === role) : undefined;
+  const v = spec ? r.maskParams[spec.name] : undefined;
+  if (typeof v === 'number') return v;
+  if (typeof v === 'string' && v.trim() !== '' && Number.isFinite(Number(v))) return Number(v);
   return null;
 }
 
@@ -240,8 +209,8 @@ export function sparsityPoints(rows: readonly ResultRow[]): SparsityPoint[] {
   const out: SparsityPoint[] = [];
   for (const r of rows) {
     if (r.suite !== 'sparse' || r.simulated || r.status !== 'ok' || !r.kernel || r.tflops === null) continue;
-    const kept = numericParam(r, KEPT_PARAM_NAMES);
-    const block = numericParam(r, BLOCK_PARAM_NAMES);
+    const kept = roleParam(r, 'kept');
+    const block = roleParam(r, 'block');
     if (kept === null || block === null) continue;
     out.push({
       kernel: r.kernel,

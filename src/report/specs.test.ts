@@ -24,7 +24,7 @@ const facetSort = (spec: TopLevelSpec) => (spec as unknown as Loose).facet.sort;
 
 function cpRows(): ResultRow[] {
   const rows: ResultRow[] = [];
-  for (const scheme of ['ring_p2p', 'ulysses'])
+  for (const scheme of ['ring_p2p', 'ulysses'] as const)
     for (const world of [2, 4, 8])
       for (const simulated of [false, true])
         rows.push(syntheticRow({ scheme, kernel: 'sdpa_flash', world, seqlen: 8192 * world, simulated, tflops: 300 - world * 10 + (simulated ? 7 : 0) }));
@@ -99,7 +99,7 @@ describe('plot specs', () => {
     for (const seqlen of [16384, 49152])
       for (const sparsity of [0.1, 0.5, 1])
         for (const block of [64, 128])
-          rows.push(syntheticRow({ suite: 'sparse', kernel: 'flex', family: 'block_sparse', seqlen, maskParams: { sparsity, block } }));
+          rows.push(syntheticRow({ suite: 'sparse', kernel: 'flex', family: 'block_sparse', seqlen, maskParams: { s: sparsity, block } }));
     rows.push(syntheticRow({ suite: 'sparse', kernel: 'flex', family: 'block_sparse', maskParams: {} })); // no params: skipped
     expect(sparsityPoints(rows)).toHaveLength(12);
     const spec = sparsitySpec(rows)!;

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import type { SchemeId } from '../ids.js';
 import { syntheticKernelSweep, syntheticRow } from './fixtures.js';
 import {
   cpPivots,
@@ -37,7 +38,7 @@ describe('tables', () => {
   });
 
   it('pivots CP rows to scheme x family, fwd / bwd with errors, one table per world', () => {
-    const cp = (scheme: string, family: string, direction: 'fwd' | 'bwd', world: number, tflops: number, over = false) =>
+    const cp = (scheme: SchemeId, family: string, direction: 'fwd' | 'bwd', world: number, tflops: number, over = false) =>
       syntheticRow({ kernel: 'flex', scheme, family, direction, world, seqlen: 4096 * world, tflops, exceedsTolerance: over });
     const rows = [
       cp('ulysses', 'causal', 'fwd', 2, 300),
@@ -104,7 +105,7 @@ describe('tables', () => {
   it('sparsity table: one column per kept fraction', () => {
     const rows = [0.1, 0.5].flatMap((sparsity) =>
       [64, 128].map((block) =>
-        syntheticRow({ suite: 'sparse', kernel: 'flex', family: 'block_sparse', seqlen: 16384, maskParams: { sparsity, block }, tflops: sparsity * 1000 + block }),
+        syntheticRow({ suite: 'sparse', kernel: 'flex', family: 'block_sparse', seqlen: 16384, maskParams: { s: sparsity, block }, tflops: sparsity * 1000 + block }),
       ),
     );
     const t = sparsityTable(rows);

@@ -7,15 +7,13 @@ import { formatTokens } from '../util/parse.js';
 import { isVirtualRanks } from '../results/rows.js';
 import { maxAbsError } from '../store/columns.js';
 import {
-  BLOCK_PARAM_NAMES,
-  KEPT_PARAM_NAMES,
   SUPPORT_CLASSES,
   byDirection,
   byFamily,
   byKernel,
   byScheme,
   distinct,
-  numericParam,
+  roleParam,
   pairSimulated,
   supportMatrix,
   type SimPair,
@@ -237,8 +235,8 @@ export function failureTable(rows: readonly ResultRow[], statuses: readonly Stat
 /** Block-sparse sweep: one line per (kernel, family, direction, S, block), columns = kept fraction. */
 export function sparsityTable(rows: readonly ResultRow[]): TableModel {
   const rs = measured(rows, 'sparse');
-  const kept = (r: ResultRow) => numericParam(r, KEPT_PARAM_NAMES) ?? '';
-  const block = (r: ResultRow) => numericParam(r, BLOCK_PARAM_NAMES) ?? '';
+  const kept = (r: ResultRow) => roleParam(r, 'kept') ?? '';
+  const block = (r: ResultRow) => roleParam(r, 'block') ?? '';
   const fractions = distinct(rs.map((r) => String(kept(r)))).sort((a, b) => Number(a) - Number(b));
   const lines = new Map<string, Map<string, ResultRow>>();
   const sorted = [...rs].sort(

@@ -1,6 +1,7 @@
 // The result row (SPEC section 6): one JSON line per measured (or simulated) case.
 // Written as measured by every executor (cpu, torch, jax, sim); ingested by the store.
 import { z } from 'zod';
+import { DTYPES, EXECUTOR_IDS, FAMILY_IDS, rowKernelProblem, SCHEME_IDS } from '../ids.js';
 
 export const STATUSES = ['ok', 'unsupported', 'unavailable', 'oom', 'error', 'timeout'] as const;
 export type Status = (typeof STATUSES)[number];
@@ -55,10 +56,18 @@ export const ResultRowSchema = z.object({
   schema: z.literal(1),
   id: z.string(), // stable case id: same case -> same id (used by --resume and idempotent ingest)
   suite: z.enum(SUITES),
-  executor: z.string(), // cpu | torch | jax | sim
-  kernel: z.string().nullable(), // kernel id (kernel suites, and the partial-attention kernel of CP)
-  scheme: z.string().nullable(), // CP scheme id, null for kernel suites
-  family: z.string(),
+  executor: z.enum([...EXECUTOR_IDS, 'sim']),
+  // kernel id (kernel suites, and the partial-attention kernel of CP: also `reference`; simulator
+  // curves `<id>@cp`): checked by rowKernelProblem
+  kernel: z
+    .string()
+    .nullable()
+    .superRefine((k, ctx) => {
+      const p = k === null ? null : rowKernelProblem(k);
+      if (p) ctx.addIssue({ code: 'custom', message: p });
+    }),
+  scheme: z.enum(SCHEME_IDS).nullable(), // CP scheme id, null for kernel suites
+  family: z.enum(FAMILY_IDS as readonly [string, ...string[]]),
   maskParams: z.record(z.string(), z.union([z.number(), z.string()])),
   seed: z.number().int(),
   seqlen: z.number().int(),
@@ -66,7 +75,7 @@ export const ResultRowSchema = z.object({
   headsQ: z.number().int(),
   headsKv: z.number().int(),
   headDim: z.number().int(),
-  dtype: z.string(),
+  dtype: z.enum(DTYPES),
   direction: z.enum(DIRECTIONS),
   world: z.number().int(), // 1 for single-device kernels
   layout: z.record(z.string(), z.union([z.number(), z.string()])).nullable(),

@@ -79,7 +79,7 @@ describe('kernel model fit', () => {
     const { observations, skipped } = observe(syntheticRows(true), gen);
     expect(skipped).toEqual([]);
     const cal = calibrate(observations);
-    expect(cal.curves.map((c) => `${c.gpu}/${c.kernel}/${c.direction}`)).toEqual(['h100+h200/fakeflash/bwd', 'h100+h200/fakeflash/fwd']);
+    expect(cal.curves.map((c) => `${c.gpu}/${c.kernel}/${c.direction}`)).toEqual(['h100+h200/fa2/bwd', 'h100+h200/fa2/fwd']);
     expect(cal.holdoutMedianAbsPct).not.toBeNull();
     expect(cal.holdoutMedianAbsPct!).toBeLessThan(10);
     const c = cal.curves[1];
@@ -93,7 +93,7 @@ describe('kernel model fit', () => {
 
   it('uses the roofline for kernels with no curve, and skips rows that are not GPU measurements', () => {
     const rows = syntheticRows(false);
-    const cpuRow = { ...rows[0], id: 'cpu', executor: 'cpu' };
+    const cpuRow = { ...rows[0], id: 'cpu', executor: 'cpu' as const };
     const simRow = { ...rows[0], id: 'sim', simulated: true };
     const { observations } = observe([...rows, cpuRow, simRow], gen);
     expect(observations.length).toBe(rows.length);

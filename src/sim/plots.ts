@@ -5,6 +5,7 @@
 // Scaling efficiency of a series (scheme, family, direction, and tokens per GPU when x = P, or P
 // when x = S) is its TFLOP/s per GPU divided by the series' value at its smallest x: 1.0 means the
 // per-GPU throughput of the smallest configuration is kept (weak scaling vs P).
+import { FAMILY_IDS, SCHEME_IDS } from '../ids.js';
 import type { TopLevelSpec } from 'vega-lite';
 import type { ResultRow } from '../results/schema.js';
 
@@ -22,8 +23,9 @@ export interface EfficiencyPoint {
   readonly baseline: number;
 }
 
-const SCHEME_ORDER = ['ulysses', 'ring_p2p', 'ring_allgather', 'usp', 'loongtrain', 'dispatch'];
-const FAMILY_ORDER = ['full', 'causal', 'full_document', 'causal_document'];
+// Registry orders (src/cp/plan, src/mask/families).
+const SCHEME_ORDER: readonly string[] = SCHEME_IDS;
+const FAMILY_ORDER: readonly string[] = FAMILY_IDS;
 
 function order(list: readonly string[]) {
   return (a: string, b: string) => {

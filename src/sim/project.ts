@@ -1,6 +1,7 @@
 // Projections: plan every (scheme, family, P, S) of a preset with the CP planners, simulate it on a
 // modelled cluster, and write the outcome as result rows marked simulated (suite 'cp', executor
 // 'sim'), so the report compares them with measured CP rows of the same case.
+import { SCHEME_IDS, type Dtype, type SchemeId } from '../ids.js';
 import { AttnbenchError } from '../errors.js';
 import type { CpLayout, CpShape, Plan } from '../cp/types.js';
 import { maskArea } from '../mask/slices.js';
@@ -15,9 +16,9 @@ export interface CpPreset {
   /** Tokens per GPU when no --seqlen is given: S = tokensPerGpu * P. */
   readonly tokensPerGpu: number;
   readonly shape: CpShape;
-  readonly dtype: string;
+  readonly dtype: Dtype;
   readonly families: readonly string[];
-  readonly schemes: readonly string[];
+  readonly schemes: readonly SchemeId[];
   readonly gpus: readonly number[];
   readonly seed: number;
 }
@@ -29,14 +30,14 @@ export const CP_PRESETS: Readonly<Record<string, CpPreset>> = {
     shape: { headsQ: 64, headsKv: 8, headDim: 128, dtypeBytes: 2 },
     dtype: 'bfloat16',
     families: ['full', 'causal', 'full_document', 'causal_document'],
-    schemes: ['ulysses', 'ring_p2p', 'ring_allgather', 'usp', 'loongtrain', 'dispatch'],
+    schemes: SCHEME_IDS,
     gpus: [8, 16, 32, 64, 96, 128, 256, 512, 1024],
     seed: 0,
   },
 };
 
 export interface ProjectionCase {
-  readonly scheme: string;
+  readonly scheme: SchemeId;
   readonly family: string;
   readonly world: number;
   readonly seqlen: number;
@@ -53,7 +54,7 @@ export function defaultLayout(scheme: string, world: number, shape: CpShape): Cp
 
 export function expandProjection(
   preset: CpPreset,
-  opts: { gpus?: readonly number[]; seqlens?: readonly number[]; families?: readonly string[]; schemes?: readonly string[]; seed?: number },
+  opts: { gpus?: readonly number[]; seqlens?: readonly number[]; families?: readonly string[]; schemes?: readonly SchemeId[]; seed?: number },
 ): ProjectionCase[] {
   const out: ProjectionCase[] = [];
   const gpus = opts.gpus ?? preset.gpus;

@@ -96,7 +96,8 @@ export function syntheticRingPlan(world: number, tokensPerRank: number, headsQ =
 }
 
 /**
- * Test data only (never committed as results): "measured" kernel rows of a made-up kernel whose
+ * Test data only (never committed as results): "measured" kernel rows of a made-up kernel (labelled
+ * fa2 by default: rows carry registry ids) whose
  * efficiency is a logistic in log(work) with a 1.4x partial-block penalty, +-4% deterministic
  * wiggle, on the masks `gen` builds. GPU 'NVIDIA H100 80GB HBM3', executor torch, 64:8 heads.
  */
@@ -104,7 +105,7 @@ export function syntheticKernelRows(
   gen: MaskGenerator,
   opts: { kernel?: string; families?: readonly string[]; seqlens?: readonly number[]; noise?: boolean } = {},
 ): ResultRow[] {
-  const kernel = opts.kernel ?? 'fakeflash';
+  const kernel = opts.kernel ?? 'fa2';
   const rows: ResultRow[] = [];
   for (const family of opts.families ?? ['full', 'causal', 'causal_document', 'full_document'])
     for (const seqlen of opts.seqlens ?? [1024, 2048, 4096, 6144, 8192, 12288, 16384, 24576, 32768, 40960, 49152])

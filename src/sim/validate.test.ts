@@ -103,7 +103,7 @@ describe("the CP executor's own call curve ('<kernel>@cp')", () => {
   const executor: KernelModel = { kernel: 'truth', predict: (c) => ({ ms: callMs(c), fallback: false }), describe: () => 'truth', missing: () => null };
   const cluster = resolveCluster('h100');
   const rows: ResultRow[] = [];
-  for (const scheme of ['ulysses', 'ring_allgather', 'ring_p2p', 'dispatch'])
+  for (const scheme of ['ulysses', 'ring_allgather', 'ring_p2p', 'dispatch'] as const)
     for (const family of ['full', 'causal', 'causal_document'])
       for (const world of [2, 4])
         for (const direction of ['fwd', 'bwd'] as const) {

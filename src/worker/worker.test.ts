@@ -46,11 +46,12 @@ const docs = (lens: number[]) => {
 const window = (s: number, w: number) =>
   mask('sliding_window', s, bandToSlices({ q0: 0, q1: s, k0: 0, k1: s, lo: -w, hi: w }), { window: w });
 
-function kcase(kernel: string, seqlen: number, extra: Partial<KernelCase> = {}): KernelCase {
+// py_ref is the worker's pure-python test kernel: not in the TS registry, hence the cast.
+function kcase(kernel: KernelCase['kernel'] | 'py_ref', seqlen: number, extra: Partial<KernelCase> = {}): KernelCase {
   return {
     id: `${kernel}/${seqlen}/${extra.direction ?? 'fwd'}`,
     suite: 'kernel',
-    kernel,
+    kernel: kernel as KernelCase['kernel'],
     family: 'causal',
     maskParams: {},
     seed: 0,

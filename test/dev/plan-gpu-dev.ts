@@ -4,13 +4,16 @@
 // run cut short still answers the acceptance questions first.
 import { caseId } from '../../src/bench/sweep.js';
 import type { KernelCase } from '../../src/bench/types.js';
+import { parseFamilyId, parseKernelId } from '../../src/ids.js';
 import { generateMask } from '../../src/mask/families/index.js';
 import { planJobsFile } from '../../src/worker/files.js';
 
 const K = 1024;
 type Dir = KernelCase['direction'];
 
-function kc(kernel: string, family: string, seqlen: number, direction: Dir, params: Record<string, number> = {}): KernelCase {
+function kc(kernelText: string, familyText: string, seqlen: number, direction: Dir, params: Record<string, number> = {}): KernelCase {
+  const kernel = parseKernelId(kernelText);
+  const family = parseFamilyId(familyText);
   const c = {
     suite: (family.includes('sparse') ? 'sparse' : 'kernel') as KernelCase['suite'],
     kernel,

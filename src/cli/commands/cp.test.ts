@@ -37,7 +37,7 @@ describe('attnbench cp plan', () => {
     [['--scheme', 'ulysses', '--world', '16', '--seqlen', '64k'], /ulysses degree 16 exceeds the 8 KV heads/],
     [['--scheme', 'usp', '--world', '8', '--layout', 'ulysses=2,ring=2', '--seqlen', '64k'], /do not multiply to world 8/],
     [['--scheme', 'loongtrain', '--world', '8', '--layout', 'hp=1,window=3', '--seqlen', '64k'], /window 3 does not divide/],
-    [['--scheme', 'nope', '--world', '8', '--seqlen', '64k'], /unknown CP scheme 'nope'/],
+    [['--scheme', 'nope', '--world', '8', '--seqlen', '64k'], /unknown --scheme 'nope'/],
     [['--scheme', 'dispatch', '--world', '8', '--layout', 'bogus=1', '--seqlen', '64k'], /unknown layout key 'bogus'/],
     [['--scheme', 'ring_p2p', '--world', '8', '--seqlen', '64k', '--family', 'block_sparse'], /differ per head/],
   ])('bad input %j: one line, exit 2', async (args, message) => {

@@ -32,7 +32,8 @@ import {
   type TorchLaunch,
 } from '../../cp/torch/index.js';
 import type { CpLayout, CpShape } from '../../cp/types.js';
-import { parseDtype, parseHeads, parseParams } from '../../config/kernel-options.js';
+import { parseHeads, parseParams } from '../../config/kernel-options.js';
+import { parseCpExecutorId, parseDtype, parseFamilyId, parseFamilyIds, parseSchemeId, parseSchemeIds } from '../../ids.js';
 import { familyParams, generateMask } from '../../mask/families/index.js';
 import type { GeneratedMask, Mask } from '../../mask/types.js';
 import type { ResultRow } from '../../results/schema.js';
@@ -211,11 +212,11 @@ function parseKernel(v: string | undefined): CaseFlags['kernel'] {
 
 /** Parsed case flags for the torch executor (the preset's families route --param when --family is absent). */
 function torchCaseFlags(o: TorchCaseOptions, device: 'cuda' | 'cpu'): CaseFlags {
-  const families = o.family !== undefined ? splitList(o.family) : undefined;
+  const families = o.family !== undefined ? parseFamilyIds(o.family) : undefined;
   const all = families ?? (o.preset !== undefined ? presetDefaults(o.preset).families : []);
   return {
     preset: o.preset,
-    schemes: o.scheme !== undefined ? splitList(o.scheme).map((x) => schemeDef(x).id) : undefined,
+    schemes: o.scheme !== undefined ? parseSchemeIds(o.scheme) : undefined,
     families,
     seqlens: o.seqlen !== undefined ? parseTokenList(o.seqlen) : undefined,
     tokensPerRank: o.tokensPerRank !== undefined ? parseTokens(o.tokensPerRank, 'tokens-per-rank') : undefined,
@@ -371,10 +372,10 @@ export function register(program: Command): void {
       .option('--budget <bytes>', 'memory budget per rank for --check')
       .option('--json', 'print JSON instead of a table'),
   ).action((o: PlanOptions) => {
-    const scheme = schemeDef(need(o.scheme, '--scheme')).id;
+    const scheme = parseSchemeId(need(o.scheme, '--scheme'));
     const world = parseInteger(need(o.world, '--world'), 'world');
     const seqlen = parseTokens(need(o.seqlen, '--seqlen'));
-    const family = need(o.family, '--family');
+    const family = parseFamilyId(need(o.family, '--family'));
     const shape = shapeOf(o.heads, o.headDim, DTYPE_BYTES[parseDtype(o.dtype)]);
     const layout = parseLayout(o.layout);
     const { gm, mask } = makeMask(family, seqlen, o);
@@ -423,17 +424,17 @@ export function register(program: Command): void {
       .option('--plan-dir <dir>', 'torch, file mode: write the job folder here and print the command that runs it (nothing runs)')
       .option('--resume', 'skip cases whose every direction (fwd and bwd) already has an ok row in --out'),
   ).action(async (o: RunOptions) => {
-    if (o.executor === 'torch') return runOnTorch(o);
-    if (o.executor === 'cpu')
-      for (const [k, flag] of Object.entries(TORCH_ONLY)) if ((o as unknown as Record<string, unknown>)[k] !== undefined) throw usage(`${flag} is for --executor torch`);
-    const schemes = splitList(need(o.scheme, '--scheme')).map((s) => schemeDef(s).id);
+    const executorId = parseCpExecutorId(o.executor);
+    if (executorId === 'torch') return runOnTorch(o);
+    for (const [k, flag] of Object.entries(TORCH_ONLY)) if ((o as unknown as Record<string, unknown>)[k] !== undefined) throw usage(`${flag} is for --executor torch`);
+    const schemes = parseSchemeIds(need(o.scheme, '--scheme'));
     const worlds = parseIntList(need(o.world, '--world'), 'world');
-    const families = splitList(need(o.family, '--family'));
+    const families = parseFamilyIds(need(o.family, '--family'));
     const seqlens = parseTokenList(need(o.seqlen, '--seqlen'));
     const layout: CpLayout = parseLayout(o.layout);
     const timeoutMs = parseInteger(o.timeout ?? '300', 'timeout') * 1000;
     const trace = o.trace ?? o.traceDir;
-    const executor = await loadCpExecutor(o.executor);
+    const executor = await loadCpExecutor(executorId);
     try {
       const shape = shapeOf(o.heads ?? '8:4', o.headDim ?? '32', executor.dtypeBytes);
       // Plan and check everything first: bad input fails before anything runs.

@@ -52,7 +52,7 @@ export function register(program: Command): void {
     .option('--ingest <results>', 'file mode: turn the worker results of --plan-dir into result rows in --out')
     .option('--no-progress', 'no progress bar')
     .action(async (o: KernelCliOptions) => {
-      const { sweeps, samples, listing } = kernelSweepFromOptions(o);
+      const { executor: executorId, sweeps, samples, listing } = kernelSweepFromOptions(o);
       if (listing !== undefined) {
         process.stdout.write(listing);
         return;
@@ -62,14 +62,14 @@ export function register(program: Command): void {
       if (o.ingest !== undefined) {
         if (!o.planDir) throw badInput('--ingest needs --plan-dir (the folder the jobs were planned in)');
         const done = measuredIds(o.out);
-        const rows = ingestWorkerResults(path.join(o.planDir, 'cases.jsonl'), o.ingest, masks, o.executor).filter((r) => !done.has(r.id));
+        const rows = ingestWorkerResults(path.join(o.planDir, 'cases.jsonl'), o.ingest, masks, executorId).filter((r) => !done.has(r.id));
         for (const r of rows) appendJsonl(o.out, r);
         if (rows.length) process.stdout.write(`${throughputTable(rows)}\n`);
         process.stdout.write(`${rows.length} new row(s) ingested -> ${o.out}\n`);
         return;
       }
       if (o.planDir !== undefined) {
-        if (o.executor === 'cpu') throw badInput('--plan-dir is for the GPU worker (--executor torch or jax)');
+        if (executorId === 'cpu') throw badInput('--plan-dir is for the GPU worker (--executor torch or jax)');
         const p = planJobsFile(cases, o.planDir, masks, { timeoutS: o.jobTimeout ? parseInteger(o.jobTimeout, '--job-timeout') : undefined });
         process.stdout.write(
           `${p.jobs} job(s), ${p.unsupported} unsupported case(s) -> ${o.planDir}\n` +
@@ -78,7 +78,7 @@ export function register(program: Command): void {
         );
         return;
       }
-      const executor: KernelExecutor = await createExecutor(o.executor, {
+      const executor: KernelExecutor = await createExecutor(executorId, {
         python: o.python,
         timeoutS: o.jobTimeout ? parseInteger(o.jobTimeout, '--job-timeout') : undefined,
       });

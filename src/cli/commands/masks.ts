@@ -1,6 +1,7 @@
 // attnbench masks: list the mask families, print one generated mask as JSON, or draw a gallery.
 import type { Command } from 'commander';
 import { parseParams } from '../../config/kernel-options.js';
+import { parseFamilyIds } from '../../ids.js';
 import { FAMILIES, FAMILY_IDS, familyParams, generateMask, getFamily, maskFlops, meanArea } from '../../mask/families/index.js';
 import { writeGallery } from '../../mask/render/gallery.js';
 import type { GeneratedMask } from '../../mask/types.js';
@@ -66,8 +67,7 @@ export async function masksCommand(o: MasksOptions): Promise<void> {
   const seqlen = parseTokens(o.seqlen);
   const seed = parseInteger(o.seed, 'seed', 0);
   const params = parseParams(o.param);
-  const families = o.family ? splitList(o.family) : [...FAMILY_IDS];
-  for (const id of families) getFamily(id); // unknown id -> bad input listing the valid ones
+  const families = o.family !== undefined ? parseFamilyIds(o.family) : [...FAMILY_IDS];
   if (o.json) {
     if (families.length !== 1) throw usage('masks --json prints one mask: give exactly one --family');
     const g = generateMask(families[0], seqlen, { seed, params, docLens: o.doclens });

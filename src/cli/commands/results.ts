@@ -1,6 +1,7 @@
 // attnbench results: ingest result JSONL into the results database, query it, export it.
 import type { Command } from 'commander';
 import { DIRECTIONS, STATUSES, SUITES } from '../../results/schema.js';
+import { FAMILY_IDS, rowKernelProblem, SCHEME_IDS } from '../../ids.js';
 import { formatLineError } from '../../store/parse.js';
 import {
   DEFAULT_DB_PATH,
@@ -46,11 +47,24 @@ export interface ResultsCliOptions {
 /** At most this many bad lines are printed per file; the rest are counted. */
 const MAX_LINE_ERRORS = 20;
 
-function list(value: string | undefined, what: string, allowed?: readonly string[]): string[] | undefined {
+function list(value: string | undefined, what: string, allowed: readonly string[]): string[] | undefined {
   if (value === undefined) return undefined;
   const xs = splitList(value);
-  const bad = allowed ? xs.filter((x) => !allowed.includes(x)) : [];
-  if (bad.length) throw usage(`unknown ${what} '${bad[0]}': expected ${allowed!.join(', ')}`);
+  if (!xs.length) throw usage(`empty --${what}: expected one or more of ${allowed.join(', ')}`);
+  const bad = xs.filter((x) => !allowed.includes(x));
+  if (bad.length) throw usage(`unknown --${what} '${bad[0]}': expected ${allowed.join(', ')}`);
+  return xs;
+}
+
+/** Row kernel values: kernel ids, the CP reference, simulator curves `<id>@cp`. */
+function kernelList(value: string | undefined): string[] | undefined {
+  if (value === undefined) return undefined;
+  const xs = splitList(value);
+  if (!xs.length) throw usage(`empty --kernel: expected one or more kernel ids`);
+  for (const x of xs) {
+    const p = rowKernelProblem(x);
+    if (p) throw usage(`--kernel: ${p}`);
+  }
   return xs;
 }
 
@@ -59,9 +73,9 @@ export function filterFromOptions(o: ResultsCliOptions): RowFilter {
   if (!['all', 'measured', 'simulated'].includes(source)) throw usage(`--source must be all, measured or simulated, not '${source}'`);
   return {
     suite: list(o.suite, 'suite', SUITES),
-    family: list(o.family, 'family'),
-    kernel: list(o.kernel, 'kernel'),
-    scheme: list(o.scheme, 'scheme'),
+    family: list(o.family, 'family', FAMILY_IDS),
+    kernel: kernelList(o.kernel),
+    scheme: list(o.scheme, 'scheme', SCHEME_IDS),
     direction: list(o.direction, 'direction', DIRECTIONS),
     status: list(o.status, 'status', STATUSES),
     simulated: source === 'all' ? undefined : source === 'simulated',

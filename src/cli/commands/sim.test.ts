@@ -45,7 +45,7 @@ describe('attnbench sim', () => {
     const cal = path.join(dir, 'calibration.json');
     await cli('sim', 'calibrate', '--in', rows, '--out', cal);
     const json = JSON.parse(fs.readFileSync(cal, 'utf8'));
-    expect(json.curves.map((c: { kernel: string; direction: string }) => `${c.kernel}/${c.direction}`)).toEqual(['fakeflash/bwd', 'fakeflash/fwd']);
+    expect(json.curves.map((c: { kernel: string; direction: string }) => `${c.kernel}/${c.direction}`)).toEqual(['fa2/bwd', 'fa2/fwd']);
     expect(json.holdoutMedianAbsPct).toBeLessThan(10);
     expect(out.join('')).toMatch(/held-out median \|error\|: \d+\.\d%/);
 
@@ -59,7 +59,7 @@ describe('attnbench sim', () => {
     await cli('sim', 'validate', '--in', rows, '--calibration', cal, '--out', predicted);
     const pr = fs.readFileSync(predicted, 'utf8').trim().split('\n').map((l) => ResultRowSchema.parse(JSON.parse(l)));
     expect(pr.length).toBe(48);
-    expect(pr.every((r) => r.simulated && r.executor === 'sim' && r.id.startsWith('sim:') && r.kernel === 'fakeflash')).toBe(true);
+    expect(pr.every((r) => r.simulated && r.executor === 'sim' && r.id.startsWith('sim:') && r.kernel === 'fa2')).toBe(true);
     for (const r of pr) expect(r.tflops! * r.times!.medianMs * 1e9).toBeCloseTo(r.flops, -3);
 
     // A CP row measured on 4 virtual ranks: its prediction's TFLOP/s is per GPU, like the measured row's.
@@ -81,7 +81,7 @@ describe('attnbench sim', () => {
     await cli('sim', 'validate', '--in', rows, '--calibration', cal, '--json');
     const lines = out.join('').split('\n').filter((l) => l.startsWith('{'));
     expect(lines.length).toBe(48);
-    expect(JSON.parse(lines[0])).toMatchObject({ kind: 'kernel', kernel: 'fakeflash', gpu: 'h100' });
+    expect(JSON.parse(lines[0])).toMatchObject({ kind: 'kernel', kernel: 'fa2', gpu: 'h100' });
   });
 
   it('calibrate reads the results database with --db', async () => {

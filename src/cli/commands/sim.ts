@@ -6,7 +6,8 @@ import type { Command } from 'commander';
 import Table from 'cli-table3';
 import { badInput, usage } from '../../errors.js';
 import { DIRECTIONS, type Direction, type ResultRow } from '../../results/schema.js';
-import { formatTokens, parseIntList, parseTokenList, splitList } from '../../util/parse.js';
+import { formatTokens, parseInteger, parseIntList, parseTokenList, splitList } from '../../util/parse.js';
+import { parseCurveKernel, parseFamilyIds, parseSchemeIds } from '../../ids.js';
 import { gitRev } from '../../util/env.js';
 import { calibrate, observe, summarizeErrors, validateKernels, type ErrorSummary } from '../../sim/calibrate.js';
 import { checkWorld, GPU_SPECS, normalizeGpu, resolveCluster, type Cluster } from '../../sim/hardware.js';
@@ -256,20 +257,23 @@ export function register(program: Command): void {
           if (!(DIRECTIONS as readonly string[]).includes(d)) throw badInput(`invalid direction '${d}': expected fwd or bwd`);
           return d as Direction;
         });
+        // Ids and sizes are parsed before any file is read or written: an unknown one is exit 2.
+        const kernel = o.kernel !== undefined ? parseCurveKernel(o.kernel) : undefined;
+        const families = o.family !== undefined ? parseFamilyIds(o.family) : undefined;
+        const schemes = o.scheme !== undefined ? parseSchemeIds(o.scheme) : undefined;
+        const seqlens = o.seqlen !== undefined ? parseTokenList(o.seqlen) : undefined;
+        const gpus = o.gpus !== undefined ? parseIntList(o.gpus, 'GPU count') : undefined;
+        const seed = parseInteger(o.seed, '--seed', 0);
+        for (const s of seqlens ?? [])
+          for (const w of gpus ?? preset.gpus)
+            if (s < w) throw badInput(`--seqlen ${s} is below the world size ${w}: a CP plan needs at least one token per GPU`);
         const { calibration, path: calPath } = loadCalibration(o.calibration);
         const file = loadClusterFile(o.config);
         const cluster = resolveCluster(o.gpu, file, calibratedGpus(calibration));
-        if (o.kernel && !hasCurve(calibration, o.kernel, cluster.gpu))
-          warn(`no calibrated curve for kernel ${o.kernel} on ${cluster.gpu}: roofline fallback`);
-        const kernels = makeKernelModel(cluster, calibration, o.kernel);
-        const gpus = o.gpus ? parseIntList(o.gpus, 'GPU count') : undefined;
-        const cases = expandProjection(preset, {
-          gpus,
-          seqlens: o.seqlen ? parseTokenList(o.seqlen) : undefined,
-          families: o.family ? splitList(o.family) : undefined,
-          schemes: o.scheme ? splitList(o.scheme) : undefined,
-          seed: Number(o.seed),
-        });
+        if (kernel && !hasCurve(calibration, kernel, cluster.gpu))
+          warn(`no calibrated curve for kernel ${kernel} on ${cluster.gpu}: roofline fallback`);
+        const kernels = makeKernelModel(cluster, calibration, kernel);
+        const cases = expandProjection(preset, { gpus, seqlens, families, schemes, seed });
         for (const w of new Set(cases.map((c) => c.world))) checkWorld(cluster, w);
         // Plans of ~1000 ranks can take several GB (usp / loongtrain on full masks: ~5 GB at 1024).
         const heapGb = v8.getHeapStatistics().heap_size_limit / 2 ** 30;

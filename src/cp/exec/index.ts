@@ -1,18 +1,31 @@
-// CP executors by id. Each is loaded on demand (the cpu one spawns worker threads; a torch one
-// will drive torch.distributed). Adding an executor = one module + one line here.
-import { AttnbenchError, badInput } from '../../errors.js';
+// CP executors by id (CP_EXECUTOR_IDS in src/cp/types.ts). cpu runs plans in worker threads
+// behind the CpExecutor interface, loaded on demand; torch drives torch.distributed (torchrun with
+// NCCL / gloo, or virtual ranks on one GPU) through src/cp/torch. Adding an executor = one module
+// + one entry here.
+import { AttnbenchError } from '../../errors.js';
+import type { CpExecutorId } from '../types.js';
 import type { CpExecutor } from './types.js';
 
-export const CP_EXECUTORS: Readonly<Record<string, (() => Promise<CpExecutor>) | { unavailable: string }>> = {
-  cpu: async () => (await import('./cpu.js')).createCpuExecutor(),
-  torch: { unavailable: 'the torch CP executor (torch.distributed / NCCL) is not built yet; use --executor cpu' },
-};
+export interface CpExecutorEntry {
+  readonly id: CpExecutorId;
+  readonly description: string;
+  /** The in-process executor, or null when the executor runs through src/cp/torch's launcher. */
+  readonly load: (() => Promise<CpExecutor>) | null;
+}
 
-export async function loadCpExecutor(id: string): Promise<CpExecutor> {
-  const e = CP_EXECUTORS[id];
-  if (!e) throw badInput(`unknown CP executor '${id}' (known: ${Object.keys(CP_EXECUTORS).join(', ')})`);
-  if (typeof e !== 'function') throw new AttnbenchError('unavailable', `executor ${id}: ${e.unavailable}`);
-  return e();
+export const CP_EXECUTORS = [
+  { id: 'cpu', description: 'worker threads on this machine, float32 (any machine)', load: async () => (await import('./cpu.js')).createCpuExecutor() },
+  {
+    id: 'torch',
+    description: 'torch.distributed: torchrun with NCCL on GPUs or gloo on CPU tensors, or --virtual-ranks on one GPU (src/cp/torch)',
+    load: null,
+  },
+] as const satisfies readonly CpExecutorEntry[];
+
+export async function loadCpExecutor(id: CpExecutorId): Promise<CpExecutor> {
+  const e: CpExecutorEntry = CP_EXECUTORS.find((x) => x.id === id)!;
+  if (!e.load) throw new AttnbenchError('internal', `CP executor ${id} runs through its launcher (src/cp/torch), not in process`);
+  return e.load();
 }
 
 export type { CpExecutor, CpRunRequest, CpRunResult } from './types.js';

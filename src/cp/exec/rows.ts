@@ -1,4 +1,5 @@
 // Result rows of CP runs (SPEC 6): stable case ids and the rows of failed runs.
+import type { CpExecutorId, Dtype } from '../../ids.js';
 import { maskArea } from '../../mask/slices.js';
 import type { ResultRow } from '../../results/schema.js';
 import type { Environment } from '../../results/schema.js';
@@ -17,8 +18,8 @@ export function cpCaseId(executor: string, req: Pick<CpRunRequest, 'plan' | 'fam
 
 /** The row of a case whose run failed (status error / timeout), with the plan's FLOPs. */
 export function cpFailedRow(
-  executor: string,
-  dtype: string,
+  executor: CpExecutorId,
+  dtype: Dtype,
   req: CpRunRequest,
   direction: 'fwd' | 'bwd',
   status: 'error' | 'timeout',

@@ -1,5 +1,6 @@
 // The CP executor interface: every backend (cpu worker threads now, torch.distributed later) runs
 // a plan on real data and returns result rows (SPEC 6) and a per-rank timeline.
+import type { CpExecutorId, Dtype } from '../../ids.js';
 import type { Mask } from '../../mask/types.js';
 import type { ResultRow } from '../../results/schema.js';
 import type { Plan } from '../types.js';
@@ -26,9 +27,9 @@ export interface CpRunResult {
 }
 
 export interface CpExecutor {
-  readonly id: string;
+  readonly id: CpExecutorId;
   /** Element size of the data it runs (the plan's shape.dtypeBytes should match). */
-  readonly dtype: string;
+  readonly dtype: Dtype;
   readonly dtypeBytes: number;
   run(req: CpRunRequest): Promise<CpRunResult>;
   close(): Promise<void>;

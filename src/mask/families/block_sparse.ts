@@ -58,7 +58,7 @@ export function blockSparseHeads(seqlen: number, seed: number, bounds: readonly 
 export const blockSparse = defineFamily({
   id: 'block_sparse',
   description: 'per KV head and query block, a random top-k of B x B key blocks (k = max(1, floor(s * blocks)))',
-  params: [SPARSITY_PARAM, { name: 'block', kind: 'int', default: 128, description: 'block size B (must divide S)' }, KV_HEADS_PARAM],
+  params: [SPARSITY_PARAM, { name: 'block', role: 'block', kind: 'int', default: 128, description: 'block size B (must divide S)' }, KV_HEADS_PARAM],
   perHead: true,
   random: true,
   generate(seqlen, seed, params) {

@@ -11,6 +11,9 @@ export interface ParamSpec {
   /** A fixed default; 'random': drawn from the seed unless given; 'auto': chosen from S (doc lengths). */
   readonly default: number | 'random' | 'auto';
   readonly description: string;
+  /** What the parameter means to readers of results (the report's sparsity plots): the kept
+   * fraction or the (average) block size of a block-sparse mask. */
+  readonly role?: 'kept' | 'block';
 }
 
 /** Parameters as a family's generate() receives them: coerced to their kind, fixed defaults applied. */
@@ -52,6 +55,7 @@ export const KV_HEADS_PARAM: ParamSpec = {
 };
 export const SPARSITY_PARAM: ParamSpec = {
   name: 's',
+  role: 'kept',
   kind: 'number',
   default: 0.5,
   description: 'kept fraction of key blocks per query block, in (0, 1]',

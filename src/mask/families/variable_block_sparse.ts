@@ -26,7 +26,7 @@ export const variableBlockSparse = defineFamily({
   description: 'block_sparse over random block sizes (average blockAvg, minimum blockMin)',
   params: [
     SPARSITY_PARAM,
-    { name: 'blockAvg', kind: 'int', default: 256, description: 'average block size (blockMin <= blockAvg <= S)' },
+    { name: 'blockAvg', role: 'block', kind: 'int', default: 256, description: 'average block size (blockMin <= blockAvg <= S)' },
     { name: 'blockMin', kind: 'int', default: 128, description: 'smallest block size' },
     KV_HEADS_PARAM,
   ],
