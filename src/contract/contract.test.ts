@@ -67,7 +67,7 @@ describe('shared tables', () => {
   });
 });
 
-const kcase = (kernel: string, family: string, seqlen: number, headsKv = 2): KernelCase => ({
+const kcase = (kernel: KernelCase['kernel'], family: KernelCase['family'], seqlen: number, headsKv = 2): KernelCase => ({
   id: `${kernel}/${family}/${seqlen}`,
   suite: 'kernel',
   kernel,
@@ -94,7 +94,7 @@ describe('round trip: TypeScript writes, python validates', () => {
     const lines: string[] = [];
     const formats = new Set<string>();
     for (const d of KERNELS.filter((k) => k.executor !== 'cpu'))
-      for (const family of ['causal', 'causal_document', 'sliding_window', 'block_sparse']) {
+      for (const family of ['causal', 'causal_document', 'sliding_window', 'block_sparse'] as const) {
         const c = kcase(d.id, family, 2048);
         const plan = buildJob(c, generateMask(family, 2048, { seed: 0 }), d, arrays, { id: c.id });
         if (plan.kind !== 'job') continue;
