@@ -1,6 +1,7 @@
 #!/bin/bash
 # One device call: the CP executor on the GPU machine (torch, no node). Job files: cp-jobs/make.sh
-# (run it here first). Results, logs and traces go to $OUT.
+# (run it here first). Measurement records, logs and traces go to $OUT; rows back here with
+# `npx tsx src/cp/torch/rows-from-raw.ts --dir cp-jobs/gpu/p2 --raw $OUT/virtual-p2.jsonl --out rows.jsonl`.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 export PYTHONPATH=$PWD/python PYTHONUNBUFFERED=1

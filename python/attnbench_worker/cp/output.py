@@ -119,7 +119,8 @@ def write_trace(opts, case, direction, spans):
 
 
 def finished_ids(path):
-    """Row ids with status ok in a result file (for --resume); a missing file has none."""
+    """Keys (record.record_key) of ok measurement records in a result file (for --resume); a
+    missing file has none, a line cut short by a killed run is skipped."""
     ids = set()
     if path and os.path.exists(path):
         with open(path) as f:
@@ -127,7 +128,7 @@ def finished_ids(path):
                 try:
                     r = json.loads(line)
                 except ValueError:
-                    continue  # a line cut short by a killed run
-                if r.get("status") == "ok":
-                    ids.add(r.get("id"))
+                    continue
+                if isinstance(r, dict) and r.get("status") == "ok" and "case" in r:
+                    ids.add((r.get("case"), r.get("direction"), r.get("tag"), r.get("device")))
     return ids

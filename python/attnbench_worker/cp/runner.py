@@ -1,17 +1,17 @@
 """Runs CP cases: inputs, the forward and backward programs (warm-up, timed runs, one traced run),
-the check against a single-device reference, and one result row per direction
-(src/results/schema.ts). Two modes:
+the check against a single-device reference, and one measurement record per direction
+(record.py; TypeScript builds the result rows). Two modes:
 
   dist     one process per rank (torchrun): torch.distributed with NCCL (GPUs) or gloo (CPU
            tensors). Each rank times its whole program with CUDA events (or the host clock on
-           CPU) after a barrier; rank 0 gathers every rank's times and writes the rows.
+           CPU) after a barrier; rank 0 gathers every rank's times and writes the records.
   virtual  every rank of the plan in this one process, on one device: communication becomes
            device copies, each rank's compute steps are timed separately and summed, so a rank's
            time is its compute time alone (for the simulator, and to check plans on one GPU).
 
 Faults: an exception inside a step names the rank and step (StepFault); a case whose steps stop
-making progress for --timeout seconds is ended by the watchdog, which writes a `timeout` row
-naming where each rank was; rows of finished cases are on disk already (one line each, flushed).
+making progress for --timeout seconds is ended by the watchdog, which writes a `timeout` record
+naming where each rank was; records of finished cases are on disk already (one line each, flushed).
 In dist mode a failing rank cannot leave its peers waiting in a collective: it writes its fault
 and exits, torchrun stops the others, and the launcher resumes after that case.
 """
@@ -32,7 +32,7 @@ from .logic import PlanError
 from .manifest import ManifestError
 from .output import append_line, case_faults, environment, faults_path, faults_text, finished_ids, say, where_text, write_trace
 from .partial import DTYPES, make_kernel
-from .rows import make_row, row_id
+from .record import make_record, mode_tag, record_key
 from .timing import StepTimer, Watchdog, run_virtual, stats
 
 # The manifest carries the case's tolerance; the shared table serves --dtype overrides.
@@ -76,21 +76,21 @@ class CaseRun:
         self.lock = threading.Lock()
         self.kernel_name = None
 
-    # rows are written by rank 0 (dist) or by the process (virtual)
+    # records are written by rank 0 (dist) or by the process (virtual)
     def writer(self):
         return self.opts.mode == "virtual" or self.opts.rank == 0
 
     def emit(self, row):
         # The watchdog thread and the main thread can both end a case.
         with self.lock:
-            if self.writer() and row["direction"] not in self.written:
+            if self.writer() and row["direction"] not in self.written:  # a measurement record (record.py)
                 append_line(self.opts.out, row)
             self.written.add(row["direction"])
 
     def fail_rest(self, status, message):
         for d in self.directions:
             if d not in self.written:
-                self.emit(make_row(self.doc, d, self.opts, self.env, self.kernel_name, status, message))
+                self.emit(make_record(self.doc, d, self.opts, self.env, self.kernel_name, status, message))
 
     def run(self):
         opts, case = self.opts, self.case
@@ -246,9 +246,9 @@ class CaseRun:
         err = error_metrics(vals, names, tol) if vals else None
         compile_ms = max(first_all) if first_all else None
         notes = notes + list(getattr(self.kernel, "notes", [])) + ["times.compileMs: the first (warm-up) run, compilation included"]
-        row = make_row(self.doc, direction, opts, self.env, self.kernel_name, "ok", None, per_rank, err, mem, compile_ms, notes)
         if err and err["exceedsTolerance"]:
-            row["notes"].append("error exceeds the dtype tolerance")
+            notes = notes + ["error exceeds the dtype tolerance"]
+        row = make_record(self.doc, direction, opts, self.env, self.kernel_name, "ok", None, per_rank, err, mem, compile_ms, notes)
         self.emit(row)
         if opts.trace_dir:
             write_trace(opts, case, direction, spans)
@@ -279,7 +279,8 @@ def run_cases(docs_or_paths, opts, load):
             append_line(faults_path(opts.out), {"rank": opts.rank, "case": str(item), "status": "error", "message": str(e)})
             continue
         dirs = doc["case"].get("directions", ["fwd", "bwd"])
-        if done_ids and all(row_id(doc["case"], d, opts) in done_ids for d in dirs):
+        tag = mode_tag(doc["case"], opts)
+        if done_ids and all(record_key(doc["case"]["id"], d, tag, opts.device.type) in done_ids for d in dirs):
             continue
         env = environment(opts.backend, opts.device, doc["case"].get("gitRev"), opts.command)
         cr = CaseRun(doc, opts, progress, env)

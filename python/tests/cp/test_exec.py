@@ -35,6 +35,31 @@ class TestVirtualRanks(unittest.TestCase):
             for name in ("out", "lse") if r["direction"] == "fwd" else ("dq", "dk", "dv"):
                 self.assertGreater(r["error"][name]["refMaxAbs"], 0.0)
 
+    def test_resume_skips_cases_with_ok_records_and_a_fault_becomes_error_records(self):
+        from attnbench_worker.cp import executor
+        from attnbench_worker.cp.__main__ import main
+
+        args = ["--virtual-ranks", "2", "--device", "cpu", "--warmup", "0", "--iters", "1", "--kernel", "reference"]
+        with tempfile.TemporaryDirectory() as d:
+            out = os.path.join(d, "r.jsonl")
+            saved = executor.FAULT
+            executor.FAULT = (1, "fwd", 2, "raise")
+            try:
+                self.assertEqual(main(["run", write_ts_jobs(), "--out", out, *args]), 1)
+            finally:
+                executor.FAULT = saved
+            with open(out) as f:
+                bad = [json.loads(line) for line in f]
+            self.assertEqual([r["status"] for r in bad[:2]], ["error", "error"])  # the first case, both directions
+            self.assertIn("rank 1 fwd step 2", bad[0]["message"])
+            self.assertEqual(bad[0]["record"], "cp.measurement")
+            self.assertEqual(main(["run", write_ts_jobs(), "--out", out, "--resume", *args]), 0)  # errors run again
+            with open(out) as f:
+                n = len(f.readlines())
+            self.assertEqual(main(["run", write_ts_jobs(), "--out", out, "--resume", *args]), 0)
+            with open(out) as f:
+                self.assertEqual(len(f.readlines()), n)  # every case ok already: nothing ran
+
     def test_error_accumulator_keeps_the_reference_scale_across_ranks(self):
         from attnbench_worker.cp.runner import ErrAcc, error_metrics
 

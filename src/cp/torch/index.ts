@@ -18,7 +18,9 @@ export {
   type WrittenJobs,
 } from './manifest.js';
 export { CP_PRESETS, paperCp, PAPER_CP_FAMILIES, PAPER_CP_TOKENS_PER_RANK, type CpPreset, type CpPresetOptions } from './preset.js';
-export { failedRow, faultsFile, heartbeatFile, KILL_MARGIN_S, RAW_RESULTS, runTorchCp, torchRowId, type RunTorchCpOptions, type RunTorchCpResult } from './run.js';
+export { faultsFile, heartbeatFile, KILL_MARGIN_S, RAW_RESULTS, runTorchCp, type RunTorchCpOptions, type RunTorchCpResult } from './run.js';
+export { CpMeasurementSchema, failedRow, measurementRow, rowsFromRaw, torchRowId, type CpMeasurement } from './rows.js';
+export { arrayKernels, PARTIAL_ARRAYS, type PartialArgs, type PartialArraysHook } from './partial-arrays.js';
 export { presetDefaults, planTorchJobs, resolveLaunch, torchCaseSpecs, TORCH_DEFAULT_HEAD_DIM, TORCH_DEFAULT_HEADS } from './options.js';
 export type { CaseFlags, LaunchFlags, TorchBackend, TorchDevice, TorchLaunch } from './options.js';
 export { probeTorch, requireTorch, torchProblem, type TorchNeeds, type TorchProbe } from './probe.js';

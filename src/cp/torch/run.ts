@@ -11,13 +11,12 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { AttnbenchError } from '../../errors.js';
-import { maskArea } from '../../mask/slices.js';
-import { cpuEnvironment } from '../../util/env.js';
 import { appendJsonl, okRowIds, readJsonl } from '../../util/jsonl.js';
-import { ResultRowSchema, type Direction, type ResultRow } from '../../results/schema.js';
+import type { ResultRow } from '../../results/schema.js';
 import { pythonDir, pythonExecutable } from '../../worker/client.js';
 import { NCCL_ENV, torchrunArgs, virtualArgs, type WorkerArgs } from './launch.js';
-import { caseId, INDEX_FILE, INDEX_FORMAT, writeJobFiles, type CpJob, type WrittenJobs } from './manifest.js';
+import { caseId, INDEX_FILE, INDEX_FORMAT, readManifest, writeJobFiles, type CpJob, type Manifest, type WrittenJobs } from './manifest.js';
+import { failedRow, measurementRow, parseMeasurement, torchRowId } from './rows.js';
 import { LaunchOutput } from './launch-output.js';
 import { launchProcess, STOPPED_EXIT, type LaunchWatch } from './spawn.js';
 import { filesFingerprint, LineTail } from './tail.js';
@@ -83,56 +82,8 @@ export const KILL_MARGIN_S = 90;
 export const faultsFile = (raw: string): string => `${raw}.faults.jsonl`;
 export const heartbeatFile = (raw: string): string => `${raw}.heartbeat`;
 
-/** Row id as the python executor writes it (src and python agree on this format). */
-export function torchRowId(id: string, direction: Direction, mode: string, device: string): string {
-  return `${id}|${direction}|torch|${mode}|${device}`;
-}
-
 function modeTag(mode: Mode, backend: string): string {
   return mode.kind === 'virtual' ? `virtual${mode.world}` : `dist-${backend}`;
-}
-
-/** A row the TypeScript side writes for a case the executor could not finish (or never ran). */
-export function failedRow(job: CpJob, direction: Direction, status: 'error' | 'timeout', message: string, tag: string, device: string): ResultRow {
-  const { plan, meta } = job;
-  const id = caseId(plan, meta);
-  const area = maskArea(job.mask);
-  const fwd = 4 * area * plan.shape.headsQ * plan.shape.headDim;
-  const layout: Record<string, number | string> = { ...plan.layout };
-  if (tag.startsWith('virtual')) layout.virtualRanks = plan.world;
-  return {
-    schema: 1,
-    id: torchRowId(id, direction, tag, device),
-    suite: 'cp',
-    executor: 'torch',
-    kernel: null,
-    scheme: plan.scheme,
-    family: meta.family,
-    maskParams: { ...meta.maskParams },
-    seed: meta.seed,
-    seqlen: plan.seqlen,
-    batch: 1,
-    headsQ: plan.shape.headsQ,
-    headsKv: plan.shape.headsKv,
-    headDim: plan.shape.headDim,
-    dtype: meta.dtype,
-    direction,
-    world: plan.world,
-    layout,
-    status,
-    message,
-    area,
-    flops: direction === 'fwd' ? fwd : 2.5 * fwd,
-    times: null,
-    tflops: null,
-    tflopsMeanRank: null,
-    memory: null,
-    error: null,
-    ranks: null,
-    notes: [],
-    simulated: false,
-    env: meta.gitRev ? cpuEnvironment({ gitRev: meta.gitRev }) : cpuEnvironment(),
-  };
 }
 
 interface Fault {
@@ -252,27 +203,37 @@ export async function runTorchCp(o: RunTorchCpOptions): Promise<RunTorchCpResult
     if (recent.length > 40) recent.shift();
     shown.line(l);
   };
-  // Rows stream from the raw file (written by rank 0, and by this loop for dead cases) into out.
+  // Measurements stream from the raw file (written by rank 0) into rows in out, joined with their
+  // case's manifest (./rows.ts); rows of dead cases are written by this loop.
   const tail = new LineTail(raw);
   const seen = new Set<string>();
+  const manifests = new Map<string, Manifest>();
+  const manifestOf = (id: string): Manifest | undefined => {
+    if (!manifests.has(id)) {
+      const n = written.ids.indexOf(id);
+      if (n >= 0) manifests.set(id, readManifest(written.manifests[n]));
+    }
+    return manifests.get(id);
+  };
+  const emit = (row: ResultRow) => {
+    seen.add(row.id);
+    rows.push(row);
+    appendJsonl(o.out, row);
+  };
   const pump = () => {
     if (!leader) return;
     for (const line of tail.read()) {
-      let v: unknown;
-      try {
-        v = JSON.parse(line);
-      } catch {
-        say(`attnbench: skipped a malformed result line in ${raw}`);
+      const p = parseMeasurement(line);
+      if (!p.ok) {
+        say(`attnbench: skipped a malformed measurement in ${raw}: ${p.reason}`);
         continue;
       }
-      const p = ResultRowSchema.safeParse(v);
-      if (!p.success) {
-        say(`attnbench: skipped a malformed result row: ${p.error.issues[0]?.message}`);
+      const m = manifestOf(p.value.case);
+      if (!m) {
+        say(`attnbench: skipped a measurement of case ${p.value.case}, which is not in ${o.dir}`);
         continue;
       }
-      seen.add(p.data.id);
-      rows.push(p.data);
-      appendJsonl(o.out, p.data);
+      emit(measurementRow(p.value, m));
     }
   };
   const timeoutS = o.timeoutS ?? 600;
@@ -344,7 +305,7 @@ export async function runTorchCp(o: RunTorchCpOptions): Promise<RunTorchCpResult
     const progressed = missing.length < remaining.length;
     if (code === 0 && !progressed) {
       for (const n of missing)
-        for (const d of dirsOf(runnable[n])) appendJsonl(raw, failedRow(runnable[n], d, 'error', `the executor exited 0 without a result for this case`, tag, device));
+        for (const d of dirsOf(runnable[n])) emit(failedRow(runnable[n], d, 'error', `the executor exited 0 without a result for this case`, tag, device));
       remaining = [];
       break;
     }
@@ -373,7 +334,7 @@ export async function runTorchCp(o: RunTorchCpOptions): Promise<RunTorchCpResult
         : stoppedHere
           ? `no sign of progress for ${(idleMs ?? 0) / 1000} s (--timeout ${timeoutS} s + margin); attnbench stopped the executor (no rank reported where it was)`
           : `the executor exited with code ${code} during this case (no rank reported a fault)`;
-      for (const d of dirsOf(runnable[n])) appendJsonl(raw, failedRow(runnable[n], d, timeout ? 'timeout' : 'error', msg, tag, device));
+      for (const d of dirsOf(runnable[n])) emit(failedRow(runnable[n], d, timeout ? 'timeout' : 'error', msg, tag, device));
       remaining = missing.slice(1);
     } else remaining = missing;
   }

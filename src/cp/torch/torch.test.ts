@@ -17,7 +17,8 @@ import { NCCL_ENV, sbatchScript, slurmTime, torchrunArgs, virtualArgs } from './
 import { caseId, readManifest, readMaskSlices, writeJobFiles, type CpJob } from './manifest.js';
 import { arrayKernels, PARTIAL_ARRAYS } from './partial-arrays.js';
 import { paperCp } from './preset.js';
-import { failedRow, RAW_RESULTS, runTorchCp, torchRowId } from './run.js';
+import { RAW_RESULTS, runTorchCp } from './run.js';
+import { failedRow, measurementRow, rowsFromRaw, torchRowId, type CpMeasurement } from './rows.js';
 import { AttnbenchError } from '../../errors.js';
 
 const tmp = () => fs.mkdtempSync(path.join(os.tmpdir(), 'attnbench-cp-torch-'));
@@ -181,7 +182,31 @@ describe('paper-cp preset', () => {
   });
 });
 
-/** A fake launcher: writes ok rows for the manifests of its index, dying on the case named. */
+/** A measurement record as python/attnbench_worker/cp/record.py writes it. */
+function record(job: CpJob, direction: 'fwd' | 'bwd', tag: string, status: CpMeasurement['status'] = 'ok', message: string | null = null): CpMeasurement {
+  const ok = status === 'ok';
+  return {
+    record: 'cp.measurement',
+    version: 1,
+    case: caseId(job.plan, job.meta),
+    direction,
+    mode: tag.startsWith('virtual') ? 'virtual' : 'dist',
+    tag,
+    device: 'cpu',
+    kernel: 'reference',
+    dtype: job.meta.dtype,
+    status,
+    message,
+    ranks: ok ? Array.from({ length: job.plan.world }, (_, r) => ({ medianMs: 2 + r, p20Ms: 1.5 + r, p80Ms: 2.5 + r, samples: 2 })) : null,
+    compileMs: ok ? 30 : null,
+    memory: null,
+    error: null,
+    notes: ok ? ['partial kernel: reference'] : [],
+    env: { host: 'h', gpu: null, driver: null, cuda: null, libs: { torch: '2' }, gitRev: null, date: '2026-12-04T00:00:00Z' },
+  };
+}
+
+/** A fake launcher: writes ok measurements for the manifests of its index, dying on the case named. */
 /** `dieOn`: the case whose launch dies; `how`: 'silent' (a rank's fault line, no rows, exit 3) or
  * 'after-rows' (like the python executor in dist mode: rank 0 writes the failed case's rows,
  * then the ranks exit and torchrun reports 1). */
@@ -198,17 +223,52 @@ function fakeLauncher(jobs: readonly CpJob[], dieOn: string | null, calls: strin
         const message = 'rank 1 fwd step 3 (attn): RuntimeError: boom';
         fs.appendFileSync(`${out}.faults.jsonl`, `${JSON.stringify({ rank: 1, case: m.case.id, status: 'error', message })}\n`);
         if (how === 'silent') return 3;
-        for (const d of ['fwd', 'bwd'] as const) fs.appendFileSync(out, `${JSON.stringify(failedRow(job, d, 'error', `rank 1: ${message}`, 'dist-gloo', 'cpu'))}\n`);
+        for (const d of ['fwd', 'bwd'] as const) fs.appendFileSync(out, `${JSON.stringify(record(job, d, 'dist-gloo', 'error', `rank 1: ${message}`))}\n`);
         return 1;
       }
-      for (const d of ['fwd', 'bwd'] as const) {
-        const row = { ...failedRow(job, d, 'error', '', 'dist-gloo', 'cpu'), status: 'ok', message: null };
-        fs.appendFileSync(out, `${JSON.stringify(row)}\n`);
-      }
+      for (const d of ['fwd', 'bwd'] as const) fs.appendFileSync(out, `${JSON.stringify(record(job, d, 'dist-gloo'))}\n`);
     }
     return 0;
   };
 }
+
+describe('rows from measurements (python measures, TypeScript derives)', () => {
+  it('the slowest rank is the time, TFLOP/s per GPU, per-rank FLOPs and bytes from the manifest', () => {
+    const dir = tmp();
+    const job = small('ring_p2p', 'causal', 2);
+    const w = writeJobFiles([job], dir);
+    const m = readManifest(w.manifests[0]);
+    const row = measurementRow(record(job, 'bwd', 'virtual2'), m);
+    expect(ResultRowSchema.parse(row)).toEqual(row);
+    expect(row.id).toBe(torchRowId(m.case.id, 'bwd', 'virtual2', 'cpu'));
+    expect(row.times).toEqual({ medianMs: 3, p20Ms: 2.5, p80Ms: 3.5, samples: 2, compileMs: 30 });
+    expect(row.flops).toBe(m.case.flops.bwd);
+    expect(row.tflops).toBeCloseTo(m.case.flops.bwd / 3e-3 / 2 / 1e12, 12);
+    expect(row.tflopsMeanRank).toBeCloseTo(m.case.flops.bwd / 2.5e-3 / 2 / 1e12, 12);
+    expect(row.ranks).toEqual(m.ranks.map((r, i) => ({ rank: i, ms: 2 + i, flops: r.flops.bwd, bytesSent: r.bytesSent.bwd })));
+    expect(row.layout).toEqual({ ...m.case.layout, virtualRanks: 2 });
+    expect([row.kernel, row.status, row.env.host]).toEqual(['reference', 'ok', 'h']);
+    // The row of a failed case says the same about the case as the measured one.
+    const f = failedRow(job, 'bwd', 'error', 'x', 'virtual2', 'cpu');
+    for (const k of ['id', 'scheme', 'family', 'seqlen', 'world', 'layout', 'area', 'flops'] as const) expect(f[k]).toEqual(row[k]);
+    expect(() => measurementRow({ ...record(job, 'fwd', 'virtual2'), case: 'other' }, m)).toThrow(/joined with the manifest/);
+  });
+
+  it('rowsFromRaw: a folder run elsewhere (plan-only) becomes rows; other lines are reported', () => {
+    const dir = tmp();
+    const jobs = [small('ring_p2p', 'causal', 2), small('ulysses', 'causal', 2)];
+    writeJobFiles(jobs, dir);
+    const raw = path.join(dir, RAW_RESULTS);
+    const lines = [record(jobs[0], 'fwd', 'dist-gloo'), record(jobs[1], 'bwd', 'dist-gloo', 'error', 'rank 0: boom')].map((r) => JSON.stringify(r));
+    fs.writeFileSync(raw, `${lines.join('\n')}\n{"torn\n${JSON.stringify({ ...record(jobs[0], 'bwd', 'dist-gloo'), case: 'nope' })}\n`);
+    const { rows, skipped } = rowsFromRaw(dir, raw);
+    expect(rows.map((r) => [r.scheme, r.direction, r.status, r.message])).toEqual([
+      ['ring_p2p', 'fwd', 'ok', null],
+      ['ulysses', 'bwd', 'error', 'rank 0: boom'],
+    ]);
+    expect(skipped).toEqual(['not JSON', `case nope is not in ${dir}`]);
+  });
+});
 
 describe('runTorchCp', () => {
   it('world-size mismatch: an error row per direction, nothing launched for it', async () => {
@@ -330,7 +390,7 @@ describe('runTorchCp with a real launched process', () => {
     const dir = tmp();
     const out = path.join(dir, 'rows.jsonl');
     const j = job();
-    for (const d of ['fwd', 'bwd'] as const) fs.writeFileSync(path.join(dir, `${d}.json`), `${JSON.stringify({ ...failedRow(j, d, 'error', '', 'virtual2', 'cpu'), status: 'ok', message: null })}\n`);
+    for (const d of ['fwd', 'bwd'] as const) fs.writeFileSync(path.join(dir, `${d}.json`), `${JSON.stringify(record(j, d, 'virtual2'))}\n`);
     // Writes the fwd row, waits until attnbench has copied it into --out, then writes the bwd row.
     const python = fakePython(
       dir,
