@@ -101,7 +101,7 @@ export interface RankEntry {
 
 export interface CaseEntry {
   readonly id: string;
-  readonly scheme: string;
+  readonly scheme: Plan['scheme'];
   readonly family: string;
   readonly maskParams: Readonly<Record<string, number | string>>;
   readonly seed: number;

@@ -7,6 +7,7 @@ import path from 'node:path';
 import { z } from 'zod';
 import { maskArea } from '../../mask/slices.js';
 import { EnvironmentSchema, ErrorMetricsSchema, STATUSES, type Direction, type ResultRow, type Status } from '../../results/schema.js';
+import { DTYPES } from '../../kernels/types.js';
 import { cpuEnvironment } from '../../util/env.js';
 import { caseId, INDEX_FILE, readManifest, type CpJob, type Manifest } from './manifest.js';
 
@@ -27,7 +28,7 @@ export const CpMeasurementSchema = z.object({
   tag: z.string(),
   device: z.string(),
   kernel: z.string().nullable(),
-  dtype: z.string(),
+  dtype: z.enum(DTYPES),
   status: z.enum(STATUSES),
   message: z.string().nullable(),
   ranks: z.array(RankTimesSchema).nullable(),
