@@ -22,7 +22,7 @@ const exactly =
 
 export const WORKER_DTYPES = exactly<WorkerJob['shape']['dtype']>()(['bfloat16', 'float16', 'float32']);
 export const GQA_MODES = exactly<WorkerJob['gqa']>()(['native', 'expand']);
-export const MASK_FORMATS = exactly<MaskFormat>()(['slices', 'window', 'varlen', 'flashmask', 'block_table', 'dense', 'segments']);
+export const MASK_FORMATS = exactly<MaskFormat>()(['slices', 'window', 'varlen', 'flashmask', 'block_table', 'dense', 'segments', 'ranges']);
 export const STEP_KINDS = exactly<Step['kind']>()(['p2p', 'all_to_all', 'all_gather', 'reduce_scatter', 'wait', 'attn', 'merge', 'attn_bwd', 'accumulate', 'copy']);
 export const TENSOR_KINDS = exactly<TensorKind>()(['q', 'o', 'lse', 'do', 'dq', 'k', 'v', 'kv', 'dk', 'dv', 'dkv']);
 

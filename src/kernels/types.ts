@@ -9,7 +9,8 @@ export type MaskFormat =
   | 'flashmask' // FlashMask per-column row bounds
   | 'block_table' // FlexAttention BlockMask: kv_num_blocks / kv_indices + full blocks
   | 'dense' // dense boolean mask, built by the worker from slices
-  | 'segments'; // segment ids (+ causal), JAX style
+  | 'segments' // segment ids (+ causal), JAX style
+  | 'ranges'; // triton_ranges work lists (per query tile / per key tile: full runs + partial tiles with their bands)
 
 /** Kernel executors (where a kernel runs); the CLI value of `kernels --executor` and rows' `executor`. */
 export const EXECUTOR_IDS = ['cpu', 'torch', 'jax'] as const;

@@ -7,6 +7,7 @@ import type { KernelDescriptor, MaskFormat } from '../kernels/types.js';
 import { adapt, toSlices, type AdaptOptions, type FormatValues } from '../mask/adapters/index.js';
 import type { GeneratedMask } from '../mask/types.js';
 import { toleranceFor } from '../util/tolerance.js';
+import { encodeRanges } from './ranges-args.js';
 import type { ArrayFile } from './arrays.js';
 import type { JobSlices, MaskArg, WorkerJob } from './protocol.js';
 
@@ -47,7 +48,7 @@ export function buildJob(c: KernelCase, mask: GeneratedMask, d: KernelDescriptor
   if (perHead && heads.length !== c.headsKv) return unsupported(`a per-head mask has ${heads.length} heads but the case has ${c.headsKv} KV heads`);
   if (perHead && !d.caps.perHeadMask) return unsupported(`${d.id} takes one mask for all heads; ${mask.family} has one per KV head`);
   const block = blockSizeOf(mask);
-  const opts: AdaptOptions = { blockQ: block, blockK: block };
+  const opts: AdaptOptions = { blockQ: block, blockK: block, ...('adaptOptions' in d && d.adaptOptions ? d.adaptOptions(c, block) : {}) };
   const reasons: string[] = [];
   let chosen: { format: MaskFormat; args: { [k: string]: MaskArg } } | undefined;
   for (const format of d.formats) {
@@ -156,6 +157,8 @@ export function encodeArgs<F extends MaskFormat>(format: F, value: FormatValues[
     }
     case 'dense':
       return {};
+    case 'ranges':
+      return encodeRanges(value as FormatValues['ranges'], arrays);
     default:
       throw new Error(`no encoding for mask format ${String(format)}`);
   }

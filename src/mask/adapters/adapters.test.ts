@@ -473,8 +473,8 @@ describe('adapt, formatSupport, supportedFormats', () => {
       }),
       { numRuns: 100 },
     );
-    expect(supportedFormats(causal)).toEqual(['slices', 'window', 'varlen', 'flashmask', 'block_table', 'segments', 'dense']);
-    expect(supportedFormats(window)).toEqual(['slices', 'window', 'varlen', 'flashmask', 'block_table', 'dense']);
+    expect(supportedFormats(causal)).toEqual(['slices', 'window', 'varlen', 'flashmask', 'block_table', 'segments', 'dense', 'ranges']);
+    expect(supportedFormats(window)).toEqual(['slices', 'window', 'varlen', 'flashmask', 'block_table', 'dense', 'ranges']);
     const seg = formatSupport(window).find((s) => s.format === 'segments');
     expect(seg?.kind === 'unsupported' && seg.reason.length > 0).toBe(true);
   });
@@ -487,7 +487,7 @@ describe('adapt, formatSupport, supportedFormats', () => {
     expect(mixed.kind).toBe('unsupported');
     const bt = adapt([causal, window], 'block_table', { blockQ: 8 });
     expect(bt.kind === 'ok' && bt.value.heads).toBe(2);
-    expect(supportedFormats([causal, window])).toEqual(['block_table']);
+    expect(supportedFormats([causal, window])).toEqual(['block_table', 'ranges']);
   });
 });
 
@@ -509,6 +509,6 @@ describe('adapters at scale', () => {
     const lens = Array.from({ length: 800 }, (_, t) => 500 + ((t * 7919) % 1097));
     lens.push(S - lens.reduce((a, b) => a + b, 0));
     const docs = docsMask(lens, -1, 0);
-    expect(supportedFormats(docs)).toEqual(['slices', 'varlen', 'flashmask', 'block_table', 'segments']);
+    expect(supportedFormats(docs)).toEqual(['slices', 'varlen', 'flashmask', 'block_table', 'segments', 'ranges']);
   });
 });

@@ -8,6 +8,7 @@ import { denseProblem, toDenseFormat } from './dense.js';
 import { ok, sameMask, unsupported } from './exact.js';
 import { toFlashmask } from './flashmask.js';
 import { toSegments } from './segments.js';
+import { toRanges } from './ranges.js';
 import { toSlices } from './slices.js';
 import type { AdaptOptions, AdaptResult, FormatValues } from './types.js';
 import { toVarlen } from './varlen.js';
@@ -20,6 +21,7 @@ export { DENSE_MAX_CELLS, toDenseFormat } from './dense.js';
 export { toFlashmask } from './flashmask.js';
 export { SEGMENTS_MAX_RUN_PAIRS, toSegments } from './segments.js';
 export { toSlices } from './slices.js';
+export { BAND_INF, toRanges, type RangesTiles, type RangesValue, type TileList } from './ranges.js';
 export { toVarlen, uncrossedCuts } from './varlen.js';
 export { toWindow } from './window.js';
 export { sameMask } from './exact.js';
@@ -44,6 +46,7 @@ const ADAPTERS: { readonly [F in MaskFormat]: Adapter<F> } = {
   block_table: (heads, opts) => toBlockTable(heads, opts),
   segments: shared(toSegments),
   dense: shared(toDenseFormat),
+  ranges: (heads, opts) => toRanges(heads, opts),
 };
 
 /** Every mask format, in the adapter table's order. */

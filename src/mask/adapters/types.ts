@@ -1,5 +1,7 @@
 // What each mask adapter produces: one value type per kernel mask format (src/kernels/types.ts),
 // and the result union every adapter returns. Flat arrays are row-major; shapes are in comments.
+import type { RangesTiles, RangesValue } from './ranges.js';
+
 /** An adapter either expresses the mask exactly or says why it cannot. Never an approximation. */
 export type AdaptResult<T> = { readonly kind: 'ok'; readonly value: T } | { readonly kind: 'unsupported'; readonly reason: string };
 
@@ -109,9 +111,12 @@ export interface FormatValues {
   readonly block_table: BlockTableValue;
   readonly segments: SegmentsValue;
   readonly dense: DenseValue;
+  readonly ranges: RangesValue;
 }
 
 export interface AdaptOptions {
+  /** Tiles of 'ranges' (triton_ranges' work lists; default 128 x 128) and the kernel's tuning, carried into the job. */
+  readonly ranges?: RangesTiles;
   /** Block sizes of 'block_table' (default 128 x 128, flex's default). */
   readonly blockQ?: number;
   readonly blockK?: number;

@@ -1,0 +1,76 @@
+// triton_ranges: our Triton range-attention kernel (issue 13), forward and backward, over work lists
+// built from the slices (src/mask/adapters/ranges.ts). GQA packing: the g query heads of one KV
+// group are stacked along the tile's rows, so a tile of 128 rows holds 128 / g tokens of g heads
+// and K/V are read once per group. Tiles and tuning are chosen here per shape class and travel in
+// the job (the worker chooses nothing; the row's notes record them).
+import type { AdaptOptions } from '../../mask/adapters/index.js';
+import type { GpuKernelDescriptor, KernelShape } from './accept.js';
+
+/** Rows of a forward program (tokens x packed heads). */
+export const RANGES_ROWS = 128;
+
+/** Tuning per direction, chosen once per shape class (measured: results/h200/kernels/triton_ranges-notes.md). */
+export interface RangesTuning {
+  readonly pack: number; // query heads per program (= the GQA group)
+  readonly fwdSubN: number; // keys per inner step of the forward (a divisor of tileK)
+  readonly fwdWarps: number;
+  readonly fwdStages: number;
+  readonly bwdKeys: number; // keys per dK/dV program (a divisor of tileK)
+  readonly bwdSubM: number; // rows per inner step of dK/dV
+  readonly bwdWarps: number;
+  readonly bwdStages: number;
+  readonly dqSubN: number; // keys per inner step of the dQ pass
+  readonly dqWarps: number;
+  readonly dqStages: number;
+  readonly dqAtomic: number; // 1: dQ by fp32 atomics inside dK/dV; 0: a deterministic second pass
+}
+
+function isPow2(x: number): boolean {
+  return x >= 1 && (x & (x - 1)) === 0;
+}
+
+/** The shape class's tiles and tuning, or null (the worker then reports the shape unsupported). */
+export function rangesTuning(shape: KernelShape, block: number): { tileQ: number; tileK: number; tuning: RangesTuning } | null {
+  const g = shape.headsQ / shape.headsKv;
+  if (!Number.isInteger(g) || !isPow2(g) || g > RANGES_ROWS) return null;
+  const d = shape.headDim;
+  let tileQ = RANGES_ROWS / g;
+  // Block-sparse masks of 64-blocks: tiles inside one block, so every tile is full or empty.
+  if (block === 64) tileQ = Math.min(tileQ, 64);
+  const tileK = block === 64 ? 64 : 128;
+  const wide = d > 64;
+  return {
+    tileQ,
+    tileK,
+    tuning: {
+      pack: g,
+      fwdSubN: Math.min(tileK, wide ? 64 : 128),
+      fwdWarps: 8,
+      fwdStages: 3,
+      bwdKeys: Math.min(tileK, 64),
+      bwdSubM: 64,
+      bwdWarps: 4,
+      bwdStages: 2,
+      dqSubN: Math.min(tileK, 64),
+      dqWarps: 8,
+      dqStages: 2,
+      dqAtomic: 0,
+    },
+  };
+}
+
+function adaptOptions(shape: KernelShape, block: number): AdaptOptions {
+  const t = rangesTuning(shape, block);
+  // An impossible pack is left to the worker's check (it names the reason); the lists stay valid.
+  return t ? { ranges: { tileQ: t.tileQ, tileK: t.tileK, tuning: { ...t.tuning } } } : {};
+}
+
+export const tritonRanges = {
+  id: 'triton_ranges',
+  executor: 'torch',
+  description: 'our Triton range attention (forward and backward) over work lists from the slices: full runs unmasked, partial tiles masked by their bands, GQA heads packed per program, LPT order',
+  formats: ['ranges'],
+  caps: { backward: true, gqa: 'native', dtypes: ['bfloat16', 'float16'], perHeadMask: true },
+  requires: 'triton',
+  adaptOptions,
+} as const satisfies GpuKernelDescriptor;

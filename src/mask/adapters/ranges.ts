@@ -1,0 +1,289 @@
+// 'ranges' format: the work lists of triton_ranges (issue 13), built from the slices in
+// O(slices + row tiles spanned + edge tiles) plus a sort of the edge tiles. Never per token, never
+// per full tile: a row of fully unmasked tiles is one run.
+//
+// Every slice is a band (src/mask/band.ts): rows [q0, q1) x columns [k0, k1) with
+// lo <= j - i <= hi. The kernel evaluates a band with six integer compares, so a partial tile needs
+// only the ids of the bands that cut it. The grid is cut into tiles of tileQ query tokens x tileK
+// keys (with GQA packing the kernel stacks the query heads of one KV group along M, so its
+// program rows are tileQ tokens x pack heads).
+//
+// Two lists over the same tiles:
+//   forward  per (mask head, query tile): runs of full key tiles, then partial key tiles with the
+//            ids of the bands that cut them;
+//   backward the transpose, per (mask head, key tile): runs of full query tiles and partial query
+//            tiles. Built from the transposed bands (rows = keys), so it is O(slices + tiles) too.
+// A tile is full when one band covers it or when the bands that cut it cover it together (areas).
+// Each list carries its program order: rows by estimated cost, longest first (LPT), every row
+// included (rows with no work still write zeros / -inf).
+import { bandArea, bandRows, clipBand, sliceToBand, type Band } from '../band.js';
+import type { Mask } from '../types.js';
+import { int32Problem, ok, unsupported } from './exact.js';
+import type { AdaptOptions, AdaptResult } from './types.js';
+
+/** Stand-in for an unbounded diagonal in the int32 band table (|i|, |j| < 2^30 then never overflow). */
+export const BAND_INF = 2 ** 30;
+/** Cost of a partial tile relative to a full one (mask evaluation, more scalar loads). */
+export const PARTIAL_COST = 1.5;
+/** Fixed cost of a program (Q load, output write) in full-tile units. */
+const ROW_COST = 1;
+
+/** One direction's work list; rows are query tiles (forward) or key tiles (backward), per mask head. */
+export interface TileList {
+  readonly numRows: number; // tiles per head along the rows
+  readonly numCols: number;
+  /** [H * numRows + 1]: runs of row h * numRows + r are runs[2 * t .. 2 * t + 1] for t in rowRuns[x] .. rowRuns[x + 1]. */
+  readonly rowRuns: Int32Array;
+  /** [nRuns, 2]: full column tiles [c0, c1). Sorted, disjoint, maximal within a row. */
+  readonly runs: Int32Array;
+  /** [H * numRows + 1] offsets into parts. */
+  readonly rowParts: Int32Array;
+  /** [nParts, 3]: (column tile, first index into sliceIds, count of bands that cut the tile). */
+  readonly parts: Int32Array;
+  /** Band ids (rows of RangesValue.bands) of the partial tiles. */
+  readonly sliceIds: Int32Array;
+  /** [H * numRows]: every row index h * numRows + r, longest estimated work first. */
+  readonly order: Int32Array;
+  readonly fullTiles: number;
+  readonly partialTiles: number;
+}
+
+export interface RangesValue {
+  readonly heads: number;
+  readonly seqlenQ: number;
+  readonly seqlenK: number;
+  readonly tileQ: number;
+  readonly tileK: number;
+  readonly tuning: { readonly [k: string]: number };
+  /** [nBands, 6]: q0, q1, k0, k1, lo, hi (inclusive j - i bounds, +-BAND_INF when unbounded); all heads. */
+  readonly bands: Int32Array;
+  readonly fwd: TileList;
+  readonly bwd: TileList;
+}
+
+export interface RangesTiles {
+  readonly tileQ: number;
+  readonly tileK: number;
+  /** The kernel's choices for this shape class (GQA pack, warps, stages...), passed through to the job. */
+  readonly tuning?: { readonly [k: string]: number };
+}
+
+/** Default tiles (no GQA packing): 128 x 128. */
+export const DEFAULT_RANGES_TILES: RangesTiles = { tileQ: 128, tileK: 128 };
+
+/** A growable int32 buffer. */
+class IntBuf {
+  a = new Int32Array(64);
+  n = 0;
+  push(x: number): void {
+    if (this.n === this.a.length) {
+      const b = new Int32Array(this.a.length * 2);
+      b.set(this.a);
+      this.a = b;
+    }
+    this.a[this.n++] = x;
+  }
+  view(): Int32Array {
+    return this.a.slice(0, this.n);
+  }
+}
+
+function finite(x: number): number {
+  return x === -Infinity ? -BAND_INF : x === Infinity ? BAND_INF : x;
+}
+
+function transposeBand(b: Band): Band {
+  return { q0: b.k0, q1: b.k1, k0: b.q0, k1: b.q1, lo: -b.hi, hi: -b.lo };
+}
+
+interface ListInput {
+  readonly bands: readonly Band[]; // all heads, in id order
+  readonly headOf: Int32Array; // band id -> mask head
+  readonly heads: number;
+  readonly nRows: number; // tokens along rows
+  readonly nCols: number;
+  readonly tileR: number;
+  readonly tileC: number;
+}
+
+/**
+ * Work list over row tiles of tileR x column tiles of tileC. Per band and row tile: the columns
+ * every row of the tile covers (full column tiles) and those some row covers (touched); touched but
+ * not full tiles are partial, tagged with the band. Partial tiles cut by several bands are full if
+ * their areas add up to the tile.
+ */
+export function buildTileList(inp: ListInput): TileList {
+  const { bands, headOf, heads, nRows, nCols, tileR, tileC } = inp;
+  const R = Math.ceil(nRows / tileR);
+  const C = Math.ceil(nCols / tileC);
+  const runRow = new IntBuf(); // global row x
+  const runC0 = new IntBuf();
+  const runC1 = new IntBuf();
+  const partKey: number[] = []; // (x * C + col) * 2^23 + band id, sorted later
+  const idBits = 2 ** Math.max(1, Math.ceil(Math.log2(bands.length + 1)));
+  if ((heads * R * C + 1) * idBits >= 2 ** 53) throw new Error('ranges: tile grid too large for the sort key');
+  for (let id = 0; id < bands.length; id++) {
+    const b = bands[id];
+    const rows = bandRows(b);
+    if (rows.end <= rows.start) continue;
+    const h = headOf[id];
+    for (let r = Math.floor(rows.start / tileR); r * tileR < rows.end; r++) {
+      const t0 = r * tileR;
+      const t1 = Math.min(nRows, t0 + tileR);
+      const sub = bandRows(clipBand(b, t0, t1, b.k0, b.k1));
+      if (sub.end <= sub.start) continue;
+      // touched columns: union over the tile's band rows (contiguous for a band)
+      const minLo = Math.max(b.k0, sub.start + b.lo);
+      const maxHi = Math.min(b.k1, sub.end - 1 + b.hi + 1);
+      // full columns: covered by every row of the whole tile (the tile must be whole and inside the band's rows)
+      let f0 = 0;
+      let f1 = 0;
+      if (t1 - t0 === tileR && sub.start === t0 && sub.end === t1) {
+        const maxLo = Math.max(b.k0, t1 - 1 + b.lo);
+        const minHi = Math.min(b.k1, t0 + b.hi + 1);
+        if (minHi > maxLo) {
+          f0 = Math.ceil(maxLo / tileC);
+          f1 = Math.floor(minHi / tileC); // tiles [f0, f1) lie inside [maxLo, minHi) <= nCols
+          if (f1 < f0) f1 = f0;
+        }
+      }
+      const x = h * R + r;
+      if (f1 > f0) {
+        runRow.push(x);
+        runC0.push(f0);
+        runC1.push(f1);
+      }
+      const c0 = Math.floor(minLo / tileC);
+      const c1 = Math.ceil(maxHi / tileC);
+      for (let c = c0; c < c1; c++) {
+        if (c >= f0 && c < f1) {
+          c = f1 - 1;
+          continue;
+        }
+        partKey.push((x * C + c) * idBits + id);
+      }
+    }
+  }
+  const keys = Float64Array.from(partKey).sort();
+  // Group partial tuples by tile; tiles whose bands cover them together become full.
+  const parts = new IntBuf();
+  const sliceIds = new IntBuf();
+  const partRow = new IntBuf();
+  for (let s = 0; s < keys.length; ) {
+    const tile = Math.floor(keys[s] / idBits);
+    let e = s + 1;
+    while (e < keys.length && Math.floor(keys[e] / idBits) === tile) e++;
+    const x = Math.floor(tile / C);
+    const c = tile - x * C;
+    let full = false;
+    if (e - s > 1) {
+      const r = x % R;
+      const t0 = r * tileR;
+      const t1 = t0 + tileR;
+      const k0 = c * tileC;
+      const k1 = k0 + tileC;
+      if (t1 <= nRows && k1 <= nCols) {
+        let area = 0;
+        for (let u = s; u < e; u++) area += bandArea(clipBand(bands[keys[u] - tile * idBits], t0, t1, k0, k1));
+        full = area === tileR * tileC;
+      }
+    }
+    if (full) {
+      runRow.push(x);
+      runC0.push(c);
+      runC1.push(c + 1);
+    } else {
+      partRow.push(x);
+      parts.push(c);
+      parts.push(sliceIds.n);
+      parts.push(e - s);
+      for (let u = s; u < e; u++) sliceIds.push(keys[u] - tile * idBits);
+    }
+    s = e;
+  }
+  // Runs: sort by (row, c0), merge touching runs of a row.
+  const nr = runRow.n;
+  const runOrder = Array.from({ length: nr }, (_, i) => i).sort((a, b) => runRow.a[a] - runRow.a[b] || runC0.a[a] - runC0.a[b]);
+  const X = heads * R;
+  const rowRuns = new Int32Array(X + 1);
+  const runs = new IntBuf();
+  const fullPerRow = new Float64Array(X);
+  let lastX = -1;
+  for (const i of runOrder) {
+    const x = runRow.a[i];
+    const a = runC0.a[i];
+    const b = runC1.a[i];
+    fullPerRow[x] += b - a;
+    if (x === lastX && runs.a[runs.n - 1] === a) runs.a[runs.n - 1] = b;
+    else {
+      runs.push(a);
+      runs.push(b);
+      rowRuns[x + 1]++;
+    }
+    lastX = x;
+  }
+  for (let x = 0; x < X; x++) rowRuns[x + 1] += rowRuns[x];
+  const rowParts = new Int32Array(X + 1);
+  for (let p = 0; p < partRow.n; p++) rowParts[partRow.a[p] + 1]++;
+  for (let x = 0; x < X; x++) rowParts[x + 1] += rowParts[x];
+  // LPT order: cost = ROW_COST + full tiles + PARTIAL_COST x partial tiles; ties by row index.
+  const cost = new Float64Array(X);
+  let fullTiles = 0;
+  for (let x = 0; x < X; x++) {
+    cost[x] = ROW_COST + fullPerRow[x] + PARTIAL_COST * (rowParts[x + 1] - rowParts[x]);
+    fullTiles += fullPerRow[x];
+  }
+  const order = Int32Array.from({ length: X }, (_, i) => i).sort((a, b) => cost[b] - cost[a] || a - b);
+  return {
+    numRows: R,
+    numCols: C,
+    rowRuns,
+    runs: runs.view(),
+    rowParts,
+    parts: parts.view(),
+    sliceIds: sliceIds.view(),
+    order,
+    fullTiles,
+    partialTiles: partRow.n,
+  };
+}
+
+/** The bands of every head, concatenated (id order = head-major, slice order within a head). */
+function headBands(heads: readonly Mask[]): { bands: Band[]; headOf: Int32Array } {
+  const bands: Band[] = [];
+  const owner: number[] = [];
+  heads.forEach((m, h) => {
+    for (const s of m.slices) {
+      bands.push(sliceToBand(s));
+      owner.push(h);
+    }
+  });
+  return { bands, headOf: Int32Array.from(owner) };
+}
+
+/** Tiles of the ranges format from the adapter options (multiples of 16 tokens by default 128 x 128). */
+export function rangesTilesOf(opts: AdaptOptions): RangesTiles {
+  return opts.ranges ?? DEFAULT_RANGES_TILES;
+}
+
+/** Forward and backward work lists of one mask (or one per KV head). */
+export function toRanges(masks: Mask | readonly Mask[], opts: AdaptOptions = {}): AdaptResult<RangesValue> {
+  const heads: readonly Mask[] = Array.isArray(masks) ? masks : [masks as Mask];
+  if (heads.length === 0) return unsupported('no heads');
+  const { seqlenQ, seqlenK } = heads[0];
+  for (const m of heads) {
+    const bad = int32Problem(m);
+    if (bad) return unsupported(bad);
+    if (m.seqlenQ !== seqlenQ || m.seqlenK !== seqlenK) return unsupported('heads differ in shape');
+  }
+  if (seqlenQ >= BAND_INF || seqlenK >= BAND_INF) return unsupported(`seqlen ${seqlenQ}x${seqlenK} exceeds the band table's 2^30`);
+  const { tileQ, tileK, tuning = {} } = rangesTilesOf(opts);
+  if (!(tileQ >= 1 && tileK >= 1)) return unsupported(`bad tiles ${tileQ}x${tileK}`);
+  const { bands, headOf } = headBands(heads);
+  const table = new Int32Array(bands.length * 6);
+  bands.forEach((b, i) => table.set([b.q0, b.q1, b.k0, b.k1, finite(b.lo), finite(b.hi)], i * 6));
+  const H = heads.length;
+  const fwd = buildTileList({ bands, headOf, heads: H, nRows: seqlenQ, nCols: seqlenK, tileR: tileQ, tileC: tileK });
+  const bwd = buildTileList({ bands: bands.map(transposeBand), headOf, heads: H, nRows: seqlenK, nCols: seqlenQ, tileR: tileK, tileC: tileQ });
+  return ok({ heads: H, seqlenQ, seqlenK, tileQ, tileK, tuning, bands: table, fwd, bwd });
+}

@@ -1,0 +1,65 @@
+// The 'ranges' job arguments: triton_ranges' tiles and tuning chosen for the case's heads, and the
+// work lists written as binary arrays that read back to what the adapter built.
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import type { KernelCase } from '../bench/types.js';
+import { tritonRanges } from '../kernels/gpu/triton_ranges.js';
+import { toRanges } from '../mask/adapters/index.js';
+import { generateMask } from '../mask/families/index.js';
+import { ArrayFile, readArray } from './arrays.js';
+import { buildJob } from './jobs.js';
+import type { ArrayRef } from './protocol.js';
+
+const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'attnbench-ranges-args-'));
+afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
+
+function kcase(headsQ: number, headsKv: number, family: string, seqlen: number): KernelCase {
+  return {
+    suite: 'kernel', kernel: 'triton_ranges', family, maskParams: {}, seed: 0, seqlen, batch: 1, headsQ, headsKv, headDim: 128,
+    dtype: 'bfloat16', direction: 'bwd', warmup: 5, iters: 20, checkUpTo: 8192, id: 'x',
+  } as KernelCase;
+}
+
+describe('ranges job arguments', () => {
+  it('packs the GQA group into the tile and writes both lists', () => {
+    const mask = generateMask('causal_document', 1024, { seed: 1 });
+    const arrays = new ArrayFile(path.join(tmp, 'a.bin'), tmp);
+    const plan = buildJob(kcase(64, 8, 'causal_document', 1024), mask, tritonRanges, arrays);
+    arrays.close();
+    expect(plan.kind).toBe('job');
+    if (plan.kind !== 'job') return;
+    const a = plan.job.mask.args as Record<string, any>;
+    expect(plan.job.mask.format).toBe('ranges');
+    expect([a.tileQ, a.tileK, a.tuning.pack]).toEqual([16, 128, 8]);
+    const want = toRanges(mask.heads[0], { ranges: { tileQ: 16, tileK: 128 } });
+    if (want.kind !== 'ok') throw new Error(want.reason);
+    expect(Array.from(readArray(a.bands as ArrayRef, tmp))).toEqual(Array.from(want.value.bands));
+    for (const dir of ['fwd', 'bwd'] as const) {
+      const l = want.value[dir];
+      expect(a[dir].numRows).toBe(l.numRows);
+      for (const k of ['rowRuns', 'runs', 'rowParts', 'parts', 'sliceIds', 'order'] as const) {
+        const got = Array.from(readArray(a[dir][k] as ArrayRef, tmp));
+        expect(got.slice(0, l[k].length)).toEqual(Array.from(l[k]));
+      }
+    }
+  });
+
+  it('4:4 heads: no packing, 128-token tiles; block_sparse 64-blocks: 64-key tiles; an empty list is one zero row', () => {
+    const arrays = new ArrayFile(path.join(tmp, 'b.bin'), tmp);
+    const full = buildJob(kcase(4, 4, 'full', 256), generateMask('full', 256), tritonRanges, arrays);
+    const bs = generateMask('block_sparse', 512, { params: { block: 64, s: 0.5, kvHeads: 4 } });
+    const sparse = buildJob(kcase(4, 4, 'block_sparse', 512), bs, tritonRanges, arrays);
+    arrays.close();
+    if (full.kind !== 'job' || sparse.kind !== 'job') throw new Error('expected jobs');
+    const f = full.job.mask.args as Record<string, any>;
+    expect([f.tileQ, f.tileK, f.tuning.pack]).toEqual([128, 128, 1]);
+    expect(f.fwd.partialTiles).toBe(0);
+    expect((f.fwd.parts as ArrayRef).shape).toEqual([1, 3]);
+    const s = sparse.job.mask.args as Record<string, any>;
+    expect([s.tileQ, s.tileK, s.heads]).toEqual([64, 64, 4]);
+    expect(sparse.job.mask.perHead).toBe(true);
+    expect(s.fwd.partialTiles).toBe(0); // 64-blocks on 64 x 64 tiles: every tile full or empty
+  });
+});
