@@ -3,7 +3,7 @@
 # `bash ../shared/tools/device-node.sh && npm run build && node scripts/device-bundle.mjs`, then
 # run with carry [".device"]). Each argument is one step: extra flags for
 #   attnbench kernels --executor torch --preset paper --out results/<gpu>/kernels/paper.jsonl --resume
-# (<gpu> from nvidia-smi: h100, h200, ...; GPU_TAG overrides).
+# (<gpu> from nvidia-smi: h100, h200, ...; GPU_TAG overrides; KFILE=name.jsonl writes another file of that folder).
 # Rows are appended as measured and every step resumes, so a call cut short loses only its
 # running case; the files come back through $OUT (one archive) and are committed, and the next call
 # resumes from them. A step `fidelity` runs the timing-fidelity check instead (harness vs a bare
@@ -37,7 +37,7 @@ for step in "$@"; do
       timeout "$(left)" python3 -m attnbench_worker bare /tmp/fid/jobs.jsonl --iters 20 | tee -a $R/fidelity.jsonl
   else
     # shellcheck disable=SC2086
-    timeout "$(left)" $AB kernels --executor torch --preset paper --job-timeout 120 --out $R/paper.jsonl --resume $step 2>&1 | grep -v AOTAutograd | grep -v "^\s*$"
+    timeout "$(left)" $AB kernels --executor torch --preset paper --job-timeout 120 --out $R/${KFILE:-paper.jsonl} --resume $step 2>&1 | grep -v AOTAutograd | grep -v "^\s*$"
   fi
   echo "rc=$? ($(left) s left)"; save
 done

@@ -21,6 +21,7 @@ import { sdpaMath } from './gpu/sdpa_math.js';
 import { teFused } from './gpu/te_fused.js';
 import { torchNaive } from './gpu/torch_naive.js';
 import { tritonBlocksparse } from './gpu/triton_blocksparse.js';
+import { tritonRanges } from './gpu/triton_ranges.js';
 
 // Order: the report's and simulator's (SPEC section 5, the GPU kernels first); a new kernel goes last.
 export const KERNELS = [
@@ -42,6 +43,7 @@ export const KERNELS = [
   cpuRef,
   cpuTiled,
   tritonBlocksparse,
+  tritonRanges,
 ] as const satisfies readonly GpuKernelDescriptor[];
 
 export type KernelId = (typeof KERNELS)[number]['id'];

@@ -19,6 +19,7 @@ import {
   type TableModel,
 } from './tables.js';
 import { distinct } from './points.js';
+import { rangesTable } from './ranges-panel.js';
 
 export interface Figure {
   /** File name without extension (DIR/<id>.png, DIR/<id>.svg). */
@@ -99,6 +100,9 @@ export function buildSections(rows: readonly ResultRow[], figures: ReadonlySet<s
       figures: fig('kernels-tflops', 'kernels-memory'),
       tables: tflopsPivots(rows),
     });
+    const ranges = rangesTable(rows);
+    if (ranges.rows.length)
+      sections.push({ title: 'Our range kernel (triton_ranges, issue 13)', text: ['Ours against the fastest other kernel of the same case and against flex.'], figures: [], tables: [ranges] });
     sections.push({
       title: 'Support matrix',
       text: [

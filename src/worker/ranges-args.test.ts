@@ -10,6 +10,8 @@ import { toRanges } from '../mask/adapters/index.js';
 import { generateMask } from '../mask/families/index.js';
 import { ArrayFile, readArray } from './arrays.js';
 import { buildJob } from './jobs.js';
+import { partialArgs } from '../cp/torch/partial-arrays.js';
+import { STEP_TILES_Q } from './ranges-args.js';
 import type { ArrayRef } from './protocol.js';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'attnbench-ranges-args-'));
@@ -61,5 +63,20 @@ describe('ranges job arguments', () => {
     expect([s.tileQ, s.tileK, s.heads]).toEqual([64, 64, 4]);
     expect(sparse.job.mask.perHead).toBe(true);
     expect(s.fwd.partialTiles).toBe(0); // 64-blocks on 64 x 64 tiles: every tile full or empty
+  });
+
+  it('CP steps: the triton_ranges hook writes the lists at every query tile, flat names', () => {
+    const arrays = new ArrayFile(path.join(tmp, 'c.bin'), tmp);
+    const m = { seqlenQ: 300, seqlenK: 500, slices: [{ qStart: 0, qEnd: 300, kStart: 100, kEnd: 500, kind: 'causal' as const }] };
+    const args = partialArgs(m, ['triton_ranges'], arrays).triton_ranges;
+    arrays.close();
+    for (const t of STEP_TILES_Q) {
+      expect(args[`t${t}.tileQ`]).toBe(t);
+      const want = toRanges(m, { ranges: { tileQ: t, tileK: 128 } });
+      if (want.kind !== 'ok') throw new Error(want.reason);
+      expect(Array.from(readArray(args[`t${t}.fwd.order`] as ArrayRef, tmp))).toEqual(Array.from(want.value.fwd.order));
+      expect(Array.from(readArray(args[`t${t}.bwd.rowRuns`] as ArrayRef, tmp))).toEqual(Array.from(want.value.bwd.rowRuns));
+    }
+    expect(Object.values(args).every((v) => typeof v === 'number' || (typeof v === 'object' && 'path' in v))).toBe(true);
   });
 });

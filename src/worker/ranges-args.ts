@@ -1,9 +1,10 @@
 // Job arguments of the 'ranges' format (triton_ranges): the band table and both work lists as
 // binary arrays, the tiles and the kernel's tuning as numbers. Empty tables (no runs, no partial
 // tiles) are written as one zero row, so every array has a valid stride; the offsets say they hold nothing.
-import type { RangesValue, TileList } from '../mask/adapters/index.js';
+import { toRanges, type RangesValue, type TileList } from '../mask/adapters/index.js';
+import type { Mask } from '../mask/types.js';
 import type { ArrayFile } from './arrays.js';
-import type { MaskArg } from './protocol.js';
+import type { ArrayRef, MaskArg } from './protocol.js';
 
 function nonEmpty(a: Int32Array, width: number): { values: Int32Array; shape: number[] } {
   return a.length > 0 ? { values: a, shape: [a.length / width, width] } : { values: new Int32Array(width), shape: [1, width] };
@@ -38,4 +39,32 @@ export function encodeRanges(v: RangesValue, arrays: ArrayFile): { [k: string]: 
     fwd: encodeList(v.fwd, arrays),
     bwd: encodeList(v.bwd, arrays),
   };
+}
+
+/** Query tiles (tokens) of the CP step lists: the worker takes 128 / (GQA group) of them, so a program has 128 rows. */
+export const STEP_TILES_Q = [16, 32, 64, 128] as const;
+const STEP_TILE_K = 128;
+
+function flatten(prefix: string, v: { [k: string]: MaskArg }, out: Record<string, ArrayRef | number>): void {
+  for (const [k, x] of Object.entries(v)) {
+    const key = prefix ? `${prefix}.${k}` : k;
+    if (typeof x === 'number') out[key] = x;
+    else if (x && typeof x === 'object' && 'path' in x) out[key] = x as ArrayRef;
+    else if (x && typeof x === 'object') flatten(key, x as { [k: string]: MaskArg }, out);
+  }
+}
+
+/**
+ * CP hook (src/cp/torch/partial-arrays.ts): the step mask's lists at every query tile of
+ * STEP_TILES_Q (the step's heads, hence the GQA pack, are known only to the worker), flattened as
+ * `t<tileQ>.<key>` ("t16.fwd.rowRuns", "t16.bands", ...), numbers or int32 arrays.
+ */
+export function rangesStepArrays(m: Mask, arrays: ArrayFile): Record<string, ArrayRef | number> {
+  const out: Record<string, ArrayRef | number> = {};
+  for (const tileQ of STEP_TILES_Q) {
+    const r = toRanges(m, { ranges: { tileQ, tileK: STEP_TILE_K } });
+    if (r.kind !== 'ok') throw new Error(`mask ${m.seqlenQ}x${m.seqlenK}: no ranges lists: ${r.reason}`);
+    flatten(`t${tileQ}`, encodeRanges(r.value, arrays), out);
+  }
+  return out;
 }

@@ -222,7 +222,7 @@ describe('attnbench cp run --executor torch', () => {
     [['--world', '2', '--virtual-ranks', '2', '--nproc-per-node', '2'], /usage: --virtual-ranks runs every rank in one process: drop --nproc-per-node/],
     [['--world', '4', '--nnodes', '2'], /usage: --nnodes above 1 needs --rdzv-endpoint/],
     [['--world', '4', '--nnodes', '2', '--rdzv-endpoint', 'h:1', '--node-rank', '2'], /usage: --node-rank must be in 0\.\.1/],
-    [['--world', '2', '--kernel', 'fast'], /usage: --kernel must be auto, flex or reference/],
+    [['--world', '2', '--kernel', 'fast'], /usage: --kernel must be auto, reference or one of flex, triton_ranges/],
     [['--nproc-per-node', '2', '--tokens-per-rank', '1k'], /usage: give --seqlen or --tokens-per-rank, not both/],
     [['--world', '2', '--preset', 'paper-cp'], /usage: --preset paper-cp sets the length per rank: use --tokens-per-rank/],
     [['--world', '2', '--preset', 'nope'], /bad_input: unknown CP preset 'nope' \(known: paper-cp\)/],

@@ -40,6 +40,7 @@ import type { ResultRow } from '../../results/schema.js';
 import { cpuEnvironment, gitRev } from '../../util/env.js';
 import { appendJsonl, okRowIds } from '../../util/jsonl.js';
 import { formatTokens, parseInteger, parseIntList, parseTokenList, parseTokens, splitList } from '../../util/parse.js';
+import { PARTIAL_ARRAYS } from '../../cp/torch/partial-arrays.js';
 import { pythonDir, pythonExecutable } from '../../worker/client.js';
 import { AttnbenchError, badInput, usage } from '../../errors.js';
 
@@ -172,7 +173,7 @@ function torchCaseOptions(c: Command): Command {
     .option('--preset <name>', 'torch: a named case set; paper-cp = every scheme x {full, causal, full_document, causal_document}, 8k tokens per rank, 64:8 heads, d 128, bf16 (flags override)')
     .option('--tokens-per-rank <n>', 'torch: sequence length = n x world (instead of --seqlen)')
     .option('--dtype <t>', 'torch: bfloat16 | float16 | float32 (default bfloat16; float32 with --device cpu)')
-    .option('--kernel <id>', 'torch: partial-attention kernel auto | flex | reference (default auto: flex on GPUs)')
+    .option('--kernel <id>', 'torch: partial-attention kernel auto | flex | triton_ranges | reference (default auto: flex on GPUs)')
     .option('--warmup <n>', 'torch: warm-up runs per case (default 5)')
     .option('--iters <n>', 'torch: timed runs per case (default 20)')
     .option('--check-up-to <S>', 'torch: compare with the reference up to this sequence length (default 64k)')
@@ -206,7 +207,7 @@ const optInt = (v: string | undefined, what: string, min = 1): number | undefine
 
 function parseKernel(v: string | undefined): CaseFlags['kernel'] {
   if (v === undefined) return undefined;
-  if (v !== 'auto' && v !== 'flex' && v !== 'reference') throw usage(`--kernel must be auto, flex or reference, got '${v}'`);
+  if (v !== 'auto' && v !== 'reference' && !(v in PARTIAL_ARRAYS)) throw usage(`--kernel must be auto, reference or one of ${Object.keys(PARTIAL_ARRAYS).join(', ')}, got '${v}'`);
   return v;
 }
 

@@ -10,6 +10,7 @@ import { adapt } from '../../mask/adapters/index.js';
 import type { Mask } from '../../mask/types.js';
 import { badInput } from '../../errors.js';
 import type { ArrayFile } from '../../worker/arrays.js';
+import { rangesStepArrays } from '../../worker/ranges-args.js';
 import type { ArrayRef } from '../../worker/protocol.js';
 
 /** A step's ready arguments for one kernel: int32 arrays (in the job's arrays.bin) or numbers. */
@@ -37,6 +38,7 @@ export const flexBlockTable: PartialArraysHook = (m, arrays) => {
 /** kernel id -> hook. Kernels whose partial entry needs only the slices (reference) have none. */
 export const PARTIAL_ARRAYS: Readonly<Record<string, PartialArraysHook>> = {
   flex: flexBlockTable,
+  triton_ranges: rangesStepArrays,
 };
 
 /** Which kernels' arguments a case's job files carry: 'auto' means flex on GPUs. */

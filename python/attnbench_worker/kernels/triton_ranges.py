@@ -1,0 +1,254 @@
+"""triton_ranges: our own Triton range attention (issue 13), forward and backward, any mask in one launch.
+
+Inputs (ready from the TypeScript adapter src/mask/adapters/ranges.ts, format 'ranges'): the band
+table of every slice (q0, q1, k0, k1, lo, hi), a forward work list per (mask head, query tile) and
+its transpose per (mask head, key tile): runs of full tiles and partial tiles with the bands that
+cut them, each with an LPT program order. Tiles and tuning come in the job (args.tuning), chosen
+per shape class by src/kernels/gpu/triton_ranges.ts; the notes record them.
+
+Kernels: triton_ranges_fwd.py (forward, DELTA preprocess), triton_ranges_bwd.py (dK/dV key-tile
+outer; dQ by a deterministic second pass, or by fp32 atomics when tuning.dqAtomic = 1).
+
+CP partial entry (PROTOCOL): partial_forward(q, k, v, step) -> (o, lse) and
+partial_backward(q, k, v, o, lse, do, step) -> (dq, dk, dv), q [Tq, Hq, D], k/v [Tk, Hkv, D],
+lse natural log [Tq, Hq] (-inf on rows with no key); step.arrays holds this kernel's args for the
+step (same layout as a job's mask args).
+"""
+
+import math
+
+import torch
+
+from .base import Call, Unsupported, module_available
+
+ID = "triton_ranges"
+GROUP = "torch"
+LOG2E = 1.4426950408889634
+LN2 = 0.6931471805599453
+
+DEFAULT_TUNING = {
+    "pack": 1, "fwdSubN": 64, "fwdWarps": 8, "fwdStages": 3,
+    "bwdKeys": 64, "bwdSubM": 64, "bwdWarps": 4, "bwdStages": 2,
+    "dqSubN": 64, "dqWarps": 8, "dqStages": 2, "dqAtomic": 0,
+}
+LIST_KEYS = ("rowRuns", "runs", "rowParts", "parts", "sliceIds", "order")
+
+
+def available():
+    reason = module_available("torch", "triton")
+    if reason:
+        return reason
+    return None if torch.cuda.is_available() else "torch sees no CUDA GPU"
+
+
+class TileList:
+    def __init__(self, d, device):
+        t = {k: d[k].to(device=device, dtype=torch.int32).contiguous().view(-1) for k in LIST_KEYS}
+        self.row_runs, self.runs, self.row_parts = t["rowRuns"], t["runs"], t["rowParts"]
+        self.parts, self.sids, self.order = t["parts"], t["sliceIds"], t["order"]
+        self.nrows = int(d["numRows"])
+        self.full = int(d.get("fullTiles", 0))
+        self.partial = int(d.get("partialTiles", 0))
+
+    def args(self):
+        return (self.order, self.row_runs, self.runs, self.row_parts, self.parts, self.sids)
+
+
+class Lists:
+    """Both work lists, the band table, the tiles and the tuning of one mask (or one CP step)."""
+
+    def __init__(self, args, hq, hkv, d, device):
+        self.heads = int(args["heads"])
+        self.tq, self.tk = int(args["tileQ"]), int(args["tileK"])
+        self.tuning = dict(DEFAULT_TUNING)
+        self.tuning.update({k: int(v) for k, v in (args.get("tuning") or {}).items()})
+        t = self.tuning
+        self.pack = t["pack"]
+        if hq % hkv or hq // hkv != self.pack:
+            raise Unsupported(f"triton_ranges packs the whole GQA group: pack {self.pack} for heads {hq}:{hkv}")
+        if self.heads not in (1, hkv):
+            raise Unsupported(f"ranges lists have {self.heads} mask heads; expected 1 or {hkv}")
+        self.rep = hkv // self.heads
+        self.bm = self.tq * self.pack
+        if self.bm & (self.bm - 1) or self.tk & (self.tk - 1) or self.bm < 16 or self.tk < 16:
+            raise Unsupported(f"triton_ranges needs power-of-two tiles of >= 16 rows: {self.tq} tokens x {self.pack} heads, {self.tk} keys")
+        if d not in (64, 128):
+            raise Unsupported(f"triton_ranges takes head_dim 64 or 128, not {d}")
+        t["fwdSubN"] = min(t["fwdSubN"], self.tk)
+        t["dqSubN"] = min(t["dqSubN"], self.tk)
+        t["bwdKeys"] = min(t["bwdKeys"], self.tk)
+        t["bwdSubM"] = max(min(t["bwdSubM"], self.bm), self.pack, 16)
+        self.bands = args["bands"].to(device=device, dtype=torch.int32).contiguous().view(-1)
+        self.fwd = TileList(args["fwd"], device)
+        self.bwd = TileList(args["bwd"], device)
+
+    def note(self):
+        t = self.tuning
+        mode = "dQ fp32 atomics" if t["dqAtomic"] else "dQ deterministic pass"
+        return (f"ranges tiles {self.tq} tok x {self.pack} heads = {self.bm} rows x {self.tk} keys; "
+                f"fwd {self.fwd.full} full + {self.fwd.partial} partial tiles; "
+                f"fwd subN {t['fwdSubN']} w{t['fwdWarps']} s{t['fwdStages']}; "
+                f"bwd keys {t['bwdKeys']} subM {t['bwdSubM']} w{t['bwdWarps']} s{t['bwdStages']}; "
+                f"dq subN {t['dqSubN']} w{t['dqWarps']} s{t['dqStages']}; {mode}; LPT launch order")
+
+
+def _kernels():
+    from . import triton_ranges_bwd as bwd
+    from . import triton_ranges_fwd as fwd
+    return fwd, bwd
+
+
+def forward(q, k, v, ls, scale):
+    """q [B, Sq, Hq, D], k/v [B, Sk, Hkv, D] contiguous -> (o like q, lse2 [B, Sq, Hq] float32, log2 units)."""
+    fwd, _ = _kernels()
+    b, sq, hq, d = q.shape
+    sk = k.shape[1]
+    o = torch.empty_like(q)
+    lse = torch.empty((b, sq, hq), dtype=torch.float32, device=q.device)
+    t = ls.tuning
+    grid = (ls.fwd.order.numel() * ls.rep, b)
+    fwd._fwd[grid](q, k, v, o, lse, ls.bands, *ls.fwd.args(),
+                   q.stride(0), q.stride(1), k.stride(0), k.stride(1),
+                   hq, sq, sk, ls.fwd.nrows, ls.rep, scale * LOG2E,
+                   P=ls.pack, TQ=ls.tq, BM=ls.bm, TK=ls.tk, SUBN=t["fwdSubN"], D=d,
+                   num_warps=t["fwdWarps"], num_stages=t["fwdStages"])
+    return o, lse
+
+
+def backward(q, k, v, o, lse, do, ls, scale):
+    """Gradients from the final (o, lse2): FA2 algorithm 2. Returns (dq, dk, dv) in the inputs' layout."""
+    fwd, bwd = _kernels()
+    b, sq, hq, d = q.shape
+    sk = k.shape[1]
+    do = do.contiguous()
+    t = ls.tuning
+    delta = torch.empty_like(lse)
+    n = delta.numel()
+    fwd._delta[(triton_cdiv(n, 64),)](o, do, delta, n, BLOCK=64, D=d)
+    dk, dv = torch.empty_like(k), torch.empty_like(v)
+    atomic = bool(t["dqAtomic"])
+    dqa = torch.zeros(q.shape, dtype=torch.float32, device=q.device) if atomic else delta
+    nsplit = ls.tk // t["bwdKeys"]
+    grid = (ls.bwd.order.numel() * ls.rep * nsplit, b)
+    bwd._dkdv[grid](q, k, v, do, lse, delta, dk, dv, dqa, ls.bands, *ls.bwd.args(),
+                    q.stride(0), q.stride(1), k.stride(0), k.stride(1),
+                    hq, sq, sk, ls.bwd.nrows, ls.rep, scale * LOG2E, scale,
+                    P=ls.pack, TQ=ls.tq, BM=ls.bm, TK=ls.tk, KB=t["bwdKeys"], NSPLIT=nsplit, SUBM=t["bwdSubM"], D=d, ATOMIC=atomic,
+                    num_warps=t["bwdWarps"], num_stages=t["bwdStages"])
+    if atomic:
+        dq = dqa.to(q.dtype)
+    else:
+        dq = torch.empty_like(q)
+        grid = (ls.fwd.order.numel() * ls.rep, b)
+        bwd._dq[grid](q, k, v, do, lse, delta, dq, ls.bands, *ls.fwd.args(),
+                      q.stride(0), q.stride(1), k.stride(0), k.stride(1),
+                      hq, sq, sk, ls.fwd.nrows, ls.rep, scale * LOG2E, scale,
+                      P=ls.pack, TQ=ls.tq, BM=ls.bm, TK=ls.tk, SUBN=t["dqSubN"], D=d,
+                      num_warps=t["dqWarps"], num_stages=t["dqStages"])
+    return dq, dk, dv
+
+
+def triton_cdiv(a, b):
+    return (a + b - 1) // b
+
+
+class _Attn(torch.autograd.Function):
+    @staticmethod
+    def forward(fctx, q, k, v, ls, scale):
+        o, lse = forward(q, k, v, ls, scale)
+        fctx.save_for_backward(q, k, v, o, lse)
+        fctx.ls, fctx.scale = ls, scale
+        return o
+
+    @staticmethod
+    def backward(fctx, do):
+        q, k, v, o, lse = fctx.saved_tensors
+        dq, dk, dv = backward(q, k, v, o, lse, do, fctx.ls, fctx.scale)
+        return dq, dk, dv, None, None
+
+
+def build(ctx):
+    if ctx.format != "ranges":
+        raise Unsupported(f"triton_ranges takes ranges work lists, not {ctx.format}")
+    if ctx.dtype not in (torch.bfloat16, torch.float16):
+        raise Unsupported("triton_ranges takes bfloat16 or float16")
+    args = {k: ctx.arg(k) for k in ("heads", "tileQ", "tileK", "tuning", "bands", "fwd", "bwd")}
+    ls = Lists(args, ctx.hq, ctx.hkv, ctx.d, ctx.device)
+    _kernels()
+
+    def prep(q, k, v):  # [B, H, S, D] -> [B, S, H, D] (the kernel's and CP's layout), outside timing
+        return q.transpose(1, 2).contiguous(), k.transpose(1, 2).contiguous(), v.transpose(1, 2).contiguous()
+
+    def fn(q, k, v):
+        return _Attn.apply(q, k, v, ls, ctx.scale)
+
+    def post(o):
+        return o.transpose(1, 2)
+
+    return Call(fn, prep=prep, post=post, notes=[ls.note()], compiled=True)
+
+
+# ---- CP partial entry ----------------------------------------------------------------------------
+
+STEP_TILES_Q = (16, 32, 64, 128)  # src/worker/ranges-args.ts STEP_TILES_Q
+
+
+def _unflatten(flat, prefix):
+    """{"t16.fwd.rowRuns": x, ...} -> the nested args of one tile size (the CP hook's flat names)."""
+    out = {}
+    for name, v in flat.items():
+        if not name.startswith(prefix + "."):
+            continue
+        *path, last = name[len(prefix) + 1:].split(".")
+        d = out
+        for p in path:
+            d = d.setdefault(p, {})
+        d[last] = v
+    return out
+
+
+def _step_lists(q, k, step):
+    """The step's lists at 128 / (GQA group) query tokens per tile, so a program has 128 rows;
+    built once per (mask, heads) and kept in step.cache."""
+    hq, hkv, d = q.shape[1], k.shape[1], q.shape[2]
+    key = ("triton_ranges", hq, hkv)
+    cache = getattr(step, "cache", None)
+    if cache is not None and key in cache:
+        return cache[key]
+    if hq % hkv:
+        raise Unsupported(f"heads {hq}:{hkv}: not a GQA grouping")
+    pack = hq // hkv
+    want = max(1, 128 // pack)
+    tile = min(STEP_TILES_Q, key=lambda t: (abs(t - want), t))
+    if tile * pack > 128 and tile != min(STEP_TILES_Q):
+        tile = max(t for t in STEP_TILES_Q if t * pack <= 128)
+    args = _unflatten(step.arrays, f"t{tile}")
+    if not args:
+        raise Unsupported("the step carries no triton_ranges lists (src/cp/torch/partial-arrays.ts hook)")
+    args["tuning"] = {**(args.get("tuning") or {}), "pack": pack}
+    ls = Lists(args, hq, hkv, d, q.device)
+    if cache is not None:
+        cache[key] = ls
+    return ls
+
+
+def _scale(step, d):
+    s = getattr(step, "scale", None)
+    return float(s) if s is not None else 1.0 / math.sqrt(d)
+
+
+def partial_forward(q, k, v, step):
+    """q [Tq, Hq, D], k/v [Tk, Hkv, D] -> (o [Tq, Hq, D], lse [Tq, Hq] float32 natural log, -inf where no key)."""
+    ls = _step_lists(q, k, step)
+    o, lse2 = forward(q.contiguous().unsqueeze(0), k.contiguous().unsqueeze(0), v.contiguous().unsqueeze(0), ls, _scale(step, q.shape[2]))
+    lse = torch.where(torch.isinf(lse2), torch.full_like(lse2, float("-inf")), lse2 * LN2)
+    return o[0], lse[0]
+
+
+def partial_backward(q, k, v, o, lse, do, step):
+    """(dq, dk, dv) of this step's keys from the FINAL merged (o, lse) of these rows (natural-log lse)."""
+    ls = _step_lists(q, k, step)
+    lse2 = torch.where(torch.isinf(lse), torch.full_like(lse, float("inf")), lse * LOG2E).float().contiguous()
+    dq, dk, dv = backward(q.contiguous().unsqueeze(0), k.contiguous().unsqueeze(0), v.contiguous().unsqueeze(0),
+                          o.contiguous().unsqueeze(0), lse2.unsqueeze(0), do.contiguous().unsqueeze(0), ls, _scale(step, q.shape[2]))
+    return dq[0], dk[0], dv[0]

@@ -1,0 +1,153 @@
+"""triton_ranges backward kernels (Triton JIT code only; triton_ranges.py drives them).
+
+FlashAttention-2 algorithm 2 from the forward's LSE and DELTA = rowsum(dO * O):
+  _dkdv  key-tile outer over the transposed work list: one program per (key tile, KV head, key
+         split of KB keys); the query tiles that see it stack the P query heads of the group along
+         the rows, so dK/dV of the KV head are complete in registers (no per-query-head shares).
+         With ATOMIC, dQ is added in fp32 atomics from the same dS (fast, not deterministic).
+  _dq    the deterministic alternative: query-tile outer over the forward work list.
+Only partial tiles evaluate the bands (triton_ranges_fwd.band_keep).
+"""
+
+import triton
+import triton.language as tl
+
+from .triton_ranges_fwd import band_keep
+
+
+@triton.jit
+def _dkdv_step(q, do, lse, delta, k, v, dk, dv, keep, qk_scale, MASKED: tl.constexpr):
+    sT = tl.dot(k, tl.trans(q)) * qk_scale  # [KB, SUBM]
+    pT = tl.exp2(sT - lse[None, :])
+    if MASKED:
+        pT = tl.where(keep, pT, 0.0)
+    dv = tl.dot(pT.to(do.dtype), do, dv)
+    dpT = tl.dot(v, tl.trans(do))
+    dsT = pT * (dpT - delta[None, :])
+    dk = tl.dot(dsT.to(q.dtype), q, dk)
+    return dk, dv, dsT
+
+
+@triton.jit
+def _dkdv(Q, K, V, DO, LSE, DELTA, DK, DV, DQA, BANDS, ORDER, ROWRUNS, RUNS, ROWPARTS, PARTS, SIDS,
+          sqb, sqs, skb, sks,
+          HQ, SQ, SK, NROWS, REP, qk_scale, sm_scale,
+          P: tl.constexpr, TQ: tl.constexpr, BM: tl.constexpr, TK: tl.constexpr, KB: tl.constexpr, NSPLIT: tl.constexpr,
+          SUBM: tl.constexpr, D: tl.constexpr, ATOMIC: tl.constexpr):
+    pid = tl.program_id(0)
+    b = tl.program_id(1).to(tl.int64)
+    item = pid // (REP * NSPLIT)
+    rem = pid % (REP * NSPLIT)
+    x = tl.load(ORDER + item)
+    hg = (x // NROWS) * REP + rem // NSPLIT
+    kt = x % NROWS
+    offs_n = kt * TK + (rem % NSPLIT) * KB + tl.arange(0, KB)
+    col_ok = offs_n < SK
+    offs_d = tl.arange(0, D)
+    kv_off = b * skb + offs_n.to(tl.int64)[:, None] * sks + hg * D + offs_d[None, :]
+    k = tl.load(K + kv_off, mask=col_ok[:, None], other=0.0)
+    v = tl.load(V + kv_off, mask=col_ok[:, None], other=0.0)
+    dk = tl.zeros([KB, D], tl.float32)
+    dv = tl.zeros([KB, D], tl.float32)
+    rows = tl.arange(0, SUBM)
+    r0 = tl.load(ROWRUNS + x)
+    r1 = tl.load(ROWRUNS + x + 1)
+    for ri in range(r0, r1):
+        c0 = tl.load(RUNS + 2 * ri)
+        c1 = tl.load(RUNS + 2 * ri + 1)
+        for m0 in range(c0 * BM, c1 * BM, SUBM):  # packed rows of whole query tiles
+            tok = m0 // P + rows // P
+            head = hg * P + rows % P
+            q_off = b * sqb + tok.to(tl.int64) * sqs + head * D
+            q = tl.load(Q + q_off[:, None] + offs_d[None, :])
+            do = tl.load(DO + q_off[:, None] + offs_d[None, :])
+            r_off = b * SQ * HQ + tok.to(tl.int64) * HQ + head
+            lse = tl.load(LSE + r_off)
+            delta = tl.load(DELTA + r_off)
+            dk, dv, dsT = _dkdv_step(q, do, lse, delta, k, v, dk, dv, col_ok[:, None], qk_scale, False)
+            if ATOMIC:
+                dq = tl.dot(tl.trans(dsT).to(k.dtype), k) * sm_scale
+                tl.atomic_add(DQA + q_off[:, None] + offs_d[None, :], dq, sem="relaxed")
+    p0 = tl.load(ROWPARTS + x)
+    p1 = tl.load(ROWPARTS + x + 1)
+    for pi in range(p0, p1):
+        c = tl.load(PARTS + 3 * pi)
+        s0 = tl.load(PARTS + 3 * pi + 1)
+        sn = tl.load(PARTS + 3 * pi + 2)
+        for sub in tl.static_range(BM // SUBM):
+            tok = (c * BM + sub * SUBM) // P + rows // P
+            head = hg * P + rows % P
+            row_ok = tok < SQ
+            q_off = b * sqb + tok.to(tl.int64) * sqs + head * D
+            q = tl.load(Q + q_off[:, None] + offs_d[None, :], mask=row_ok[:, None], other=0.0)
+            do = tl.load(DO + q_off[:, None] + offs_d[None, :], mask=row_ok[:, None], other=0.0)
+            r_off = b * SQ * HQ + tok.to(tl.int64) * HQ + head
+            lse = tl.load(LSE + r_off, mask=row_ok, other=float("inf"))
+            delta = tl.load(DELTA + r_off, mask=row_ok, other=0.0)
+            keepT = band_keep(BANDS, SIDS, s0, sn, tok[None, :], offs_n[:, None], KB, SUBM)  # [KB, SUBM]
+            dk, dv, dsT = _dkdv_step(q, do, lse, delta, k, v, dk, dv, keepT, qk_scale, True)
+            if ATOMIC:
+                dq = tl.dot(tl.trans(dsT).to(k.dtype), k) * sm_scale
+                tl.atomic_add(DQA + q_off[:, None] + offs_d[None, :], dq, mask=row_ok[:, None], sem="relaxed")
+    dk = dk * sm_scale
+    tl.store(DK + kv_off, dk.to(DK.dtype.element_ty), mask=col_ok[:, None])
+    tl.store(DV + kv_off, dv.to(DV.dtype.element_ty), mask=col_ok[:, None])
+
+
+@triton.jit
+def _dq(Q, K, V, DO, LSE, DELTA, DQ, BANDS, ORDER, ROWRUNS, RUNS, ROWPARTS, PARTS, SIDS,
+        sqb, sqs, skb, sks,
+        HQ, SQ, SK, NROWS, REP, qk_scale, sm_scale,
+        P: tl.constexpr, TQ: tl.constexpr, BM: tl.constexpr, TK: tl.constexpr, SUBN: tl.constexpr, D: tl.constexpr):
+    pid = tl.program_id(0)
+    b = tl.program_id(1).to(tl.int64)
+    x = tl.load(ORDER + pid // REP)
+    hg = (x // NROWS) * REP + pid % REP
+    qt = x % NROWS
+    rows = tl.arange(0, BM)
+    tok = qt * TQ + rows // P
+    head = hg * P + rows % P
+    row_ok = tok < SQ
+    offs_d = tl.arange(0, D)
+    q_off = b * sqb + tok.to(tl.int64) * sqs + head * D
+    q = tl.load(Q + q_off[:, None] + offs_d[None, :], mask=row_ok[:, None], other=0.0)
+    do = tl.load(DO + q_off[:, None] + offs_d[None, :], mask=row_ok[:, None], other=0.0)
+    r_off = b * SQ * HQ + tok.to(tl.int64) * HQ + head
+    lse = tl.load(LSE + r_off, mask=row_ok, other=float("inf"))
+    delta = tl.load(DELTA + r_off, mask=row_ok, other=0.0)
+    kbase = K + b * skb + hg * D
+    vbase = V + b * skb + hg * D
+    dq = tl.zeros([BM, D], tl.float32)
+    offs_s = tl.arange(0, SUBN)
+    r0 = tl.load(ROWRUNS + x)
+    r1 = tl.load(ROWRUNS + x + 1)
+    for ri in range(r0, r1):
+        c0 = tl.load(RUNS + 2 * ri)
+        c1 = tl.load(RUNS + 2 * ri + 1)
+        for kk in range(c0 * TK, c1 * TK, SUBN):
+            offs_n = (kk + offs_s).to(tl.int64)
+            k = tl.load(kbase + offs_n[:, None] * sks + offs_d[None, :])
+            v = tl.load(vbase + offs_n[:, None] * sks + offs_d[None, :])
+            p = tl.exp2(tl.dot(q, tl.trans(k)) * qk_scale - lse[:, None])
+            dp = tl.dot(do, tl.trans(v))
+            ds = p * (dp - delta[:, None])
+            dq = tl.dot(ds.to(k.dtype), k, dq)
+    p0 = tl.load(ROWPARTS + x)
+    p1 = tl.load(ROWPARTS + x + 1)
+    for pi in range(p0, p1):
+        c = tl.load(PARTS + 3 * pi)
+        s0 = tl.load(PARTS + 3 * pi + 1)
+        sn = tl.load(PARTS + 3 * pi + 2)
+        for sub in tl.static_range(TK // SUBN):
+            offs_n = c * TK + sub * SUBN + offs_s
+            col_ok = offs_n < SK
+            keep = band_keep(BANDS, SIDS, s0, sn, tok[:, None], offs_n[None, :], BM, SUBN)
+            k = tl.load(kbase + offs_n.to(tl.int64)[:, None] * sks + offs_d[None, :], mask=col_ok[:, None], other=0.0)
+            v = tl.load(vbase + offs_n.to(tl.int64)[:, None] * sks + offs_d[None, :], mask=col_ok[:, None], other=0.0)
+            p = tl.exp2(tl.dot(q, tl.trans(k)) * qk_scale - lse[:, None])
+            p = tl.where(keep, p, 0.0)
+            dp = tl.dot(do, tl.trans(v))
+            ds = p * (dp - delta[:, None])
+            dq = tl.dot(ds.to(k.dtype), k, dq)
+    dq = dq * sm_scale
+    tl.store(DQ + q_off[:, None] + offs_d[None, :], dq.to(DQ.dtype.element_ty), mask=row_ok[:, None])

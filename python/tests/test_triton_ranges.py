@@ -1,0 +1,158 @@
+"""triton_ranges' real kernel source, run on the CPU through tests/fake_triton.py, against a float64
+dense reference: out, lse and dQ/dK/dV on the fixture cases the TypeScript adapter built
+(python/tests/fixtures/ranges_cases.json: documents with one-token members, every slice kind,
+per-KV-head masks, GQA packing, a rectangular CP-like step, dQ by atomics and by the second pass).
+Also partial_forward / partial_backward (the CP entry). Needs torch (skipped without it); the
+compiled kernel itself is checked by the GPU suite.
+"""
+
+import json
+import math
+import os
+import sys
+import unittest
+
+try:
+    import torch
+except ImportError:  # the CI python has no torch: the test is skipped, not passed silently
+    torch = None
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+FIXTURE = os.path.join(HERE, "fixtures", "ranges_cases.json")
+TOL = 3e-2  # src/util/tolerance.ts for bfloat16
+TR_MODULES = "attnbench_worker.kernels.triton_ranges"
+
+
+def dense_masks(case):
+    """Bool [heads, Sq, Sk] from the slices (SPEC 2 kinds), written here independently of the kernel."""
+    sq, sk = case["sq"], case["sk"]
+    out = []
+    for h in case["slices"]:
+        m = torch.zeros(sq, sk, dtype=torch.bool)
+        for t, kind in enumerate(h["types"]):
+            q0, q1 = h["qRanges"][2 * t: 2 * t + 2]
+            k0, k1 = h["kRanges"][2 * t: 2 * t + 2]
+            i = torch.arange(q1 - q0)[:, None]
+            j = torch.arange(k1 - k0)[None, :]
+            keep = torch.ones(q1 - q0, k1 - k0, dtype=torch.bool)
+            if kind in (1, 3):
+                keep &= j <= i + (k1 - k0) - (q1 - q0)
+            if kind in (2, 3):
+                keep &= j >= i
+            m[q0:q1, k0:k1] |= keep
+        out.append(m)
+    return torch.stack(out)
+
+
+def reference(q, k, v, masks, do, scale):
+    """float64 attention, [S, H, D] layout; rows with no key give o = 0, lse = -inf, no gradient."""
+    hq, hkv = q.shape[1], k.shape[1]
+    g = hq // hkv
+    q, k, v, do = (x.double().requires_grad_(x is not do) for x in (q, k, v, do))
+    kk = k.repeat_interleave(g, dim=1)
+    vv = v.repeat_interleave(g, dim=1)
+    s = torch.einsum("qhd,khd->hqk", q, kk) * scale
+    m = masks[torch.arange(hq) // g] if masks.shape[0] > 1 else masks.expand(hq, -1, -1)
+    s = s.masked_fill(~m, float("-inf"))
+    lse = torch.logsumexp(s, dim=-1)  # [H, Sq]
+    p = torch.exp(s - torch.where(torch.isinf(lse), torch.zeros_like(lse), lse)[..., None])
+    p = torch.where(m, p, torch.zeros_like(p))
+    o = torch.einsum("hqk,khd->qhd", p, vv)
+    dq, dk, dv = torch.autograd.grad(o, (q, k, v), do)
+    return o.detach(), lse.T.detach(), dq, dk, dv
+
+
+@unittest.skipIf(torch is None, "torch is not installed for this python")
+class TritonRangesOnCpu(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        sys.path.insert(0, HERE)
+        import fake_triton
+
+        # The stand-in replaces triton only for this class: saved here, restored in tearDownClass.
+        cls.saved = {k: sys.modules.pop(k) for k in list(sys.modules) if k == "triton" or k.startswith(("triton.", TR_MODULES))}
+        fake_triton.install()
+        from attnbench_worker.kernels import triton_ranges
+
+        cls.tr = triton_ranges
+        with open(FIXTURE) as f:
+            cls.cases = json.load(f)
+
+    @classmethod
+    def tearDownClass(cls):
+        for k in [k for k in sys.modules if k == "triton" or k.startswith(("triton.", TR_MODULES))]:
+            del sys.modules[k]
+        sys.modules.update(cls.saved)
+
+    def args_of(self, case):
+        a = dict(case["args"])
+        a["bands"] = torch.tensor(a["bands"], dtype=torch.int32)
+        for d in ("fwd", "bwd"):
+            a[d] = {k: torch.tensor(v, dtype=torch.int32) if isinstance(v, list) else v for k, v in a[d].items()}
+        return a
+
+    def inputs(self, case, seed):
+        g = torch.Generator().manual_seed(seed)
+        mk = lambda s, h: torch.randn(s, h, case["d"], generator=g).to(torch.bfloat16)  # noqa: E731
+        return mk(case["sq"], case["hq"]), mk(case["sk"], case["hkv"]), mk(case["sk"], case["hkv"]), mk(case["sq"], case["hq"])
+
+    def check(self, name, got, ref, grad=False):
+        err = float((got.double() - ref).abs().max()) if got.numel() else 0.0
+        bound = TOL * max(1.0, float(ref.abs().max())) if grad else TOL
+        self.assertTrue(err <= bound, f"{name}: max abs error {err:.4g} > {bound:.4g}")
+
+    def test_fixture_cases(self):
+        for case in self.cases:
+            with self.subTest(case=case["name"]):
+                tr = self.tr
+                ls = tr.Lists(self.args_of(case), case["hq"], case["hkv"], case["d"], "cpu")
+                q, k, v, do = self.inputs(case, 7)
+                scale = 1.0 / math.sqrt(case["d"])
+                ro, rlse, rdq, rdk, rdv = reference(q, k, v, dense_masks(case), do, scale)
+                o, lse2 = tr.forward(q[None], k[None], v[None], ls, scale)
+                self.check("out", o[0], ro)
+                lse = torch.where(torch.isinf(lse2[0]), torch.full_like(lse2[0], float("-inf")), lse2[0] * tr.LN2)
+                self.assertTrue(torch.equal(torch.isinf(lse), torch.isinf(rlse)), "rows with no key")
+                fin = ~torch.isinf(rlse)
+                self.check("lse", lse[fin], rlse[fin])
+                dq, dk, dv = tr.backward(q[None], k[None], v[None], o, lse2, do[None], ls, scale)
+                self.check("dq", dq[0], rdq, grad=True)
+                self.check("dk", dk[0], rdk, grad=True)
+                self.check("dv", dv[0], rdv, grad=True)
+
+    def test_the_mask_matters(self):
+        """A wrong list must fail: dropping the partial tiles changes the output."""
+        case = self.cases[0]
+        a = self.args_of(case)
+        a["fwd"]["rowParts"] = torch.zeros_like(a["fwd"]["rowParts"])
+        ls = self.tr.Lists(a, case["hq"], case["hkv"], case["d"], "cpu")
+        q, k, v, do = self.inputs(case, 3)
+        ro = reference(q, k, v, dense_masks(case), do, 1 / 8)[0]
+        o, _ = self.tr.forward(q[None], k[None], v[None], ls, 1 / 8)
+        self.assertGreater(float((o[0].double() - ro).abs().max()), 0.1)
+
+    def test_partial_entry(self):
+        """The CP entry: natural-log lse with -inf on empty rows, gradients from the final (o, lse)."""
+        case = next(c for c in self.cases if c["name"].startswith("rect_step"))
+        step = type("Step", (), {})()
+        step.arrays = {k: torch.tensor(v, dtype=torch.int32) if isinstance(v, list) else v for k, v in case["step"].items()}
+        step.scale = 0.125
+        step.cache = {}
+        q, k, v, do = self.inputs(case, 5)
+        ro, rlse, rdq, rdk, rdv = reference(q, k, v, dense_masks(case), do, 0.125)
+        o, lse = self.tr.partial_forward(q, k, v, step)
+        self.assertEqual(tuple(lse.shape), (case["sq"], case["hq"]))
+        self.assertEqual(lse.dtype, torch.float32)
+        self.check("out", o, ro)
+        self.assertTrue(torch.equal(torch.isinf(lse), torch.isinf(rlse)))
+        self.assertTrue(bool((lse[torch.isinf(lse)] < 0).all()))
+        self.assertEqual(list(step.cache), [("triton_ranges", case["hq"], case["hkv"])])  # lists built once, at 128 / pack tokens
+        self.assertEqual(step.cache[("triton_ranges", case["hq"], case["hkv"])].bm, 128)
+        dq, dk, dv = self.tr.partial_backward(q, k, v, o, lse, do, step)
+        self.check("dq", dq, rdq, grad=True)
+        self.check("dk", dk, rdk, grad=True)
+        self.check("dv", dv, rdv, grad=True)
+
+
+if __name__ == "__main__":
+    unittest.main()

@@ -1,0 +1,12 @@
+// The committed fixture of python/tests/test_triton_ranges.py is what the adapter builds today.
+import fs from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { RANGES_FIXTURE_PATH, rangesFixture } from './ranges-fixture.js';
+
+describe('ranges fixture for the python kernel test', () => {
+  it('matches the adapter (ATTNBENCH_UPDATE_FIXTURES=1 rewrites it)', () => {
+    const text = JSON.stringify(rangesFixture()) + '\n';
+    if (process.env.ATTNBENCH_UPDATE_FIXTURES === '1') fs.writeFileSync(RANGES_FIXTURE_PATH, text);
+    expect(fs.readFileSync(RANGES_FIXTURE_PATH, 'utf8')).toBe(text);
+  });
+});

@@ -1,0 +1,86 @@
+// Small cases of the 'ranges' format for python/tests/test_triton_ranges.py, which runs the real
+// triton_ranges kernel source on the CPU (python/tests/fake_triton.py) against a dense reference.
+// The committed JSON is checked against this builder by ranges-fixture.test.ts (ATTNBENCH_UPDATE_FIXTURES=1 rewrites it).
+import { gridMask } from '../testing.js';
+import type { Mask, Slice } from '../types.js';
+import { toRanges } from './ranges.js';
+import { toSlices } from './slices.js';
+import type { TileList } from './ranges.js';
+
+export const RANGES_FIXTURE_PATH = 'python/tests/fixtures/ranges_cases.json';
+
+function docs(lens: readonly number[], kind: Slice['kind']): Mask {
+  const slices: Slice[] = [];
+  let at = 0;
+  for (const n of lens) {
+    slices.push({ qStart: at, qEnd: at + n, kStart: at, kEnd: at + n, kind });
+    at += n;
+  }
+  return { seqlenQ: at, seqlenK: at, slices };
+}
+
+interface FixtureCase {
+  readonly name: string;
+  readonly hq: number;
+  readonly hkv: number;
+  readonly d: number;
+  readonly tileQ: number;
+  readonly tileK: number;
+  readonly tuning: Readonly<Record<string, number>>;
+  readonly masks: readonly Mask[];
+}
+
+const CASES: readonly FixtureCase[] = [
+  // documents of 1-37 tokens (one-token documents, tiles cut by 3+ documents), 4:2 heads packed by 2
+  { name: 'causal_docs_gqa2', hq: 4, hkv: 2, d: 64, tileQ: 8, tileK: 16, tuning: { pack: 2 }, masks: [docs([1, 5, 1, 1, 30, 2, 37, 3], 'causal')] },
+  // every slice kind, empty rows and columns, MHA; key splits and row sub-steps in the backward, dQ by atomics
+  {
+    name: 'all_kinds_mha_atomic', hq: 2, hkv: 2, d: 64, tileQ: 32, tileK: 32,
+    tuning: { pack: 1, bwdKeys: 16, bwdSubM: 16, fwdSubN: 16, dqSubN: 16, dqAtomic: 1 },
+    masks: [gridMask(70, 70, [5, 20, 33, 50], [9, 20, 40, 47], ['full', 'causal', null, 'invcausal', 'bicausal', 'causal', 'full'])],
+  },
+  // per-KV-head masks (block_sparse style), 8:2 heads packed by 4
+  {
+    name: 'per_head_gqa4', hq: 8, hkv: 2, d: 64, tileQ: 4, tileK: 16, tuning: { pack: 4 },
+    masks: [gridMask(48, 48, [16, 32], [16, 32], ['full', null, 'full', 'causal']), gridMask(48, 48, [16, 32], [16, 32], [null, 'full', 'bicausal'])],
+  },
+  // a CP-like step: 40 query rows against 72 keys (Sq != Sk), 2:1 heads
+  { name: 'rect_step_gqa2', hq: 2, hkv: 1, d: 64, tileQ: 8, tileK: 16, tuning: { pack: 2 }, masks: [gridMask(40, 72, [12, 25], [30, 50], ['causal', 'full', null, 'invcausal', 'full', 'causal'])] },
+];
+
+function listJson(l: TileList): Record<string, unknown> {
+  return {
+    numRows: l.numRows, numCols: l.numCols, fullTiles: l.fullTiles, partialTiles: l.partialTiles,
+    rowRuns: Array.from(l.rowRuns), runs: Array.from(l.runs), rowParts: Array.from(l.rowParts), parts: Array.from(l.parts),
+    sliceIds: Array.from(l.sliceIds), order: Array.from(l.order),
+  };
+}
+
+function stepJson(m: Mask, tileQ: number): Record<string, unknown> {
+  const r = toRanges(m, { ranges: { tileQ, tileK: 128 } });
+  if (r.kind !== 'ok') throw new Error(r.reason);
+  const v = r.value;
+  const out: Record<string, unknown> = { [`t${tileQ}.heads`]: v.heads, [`t${tileQ}.tileQ`]: tileQ, [`t${tileQ}.tileK`]: 128, [`t${tileQ}.bands`]: Array.from(v.bands) };
+  for (const dir of ['fwd', 'bwd'] as const) for (const [k, x] of Object.entries(listJson(v[dir]))) out[`t${tileQ}.${dir}.${k}`] = x;
+  return out;
+}
+
+/** The fixture: per case the shape, the slices of each mask head, and the ranges arguments (arrays as lists). */
+export function rangesFixture(): unknown[] {
+  return CASES.map((c) => {
+    const r = toRanges(c.masks, { ranges: { tileQ: c.tileQ, tileK: c.tileK, tuning: c.tuning } });
+    if (r.kind !== 'ok') throw new Error(`${c.name}: ${r.reason}`);
+    const v = r.value;
+    return {
+      name: c.name, hq: c.hq, hkv: c.hkv, d: c.d, sq: v.seqlenQ, sk: v.seqlenK,
+      slices: c.masks.map((m) => {
+        const s = toSlices(m);
+        if (s.kind !== 'ok') throw new Error(s.reason);
+        return { qRanges: Array.from(s.value.qRanges), kRanges: Array.from(s.value.kRanges), types: Array.from(s.value.types) };
+      }),
+      args: { heads: v.heads, tileQ: v.tileQ, tileK: v.tileK, tuning: v.tuning, bands: Array.from(v.bands), fwd: listJson(v.fwd), bwd: listJson(v.bwd) },
+      // the CP step form (src/worker/ranges-args.ts rangesStepArrays): flat names, at the tile the worker picks (128 / pack)
+      step: c.masks.length === 1 ? stepJson(c.masks[0], 128 / c.tuning.pack) : null,
+    };
+  });
+}
