@@ -58,7 +58,7 @@ describe('ranges job arguments', () => {
     const f = full.job.mask.args as Record<string, any>;
     expect([f.tileQ, f.tileK, f.tuning.pack]).toEqual([128, 128, 1]);
     expect(f.fwd.partialTiles).toBe(0);
-    expect((f.fwd.parts as ArrayRef).shape).toEqual([1, 3]);
+    expect((f.fwd.parts as ArrayRef).shape).toEqual([1, 5]);
     const s = sparse.job.mask.args as Record<string, any>;
     expect([s.tileQ, s.tileK, s.heads]).toEqual([64, 64, 4]);
     expect(sparse.job.mask.perHead).toBe(true);

@@ -12,7 +12,7 @@ function nonEmpty(a: Int32Array, width: number): { values: Int32Array; shape: nu
 
 function encodeList(l: TileList, arrays: ArrayFile): { [k: string]: MaskArg } {
   const runs = nonEmpty(l.runs, 2);
-  const parts = nonEmpty(l.parts, 3);
+  const parts = nonEmpty(l.parts, 5);
   const ids = nonEmpty(l.sliceIds, 1);
   return {
     numRows: l.numRows,

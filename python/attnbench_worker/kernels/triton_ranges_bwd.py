@@ -71,11 +71,14 @@ def _dkdv(Q, K, V, DO, LSE, DELTA, DK, DV, DQA, BANDS, ORDER, ROWRUNS, RUNS, ROW
     p0 = tl.load(ROWPARTS + x)
     p1 = tl.load(ROWPARTS + x + 1)
     for pi in range(p0, p1):
-        c = tl.load(PARTS + 3 * pi)
-        s0 = tl.load(PARTS + 3 * pi + 1)
-        sn = tl.load(PARTS + 3 * pi + 2)
-        for sub in tl.static_range(BM // SUBM):
-            tok = (c * BM + sub * SUBM) // P + rows // P
+        c = tl.load(PARTS + 5 * pi)
+        s0 = tl.load(PARTS + 5 * pi + 1)
+        sn = tl.load(PARTS + 5 * pi + 2)
+        qlo = tl.load(PARTS + 5 * pi + 3)  # query tokens the bands touch: packed rows [r0, r1) of the tile
+        qhi = tl.load(PARTS + 5 * pi + 4)
+        rq0 = (qlo - c * TQ) * P
+        for m0 in range(c * BM + rq0 - rq0 % SUBM, c * BM + (qhi - c * TQ) * P, SUBM):
+            tok = m0 // P + rows // P
             head = hg * P + rows % P
             row_ok = tok < SQ
             q_off = b * sqb + tok.to(tl.int64) * sqs + head * D
@@ -135,11 +138,13 @@ def _dq(Q, K, V, DO, LSE, DELTA, DQ, BANDS, ORDER, ROWRUNS, RUNS, ROWPARTS, PART
     p0 = tl.load(ROWPARTS + x)
     p1 = tl.load(ROWPARTS + x + 1)
     for pi in range(p0, p1):
-        c = tl.load(PARTS + 3 * pi)
-        s0 = tl.load(PARTS + 3 * pi + 1)
-        sn = tl.load(PARTS + 3 * pi + 2)
-        for sub in tl.static_range(TK // SUBN):
-            offs_n = c * TK + sub * SUBN + offs_s
+        c = tl.load(PARTS + 5 * pi)
+        s0 = tl.load(PARTS + 5 * pi + 1)
+        sn = tl.load(PARTS + 5 * pi + 2)
+        klo = tl.load(PARTS + 5 * pi + 3)  # keys the bands touch in this tile: skip the steps outside
+        khi = tl.load(PARTS + 5 * pi + 4)
+        for kk in range(klo - (klo - c * TK) % SUBN, khi, SUBN):
+            offs_n = kk + offs_s
             col_ok = offs_n < SK
             keep = band_keep(BANDS, SIDS, s0, sn, tok[:, None], offs_n[None, :], BM, SUBN)
             k = tl.load(kbase + offs_n.to(tl.int64)[:, None] * sks + offs_d[None, :], mask=col_ok[:, None], other=0.0)

@@ -80,11 +80,13 @@ def _fwd(Q, K, V, O, LSE, BANDS, ORDER, ROWRUNS, RUNS, ROWPARTS, PARTS, SIDS,
     p0 = tl.load(ROWPARTS + x)
     p1 = tl.load(ROWPARTS + x + 1)
     for pi in range(p0, p1):
-        c = tl.load(PARTS + 3 * pi)
-        s0 = tl.load(PARTS + 3 * pi + 1)
-        sn = tl.load(PARTS + 3 * pi + 2)
-        for sub in tl.static_range(TK // SUBN):
-            offs_n = c * TK + sub * SUBN + offs_s
+        c = tl.load(PARTS + 5 * pi)
+        s0 = tl.load(PARTS + 5 * pi + 1)
+        sn = tl.load(PARTS + 5 * pi + 2)
+        klo = tl.load(PARTS + 5 * pi + 3)  # keys the bands touch in this tile: skip the steps outside
+        khi = tl.load(PARTS + 5 * pi + 4)
+        for kk in range(klo - (klo - c * TK) % SUBN, khi, SUBN):
+            offs_n = kk + offs_s
             col_ok = offs_n < SK
             keep = band_keep(BANDS, SIDS, s0, sn, tok[:, None], offs_n[None, :], BM, SUBN)
             k = tl.load(kbase + offs_n.to(tl.int64)[:, None] * sks + offs_d[None, :], mask=col_ok[:, None], other=0.0)

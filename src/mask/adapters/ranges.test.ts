@@ -38,11 +38,22 @@ function decode(v: RangesValue, l: TileList, bwd: boolean): Uint8Array {
       }
     }
     for (let p = l.rowParts[x]; p < l.rowParts[x + 1]; p++) {
-      const [c, s0, sn] = l.parts.subarray(3 * p, 3 * p + 3);
+      const [c, s0, sn, lo, hi] = l.parts.subarray(5 * p, 5 * p + 5);
       expect(sn).toBeGreaterThan(0);
+      // [lo, hi) lies in the tile and is the tightest column range of the tile's unmasked cells
+      expect(lo).toBeGreaterThanOrEqual(c * tc);
+      expect(hi).toBeLessThanOrEqual(Math.min(nCols, (c + 1) * tc));
+      let seenLo = Infinity;
+      let seenHi = -Infinity;
       const ids = l.sliceIds.subarray(s0, s0 + sn);
       for (let row = r * tr; row < Math.min(nRows, (r + 1) * tr); row++)
-        for (let col = c * tc; col < Math.min(nCols, (c + 1) * tc); col++) if (ids.some((id) => inBand(id, row, col))) out[cell(row, col)]++;
+        for (let col = c * tc; col < Math.min(nCols, (c + 1) * tc); col++)
+          if (ids.some((id) => inBand(id, row, col))) {
+            out[cell(row, col)]++;
+            seenLo = Math.min(seenLo, col);
+            seenHi = Math.max(seenHi, col + 1);
+          }
+      expect([lo, hi]).toEqual([seenLo, seenHi]);
     }
   }
   return out;
@@ -77,8 +88,8 @@ function checkLists(heads: readonly Mask[], tileQ: number, tileK: number): Range
     for (let x = 0; x < v.heads * l.numRows; x++) {
       const h = Math.floor(x / l.numRows);
       for (let p = l.rowParts[x]; p < l.rowParts[x + 1]; p++)
-        for (let u = 0; u < l.parts[3 * p + 2]; u++) {
-          const id = l.sliceIds[l.parts[3 * p + 1] + u];
+        for (let u = 0; u < l.parts[5 * p + 2]; u++) {
+          const id = l.sliceIds[l.parts[5 * p + 1] + u];
           let owner = 0;
           let seen = heads[0].slices.length;
           while (id >= seen) seen += heads[++owner].slices.length;
@@ -116,7 +127,7 @@ describe('ranges work lists cover exactly the mask', () => {
     // rows 0-3 empty; documents of length 1; a tile of 8 crossed by several documents and kinds
     const m = gridMask(20, 20, [4, 5, 6, 7, 9, 12, 13], [4, 5, 6, 7, 9, 12, 13], [null, 'full', 'causal', 'invcausal', 'bicausal', null, 'full']);
     const v = checkLists([m], 8, 8);
-    const cutBy = Array.from({ length: v.fwd.parts.length / 3 }, (_, p) => v.fwd.parts[3 * p + 2]);
+    const cutBy = Array.from({ length: v.fwd.parts.length / 5 }, (_, p) => v.fwd.parts[5 * p + 2]);
     expect(Math.max(...cutBy)).toBeGreaterThanOrEqual(3);
     const docs: Mask = { seqlenQ: 10, seqlenK: 10, slices: Array.from({ length: 10 }, (_, i) => ({ qStart: i, qEnd: i + 1, kStart: i, kEnd: i + 1, kind: 'full' as const })) };
     checkLists([docs], 4, 4);

@@ -38,7 +38,11 @@ export interface TileList {
   readonly runs: Int32Array;
   /** [H * numRows + 1] offsets into parts. */
   readonly rowParts: Int32Array;
-  /** [nParts, 3]: (column tile, first index into sliceIds, count of bands that cut the tile). */
+  /**
+   * [nParts, 5]: (column tile, first index into sliceIds, count of bands that cut the tile, lo, hi):
+   * [lo, hi) are the columns the bands touch inside the tile (global), so the kernel skips the
+   * inner steps outside them.
+   */
   readonly parts: Int32Array;
   /** Band ids (rows of RangesValue.bands) of the partial tiles. */
   readonly sliceIds: Int32Array;
@@ -193,10 +197,27 @@ export function buildTileList(inp: ListInput): TileList {
       runC0.push(c);
       runC1.push(c + 1);
     } else {
+      // columns the bands touch inside the tile (each band clipped to the tile is a band)
+      const r = x % R;
+      const t0 = r * tileR;
+      const t1 = Math.min(nRows, t0 + tileR);
+      const k0 = c * tileC;
+      const k1 = Math.min(nCols, k0 + tileC);
+      let lo = k1;
+      let hi = k0;
+      for (let u = s; u < e; u++) {
+        const b = clipBand(bands[keys[u] - tile * idBits], t0, t1, k0, k1);
+        const rows = bandRows(b);
+        if (rows.end <= rows.start) continue;
+        lo = Math.min(lo, Math.max(b.k0, rows.start + b.lo));
+        hi = Math.max(hi, Math.min(b.k1, rows.end - 1 + b.hi + 1));
+      }
       partRow.push(x);
       parts.push(c);
       parts.push(sliceIds.n);
       parts.push(e - s);
+      parts.push(lo);
+      parts.push(hi);
       for (let u = s; u < e; u++) sliceIds.push(keys[u] - tile * idBits);
     }
     s = e;
