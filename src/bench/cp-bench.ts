@@ -3,7 +3,9 @@
 //      S = 16M, P = 1024 (target 10 s), as ratios to the targets;
 //   2. scheme x dense family -> imbalance and bytes moved at P = 8 and 64 (S = 8k x P, the paper's
 //      8k tokens per GPU), checking dispatch imbalance <= 1.05 everywhere and dispatch bytes <=
-//      ring_p2p bytes on document families.
+//      ring_p2p bytes on document families;
+//   3. document-aware CP (issue 14): old vs new placement of dispatch, zigzag vs doc_zigzag of
+//      ring_p2p (cp-doc-bench.ts).
 // Shape: 64 query heads, 8 KV heads, head dim 128, bf16 (SPEC 5). Layouts: usp ulysses=8,
 // loongtrain hp=8 (the paper's Ulysses inside a node), ulysses replicates K/V heads past 8.
 import { pathToFileURL } from 'node:url';
@@ -11,6 +13,7 @@ import Table from 'cli-table3';
 import { planCp, sharedMask } from '../cp/plan/index.js';
 import { planStats, summarizeStats, type StatsSummary } from '../cp/stats.js';
 import { fmtBytes } from '../cp/table.js';
+import { runDocPlacementBench, type DocBenchOptions, type DocBenchRow } from './cp-doc-bench.js';
 import type { CpLayout, CpShape, SchemeId } from '../cp/types.js';
 import { SCHEME_IDS } from '../cp/types.js';
 import { DENSE_FAMILIES, generateMask } from '../mask/families/index.js';
@@ -61,6 +64,8 @@ export interface BalanceCell {
 export interface CpBenchReport {
   readonly timings: readonly PlanTiming[];
   readonly cells: readonly BalanceCell[];
+  /** Document placement comparison (section 3). */
+  readonly docRows: readonly DocBenchRow[];
   /** Failed target checks, one line each (empty = all targets met). */
   readonly failures: readonly string[];
 }
@@ -71,6 +76,8 @@ export interface CpBenchOptions {
   readonly worlds?: readonly number[];
   readonly tokensPerRank?: number;
   readonly families?: readonly string[];
+  /** Section 3 cases (default: the issue 14 sizes); null skips it. */
+  readonly docCases?: Pick<DocBenchOptions, 'dispatchCases' | 'ringCases' | 'tokensPerRank'> | null;
   readonly print?: (s: string) => void;
 }
 
@@ -152,11 +159,17 @@ export function runCpBench(opts: CpBenchOptions = {}): CpBenchReport {
     }
     print(`Imbalance (max/mean FLOPs) and bytes sent (forward + backward, all ranks), P=${world}, S=${formatTokens(seqlen)}\n${t.toString()}\n\n`);
   }
+  let docRows: DocBenchRow[] = [];
+  if (opts.docCases !== null) {
+    const d = runDocPlacementBench({ ...(opts.docCases ?? {}), shape, print });
+    docRows = d.rows;
+    failures.push(...d.failures);
+  }
   const dispatchCells = cells.filter((c) => c.scheme === 'dispatch' && c.summary);
   const worst = Math.max(...dispatchCells.map((c) => c.summary!.imbalance));
   print(`dispatch: worst imbalance ${worst.toFixed(4)} (target <= 1.05, ratio ${(worst / 1.05).toFixed(3)})\n`);
   print(failures.length ? `TARGETS MISSED:\n${failures.map((f) => `  ${f}`).join('\n')}\n` : 'all targets met\n');
-  return { timings, cells, failures };
+  return { timings, cells, docRows, failures };
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {

@@ -13,6 +13,7 @@ import { badInput } from '../../errors.js';
 import type { Mask, Range } from '../../mask/types.js';
 import type { BufferDesc, CpLayout, CpShape, Plan, RankProgram, SchemeId, Step, TensorKind } from '../types.js';
 import { AreaIndex, rangesLength } from './area.js';
+import { docZigzagShards, documentUnits } from './doc-place.js';
 
 // ----- layout parsing -------------------------------------------------------------------------
 
@@ -62,16 +63,42 @@ export function checkShape(shape: CpShape): void {
 
 // ----- sharding -------------------------------------------------------------------------------
 
-export const SHARDINGS = ['contiguous', 'zigzag'] as const;
+export const SHARDINGS = ['contiguous', 'zigzag', 'doc_zigzag'] as const;
 export type Sharding = (typeof SHARDINGS)[number];
+
+/** Plans beyond this many (owned ranges x world) default to zigzag: a ring step per pair of ranks
+ *  over every document piece would not plan in reasonable time (P = 1024, thousands of documents). */
+export const DOC_ZIGZAG_BUDGET = 5e7;
+
+export const SHARDING_HELP =
+  'contiguous (P chunks), zigzag (2P chunks, rank r owns r and 2P-1-r) or doc_zigzag (every document cut into 2P pieces zigzag, the paper\'s ring baseline; default when the mask has documents and the plan stays small, else zigzag)';
+
+/**
+ * The sharding a ring scheme uses: the layout's, else doc_zigzag when the mask has more than one
+ * document (documentUnits) and pieces x world stay within DOC_ZIGZAG_BUDGET, else zigzag.
+ */
+export function ringSharding(scheme: SchemeId, layout: CpLayout, mask: Mask, world: number): Sharding {
+  if (layout.sharding !== undefined) return layoutEnum(scheme, layout, 'sharding', SHARDINGS, 'zigzag');
+  const units = documentUnits(new AreaIndex(mask), 0);
+  if (units.length < 2) return 'zigzag';
+  let pieces = 0;
+  for (const u of units) pieces += Math.min(u.end - u.start, 2 * world);
+  return pieces * world <= DOC_ZIGZAG_BUDGET ? 'doc_zigzag' : 'zigzag';
+}
 
 /**
  * Owned token ranges of every rank.
  *   contiguous: P equal chunks, rank r owns chunk r.
  *   zigzag:     2P equal chunks, rank r owns chunks r and 2P-1-r (balances causal masks):
  *               P=4:  chunks 0 1 2 3 4 5 6 7  ->  ranks 0 1 2 3 3 2 1 0
+ *   doc_zigzag: the same inside every document of the mask (doc-place.ts docZigzagShards).
  */
-export function shard(scheme: SchemeId, seqlen: number, world: number, sharding: Sharding): Range[][] {
+export function shard(scheme: SchemeId, seqlen: number, world: number, sharding: Sharding, mask?: Mask): Range[][] {
+  if (sharding === 'doc_zigzag') {
+    if (!mask) throw new Error('internal: doc_zigzag sharding needs the mask');
+    if (seqlen < 2 * world) throw badInput(`${scheme}: seqlen ${seqlen} is smaller than 2*world = ${2 * world} (doc_zigzag sharding)`);
+    return docZigzagShards(documentUnits(new AreaIndex(mask), 0), world);
+  }
   if (sharding === 'contiguous') {
     if (seqlen % world !== 0)
       throw badInput(`${scheme}: seqlen ${seqlen} is not divisible by world ${world} (contiguous sharding cuts the sequence into P equal chunks)`);

@@ -44,14 +44,14 @@ export const SCHEMES: readonly SchemeDef[] = [
     description: 'K/V blocks travel a ring of all ranks; log-sum-exp merge; dK/dV travel back',
     params: ringP2p.params,
     plan: ringP2p.plan,
-    layouts: () => [{ sharding: 'contiguous' }, { sharding: 'zigzag' }],
+    layouts: () => [{ sharding: 'contiguous' }, { sharding: 'zigzag' }, { sharding: 'doc_zigzag' }],
   },
   {
     id: 'ring_allgather',
     description: 'all-gather K/V, attend locally; backward reduce-scatters dK/dV (Llama 3)',
     params: ringAllgather.params,
     plan: ringAllgather.plan,
-    layouts: () => [{ sharding: 'contiguous' }, { sharding: 'zigzag' }],
+    layouts: () => [{ sharding: 'contiguous' }, { sharding: 'zigzag' }, { sharding: 'doc_zigzag' }],
   },
   {
     id: 'usp',
@@ -81,10 +81,18 @@ export const SCHEMES: readonly SchemeDef[] = [
   },
   {
     id: 'dispatch',
-    description: 'ours: area-balanced sharding, fetch only the K/V ranges each rank needs',
+    description: 'ours: whole documents per rank balanced by area (or area-balanced granules), fetch only the K/V ranges each rank needs',
     params: dispatch.params,
     plan: dispatch.plan,
-    layouts: (): CpLayout[] => [{}, { sharding: 'contiguous' }, { sharding: 'chunked' }, { comm: 'all_gather' }],
+    layouts: (): CpLayout[] => [
+      {},
+      { sharding: 'documents' },
+      { sharding: 'documents', split: 'zigzag' },
+      { sharding: 'granules' },
+      { sharding: 'contiguous' },
+      { sharding: 'chunked' },
+      { comm: 'all_gather' },
+    ],
   },
 ];
 

@@ -3,7 +3,7 @@
 // outer ring across them whose transfers overlap the inner ring's compute.
 import { badInput } from '../../errors.js';
 import type { Planner } from '../types.js';
-import { checkLayoutKeys, checkWorld, layoutEnum, layoutInt, SHARDINGS, type LayoutParam } from './common.js';
+import { checkLayoutKeys, checkWorld, layoutEnum, layoutInt, ringSharding, SHARDING_HELP, SHARDINGS, type LayoutParam } from './common.js';
 import { PLACEMENTS, planHeadRing } from './ring.js';
 import { defaultHeadDegree, twoDegrees } from './usp.js';
 
@@ -12,7 +12,7 @@ export const params: readonly LayoutParam[] = [
   { key: 'cp', kind: 'int', description: 'context-parallel degree (P / hp)' },
   { key: 'window', kind: 'int', description: 'inner ring size w, divides cp (default: the largest divisor of cp whose inner ring fits in a node of 8 ranks)' },
   { key: 'placement', kind: 'enum', values: PLACEMENTS, description: 'context_first (default: context ranks consecutive) or head_first' },
-  { key: 'sharding', kind: 'enum', values: SHARDINGS, description: 'token sharding of the ranks (default zigzag)' },
+  { key: 'sharding', kind: 'enum', values: SHARDINGS, description: SHARDING_HELP },
   { key: 'replicate_kv', kind: 'int', description: '1: allow hp above the KV heads by replicating K/V heads' },
 ];
 
@@ -30,7 +30,7 @@ export const plan: Planner = (mask, world, layout, shape) => {
     for (let d = 1; d <= cp; d++) if (cp % d === 0 && d * span <= 8) window = d;
   }
   if (cp % window !== 0) throw badInput(`loongtrain: window ${window} does not divide the context degree cp=${cp}`);
-  const sharding = layoutEnum('loongtrain', layout, 'sharding', SHARDINGS, 'zigzag');
+  const sharding = ringSharding('loongtrain', layout, mask, world);
   const replicateKv = layoutInt('loongtrain', layout, 'replicate_kv', 0, 0) > 0;
   return planHeadRing(
     'loongtrain',

@@ -72,7 +72,7 @@ export function planHeadRing(scheme: SchemeId, mask: Mask, world: number, ly: He
   if (U * w * n !== world) throw new Error(`internal: ${U} x ${w} x ${n} != ${world}`);
   checkUlysses(scheme, U, shape, ly.replicateKv);
   const C = w * n;
-  const owned = shard(scheme, mask.seqlenQ, world, ly.sharding);
+  const owned = shard(scheme, mask.seqlenQ, world, ly.sharding, mask);
   const rankOf = (u: number, c: number) => (ly.placement === 'head_first' ? c * U + u : u * C + c);
   const ctx = (i: number, p: number) => (((i % n) + n) % n) * w + (((p % w) + w) % w);
 

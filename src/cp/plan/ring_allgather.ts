@@ -23,7 +23,7 @@ import {
 } from './common.js';
 
 export const params: readonly LayoutParam[] = [
-  { key: 'sharding', kind: 'enum', values: SHARDINGS, description: 'contiguous or zigzag (default)' },
+  { key: 'sharding', kind: 'enum', values: SHARDINGS, description: 'contiguous, zigzag (default) or doc_zigzag (every document cut into 2P pieces zigzag)' },
 ];
 
 export const plan: Planner = (mask, world, layout, shape) => {
@@ -32,7 +32,7 @@ export const plan: Planner = (mask, world, layout, shape) => {
   checkShape(shape);
   checkSquare('ring_allgather', mask);
   const sharding = layoutEnum('ring_allgather', layout, 'sharding', SHARDINGS, 'zigzag');
-  const owned = shard('ring_allgather', mask.seqlenQ, world, sharding);
+  const owned = shard('ring_allgather', mask.seqlenQ, world, sharding, mask);
   const group = Array.from({ length: world }, (_, r) => r);
   const all = owned.flat(); // gathered tokens, in group order
   const idx = new AreaIndex(mask);

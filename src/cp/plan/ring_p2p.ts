@@ -2,17 +2,17 @@
 // local queries to the visiting K/V and merges by log-sum-exp, overlapping the next transfer.
 // Backward: K/V travel again with their dK/dV accumulators, which end on their owners.
 import type { Planner } from '../types.js';
-import { checkLayoutKeys, checkWorld, layoutEnum, SHARDINGS, type LayoutParam } from './common.js';
+import { checkLayoutKeys, checkWorld, ringSharding, SHARDING_HELP, SHARDINGS, type LayoutParam } from './common.js';
 import { planHeadRing } from './ring.js';
 
 export const params: readonly LayoutParam[] = [
-  { key: 'sharding', kind: 'enum', values: SHARDINGS, description: 'contiguous (P chunks) or zigzag (2P chunks, rank r owns r and 2P-1-r; default)' },
+  { key: 'sharding', kind: 'enum', values: SHARDINGS, description: SHARDING_HELP },
 ];
 
 export const plan: Planner = (mask, world, layout, shape) => {
   checkWorld('ring_p2p', world);
   checkLayoutKeys('ring_p2p', layout, params);
-  const sharding = layoutEnum('ring_p2p', layout, 'sharding', SHARDINGS, 'zigzag');
+  const sharding = ringSharding('ring_p2p', layout, mask, world);
   return planHeadRing('ring_p2p', mask, world, { ulysses: 1, inner: world, outer: 1, placement: 'head_first', sharding, replicateKv: false }, shape, {
     sharding,
   });

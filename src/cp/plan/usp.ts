@@ -2,13 +2,13 @@
 // (inside a node), ring attention across the `ring` groups. Degrees multiply to the world size.
 import { badInput } from '../../errors.js';
 import type { CpShape, Planner } from '../types.js';
-import { checkLayoutKeys, checkWorld, layoutEnum, layoutInt, SHARDINGS, type LayoutParam } from './common.js';
+import { checkLayoutKeys, checkWorld, layoutInt, ringSharding, SHARDING_HELP, SHARDINGS, type LayoutParam } from './common.js';
 import { planHeadRing } from './ring.js';
 
 export const params: readonly LayoutParam[] = [
   { key: 'ulysses', kind: 'int', description: 'Ulysses degree (default: the largest divisor of P that splits the KV heads, at most 8)' },
   { key: 'ring', kind: 'int', description: 'ring degree (default P / ulysses)' },
-  { key: 'sharding', kind: 'enum', values: SHARDINGS, description: 'token sharding of the ranks (default zigzag)' },
+  { key: 'sharding', kind: 'enum', values: SHARDINGS, description: SHARDING_HELP },
   { key: 'replicate_kv', kind: 'int', description: '1: allow a Ulysses degree above the KV heads by replicating K/V heads' },
 ];
 
@@ -43,7 +43,7 @@ export const plan: Planner = (mask, world, layout, shape) => {
   checkLayoutKeys('usp', layout, params);
   const given = (k: string) => (layout[k] === undefined ? undefined : layoutInt('usp', layout, k, 1));
   const [U, R] = twoDegrees('usp', world, { key: 'ulysses', value: given('ulysses') }, { key: 'ring', value: given('ring') }, defaultHeadDegree(world, shape));
-  const sharding = layoutEnum('usp', layout, 'sharding', SHARDINGS, 'zigzag');
+  const sharding = ringSharding('usp', layout, mask, world);
   const replicateKv = layoutInt('usp', layout, 'replicate_kv', 0, 0) > 0;
   return planHeadRing('usp', mask, world, { ulysses: U, inner: R, outer: 1, placement: 'head_first', sharding, replicateKv }, shape, {
     ulysses: U,
