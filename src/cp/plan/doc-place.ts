@@ -210,7 +210,7 @@ class Ranks {
     let score = Infinity;
     for (let r = 0; r < this.P; r++) {
       if (this.toks[r] + tokens > this.cap) continue;
-      const sc = Math.max((this.loads[r] + area) / M, (this.toks[r] + tokens) / T);
+      const sc = Math.max(M > 0 ? (this.loads[r] + area) / M : 0, (this.toks[r] + tokens) / T);
       if (sc < score) [best, score] = [r, sc];
     }
     return best >= 0 ? best : this.pick(tokens);
@@ -307,6 +307,26 @@ export function placeDocuments(idx: AreaIndex, P: number, opts: DocPlacementOpti
     ranks.loads[hi] -= moved;
     ranks.toks[hi] -= l - x.start;
     ranks.put(lo, [{ start: x.start, end: l }], moved, l - x.start);
+  }
+  // 4. Every rank owns at least one token (executors and checkers expect it): an empty rank takes
+  //    the head half of the longest range of the rank with the most tokens.
+  for (let r = 0; r < P; r++) {
+    if (ranks.toks[r] > 0) continue;
+    let d = 0;
+    for (let x = 1; x < P; x++) if (ranks.toks[x] > ranks.toks[d]) d = x;
+    const own = ranks.owned[d];
+    let at = 0;
+    own.forEach((x, i) => {
+      if (x.end - x.start > own[at].end - own[at].start) at = i;
+    });
+    const x = own[at];
+    if (x.end - x.start < 2) break; // fewer tokens than ranks: the caller reports it
+    const mid = x.start + ((x.end - x.start) >> 1);
+    const moved = rowsArea(x.start, mid);
+    own.splice(at, 1, { start: mid, end: x.end });
+    ranks.loads[d] -= moved;
+    ranks.toks[d] -= mid - x.start;
+    ranks.put(r, [{ start: x.start, end: mid }], moved, mid - x.start);
   }
   return { owned: ranks.owned.map((rs) => mergeSorted(rs)), loads: ranks.loads, units: units.length, split };
 }
