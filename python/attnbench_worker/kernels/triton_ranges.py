@@ -41,6 +41,13 @@ def available():
     return None if torch.cuda.is_available() else "torch sees no CUDA GPU"
 
 
+def partial_available(device):
+    """The CP entry runs on CUDA tensors (on CPU tensors only through tests/fake_triton.py)."""
+    if device.type != "cuda":
+        return "triton_ranges runs on CUDA tensors (use --kernel reference on CPU)"
+    return available()
+
+
 class TileList:
     def __init__(self, d, device):
         t = {k: d[k].to(device=device, dtype=torch.int32).contiguous().view(-1) for k in LIST_KEYS}
