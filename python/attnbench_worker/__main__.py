@@ -8,15 +8,20 @@ import sys
 def main(argv=None):
     p = argparse.ArgumentParser(prog="python -m attnbench_worker", description="attnbench kernel worker")
     sub = p.add_subparsers(dest="cmd", required=True)
-    s = sub.add_parser("serve", help="child-process mode: JSON lines over stdio")
+    km = argparse.ArgumentParser(add_help=False)
+    km.add_argument("--kernel-module", action="append", default=[], metavar="MODULE|FILE.py",
+                    help="load an external kernel module (repeatable; see kernels/external.py)")
+    s = sub.add_parser("serve", parents=[km], help="child-process mode: JSON lines over stdio")
     s.add_argument("--group", choices=("torch", "jax"), default="torch")
-    r = sub.add_parser("run", help="file mode: run jobs.jsonl, append results as measured")
+    r = sub.add_parser("run", parents=[km], help="file mode: run jobs.jsonl, append results as measured")
     r.add_argument("jobs")
     r.add_argument("--out", required=True)
     r.add_argument("--resume", action="store_true")
     r.add_argument("--python", default=None, help="python for the worker children (default: this one)")
-    h = sub.add_parser("hello", help="print the handshake (environment, kernel availability) and exit")
+    h = sub.add_parser("hello", parents=[km], help="print the handshake (environment, kernel availability) and exit")
     h.add_argument("--group", choices=("torch", "jax"), default="torch")
+    d = sub.add_parser("describe", parents=[km], help="print the declarations of --kernel-module kernels as JSON (TypeScript reads them)")
+    d.set_defaults(kernel_module=[])
     v = sub.add_parser("validate", help="check job files (jobs.jsonl, CP index.json / manifests) and their arrays; run nothing")
     v.add_argument("files", nargs="+")
     b = sub.add_parser("bare", help="dev: time jobs with a bare CUDA-event loop, next to the harness")
@@ -24,6 +29,20 @@ def main(argv=None):
     b.add_argument("--ids", default="", help="comma-separated job ids (default: all)")
     b.add_argument("--iters", type=int, default=20)
     a = p.parse_args(argv)
+    if getattr(a, "kernel_module", None):
+        from .kernels.external import KernelModuleError, use
+
+        try:
+            described = use(a.kernel_module)
+        except KernelModuleError as e:
+            print(f"attnbench_worker: {e}", file=sys.stderr)
+            return 2
+        if a.cmd == "describe":
+            print(json.dumps(described))
+            return 0
+    if a.cmd == "describe":
+        print("[]")
+        return 0
     if a.cmd == "serve":
         from .serve import serve
 

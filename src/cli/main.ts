@@ -2,6 +2,7 @@
 // `register(program)`; the work is done by the library modules they call.
 import { Command, CommanderError } from 'commander';
 import { AttnbenchError } from '../errors.js';
+import { useKernelModules } from '../kernels/external.js';
 import { installGuards } from './guards.js';
 import * as cp from './commands/cp.js';
 import * as dashboard from './commands/dashboard.js';
@@ -20,8 +21,14 @@ export function buildProgram(): Command {
     .description('Measure and plan long-context attention: kernels and context parallelism')
     .version('0.1.0')
     .exitOverride()
-    .configureOutput({ writeErr: (s) => process.stderr.write(s) });
+    .configureOutput({ writeErr: (s) => process.stderr.write(s) })
+    .option('--kernel-module <module|file.py>', 'load an external python kernel (repeatable; README "Bring your own kernel")', (v: string, a: string[]) => [...a, v], [] as string[]);
   for (const c of COMMANDS) c.register(program);
+  // External kernels are registered before any command parses its --kernel flags.
+  program.hook('preAction', (_cmd, action) => {
+    const specs = program.opts().kernelModule as string[];
+    if (specs.length) useKernelModules(specs, (action.opts() as { python?: string }).python);
+  });
   return installGuards(program);
 }
 

@@ -2,7 +2,7 @@
 // flags override fields. Executor-specific kernel lists come from the kernel registry.
 import type { KernelSweep } from '../bench/sweep.js';
 import type { ExecutorId, KernelId } from '../ids.js';
-import { KERNELS } from '../kernels/registry.js';
+import { allKernels } from '../kernels/registry.js';
 
 export interface KernelPreset {
   readonly description: string;
@@ -30,7 +30,7 @@ export const PAPER_FAMILIES = [
 export const PAPER_SEQLENS = [1, 2, 4, 8, 16, 24, 32, 40, 48].map((k) => k * 1024);
 
 function kernelsOf(executor: ExecutorId, filter: (perHead: boolean) => boolean = () => true): KernelId[] {
-  return KERNELS.filter((k) => k.executor === executor && filter(k.caps.perHeadMask)).map((k) => k.id);
+  return allKernels().filter((k) => k.executor === executor && filter(k.caps.perHeadMask)).map((k) => k.id as KernelId);
 }
 
 const gpuBase = {

@@ -48,15 +48,32 @@ export const KERNELS = [
 
 export type KernelId = (typeof KERNELS)[number]['id'];
 
-export const KERNEL_IDS: readonly KernelId[] = KERNELS.map((k) => k.id);
+// Kernels registered at run time (--kernel-module, src/kernels/external.ts) follow the built-in
+// ones in KERNEL_IDS and allKernels(), so parsing, sweeps, doctor and the report see them too.
+const EXTERNAL: GpuKernelDescriptor[] = [];
+const ids: string[] = KERNELS.map((k) => k.id);
+
+export const KERNEL_IDS: readonly KernelId[] = ids as KernelId[];
 
 export function isKernelId(id: string): id is KernelId {
   return (KERNEL_IDS as readonly string[]).includes(id);
 }
 
+/** Built-in kernels, then registered external ones. */
+export function allKernels(): readonly GpuKernelDescriptor[] {
+  return [...KERNELS, ...EXTERNAL];
+}
+
+/** Adds an external kernel (its id must be new). */
+export function registerKernel(d: GpuKernelDescriptor): void {
+  if (ids.includes(d.id)) throw badInput(`kernel id '${d.id}' is already registered`);
+  EXTERNAL.push(d);
+  ids.push(d.id);
+}
+
 /** The descriptor of a kernel id; unknown ids are bad input (exit 2) naming the known ones. */
 export function getKernel(id: string): GpuKernelDescriptor {
-  const k = KERNELS.find((d) => d.id === id);
+  const k = allKernels().find((d) => d.id === id);
   if (!k) throw badInput(`unknown kernel '${id}': expected one of ${KERNEL_IDS.join(', ')}`);
   return k;
 }

@@ -5,7 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { CaseOutcome, KernelCase, KernelExecutor } from '../bench/types.js';
 import { AttnbenchError } from '../errors.js';
-import { getKernel, KERNELS } from '../kernels/registry.js';
+import { allKernels, getKernel } from '../kernels/registry.js';
 import type { KernelDescriptor } from '../kernels/types.js';
 import type { GeneratedMask } from '../mask/types.js';
 import type { Environment } from '../results/schema.js';
@@ -68,7 +68,7 @@ export class TorchExecutor implements KernelExecutor {
 
   async available(): Promise<ReadonlySet<string>> {
     const h = await this.hello();
-    const mine = new Set([...KERNELS.filter((k) => k.executor === this.id).map((k) => k.id), ...(this.opts.kernels ?? []).map((k) => k.id)]);
+    const mine = new Set([...allKernels().filter((k) => k.executor === this.id).map((k) => k.id), ...(this.opts.kernels ?? []).map((k) => k.id)]);
     return new Set(Object.entries(h.kernels).filter(([id, k]) => k.available && mine.has(id)).map(([id]) => id));
   }
 

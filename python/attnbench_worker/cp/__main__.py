@@ -36,11 +36,21 @@ def parse(argv):
     r.add_argument("--resume", action="store_true", help="skip cases whose every direction already has an ok row in --out")
     r.add_argument("--no-check", action="store_true", help="skip the reference check")
     r.add_argument("--trace-dir", default=None, help="write a Chrome/Perfetto trace per case and direction")
+    r.add_argument("--kernel-module", action="append", default=[], metavar="MODULE|FILE.py",
+                   help="load an external kernel module (repeatable; kernels/external.py); --kernel names its ID")
     return ap.parse_args(argv)
 
 
 def main(argv=None):
     args = parse(sys.argv[1:] if argv is None else argv)
+    if args.kernel_module:
+        from ..kernels.external import KernelModuleError, use
+
+        try:
+            use(args.kernel_module)
+        except KernelModuleError as e:
+            print(f"attnbench-cp: {e}", file=sys.stderr)
+            return 2
     from .manifest import ManifestError, expand_paths, load_manifest
 
     try:

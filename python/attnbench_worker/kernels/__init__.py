@@ -25,6 +25,13 @@ GROUPS.update({"py_ref": "py", "reference": "torch"})
 EXTERNAL = {}
 
 
+def load_external():
+    """Registers the modules of ATTNBENCH_KERNEL_MODULES (once; external.py)."""
+    from . import external
+
+    external.register_from_env()
+
+
 def load(kernel_id):
     if kernel_id in EXTERNAL:
         return EXTERNAL[kernel_id]
@@ -56,3 +63,8 @@ def availability(process_group):
             reason = f"{type(e).__name__}: {e}"
         out[kid] = {"available": True} if reason is None else {"available": False, "reason": reason}
     return out
+
+
+# External kernels named in the environment (set by TypeScript or by --kernel-module) load with the
+# registry, so every worker process and CP rank knows them.
+load_external()

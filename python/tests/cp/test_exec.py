@@ -60,6 +60,20 @@ class TestVirtualRanks(unittest.TestCase):
             with open(out) as f:
                 self.assertEqual(len(f.readlines()), n)  # every case ok already: nothing ran
 
+    def test_an_external_kernel_with_the_partial_entry_runs_under_cp(self):
+        from attnbench_worker.cp.__main__ import main
+
+        example = os.path.join(os.path.dirname(__file__), "..", "..", "..", "examples", "my_kernel.py")
+        with tempfile.TemporaryDirectory() as d:
+            out = os.path.join(d, "r.jsonl")
+            rc = main(["run", write_ts_jobs(), "--out", out, "--virtual-ranks", "2", "--device", "cpu", "--warmup", "0",
+                       "--iters", "1", "--kernel", "my_kernel", "--kernel-module", example])
+            with open(out) as f:
+                rows = [json.loads(line) for line in f]
+        self.assertEqual(rc, 0)
+        self.assertEqual({(r["kernel"], r["status"]) for r in rows}, {("my_kernel", "ok")})
+        self.assertFalse(any(r["error"]["exceedsTolerance"] for r in rows))
+
     def test_error_accumulator_keeps_the_reference_scale_across_ranks(self):
         from attnbench_worker.cp.runner import ErrAcc, error_metrics
 

@@ -33,7 +33,7 @@ import {
 } from '../../cp/torch/index.js';
 import type { CpLayout, CpShape } from '../../cp/types.js';
 import { parseHeads, parseParams } from '../../config/kernel-options.js';
-import { parseCpExecutorId, parseDtype, parseFamilyId, parseFamilyIds, parseSchemeId, parseSchemeIds } from '../../ids.js';
+import { CP_REFERENCE, parseCpExecutorId, parseDtype, parseFamilyId, parseFamilyIds, parseSchemeId, parseSchemeIds } from '../../ids.js';
 import { familyParams, generateMask } from '../../mask/families/index.js';
 import type { GeneratedMask, Mask } from '../../mask/types.js';
 import type { ResultRow } from '../../results/schema.js';
@@ -42,6 +42,7 @@ import { appendJsonl, okRowIds } from '../../util/jsonl.js';
 import { formatTokens, parseInteger, parseIntList, parseTokenList, parseTokens, splitList } from '../../util/parse.js';
 import { PARTIAL_ARRAYS } from '../../cp/torch/partial-arrays.js';
 import { pythonDir, pythonExecutable } from '../../worker/client.js';
+import { partialExternalIds } from '../../kernels/external.js';
 import { AttnbenchError, badInput, usage } from '../../errors.js';
 
 const DTYPE_BYTES: Readonly<Record<string, number>> = { bfloat16: 2, float16: 2, float32: 4 };
@@ -173,7 +174,7 @@ function torchCaseOptions(c: Command): Command {
     .option('--preset <name>', 'torch: a named case set; paper-cp = every scheme x {full, causal, full_document, causal_document}, 8k tokens per rank, 64:8 heads, d 128, bf16 (flags override)')
     .option('--tokens-per-rank <n>', 'torch: sequence length = n x world (instead of --seqlen)')
     .option('--dtype <t>', 'torch: bfloat16 | float16 | float32 (default bfloat16; float32 with --device cpu)')
-    .option('--kernel <id>', 'torch: partial-attention kernel auto | flex | triton_ranges | reference (default auto: flex on GPUs)')
+    .option('--kernel <id>', 'torch: partial-attention kernel auto | reference | flex | triton_ranges | a --kernel-module kernel with the partial entry (default auto: flex on GPUs)')
     .option('--warmup <n>', 'torch: warm-up runs per case (default 5)')
     .option('--iters <n>', 'torch: timed runs per case (default 20)')
     .option('--check-up-to <S>', 'torch: compare with the reference up to this sequence length (default 64k)')
@@ -205,9 +206,11 @@ const TORCH_ONLY: Readonly<Record<string, string>> = {
 
 const optInt = (v: string | undefined, what: string, min = 1): number | undefined => (v === undefined ? undefined : parseInteger(v, what, min));
 
+/** auto, reference, a kernel with CP step arguments (PARTIAL_ARRAYS), or a --kernel-module kernel with the partial entry. */
 function parseKernel(v: string | undefined): CaseFlags['kernel'] {
   if (v === undefined) return undefined;
-  if (v !== 'auto' && v !== 'reference' && !(v in PARTIAL_ARRAYS)) throw usage(`--kernel must be auto, reference or one of ${Object.keys(PARTIAL_ARRAYS).join(', ')}, got '${v}'`);
+  const known = [...Object.keys(PARTIAL_ARRAYS), ...partialExternalIds()];
+  if (v !== 'auto' && v !== CP_REFERENCE && !known.includes(v)) throw usage(`--kernel must be auto, ${CP_REFERENCE} or one of ${known.join(', ')}, got '${v}'`);
   return v;
 }
 
@@ -280,7 +283,8 @@ async function runOnTorch(o: RunOptions): Promise<void> {
     process.stdout.write(
       `${jobs.length} case(s), ${launchText(launch)} -> ${o.planDir} (${fmtBytes(r.written.bytes)})\n` +
         `run${where}:\n  ${shellCommand(r.commands[0], env)}\n` +
-        `rows: ${raw} (result rows as cases finish; running the command again continues after the finished ones; \`attnbench results --ingest ${raw}\`)\n`,
+        `records: ${raw} (measurements as cases finish; running the command again continues after the finished ones)\n` +
+        `rows: npx tsx src/cp/torch/rows-from-raw.ts --dir ${o.planDir} --raw ${raw} --out rows.jsonl, then \`attnbench results --ingest rows.jsonl\`\n`,
     );
     return;
   }
@@ -341,7 +345,8 @@ function writeSbatch(o: SbatchOptions): void {
     `${jobs.length} case(s), ${nodes} node(s) x ${gpus} GPU(s) -> ${dir} (${fmtBytes(written.bytes)})\n` +
       `script: ${file}\n` +
       `submit: sbatch ${file}\n` +
-      `rows:   ${raw} (result rows as cases finish; resubmitting continues after the finished ones; \`attnbench results --ingest ${raw}\`)\n`,
+      `records: ${raw} (measurements as cases finish; resubmitting continues after the finished ones)\n` +
+      `rows:   npx tsx src/cp/torch/rows-from-raw.ts --dir ${dir} --raw ${raw} --out rows.jsonl, then \`attnbench results --ingest rows.jsonl\`\n`,
   );
 }
 

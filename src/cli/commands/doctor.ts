@@ -1,7 +1,7 @@
 // attnbench doctor: what this machine can measure. Asks the python worker (torch process, then a
 // JAX process) for GPU, driver, CUDA and library versions and for each kernel's availability.
 import type { Command } from 'commander';
-import { KERNELS } from '../../kernels/registry.js';
+import { allKernels } from '../../kernels/registry.js';
 import { WorkerProcess, pythonExecutable, type WorkerGroup } from '../../worker/client.js';
 import type { Hello } from '../../worker/protocol.js';
 import { AttnbenchError } from '../../errors.js';
@@ -28,7 +28,7 @@ export async function doctor(o: DoctorOptions, write: (s: string) => void = (s) 
   const torch = await ask('torch', o.python);
   if (typeof torch === 'string') throw new AttnbenchError('unavailable', torch);
   const jax = o.jax === false ? 'skipped (--no-jax)' : await ask('jax', o.python);
-  const kernels = KERNELS.map((k) => {
+  const kernels = allKernels().map((k) => {
     if (k.executor === 'cpu') return { id: k.id, executor: k.executor, available: true, reason: null as string | null };
     const h = k.executor === 'jax' ? jax : torch;
     const s = typeof h === 'string' ? { available: false, reason: `jax worker: ${h}` } : h.kernels[k.id];

@@ -7,6 +7,7 @@ import { throughputTable } from '../../bench/table.js';
 import type { KernelExecutor } from '../../bench/types.js';
 import { kernelSweepFromOptions, type KernelCliOptions } from '../../config/kernel-options.js';
 import { createExecutor } from '../../bench/executors.js';
+import { isPurePython } from '../../kernels/external.js';
 import { ingestWorkerResults } from '../../bench/file-mode.js';
 import { measuredIds } from '../../bench/runner.js';
 import { badInput } from '../../errors.js';
@@ -80,6 +81,7 @@ export function register(program: Command): void {
       }
       const executor: KernelExecutor = await createExecutor(executorId, {
         python: o.python,
+        requireGpu: !(cases.length > 0 && cases.every((c) => isPurePython(c.kernel))),
         timeoutS: o.jobTimeout ? parseInteger(o.jobTimeout, '--job-timeout') : undefined,
       });
       try {

@@ -7,6 +7,8 @@
 //                  --rdzv_backend c10d --rdzv_endpoint HOST:PORT --rdzv_id ID -m attnbench_worker.cp ...
 // torchrun's flags are written with underscores: torch 1.x knows only those, 2.x takes both.
 //   virtual      python -m attnbench_worker.cp run DIR/index.json --out OUT --virtual-ranks 8
+import { KERNEL_MODULES_ENV } from '../../kernels/external.js';
+import path from 'node:path';
 import { usage } from '../../errors.js';
 
 /** NVLink multicast stays off on shared hosts (it can take the host's GPUs out of service). */
@@ -65,6 +67,8 @@ export function workerArgs(o: WorkerArgs): string[] {
   if (o.iters !== undefined) a.push('--iters', String(o.iters));
   if (o.noCheck) a.push('--no-check');
   if (o.resume) a.push('--resume');
+  // External kernels (--kernel-module): the printed command loads them too, wherever it runs.
+  for (const m of (process.env[KERNEL_MODULES_ENV] ?? '').split(path.delimiter).filter(Boolean)) a.push('--kernel-module', m);
   return a;
 }
 
