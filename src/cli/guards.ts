@@ -5,6 +5,11 @@ import type { Command } from 'commander';
 import { usage } from '../errors.js';
 import { resolveDocLens } from '../mask/doclen/load.js';
 import { checkPath, type PathKind } from '../util/paths.js';
+import { cpuCpBytes, guardMemory, guardPlan, parseBytes } from '../util/budget.js';
+import { parseHeads } from '../config/kernel-options.js';
+import { parseInteger, parseIntList, parseTokenList, splitList } from '../util/parse.js';
+import { CP_PRESETS } from '../sim/project.js';
+import { SCHEME_IDS } from '../cp/types.js';
 
 type Paths = Readonly<Record<string, PathKind>>;
 
@@ -61,9 +66,41 @@ export function checkCommand(cmd: Command): void {
   }
   // A document-length source is read here, once: a missing or malformed file fails before any case runs.
   if (typeof o.doclens === 'string') resolveDocLens(o.doclens, 4096);
+  checkBudgets(name, o);
+}
+
+/** Memory budgets of the commands that plan or allocate by the flags (util/budget.ts), before anything runs. */
+function checkBudgets(name: string, o: Record<string, unknown>): void {
+  const str = (k: string) => (typeof o[k] === 'string' ? (o[k] as string) : undefined);
+  const schemesOf = (fallback: readonly string[]) => (str('scheme') ? splitList(str('scheme')!) : fallback).filter((s) => (SCHEME_IDS as readonly string[]).includes(s));
+  let worlds: number[] = [];
+  let schemes: string[] = [];
+  if (name === 'cp plan' || name === 'cp run') {
+    worlds = str('world') ? parseIntList(str('world')!, 'world') : [];
+    schemes = schemesOf(SCHEME_IDS);
+  } else if (name === 'sim run') {
+    const preset = CP_PRESETS[str('preset') ?? 'paper-cp'];
+    worlds = str('gpus') ? parseIntList(str('gpus')!, 'GPU count') : [];
+    schemes = schemesOf(preset?.schemes ?? SCHEME_IDS);
+  }
+  for (const w of worlds) for (const s of schemes) guardPlan(s, w);
+  if (name === 'cp run' && (str('executor') ?? 'cpu') === 'cpu' && str('seqlen')) {
+    const { headsQ, headsKv } = parseHeads(str('heads') ?? '8:4');
+    const d = parseInteger(str('headDim') ?? '32', 'head-dim');
+    const S = Math.max(...parseTokenList(str('seqlen')!));
+    guardMemory(`cp run --executor cpu at S=${S} (${headsQ}:${headsKv} heads x ${d})`, cpuCpBytes(S, headsQ, headsKv, d, o.reference !== false));
+  }
 }
 
 /** Installs the checks on a program (every subcommand, present and future). */
 export function installGuards(program: Command): Command {
-  return program.hook('preAction', (_root, action) => checkCommand(action));
+  return program
+    .option('--mem-budget <size>', 'memory budget of the resource guards, e.g. 8G (default: 60% of this machine; env ATTNBENCH_MEM_BUDGET)')
+    .option('--time-budget <s>', 'seconds a CPU sweep may be estimated to take (default 3600; env ATTNBENCH_TIME_BUDGET)')
+    .hook('preAction', (root, action) => {
+      const r = root.opts() as { memBudget?: string; timeBudget?: string };
+      if (r.memBudget !== undefined) process.env.ATTNBENCH_MEM_BUDGET = String(parseBytes(r.memBudget, '--mem-budget'));
+      if (r.timeBudget !== undefined) process.env.ATTNBENCH_TIME_BUDGET = String(parseInteger(r.timeBudget, '--time-budget'));
+      checkCommand(action);
+    });
 }

@@ -12,6 +12,7 @@ import { ingestWorkerResults } from '../../bench/file-mode.js';
 import { measuredIds } from '../../bench/runner.js';
 import { badInput } from '../../errors.js';
 import { appendJsonl } from '../../util/jsonl.js';
+import { guardCpuSweep, splitInvalid } from '../../bench/guard.js';
 import { planJobsFile } from '../../worker/files.js';
 import path from 'node:path';
 import { parseInteger } from '../../util/parse.js';
@@ -58,8 +59,11 @@ export function register(program: Command): void {
         process.stdout.write(listing);
         return;
       }
-      const cases = sweeps.flatMap(expandSweep);
       const masks = familyMaskSource(samples, o.doclens);
+      // A parameter that does not fit a case (window w >= S) is bad input; a preset's grid skips those cases, saying so.
+      const { valid: cases, invalid } = splitInvalid(sweeps.flatMap(expandSweep), masks);
+      if (invalid.length && o.preset === undefined) throw badInput(invalid[0].message);
+      if (invalid.length) process.stderr.write(`attnbench: warning: preset ${o.preset}: ${invalid.length} case(s) skipped, their parameters do not fit (${invalid[0].message})\n`);
       if (o.ingest !== undefined) {
         if (!o.planDir) throw badInput('--ingest needs --plan-dir (the folder the jobs were planned in)');
         const done = measuredIds(o.out);
@@ -79,6 +83,7 @@ export function register(program: Command): void {
         );
         return;
       }
+      if (executorId === 'cpu') guardCpuSweep(cases, masks); // memory / time budget: exit 2 before anything runs
       const executor: KernelExecutor = await createExecutor(executorId, {
         python: o.python,
         requireGpu: !(cases.length > 0 && cases.every((c) => isPurePython(c.kernel))),

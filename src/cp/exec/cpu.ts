@@ -44,8 +44,10 @@ export interface ClusterRun {
 export class CpuCluster {
   private workers: Worker[] = [];
 
+  /** `timeoutMs` bounds the whole run (startup, forward and backward together). */
   async run(plan: Plan, inputs: readonly RankInputs[], timeoutMs = 120_000): Promise<ClusterRun> {
     const P = plan.world;
+    const deadline = performance.now() + timeoutMs;
     while (this.workers.length < P) this.workers.push(spawnWorker());
     const ws = this.workers.slice(0, P);
     // One channel per pair of ranks; ports[r][peer].
@@ -90,7 +92,7 @@ export class CpuCluster {
     const within = async <T>(p: Promise<T>, what: string): Promise<T> => {
       let timer: ReturnType<typeof setTimeout> | undefined;
       const timeout = new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new AttnbenchError('timeout', `cp run: ${what} did not finish within ${timeoutMs} ms`)), timeoutMs);
+        timer = setTimeout(() => reject(new AttnbenchError('timeout', `cp run: ${what} did not finish within the case's ${timeoutMs} ms`)), Math.max(0, deadline - performance.now()));
       });
       try {
         return await Promise.race([p, failed, timeout]);
@@ -153,9 +155,12 @@ export function createCpuExecutor(): CpExecutor {
     dtypeBytes: 4,
     async run(req: CpRunRequest): Promise<CpRunResult> {
       const { plan, mask } = req;
+      // --timeout bounds the whole case: the ranks' passes and the float64 reference after them.
+      const timeoutMs = req.timeoutMs ?? 120_000;
+      const deadline = Date.now() + timeoutMs;
       const inputs = randomInputs(plan.seqlen, plan.shape, req.seed);
-      const { outputs, timing } = await cluster.run(plan, rankInputs(plan, inputs), req.timeoutMs);
-      const err = req.check ? compare(assemble(plan, outputs), reference(mask, plan.shape, inputs)) : null;
+      const { outputs, timing } = await cluster.run(plan, rankInputs(plan, inputs), Math.max(1, deadline - Date.now()));
+      const err = req.check ? compare(assemble(plan, outputs), reference(mask, plan.shape, inputs, deadline)) : null;
       const stats = planStats(plan);
       const env = cpuEnvironment();
       const area = maskArea(mask);

@@ -144,10 +144,11 @@ export interface Reference {
   readonly dv: Float64Array;
 }
 
-export function reference(mask: Mask, shape: CpShape, g: GlobalInputs): Reference {
+/** The float64 single-rank reference; `deadline` (Date.now() ms) ends it with a timeout error. */
+export function reference(mask: Mask, shape: CpShape, g: GlobalInputs, deadline?: number): Reference {
   const s = { seqlenQ: mask.seqlenQ, seqlenK: mask.seqlenK, headsQ: shape.headsQ, headsKv: shape.headsKv, headDim: shape.headDim };
-  const f = referenceForward(g.q, g.k, g.v, mask, s);
-  const b = referenceBackward(g.q, g.k, g.v, mask, s, g.dout);
+  const f = referenceForward(g.q, g.k, g.v, mask, s, { deadline });
+  const b = referenceBackward(g.q, g.k, g.v, mask, s, g.dout, { deadline });
   return { out: f.out, lse: f.lse, dq: b.dq, dk: b.dk, dv: b.dv };
 }
 

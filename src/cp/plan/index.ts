@@ -1,6 +1,7 @@
 // The scheme registry: one entry per file in this folder; the id is the file name, the CLI value
 // and the value stored with results. Adding a scheme = one file + one line here.
 import { badInput } from '../../errors.js';
+import { guardPlan } from '../../util/budget.js';
 import type { GeneratedMask, Mask } from '../../mask/types.js';
 import { SCHEME_IDS, type CpLayout, type CpShape, type Plan, type Planner, type SchemeId } from '../types.js';
 import type { LayoutParam } from './common.js';
@@ -106,7 +107,9 @@ export function schemeDef(id: string): SchemeDef {
 
 /** Plans `scheme` (validating everything; bad input throws AttnbenchError with exit code 2). */
 export function planCp(scheme: string, mask: Mask, world: number, layout: CpLayout, shape: CpShape): Plan {
-  return schemeDef(scheme).plan(mask, world, layout, shape);
+  const def = schemeDef(scheme);
+  guardPlan(def.id, world); // a plan past the memory budget or the JS heap: exit 2 before planning
+  return def.plan(mask, world, layout, shape);
 }
 
 /** The one mask every head shares; per-head (block-sparse) masks are out of scope for CP. */

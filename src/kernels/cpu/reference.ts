@@ -4,6 +4,7 @@
 // Backward (softmax Jacobian): dP_ij = dout_i . v_j,  D_i = sum_j P_ij dP_ij,  dS_ij = P_ij (dP_ij - D_i)
 //   dq_i = scale sum_j dS_ij k_j,  dk_j += scale dS_ij q_i,  dv_j += P_ij dout_i
 // Slow by design (no blocking); the yardstick for every fast kernel.
+import { AttnbenchError } from '../../errors.js';
 import { rowRanges, SliceIndex } from '../../mask/slices.js';
 import type { Range } from '../../mask/types.js';
 import {
@@ -53,11 +54,18 @@ function rowProbs(q: Floats, qOff: number, k: Floats, kOff: number, D: number, s
 }
 
 /** Calls fn(h, g, i, cols) for every query head h (KV head g) and query row i. */
-function forEachRow(mask: MaskArg, shape: CpuAttnShape, fn: (h: number, g: number, i: number, cols: Int32Array) => void): void {
+/** Optional limits of a reference call: `deadline` (Date.now() ms) ends it with a timeout error. */
+export interface ReferenceOptions {
+  readonly deadline?: number;
+}
+
+function forEachRow(mask: MaskArg, shape: CpuAttnShape, fn: (h: number, g: number, i: number, cols: Int32Array) => void, opts: ReferenceOptions = {}): void {
   const group = groupSize(shape);
   for (let g = 0; g < shape.headsKv; g++) {
     const idx = new SliceIndex(maskOfKvHead(mask, g));
     for (let i = 0; i < shape.seqlenQ; i++) {
+      if (opts.deadline !== undefined && (i & 31) === 0 && Date.now() > opts.deadline)
+        throw new AttnbenchError('timeout', `the float64 reference did not finish within the case's timeout (at KV head ${g}, row ${i} of ${shape.seqlenQ})`);
       const cols = rowKeys(rowRanges(idx, i));
       for (let h = g * group; h < (g + 1) * group; h++) fn(h, g, i, cols);
     }
@@ -70,6 +78,7 @@ export function referenceForward(
   v: Floats,
   mask: MaskArg,
   shape: CpuAttnShape,
+  opts: ReferenceOptions = {},
 ): { out: Float64Array; lse: Float64Array } {
   checkInputs(shape, mask, [qOperand('q', q, shape), kvOperand('k', k, shape), kvOperand('v', v, shape)]);
   const { seqlenQ: Sq, seqlenK: Sk, headDim: D } = shape;
@@ -85,7 +94,7 @@ export function referenceForward(
       const vr = kOff + cols[t] * D;
       for (let d = 0; d < D; d++) out[qOff + d] += r.p[t] * v[vr + d];
     }
-  });
+  }, opts);
   return { out, lse };
 }
 
@@ -96,6 +105,7 @@ export function referenceBackward(
   mask: MaskArg,
   shape: CpuAttnShape,
   dout: Floats,
+  opts: ReferenceOptions = {},
 ): { dq: Float64Array; dk: Float64Array; dv: Float64Array } {
   checkInputs(shape, mask, [
     qOperand('q', q, shape),
@@ -130,6 +140,6 @@ export function referenceBackward(
         dv[kr + d] += p[t] * dout[qOff + d];
       }
     }
-  });
+  }, opts);
   return { dq, dk, dv };
 }
