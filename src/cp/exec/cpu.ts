@@ -92,7 +92,7 @@ export class CpuCluster {
     const within = async <T>(p: Promise<T>, what: string): Promise<T> => {
       let timer: ReturnType<typeof setTimeout> | undefined;
       const timeout = new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new AttnbenchError('timeout', `cp run: ${what} did not finish within the case's ${timeoutMs} ms`)), Math.max(0, deadline - performance.now()));
+        timer = setTimeout(() => reject(new AttnbenchError('timeout', `cp run: ${what} did not finish within ${timeoutMs} ms (the case's timeout)`)), Math.max(0, deadline - performance.now()));
       });
       try {
         return await Promise.race([p, failed, timeout]);
