@@ -2,6 +2,7 @@
 // one thread, on masks built from slices (causal, and causal documents), and the speed-up.
 //   npx tsx src/bench/cpu-kernel-bench.ts [seqlen] [headDim]      (or node dist/bench/cpu-kernel-bench.js)
 // FLOPs as SPEC 6: forward 4 * area * headsQ * headDim, backward 2.5x that.
+import { attentionFlops } from '../results/flops.js';
 import { pathToFileURL } from 'node:url';
 import { plainJsForward, tiledBackward, tiledForward, type CpuAttnShape } from '../kernels/cpu/index.js';
 import { maskArea } from '../mask/slices.js';
@@ -112,9 +113,8 @@ export function benchCpuKernels(opts: CpuKernelBenchOptions = {}): CpuKernelBenc
     ['causal', causalMask(seqlen)],
     ['causal_document', causalDocumentMask(seqlen)],
   ] as const) {
-    const fwdFlops = 4 * maskArea(mask) * shape.headsQ * headDim;
     const row = (kernel: CpuKernelId, direction: 'fwd' | 'bwd', samplesMs: number[]): CpuKernelBenchRow => {
-      const flops = direction === 'fwd' ? fwdFlops : 2.5 * fwdFlops;
+      const flops = attentionFlops(maskArea(mask), shape.headsQ, headDim, direction);
       const medianMs = median(samplesMs);
       return { kernel, direction, family, seqlen, headDim, flops, samplesMs, medianMs, gflops: flops / (medianMs * 1e6) };
     };

@@ -28,9 +28,8 @@ export function ingestWorkerResults(casesFile: string, resultsFile: string, mask
     const c = samples[0].case;
     const g = masks.generate(c, 0);
     const area = masks.meanArea(g);
-    const flops = masks.flops(g, c);
     if (samples[0].unsupported !== undefined) {
-      rows.push(makeRow(c, executor, env, area, flops, { status: 'unsupported', message: samples[0].unsupported, times: null, memory: null, error: null }));
+      rows.push(makeRow(c, executor, env, area, { status: 'unsupported', message: samples[0].unsupported, times: null, memory: null, error: null }));
       continue;
     }
     const outcomes: CaseOutcome[] = [];
@@ -45,7 +44,7 @@ export function ingestWorkerResults(casesFile: string, resultsFile: string, mask
     const complete = outcomes.length === samples.length || outcomes.some((o) => o.status !== 'ok');
     if (!complete) continue;
     const rowEnv = byJob.get(samples[0].jobId)?.env ?? env;
-    const row = makeRow(c, executor, rowEnv, area, flops, combineSamples(outcomes));
+    const row = makeRow(c, executor, rowEnv, area, combineSamples(outcomes));
     rows.push(row.status === 'ok' && perSample.length > 1 ? { ...row, tflops: summarize(perSample).medianMs } : row);
   }
   return rows;

@@ -4,7 +4,9 @@ import type { ExecutorId } from '../ids.js';
 import { SingleBar } from 'cli-progress';
 import { AttnbenchError } from '../errors.js';
 import type { GeneratedMask } from '../mask/types.js';
-import type { Environment, ResultRow } from '../results/schema.js';
+import type { Environment, ResultRow, Status } from '../results/schema.js';
+import { buildRow } from '../results/build.js';
+import { doneCaseIds } from '../results/resume.js';
 import { appendJsonl, readJsonl } from '../util/jsonl.js';
 import { summarize, tflops } from './stats.js';
 import type { CaseOutcome, KernelCase, KernelExecutor } from './types.js';
@@ -24,58 +26,18 @@ export interface RunOptions {
   readonly resume: boolean;
   readonly progress: boolean;
   /** With resume: statuses whose cases run again (e.g. error, timeout). */
-  readonly retry?: readonly string[];
+  readonly retry?: readonly Status[];
   readonly onRow?: (row: ResultRow) => void;
 }
 
-/** Ids already measured in a results file (any status except a torn line). */
-export function measuredIds(file: string, retry: readonly string[] = []): Set<string> {
-  const last = new Map<string, string>();
-  for (const r of readJsonl<ResultRow>(file)) last.set(r.id, r.status); // a later row of an id wins
-  return new Set([...last].filter(([, status]) => !retry.includes(status)).map(([id]) => id));
+/** Ids of the cases settled in a results file: the one resume rule (src/results/resume.ts). */
+export function measuredIds(file: string, retry: readonly Status[] = []): Set<string> {
+  return doneCaseIds(readJsonl(file), retry);
 }
 
-export function makeRow(
-  c: KernelCase,
-  executor: ExecutorId,
-  env: Environment,
-  area: number,
-  flops: number,
-  o: CaseOutcome,
-  extra: Partial<ResultRow> = {},
-): ResultRow {
-  return {
-    schema: 1,
-    id: c.id,
-    suite: c.suite,
-    executor,
-    kernel: c.kernel,
-    scheme: null,
-    family: c.family,
-    maskParams: { ...c.maskParams },
-    seed: c.seed,
-    seqlen: c.seqlen,
-    batch: c.batch,
-    headsQ: c.headsQ,
-    headsKv: c.headsKv,
-    headDim: c.headDim,
-    dtype: c.dtype,
-    direction: c.direction,
-    world: 1,
-    layout: null,
-    status: o.status,
-    message: o.message,
-    area,
-    flops,
-    times: o.times,
-    tflops: o.status === 'ok' && o.times ? tflops(flops, o.times.medianMs) : null,
-    memory: o.memory,
-    error: o.error,
-    notes: o.notes,
-    simulated: false,
-    env,
-    ...extra,
-  };
+/** The row of a kernel case: the one builder (src/results/build.ts) with the case's fields. */
+export function makeRow(c: KernelCase, executor: ExecutorId, env: Environment, area: number, o: CaseOutcome): ResultRow {
+  return buildRow({ ...c, executor, scheme: null, world: 1, layout: null }, area, o, env);
 }
 
 /** Combine per-sample outcomes: median over samples' medians, with the spread (SPEC 6). */
@@ -158,12 +120,11 @@ async function runOne(
   } catch (e) {
     // A family parameter that does not fit this size (window >= S, ...) is a result, not a crash.
     const msg = e instanceof Error ? e.message : String(e);
-    return makeRow(c, executor.id, env, 0, 0, { status: 'unsupported', message: msg, times: null, memory: null, error: null });
+    return makeRow(c, executor.id, env, 0, { status: 'unsupported', message: msg, times: null, memory: null, error: null });
   }
   const area = masks.meanArea(g);
-  const flops = masks.flops(g, c);
   if (!available.has(c.kernel)) {
-    return makeRow(c, executor.id, env, area, flops, {
+    return makeRow(c, executor.id, env, area, {
       status: 'unavailable',
       message: `kernel ${c.kernel} is not available on executor ${executor.id}`,
       times: null,
@@ -187,7 +148,7 @@ async function runOne(
     if (o.status !== 'ok') break;
     if (o.times) sampleTflops.push(tflops(masks.flops(gs, c), o.times.medianMs));
   }
-  const row = makeRow(c, executor.id, env, area, flops, combineSamples(outcomes));
+  const row = makeRow(c, executor.id, env, area, combineSamples(outcomes));
   // Random masks: each sample has its own work; report the median of per-sample throughputs.
   return row.status === 'ok' && sampleTflops.length > 1 ? { ...row, tflops: summarize(sampleTflops).medianMs } : row;
 }

@@ -1,4 +1,5 @@
 // Timing statistics (SPEC 6): median, p20, p80 of per-call times.
+import { tflopsPerGpu } from '../results/flops.js';
 
 /** Linear-interpolated quantile of unsorted samples, q in [0, 1]. */
 export function quantile(samples: readonly number[], q: number): number {
@@ -21,5 +22,5 @@ export function summarize(samplesMs: readonly number[]): { medianMs: number; p20
 
 /** TFLOP/s from FLOPs and milliseconds. */
 export function tflops(flops: number, ms: number): number {
-  return flops / (ms * 1e-3) / 1e12;
+  return tflopsPerGpu(flops, ms) ?? 0;
 }

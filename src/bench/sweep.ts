@@ -1,6 +1,8 @@
 // Sweep expansion (pure): a sweep spec -> the list of kernel cases, each with a stable id.
 import type { Direction } from '../results/schema.js';
 import type { FamilyId, KernelId } from '../ids.js';
+import { getKernel } from '../kernels/registry.js';
+import { caseId as resultCaseId, hash64 } from '../results/case-id.js';
 import type { KernelCase } from './types.js';
 
 export interface KernelSweep {
@@ -24,34 +26,11 @@ export interface KernelSweep {
   readonly batch?: number;
 }
 
-/** FNV-1a 64-bit of a string, as 16 hex digits: stable case ids on every machine. */
-export function hash64(text: string): string {
-  let h = 0xcbf29ce484222325n;
-  const prime = 0x100000001b3n;
-  for (let i = 0; i < text.length; i++) {
-    h ^= BigInt(text.charCodeAt(i));
-    h = (h * prime) & 0xffffffffffffffffn;
-  }
-  return h.toString(16).padStart(16, '0');
-}
+export { hash64 };
 
-/** Id of a case from every field that changes what is measured (not timing policy). */
+/** Id of a kernel case: the one case-id grammar (src/results/case-id.ts). */
 export function caseId(c: Omit<KernelCase, 'id'>): string {
-  const key = [
-    c.suite,
-    c.kernel,
-    c.family,
-    JSON.stringify(Object.entries(c.maskParams).sort(([a], [b]) => a.localeCompare(b))),
-    c.seed,
-    c.seqlen,
-    c.batch,
-    c.headsQ,
-    c.headsKv,
-    c.headDim,
-    c.dtype,
-    c.direction,
-  ].join('|');
-  return `${c.kernel}/${c.family}/${c.seqlen}/${c.direction}/${hash64(key).slice(0, 10)}`;
+  return resultCaseId({ ...c, executor: getKernel(c.kernel).executor, scheme: null, world: 1, layout: null });
 }
 
 function grid(g: Readonly<Record<string, readonly (number | string)[]>> | undefined): Record<string, number | string>[] {

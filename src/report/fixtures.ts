@@ -1,5 +1,6 @@
 // Synthetic result rows for tests of the store, tables, plots and dashboard. Made-up numbers with a
 // known shape (so tests can count marks and cells); never written to results/.
+import { attentionFlops } from '../results/flops.js';
 import type { SchemeId } from '../ids.js';
 import type { Direction, ResultRow, Status } from '../results/schema.js';
 
@@ -42,7 +43,7 @@ export function syntheticRow(s: RowSpec = {}): ResultRow {
   const world = s.world ?? 1;
   const headsQ = s.headsQ ?? 64;
   const area = family === 'causal' ? (seqlen * (seqlen + 1)) / 2 : seqlen * seqlen;
-  const flops = 4 * area * headsQ * 128 * (direction === 'bwd' ? 2.5 : 1);
+  const flops = attentionFlops(area, headsQ, 128, direction);
   const tflops = status === 'ok' ? (s.tflops ?? 100) : null;
   const medianMs = tflops ? flops / (tflops * 1e12) / world * 1e3 : 0;
   const kernel = s.kernel === undefined ? 'sdpa_flash' : s.kernel;

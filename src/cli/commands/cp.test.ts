@@ -80,15 +80,15 @@ describe('attnbench cp run', () => {
     it('a second run into the same --out measures nothing, keeps the rows and says so', async () => {
       const file = path.join(dir, 'cp.jsonl');
       expect(await run(file, '--resume')).toBe(0); // nothing in --out yet: runs everything
-      expect(err.join('')).not.toMatch(/already ok/);
+      expect(err.join('')).not.toMatch(/already in/);
       const first = fs.readFileSync(file, 'utf8');
       expect(readJsonl<{ status: string }>(file).map((r) => r.status)).toEqual(['ok', 'ok', 'ok', 'ok']);
       out.length = 0;
       err.length = 0;
       expect(await run(file, '--resume')).toBe(0);
       expect(fs.readFileSync(file, 'utf8')).toBe(first);
-      expect(err.join('').trim().split('\n')).toEqual([`2 case(s) already ok in ${file}: skipped (--resume)`]);
-      expect(out.join('').trim().split('\n')).toEqual([`0 row(s) -> ${file}: all 2 case(s) already ok (--resume)`]);
+      expect(err.join('').trim().split('\n')).toEqual([`2 case(s) already in ${file}: skipped (--resume)`]);
+      expect(out.join('').trim().split('\n')).toEqual([`0 row(s) -> ${file}: all 2 case(s) already in it (--resume)`]);
       // Without --resume every case runs again.
       err.length = 0;
       expect(await run(file)).toBe(0);
@@ -96,7 +96,7 @@ describe('attnbench cp run', () => {
       expect(readJsonl(file)).toHaveLength(8);
     });
 
-    it('runs again a case with only one ok direction in --out', async () => {
+    it('runs again a case with a direction missing in --out, or (--retry error) whose last row is an error', async () => {
       const file = path.join(dir, 'cp.jsonl');
       expect(await run(file)).toBe(0);
       type Row = { scheme: string; direction: string; status: string; message?: string | null };
@@ -107,8 +107,8 @@ describe('attnbench cp run', () => {
         .map((r) => (r.scheme === 'ring_p2p' && r.direction === 'bwd' ? { ...r, status: 'error', message: 'boom' } : r));
       fs.writeFileSync(file, kept.map((r) => `${JSON.stringify(r)}\n`).join(''));
       err.length = 0;
-      expect(await run(file, '--resume')).toBe(0);
-      expect(err.join('')).not.toMatch(/already ok/);
+      expect(await run(file, '--resume', '--retry', 'error')).toBe(0);
+      expect(err.join('')).not.toMatch(/already in/);
       expect(err.join('')).toMatch(/running ring_p2p .*\n.*running dispatch /s);
       expect(readJsonl<Row>(file).slice(3).map((r) => `${r.scheme}/${r.direction}/${r.status}`)).toEqual(['ring_p2p/fwd/ok', 'ring_p2p/bwd/ok', 'dispatch/fwd/ok', 'dispatch/bwd/ok']);
 
@@ -119,7 +119,7 @@ describe('attnbench cp run', () => {
       out.length = 0;
       expect(await run(file, '--resume')).toBe(0);
       const text = err.join('');
-      expect(text).toContain(`1 case(s) already ok in ${file}: skipped (--resume)\n`);
+      expect(text).toContain(`1 case(s) already in ${file}: skipped (--resume)\n`);
       expect(text).toMatch(/running dispatch /);
       expect(text).not.toMatch(/running ring_p2p /);
       expect(out.join('')).toMatch(new RegExp(`^2 row\\(s\\) -> ${file}$`, 'm'));

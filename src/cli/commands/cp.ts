@@ -38,7 +38,9 @@ import { familyParams, generateMask } from '../../mask/families/index.js';
 import type { GeneratedMask, Mask } from '../../mask/types.js';
 import type { ResultRow } from '../../results/schema.js';
 import { cpuEnvironment, gitRev } from '../../util/env.js';
-import { appendJsonl, okRowIds } from '../../util/jsonl.js';
+import { appendJsonl, readJsonl } from '../../util/jsonl.js';
+import { doneCaseIds, parseRetry } from '../../results/resume.js';
+import type { Status } from '../../results/schema.js';
 import { formatTokens, parseInteger, parseIntList, parseTokenList, parseTokens, splitList } from '../../util/parse.js';
 import { PARTIAL_ARRAYS } from '../../cp/torch/partial-arrays.js';
 import { pythonDir, pythonExecutable } from '../../worker/client.js';
@@ -104,6 +106,7 @@ interface RunOptions extends TorchCaseOptions {
   jobDir?: string;
   planDir?: string;
   resume?: boolean;
+  retry?: string;
 }
 
 interface SbatchOptions extends TorchCaseOptions {
@@ -248,7 +251,7 @@ function launchText(l: TorchLaunch): string {
 }
 
 /** `cp run --executor torch`: plan, then write the job folder and print its command, or run it. */
-async function runOnTorch(o: RunOptions): Promise<void> {
+async function runOnTorch(o: RunOptions, retry: readonly Status[]): Promise<void> {
   if (o.planDir !== undefined && o.jobDir !== undefined) throw usage('--plan-dir is the job folder in file mode: drop --job-dir');
   const { launch, worlds } = resolveLaunch(
     {
@@ -292,8 +295,8 @@ async function runOnTorch(o: RunOptions): Promise<void> {
   await requireTorch(python, { device: launch.device, backend: launch.kind === 'dist' ? launch.backend : undefined, gpus: launch.kind === 'dist' ? launch.nprocPerNode : 1 });
   const dir = o.jobDir ?? path.join(path.dirname(o.out), 'cp-torch-jobs');
   process.stderr.write(`${jobs.length} case(s) on ${launchText(launch)} with ${python}; job files in ${dir}\n`);
-  const res = await runTorchCp({ ...common, python, dir, out: o.out, resume: o.resume });
-  if (res.skipped) process.stderr.write(`${res.skipped} case(s) already ok in ${o.out}: skipped (--resume)\n`);
+  const res = await runTorchCp({ ...common, python, dir, out: o.out, resume: o.resume, retry });
+  if (res.skipped) process.stderr.write(`${res.skipped} case(s) already in ${o.out}: skipped (--resume)\n`);
   if (launch.kind === 'dist' && (launch.nodeRank ?? 0) !== 0) {
     process.stdout.write(`node ${launch.nodeRank}: done (node 0 writes the rows)\n`);
     return;
@@ -428,10 +431,13 @@ export function register(program: Command): void {
       .option('--device <id>', 'torch: cuda | cpu (default cuda)')
       .option('--job-dir <dir>', 'torch: job folder (default cp-torch-jobs next to --out; shared by every node with --nnodes above 1)')
       .option('--plan-dir <dir>', 'torch, file mode: write the job folder here and print the command that runs it (nothing runs)')
-      .option('--resume', 'skip cases whose every direction (fwd and bwd) already has an ok row in --out'),
+      .option('--resume', 'skip cases whose every direction (fwd and bwd) already has a row in --out (the last row of a case counts)')
+      .option('--retry <statuses>', 'with --resume: run again the cases whose last row has one of these statuses, e.g. error,timeout'),
   ).action(async (o: RunOptions) => {
     const executorId = parseCpExecutorId(o.executor);
-    if (executorId === 'torch') return runOnTorch(o);
+    if (o.retry !== undefined && !o.resume) throw usage('--retry needs --resume');
+    const retry = o.retry !== undefined ? parseRetry(o.retry) : [];
+    if (executorId === 'torch') return runOnTorch(o, retry);
     for (const [k, flag] of Object.entries(TORCH_ONLY)) if ((o as unknown as Record<string, unknown>)[k] !== undefined) throw usage(`${flag} is for --executor torch`);
     const schemes = parseSchemeIds(need(o.scheme, '--scheme'));
     const worlds = parseIntList(need(o.world, '--world'), 'world');
@@ -457,11 +463,11 @@ export function register(program: Command): void {
               cases.push({ plan, mask, family: gm.family, maskParams: gm.params, seed: gm.seed, check: o.reference, timeoutMs, tracePath });
             }
         }
-      // --resume: leave out the cases whose fwd and bwd rows (ids as the rows build them) are ok in --out.
-      const okBefore = o.resume ? okRowIds(o.out) : null;
-      const todo = okBefore ? cases.filter((req) => !(['fwd', 'bwd'] as const).every((d) => okBefore.has(cpCaseId(executor.id, req, d)))) : cases;
+      // --resume: leave out the cases whose fwd and bwd rows are settled in --out (src/results/resume.ts).
+      const okBefore = o.resume ? doneCaseIds(readJsonl(o.out), retry) : null;
+      const todo = okBefore ? cases.filter((req) => !(['fwd', 'bwd'] as const).every((d) => okBefore.has(cpCaseId(executor.runner, req, d)))) : cases;
       const skipped = cases.length - todo.length;
-      if (skipped) process.stderr.write(`${skipped} case(s) already ok in ${o.out}: skipped (--resume)\n`);
+      if (skipped) process.stderr.write(`${skipped} case(s) already in ${o.out}: skipped (--resume)\n`);
       const rows: ResultRow[] = [];
       const env = cpuEnvironment();
       let failed = 0;
@@ -481,14 +487,14 @@ export function register(program: Command): void {
           process.stderr.write(`${label}: ${message}\n`);
           for (const direction of ['fwd', 'bwd'] as const) {
             const status = e instanceof AttnbenchError && e.code === 'timeout' ? 'timeout' : 'error';
-            const row = cpFailedRow(executor.id, executor.dtype, req, direction, status, message, env);
+            const row = cpFailedRow(executor.runner, req, direction, status, message, env);
             appendJsonl(o.out, row);
             rows.push(row);
           }
         }
       }
       if (rows.length) process.stdout.write(`${cpRunTable(rows)}\n`);
-      process.stdout.write(`${rows.length} row(s) -> ${o.out}${todo.length ? '' : `: all ${cases.length} case(s) already ok (--resume)`}\n`);
+      process.stdout.write(`${rows.length} row(s) -> ${o.out}${todo.length ? '' : `: all ${cases.length} case(s) already in it (--resume)`}\n`);
       if (failed) throw new AttnbenchError('failed', `${failed} of ${todo.length} case(s) did not end ok; their rows in ${o.out} say why`);
     } finally {
       await executor.close();

@@ -16,13 +16,9 @@ import { guardCpuSweep, splitInvalid } from '../../bench/guard.js';
 import { planJobsFile } from '../../worker/files.js';
 import path from 'node:path';
 import { parseInteger } from '../../util/parse.js';
-import { STATUSES } from '../../results/schema.js';
+import { parseRetry } from '../../results/resume.js';
 
-function parseStatuses(text: string): string[] {
-  const list = text.split(',').map((x) => x.trim()).filter(Boolean);
-  for (const x of list) if (!(STATUSES as readonly string[]).includes(x)) throw badInput(`invalid --retry '${x}': expected statuses from ${STATUSES.join(', ')}`);
-  return list;
-}
+
 
 export function register(program: Command): void {
   program
@@ -93,7 +89,7 @@ export function register(program: Command): void {
         const rows = await runCases(cases, executor, masks, {
           out: o.out,
           resume: Boolean(o.resume),
-          retry: o.retry ? parseStatuses(o.retry) : [],
+          retry: o.retry ? parseRetry(o.retry) : [],
           progress: o.progress !== false,
         });
         if (rows.length) process.stdout.write(`${throughputTable(rows)}\n`);

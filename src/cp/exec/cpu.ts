@@ -17,7 +17,8 @@ import type { Plan } from '../types.js';
 import { assemble, compare, randomInputs, rankInputs, reduceScatterChunks, reference, type RankInputs, type RankOutputs, type RankTiming } from './harness.js';
 import type { FromWorker, ToWorker } from './protocol.js';
 import type { Phase } from './rank.js';
-import { cpCaseId } from './rows.js';
+import { cpCaseKey, type CpRunner } from './rows.js';
+import { buildRow } from '../../results/build.js';
 import { chromeTrace } from './trace.js';
 import type { CpExecutor, CpRunRequest, CpRunResult } from './types.js';
 
@@ -147,10 +148,14 @@ export class CpuCluster {
   }
 }
 
+/** The cpu executor: the tiled float32 kernel in worker threads. */
+export const CPU_RUNNER: CpRunner = { id: 'cpu', kernel: 'cpu_tiled', dtype: 'float32', launch: 'threads' };
+
 export function createCpuExecutor(): CpExecutor {
   const cluster = new CpuCluster();
   return {
     id: 'cpu',
+    runner: CPU_RUNNER,
     dtype: 'float32',
     dtypeBytes: 4,
     async run(req: CpRunRequest): Promise<CpRunResult> {
@@ -167,41 +172,16 @@ export function createCpuExecutor(): CpExecutor {
       const rows = (['fwd', 'bwd'] as const).map((direction): ResultRow => {
         const ms = timing.map((t) => (direction === 'fwd' ? t.fwdMs : t.bwdMs));
         const flopsPerRank = direction === 'fwd' ? stats.flopsFwd : stats.flopsBwd;
-        const flops = flopsPerRank.reduce((a, b) => a + b, 0);
         const slowest = Math.max(...ms);
-        const mean = ms.reduce((a, b) => a + b, 0) / ms.length;
-        const perGpu = (t: number) => (t > 0 ? flops / (t * 1e-3 * plan.world) / 1e12 : null);
         const error = err
           ? direction === 'fwd'
             ? { reference: err.reference, out: err.out, lse: err.lse, exceedsTolerance: exceedsTolerance('float32', { out: err.out, lse: err.lse }) }
             : { reference: err.reference, dq: err.dq, dk: err.dk, dv: err.dv, exceedsTolerance: exceedsTolerance('float32', { dq: err.dq, dk: err.dk, dv: err.dv }) }
           : null;
-        return {
-          schema: 1,
-          id: cpCaseId('cpu', req, direction),
-          suite: 'cp',
-          executor: 'cpu',
-          kernel: 'cpu_tiled',
-          scheme: plan.scheme,
-          family: req.family,
-          maskParams: { ...req.maskParams },
-          seed: req.seed,
-          seqlen: plan.seqlen,
-          batch: 1,
-          headsQ: plan.shape.headsQ,
-          headsKv: plan.shape.headsKv,
-          headDim: plan.shape.headDim,
-          dtype: 'float32',
-          direction,
-          world: plan.world,
-          layout: { ...plan.layout },
+        return buildRow(cpCaseKey(CPU_RUNNER, req, direction), area, {
           status: 'ok',
           message: null,
-          area,
-          flops,
           times: { medianMs: slowest, p20Ms: slowest, p80Ms: slowest, samples: 1 },
-          tflops: perGpu(slowest),
-          tflopsMeanRank: perGpu(mean),
           memory: null,
           error,
           ranks: ms.map((t, r) => ({
@@ -211,9 +191,7 @@ export function createCpuExecutor(): CpExecutor {
             bytesSent: direction === 'fwd' ? stats.bytesSentFwd[r] : stats.bytesSentBwd[r],
           })),
           notes: ['times: slowest rank of one run (worker threads on one host)'],
-          simulated: false,
-          env,
-        };
+        }, env);
       });
       const trace = chromeTrace(
         timing.map((t) => t.spans),

@@ -1,62 +1,57 @@
-// Result rows of CP runs (SPEC 6): stable case ids and the rows of failed runs.
-import type { CpExecutorId, Dtype } from '../../ids.js';
+// Result rows of in-process CP runs: the case key of a request, and the rows of failed runs. Rows
+// are built by the one builder (src/results/build.ts).
+import type { CpExecutorId, Dtype, KernelId } from '../../ids.js';
 import { maskArea } from '../../mask/slices.js';
-import type { ResultRow } from '../../results/schema.js';
-import type { Environment } from '../../results/schema.js';
-import { planStats } from '../stats.js';
+import { buildRow } from '../../results/build.js';
+import { caseId, type CaseKey } from '../../results/case-id.js';
+import type { Direction, Environment, ResultRow } from '../../results/schema.js';
 import type { CpRunRequest } from './types.js';
 
-/** Stable id of a CP case: same inputs -> same id. */
-export function cpCaseId(executor: string, req: Pick<CpRunRequest, 'plan' | 'family' | 'maskParams' | 'seed'>, direction: 'fwd' | 'bwd'): string {
-  const p = req.plan;
-  const layout = Object.entries(p.layout)
-    .map(([k, v]) => `${k}=${v}`)
-    .join(',');
-  const s = p.shape;
-  return `cp|${executor}|${p.scheme}|${req.family}|${JSON.stringify(req.maskParams)}|${req.seed}|${p.seqlen}|${s.headsQ}:${s.headsKv}x${s.headDim}|P${p.world}|${layout}|${direction}`;
+/** What identifies the executor side of a CP case. */
+export interface CpRunner {
+  readonly id: CpExecutorId;
+  readonly kernel: KernelId | 'reference';
+  readonly dtype: Dtype;
+  /** How the ranks run (worker `threads`, `virtual-cuda`, `nccl`, `gloo` ...). */
+  readonly launch: string;
 }
 
-/** The row of a case whose run failed (status error / timeout), with the plan's FLOPs. */
+export function cpCaseKey(runner: CpRunner, req: Pick<CpRunRequest, 'plan' | 'family' | 'maskParams' | 'seed'>, direction: Direction): CaseKey {
+  const p = req.plan;
+  return {
+    suite: 'cp',
+    executor: runner.id,
+    kernel: runner.kernel,
+    scheme: p.scheme,
+    family: req.family,
+    maskParams: req.maskParams,
+    seed: req.seed,
+    seqlen: p.seqlen,
+    batch: 1,
+    headsQ: p.shape.headsQ,
+    headsKv: p.shape.headsKv,
+    headDim: p.shape.headDim,
+    dtype: runner.dtype,
+    direction,
+    world: p.world,
+    layout: p.layout,
+    launch: runner.launch,
+  };
+}
+
+/** Stable id of a CP case and direction (the one grammar, src/results/case-id.ts). */
+export function cpCaseId(runner: CpRunner, req: Pick<CpRunRequest, 'plan' | 'family' | 'maskParams' | 'seed'>, direction: Direction): string {
+  return caseId(cpCaseKey(runner, req, direction));
+}
+
+/** The row of a case whose run failed (status error / timeout). */
 export function cpFailedRow(
-  executor: CpExecutorId,
-  dtype: Dtype,
+  runner: CpRunner,
   req: CpRunRequest,
-  direction: 'fwd' | 'bwd',
+  direction: Direction,
   status: 'error' | 'timeout',
   message: string,
   env: Environment,
 ): ResultRow {
-  const { plan } = req;
-  const st = planStats(plan);
-  const flops = (direction === 'fwd' ? st.flopsFwd : st.flopsBwd).reduce((a, b) => a + b, 0);
-  return {
-    schema: 1,
-    id: cpCaseId(executor, req, direction),
-    suite: 'cp',
-    executor,
-    kernel: null,
-    scheme: plan.scheme,
-    family: req.family,
-    maskParams: { ...req.maskParams },
-    seed: req.seed,
-    seqlen: plan.seqlen,
-    batch: 1,
-    headsQ: plan.shape.headsQ,
-    headsKv: plan.shape.headsKv,
-    headDim: plan.shape.headDim,
-    dtype,
-    direction,
-    world: plan.world,
-    layout: { ...plan.layout },
-    status,
-    message,
-    area: maskArea(req.mask),
-    flops,
-    times: null,
-    tflops: null,
-    memory: null,
-    error: null,
-    simulated: false,
-    env,
-  };
+  return buildRow(cpCaseKey(runner, req, direction), maskArea(req.mask), { status, message, times: null, memory: null, error: null, ranks: null }, env);
 }

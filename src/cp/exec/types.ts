@@ -1,6 +1,7 @@
 // The CP executor interface: every backend (cpu worker threads now, torch.distributed later) runs
 // a plan on real data and returns result rows (SPEC 6) and a per-rank timeline.
 import type { CpExecutorId, Dtype } from '../../ids.js';
+import type { CpRunner } from './rows.js';
 import type { Mask } from '../../mask/types.js';
 import type { ResultRow } from '../../results/schema.js';
 import type { Plan } from '../types.js';
@@ -28,6 +29,8 @@ export interface CpRunResult {
 
 export interface CpExecutor {
   readonly id: CpExecutorId;
+  /** Executor, kernel, dtype and launch: the executor's part of each case id (./rows.ts). */
+  readonly runner: CpRunner;
   /** Element size of the data it runs (the plan's shape.dtypeBytes should match). */
   readonly dtype: Dtype;
   readonly dtypeBytes: number;

@@ -9,6 +9,7 @@
 //   kv@<r>.b               the same, received again in the backward
 //   dkv@<r>, dkv@<r>.r     dK/dV accumulator of rank r's keys travelling (.r: realigned)
 //   o.p                    a partial output about to be merged into o / oh
+import { attentionFlops, BWD_FLOPS_FACTOR } from '../../results/flops.js';
 import { badInput } from '../../errors.js';
 import type { Mask, Range } from '../../mask/types.js';
 import type { BufferDesc, CpLayout, CpShape, Plan, RankProgram, SchemeId, Step, TensorKind } from '../types.js';
@@ -217,11 +218,11 @@ export function declareIo(rb: RankBuilder, bufs: Buffers, shape: CpShape, hq: Ra
 
 // ----- compute steps --------------------------------------------------------------------------
 
-export const BWD_FLOPS_FACTOR = 2.5;
+export { BWD_FLOPS_FACTOR };
 
-/** SPEC 6: forward FLOPs = 4 * area * query heads * head dim. */
+/** SPEC 6 forward FLOPs (src/results/flops.ts) of `heads` query heads. */
 export function fwdFlops(area: number, heads: number, shape: CpShape): number {
-  return 4 * area * heads * shape.headDim;
+  return attentionFlops(area, heads, shape.headDim, 'fwd');
 }
 
 export interface AttnPair {

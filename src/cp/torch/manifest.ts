@@ -16,6 +16,7 @@
 // MaskEntry: { seqlenQ, seqlenK, area, slices: {qRanges [n,2], kRanges [n,2], types [n]},
 // arrays: { <kernel id>: { <name>: ArrayRef | number } } }. python/attnbench_worker/cp/manifest.py
 // validates it (src/contract/contract.test.ts has TypeScript write jobs and python accept them).
+import { attentionFlops } from '../../results/flops.js';
 import fs from 'node:fs';
 import path from 'node:path';
 import { badInput } from '../../errors.js';
@@ -232,7 +233,6 @@ export function buildManifest(job: CpJob, arrays: ArrayFile, o: WriteOptions = {
   };
   const stats = planStats(plan);
   const area = maskArea(mask);
-  const flopsFwd = 4 * area * plan.shape.headsQ * plan.shape.headDim;
   const ranks = plan.ranks.map((rp, r) =>
     rankEntry(rp, maskIndex, { fwd: stats.flopsFwd[r], bwd: stats.flopsBwd[r] }, { fwd: stats.bytesSentFwd[r], bwd: stats.bytesSentBwd[r] }),
   );
@@ -253,7 +253,7 @@ export function buildManifest(job: CpJob, arrays: ArrayFile, o: WriteOptions = {
       world: plan.world,
       layout: plan.layout,
       area,
-      flops: { fwd: flopsFwd, bwd: 2.5 * flopsFwd },
+      flops: { fwd: attentionFlops(area, plan.shape.headsQ, plan.shape.headDim, 'fwd'), bwd: attentionFlops(area, plan.shape.headsQ, plan.shape.headDim, 'bwd') },
       directions: meta.directions ?? ['fwd', 'bwd'],
       kernel: meta.kernel,
       gradDtype: meta.gradDtype ?? 'float32',

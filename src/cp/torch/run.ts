@@ -11,8 +11,9 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { AttnbenchError } from '../../errors.js';
-import { appendJsonl, okRowIds, readJsonl } from '../../util/jsonl.js';
-import type { ResultRow } from '../../results/schema.js';
+import { appendJsonl, readJsonl } from '../../util/jsonl.js';
+import { doneCaseIds } from '../../results/resume.js';
+import type { ResultRow, Status } from '../../results/schema.js';
 import { pythonDir, pythonExecutable } from '../../worker/client.js';
 import { NCCL_ENV, torchrunArgs, virtualArgs, type WorkerArgs } from './launch.js';
 import { caseId, INDEX_FILE, INDEX_FORMAT, readManifest, writeJobFiles, type CpJob, type Manifest, type WrittenJobs } from './manifest.js';
@@ -47,6 +48,8 @@ export interface RunTorchCpOptions {
   readonly iters?: number;
   /** Skip jobs whose every direction already has an ok row in `out` (this mode and device). */
   readonly resume?: boolean;
+  /** With resume: statuses whose cases run again (the one rule: src/results/resume.ts). */
+  readonly retry?: readonly Status[];
   /** Write the job files and the commands only (clusters without node: run them there). */
   readonly planOnly?: boolean;
   /** With planOnly: the command skips cases already ok in its raw results (a rerun continues). */
@@ -144,7 +147,7 @@ export async function runTorchCp(o: RunTorchCpOptions): Promise<RunTorchCpResult
   const rows: ResultRow[] = [];
   const mismatched: ResultRow[] = [];
   const runnable: CpJob[] = [];
-  const okBefore = o.resume && !o.planOnly ? okRowIds(o.out) : null;
+  const okBefore = o.resume && !o.planOnly ? doneCaseIds(readJsonl(o.out), o.retry ?? []) : null;
   let skipped = 0;
   for (const job of o.jobs) {
     if (!o.planOnly && job.plan.world !== world) {

@@ -1,6 +1,7 @@
 // Mask family registry (SPEC 3): one file per family, listed once here; the id type derives from the
 // list. generateMask is the one entry point (parameter parsing, doc-length source), maskFlops the one
 // FLOP count (SPEC 6), used by every adapter and report.
+import { attentionFlops } from '../../results/flops.js';
 import { badInput } from '../../errors.js';
 import { resolveDocLens } from '../doclen/load.js';
 import { maskArea } from '../slices.js';
@@ -133,6 +134,5 @@ export function meanArea(g: GeneratedMask): number {
  * the same size under GQA).
  */
 export function maskFlops(g: GeneratedMask, headsQ: number, headDim: number, direction: 'fwd' | 'bwd'): number {
-  const fwd = 4 * meanArea(g) * headsQ * headDim;
-  return direction === 'fwd' ? fwd : 2.5 * fwd;
+  return attentionFlops(meanArea(g), headsQ, headDim, direction);
 }

@@ -1,0 +1,95 @@
+// The one row builder, case-id grammar, FLOP count and resume rule.
+import fs from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { buildCpRow, buildRow, type CpRowCase } from './build.js';
+import { caseId, caseIdOfRow, type CaseKey } from './case-id.js';
+import { attentionFlops, tflopsPerGpu } from './flops.js';
+import { doneCaseIds, parseRetry } from './resume.js';
+import { ResultRowSchema, type Environment, type ResultRow } from './schema.js';
+
+const env: Environment = { host: 'h', gpu: null, driver: null, cuda: null, libs: {}, gitRev: null, date: '2026-12-04' };
+const kernelKey: CaseKey = {
+  suite: 'kernel', executor: 'torch', kernel: 'flex', scheme: null, family: 'causal', maskParams: {}, seed: 0, seqlen: 1024, batch: 1,
+  headsQ: 8, headsKv: 2, headDim: 64, dtype: 'bfloat16', direction: 'fwd', world: 1, layout: null,
+};
+const cpKey: CaseKey = { ...kernelKey, suite: 'cp', kernel: 'reference', scheme: 'ring_p2p', world: 2, layout: { sharding: 'zigzag' }, launch: 'gloo' };
+const times = (ms: number) => ({ medianMs: ms, p20Ms: ms, p80Ms: ms, samples: 3 });
+
+describe('FLOPs', () => {
+  it('forward 4 * area * headsQ * headDim, backward 2.5x; TFLOP/s per GPU', () => {
+    expect(attentionFlops(100, 8, 64, 'fwd')).toBe(4 * 100 * 8 * 64);
+    expect(attentionFlops(100, 8, 64, 'bwd')).toBe(2.5 * 4 * 100 * 8 * 64);
+    expect(tflopsPerGpu(2e12, 1000, 2)).toBe(1);
+    expect(tflopsPerGpu(1, 0)).toBeNull();
+  });
+});
+
+describe('case ids', () => {
+  it('kernel ids keep the grammar committed rows carry (kernel/family/S/dir/hash)', () => {
+    // The id of a committed H200 row (results/h200/kernels/paper.jsonl) from its fields.
+    const line = fs.readFileSync('results/h200/kernels/paper.jsonl', 'utf8').split('\n')[0];
+    const row = ResultRowSchema.parse(JSON.parse(line));
+    expect(caseIdOfRow(row)).toBe(row.id);
+    expect(caseId(kernelKey)).toMatch(/^flex\/causal\/1024\/fwd\/[0-9a-f]{10}$/);
+  });
+  it('CP ids name scheme, family, S, P, direction; every field that changes the measurement changes the id', () => {
+    expect(caseId(cpKey)).toMatch(/^ring_p2p\/causal\/1024\/P2\/fwd\/[0-9a-f]{10}$/);
+    const changes: Partial<CaseKey>[] = [{ kernel: 'flex' }, { layout: { sharding: 'contiguous' } }, { launch: 'nccl' }, { executor: 'cpu' }, { seed: 1 }, { maskParams: { window: 3 } }, { dtype: 'float32' }, { headsKv: 4 }];
+    const ids = new Set([caseId(cpKey), ...changes.map((c) => caseId({ ...cpKey, ...c }))]);
+    expect(ids.size).toBe(changes.length + 1);
+    // Not part of it: the executor's own virtualRanks bookkeeping, the order of layout keys.
+    expect(caseId({ ...cpKey, layout: { sharding: 'zigzag', virtualRanks: 2 } })).toBe(caseId(cpKey));
+    expect(caseId({ ...cpKey, layout: { b: 1, a: 2 } })).toBe(caseId({ ...cpKey, layout: { a: 2, b: 1 } }));
+  });
+});
+
+describe('row builder', () => {
+  it('kernel rows: id, FLOPs and TFLOP/s derived once; a failed case has no TFLOP/s', () => {
+    const r = buildRow(kernelKey, 1000, { status: 'ok', message: null, times: times(2), memory: null, error: null }, env);
+    expect(ResultRowSchema.parse(r)).toEqual(r);
+    expect(r.id).toBe(caseId(kernelKey));
+    expect(r.flops).toBe(attentionFlops(1000, 8, 64, 'fwd'));
+    expect(r.tflops).toBe(tflopsPerGpu(r.flops, 2));
+    expect(buildRow(kernelKey, 1000, { status: 'oom', message: 'x', times: null, memory: null, error: null }, env).tflops).toBeNull();
+  });
+  it('CP measurement records: the slowest rank times the row, per-GPU TFLOP/s, ranks from the plan', () => {
+    const c: CpRowCase = {
+      key: { executor: 'torch', scheme: 'ring_p2p', family: 'causal', maskParams: {}, seed: 0, seqlen: 1024, batch: 1, headsQ: 8, headsKv: 2, headDim: 64, dtype: 'bfloat16', world: 2, layout: { sharding: 'zigzag' }, launch: 'virtual-cuda' },
+      area: 1000,
+      rankFlops: { fwd: [10, 20], bwd: [25, 50] },
+      rankBytesSent: { fwd: [1, 2], bwd: [3, 4] },
+      rowLayout: { sharding: 'zigzag', virtualRanks: 2 },
+    };
+    const gpuEnv = { ...env, gpu: 'NVIDIA H200' }; // the ranks' environment on the GPU the launch names
+    const r = buildCpRow({ case: 'x', direction: 'bwd', status: 'ok', message: null, kernel: 'flex', perRank: [times(3), times(4)], compileMs: 9, error: null, memory: null }, c, gpuEnv);
+    expect(ResultRowSchema.parse(r)).toEqual(r);
+    expect(r.times).toEqual({ ...times(4), compileMs: 9 });
+    expect(r.flops).toBe(attentionFlops(1000, 8, 64, 'bwd'));
+    expect(r.tflops).toBe(tflopsPerGpu(r.flops, 4, 2));
+    expect(r.tflopsMeanRank).toBe(tflopsPerGpu(r.flops, 3.5, 2));
+    expect(r.ranks).toEqual([{ rank: 0, ms: 3, flops: 25, bytesSent: 3 }, { rank: 1, ms: 4, flops: 50, bytesSent: 4 }]);
+    expect(r.layout).toEqual({ sharding: 'zigzag', virtualRanks: 2 });
+    expect(r.id).toBe(caseIdOfRow(r)); // what --resume recomputes from the row
+    const failed = buildCpRow({ case: 'x', direction: 'fwd', status: 'timeout', message: 'rank 1: step 3', kernel: 'flex', perRank: null, error: null, memory: null }, c, env);
+    expect([failed.times, failed.tflops, failed.ranks]).toEqual([null, null, null]);
+  });
+});
+
+describe('resume rule', () => {
+  const row = (status: ResultRow['status'], over: Partial<ResultRow> = {}): ResultRow => ({ ...buildRow(kernelKey, 10, { status, message: null, times: status === 'ok' ? times(1) : null, memory: null, error: null }, env), ...over });
+  it('the last row of a case settles it unless its status is retried', () => {
+    const id = caseId(kernelKey);
+    expect(doneCaseIds([row('error')]).has(id)).toBe(true);
+    expect(doneCaseIds([row('error')], ['error']).has(id)).toBe(false);
+    expect(doneCaseIds([row('error'), row('ok')], ['error']).has(id)).toBe(true);
+    expect(doneCaseIds([row('ok'), row('timeout')], ['timeout']).has(id)).toBe(false);
+    expect(doneCaseIds([{ garbage: true }, row('ok')]).has(id)).toBe(true);
+  });
+  it('recognizes rows written with an older id grammar by their fields', () => {
+    expect(doneCaseIds([row('ok', { id: 'cp|old|grammar' })]).has(caseId(kernelKey))).toBe(true);
+  });
+  it('--retry takes statuses only', () => {
+    expect(parseRetry('error,timeout')).toEqual(['error', 'timeout']);
+    expect(() => parseRetry('boom')).toThrow(expect.objectContaining({ exit: 2 }));
+  });
+});
