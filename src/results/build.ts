@@ -69,14 +69,14 @@ export function buildRow(key: CaseKey, area: number, o: Outcome, env: Environmen
 // ---- CP measurement records (python/attnbench_worker/cp returns these; TypeScript builds the row) ----
 
 /** One CP case and direction as the python ranks measured it. */
-export interface CpMeasurement {
+export interface CpRecord {
   /** The manifest's case id (echoed back, to match the record to its case). */
   readonly case: string;
   readonly direction: Direction;
   readonly status: Status;
   readonly message: string | null;
-  /** The partial-attention kernel that ran. */
-  readonly kernel: string;
+  /** The partial-attention kernel that ran (null: the case never reached one). */
+  readonly kernel: string | null;
   /** The dtype that ran (a --dtype override of the manifest's). */
   readonly dtype?: Dtype;
   /** One timing summary per rank (null when the case did not run to the end). */
@@ -101,7 +101,7 @@ export interface CpRowCase {
 }
 
 /** The result row of one CP measurement record: times of the slowest rank, TFLOP/s per GPU. */
-export function buildCpRow(m: CpMeasurement, c: CpRowCase, env: Environment): ResultRow {
+export function buildCpRow(m: CpRecord, c: CpRowCase, env: Environment): ResultRow {
   const key: CaseKey = { ...c.key, suite: 'cp', kernel: m.kernel, direction: m.direction, dtype: m.dtype ?? c.key.dtype };
   let times: Times | null = null;
   let ranks: RankEntry[] | null = null;

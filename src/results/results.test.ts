@@ -12,7 +12,7 @@ const kernelKey: CaseKey = {
   suite: 'kernel', executor: 'torch', kernel: 'flex', scheme: null, family: 'causal', maskParams: {}, seed: 0, seqlen: 1024, batch: 1,
   headsQ: 8, headsKv: 2, headDim: 64, dtype: 'bfloat16', direction: 'fwd', world: 1, layout: null,
 };
-const cpKey: CaseKey = { ...kernelKey, suite: 'cp', kernel: 'reference', scheme: 'ring_p2p', world: 2, layout: { sharding: 'zigzag' }, launch: 'gloo' };
+const cpKey: CaseKey = { ...kernelKey, suite: 'cp', kernel: 'reference', scheme: 'ring_p2p', world: 2, layout: { sharding: 'zigzag' }, launch: 'dist-gloo', device: 'cpu' };
 const times = (ms: number) => ({ medianMs: ms, p20Ms: ms, p80Ms: ms, samples: 3 });
 
 describe('FLOPs', () => {
@@ -32,9 +32,13 @@ describe('case ids', () => {
     expect(caseIdOfRow(row)).toBe(row.id);
     expect(caseId(kernelKey)).toMatch(/^flex\/causal\/1024\/fwd\/[0-9a-f]{10}$/);
   });
-  it('CP ids name scheme, family, S, P, direction; every field that changes the measurement changes the id', () => {
-    expect(caseId(cpKey)).toMatch(/^ring_p2p\/causal\/1024\/P2\/fwd\/[0-9a-f]{10}$/);
-    const changes: Partial<CaseKey>[] = [{ kernel: 'flex' }, { layout: { sharding: 'contiguous' } }, { launch: 'nccl' }, { executor: 'cpu' }, { seed: 1 }, { maskParams: { window: 3 } }, { dtype: 'float32' }, { headsKv: 4 }];
+  it('CP ids: the job case, direction, executor, launch, device; every field that changes the measurement changes the id', () => {
+    expect(caseId(cpKey)).toBe('cp:ring_p2p:sharding=zigzag:causal:-:seed0:S1024:P2:8x2x64:bfloat16|fwd|torch|dist-gloo|cpu');
+    // The id of a committed gloo row from its fields.
+    const line = fs.readFileSync('results/cpu-local/cp/gloo-p2.jsonl', 'utf8').split('\n')[0];
+    const committed = ResultRowSchema.parse(JSON.parse(line));
+    expect(caseIdOfRow(committed)).toBe(committed.id);
+    const changes: Partial<CaseKey>[] = [{ layout: { sharding: 'contiguous' } }, { launch: 'dist-nccl' }, { device: 'cuda' }, { executor: 'cpu' }, { seed: 1 }, { maskParams: { window: 3 } }, { dtype: 'float32' }, { headsKv: 4 }];
     const ids = new Set([caseId(cpKey), ...changes.map((c) => caseId({ ...cpKey, ...c }))]);
     expect(ids.size).toBe(changes.length + 1);
     // Not part of it: the executor's own virtualRanks bookkeeping, the order of layout keys.
@@ -54,7 +58,7 @@ describe('row builder', () => {
   });
   it('CP measurement records: the slowest rank times the row, per-GPU TFLOP/s, ranks from the plan', () => {
     const c: CpRowCase = {
-      key: { executor: 'torch', scheme: 'ring_p2p', family: 'causal', maskParams: {}, seed: 0, seqlen: 1024, batch: 1, headsQ: 8, headsKv: 2, headDim: 64, dtype: 'bfloat16', world: 2, layout: { sharding: 'zigzag' }, launch: 'virtual-cuda' },
+      key: { executor: 'torch', scheme: 'ring_p2p', family: 'causal', maskParams: {}, seed: 0, seqlen: 1024, batch: 1, headsQ: 8, headsKv: 2, headDim: 64, dtype: 'bfloat16', world: 2, layout: { sharding: 'zigzag' }, launch: 'virtual2', device: 'cuda' },
       area: 1000,
       rankFlops: { fwd: [10, 20], bwd: [25, 50] },
       rankBytesSent: { fwd: [1, 2], bwd: [3, 4] },

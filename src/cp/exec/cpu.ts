@@ -149,7 +149,7 @@ export class CpuCluster {
 }
 
 /** The cpu executor: the tiled float32 kernel in worker threads. */
-export const CPU_RUNNER: CpRunner = { id: 'cpu', kernel: 'cpu_tiled', dtype: 'float32', launch: 'threads' };
+export const CPU_RUNNER: CpRunner = { id: 'cpu', kernel: 'cpu_tiled', dtype: 'float32', launch: 'threads', device: 'cpu' };
 
 export function createCpuExecutor(): CpExecutor {
   const cluster = new CpuCluster();

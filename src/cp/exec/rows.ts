@@ -12,8 +12,9 @@ export interface CpRunner {
   readonly id: CpExecutorId;
   readonly kernel: KernelId | 'reference';
   readonly dtype: Dtype;
-  /** How the ranks run (worker `threads`, `virtual-cuda`, `nccl`, `gloo` ...). */
+  /** How the ranks run (`threads`, `virtual<P>`, `dist-<backend>`) and on what (`cpu`, `cuda`). */
   readonly launch: string;
+  readonly device: string;
 }
 
 export function cpCaseKey(runner: CpRunner, req: Pick<CpRunRequest, 'plan' | 'family' | 'maskParams' | 'seed'>, direction: Direction): CaseKey {
@@ -36,6 +37,7 @@ export function cpCaseKey(runner: CpRunner, req: Pick<CpRunRequest, 'plan' | 'fa
     world: p.world,
     layout: p.layout,
     launch: runner.launch,
+    device: runner.device,
   };
 }
 

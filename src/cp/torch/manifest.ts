@@ -16,6 +16,7 @@
 // MaskEntry: { seqlenQ, seqlenK, area, slices: {qRanges [n,2], kRanges [n,2], types [n]},
 // arrays: { <kernel id>: { <name>: ArrayRef | number } } }. python/attnbench_worker/cp/manifest.py
 // validates it (src/contract/contract.test.ts has TypeScript write jobs and python accept them).
+import { cpCaseKey } from '../../results/case-id.js';
 import { attentionFlops } from '../../results/flops.js';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -148,24 +149,7 @@ const pair = (r: Range): Pair => [r.start, r.end];
 
 /** Stable id of a case (same plan inputs -> same id); rows append direction and executor mode. */
 export function caseId(plan: Plan, meta: CpCaseMeta): string {
-  const kv = (o: Readonly<Record<string, number | string>>) =>
-    Object.keys(o)
-      .sort()
-      .map((k) => `${k}=${o[k]}`)
-      .join(',');
-  const { headsQ, headsKv, headDim } = plan.shape;
-  return [
-    'cp',
-    plan.scheme,
-    kv(plan.layout) || '-',
-    meta.family,
-    kv(meta.maskParams) || '-',
-    `seed${meta.seed}`,
-    `S${plan.seqlen}`,
-    `P${plan.world}`,
-    `${headsQ}x${headsKv}x${headDim}`,
-    meta.dtype,
-  ].join(':');
+  return cpCaseKey({ ...plan.shape, ...meta, scheme: plan.scheme, layout: plan.layout, seqlen: plan.seqlen, world: plan.world });
 }
 
 function maskKey(m: Mask): string {

@@ -7,13 +7,15 @@ import path from 'node:path';
 import { z } from 'zod';
 import { maskArea } from '../../mask/slices.js';
 import { EnvironmentSchema, ErrorMetricsSchema, STATUSES, type Direction, type ResultRow, type Status } from '../../results/schema.js';
-import { DTYPES } from '../../kernels/types.js';
+import { DTYPES, type Dtype } from '../../kernels/types.js';
+import { buildCpRow, buildRow } from '../../results/build.js';
+import { cpRowId, type CaseKey } from '../../results/case-id.js';
 import { cpuEnvironment } from '../../util/env.js';
 import { caseId, INDEX_FILE, readManifest, type CpJob, type Manifest } from './manifest.js';
 
-/** Row id (the python executor's --resume compares the same four parts). */
+/** Row id (src/results/case-id.ts; the python executor's --resume compares the same four parts). */
 export function torchRowId(id: string, direction: Direction, mode: string, device: string): string {
-  return `${id}|${direction}|torch|${mode}|${device}`;
+  return cpRowId(id, direction, 'torch', mode, device);
 }
 
 const RankTimesSchema = z.object({ medianMs: z.number(), p20Ms: z.number(), p80Ms: z.number(), samples: z.number().int() });
@@ -46,72 +48,36 @@ type CaseFacts = Pick<Manifest, 'case'> & { readonly ranks: readonly Pick<Manife
 /** The case fields a row copies. */
 type RowCase = Pick<
   Manifest['case'],
-  'id' | 'scheme' | 'family' | 'maskParams' | 'seed' | 'seqlen' | 'headsQ' | 'headsKv' | 'headDim' | 'dtype' | 'world' | 'layout' | 'area' | 'flops' | 'gitRev'
+  'id' | 'scheme' | 'family' | 'maskParams' | 'seed' | 'seqlen' | 'headsQ' | 'headsKv' | 'headDim' | 'dtype' | 'world' | 'layout' | 'area' | 'gitRev'
 >;
 
-function baseRow(c: RowCase, direction: Direction, tag: string, device: string, status: Status, message: string | null): ResultRow {
-  const layout: Record<string, number | string> = { ...c.layout };
-  if (tag.startsWith('virtual')) layout.virtualRanks = c.world;
-  return {
-    schema: 1,
-    id: torchRowId(c.id, direction, tag, device),
-    suite: 'cp',
-    executor: 'torch',
-    kernel: null,
-    scheme: c.scheme,
-    family: c.family,
-    maskParams: { ...c.maskParams },
-    seed: c.seed,
-    seqlen: c.seqlen,
-    batch: 1,
-    headsQ: c.headsQ,
-    headsKv: c.headsKv,
-    headDim: c.headDim,
-    dtype: c.dtype,
-    direction,
-    world: c.world,
-    layout,
-    status,
-    message,
-    area: c.area,
-    flops: c.flops[direction],
-    times: null,
-    tflops: null,
-    tflopsMeanRank: null,
-    memory: null,
-    error: null,
-    ranks: null,
-    notes: [],
-    simulated: false,
-    env: c.gitRev ? cpuEnvironment({ gitRev: c.gitRev }) : cpuEnvironment(),
-  };
+/** The row's case key (src/results/case-id.ts): its id is torchRowId(c.id, direction, tag, device). */
+function keyOf(c: RowCase, direction: Direction, tag: string, device: string, kernel: string | null, dtype: Dtype): CaseKey {
+  return { ...c, suite: 'cp', executor: 'torch', kernel, direction, dtype, batch: 1, launch: tag, device };
 }
 
-/** The row of a measurement: the slowest rank's times; TFLOP/s per GPU from it and from the mean rank. */
+const rowLayout = (c: RowCase, tag: string) => (tag.startsWith('virtual') ? { ...c.layout, virtualRanks: c.world } : { ...c.layout });
+
+/** The row of a measurement (the one builder, src/results/build.ts): the slowest rank's times, TFLOP/s per GPU. */
 export function measurementRow(m: CpMeasurement, facts: CaseFacts): ResultRow {
   const c = facts.case;
   if (m.case !== c.id) throw new Error(`measurement of case ${m.case} joined with the manifest of ${c.id}`);
-  const row: ResultRow = { ...baseRow(c, m.direction, m.tag, m.device, m.status, m.message), kernel: m.kernel, dtype: m.dtype };
-  const out = { ...row, memory: m.memory, error: m.error, notes: [...m.notes], env: m.env };
-  if (!m.ranks || m.ranks.length === 0) return out;
-  const ms = m.ranks.map((t) => t.medianMs);
-  const slow = ms.indexOf(Math.max(...ms));
-  const mean = ms.reduce((a, b) => a + b, 0) / ms.length;
-  const perGpu = (t: number) => (t > 0 ? c.flops[m.direction] / (t * 1e-3) / c.world / 1e12 : null);
-  return {
-    ...out,
-    times: { ...m.ranks[slow], ...(m.compileMs !== null ? { compileMs: m.compileMs } : {}) },
-    tflops: perGpu(ms[slow]),
-    tflopsMeanRank: perGpu(mean),
-    ranks: ms.map((t, r) => ({ rank: r, ms: t, flops: facts.ranks[r]?.flops[m.direction] ?? 0, bytesSent: facts.ranks[r]?.bytesSent[m.direction] ?? 0 })),
-  };
+  return buildCpRow(
+    { ...m, perRank: m.ranks },
+    {
+      key: keyOf(c, m.direction, m.tag, m.device, m.kernel, m.dtype),
+      area: c.area,
+      rankFlops: { fwd: facts.ranks.map((r) => r.flops.fwd), bwd: facts.ranks.map((r) => r.flops.bwd) },
+      rankBytesSent: { fwd: facts.ranks.map((r) => r.bytesSent.fwd), bwd: facts.ranks.map((r) => r.bytesSent.bwd) },
+      rowLayout: rowLayout(c, m.tag),
+    },
+    m.env,
+  );
 }
 
 /** A row the TypeScript side writes for a case the executor could not finish (or never ran). */
 export function failedRow(job: CpJob, direction: Direction, status: 'error' | 'timeout', message: string, tag: string, device: string): ResultRow {
   const { plan, meta } = job;
-  const area = maskArea(job.mask);
-  const fwd = 4 * area * plan.shape.headsQ * plan.shape.headDim;
   const c: RowCase = {
     id: caseId(plan, meta),
     scheme: plan.scheme,
@@ -125,11 +91,12 @@ export function failedRow(job: CpJob, direction: Direction, status: 'error' | 't
     dtype: meta.dtype,
     world: plan.world,
     layout: plan.layout,
-    area,
-    flops: { fwd, bwd: 2.5 * fwd },
+    area: maskArea(job.mask),
     gitRev: meta.gitRev ?? null,
   };
-  return baseRow(c, direction, tag, device, status, message);
+  const env = c.gitRev ? cpuEnvironment({ gitRev: c.gitRev }) : cpuEnvironment();
+  const o = { status, message, times: null, memory: null, error: null, ranks: null, notes: [] };
+  return buildRow(keyOf(c, direction, tag, device, null, c.dtype), c.area, o, env, rowLayout(c, tag));
 }
 
 /** Parses one line of the executor's raw output: a measurement, or why it is not one. */
