@@ -5,7 +5,7 @@ import type { ExecutorId } from '../ids.js';
 import { AttnbenchError } from '../errors.js';
 import type { Environment, ResultRow } from '../results/schema.js';
 import { readPlannedCases, readWorkerResults, type WorkerResultRecord } from '../worker/files.js';
-import { makeRow, combineSamples, type MaskSource } from './runner.js';
+import { caseFlops, makeRow, combineSamples, type MaskSource } from './runner.js';
 import { summarize, tflops } from './stats.js';
 import type { CaseOutcome } from './types.js';
 
@@ -39,7 +39,7 @@ export function ingestWorkerResults(casesFile: string, resultsFile: string, mask
       if (!r) break;
       outcomes.push(r.outcome);
       if (r.outcome.status !== 'ok') break;
-      if (r.outcome.times) perSample.push(tflops(masks.flops(masks.generate(c, s.sample), c), r.outcome.times.medianMs));
+      if (r.outcome.times) perSample.push(tflops(caseFlops(c, masks.meanArea(masks.generate(c, s.sample))), r.outcome.times.medianMs));
     }
     const complete = outcomes.length === samples.length || outcomes.some((o) => o.status !== 'ok');
     if (!complete) continue;

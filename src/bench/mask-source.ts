@@ -1,5 +1,5 @@
 // The mask side of a kernel sweep: generate a case's mask per sample, count its work.
-import { generateMask, isRandomFamily, maskFlops, meanArea } from '../mask/families/index.js';
+import { generateMask, isRandomFamily, meanArea } from '../mask/families/index.js';
 import type { GeneratedMask } from '../mask/types.js';
 import type { MaskSource } from './runner.js';
 import type { KernelCase } from './types.js';
@@ -9,9 +9,6 @@ export function familyMaskSource(samples: number, docLens?: string): MaskSource 
   return {
     generate(c: KernelCase, sample: number): GeneratedMask {
       return generateMask(c.family, c.seqlen, { seed: c.seed + sample, params: { ...c.maskParams }, docLens });
-    },
-    flops(g: GeneratedMask, c: KernelCase): number {
-      return maskFlops(g, c.headsQ, c.headDim, c.direction) * c.batch;
     },
     meanArea,
     samples(family: string): number {

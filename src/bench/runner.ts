@@ -6,6 +6,7 @@ import { AttnbenchError } from '../errors.js';
 import type { GeneratedMask } from '../mask/types.js';
 import type { Environment, ResultRow, Status } from '../results/schema.js';
 import { buildRow } from '../results/build.js';
+import { attentionFlops } from '../results/flops.js';
 import { doneCaseIds } from '../results/resume.js';
 import { appendJsonl, readJsonl } from '../util/jsonl.js';
 import { summarize, tflops } from './stats.js';
@@ -14,8 +15,6 @@ import type { CaseOutcome, KernelCase, KernelExecutor } from './types.js';
 export interface MaskSource {
   /** Build the mask of a case for one sample (seed offset); may throw a bad-input error. */
   generate(c: KernelCase, sample: number): GeneratedMask;
-  /** SPEC 6 FLOPs of one call of the case on a mask. */
-  flops(g: GeneratedMask, c: KernelCase): number;
   meanArea(g: GeneratedMask): number;
   /** How many mask samples a family needs (1 for deterministic families). */
   samples(family: string): number;
@@ -30,6 +29,9 @@ export interface RunOptions {
   readonly onRow?: (row: ResultRow) => void;
 }
 
+/** SPEC 6 FLOPs of one call of a kernel case over a mask with `area` unmasked pairs per head. */
+export const caseFlops = (c: KernelCase, area: number): number => attentionFlops(area, c.headsQ, c.headDim, c.direction) * c.batch;
+
 /** Ids of the cases settled in a results file: the one resume rule (src/results/resume.ts). */
 export function measuredIds(file: string, retry: readonly Status[] = []): Set<string> {
   return doneCaseIds(readJsonl(file), retry);
@@ -37,7 +39,7 @@ export function measuredIds(file: string, retry: readonly Status[] = []): Set<st
 
 /** The row of a kernel case: the one builder (src/results/build.ts) with the case's fields. */
 export function makeRow(c: KernelCase, executor: ExecutorId, env: Environment, area: number, o: CaseOutcome): ResultRow {
-  return buildRow({ ...c, executor, scheme: null, world: 1, layout: null }, area, o, env);
+  return buildRow({ ...c, executor, scheme: null, world: 1, layout: null }, area, o, env, null, c.id);
 }
 
 /** Combine per-sample outcomes: median over samples' medians, with the spread (SPEC 6). */
@@ -146,7 +148,7 @@ async function runOne(
     }
     outcomes.push(o);
     if (o.status !== 'ok') break;
-    if (o.times) sampleTflops.push(tflops(masks.flops(gs, c), o.times.medianMs));
+    if (o.times) sampleTflops.push(tflops(caseFlops(c, masks.meanArea(gs)), o.times.medianMs));
   }
   const row = makeRow(c, executor.id, env, area, combineSamples(outcomes));
   // Random masks: each sample has its own work; report the median of per-sample throughputs.

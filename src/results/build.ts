@@ -24,14 +24,15 @@ export interface Outcome {
 
 /**
  * The row of `key` with `area` unmasked pairs per head (mean over heads for per-head masks).
- * `layout` overrides the key's layout in the row (CP virtual ranks record `virtualRanks` there).
+ * `layout` overrides the key's layout in the row (CP virtual ranks record `virtualRanks` there);
+ * `id` is the case's id when the case already carries it (made by the same grammar).
  */
-export function buildRow(key: CaseKey, area: number, o: Outcome, env: Environment, layout = key.layout): ResultRow {
-  const flops = attentionFlops(area, key.headsQ, key.headDim, key.direction);
+export function buildRow(key: CaseKey, area: number, o: Outcome, env: Environment, layout = key.layout, id = caseId(key)): ResultRow {
+  const flops = attentionFlops(area, key.headsQ, key.headDim, key.direction) * key.batch;
   const ok = o.status === 'ok' && o.times !== null;
   const row: ResultRow = {
     schema: 1,
-    id: caseId(key),
+    id,
     suite: key.suite,
     executor: key.executor,
     kernel: key.kernel,

@@ -1,5 +1,6 @@
 // The TypeScript side of the worker against the real python worker in its torch-less mode (the
 // pure-python py_ref kernel): job building, binary arrays, handshake, a job, timeout, restart, file mode.
+import { attentionFlops } from '../results/flops.js';
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -225,15 +226,16 @@ describe('file mode', () => {
       ['two', 'ok'],
     ]);
     expect(rs[0].env?.libs.python).toMatch(/^3\./);
-    // ingest: one result row per planned case, the unsupported one included, FLOPs from the mask
-    const source = { ...masks, flops: (g: GeneratedMask) => 4 * g.seqlen * g.seqlen, meanArea: (g: GeneratedMask) => g.seqlen * g.seqlen };
+    // ingest: one result row per planned case, the unsupported one included, FLOPs from the mask's area (the one FLOP count)
+    const source = { ...masks, meanArea: (g: GeneratedMask) => g.seqlen * g.seqlen };
     const rows = ingestWorkerResults(path.join(moved, 'cases.jsonl'), out, source);
     expect(rows.map((r) => [r.id, r.status])).toEqual([
       [cases[0].id, 'ok'],
       ['two', 'ok'],
       ['win', 'unsupported'],
     ]);
-    expect(rows[1].tflops).toBeCloseTo((4 * 16 * 16) / (rows[1].times!.medianMs * 1e9), 12);
+    expect(rows[1].flops).toBe(attentionFlops(16 * 16, rows[1].headsQ, rows[1].headDim, 'fwd'));
+    expect(rows[1].tflops).toBeCloseTo(rows[1].flops / (rows[1].times!.medianMs * 1e9), 12);
     expect(rows[0].env.libs.python).toMatch(/^3\./);
     // a results file missing a case leaves that case out (a later ingest completes it)
     const partial = path.join(moved, 'partial.jsonl');
