@@ -69,8 +69,12 @@ class PartialKernel:
         return getattr(self.mod, "PARTIAL_BWD_NOTE", None)
 
     def prepare(self, step):
-        """Once per mask, outside timing (e.g. flex's BlockMask)."""
-        if not step.empty and hasattr(self.mod, "partial_prepare"):
+        """Once per mask, outside timing: the slices' predicate (reference, mask_mods) and the
+        kernel's own state (e.g. flex's BlockMask)."""
+        if step.empty:
+            return
+        step.slice_mask()
+        if hasattr(self.mod, "partial_prepare"):
             self.mod.partial_prepare(step)
 
     def forward(self, q, k, v, kv_idx, step):

@@ -5,7 +5,12 @@ A kernel module `kernels/<id>.py` defines:
   GROUP    'torch' (torch worker process), 'jax' (a JAX process of its own) or 'py' (pure python)
   available() -> None, or a one-line reason why the kernel cannot run here ('unavailable')
   build(ctx) -> Call   (torch kernels; raise Unsupported when the job's mask cannot be expressed)
-The worker hands build() ready arguments (ctx.args, loaded arrays) and chooses nothing.
+  run(job, bands_per_head) -> (forward, reference)   ('py' kernels instead of build; see py_ref.py)
+  partial_forward / partial_backward (optional): the partial-attention entry; the kernel then
+           runs under context parallelism (PartialStep below, ../PROTOCOL.md)
+The worker hands build() ready arguments (ctx.args, loaded arrays) and chooses nothing. Built-in
+kernels declare their formats and capabilities in their TypeScript descriptor
+(src/kernels/registry.ts); an external module (--kernel-module, external.py) declares them in CAPS.
 """
 
 import importlib
