@@ -6,7 +6,8 @@
 // 1. Placement (layout `sharding`):
 //      documents  whole documents per rank, balanced by area with a token cap, only documents too
 //                 large for one rank split (doc-place.ts); the default when the mask has documents
-//                 and the result meets the imbalance target (default 1.05);
+//                 and the result meets the imbalance target (default 1.05) - with at most 2P
+//                 documents only if it also fetches fewer keys than the granule placement;
 //      granules   the placement before issue 14: the sequence cut into g-token granules, the
 //                 fewest bytes among contiguous / chunked / chunked_local candidates within the
 //                 target (default 1.02; dispatch-granules.ts). The default for masks without
@@ -22,7 +23,7 @@ import type { Mask, Range } from '../../mask/types.js';
 import type { CpLayout, CpShape, P2POp, Planner, Step } from '../types.js';
 import { AreaIndex, mergeSorted, rangesIntersect, rangesLength } from './area.js';
 import { documentUnits, placeDocuments } from './doc-place.js';
-import { fetchSets, granulePlacement, imbalanceOf, layoutNumber } from './dispatch-granules.js';
+import { fetchSets, fetchTokens, granulePlacement, imbalanceOf, layoutNumber } from './dispatch-granules.js';
 import {
   allHeads,
   assemblePlan,
@@ -56,7 +57,7 @@ export const params: readonly LayoutParam[] = [
     description:
       'auto (default: documents when the mask has documents and that meets the target, else granules), documents (whole documents per rank, doc-place.ts), granules (the fewest bytes of contiguous / chunked / chunked_local within the target: the placement before issue 14), contiguous, chunked or chunked_local',
   },
-  { key: 'split', kind: 'enum', values: SPLIT_MODES, description: 'documents: how documents too large for one rank are cut: fill (contiguous head pieces that fill a rank to the mean area, default) or zigzag (k head/tail pairs, LPT)' },
+  { key: 'split', kind: 'enum', values: SPLIT_MODES, description: 'documents: how documents too large for one rank are cut: zigzag (k equal-token head/tail pairs, default: every piece owner sends about as much as it receives) or fill (k contiguous equal-area pieces: about 10% fewer bytes in all, but the head piece is large and goes to the rank of every later piece)' },
   { key: 'chunks', kind: 'int', description: 'chunks per rank for chunked sharding (default: the fewest of 1, 2, 4, ... that meet the target)' },
   { key: 'granule', kind: 'int', description: 'token granularity of cuts (default: a power of two <= 128, >= 16 granules per rank)' },
   { key: 'comm', kind: 'enum', values: COMM_MODES, description: 'auto (default), p2p or all_gather' },
@@ -77,16 +78,23 @@ export const plan: Planner = (mask, world, layout, shape) => {
   const idx = new AreaIndex(mask);
   let placed: { owned: Range[][]; used: Record<string, number | string> } | null = null;
   if (mode === 'auto' || mode === 'documents') {
-    const split = layoutEnum('dispatch', layout, 'split', SPLIT_MODES, 'fill');
+    const split = layoutEnum('dispatch', layout, 'split', SPLIT_MODES, 'zigzag');
     const ratio = layoutNumber(layout, 'max_token_ratio', 1.5, 1);
     const target = layoutNumber(layout, 'target', 1.05, 1);
-    if (mode === 'documents' || documentUnits(idx, 0).length > 1) {
+    const units = documentUnits(idx, 0).length;
+    if (mode === 'documents' || units > 1) {
       const d = placeDocuments(idx, P, { cap: (ratio * S) / P, target, split });
       const empty = d.owned.findIndex((o) => o.length === 0);
       if (mode === 'documents' && empty >= 0)
         throw badInput(`dispatch: sharding=documents leaves rank ${empty} without tokens (${d.units} documents over ${P} ranks)`);
       if (empty < 0 && (mode === 'documents' || imbalanceOf(d.loads) <= target))
         placed = { owned: d.owned, used: { sharding: 'documents', split, max_token_ratio: ratio, target } };
+      // Few documents for many ranks (global_sliding_window: the global tokens and the band) gain
+      // little locality: auto keeps the granule placement when it fetches fewer keys.
+      if (placed && mode === 'auto' && units <= 2 * P) {
+        const g = granulePlacement(idx, P, layout, 'auto');
+        if (fetchTokens(idx, g.owned) < fetchTokens(idx, placed.owned)) placed = g;
+      }
     }
   }
   placed ??= granulePlacement(idx, P, layout, mode === 'auto' || mode === 'documents' || mode === 'granules' ? 'auto' : mode);
