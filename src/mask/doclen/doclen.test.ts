@@ -1,4 +1,4 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
@@ -114,16 +114,27 @@ describe('sampling (SPEC 4)', () => {
   });
 });
 
-const SHARED = join(process.cwd(), '../shared/data');
-describe('fit against the real histograms (skipped where ../shared/data is absent)', () => {
-  const rows = fitReportRows(SHARED);
-  it.skipIf(rows.length === 0)('every fit is within 0.005 of its histogram CDF and 3% of its median', () => {
-    expect(rows.map((r) => r.name)).toEqual([...BUILTIN_DOCLENS]);
-    for (const r of rows) {
-      expect(r.ks).toBeLessThan(0.005);
-      expect(Math.abs(r.fit.p50 - r.real.p50) / r.real.p50).toBeLessThan(0.03);
-      expect(Math.abs(r.fit.p90 - r.real.p90) / r.real.p90).toBeLessThan(0.03);
+// The fit against the real histograms (../shared/data, not in the repository) is a script:
+// `npx tsx src/mask/doclen/fit-report.ts ../shared/data` (numbers in README). Tests must not depend on
+// that folder (issue 17), so here the report runs on histogram files written from our own fits.
+describe('fit report over histogram files (written here in the data format)', () => {
+  it('reads every doclen-<name>.json of a folder; a fit against its own discretization has a tiny gap', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'attnbench-doclen-'));
+    try {
+      for (const name of BUILTIN_DOCLENS) {
+        const h = builtinHistogram(name);
+        writeFileSync(join(dir, `doclen-${name}.json`), JSON.stringify(Object.fromEntries(h.buckets.map((b) => [`[${b.lo},${b.hi})`, b.weight]))));
+      }
+      const rows = fitReportRows(dir);
+      expect(rows.map((r) => r.name)).toEqual([...BUILTIN_DOCLENS]);
+      for (const r of rows) {
+        expect(r.ks).toBeLessThan(0.005);
+        expect(Math.abs(r.fit.p50 - r.real.p50) / r.real.p50).toBeLessThan(0.03);
+      }
+      expect(fitReport(dir).split('\n')).toHaveLength(2 + rows.length);
+      expect(fitReportRows(join(dir, 'none'))).toEqual([]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
     }
-    expect(fitReport(SHARED).split('\n')).toHaveLength(2 + rows.length);
   });
 });
