@@ -9,6 +9,7 @@ import { cpuCpBytes, guardMemory, guardPlan, parseBytes } from '../util/budget.j
 import { parseHeads } from '../config/kernel-options.js';
 import { parseInteger, parseIntList, parseTokenList, splitList } from '../util/parse.js';
 import { CP_PRESETS } from '../sim/project.js';
+import { lockNow, type Lock } from '../util/lock.js';
 import { SCHEME_IDS } from '../cp/types.js';
 
 type Paths = Readonly<Record<string, PathKind>>;
@@ -28,6 +29,22 @@ export const PATH_OPTIONS: Readonly<Record<string, Paths>> = {
   report: { db: 'in-file', in: 'in-file', out: 'out-dir', trace: 'in-file' },
   dashboard: { db: 'in-file' },
 };
+
+/** Commands that append to a results file: one writer per file (a second exits 2 naming the first's pid). */
+export const OUT_LOCKS: Readonly<Record<string, string>> = {
+  kernels: 'out',
+  'cp run': 'out',
+  'sim run': 'out',
+  'sim validate': 'out',
+  'sim calibrate': 'out',
+};
+
+const commandLocks: Lock[] = [];
+
+/** Releases the --out locks taken for the commands run so far (after the action, or its failure). */
+export function releaseCommandLocks(): void {
+  for (const l of commandLocks.splice(0)) l.release();
+}
 
 /** [flag, the flag it needs] pairs per command. */
 export const NEEDS: Readonly<Record<string, readonly (readonly [string, string])[]>> = {
@@ -67,6 +84,10 @@ export function checkCommand(cmd: Command): void {
   // A document-length source is read here, once: a missing or malformed file fails before any case runs.
   if (typeof o.doclens === 'string') resolveDocLens(o.doclens, 4096);
   checkBudgets(name, o);
+  // File mode plans (--plan-dir without --ingest) write no rows.
+  const lockAttr = OUT_LOCKS[name];
+  const planOnly = o.planDir !== undefined && o.ingest === undefined;
+  if (lockAttr && typeof o[lockAttr] === 'string' && !planOnly) commandLocks.push(lockNow(o[lockAttr] as string, flagOf(lockAttr)));
 }
 
 /** Memory budgets of the commands that plan or allocate by the flags (util/budget.ts), before anything runs. */
@@ -102,5 +123,6 @@ export function installGuards(program: Command): Command {
       if (r.memBudget !== undefined) process.env.ATTNBENCH_MEM_BUDGET = String(parseBytes(r.memBudget, '--mem-budget'));
       if (r.timeBudget !== undefined) process.env.ATTNBENCH_TIME_BUDGET = String(parseInteger(r.timeBudget, '--time-budget'));
       checkCommand(action);
-    });
+    })
+    .hook('postAction', () => releaseCommandLocks());
 }

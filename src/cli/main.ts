@@ -3,7 +3,7 @@
 import { Command, CommanderError } from 'commander';
 import { AttnbenchError } from '../errors.js';
 import { useKernelModules } from '../kernels/external.js';
-import { installGuards } from './guards.js';
+import { installGuards, releaseCommandLocks } from './guards.js';
 import * as cp from './commands/cp.js';
 import * as dashboard from './commands/dashboard.js';
 import * as doctor from './commands/doctor.js';
@@ -38,6 +38,8 @@ export async function main(argv: string[]): Promise<number> {
     return 0;
   } catch (e) {
     return reportError(e);
+  } finally {
+    releaseCommandLocks();
   }
 }
 

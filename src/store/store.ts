@@ -16,6 +16,7 @@ import { AttnbenchError, badInput } from '../errors.js';
 import { ResultRowSchema, type ResultRow } from '../results/schema.js';
 import { COLUMNS, KEY_COLUMNS, canonicalJson, type SqlType } from './columns.js';
 import { readResultJsonl, type LineError, type ParsedRow } from './parse.js';
+import { lockWait, type Lock } from '../util/lock.js';
 
 export const DEFAULT_DB_PATH = 'attnbench-out/results.duckdb';
 /** Bumped when the table layout changes; an older database is refused with a clear message. */
@@ -26,6 +27,8 @@ export interface Store {
   readonly readOnly: boolean;
   readonly instance: DuckDBInstance;
   readonly conn: DuckDBConnection;
+  /** Our lock on the file (util/lock.ts): readers and writers take turns instead of failing on DuckDB's. */
+  readonly lock?: Lock;
 }
 
 export interface IngestReport {
@@ -65,22 +68,35 @@ export async function openStore(file: string = DEFAULT_DB_PATH, opts: { readOnly
       throw badInput(`no results database at ${file}: create it with 'attnbench results --db ${file} --ingest FILE.jsonl'`);
     if (!readOnly) fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
   }
+  // One process at a time opens the file (DuckDB refuses a second one, even a reader, while a
+  // writer has it): parallel ingests and the dashboard queue here instead of failing.
+  const lock = memory ? undefined : await lockWait(file, 'results database');
   let instance: DuckDBInstance;
   try {
     instance = await DuckDBInstance.create(file, readOnly ? { access_mode: 'READ_ONLY' } : {});
   } catch (e) {
+    lock?.release();
     throw new AttnbenchError('unavailable', `cannot open results database ${file}: ${firstLine(e)}`);
   }
   const conn = await instance.connect();
-  const store: Store = { path: file, readOnly, instance, conn };
-  if (!readOnly) await createSchema(store);
-  await checkVersion(store);
+  const store: Store = { path: file, readOnly, instance, conn, lock };
+  try {
+    if (!readOnly) await createSchema(store);
+    await checkVersion(store);
+  } catch (e) {
+    closeStore(store);
+    throw e;
+  }
   return store;
 }
 
 export function closeStore(store: Store): void {
-  store.conn.closeSync();
-  store.instance.closeSync();
+  try {
+    store.conn.closeSync();
+    store.instance.closeSync();
+  } finally {
+    store.lock?.release();
+  }
 }
 
 async function createSchema(store: Store): Promise<void> {

@@ -14,7 +14,7 @@ import { readTrace } from '../../report/build.js';
 import { CP_PRESETS } from '../../sim/project.js';
 import { readJsonl } from '../../util/jsonl.js';
 import { AttnbenchError, usage } from '../../errors.js';
-import { installGuards } from '../guards.js';
+import { installGuards, releaseCommandLocks } from '../guards.js';
 import * as cp from './cp.js';
 import { ask } from './doctor.js';
 import * as kernels from './kernels.js';
@@ -201,7 +201,11 @@ export async function probeGpu(python?: string): Promise<{ gpu: boolean; detail:
 async function invoke(argv: readonly string[]): Promise<void> {
   const program = new Command('attnbench').exitOverride();
   for (const c of [masks, kernels, cp, sim, results, report]) c.register(program);
-  await installGuards(program).parseAsync([...argv], { from: 'user' });
+  try {
+    await installGuards(program).parseAsync([...argv], { from: 'user' });
+  } finally {
+    releaseCommandLocks();
+  }
 }
 
 type Write = typeof process.stdout.write;

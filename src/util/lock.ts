@@ -1,0 +1,137 @@
+// Lock files (issue 17): one writer per results file (--out) and per database. Two sweeps on one
+// --out used to measure every case twice; parallel ingests failed on DuckDB's own lock.
+//   The lock of a target is <tmpdir>/attnbench-locks/<sha1 of its absolute path>.lock (nothing is
+//   written beside the user's files before the command's checks pass); it holds {"pid", "host",
+//   "since", "command", "target"} and is created exclusively (O_EXCL).
+//   A lock whose process is gone (kill -9; same host) is stale and taken over, as is one of this
+//   very process (a command that failed before releasing it, when the CLI runs in-process).
+//   `wait`: poll until the holder is done (the database: ingests queue up), up to waitMs; else the
+//   second writer exits 2 at once naming the holder's pid.
+import { createHash } from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { usage } from '../errors.js';
+
+export interface LockHolder {
+  readonly pid: number;
+  readonly host: string;
+  readonly since: string;
+  readonly command: string;
+  readonly target?: string;
+}
+
+/** The lock file of a target path (same for every process of this host). */
+export function lockFileOf(target: string): string {
+  const abs = path.resolve(target);
+  return path.join(os.tmpdir(), 'attnbench-locks', `${createHash('sha1').update(abs).digest('hex').slice(0, 20)}.lock`);
+}
+
+export interface Lock {
+  readonly file: string;
+  release(): void;
+}
+
+const held = new Map<string, number>(); // lock file -> times acquired by this process (re-entrant)
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+function readHolder(file: string): LockHolder | null {
+  try {
+    const h = JSON.parse(fs.readFileSync(file, 'utf8')) as LockHolder;
+    return typeof h.pid === 'number' ? h : null;
+  } catch {
+    return null; // being written right now, or garbage
+  }
+}
+
+let exitHook = false;
+function releaseAllOnExit(): void {
+  if (exitHook) return;
+  exitHook = true;
+  process.on('exit', () => {
+    for (const f of held.keys()) {
+      const h = readHolder(f);
+      if (h?.pid === process.pid) fs.rmSync(f, { force: true });
+    }
+  });
+}
+
+/** One attempt: the lock, or its (live, foreign) holder. */
+function tryLock(file: string, target: string): LockHolder | null {
+  const me: LockHolder = { pid: process.pid, host: os.hostname(), since: new Date().toISOString(), command: process.argv.slice(2).join(' ').slice(0, 200), target: path.resolve(target) };
+  for (let attempt = 0; attempt < 3; attempt++) {
+    try {
+      fs.mkdirSync(path.dirname(file), { recursive: true });
+      const fd = fs.openSync(file, 'wx');
+      fs.writeSync(fd, JSON.stringify(me));
+      fs.closeSync(fd);
+      return null;
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+    }
+    const h = readHolder(file);
+    if (h === null) {
+      // Unreadable: a writer between open and write, or a broken file. Give it a moment.
+      const st = fs.statSync(file, { throwIfNoEntry: false });
+      if (st && Date.now() - st.mtimeMs > 5000) fs.rmSync(file, { force: true });
+      continue;
+    }
+    const stale = h.host === os.hostname() && (h.pid === process.pid || !alive(h.pid));
+    if (!stale) return h;
+    fs.rmSync(file, { force: true });
+  }
+  return readHolder(file) ?? { pid: -1, host: '?', since: '?', command: '?' };
+}
+
+function describe(h: LockHolder): string {
+  return `pid ${h.pid}${h.host !== os.hostname() ? ` on ${h.host}` : ''} (attnbench ${h.command}, since ${h.since})`;
+}
+
+function acquired(file: string): Lock {
+  held.set(file, (held.get(file) ?? 0) + 1);
+  releaseAllOnExit();
+  let done = false;
+  return {
+    file,
+    release() {
+      if (done) return;
+      done = true;
+      const n = (held.get(file) ?? 1) - 1;
+      if (n > 0) return void held.set(file, n);
+      held.delete(file);
+      if (readHolder(file)?.pid === process.pid) fs.rmSync(file, { force: true });
+    },
+  };
+}
+
+/** Lock `target` (a results file or database) for writing now, or exit 2 naming the holder. */
+export function lockNow(target: string, what: string): Lock {
+  const file = lockFileOf(target);
+  if (held.has(file)) return acquired(file);
+  const h = tryLock(file, target);
+  if (h)
+    throw usage(`${what} ${target} is being written by ${describe(h)}: wait for it to finish, or remove ${file} if that process is gone`);
+  return acquired(file);
+}
+
+/** Lock `target`, waiting (polling) while another process holds it; exit 2 naming the holder after waitMs. */
+export async function lockWait(target: string, what: string, waitMs = Number(process.env.ATTNBENCH_LOCK_WAIT_S ?? 600) * 1000): Promise<Lock> {
+  const file = lockFileOf(target);
+  if (held.has(file)) return acquired(file);
+  const t0 = Date.now();
+  for (let delay = 20; ; delay = Math.min(250, delay * 2)) {
+    const h = tryLock(file, target);
+    if (!h) return acquired(file);
+    if (Date.now() - t0 > waitMs)
+      throw usage(`${what} ${target} is still in use by ${describe(h)} after ${Math.round(waitMs / 1000)} s: try again later, or remove ${file} if that process is gone`);
+    await new Promise((r) => setTimeout(r, delay));
+  }
+}
