@@ -45,10 +45,10 @@ export interface ClusterRun {
 export class CpuCluster {
   private workers: Worker[] = [];
 
-  /** `timeoutMs` bounds the whole run (startup, forward and backward together). */
-  async run(plan: Plan, inputs: readonly RankInputs[], timeoutMs = 120_000): Promise<ClusterRun> {
+  /** `timeoutMs` bounds the whole run (startup, forward and backward together), or ends at `deadlineAt` (Date.now() ms) if given. */
+  async run(plan: Plan, inputs: readonly RankInputs[], timeoutMs = 120_000, deadlineAt?: number): Promise<ClusterRun> {
     const P = plan.world;
-    const deadline = performance.now() + timeoutMs;
+    const deadline = performance.now() + (deadlineAt !== undefined ? Math.max(0, deadlineAt - Date.now()) : timeoutMs);
     while (this.workers.length < P) this.workers.push(spawnWorker());
     const ws = this.workers.slice(0, P);
     // One channel per pair of ranks; ports[r][peer].
@@ -164,7 +164,7 @@ export function createCpuExecutor(): CpExecutor {
       const timeoutMs = req.timeoutMs ?? 120_000;
       const deadline = Date.now() + timeoutMs;
       const inputs = randomInputs(plan.seqlen, plan.shape, req.seed);
-      const { outputs, timing } = await cluster.run(plan, rankInputs(plan, inputs), Math.max(1, deadline - Date.now()));
+      const { outputs, timing } = await cluster.run(plan, rankInputs(plan, inputs), timeoutMs, deadline);
       const err = req.check ? compare(assemble(plan, outputs), reference(mask, plan.shape, inputs, deadline)) : null;
       const stats = planStats(plan);
       const env = cpuEnvironment();
