@@ -7,7 +7,7 @@ import type { ErrorMetrics } from '../results/schema.js';
 import { cpuEnvironment } from '../util/env.js';
 import { errorOf, exceedsTolerance } from '../util/tolerance.js';
 import { summarize } from './stats.js';
-import type { CaseOutcome, KernelCase, KernelExecutor } from './types.js';
+import type { CaseOutcome, KernelCase, KernelExecutor } from '../kernels/case.js';
 
 export const CPU_KERNELS = ['cpu_tiled', 'cpu_ref'] as const;
 

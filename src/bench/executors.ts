@@ -2,7 +2,7 @@
 import { EXECUTOR_IDS, type ExecutorId } from '../kernels/types.js';
 import { badInput } from '../errors.js';
 import { CpuKernelExecutor } from './cpu-executor.js';
-import type { KernelExecutor } from './types.js';
+import type { KernelExecutor } from '../kernels/case.js';
 
 export { EXECUTOR_IDS };
 

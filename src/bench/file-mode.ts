@@ -7,7 +7,7 @@ import type { Environment, ResultRow } from '../results/schema.js';
 import { readPlannedCases, readWorkerResults, type WorkerResultRecord } from '../worker/files.js';
 import { caseFlops, makeRow, combineSamples, type MaskSource } from './runner.js';
 import { summarize, tflops } from './stats.js';
-import type { CaseOutcome } from './types.js';
+import type { CaseOutcome } from '../kernels/case.js';
 
 const NO_ENV: Environment = { host: 'unknown', gpu: null, driver: null, cuda: null, libs: {}, gitRev: null, date: new Date(0).toISOString() };
 

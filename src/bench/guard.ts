@@ -4,7 +4,7 @@
 import { AttnbenchError } from '../errors.js';
 import { guardCpuTime, guardMemory, cpuKernelBytes } from '../util/budget.js';
 import type { MaskSource } from './runner.js';
-import type { KernelCase } from './types.js';
+import type { KernelCase } from '../kernels/case.js';
 
 /** Mask area per distinct mask of the sweep, or the bad-input message of a parameter that does not
  * fit the case (a window w >= S is an invalid parameter, issue 17, not a kernel's `unsupported`). */

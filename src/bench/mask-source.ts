@@ -2,7 +2,7 @@
 import { generateMask, isRandomFamily, meanArea } from '../mask/families/index.js';
 import type { GeneratedMask } from '../mask/types.js';
 import type { MaskSource } from './runner.js';
-import type { KernelCase } from './types.js';
+import type { KernelCase } from '../kernels/case.js';
 
 /** Families whose masks depend on the seed get `samples` mask samples; the others get one. */
 export function familyMaskSource(samples: number, docLens?: string): MaskSource {

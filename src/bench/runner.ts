@@ -10,7 +10,7 @@ import { attentionFlops } from '../results/flops.js';
 import { doneCaseIds } from '../results/resume.js';
 import { appendJsonl, readJsonl } from '../util/jsonl.js';
 import { summarize, tflops } from './stats.js';
-import type { CaseOutcome, KernelCase, KernelExecutor } from './types.js';
+import type { CaseOutcome, KernelCase, KernelExecutor } from '../kernels/case.js';
 
 export interface MaskSource {
   /** Build the mask of a case for one sample (seed offset); may throw a bad-input error. */

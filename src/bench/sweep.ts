@@ -3,7 +3,7 @@ import type { Direction } from '../results/schema.js';
 import type { FamilyId, KernelId } from '../ids.js';
 import { getKernel } from '../kernels/registry.js';
 import { caseId as resultCaseId, hash64 } from '../results/case-id.js';
-import type { KernelCase } from './types.js';
+import type { KernelCase } from '../kernels/case.js';
 
 export interface KernelSweep {
   readonly suite: KernelCase['suite'];

@@ -1,7 +1,7 @@
 // Kernel sweep configuration: presets are typed functions returning whole sweeps; CLI flags
 // override their fields. Parsing of flag values happens here (bad values -> exit 2).
 import type { KernelSweep } from '../bench/sweep.js';
-import type { KernelCase } from '../bench/types.js';
+import type { KernelCase } from '../kernels/case.js';
 import { badInput } from '../errors.js';
 import { DENSE_FAMILIES, familyParams, getFamily } from '../mask/families/index.js';
 import { DIRECTIONS, type Direction } from '../results/schema.js';

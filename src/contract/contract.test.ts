@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import type { KernelCase } from '../bench/types.js';
+import type { KernelCase } from '../kernels/case.js';
 import { planJob } from '../cp/torch/jobs.js';
 import { writeJobFiles } from '../cp/torch/manifest.js';
 import { PARTIAL_ARRAYS } from '../cp/torch/partial-arrays.js';

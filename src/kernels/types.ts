@@ -1,16 +1,9 @@
 // Kernel descriptors: a kernel's id, where it runs, which mask format it takes and what it can do.
 // Capabilities are data; sweeps filter by them and record skipped cases with the reason.
 
-/** Mask formats produced by src/mask/adapters (see there for each format's fields). */
-export type MaskFormat =
-  | 'slices' // canonical (q range, k range, kind) lists: MagiAttention FFA style, our CPU/Triton kernels
-  | 'window' // (left, right) sliding window (+ causal flag): FlashAttention style; full/causal too
-  | 'varlen' // cu_seqlens (+ causal / window): document families
-  | 'flashmask' // FlashMask per-column row bounds
-  | 'block_table' // FlexAttention BlockMask: kv_num_blocks / kv_indices + full blocks
-  | 'dense' // dense boolean mask, built by the worker from slices
-  | 'segments' // segment ids (+ causal), JAX style
-  | 'ranges'; // triton_ranges work lists (per query tile / per key tile: full runs + partial tiles with their bands)
+// Mask formats are the adapters' (src/mask/adapters/types.ts): kernels name them, masks define them.
+import type { MaskFormat } from '../mask/adapters/types.js';
+export type { MaskFormat };
 
 /** Kernel executors (where a kernel runs); the CLI value of `kernels --executor` and rows' `executor`. */
 export const EXECUTOR_IDS = ['cpu', 'torch', 'jax'] as const;

@@ -1,9 +1,9 @@
-// TorchExecutor: the KernelExecutor (src/bench/types.ts) that runs kernel cases in the python worker.
+// TorchExecutor: the KernelExecutor (src/kernels/case.ts) that runs kernel cases in the python worker.
 // flavour 'torch' runs the torch kernels, flavour 'jax' the JAX ones in a JAX process of their own.
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import type { CaseOutcome, KernelCase, KernelExecutor } from '../bench/types.js';
+import type { CaseOutcome, KernelCase, KernelExecutor } from '../kernels/case.js';
 import { AttnbenchError } from '../errors.js';
 import { allKernels, getKernel } from '../kernels/registry.js';
 import type { KernelDescriptor } from '../kernels/types.js';

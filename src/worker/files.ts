@@ -3,7 +3,7 @@
 // then read the results back. Array paths are relative, so the folder can be moved.
 import fs from 'node:fs';
 import path from 'node:path';
-import type { CaseOutcome, KernelCase } from '../bench/types.js';
+import type { CaseOutcome, KernelCase } from '../kernels/case.js';
 import { getKernel } from '../kernels/registry.js';
 import type { KernelDescriptor } from '../kernels/types.js';
 import type { GeneratedMask } from '../mask/types.js';

@@ -1,7 +1,7 @@
 // Job builder: (kernel case, generated mask, kernel descriptor) -> a ready worker job, or the reason
 // the kernel cannot express the mask. All mask logic happens here, through src/mask/adapters: the
 // worker receives ready arguments and chooses nothing.
-import type { KernelCase } from '../bench/types.js';
+import type { KernelCase } from '../kernels/case.js';
 import type { GpuKernelDescriptor } from '../kernels/gpu/accept.js';
 import type { KernelDescriptor, MaskFormat } from '../kernels/types.js';
 import { adapt, toSlices, type AdaptOptions, type FormatValues } from '../mask/adapters/index.js';

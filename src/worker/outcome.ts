@@ -1,5 +1,5 @@
 // Worker replies -> the executor's CaseOutcome, and worker environments -> result-row environments.
-import type { CaseOutcome } from '../bench/types.js';
+import type { CaseOutcome } from '../kernels/case.js';
 import type { Environment } from '../results/schema.js';
 import { gitRev } from '../util/env.js';
 import type { JobReply } from './client.js';

@@ -4,7 +4,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import type { KernelCase } from '../bench/types.js';
+import type { KernelCase } from '../kernels/case.js';
 import { tritonRanges } from '../kernels/gpu/triton_ranges.js';
 import { toRanges } from '../mask/adapters/index.js';
 import { generateMask } from '../mask/families/index.js';

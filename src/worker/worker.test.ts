@@ -6,7 +6,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import type { KernelCase } from '../bench/types.js';
+import type { KernelCase } from '../kernels/case.js';
 import { AttnbenchError } from '../errors.js';
 import { getKernel, KERNELS } from '../kernels/registry.js';
 import type { KernelDescriptor } from '../kernels/types.js';

@@ -3,7 +3,7 @@
 // `python3 -m attnbench_worker run <dir>/jobs.jsonl --out results.jsonl`. Ordered by priority so a
 // run cut short still answers the acceptance questions first.
 import { caseId } from '../../src/bench/sweep.js';
-import type { KernelCase } from '../../src/bench/types.js';
+import type { KernelCase } from '../../src/kernels/case.js';
 import { parseFamilyId, parseKernelId } from '../../src/ids.js';
 import { generateMask } from '../../src/mask/families/index.js';
 import { planJobsFile } from '../../src/worker/files.js';

@@ -4,7 +4,7 @@ import { runCases } from '../../bench/runner.js';
 import { familyMaskSource } from '../../bench/mask-source.js';
 import { expandSweep } from '../../bench/sweep.js';
 import { throughputTable } from '../../bench/table.js';
-import type { KernelExecutor } from '../../bench/types.js';
+import type { KernelExecutor } from '../../kernels/case.js';
 import { kernelSweepFromOptions, type KernelCliOptions } from '../../config/kernel-options.js';
 import { createExecutor } from '../../bench/executors.js';
 import { isPurePython } from '../../kernels/external.js';

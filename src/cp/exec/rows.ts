@@ -1,21 +1,12 @@
 // Result rows of in-process CP runs: the case key of a request, and the rows of failed runs. Rows
 // are built by the one builder (src/results/build.ts).
-import type { CpExecutorId, Dtype, KernelId } from '../../ids.js';
 import { maskArea } from '../../mask/slices.js';
 import { buildRow } from '../../results/build.js';
 import { caseId, type CaseKey } from '../../results/case-id.js';
 import type { Direction, Environment, ResultRow } from '../../results/schema.js';
-import type { CpRunRequest } from './types.js';
+import type { CpRunner, CpRunRequest } from './types.js';
 
-/** What identifies the executor side of a CP case. */
-export interface CpRunner {
-  readonly id: CpExecutorId;
-  readonly kernel: KernelId | 'reference';
-  readonly dtype: Dtype;
-  /** How the ranks run (`threads`, `virtual<P>`, `dist-<backend>`) and on what (`cpu`, `cuda`). */
-  readonly launch: string;
-  readonly device: string;
-}
+export type { CpRunner };
 
 export function cpCaseKey(runner: CpRunner, req: Pick<CpRunRequest, 'plan' | 'family' | 'maskParams' | 'seed'>, direction: Direction): CaseKey {
   const p = req.plan;

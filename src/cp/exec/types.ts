@@ -1,7 +1,6 @@
 // The CP executor interface: every backend (cpu worker threads now, torch.distributed later) runs
 // a plan on real data and returns result rows (SPEC 6) and a per-rank timeline.
-import type { CpExecutorId, Dtype } from '../../ids.js';
-import type { CpRunner } from './rows.js';
+import type { CpExecutorId, Dtype, KernelId } from '../../ids.js';
 import type { Mask } from '../../mask/types.js';
 import type { ResultRow } from '../../results/schema.js';
 import type { Plan } from '../types.js';
@@ -25,6 +24,16 @@ export interface CpRunResult {
   /** One row per direction (fwd, bwd). */
   readonly rows: readonly ResultRow[];
   readonly trace: ChromeTrace;
+}
+
+/** What identifies the executor side of a CP case. */
+export interface CpRunner {
+  readonly id: CpExecutorId;
+  readonly kernel: KernelId | 'reference';
+  readonly dtype: Dtype;
+  /** How the ranks run (`threads`, `virtual<P>`, `dist-<backend>`) and on what (`cpu`, `cuda`). */
+  readonly launch: string;
+  readonly device: string;
 }
 
 export interface CpExecutor {

@@ -1,7 +1,6 @@
 // Mask adapters: one Mask (or one per KV head) into each kernel mask format, exactly or not at all.
 // Every format but block_table takes a single mask for all heads; per-head masks reach those
 // formats only when every head is the same mask.
-import type { MaskFormat } from '../../kernels/types.js';
 import type { Mask } from '../types.js';
 import { planBlockTable, toBlockTable } from './block_table.js';
 import { denseProblem, toDenseFormat } from './dense.js';
@@ -10,7 +9,7 @@ import { toFlashmask } from './flashmask.js';
 import { toSegments } from './segments.js';
 import { toRanges } from './ranges.js';
 import { toSlices } from './slices.js';
-import type { AdaptOptions, AdaptResult, FormatValues } from './types.js';
+import type { AdaptOptions, AdaptResult, FormatValues, MaskFormat } from './types.js';
 import { toVarlen } from './varlen.js';
 import { toWindow } from './window.js';
 

@@ -19,7 +19,7 @@
 import { bandArea, bandRows, clipBand, sliceToBand, type Band } from '../band.js';
 import type { Mask } from '../types.js';
 import { int32Problem, ok, unsupported } from './exact.js';
-import type { AdaptOptions, AdaptResult } from './types.js';
+import type { AdaptOptions, AdaptResult, RangesTiles, RangesValue, TileList } from './types.js';
 
 /** Stand-in for an unbounded diagonal in the int32 band table (|i|, |j| < 2^30 then never overflow). */
 export const BAND_INF = 2 ** 30;
@@ -28,49 +28,7 @@ export const PARTIAL_COST = 1.5;
 /** Fixed cost of a program (Q load, output write) in full-tile units. */
 const ROW_COST = 1;
 
-/** One direction's work list; rows are query tiles (forward) or key tiles (backward), per mask head. */
-export interface TileList {
-  readonly numRows: number; // tiles per head along the rows
-  readonly numCols: number;
-  /** [H * numRows + 1]: runs of row h * numRows + r are runs[2 * t .. 2 * t + 1] for t in rowRuns[x] .. rowRuns[x + 1]. */
-  readonly rowRuns: Int32Array;
-  /** [nRuns, 2]: full column tiles [c0, c1). Sorted, disjoint, maximal within a row. */
-  readonly runs: Int32Array;
-  /** [H * numRows + 1] offsets into parts. */
-  readonly rowParts: Int32Array;
-  /**
-   * [nParts, 5]: (column tile, first index into sliceIds, count of bands that cut the tile, lo, hi):
-   * [lo, hi) are the columns the bands touch inside the tile (global), so the kernel skips the
-   * inner steps outside them.
-   */
-  readonly parts: Int32Array;
-  /** Band ids (rows of RangesValue.bands) of the partial tiles. */
-  readonly sliceIds: Int32Array;
-  /** [H * numRows]: every row index h * numRows + r, longest estimated work first. */
-  readonly order: Int32Array;
-  readonly fullTiles: number;
-  readonly partialTiles: number;
-}
-
-export interface RangesValue {
-  readonly heads: number;
-  readonly seqlenQ: number;
-  readonly seqlenK: number;
-  readonly tileQ: number;
-  readonly tileK: number;
-  readonly tuning: { readonly [k: string]: number };
-  /** [nBands, 6]: q0, q1, k0, k1, lo, hi (inclusive j - i bounds, +-BAND_INF when unbounded); all heads. */
-  readonly bands: Int32Array;
-  readonly fwd: TileList;
-  readonly bwd: TileList;
-}
-
-export interface RangesTiles {
-  readonly tileQ: number;
-  readonly tileK: number;
-  /** The kernel's choices for this shape class (GQA pack, warps, stages...), passed through to the job. */
-  readonly tuning?: { readonly [k: string]: number };
-}
+export type { RangesTiles, RangesValue, TileList } from './types.js';
 
 /** Default tiles (no GQA packing): 128 x 128. */
 export const DEFAULT_RANGES_TILES: RangesTiles = { tileQ: 128, tileK: 128 };

@@ -1,6 +1,16 @@
 // What each mask adapter produces: one value type per kernel mask format (src/kernels/types.ts),
 // and the result union every adapter returns. Flat arrays are row-major; shapes are in comments.
-import type { RangesTiles, RangesValue } from './ranges.js';
+
+/** Mask formats the adapters produce (below: each format's fields); kernels list the ones they take. */
+export type MaskFormat =
+  | 'slices' // canonical (q range, k range, kind) lists: MagiAttention FFA style, our CPU/Triton kernels
+  | 'window' // (left, right) sliding window (+ causal flag): FlashAttention style; full/causal too
+  | 'varlen' // cu_seqlens (+ causal / window): document families
+  | 'flashmask' // FlashMask per-column row bounds
+  | 'block_table' // FlexAttention BlockMask: kv_num_blocks / kv_indices + full blocks
+  | 'dense' // dense boolean mask, built by the worker from slices
+  | 'segments' // segment ids (+ causal), JAX style
+  | 'ranges'; // triton_ranges work lists (per query tile / per key tile: full runs + partial tiles with their bands)
 
 /** An adapter either expresses the mask exactly or says why it cannot. Never an approximation. */
 export type AdaptResult<T> = { readonly kind: 'ok'; readonly value: T } | { readonly kind: 'unsupported'; readonly reason: string };
@@ -124,4 +134,50 @@ export interface AdaptOptions {
   readonly denseMaxCells?: number;
   /** Largest total index entries (kvIndices + fullKvIndices) of 'block_table' (default BLOCK_TABLE_MAX_ENTRIES). */
   readonly blockTableMaxEntries?: number;
+}
+
+// ---- 'ranges' (our Triton ranges kernel's work lists: ./ranges.ts builds them) ----
+
+/** One direction's work list; rows are query tiles (forward) or key tiles (backward), per mask head. */
+export interface TileList {
+  readonly numRows: number; // tiles per head along the rows
+  readonly numCols: number;
+  /** [H * numRows + 1]: runs of row h * numRows + r are runs[2 * t .. 2 * t + 1] for t in rowRuns[x] .. rowRuns[x + 1]. */
+  readonly rowRuns: Int32Array;
+  /** [nRuns, 2]: full column tiles [c0, c1). Sorted, disjoint, maximal within a row. */
+  readonly runs: Int32Array;
+  /** [H * numRows + 1] offsets into parts. */
+  readonly rowParts: Int32Array;
+  /**
+   * [nParts, 5]: (column tile, first index into sliceIds, count of bands that cut the tile, lo, hi):
+   * [lo, hi) are the columns the bands touch inside the tile (global), so the kernel skips the
+   * inner steps outside them.
+   */
+  readonly parts: Int32Array;
+  /** Band ids (rows of RangesValue.bands) of the partial tiles. */
+  readonly sliceIds: Int32Array;
+  /** [H * numRows]: every row index h * numRows + r, longest estimated work first. */
+  readonly order: Int32Array;
+  readonly fullTiles: number;
+  readonly partialTiles: number;
+}
+
+export interface RangesValue {
+  readonly heads: number;
+  readonly seqlenQ: number;
+  readonly seqlenK: number;
+  readonly tileQ: number;
+  readonly tileK: number;
+  readonly tuning: { readonly [k: string]: number };
+  /** [nBands, 6]: q0, q1, k0, k1, lo, hi (inclusive j - i bounds, +-BAND_INF when unbounded); all heads. */
+  readonly bands: Int32Array;
+  readonly fwd: TileList;
+  readonly bwd: TileList;
+}
+
+export interface RangesTiles {
+  readonly tileQ: number;
+  readonly tileK: number;
+  /** The kernel's choices for this shape class (GQA pack, warps, stages...), passed through to the job. */
+  readonly tuning?: { readonly [k: string]: number };
 }

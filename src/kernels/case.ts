@@ -1,4 +1,4 @@
-// Kernel benchmark cases and the executor interface that every backend (cpu, torch worker, jax)
+// Kernel cases and the executor interface that every backend (cpu, torch worker, jax)
 // implements. A sweep is expanded into cases (pure), each case is run by an executor, and each
 // result row is appended to JSONL as soon as it exists.
 import type { Dtype, ExecutorId, FamilyId, KernelId } from '../ids.js';
