@@ -72,7 +72,7 @@ export const SIM_ROOFLINE = 'roofline';
 export function rowKernelProblem(kernel: string): string | null {
   const base = kernel.endsWith(CP_CURVE_SUFFIX) ? kernel.slice(0, -CP_CURVE_SUFFIX.length) : kernel;
   if (isKernelId(base) || base === CP_REFERENCE || kernel === SIM_ROOFLINE) return null;
-  return `unknown kernel '${kernel}': expected a kernel id (${KERNEL_IDS.join(', ')}), ${CP_REFERENCE}, <id>${CP_CURVE_SUFFIX} or ${SIM_ROOFLINE}`;
+  return `unknown kernel '${kernel}': expected a kernel id (${KERNEL_IDS.join(', ')}), ${CP_REFERENCE}, <id>${CP_CURVE_SUFFIX} or ${SIM_ROOFLINE} (an external kernel: pass its --kernel-module)`;
 }
 
 /** A simulator curve name as given to `sim run --kernel`: a kernel id, optionally with `@cp`. */
