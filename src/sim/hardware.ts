@@ -12,10 +12,15 @@
 //                                           pair inside a node can use the full per-GPU bandwidth.
 //   InfiniBand NDR per NIC:                400 Gb/s = 50 GB/s (ConnectX-7); 8 NICs per node
 //                                           (DGX H100 / HGX H200 reference: one compute NIC per GPU).
-// Assumptions (not from a datasheet; calibrate them from multi-GPU rows when those exist):
-//   efficiency of a link under NCCL:        NVLink 0.80 (nccl-tests on 8 GPUs reach ~360 of 450 GB/s bus
-//                                           bandwidth), IB 0.90
-//   latency per message / ring step:        NVLink 5 us, IB 10 us
+// Fitted to published NCCL figures (src/sim/nccl-published.json; `attnbench sim network --fit`,
+// comparison in results/sim/network-validation.txt):
+//   efficiency of a link under NCCL:        NVLink 0.81 (ring busbw ~360-370 GB/s of 450 on 8 x H100,
+//                                           NCCL maintainers' figure), IB 0.94 (NDR 400G: "46-48 GB/s
+//                                           per NIC", NCCL maintainers' figure)
+// Assumptions (not from a datasheet nor fitted):
+//   latency per message / ring step:        NVLink 5 us, IB 10 us (no published per-size ring curve
+//                                           of the Simple protocol was found; LL-protocol small
+//                                           all-reduces on 8 GPUs imply ~1 us per NVLink hop)
 //   HBM efficiency of elementwise kernels:  0.80; launch overhead of an elementwise step: 10 us
 //   roofline efficiency for kernels with no calibration: 0.50 of dense peak
 import { z } from 'zod';
@@ -95,8 +100,8 @@ export function defaultClusterConfig(gpu: string): ClusterConfig {
     gpu,
     gpusPerNode: 8,
     nodes: null,
-    nvlink: { bandwidthGBps: 450, efficiency: 0.8, latencyUs: 5 },
-    ib: { bandwidthGBps: 50, efficiency: 0.9, latencyUs: 10, nicsPerNode: 8 },
+    nvlink: { bandwidthGBps: 450, efficiency: 0.81, latencyUs: 5 },
+    ib: { bandwidthGBps: 50, efficiency: 0.94, latencyUs: 10, nicsPerNode: 8 },
     fallbackEfficiency: 0.5,
     memEfficiency: 0.8,
     elementwiseOverheadUs: 10,

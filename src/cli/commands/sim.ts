@@ -331,6 +331,16 @@ export function register(program: Command): void {
     );
 
   sim
+    .command('network')
+    .description('compare the network model with published NCCL bus-bandwidth figures (src/sim/nccl-published.json); --fit refits the link constants')
+    .option('--config <file>', 'cluster config JSON (link bandwidths, efficiencies, latencies)')
+    .option('--fit', 'also fit NVLink / InfiniBand efficiency and latency to the figures and compare with those')
+    .action(async (o: { config?: string; fit?: boolean }) => {
+      const { networkReport } = await import('./sim-network.js');
+      process.stdout.write(networkReport(loadClusterFile(o.config), Boolean(o.fit)));
+    });
+
+  sim
     .command('plots')
     .description('draw projections: TFLOP/s per GPU and scaling efficiency vs GPUs and vs S (SVG and PNG)')
     .option('--in <file>', 'result rows JSONL with simulated CP rows (repeatable; measured CP rows are drawn beside them)', collect)
