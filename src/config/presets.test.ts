@@ -70,4 +70,14 @@ describe('kernel sweep options', () => {
     expect(code({ preset: 'nope' })).toBe(2);
     expect(code({ family: 'causal' })).toBe('ok');
   });
+
+  it('calibrate preset: heads 64:8, 16:2, 4:4, 4:1, S 1k-1M, documents and dense-mask families, block-sparse at 4:4', () => {
+    const cases = KERNEL_PRESETS.calibrate.sweeps('torch').flatMap(expandSweep);
+    expect(new Set(cases.map((c) => `${c.headsQ}:${c.headsKv}`))).toEqual(new Set(['64:8', '16:2', '4:4', '4:1']));
+    expect(Math.min(...cases.map((c) => c.seqlen))).toBe(1024);
+    expect(Math.max(...cases.map((c) => c.seqlen))).toBe(1 << 20);
+    expect(cases.some((c) => c.family === 'causal_document' && c.seqlen === 1 << 20)).toBe(true);
+    expect(cases.some((c) => c.family === 'block_sparse' && c.headsQ === 4 && c.headsKv === 4)).toBe(true);
+    expect(cases.some((c) => c.kernel === 'torch_naive' || c.kernel === 'sdpa_math')).toBe(false);
+  });
 });
