@@ -1,6 +1,4 @@
 // Chrome / Perfetto traces of simulated timelines: the event type, lanes and the JSON wrapper.
-import type { SimResult } from './simulate.js';
-
 /**
  * One Chrome trace event (ph 'X': a complete event with ts/dur in microseconds; 'M': metadata),
  * laid out like the CP executor's traces: pid = rank, tid 0 = compute, tid >= 1 = communication;
@@ -32,7 +30,7 @@ export function rankLanes(trace: TraceEvent[], rank: number, chanNames: readonly
 }
 
 /** Chrome / Perfetto trace JSON of a simulated timeline. */
-export function chromeTrace(result: SimResult, meta: Readonly<Record<string, string | number>> = {}): { traceEvents: readonly TraceEvent[]; displayTimeUnit: 'ms'; metadata: Record<string, string | number> } {
+export function chromeTrace(result: { readonly trace: readonly TraceEvent[] | null; readonly direction: string }, meta: Readonly<Record<string, string | number>> = {}): { traceEvents: readonly TraceEvent[]; displayTimeUnit: 'ms'; metadata: Record<string, string | number> } {
   if (!result.trace) throw new Error('simulation ran without trace: true');
   return { traceEvents: result.trace, displayTimeUnit: 'ms', metadata: { simulated: 'true', direction: result.direction, ...meta } };
 }
