@@ -1,5 +1,6 @@
-"""triton_ranges' real kernel source, run on the CPU through tests/fake_triton.py, against a float64
-dense reference: out, lse and dQ/dK/dV on the fixture cases the TypeScript adapter built
+"""triton_ranges' real kernels, run on the CPU against a float64 dense reference: through Triton's
+interpreter when triton is installed (tests/cpu_triton.py), else through the stand-in
+tests/fake_triton.py: out, lse and dQ/dK/dV on the fixture cases the TypeScript adapter built
 (python/tests/fixtures/ranges_cases.json: documents with one-token members, every slice kind,
 per-KV-head masks, GQA packing, a rectangular CP-like step, dQ by atomics and by the second pass).
 Also partial_forward / partial_backward (the CP entry). Needs torch (skipped without it); the
@@ -20,7 +21,6 @@ except ImportError:  # the CI python has no torch: the test is skipped, not pass
 HERE = os.path.dirname(os.path.abspath(__file__))
 FIXTURE = os.path.join(HERE, "fixtures", "ranges_cases.json")
 TOL = 3e-2  # src/util/tolerance.ts for bfloat16
-TR_MODULES = "attnbench_worker.kernels.triton_ranges"
 
 
 def dense_masks(case):
@@ -67,11 +67,10 @@ class TritonRangesOnCpu(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
         sys.path.insert(0, HERE)
-        import fake_triton
+        import cpu_triton
 
-        # The stand-in replaces triton only for this class: saved here, restored in tearDownClass.
-        cls.saved = {k: sys.modules.pop(k) for k in list(sys.modules) if k == "triton" or k.startswith(("triton.", TR_MODULES))}
-        fake_triton.install()
+        # Only for this class: the kernel modules re-imported to run on the CPU, restored in tearDownClass.
+        cls.backend, cls.state = cpu_triton.enter()
         from attnbench_worker.kernels import triton_ranges
 
         cls.tr = triton_ranges
@@ -80,9 +79,9 @@ class TritonRangesOnCpu(unittest.TestCase):
 
     @classmethod
     def tearDownClass(cls):
-        for k in [k for k in sys.modules if k == "triton" or k.startswith(("triton.", TR_MODULES))]:
-            del sys.modules[k]
-        sys.modules.update(cls.saved)
+        import cpu_triton
+
+        cpu_triton.leave(cls.state)
 
     def args_of(self, case):
         a = dict(case["args"])
@@ -102,10 +101,12 @@ class TritonRangesOnCpu(unittest.TestCase):
         self.assertTrue(err <= bound, f"{name}: max abs error {err:.4g} > {bound:.4g}")
 
     def test_fixture_cases(self):
-        for case in self.cases:
-            with self.subTest(case=case["name"]):
+        for case, atomic in [(c, a) for c in self.cases for a in (0, 1)]:  # dQ by the second pass and by atomics
+            with self.subTest(case=case["name"], dq_atomic=atomic, backend=self.backend):
                 tr = self.tr
-                ls = tr.Lists(self.args_of(case), case["hq"], case["hkv"], case["d"], "cpu")
+                a = self.args_of(case)
+                a["tuning"] = {**a["tuning"], "dqAtomic": atomic}
+                ls = tr.Lists(a, case["hq"], case["hkv"], case["d"], "cpu")
                 q, k, v, do = self.inputs(case, 7)
                 scale = 1.0 / math.sqrt(case["d"])
                 ro, rlse, rdq, rdk, rdv = reference(q, k, v, dense_masks(case), do, scale)

@@ -16,6 +16,7 @@ step (same layout as a job's mask args).
 """
 
 import math
+import os
 
 import torch
 
@@ -42,8 +43,11 @@ def available():
 
 
 def partial_available(device):
-    """The CP entry runs on CUDA tensors (on CPU tensors only through tests/fake_triton.py)."""
+    """The CP entry runs on CUDA tensors; on CPU tensors only through Triton's interpreter
+    (TRITON_INTERPRET=1, slow: tests) or the tests' stand-in."""
     if device.type != "cuda":
+        if os.environ.get("TRITON_INTERPRET") == "1":
+            return module_available("torch", "triton")
         return "triton_ranges runs on CUDA tensors (use --kernel reference on CPU)"
     return available()
 

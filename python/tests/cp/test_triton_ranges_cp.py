@@ -1,7 +1,7 @@
 """CP with triton_ranges as the partial kernel, end to end on CPU tensors: job files from the real
 TypeScript writer (make-jobs.ts --kernel triton_ranges, so every step carries the per-step lists
 of src/worker/ranges-args.ts), virtual ranks, the executor's merge and backward, compared with the
-single-rank reference. The kernel's Triton source runs through tests/fake_triton.py. Needs torch,
+single-rank reference. The kernels run through Triton's interpreter (or tests/fake_triton.py without triton: tests/cpu_triton.py). Needs torch,
 node and node_modules; skipped otherwise."""
 
 import json
@@ -19,7 +19,6 @@ except ImportError:
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", ".."))
 TESTS = os.path.abspath(os.path.join(os.path.dirname(__file__), ".."))
-STANDIN = ("triton", "attnbench_worker.kernels.triton_ranges")
 
 
 def write_jobs(d):
@@ -39,19 +38,20 @@ def write_jobs(d):
 class TritonRangesUnderCp(unittest.TestCase):
     def setUp(self):
         sys.path.insert(0, TESTS)
-        import fake_triton
+        import cpu_triton
 
-        self.saved = {k: sys.modules.pop(k) for k in list(sys.modules) if k.startswith(STANDIN)}
-        fake_triton.install()
+        self.backend, self.state = cpu_triton.enter()
         from attnbench_worker.kernels import triton_ranges
 
-        self.saved_check = getattr(triton_ranges, "partial_available", None)
-        triton_ranges.partial_available = lambda device: None  # the stand-in runs on CPU tensors
+        if self.backend == "stand-in":
+            triton_ranges.partial_available = lambda device: None  # the stand-in runs on CPU tensors
+        else:
+            self.assertIsNone(triton_ranges.partial_available(torch.device("cpu")))  # TRITON_INTERPRET=1
 
     def tearDown(self):
-        for k in [k for k in sys.modules if k.startswith(STANDIN)]:
-            del sys.modules[k]
-        sys.modules.update(self.saved)
+        import cpu_triton
+
+        cpu_triton.leave(self.state)
 
     def test_virtual_ranks_match_the_reference(self):
         from attnbench_worker.cp.__main__ import main

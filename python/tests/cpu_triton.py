@@ -1,0 +1,109 @@
+"""Run triton_ranges' @triton.jit kernels on CPU tensors, for tests without a GPU.
+
+`enter()` re-imports the kernel modules so that their kernels run on the CPU and returns the name
+of what runs them:
+- "interpreter": the real Triton (when importable) through its interpreter (TRITON_INTERPRET=1,
+  set before triton and the kernel modules are imported: triton.jit reads it at decoration time,
+  also for triton.language's own @jit helpers). Two defects
+  of Triton 3.6's interpreter are patched here, for this process only:
+  * with numpy >= 2.4, a scalar loaded from memory is a 1-element array that `int()` refuses, so
+    `range(tl.load(p), ...)` fails; __index__ takes the single element instead;
+  * tl.dot on bfloat16 operands multiplies their raw uint16 bit patterns (the interpreter stores
+    bf16 as uint16): garbage; the operands are widened to float32 first (exact, as the MMA's
+    products are), the accumulator stays float32.
+- "stand-in": tests/fake_triton.py (a minimal CPU imitation of triton.language) when Triton is
+  not installed.
+`leave(state)` drops the re-imported kernel modules and restores what was there before.
+"""
+
+import importlib.util
+import os
+import sys
+
+KERNEL_MODULES = "attnbench_worker.kernels.triton_ranges"
+_patched = False
+
+
+def _patch_interpreter():
+    global _patched
+    if _patched:
+        return
+    import numpy as np
+    import triton.language as tl
+    from triton.runtime import interpreter as itp
+
+    orig_patch = itp._patch_lang_tensor
+
+    def patch_lang_tensor(tensor, scope):
+        orig_patch(tensor, scope)
+        scope.set_attr(tensor, "__index__", lambda self: int(self.handle.data.reshape(-1)[0]) if self.handle.data.size == 1 else int(self.handle.data))
+
+    orig_dot = itp.InterpreterBuilder.create_dot
+
+    def widen(x):
+        if x.dtype.scalar == tl.bfloat16:
+            return itp.TensorHandle(itp._convert_float(x.data, tl.bfloat16, tl.float32, None).view(np.float32), tl.float32)
+        return x
+
+    def create_dot(self, a, b, d, input_precision, max_num_imprecise_acc):
+        return orig_dot(self, widen(a), widen(b), d, input_precision, max_num_imprecise_acc)
+
+    itp._patch_lang_tensor = patch_lang_tensor
+    itp.InterpreterBuilder.create_dot = create_dot
+    _patched = True
+
+
+def _real_triton():
+    """Import triton in interpreter mode; False when it is missing (or was already imported
+    compiled by this process: its own @jit helpers, e.g. tl.zeros, would then not interpret)."""
+    if os.environ.get("ATTNBENCH_FAKE_TRITON") == "1":  # force the stand-in (to compare the two)
+        return False
+    if importlib.util.find_spec("triton") is None:
+        return False
+    env = os.environ.get("TRITON_INTERPRET")
+    os.environ["TRITON_INTERPRET"] = "1"  # before triton.language is first imported
+    try:
+        import triton.language as tl
+        from triton.runtime.interpreter import InterpretedFunction
+    except Exception:  # noqa: BLE001 - any import failure means: no usable triton here
+        ok = False
+    else:
+        ok = isinstance(tl.zeros, InterpretedFunction)
+    if env is None:
+        os.environ.pop("TRITON_INTERPRET", None)
+    else:
+        os.environ["TRITON_INTERPRET"] = env
+    return ok
+
+
+def enter():
+    """-> (backend name, state for leave())."""
+    kernels = {k: sys.modules.pop(k) for k in list(sys.modules) if k.startswith(KERNEL_MODULES)}
+    if _real_triton():
+        env = os.environ.get("TRITON_INTERPRET")
+        os.environ["TRITON_INTERPRET"] = "1"
+        _patch_interpreter()
+        return "interpreter", (kernels, None, env)
+    here = os.path.dirname(os.path.abspath(__file__))
+    if here not in sys.path:
+        sys.path.insert(0, here)
+    import fake_triton
+
+    saved = {k: sys.modules.pop(k) for k in list(sys.modules) if k == "triton" or k.startswith("triton.")}
+    fake_triton.install()
+    return "stand-in", (kernels, saved, None)
+
+
+def leave(state):
+    kernels, saved, env = state
+    for k in [k for k in sys.modules if k.startswith(KERNEL_MODULES)]:
+        del sys.modules[k]
+    if saved is not None:  # the stand-in: put back whatever triton modules were there
+        for k in [k for k in sys.modules if k == "triton" or k.startswith("triton.")]:
+            del sys.modules[k]
+        sys.modules.update(saved)
+    elif env is None:
+        os.environ.pop("TRITON_INTERPRET", None)
+    else:
+        os.environ["TRITON_INTERPRET"] = env
+    sys.modules.update(kernels)
