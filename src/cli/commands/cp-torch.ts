@@ -1,0 +1,187 @@
+// `cp run --executor torch` and `cp sbatch`: their flags parsed into a launch and case specs, then
+// handed to src/cp/torch (runTorchCp, sbatchScript). Parsing only.
+import fs from 'node:fs';
+import path from 'node:path';
+import { parseLayout } from '../../cp/plan/index.js';
+import { cpRunTable, fmtBytes } from '../../cp/table.js';
+import { NCCL_ENV, planTorchJobs, presetDefaults, RAW_RESULTS, requireTorch, resolveLaunch, runTorchCp, sbatchScript, shellCommand, torchCaseSpecs, writeJobFiles, type CaseFlags, type CpJob, type TorchLaunch } from '../../cp/torch/index.js';
+import { parseHeads } from '../../config/kernel-options.js';
+import { CP_REFERENCE, parseDtype, parseFamilyIds, parseSchemeIds } from '../../ids.js';
+import { gitRev } from '../../util/env.js';
+import type { Status } from '../../results/schema.js';
+import { parseInteger, parseIntList, parseTokenList, parseTokens } from '../../util/parse.js';
+import { PARTIAL_ARRAYS } from '../../cp/torch/partial-arrays.js';
+import { pythonDir, pythonExecutable } from '../../worker/client.js';
+import { AttnbenchError, usage } from '../../errors.js';
+
+import { partialExternalIds } from '../../kernels/external.js';
+import { need, paramsOf, type RunOptions, type SbatchOptions, type TorchCaseOptions } from './cp-options.js';
+
+/** `cp run` flags that only --executor torch reads: attribute -> flag. */
+export const TORCH_ONLY: Readonly<Record<string, string>> = {
+  preset: '--preset',
+  tokensPerRank: '--tokens-per-rank',
+  dtype: '--dtype',
+  kernel: '--kernel',
+  warmup: '--warmup',
+  iters: '--iters',
+  checkUpTo: '--check-up-to',
+  python: '--python',
+  virtualRanks: '--virtual-ranks',
+  nprocPerNode: '--nproc-per-node',
+  nnodes: '--nnodes',
+  nodeRank: '--node-rank',
+  rdzvEndpoint: '--rdzv-endpoint',
+  rdzvId: '--rdzv-id',
+  backend: '--backend',
+  device: '--device',
+  jobDir: '--job-dir',
+  planDir: '--plan-dir',
+};
+
+export const optInt = (v: string | undefined, what: string, min = 1): number | undefined => (v === undefined ? undefined : parseInteger(v, what, min));
+
+/** auto, reference, a kernel with CP step arguments (PARTIAL_ARRAYS), or a --kernel-module kernel with the partial entry. */
+export function parseKernel(v: string | undefined): CaseFlags['kernel'] {
+  if (v === undefined) return undefined;
+  const known = [...Object.keys(PARTIAL_ARRAYS), ...partialExternalIds()];
+  if (v !== 'auto' && v !== CP_REFERENCE && !known.includes(v)) throw usage(`--kernel must be auto, ${CP_REFERENCE} or one of ${known.join(', ')}, got '${v}'`);
+  return v;
+}
+
+/** Parsed case flags for the torch executor (the preset's families route --param when --family is absent). */
+export function torchCaseFlags(o: TorchCaseOptions, device: 'cuda' | 'cpu'): CaseFlags {
+  const families = o.family !== undefined ? parseFamilyIds(o.family) : undefined;
+  const all = families ?? (o.preset !== undefined ? presetDefaults(o.preset).families : []);
+  return {
+    preset: o.preset,
+    schemes: o.scheme !== undefined ? parseSchemeIds(o.scheme) : undefined,
+    families,
+    seqlens: o.seqlen !== undefined ? parseTokenList(o.seqlen) : undefined,
+    tokensPerRank: o.tokensPerRank !== undefined ? parseTokens(o.tokensPerRank, 'tokens-per-rank') : undefined,
+    layout: o.layout !== undefined ? parseLayout(o.layout) : undefined,
+    params: (family) => paramsOf(family, all, o),
+    seed: parseInteger(o.seed, 'seed', 0),
+    heads: o.heads !== undefined ? parseHeads(o.heads) : undefined,
+    headDim: optInt(o.headDim, 'head-dim'),
+    dtype: o.dtype !== undefined ? parseDtype(o.dtype) : device === 'cpu' ? 'float32' : undefined,
+    kernel: parseKernel(o.kernel),
+    warmup: optInt(o.warmup, 'warmup', 0),
+    iters: optInt(o.iters, 'iters'),
+    checkUpTo: o.reference === false ? 0 : o.checkUpTo !== undefined ? parseTokens(o.checkUpTo, 'check-up-to') : undefined,
+    docLens: o.doclens,
+    gitRev: gitRev(),
+  };
+}
+
+/** Flex needs block tables; the reference kernel and CPU tensors do not. */
+export const needsBlockTables = (device: 'cuda' | 'cpu', jobs: readonly CpJob[]) => device === 'cuda' && jobs.some((j) => j.meta.kernel !== 'reference');
+
+export function launchText(l: TorchLaunch): string {
+  if (l.kind === 'virtual') return `${l.world} virtual ranks in one process (${l.device})`;
+  return `${l.nprocPerNode} process(es) x ${l.nnodes} node(s), ${l.backend} on ${l.device}${l.nodeRank !== undefined ? `, this is node ${l.nodeRank}` : ''}`;
+}
+
+/** `cp run --executor torch`: plan, then write the job folder and print its command, or run it. */
+export async function runOnTorch(o: RunOptions, retry: readonly Status[]): Promise<void> {
+  if (o.planDir !== undefined && o.jobDir !== undefined) throw usage('--plan-dir is the job folder in file mode: drop --job-dir');
+  const { launch, worlds } = resolveLaunch(
+    {
+      virtualRanks: optInt(o.virtualRanks, 'virtual-ranks'),
+      nprocPerNode: optInt(o.nprocPerNode, 'nproc-per-node'),
+      nnodes: optInt(o.nnodes, 'nnodes'),
+      nodeRank: optInt(o.nodeRank, 'node-rank', 0),
+      rdzvEndpoint: o.rdzvEndpoint,
+      rdzvId: o.rdzvId,
+      backend: o.backend,
+      device: o.device,
+    },
+    o.world !== undefined ? parseIntList(o.world, 'world') : undefined,
+    o.preset !== undefined ? presetDefaults(o.preset).worlds : undefined,
+  );
+  const jobs = planTorchJobs(torchCaseSpecs(torchCaseFlags(o, launch.device), worlds));
+  const common = {
+    jobs,
+    timeoutS: parseInteger(o.timeout ?? '600', 'timeout', 0),
+    traceDir: o.traceDir ?? o.trace,
+    blockTables: needsBlockTables(launch.device, jobs),
+    device: launch.device,
+    ...(launch.kind === 'virtual'
+      ? { virtualRanks: launch.world }
+      : { nprocPerNode: launch.nprocPerNode, nnodes: launch.nnodes, nodeRank: launch.nodeRank, rdzvEndpoint: launch.rdzvEndpoint, rdzvId: launch.rdzvId, backend: launch.backend }),
+  };
+  if (o.planDir !== undefined) {
+    const r = await runTorchCp({ ...common, python: o.python, dir: o.planDir, out: o.out, planOnly: true, workerResume: true });
+    const raw = path.join(o.planDir, RAW_RESULTS);
+    const env = { PYTHONPATH: path.relative(process.cwd(), pythonDir()) || '.', ...NCCL_ENV };
+    const where = launch.kind === 'dist' && launch.nnodes > 1 ? ` on each of the ${launch.nnodes} nodes (job folder on a shared filesystem; --node_rank per node)` : '';
+    process.stdout.write(
+      `${jobs.length} case(s), ${launchText(launch)} -> ${o.planDir} (${fmtBytes(r.written.bytes)})\n` +
+        `run${where}:\n  ${shellCommand(r.commands[0], env)}\n` +
+        `records: ${raw} (measurements as cases finish; running the command again continues after the finished ones)\n` +
+        `rows: npx tsx src/cp/torch/rows-from-raw.ts --dir ${o.planDir} --raw ${raw} --out rows.jsonl, then \`attnbench results --ingest rows.jsonl\`\n`,
+    );
+    return;
+  }
+  const python = pythonExecutable(o.python);
+  await requireTorch(python, { device: launch.device, backend: launch.kind === 'dist' ? launch.backend : undefined, gpus: launch.kind === 'dist' ? launch.nprocPerNode : 1 });
+  const dir = o.jobDir ?? path.join(path.dirname(o.out), 'cp-torch-jobs');
+  process.stderr.write(`${jobs.length} case(s) on ${launchText(launch)} with ${python}; job files in ${dir}\n`);
+  const res = await runTorchCp({ ...common, python, dir, out: o.out, resume: o.resume, retry });
+  if (res.skipped) process.stderr.write(`${res.skipped} case(s) already in ${o.out}: skipped (--resume)\n`);
+  if (launch.kind === 'dist' && (launch.nodeRank ?? 0) !== 0) {
+    process.stdout.write(`node ${launch.nodeRank}: done (node 0 writes the rows)\n`);
+    return;
+  }
+  if (res.rows.length) process.stdout.write(`${cpRunTable([...res.rows])}\n`);
+  process.stdout.write(`${res.rows.length} row(s) -> ${o.out}\n`);
+  const failed = new Set(res.rows.filter((r) => r.status !== 'ok').map((r) => r.id.split('|')[0])).size;
+  if (failed) throw new AttnbenchError('failed', `${failed} of ${jobs.length - res.skipped} case(s) did not end ok; their rows in ${o.out} say why`);
+}
+
+/** `cp sbatch`: the job folder and a Slurm script that runs it with one torchrun per node. */
+export function writeSbatch(o: SbatchOptions): void {
+  const nodes = parseInteger(need(o.nodes, '--nodes'), 'nodes');
+  const gpus = parseInteger(o.gpusPerNode, 'gpus-per-node');
+  const world = nodes * gpus;
+  const worlds = o.world !== undefined ? parseIntList(o.world, 'world') : [world];
+  for (const w of worlds) if (w !== world) throw usage(`--world ${w} does not match --nodes ${nodes} x --gpus-per-node ${gpus} = ${world} ranks`);
+  const dir = path.resolve(o.dir);
+  const traceDir = o.traceDir ?? o.trace;
+  // The script first: a bad --time or count fails before any file is written.
+  const script = sbatchScript({
+    nodes,
+    gpusPerNode: gpus,
+    time: o.time,
+    partition: o.partition,
+    account: o.account,
+    jobName: o.jobName,
+    cpusPerTask: optInt(o.cpusPerTask, 'cpus-per-task'),
+    port: optInt(o.port, 'port'),
+    repoRoot: path.resolve(o.repoRoot ?? path.dirname(pythonDir())),
+    python: o.python,
+    logFile: o.log ?? path.join(dir, 'slurm-%j.out'),
+    setup: o.setup,
+    manifests: [path.join(dir, 'index.json')],
+    out: path.join(dir, RAW_RESULTS),
+    backend: 'nccl',
+    device: 'cuda',
+    timeoutS: parseInteger(o.timeout ?? '600', 'timeout', 0),
+    traceDir: traceDir !== undefined ? path.resolve(traceDir) : undefined,
+    resume: true,
+  });
+  const jobs = planTorchJobs(torchCaseSpecs(torchCaseFlags(o, 'cuda'), worlds));
+  const written = writeJobFiles(jobs, dir, { blockTables: needsBlockTables('cuda', jobs) });
+  const file = path.resolve(o.script ?? path.join(dir, 'attnbench-cp.sbatch'));
+  fs.mkdirSync(path.dirname(file), { recursive: true });
+  fs.writeFileSync(file, script, { mode: 0o755 });
+  const raw = path.join(dir, RAW_RESULTS);
+  process.stdout.write(
+    `${jobs.length} case(s), ${nodes} node(s) x ${gpus} GPU(s) -> ${dir} (${fmtBytes(written.bytes)})\n` +
+      `script: ${file}\n` +
+      `submit: sbatch ${file}\n` +
+      `records: ${raw} (measurements as cases finish; resubmitting continues after the finished ones)\n` +
+      `rows:   npx tsx src/cp/torch/rows-from-raw.ts --dir ${dir} --raw ${raw} --out rows.jsonl, then \`attnbench results --ingest rows.jsonl\`\n`,
+  );
+}
+

@@ -1,0 +1,105 @@
+// runCp: the CP run of the in-process executors, as a function (the CLI only parses flags into a
+// CpCaseGrid). It plans every case and checks every plan before anything runs (bad input fails
+// first), leaves out what --resume finds settled (src/results/resume.ts), runs the rest, appends
+// each row as it is measured, and writes error / timeout rows for the cases that fail.
+import path from 'node:path';
+import { AttnbenchError } from '../../errors.js';
+import type { FamilyId, SchemeId } from '../../ids.js';
+import { familyParams, generateMask } from '../../mask/families/index.js';
+import { doneCaseIds } from '../../results/resume.js';
+import type { Environment, ResultRow, Status } from '../../results/schema.js';
+import { appendJsonl, readJsonl } from '../../util/jsonl.js';
+import { formatTokens } from '../../util/parse.js';
+import { checkPlan } from '../check.js';
+import { planCp, sharedMask } from '../plan/index.js';
+import type { CpLayout, CpShape } from '../types.js';
+import { cpCaseId, cpFailedRow } from './rows.js';
+import type { CpExecutor, CpRunRequest } from './types.js';
+
+/** Every scheme x world x family x seqlen, with one layout, shape and mask setting. */
+export interface CpCaseGrid {
+  readonly schemes: readonly SchemeId[];
+  readonly worlds: readonly number[];
+  readonly families: readonly FamilyId[];
+  readonly seqlens: readonly number[];
+  readonly layout: CpLayout;
+  /** Heads and head dim; dtypeBytes comes from the executor. */
+  readonly shape: Omit<CpShape, 'dtypeBytes'>;
+  readonly seed: number;
+  /** Mask parameters; each family takes the ones it declares. */
+  readonly params: Readonly<Record<string, number | string>>;
+  readonly docLens?: string;
+  /** Compare with the single-rank reference. */
+  readonly check: boolean;
+  readonly timeoutMs: number;
+  /** Write a Chrome / Perfetto trace per case into this folder. */
+  readonly traceDir?: string;
+}
+
+/** Plans and checks every case of the grid (bad input and checker violations throw, nothing runs). */
+export function planCpCases(grid: CpCaseGrid, dtypeBytes: number): CpRunRequest[] {
+  const shape: CpShape = { ...grid.shape, dtypeBytes };
+  const cases: CpRunRequest[] = [];
+  for (const family of grid.families)
+    for (const seqlen of grid.seqlens) {
+      const gm = generateMask(family, seqlen, { seed: grid.seed, params: familyParams(family, grid.params), docLens: grid.docLens });
+      const mask = sharedMask(gm);
+      for (const world of grid.worlds)
+        for (const scheme of grid.schemes) {
+          const plan = planCp(scheme, mask, world, grid.layout, shape);
+          const v = checkPlan(plan, mask);
+          if (v.length) throw new AttnbenchError('internal', `${scheme} plan for ${family} S=${seqlen} P=${world} fails the checker: ${v[0].message}`);
+          const tracePath = grid.traceDir ? path.join(grid.traceDir, `${plan.scheme}-${gm.family}-${plan.seqlen}-P${plan.world}.trace.json`) : undefined;
+          cases.push({ plan, mask, family: gm.family, maskParams: gm.params, seed: gm.seed, check: grid.check, timeoutMs: grid.timeoutMs, tracePath });
+        }
+    }
+  return cases;
+}
+
+export interface RunCpOptions {
+  /** Result rows (JSONL), appended as measured. */
+  readonly out: string;
+  readonly resume: boolean;
+  /** With resume: statuses whose cases run again. */
+  readonly retry: readonly Status[];
+  /** Environment of the rows of failed cases. */
+  readonly env: Environment;
+  /** Progress lines (default: none). */
+  readonly log?: (line: string) => void;
+}
+
+export interface RunCpResult {
+  readonly rows: readonly ResultRow[];
+  readonly cases: number;
+  /** Cases --resume left out. */
+  readonly skipped: number;
+  /** Cases that ended in an error or timeout row. */
+  readonly failed: number;
+}
+
+export async function runCp(cases: readonly CpRunRequest[], executor: CpExecutor, o: RunCpOptions): Promise<RunCpResult> {
+  const log = o.log ?? (() => {});
+  const settled = o.resume ? doneCaseIds(readJsonl(o.out), o.retry) : null;
+  const todo = settled ? cases.filter((req) => !(['fwd', 'bwd'] as const).every((d) => settled.has(cpCaseId(executor.runner, req, d)))) : cases;
+  const rows: ResultRow[] = [];
+  const emit = (row: ResultRow) => {
+    appendJsonl(o.out, row);
+    rows.push(row);
+  };
+  let failed = 0;
+  for (const req of todo) {
+    const { plan } = req;
+    const label = `${plan.scheme} ${req.family} S=${formatTokens(plan.seqlen)} P=${plan.world}`;
+    log(`running ${label} ...`);
+    try {
+      for (const row of (await executor.run(req)).rows) emit(row);
+    } catch (e) {
+      failed++;
+      const message = (e as Error).message;
+      log(`${label}: ${message}`);
+      const status = e instanceof AttnbenchError && e.code === 'timeout' ? 'timeout' : 'error';
+      for (const direction of ['fwd', 'bwd'] as const) emit(cpFailedRow(executor.runner, req, direction, status, message, o.env));
+    }
+  }
+  return { rows, cases: cases.length, skipped: cases.length - todo.length, failed };
+}
