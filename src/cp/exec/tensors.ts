@@ -1,4 +1,5 @@
-// Buffers as float32 arrays, laid out as types.ts says (heads outermost):
+// Buffers as float32 arrays; this executor keeps heads outermost (types.ts fixes what a buffer holds,
+// not the order; the torch executor keeps tokens outermost, python/attnbench_worker/cp/logic.py):
 //   q o do dq     [heads, tokens, D]          o: then lse [heads, tokens]
 //   kv dkv        K [heads, tokens, D] then V [heads, tokens, D]
 // Copy / accumulate by coordinates: the (token, head) elements two buffers both hold.
