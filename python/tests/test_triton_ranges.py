@@ -133,8 +133,13 @@ class TritonRangesOnCpu(unittest.TestCase):
         self.assertGreater(float((o[0].double() - ro).abs().max()), 0.1)
 
     def test_partial_entry(self):
-        """The CP entry: natural-log lse with -inf on empty rows, gradients from the final (o, lse)."""
-        case = next(c for c in self.cases if c["name"].startswith("rect_step"))
+        """The CP entry: natural-log lse with -inf on empty rows, gradients from the final (o, lse),
+        on every single-mask case (its step lists at 128 / pack query tokens, the CP default tuning)."""
+        for case in [c for c in self.cases if c["step"]]:
+            with self.subTest(case=case["name"], backend=self.backend):
+                self.partial_case(case)
+
+    def partial_case(self, case):
         step = type("Step", (), {})()
         step.arrays = {k: torch.tensor(v, dtype=torch.int32) if isinstance(v, list) else v for k, v in case["step"].items()}
         step.scale = 0.125
@@ -147,13 +152,13 @@ class TritonRangesOnCpu(unittest.TestCase):
         self.check("out", o, ro)
         self.assertTrue(torch.equal(torch.isinf(lse), torch.isinf(rlse)))
         self.assertTrue(bool((lse[torch.isinf(lse)] < 0).all()))
-        self.assertEqual(list(step.cache), [("triton_ranges", case["hq"], case["hkv"])])  # lists built once, at 128 / pack tokens
-        self.assertEqual(step.cache[("triton_ranges", case["hq"], case["hkv"])].bm, 128)
+        key = ("triton_ranges", case["hq"], case["hkv"])
+        self.assertEqual(list(step.cache), [key])  # lists built once, at 128 / pack tokens
+        self.assertEqual(step.cache[key].bm, 128)
         dq, dk, dv = self.tr.partial_backward(q, k, v, o, lse, do, step)
         self.check("dq", dq, rdq, grad=True)
         self.check("dk", dk, rdk, grad=True)
         self.check("dv", dv, rdv, grad=True)
-
 
 if __name__ == "__main__":
     unittest.main()

@@ -32,6 +32,9 @@ DEFAULT_TUNING = {
     "bwdKeys": 64, "bwdSubM": 64, "bwdWarps": 4, "bwdStages": 2,
     "dqSubN": 64, "dqWarps": 8, "dqStages": 2, "dqAtomic": 0,
 }
+# head_dim 128 (also the CP steps' default, whose lists carry no tuning): the dK/dV shape that
+# compiles for sm_90a without spills (scripts/kernel-aot.py; src/kernels/gpu/triton_ranges.ts).
+WIDE_TUNING = {"bwdKeys": 128, "bwdSubM": 32, "bwdWarps": 8}
 LIST_KEYS = ("rowRuns", "runs", "rowParts", "parts", "sliceIds", "order")
 
 
@@ -71,7 +74,7 @@ class Lists:
     def __init__(self, args, hq, hkv, d, device):
         self.heads = int(args["heads"])
         self.tq, self.tk = int(args["tileQ"]), int(args["tileK"])
-        self.tuning = dict(DEFAULT_TUNING)
+        self.tuning = dict(DEFAULT_TUNING, **(WIDE_TUNING if d > 64 else {}))
         self.tuning.update({k: int(v) for k, v in (args.get("tuning") or {}).items()})
         t = self.tuning
         self.pack = t["pack"]

@@ -47,9 +47,11 @@ export function rangesTuning(shape: KernelShape, block: number): { tileQ: number
       fwdSubN: Math.min(tileK, wide ? 64 : 128),
       fwdWarps: 8,
       fwdStages: 3,
-      bwdKeys: Math.min(tileK, 64),
-      bwdSubM: 64,
-      bwdWarps: 4,
+      // d = 128: 128 keys x 32 rows, 8 warps (ptxas for sm_90a: 250 registers, no spills; the former
+      // 64 keys x 64 rows, 4 warps spilled 332 bytes: scripts/kernel-aot.py, the notes' AOT table).
+      bwdKeys: wide ? tileK : Math.min(tileK, 64),
+      bwdSubM: wide ? 32 : 64,
+      bwdWarps: wide ? 8 : 4,
       bwdStages: 2,
       dqSubN: Math.min(tileK, 64),
       dqWarps: 8,

@@ -1,0 +1,230 @@
+"""Compile triton_ranges' kernels ahead of time for Hopper (sm_90a) on a machine without a GPU, and
+report per kernel and configuration: registers per thread, spill bytes, shared memory, and whether
+the SASS uses HGMMA (wgmma, Hopper's warpgroup MMA) or only HMMA (Ampere-style mma.sync).
+
+    /work/venv-torch/bin/python scripts/kernel-aot.py [--only NAME_SUBSTRING] [--markdown]
+
+Triton (3.6) lowers each kernel for GPUTarget("cuda", 90, 32) exactly as the JIT would on an H200
+(same passes, same ptxas from the wheel), with the runtime's specialisation of 16-divisible
+pointers and integers given as attributes. Registers and spills come from the wheel's ptxas -v on
+the generated PTX; shared memory from Triton's metadata; MMA kinds from cuobjdump -sass. No
+timing: nothing runs. Reference kernels: a minimal FlashAttention forward and dK/dV kernel in the
+style of Triton's tutorial 06 (written below), compiled the same way, show what 'good' looks
+like on this Triton.
+"""
+
+import argparse
+import os
+import re
+import subprocess
+import sys
+import tempfile
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "python"))
+
+import triton  # noqa: E402
+import triton.language as tl  # noqa: E402
+from triton.backends.compiler import GPUTarget  # noqa: E402
+from triton.compiler import ASTSource  # noqa: E402
+
+from attnbench_worker.kernels import triton_ranges_bwd as rb  # noqa: E402
+from attnbench_worker.kernels import triton_ranges_fwd as rf  # noqa: E402
+
+BIN = os.path.join(os.path.dirname(triton.__file__), "backends", "nvidia", "bin")
+TARGET = GPUTarget("cuda", 90, 32)
+
+
+# ---- reference kernels (tutorial-style, minimal: causal off, one head per program, no masking) ----
+
+@triton.jit
+def ref_fwd(Q, K, V, O, L, stride_m, N_CTX, qk_scale, BM: tl.constexpr, BN: tl.constexpr, D: tl.constexpr):
+    m0 = tl.program_id(0) * BM
+    off_h = tl.program_id(1).to(tl.int64) * N_CTX * stride_m
+    offs_m = m0 + tl.arange(0, BM)
+    offs_n = tl.arange(0, BN)
+    offs_d = tl.arange(0, D)
+    q = tl.load(Q + off_h + offs_m[:, None] * stride_m + offs_d[None, :])
+    m_i = tl.full([BM], float("-inf"), tl.float32)
+    l_i = tl.zeros([BM], tl.float32)
+    acc = tl.zeros([BM, D], tl.float32)
+    for n0 in range(0, N_CTX, BN):
+        k = tl.load(K + off_h + (n0 + offs_n)[:, None] * stride_m + offs_d[None, :])
+        s = tl.dot(q, tl.trans(k))
+        m_new = tl.maximum(m_i, tl.max(s, 1) * qk_scale)
+        p = tl.exp2(s * qk_scale - m_new[:, None])
+        alpha = tl.exp2(m_i - m_new)
+        l_i = l_i * alpha + tl.sum(p, 1)
+        v = tl.load(V + off_h + (n0 + offs_n)[:, None] * stride_m + offs_d[None, :])
+        acc = acc * alpha[:, None]
+        acc = tl.dot(p.to(v.dtype), v, acc)
+        m_i = m_new
+    tl.store(O + off_h + offs_m[:, None] * stride_m + offs_d[None, :], (acc / l_i[:, None]).to(O.dtype.element_ty))
+    tl.store(L + tl.program_id(1) * N_CTX + offs_m, m_i + tl.log2(l_i))
+
+
+@triton.jit
+def ref_dkdv(Q, K, V, DO, L, DL, DK, DV, stride_m, N_CTX, qk_scale, sm_scale,
+             BN: tl.constexpr, BM: tl.constexpr, D: tl.constexpr):
+    n0 = tl.program_id(0) * BN
+    off_h = tl.program_id(1).to(tl.int64) * N_CTX * stride_m
+    off_l = tl.program_id(1).to(tl.int64) * N_CTX
+    offs_n = n0 + tl.arange(0, BN)
+    offs_m = tl.arange(0, BM)
+    offs_d = tl.arange(0, D)
+    k = tl.load(K + off_h + offs_n[:, None] * stride_m + offs_d[None, :])
+    v = tl.load(V + off_h + offs_n[:, None] * stride_m + offs_d[None, :])
+    dk = tl.zeros([BN, D], tl.float32)
+    dv = tl.zeros([BN, D], tl.float32)
+    for m0 in range(0, N_CTX, BM):
+        q = tl.load(Q + off_h + (m0 + offs_m)[:, None] * stride_m + offs_d[None, :])
+        do = tl.load(DO + off_h + (m0 + offs_m)[:, None] * stride_m + offs_d[None, :])
+        lse = tl.load(L + off_l + m0 + offs_m)
+        delta = tl.load(DL + off_l + m0 + offs_m)
+        pT = tl.exp2(tl.dot(k, tl.trans(q)) * qk_scale - lse[None, :])
+        dv = tl.dot(pT.to(do.dtype), do, dv)
+        dpT = tl.dot(v, tl.trans(do))
+        dsT = pT * (dpT - delta[None, :])
+        dk = tl.dot(dsT.to(q.dtype), q, dk)
+    tl.store(DK + off_h + offs_n[:, None] * stride_m + offs_d[None, :], (dk * sm_scale).to(DK.dtype.element_ty))
+    tl.store(DV + off_h + offs_n[:, None] * stride_m + offs_d[None, :], dv.to(DV.dtype.element_ty))
+
+
+# ---- signatures (what the runtime would specialise for bf16 tensors at S = 32k, 64:8 heads) -------
+
+def sig(fn, types, consts):
+    """types: name -> 'ptr:bf16' | 'i32' | 'fp32' ...; a trailing '/16' marks the runtime's 16-divisibility."""
+    signature, attrs = {}, {}
+    for i, name in enumerate(fn.arg_names):
+        if name in consts:
+            signature[name] = "constexpr"
+            continue
+        t = types[name]
+        div = t.endswith("/16")
+        t = t[:-3] if div else t
+        signature[name] = "*" + t[4:] if t.startswith("ptr:") else t
+        if div:
+            attrs[(i,)] = [["tt.divisibility", 16]]
+    return ASTSource(fn=fn, signature=signature, constexprs=consts, attrs=attrs)
+
+
+PTR_BF, PTR_F32, PTR_I32 = "ptr:bf16/16", "ptr:fp32/16", "ptr:i32/16"
+LISTS = {n: PTR_I32 for n in ("BANDS", "ORDER", "ROWRUNS", "RUNS", "ROWPARTS", "PARTS", "SIDS")}
+STRIDES = {"sqb": "i32/16", "sqs": "i32/16", "skb": "i32/16", "sks": "i32/16"}
+SIZES = {"HQ": "i32/16", "SQ": "i32/16", "SK": "i32/16", "NROWS": "i32/16", "REP": "i32"}
+
+
+def fwd_src(d, pack, tq, tk, subn):
+    types = {"Q": PTR_BF, "K": PTR_BF, "V": PTR_BF, "O": PTR_BF, "LSE": PTR_F32, **LISTS, **STRIDES, **SIZES, "qk_scale": "fp32"}
+    return sig(rf._fwd, types, {"P": pack, "TQ": tq, "BM": tq * pack, "TK": tk, "SUBN": subn, "D": d})
+
+
+def dkdv_src(d, pack, tq, tk, kb, subm, atomic):
+    types = {"Q": PTR_BF, "K": PTR_BF, "V": PTR_BF, "DO": PTR_BF, "LSE": PTR_F32, "DELTA": PTR_F32, "DK": PTR_BF, "DV": PTR_BF,
+             "DQA": PTR_F32, **LISTS, **STRIDES, **SIZES, "qk_scale": "fp32", "sm_scale": "fp32"}
+    return sig(rb._dkdv, types, {"P": pack, "TQ": tq, "BM": tq * pack, "TK": tk, "KB": kb, "NSPLIT": tk // kb, "SUBM": subm, "D": d,
+                                 "ATOMIC": bool(atomic)})
+
+
+def dq_src(d, pack, tq, tk, subn):
+    types = {"Q": PTR_BF, "K": PTR_BF, "V": PTR_BF, "DO": PTR_BF, "LSE": PTR_F32, "DELTA": PTR_F32, "DQ": PTR_BF,
+             **LISTS, **STRIDES, **SIZES, "qk_scale": "fp32", "sm_scale": "fp32"}
+    return sig(rb._dq, types, {"P": pack, "TQ": tq, "BM": tq * pack, "TK": tk, "SUBN": subn, "D": d})
+
+
+def ref_fwd_src(d, bm, bn):
+    types = {"Q": PTR_BF, "K": PTR_BF, "V": PTR_BF, "O": PTR_BF, "L": PTR_F32, "stride_m": "i32/16", "N_CTX": "i32/16", "qk_scale": "fp32"}
+    return sig(ref_fwd, types, {"BM": bm, "BN": bn, "D": d})
+
+
+def ref_dkdv_src(d, bn, bm):
+    types = {n: PTR_BF for n in ("Q", "K", "V", "DO", "DK", "DV")}
+    types.update({"L": PTR_F32, "DL": PTR_F32, "stride_m": "i32/16", "N_CTX": "i32/16", "qk_scale": "fp32", "sm_scale": "fp32"})
+    return sig(ref_dkdv, types, {"BN": bn, "BM": bm, "D": d})
+
+
+def configs():
+    """(name, source, warps, stages). The descriptor's choice (src/kernels/gpu/triton_ranges.ts) is
+    marked '*'; 64:8 heads pack 8 query heads: 16 tokens x 8 heads = 128 rows."""
+    out = []
+    for d in (128, 64):
+        subn = 64 if d > 64 else 128  # descriptor fwdSubN
+        out += [
+            (f"fwd d{d} pack8 128x{subn} w8 s3 *", fwd_src(d, 8, 16, 128, subn), 8, 3),
+            (f"fwd d{d} pack8 128x{subn} w4 s3", fwd_src(d, 8, 16, 128, subn), 4, 3),
+            (f"fwd d{d} pack8 128x{128 if subn == 64 else 64} w8 s3", fwd_src(d, 8, 16, 128, 128 if subn == 64 else 64), 8, 3),
+            (f"fwd d{d} pack1 128x{subn} w8 s3", fwd_src(d, 1, 128, 128, subn), 8, 3),
+            (f"ref_fwd d{d} 128x{subn} w8 s3", ref_fwd_src(d, 128, subn), 8, 3),
+            (f"ref_fwd d{d} 128x{subn} w4 s3", ref_fwd_src(d, 128, subn), 4, 3),
+            (f"dkdv d{d} pack8 kb64 subm64 w4 s2 *", dkdv_src(d, 8, 16, 128, 64, 64, 0), 4, 2),
+            (f"dkdv d{d} pack8 kb64 subm64 w4 s2 atomic", dkdv_src(d, 8, 16, 128, 64, 64, 1), 4, 2),
+            (f"dkdv d{d} pack8 kb128 subm64 w8 s2", dkdv_src(d, 8, 16, 128, 128, 64, 0), 8, 2),
+            (f"dkdv d{d} pack8 kb64 subm32 w4 s2", dkdv_src(d, 8, 16, 128, 64, 32, 0), 4, 2),
+            (f"dkdv d{d} pack8 kb128 subm32 w8 s2", dkdv_src(d, 8, 16, 128, 128, 32, 0), 8, 2),
+            (f"dkdv d{d} pack8 kb128 subm32 w8 s3", dkdv_src(d, 8, 16, 128, 128, 32, 0), 8, 3),
+            (f"dkdv d{d} pack8 kb128 subm32 w8 s2 atomic", dkdv_src(d, 8, 16, 128, 128, 32, 1), 8, 2),
+            (f"dkdv d{d} pack8 kb64 subm64 w8 s2", dkdv_src(d, 8, 16, 128, 64, 64, 0), 8, 2),
+            (f"dkdv d{d} pack8 kb64 subm32 w8 s2", dkdv_src(d, 8, 16, 128, 64, 32, 0), 8, 2),
+            (f"dkdv d{d} pack1 kb128 subm32 w8 s2", dkdv_src(d, 1, 128, 128, 128, 32, 0), 8, 2),
+            (f"ref_dkdv d{d} 64x64 w4 s2", ref_dkdv_src(d, 64, 64), 4, 2),
+            (f"ref_dkdv d{d} 128x64 w8 s2", ref_dkdv_src(d, 128, 64), 8, 2),
+            (f"dq d{d} pack8 128x64 w8 s2 *", dq_src(d, 8, 16, 128, 64), 8, 2),
+            (f"dq d{d} pack8 128x64 w4 s2", dq_src(d, 8, 16, 128, 64), 4, 2),
+            (f"dq d{d} pack8 128x32 w8 s2", dq_src(d, 8, 16, 128, 32), 8, 2),
+        ]
+    return out
+
+
+def ptxas_v(ptx):
+    with tempfile.TemporaryDirectory() as t:
+        p = os.path.join(t, "k.ptx")
+        with open(p, "w") as f:
+            f.write(ptx)
+        r = subprocess.run([os.path.join(BIN, "ptxas"), "-v", "--gpu-name=sm_90a", p, "-o", os.path.join(t, "k.cubin")],
+                           capture_output=True, text=True, check=True)
+    log = r.stderr + r.stdout
+    regs = int(re.search(r"Used (\d+) registers", log).group(1))
+    st = re.search(r"(\d+) bytes spill stores, (\d+) bytes spill loads", log)
+    return regs, int(st.group(1)), int(st.group(2)), log
+
+
+def sass_mma(cubin):
+    with tempfile.TemporaryDirectory() as t:
+        p = os.path.join(t, "k.cubin")
+        with open(p, "wb") as f:
+            f.write(cubin)
+        sass = subprocess.run([os.path.join(BIN, "cuobjdump"), "-sass", p], capture_output=True, text=True, check=True).stdout
+    return len(re.findall(r"\bHGMMA\.", sass)), len(re.findall(r"\bHMMA\.", sass)), sass
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--only", default="")
+    ap.add_argument("--dump", default="", help="folder to write each kernel's ttgir / ptx / sass")
+    a = ap.parse_args()
+    rows = []
+    print("| kernel, config (* = descriptor's choice) | regs/thread | spill st/ld (bytes) | smem (bytes) | HGMMA | HMMA |")
+    print("| --- | --- | --- | --- | --- | --- |")
+    for name, src, warps, stages in configs():
+        if a.only and a.only not in name:
+            continue
+        try:
+            k = triton.compile(src, target=TARGET, options={"num_warps": warps, "num_stages": stages})
+        except Exception as e:  # noqa: BLE001 - report and go on
+            print(f"| {name} | compile failed: {str(e).splitlines()[0][:120]} | | | | |", flush=True)
+            continue
+        regs, sst, sld, _ = ptxas_v(k.asm["ptx"])
+        hg, hm, sass = sass_mma(k.asm["cubin"])
+        if a.dump:
+            os.makedirs(a.dump, exist_ok=True)
+            stem = os.path.join(a.dump, re.sub(r"[^A-Za-z0-9]+", "_", name).strip("_"))
+            for ext, text in (("ttgir", k.asm["ttgir"]), ("ptx", k.asm["ptx"]), ("sass", sass)):
+                with open(f"{stem}.{ext}", "w") as f:
+                    f.write(text)
+        rows.append((name, regs, sst, sld, k.metadata.shared, hg, hm))
+        print(f"| {name} | {regs} | {sst} / {sld} | {k.metadata.shared} | {hg} | {hm} |", flush=True)
+    return rows
+
+
+if __name__ == "__main__":
+    main()
