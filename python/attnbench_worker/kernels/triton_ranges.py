@@ -74,8 +74,11 @@ class Lists:
     def __init__(self, args, hq, hkv, d, device):
         self.heads = int(args["heads"])
         self.tq, self.tk = int(args["tileQ"]), int(args["tileK"])
+        given = {k: int(v) for k, v in (args.get("tuning") or {}).items()}
         self.tuning = dict(DEFAULT_TUNING, **(WIDE_TUNING if d > 64 else {}))
-        self.tuning.update({k: int(v) for k, v in (args.get("tuning") or {}).items()})
+        if d > 64 and given.get("pack", 1) == 1:
+            self.tuning["bwdSubM"] = 16  # no spills without packing either
+        self.tuning.update(given)
         t = self.tuning
         self.pack = t["pack"]
         if hq % hkv or hq // hkv != self.pack:

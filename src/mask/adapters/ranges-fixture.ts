@@ -1,7 +1,6 @@
 // Small cases of the 'ranges' format for python/tests/test_triton_ranges.py, which runs the real
 // triton_ranges kernel source on the CPU (python/tests/fake_triton.py) against a dense reference.
 // The committed JSON is checked against this builder by ranges-fixture.test.ts (ATTNBENCH_UPDATE_FIXTURES=1 rewrites it).
-import { rangesTuning } from '../../kernels/gpu/triton_ranges.js';
 import { gridMask } from '../testing.js';
 import type { Mask, Slice } from '../types.js';
 import { toRanges } from './ranges.js';
@@ -31,6 +30,17 @@ interface FixtureCase {
   readonly masks: readonly Mask[];
 }
 
+type Shape = Omit<FixtureCase, 'name' | 'masks'>;
+const DESCRIPTOR_TUNING = { fwdWarps: 8, fwdStages: 3, bwdStages: 2, dqSubN: 64, dqWarps: 8, dqStages: 2, dqAtomic: 0 };
+export const DESCRIPTOR_D128_GQA8: Shape = {
+  hq: 8, hkv: 1, d: 128, tileQ: 16, tileK: 128,
+  tuning: { ...DESCRIPTOR_TUNING, pack: 8, fwdSubN: 64, bwdKeys: 128, bwdSubM: 32, bwdWarps: 8 },
+};
+export const DESCRIPTOR_D64_MHA: Shape = {
+  hq: 2, hkv: 2, d: 64, tileQ: 128, tileK: 128,
+  tuning: { ...DESCRIPTOR_TUNING, pack: 1, fwdSubN: 128, bwdKeys: 64, bwdSubM: 64, bwdWarps: 4 },
+};
+
 const CASES: readonly FixtureCase[] = [
   // documents of 1-37 tokens (one-token documents, tiles cut by 3+ documents), 4:2 heads packed by 2
   { name: 'causal_docs_gqa2', hq: 4, hkv: 2, d: 64, tileQ: 8, tileK: 16, tuning: { pack: 2 }, masks: [docs([1, 5, 1, 1, 30, 2, 37, 3], 'causal')] },
@@ -47,16 +57,11 @@ const CASES: readonly FixtureCase[] = [
   },
   // a CP-like step: 40 query rows against 72 keys (Sq != Sk), 2:1 heads
   { name: 'rect_step_gqa2', hq: 2, hkv: 1, d: 64, tileQ: 8, tileK: 16, tuning: { pack: 2 }, masks: [gridMask(40, 72, [12, 25], [30, 50], ['causal', 'full', null, 'invcausal', 'full', 'causal'])] },
-  // the descriptor's own tiles and tuning (src/kernels/gpu/triton_ranges.ts), as on the GPU
-  descriptorCase('causal_docs_d128_gqa8_descriptor', 8, 1, 128, docs([1, 40, 7, 100, 3, 105], 'causal')),
-  descriptorCase('full_docs_d64_mha_descriptor', 2, 2, 64, docs([60, 1, 130, 129], 'full')),
+  // the descriptor's own tiles and tuning (src/kernels/gpu/triton_ranges.ts rangesTuning; the
+  // fixture's test checks they are still the same), as on the GPU
+  { ...DESCRIPTOR_D128_GQA8, name: 'causal_docs_d128_gqa8_descriptor', masks: [docs([1, 40, 7, 100, 3, 105], 'causal')] },
+  { ...DESCRIPTOR_D64_MHA, name: 'full_docs_d64_mha_descriptor', masks: [docs([60, 1, 130, 129], 'full')] },
 ];
-
-function descriptorCase(name: string, hq: number, hkv: number, d: number, mask: Mask): FixtureCase {
-  const t = rangesTuning({ headsQ: hq, headsKv: hkv, headDim: d, dtype: 'bfloat16' }, 0);
-  if (!t) throw new Error(`${name}: no tuning`);
-  return { name, hq, hkv, d, tileQ: t.tileQ, tileK: t.tileK, tuning: { ...t.tuning }, masks: [mask] };
-}
 
 function listJson(l: TileList): Record<string, unknown> {
   return {
