@@ -78,6 +78,10 @@ describe('--kernel-module (torch-free example)', () => {
     const args = ['kernels', '--executor', 'torch', '--kernel', 'my_kernel', '--family', 'causal', '--seqlen', '32', '--heads', '2:1', '--head-dim', '8', '--dtype', 'float32', '--direction', 'fwd', '--out', out, '--no-progress'];
     expect(await main([...args, '--kernel-module', EXAMPLE])).toBe(0);
     expect(fs.readFileSync(out, 'utf8').trim().split('\n').map((l) => JSON.parse(l).status)).toEqual(['ok']);
+    io.out.length = 0;
+    const jobs = path.join(io.dir, 'kjobs');
+    expect(await main([...args, '--kernel-module', EXAMPLE, '--plan-dir', jobs])).toBe(0);
+    expect(io.out.join('')).toContain(`attnbench_worker run ${jobs}/jobs.jsonl --out results.jsonl --resume --kernel-module ${EXAMPLE}`);
     const plan = path.join(io.dir, 'plan');
     const cp = ['cp', 'run', '--executor', 'torch', '--scheme', 'ring_p2p', '--family', 'causal', '--virtual-ranks', '2', '--world', '2', '--seqlen', '256', '--heads', '4:2', '--head-dim', '8', '--dtype', 'float32'];
     expect(await main(['--kernel-module', EXAMPLE, ...cp, '--device', 'cpu', '--kernel', 'my_kernel', '--plan-dir', plan])).toBe(0);

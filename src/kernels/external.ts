@@ -82,3 +82,12 @@ export function partialExternalIds(): string[] {
     .filter((k) => (k as Partial<ExternalKernel>).partial === true)
     .map((k) => k.id);
 }
+
+/** ` --kernel-module M` for every module in use: printed commands load them wherever they run. */
+export function kernelModuleArgs(): string {
+  return (process.env[KERNEL_MODULES_ENV] ?? '')
+    .split(path.delimiter)
+    .filter(Boolean)
+    .map((m) => ` --kernel-module ${m}`)
+    .join('');
+}

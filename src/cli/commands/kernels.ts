@@ -7,7 +7,7 @@ import { throughputTable } from '../../bench/table.js';
 import type { KernelExecutor } from '../../kernels/case.js';
 import { kernelSweepFromOptions, type KernelCliOptions } from '../../config/kernel-options.js';
 import { createExecutor } from '../../bench/executors.js';
-import { isPurePython } from '../../kernels/external.js';
+import { isPurePython, kernelModuleArgs } from '../../kernels/external.js';
 import { ingestWorkerResults } from '../../bench/file-mode.js';
 import { measuredIds } from '../../bench/runner.js';
 import { badInput } from '../../errors.js';
@@ -74,7 +74,7 @@ export function register(program: Command): void {
         const p = planJobsFile(cases, o.planDir, masks, { timeoutS: o.jobTimeout ? parseInteger(o.jobTimeout, '--job-timeout') : undefined });
         process.stdout.write(
           `${p.jobs} job(s), ${p.unsupported} unsupported case(s) -> ${o.planDir}\n` +
-            `run:    PYTHONPATH=python python3 -m attnbench_worker run ${p.jobsFile} --out results.jsonl --resume\n` +
+            `run:    PYTHONPATH=python python3 -m attnbench_worker run ${p.jobsFile} --out results.jsonl --resume${kernelModuleArgs()}\n` +
             `ingest: attnbench kernels <same flags> --plan-dir ${o.planDir} --ingest results.jsonl --out ${o.out}\n`,
         );
         return;
