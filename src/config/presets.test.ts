@@ -81,3 +81,18 @@ describe('kernel sweep options', () => {
     expect(cases.some((c) => c.kernel === 'torch_naive' || c.kernel === 'sdpa_math')).toBe(false);
   });
 });
+
+describe('one paper-cp', () => {
+  it('the measured cases and the simulator projection read the same study', async () => {
+    const { paperCp } = await import('./cp-presets.js');
+    const { CP_PRESETS: SIM } = await import('../sim/project.js');
+    const { CP_PRESETS: TORCH } = await import('../cp/torch/preset.js');
+    const study = paperCp();
+    const sim = SIM['paper-cp'];
+    expect([sim.families, sim.schemes, sim.tokensPerGpu, sim.gpus, sim.dtype]).toEqual([study.families, study.schemes, study.tokensPerGpu, study.projectedWorlds, study.dtype]);
+    expect(sim.shape).toMatchObject({ headsQ: study.headsQ, headsKv: study.headsKv, headDim: study.headDim });
+    const measured = TORCH['paper-cp']();
+    expect(measured.cases).toHaveLength(study.schemes.length * study.families.length * study.measuredWorlds.length);
+    for (const c of measured.cases) expect([c.headsQ, c.headsKv, c.headDim, c.dtype, c.seqlen]).toEqual([study.headsQ, study.headsKv, study.headDim, study.dtype, study.tokensPerGpu * c.world]);
+  });
+});

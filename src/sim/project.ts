@@ -1,6 +1,7 @@
 // Projections: plan every (scheme, family, P, S) of a preset with the CP planners, simulate it on a
 // modelled cluster, and write the outcome as result rows marked simulated (suite 'cp', executor
 // 'sim'), so the report compares them with measured CP rows of the same case.
+import { CP_STUDIES, type CpStudy } from '../config/cp-presets.js';
 import { SCHEME_IDS, type Dtype, type SchemeId } from '../ids.js';
 import { AttnbenchError } from '../errors.js';
 import type { CpLayout, CpShape, Plan } from '../cp/types.js';
@@ -23,18 +24,21 @@ export interface CpPreset {
   readonly seed: number;
 }
 
-export const CP_PRESETS: Readonly<Record<string, CpPreset>> = {
-  'paper-cp': {
-    description: "the paper's distributed study: 8k tokens per GPU, 64:8 heads, head_dim 128, bf16, nodes of 8",
-    tokensPerGpu: 8192,
-    shape: { headsQ: 64, headsKv: 8, headDim: 128, dtypeBytes: 2 },
-    dtype: 'bfloat16',
-    families: ['full', 'causal', 'full_document', 'causal_document'],
-    schemes: SCHEME_IDS,
-    gpus: [8, 16, 32, 64, 96, 128, 256, 512, 1024],
-    seed: 0,
-  },
-};
+/** The simulator's view of a CP study (src/config/cp-presets.ts): its shape, families, schemes and projected world sizes. */
+export function projectionPreset(study: CpStudy): CpPreset {
+  return {
+    description: `${study.description}; projected on nodes of 8`,
+    tokensPerGpu: study.tokensPerGpu,
+    shape: { headsQ: study.headsQ, headsKv: study.headsKv, headDim: study.headDim, dtypeBytes: study.dtype === 'float32' ? 4 : 2 },
+    dtype: study.dtype,
+    families: study.families,
+    schemes: study.schemes,
+    gpus: study.projectedWorlds,
+    seed: study.seed,
+  };
+}
+
+export const CP_PRESETS: Readonly<Record<string, CpPreset>> = Object.fromEntries(Object.entries(CP_STUDIES).map(([name, f]) => [name, projectionPreset(f())]));
 
 export interface ProjectionCase {
   readonly scheme: SchemeId;

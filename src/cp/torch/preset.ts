@@ -1,12 +1,11 @@
-// Preset `paper-cp` (SPEC 7, the paper's distributed study): every scheme x {full, causal,
-// full_document, causal_document} x {fwd, bwd}, 8k tokens per GPU (S = 8k x P), 64:8 heads,
-// head_dim 128, bf16. A typed function returning whole case specs; flags override fields.
-import { SCHEME_IDS } from '../types.js';
+// Preset `paper-cp` for measured runs: the study of src/config/cp-presets.ts (the one paper-cp,
+// which the simulator projects too) as whole case specs; flags override fields.
+import { CP_STUDIES, paperCp as paperCpStudy, type CpStudy } from '../../config/cp-presets.js';
 import type { CpCaseSpec } from './jobs.js';
 import type { CpDtype, CpKernel } from './manifest.js';
 
-export const PAPER_CP_FAMILIES = ['full', 'causal', 'full_document', 'causal_document'] as const;
-export const PAPER_CP_TOKENS_PER_RANK = 8 * 1024;
+export const PAPER_CP_FAMILIES = paperCpStudy().families;
+export const PAPER_CP_TOKENS_PER_RANK = paperCpStudy().tokensPerGpu;
 
 export interface CpPresetOptions {
   /** World sizes (default [8]: one node of 8 GPUs; virtual-rank runs use 2, 4, 8). */
@@ -32,37 +31,35 @@ export interface CpPreset {
 }
 
 /** The paper's CP setting: 8k tokens per GPU, 64:8 heads, head_dim 128, bf16, fwd and bwd. */
-export function paperCp(o: CpPresetOptions = {}): CpPreset {
-  const worlds = o.worlds ?? [8];
-  const schemes = o.schemes ?? SCHEME_IDS;
-  const families = o.families ?? PAPER_CP_FAMILIES;
-  const tokens = o.tokensPerRank ?? PAPER_CP_TOKENS_PER_RANK;
+/** The measured cases of a CP study (default: paper-cp), with `o` overriding its fields. */
+export function studyCases(study: CpStudy, o: CpPresetOptions = {}): CpPreset {
+  const tokens = o.tokensPerRank ?? study.tokensPerGpu;
   const cases: CpCaseSpec[] = [];
-  for (const world of worlds)
-    for (const scheme of schemes)
-      for (const family of families)
+  for (const world of o.worlds ?? study.measuredWorlds)
+    for (const scheme of o.schemes ?? study.schemes)
+      for (const family of o.families ?? study.families)
         cases.push({
           scheme,
           family,
           world,
           seqlen: tokens * world,
-          seed: o.seed ?? 0,
-          headsQ: 64,
-          headsKv: 8,
-          headDim: 128,
-          dtype: o.dtype ?? 'bfloat16',
+          seed: o.seed ?? study.seed,
+          headsQ: study.headsQ,
+          headsKv: study.headsKv,
+          headDim: study.headDim,
+          dtype: o.dtype ?? study.dtype,
           kernel: o.kernel ?? 'auto',
-          warmup: o.warmup ?? 5,
-          iters: o.iters ?? 20,
-          checkUpTo: o.checkUpTo ?? 64 * 1024,
+          warmup: o.warmup ?? study.warmup,
+          iters: o.iters ?? study.iters,
+          checkUpTo: o.checkUpTo ?? study.checkUpTo,
           gitRev: o.gitRev ?? null,
         });
-  return {
-    name: 'paper-cp',
-    description: 'every scheme x {full, causal, full_document, causal_document} x {fwd, bwd}, 8k tokens per GPU, 64:8 heads, d=128, bf16',
-    directions: ['fwd', 'bwd'],
-    cases,
-  };
+  return { name: study.name, description: study.description, directions: ['fwd', 'bwd'], cases };
 }
 
-export const CP_PRESETS: Readonly<Record<string, (o?: CpPresetOptions) => CpPreset>> = { 'paper-cp': paperCp };
+/** paper-cp's measured cases. */
+export const paperCp = (o: CpPresetOptions = {}): CpPreset => studyCases(paperCpStudy(), o);
+
+export const CP_PRESETS: Readonly<Record<string, (o?: CpPresetOptions) => CpPreset>> = Object.fromEntries(
+  Object.entries(CP_STUDIES).map(([name, f]) => [name, (o?: CpPresetOptions) => studyCases(f(), o)]),
+);
