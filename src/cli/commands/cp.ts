@@ -17,7 +17,7 @@ import { parseRetry } from '../../results/resume.js';
 import { parseInteger, parseIntList, parseTokenList, parseTokens } from '../../util/parse.js';
 import { AttnbenchError, usage } from '../../errors.js';
 
-import { planCpCases, runCp, type CpCaseGrid } from '../../cp/exec/run-cp.js';
+import { cpRunSummary, planCpCases, runCp, type CpCaseGrid } from '../../cp/exec/run-cp.js';
 import { allParams, caseOptions, makeMask, maskOptions, need, shapeOf, torchCaseOptions, DTYPE_BYTES, type PlanOptions, type RunOptions, type SbatchOptions } from './cp-options.js';
 import { runOnTorch, TORCH_ONLY, writeSbatch } from './cp-torch.js';
 
@@ -129,9 +129,8 @@ export function register(program: Command): void {
       const r = await runCp(cases, executor, { out: o.out, resume: Boolean(o.resume), retry, env: cpuEnvironment(), log });
       if (r.skipped) log(`${r.skipped} case(s) already in ${o.out}: skipped (--resume)`);
       if (r.rows.length) process.stdout.write(`${cpRunTable([...r.rows])}\n`);
-      const ran = r.cases - r.skipped;
-      process.stdout.write(`${r.rows.length} row(s) -> ${o.out}${ran ? '' : `: all ${r.cases} case(s) already in it (--resume)`}\n`);
-      if (r.failed) throw new AttnbenchError('failed', `${r.failed} of ${ran} case(s) did not end ok; their rows in ${o.out} say why`);
+      process.stdout.write(`${cpRunSummary(r, o.out)}\n`);
+      if (r.failed) throw new AttnbenchError('failed', `${r.failed} of ${r.cases - r.skipped} case(s) did not end ok; their rows in ${o.out} say why`);
     } finally {
       await executor.close();
     }

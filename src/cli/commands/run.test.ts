@@ -64,10 +64,10 @@ describe('attnbench run', () => {
     const again = await cli('run', '--quick', '--out', out);
     expect(again.code).toBe(0);
     expect(again.out).toMatch(/\] kernels +ok .*0 case\(s\) measured/);
-    // cp run --resume: every case already in cp.jsonl, nothing measured, cp.jsonl as it was
+    // the CP stage (runCp, a function call) resumes: every case already in cp.jsonl, nothing measured, cp.jsonl as it was
     expect(again.out).toMatch(/\] cp +ok .*0 row\(s\) -> .*: all 3 case\(s\) already in it \(--resume\)/);
     expect(fs.readFileSync(p.cp, 'utf8')).toBe(cpRows);
-    expect(fs.readFileSync(path.join(p.logs, 'cp.log'), 'utf8')).toMatch(/cp run .*--resume\n(.*\n)*3 case\(s\) already in .*: skipped \(--resume\)/);
+    expect(fs.readFileSync(path.join(p.logs, 'cp.log'), 'utf8')).toMatch(/runCp: .* on the cpu executor -> .*\(resume\)\n(.*\n)*3 case\(s\) already in .*: skipped \(--resume\)/);
     expect(again.out).toMatch(/\] sim +skipped /);
     // the resumed run appends to the logs: the log of the run that measured is still there (issue 17)
     const kernelsLog = fs.readFileSync(path.join(p.logs, 'kernels.log'), 'utf8');

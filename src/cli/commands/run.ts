@@ -6,6 +6,12 @@
 // line per stage is printed. Resumable: kernels and CP get --resume (cases already measured are
 // skipped), and the projection is skipped when all its rows are there; masks, ingest and report
 // are idempotent and run again.
+import { loadCpExecutor } from '../../cp/exec/index.js';
+import { cpRunSummary, planCpCases, runCp, type CpCaseGrid } from '../../cp/exec/run-cp.js';
+import { cpRunTable } from '../../cp/table.js';
+import type { FamilyId, SchemeId } from '../../ids.js';
+import { cpuEnvironment } from '../../util/env.js';
+import { lockNow } from '../../util/lock.js';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -15,7 +21,6 @@ import { CP_PRESETS } from '../../sim/project.js';
 import { readJsonl } from '../../util/jsonl.js';
 import { AttnbenchError, usage } from '../../errors.js';
 import { installGuards, releaseCommandLocks } from '../guards.js';
-import * as cp from './cp.js';
 import { ask } from './doctor.js';
 import * as kernels from './kernels.js';
 import * as masks from './masks.js';
@@ -39,8 +44,11 @@ export interface Stage {
   readonly name: StageName;
   /** What the stage writes (printed in the summary). */
   readonly output: string;
-  /** Evaluated when the stage starts: the CLI argument lists to run, or why there is nothing to do. */
-  readonly invocations: () => string[][] | string;
+  /**
+   * Evaluated when the stage starts: a function to call (its output goes to the stage's log), the
+   * CLI argument lists to run in-process, or why there is nothing to do.
+   */
+  readonly invocations: () => string[][] | string | (() => Promise<void>);
 }
 
 /** The calibration fitted on this project's committed GPU measurements (results/sim, beside dist/). */
@@ -68,23 +76,37 @@ export function runPaths(out: string) {
 }
 
 interface CpCases {
-  readonly schemes: readonly string[];
+  readonly schemes: readonly SchemeId[];
   readonly world: number;
-  readonly families: readonly string[];
+  readonly families: readonly FamilyId[];
   readonly seqlen: number;
 }
 
 const CP_FULL: CpCases = { schemes: ['ring_p2p', 'ulysses', 'dispatch'], world: 4, families: ['causal', 'causal_document'], seqlen: 1024 };
 const CP_QUICK: CpCases = { schemes: ['ring_p2p', 'ulysses', 'dispatch'], world: 2, families: ['causal_document'], seqlen: 512 };
 
-/** The `cp run` on CPU ranks; with resume, `cp run --resume` leaves out the cases whose fwd and bwd rows are ok in the JSONL. */
-function cpInvocations(c: CpCases, file: string, traces: string, resume: boolean): string[][] {
-  return [
-    [
-      'cp', 'run', '--executor', 'cpu', '--scheme', c.schemes.join(','), '--world', String(c.world), '--family', c.families.join(','), '--seqlen', String(c.seqlen),
-      '--out', file, '--trace', traces, ...(resume ? ['--resume'] : []),
-    ],
-  ];
+/** CP on CPU ranks, called as a function (runCp); with resume, the cases already settled in the JSONL are left out. */
+function cpStage(c: CpCases, file: string, traces: string, resume: boolean): () => Promise<void> {
+  return async () => {
+    const lock = lockNow(file, '--out'); // one writer per results file, as `cp run` takes
+    const executor = await loadCpExecutor('cpu');
+    try {
+      const grid: CpCaseGrid = {
+        schemes: c.schemes, worlds: [c.world], families: c.families, seqlens: [c.seqlen], layout: {}, shape: { headsQ: 8, headsKv: 4, headDim: 32 },
+        seed: 0, params: {}, check: true, timeoutMs: 300_000, traceDir: traces,
+      };
+      const log = (l: string) => process.stderr.write(`${l}\n`);
+      log(`runCp: ${c.schemes.join(',')} x ${c.families.join(',')} S=${c.seqlen} P=${c.world} on the cpu executor -> ${file}${resume ? ' (resume)' : ''}`);
+      const r = await runCp(planCpCases(grid, executor.dtypeBytes), executor, { out: file, resume, retry: [], env: cpuEnvironment(), log });
+      if (r.skipped) log(`${r.skipped} case(s) already in ${file}: skipped (--resume)`);
+      if (r.rows.length) process.stdout.write(`${cpRunTable([...r.rows])}\n`);
+      process.stdout.write(`${cpRunSummary(r, file)}\n`);
+      if (r.failed) throw new AttnbenchError('failed', `${r.failed} CP case(s) did not end ok; their rows in ${file} say why`);
+    } finally {
+      await executor.close();
+      lock.release();
+    }
+  };
 }
 
 interface SimCases {
@@ -162,7 +184,7 @@ export function planStages(o: RunOptions, gpu: boolean): Stage[] {
           ['kernels', '--executor', 'cpu', '--preset', 'cpu', ...(q ? ['--family', 'causal', '--seqlen', '256', '--warmup', '0', '--iters', '1'] : []), '--out', p.kernels, ...resume, ...progress],
         ],
       },
-      { name: 'cp', output: p.cp, invocations: () => cpInvocations(q ? CP_QUICK : CP_FULL, p.cp, p.cpTraces, o.resume) },
+      { name: 'cp', output: p.cp, invocations: () => cpStage(q ? CP_QUICK : CP_FULL, p.cp, p.cpTraces, o.resume) },
       { name: 'sim', output: p.sim, invocations: () => simInvocations(q ? SIM_QUICK : SIM_FULL, p.sim, calibrationFor(p.calibration), o.resume) },
     );
   }
@@ -200,7 +222,7 @@ export async function probeGpu(python?: string): Promise<{ gpu: boolean; detail:
 /** One CLI invocation in this process: a fresh commander program with the commands run uses. */
 async function invoke(argv: readonly string[]): Promise<void> {
   const program = new Command('attnbench').exitOverride();
-  for (const c of [masks, kernels, cp, sim, results, report]) c.register(program);
+  for (const c of [masks, kernels, sim, results, report]) c.register(program);
   try {
     await installGuards(program).parseAsync([...argv], { from: 'user' });
   } finally {
@@ -269,6 +291,7 @@ export async function runCommand(o: RunOptions, write: (s: string) => void = (s)
           process.stdout.write(`${todo}\n`);
           return;
         }
+        if (typeof todo === 'function') return todo();
         for (const argv of todo) {
           process.stderr.write(`$ attnbench ${argv.join(' ')}\n`); // to the log (stderr: not the stage's result line)
           await invoke(argv);

@@ -103,3 +103,8 @@ export async function runCp(cases: readonly CpRunRequest[], executor: CpExecutor
   }
   return { rows, cases: cases.length, skipped: cases.length - todo.length, failed };
 }
+
+/** The closing line of a CP run: rows written, or that --resume found everything there. */
+export function cpRunSummary(r: RunCpResult, out: string): string {
+  return `${r.rows.length} row(s) -> ${out}${r.cases - r.skipped ? '' : `: all ${r.cases} case(s) already in it (--resume)`}`;
+}
