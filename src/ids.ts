@@ -52,12 +52,8 @@ export function parseDtype(s: string, what = '--dtype'): Dtype {
 
 export const isSchemeId = (s: string): s is SchemeId => (SCHEME_IDS as readonly string[]).includes(s);
 
-/**
- * The partial-attention kernel of a CP case: `reference` (the chunked float32 reference every
- * executor has) or a kernel id. Committed CP rows carry `reference` and `flex`.
- */
-export const CP_REFERENCE = 'reference';
-export type CpKernelId = KernelId | typeof CP_REFERENCE;
+/** The one reference kernel id (src/kernels/reference.ts; python kernels/reference.py for CP on torch). */
+export const CP_REFERENCE = 'reference' satisfies KernelId;
 
 /** Suffix of the simulator's curves fitted from the CP executor's own partial calls (`flex@cp`). */
 export const CP_CURVE_SUFFIX = '@cp';
@@ -66,13 +62,13 @@ export const CP_CURVE_SUFFIX = '@cp';
 export const SIM_ROOFLINE = 'roofline';
 
 /**
- * The `kernel` value a result row may carry: a kernel id, the CP reference, or a simulator curve
+ * The `kernel` value a result row may carry: a kernel id (`reference` included), or a simulator curve
  * `<id>@cp`. Returns an error message, or null when valid.
  */
 export function rowKernelProblem(kernel: string): string | null {
   const base = kernel.endsWith(CP_CURVE_SUFFIX) ? kernel.slice(0, -CP_CURVE_SUFFIX.length) : kernel;
-  if (isKernelId(base) || base === CP_REFERENCE || kernel === SIM_ROOFLINE) return null;
-  return `unknown kernel '${kernel}': expected a kernel id (${KERNEL_IDS.join(', ')}), ${CP_REFERENCE}, <id>${CP_CURVE_SUFFIX} or ${SIM_ROOFLINE} (an external kernel: pass its --kernel-module)`;
+  if (isKernelId(base) || kernel === SIM_ROOFLINE) return null;
+  return `unknown kernel '${kernel}': expected a kernel id (${KERNEL_IDS.join(', ')}), <id>${CP_CURVE_SUFFIX} or ${SIM_ROOFLINE} (an external kernel: pass its --kernel-module)`;
 }
 
 /** A simulator curve name as given to `sim run --kernel`: a kernel id, optionally with `@cp`. */

@@ -9,7 +9,7 @@ import { errorOf, exceedsTolerance } from '../util/tolerance.js';
 import { summarize } from './stats.js';
 import type { CaseOutcome, KernelCase, KernelExecutor } from '../kernels/case.js';
 
-export const CPU_KERNELS = ['cpu_tiled', 'cpu_ref'] as const;
+export const CPU_KERNELS = ['cpu_tiled', 'reference'] as const;
 
 /** Deterministic standard-normal-ish inputs (sum of 4 uniforms, centred and scaled). */
 export function randomTensor(n: number, seed: number): Float32Array {
@@ -55,7 +55,7 @@ export class CpuKernelExecutor implements KernelExecutor {
     const v = randomTensor(c.headsKv * S * D, c.seed * 3 + 3);
     const dout = randomTensor(c.headsQ * S * D, c.seed * 3 + 4);
     const mask = maskArg(g);
-    const ref = c.kernel === 'cpu_ref';
+    const ref = c.kernel === 'reference';
     const fwd = () => (ref ? referenceForward(q, k, v, mask, shape) : tiledForward(q, k, v, mask, shape));
     const first = fwd();
     const call =

@@ -3,7 +3,7 @@ import { caseId, expandSweep, hash64, type KernelSweep } from './sweep.js';
 
 const base: KernelSweep = {
   suite: 'kernel',
-  kernels: ['cpu_tiled', 'cpu_ref'],
+  kernels: ['cpu_tiled', 'reference'],
   families: ['causal', 'full'],
   seqlens: [1024, 2048, 4096],
   directions: ['fwd', 'bwd'],

@@ -2,7 +2,7 @@
 // The id type is derived from this array; the same id is the python module name, the CLI value and
 // the database value.
 import { badInput } from '../errors.js';
-import { cpuRef } from './cpu_ref.js';
+import { reference } from './reference.js';
 import { cpuTiled } from './cpu_tiled.js';
 import type { GpuKernelDescriptor } from './gpu/accept.js';
 import { fa2 } from './gpu/fa2.js';
@@ -40,7 +40,7 @@ export const KERNELS = [
   flashinfer,
   magiFfa,
   flashmask,
-  cpuRef,
+  reference,
   cpuTiled,
   tritonBlocksparse,
   tritonRanges,
