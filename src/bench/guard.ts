@@ -13,7 +13,7 @@ export function splitInvalid(cases: readonly KernelCase[], masks: MaskSource): {
   const valid: KernelCase[] = [];
   const invalid: { c: KernelCase; message: string }[] = [];
   for (const c of cases) {
-    const key = `${c.family}|${c.seqlen}|${c.seed}|${JSON.stringify(c.maskParams)}`;
+    const key = `${c.family}|${c.seqlen}|${c.seed}|${c.headsKv}|${JSON.stringify(c.maskParams)}`;
     let why = seen.get(key);
     if (why === undefined) {
       try {
@@ -36,7 +36,7 @@ export function sweepFlops(cases: readonly KernelCase[], masks: MaskSource): num
   const perMask = new Map<string, number>();
   let total = 0;
   for (const c of cases) {
-    const key = `${c.family}|${c.seqlen}|${c.seed}|${JSON.stringify(c.maskParams)}`;
+    const key = `${c.family}|${c.seqlen}|${c.seed}|${c.headsKv}|${JSON.stringify(c.maskParams)}`;
     let area = perMask.get(key);
     if (area === undefined) perMask.set(key, (area = masks.meanArea(masks.generate(c, 0))));
     const fwd = 4 * area * c.headsQ * c.headDim * c.batch;

@@ -4,7 +4,7 @@
 // checks the slice construction. Small sizes only (tests, pictures of tiny masks).
 import { forEachKeptRow, keptCount } from './families/block_sparse.js';
 import type { FamilyId } from './families/index.js';
-import { variableBlockBounds } from './families/variable_block_sparse.js';
+import { variableBlockBounds, paperBounds } from './families/variable_block_sparse.js';
 import type { GeneratedMask } from './types.js';
 
 export type Predicate = (i: number, j: number) => boolean;
@@ -100,11 +100,23 @@ const PREDICATES: { readonly [F in FamilyId]: (g: GeneratedMask, head: number) =
     return (i, j) => rows[Math.floor(i / B)][Math.floor(j / B)] === 1;
   },
   variable_block_sparse: (g, head) => {
-    const bounds = variableBlockBounds(g.seqlen, num(g, 'blockAvg'), num(g, 'blockMin'), g.seed);
-    const blockOf = new Int32Array(g.seqlen);
-    for (let b = 0; b + 1 < bounds.length; b++) blockOf.fill(b, bounds[b], bounds[b + 1]);
-    const rows = keptRows(g, head, bounds.length - 1);
-    return (i, j) => rows[blockOf[i]][blockOf[j]] === 1;
+    const blocksOf = (bounds: readonly number[]) => {
+      const blockOf = new Int32Array(g.seqlen);
+      for (let b = 0; b + 1 < bounds.length; b++) blockOf.fill(b, bounds[b], bounds[b + 1]);
+      return blockOf;
+    };
+    if (g.params.partition === 'shared') {
+      const bounds = variableBlockBounds(g.seqlen, num(g, 'blockAvg'), num(g, 'blockMin'), g.seed);
+      const blockOf = blocksOf(bounds);
+      const rows = keptRows(g, head, bounds.length - 1);
+      return (i, j) => rows[blockOf[i]][blockOf[j]] === 1;
+    }
+    // paper: the head's own query and key partitions, n = max(1, floor(S / blockAvg)) blocks each
+    const n = Math.max(1, Math.floor(g.seqlen / num(g, 'blockAvg')));
+    const qOf = blocksOf(paperBounds(g.seqlen, n, num(g, 'blockMin'), g.seed, `bounds:q:${head}`));
+    const kOf = blocksOf(paperBounds(g.seqlen, n, num(g, 'blockMin'), g.seed, `bounds:k:${head}`));
+    const rows = keptRows(g, head, n);
+    return (i, j) => rows[qOf[i]][kOf[j]] === 1;
   },
 };
 

@@ -67,10 +67,10 @@ export function readResultJsonl(file: string, warn: (s: string) => void = (s) =>
   let errors = parsed.errors;
   const lastLine = text.split('\n').length;
   const torn = !text.endsWith('\n') && errors.length > 0 && errors[errors.length - 1].line === lastLine;
-  if (torn) {
+  if (torn && parsed.rows.length) {
     warn(`${formatLineError(errors[errors.length - 1])}: a torn last line (cut mid-write), skipped`);
-    errors = errors.slice(0, -1);
   }
+  if (torn) errors = errors.slice(0, -1);
   if (errors.length) throw badInput(`${formatLineError(errors[0])}${errors.length > 1 ? ` (and ${errors.length - 1} more bad line(s))` : ''}`);
   if (!parsed.rows.length) throw badInput(`${file}: no result rows (${text.trim() ? 'only a torn line' : 'empty file'})`);
   return { rows: parsed.rows, errors };

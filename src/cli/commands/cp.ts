@@ -55,12 +55,14 @@ export function register(program: Command): void {
     const family = parseFamilyId(need(o.family, '--family'));
     const shape = shapeOf(o.heads, o.headDim, DTYPE_BYTES[parseDtype(o.dtype)]);
     const layout = parseLayout(o.layout);
+    const budget = o.budget !== undefined ? parseTokens(o.budget, 'budget') : undefined; // checked even without --check
+    if (budget !== undefined && !o.check) throw usage('--budget needs --check');
     const { gm, mask } = makeMask(family, seqlen, o);
     const t0 = performance.now();
     const plan = planCp(scheme, mask, world, layout, shape);
     const planMs = performance.now() - t0;
     const stats = planStats(plan);
-    const violations = o.check ? checkPlan(plan, mask, { memoryBudgetBytes: o.budget ? parseTokens(o.budget, 'budget') : undefined }) : undefined;
+    const violations = o.check ? checkPlan(plan, mask, { memoryBudgetBytes: budget }) : undefined;
     if (o.json) {
       const out = { scheme, family, maskParams: gm.params, seed: gm.seed, seqlen, world, layout: plan.layout, shape, planMs, summary: summarizeStats(stats), stats, violations };
       process.stdout.write(`${JSON.stringify(out, null, 2)}\n`);

@@ -2,10 +2,11 @@
 import type { Command } from 'commander';
 import { DIRECTIONS, STATUSES, SUITES } from '../../results/schema.js';
 import { FAMILY_IDS, rowKernelProblem, SCHEME_IDS } from '../../ids.js';
-import { formatLineError } from '../../store/parse.js';
+import { formatLineError, readResultJsonl } from '../../store/parse.js';
 import {
   DEFAULT_DB_PATH,
   closeStore,
+  exportFormatOf,
   exportRows,
   ingestJsonl,
   latestRows,
@@ -106,6 +107,9 @@ export function register(program: Command): void {
       const filter = filterFromOptions(o);
       // `--ingest` alone only reports what was ingested; any other flag asks for output.
       const ingestOnly = Boolean(o.ingest?.length) && cmd.options.every((opt) => ['db', 'ingest'].includes(opt.attributeName()) || cmd.getOptionValueSource(opt.attributeName()) !== 'cli');
+      // Bad input before the database is created or opened: every file to ingest parses, the export name has a known extension.
+      for (const file of o.ingest ?? []) readResultJsonl(file, () => undefined);
+      if (o.export) exportFormatOf(o.export);
       const store = await openStore(o.db, { readOnly: !o.ingest?.length });
       try {
         for (const file of o.ingest ?? []) {
