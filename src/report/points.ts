@@ -236,13 +236,22 @@ export interface CpPoint {
   readonly scheme: string;
   readonly family: string;
   readonly direction: Direction;
+  /** family · direction · hardware: measured and simulated series of different hardware never share an axis. */
   readonly panel: string;
+  /** Where the row was measured or what it simulates: the GPU name, or 'CPU ranks (<host>)'. */
+  readonly hardware: string;
   readonly world: number;
   readonly seqlen: number;
   readonly tokensPerGpu: number;
   readonly source: Source;
   readonly tflops: number;
   readonly tflopsMeanRank: number | null;
+}
+
+/** The hardware of a row, for panels: its GPU (simulated rows: the GPU they model), or the CPU executor. */
+export function hardwareOf(r: ResultRow): string {
+  if (r.env.gpu) return r.env.gpu;
+  return r.executor === 'cpu' ? 'CPU ranks' : (r.env.host ?? r.executor);
 }
 
 /** ok rows with a CP scheme, measured or simulated. */
@@ -253,7 +262,8 @@ export function cpPoints(rows: readonly ResultRow[]): CpPoint[] {
       scheme: r.scheme!,
       family: r.family,
       direction: r.direction,
-      panel: `${r.family} · ${r.direction}`,
+      panel: `${r.family} · ${r.direction} · ${hardwareOf(r)}`,
+      hardware: hardwareOf(r),
       world: r.world,
       seqlen: r.seqlen,
       tokensPerGpu: Math.round(r.seqlen / r.world),

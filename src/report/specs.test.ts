@@ -7,6 +7,7 @@ import { pngSize, specToSvg, svgToPng } from './render.js';
 import {
   PLOTS,
   cpScalingSpec,
+  cpSeqlenSpec,
   kernelTflopsSpec,
   log2Ticks,
   simVsMeasuredSpec,
@@ -114,9 +115,27 @@ describe('plot specs', () => {
     expect(new Set(values(spec).map((p) => p.source))).toEqual(new Set(['measured', 'simulated']));
     const svg = await specToSvg(spec);
     expect(count(svg, 'point')).toBe(12);
-    expect(texts(svg)).toEqual(expect.arrayContaining(['measured', 'simulated', 'ring_p2p', 'ulysses', 'causal · fwd']));
+    expect(texts(svg)).toEqual(expect.arrayContaining(['measured', 'simulated', 'ring_p2p', 'ulysses', 'causal · fwd · Synthetic GPU']));
     // measured lines solid, simulated dashed
     expect(svg).toMatch(/stroke-dasharray="4,3"/);
+  });
+
+  it('CP plots: other hardware gets its own panel and y scale; the S plot draws its lines; log ticks all labelled (issue 17)', async () => {
+    const cpu = (world: number) => {
+      const r = syntheticRow({ scheme: 'ring_p2p', kernel: 'cpu_tiled', world, seqlen: 8192 * world, tflops: 0.002 });
+      return { ...r, executor: 'cpu' as const, env: { ...r.env, gpu: null } };
+    };
+    const rows = [...cpRows(), cpu(2), cpu(4)];
+    const spec = cpScalingSpec(rows)! as unknown as { resolve: unknown; data: { values: { panel: string }[] } };
+    expect(new Set(spec.data.values.map((p) => p.panel))).toEqual(new Set(['causal · fwd · Synthetic GPU', 'causal · fwd · CPU ranks']));
+    expect(spec.resolve).toEqual({ scale: { y: 'independent' } });
+    // S = 8k x P: one S per P; the S plot joins the points of one tokens-per-GPU setting, so lines are drawn (dashed for simulated)
+    const svg = await specToSvg(cpSeqlenSpec(cpRows())!);
+    expect(count(svg, 'line mark')).toBeGreaterThan(0);
+    expect(svg).toMatch(/stroke-dasharray="4,3"/);
+    expect(log2Ticks([8, 16, 32, 64, 128, 256, 512, 1024].map((k) => k * 1024))).toEqual([8, 32, 128, 512].map((k) => k * 1024));
+    const wide = await specToSvg(cpSeqlenSpec(cpRows().concat([16, 32, 64, 128].flatMap((w) => [syntheticRow({ scheme: 'ring_p2p', kernel: 'sdpa_flash', world: w, seqlen: 8192 * w })])))!);
+    expect(texts(wide)).toEqual(expect.arrayContaining(['16k', '64k', '256k', '1M'])); // every tick labelled
   });
 
   it('pairs simulated rows with measured rows of the same configuration', async () => {

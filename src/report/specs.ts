@@ -39,14 +39,19 @@ const BASE = {
 } as const;
 
 /**
- * Tick values of a log2 axis: the data values themselves when there are few, else the powers of
- * two inside their range (vega's own log2 ticks land on values like 1.17k).
+ * Tick values of a log2 axis: the data values themselves when there are few, else powers of two
+ * inside their range, every 2nd or 4th power when there are many, so that at most 6 ticks remain
+ * and every one gets its label (vega's own log ticks land on values like 1.17k, and its overlap
+ * rule dropped labels such as 128k and 512k).
  */
 export function log2Ticks(values: readonly number[]): number[] {
   const xs = distinct(values.filter((v) => v > 0)).sort((a, b) => a - b);
   if (xs.length <= 6) return xs;
+  const lo = Math.ceil(Math.log2(xs[0]));
+  const hi = Math.floor(Math.log2(xs[xs.length - 1]));
+  const step = Math.max(1, Math.ceil((hi - lo + 1) / 6));
   const out: number[] = [];
-  for (let p = 2 ** Math.ceil(Math.log2(xs[0])); p <= xs[xs.length - 1]; p *= 2) out.push(p);
+  for (let e = lo; e <= hi; e += step) out.push(2 ** e);
   return out;
 }
 
@@ -56,7 +61,7 @@ function log2X(field: string, title: string, values: readonly number[], labelExp
     type: 'quantitative',
     title,
     scale: { type: 'log', base: 2 },
-    axis: { values: log2Ticks(values), ...(labelExpr ? { labelExpr } : {}) },
+    axis: { values: log2Ticks(values), labelOverlap: false, ...(labelExpr ? { labelExpr } : {}) },
   } as const;
 }
 
@@ -202,19 +207,28 @@ function cpSpec(rows: readonly ResultRow[], x: 'world' | 'seqlen'): TopLevelSpec
   if (!points.length) return null;
   const schemes = distinct(points.map((p) => p.scheme)).sort(byScheme);
   const panels = distinct(
-    [...points].sort((a, b) => byFamily(a.family, b.family) || byDirection(a.direction, b.direction)).map((p) => p.panel),
+    [...points].sort((a, b) => byFamily(a.family, b.family) || byDirection(a.direction, b.direction) || a.hardware.localeCompare(b.hardware)).map((p) => p.panel),
   );
   const xEnc =
     x === 'world' ? log2X('world', 'GPUs (P)', points.map((p) => p.world)) : seqlenX(points.map((p) => p.seqlen));
+  // Lines join the points of one scheme and source along x, the other variable fixed: tokens per GPU
+  // on the P axis; on the S axis the world size where a sweep has several S at one P, else tokens
+  // per GPU (the paper's setting: S = 8k x P, one S per P).
+  const sameP = points.some((p) => points.some((q) => q !== p && q.world === p.world && q.seqlen !== p.seqlen && q.scheme === p.scheme && q.source === p.source));
+  const detail = x === 'world' || !sameP ? 'tokensPerGpu' : 'world';
+  const sim = points.some((p) => p.source === 'simulated');
+  const legend = sim ? '; solid = measured, dashed = simulated' : '';
   return {
     ...BASE,
     title:
       x === 'world'
-        ? { text: 'Context parallelism: scaling', subtitle: 'TFLOP/s per GPU (slowest rank) vs number of GPUs; dashed = simulated' }
-        : { text: 'Context parallelism: sequence length', subtitle: 'TFLOP/s per GPU (slowest rank) vs S; dashed = simulated' },
+        ? { text: 'Context parallelism: scaling', subtitle: `TFLOP/s per GPU (slowest rank) vs number of GPUs, one panel per family, direction and hardware${legend}` }
+        : { text: 'Context parallelism: sequence length', subtitle: `TFLOP/s per GPU (slowest rank) vs S, one panel per family, direction and hardware${legend}` },
     data: { values: points },
     facet: { field: 'panel', type: 'nominal', title: null, sort: panels },
     columns: COLUMNS,
+    // Each panel its own y scale: CPU ranks (~0.002 TFLOP/s) never share an axis with GPUs (~400).
+    resolve: { scale: { y: 'independent' } },
     spec: {
       width: PANEL_W,
       height: PANEL_H,
@@ -226,10 +240,11 @@ function cpSpec(rows: readonly ResultRow[], x: 'world' | 'seqlen'): TopLevelSpec
         strokeDash: { field: 'source', type: 'nominal', title: 'source', scale: { domain: ['measured', 'simulated'], range: [[1, 0], [4, 3]] } },
         shape: { field: 'source', type: 'nominal', title: 'source', scale: { domain: ['measured', 'simulated'], range: ['circle', 'triangle-up'] } },
         // One line per scheme, source and the other variable (tokens per GPU, or P).
-        detail: { field: x === 'world' ? 'tokensPerGpu' : 'world', type: 'nominal' },
+        detail: { field: detail, type: 'nominal' },
         tooltip: [
           { field: 'scheme' },
           { field: 'source' },
+          { field: 'hardware' },
           { field: 'world', title: 'P' },
           { field: 'seqlen', title: 'S' },
           { field: 'tflops', format: '.1f', title: 'TFLOP/s per GPU' },

@@ -102,7 +102,7 @@ describe('tables', () => {
     expect(supportTable(rows).head).toEqual(['kernel', 'full', 'causal']);
   });
 
-  it('sparsity table: one column per kept fraction', () => {
+  it('sparsity table: one column per kept fraction, real / nominal TFLOP/s (issue 17)', () => {
     const rows = [0.1, 0.5].flatMap((sparsity) =>
       [64, 128].map((block) =>
         syntheticRow({ suite: 'sparse', kernel: 'flex', family: 'block_sparse', seqlen: 16384, maskParams: { s: sparsity, block }, tflops: sparsity * 1000 + block }),
@@ -111,9 +111,10 @@ describe('tables', () => {
     const t = sparsityTable(rows);
     expect(t.head).toEqual(['kernel', 'family', 'dir', 'S', 'block', '0.1', '0.5']);
     expect(t.rows).toEqual([
-      ['flex', 'block_sparse', 'fwd', '16k', '64', '164', '564'],
-      ['flex', 'block_sparse', 'fwd', '16k', '128', '228', '628'],
+      ['flex', 'block_sparse', 'fwd', '16k', '64', '164 / 16.4', '564 / 282'],
+      ['flex', 'block_sparse', 'fwd', '16k', '128', '228 / 22.8', '628 / 314'],
     ]);
+    expect(t.note).toMatch(/nominal: the paper's count 4 x S\^2 x H x D x s/);
   });
 
   it('simulator table gives the relative error of each paired configuration', () => {

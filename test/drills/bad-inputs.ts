@@ -116,7 +116,7 @@ export const BAD_INPUTS: readonly Drill[] = [
   d('seed', 'cp', 'plan', '--scheme', 'ring_p2p', '--world', '2', '--family', 'causal', ...S, '--seed', '-1'),
   d('--scheme', 'cp', 'plan', '--world', '2', '--family', 'causal', ...S),
   d('differ per head', 'cp', 'plan', '--scheme', 'ring_p2p', '--world', '2', '--family', 'block_sparse', '--seqlen', '4k'),
-  d('--budget needs --check', 'cp', 'plan', '--scheme', 'ring_p2p', '--world', '2', '--family', 'causal', ...S, '--budget', '1G'),
+  d('--budget needs --check', 'cp', 'plan', '--scheme', 'ring_p2p', '--world', '2', '--family', 'causal', ...S, '--budget', '1M'),
   d('window w=1024 must satisfy', 'cp', 'plan', '--scheme', 'ring_p2p', '--world', '2', '--family', 'sliding_window', ...S),
   d('ulysses|heads|degree', 'cp', 'plan', '--scheme', 'ulysses', '--world', '16', '--family', 'causal', ...S, '--heads', '8:4'),
 

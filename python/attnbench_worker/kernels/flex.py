@@ -12,6 +12,7 @@ import math
 import torch
 
 from .base import Call, Unsupported, module_available
+from .flex_tiles import tile_options
 
 ID = "flex"
 GROUP = "torch"
@@ -101,11 +102,10 @@ def build(ctx):
 
     bq, bk = bm.BLOCK_SIZE
     kw = {}
-    if bq < 128 or bk < 128:
-        # flex's template asserts that its tiles divide the sparse block size; the defaults are 128.
-        kw["kernel_options"] = {"BLOCK_M": min(64, bq), "BLOCK_N": min(64, bk), "BLOCK_M1": 32, "BLOCK_N1": min(64, bk),
-                                "BLOCK_M2": min(64, bq), "BLOCK_N2": 32}
-        notes.append(f"kernel tiles for {bq}x{bk} blocks: {kw['kernel_options']}")
+    tiles = tile_options(bq, bk)  # blocks under 128: tiles that divide them, a backward that fits (flex_tiles.py)
+    if tiles:
+        kw["kernel_options"] = tiles
+        notes.append(f"kernel tiles for {bq}x{bk} blocks: {tiles}")
 
     def fn(q, k, v):
         return flex(q, k, v, block_mask=bm, scale=ctx.scale, enable_gqa=native, **kw)
