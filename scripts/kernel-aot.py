@@ -1,6 +1,8 @@
 """Compile triton_ranges' kernels ahead of time for Hopper (sm_90a) on a machine without a GPU, and
 report per kernel and configuration: registers per thread, spill bytes, shared memory, and whether
-the SASS uses HGMMA (wgmma, Hopper's warpgroup MMA) or only HMMA (Ampere-style mma.sync).
+the SASS uses HGMMA (wgmma, Hopper's warpgroup MMA) or only HMMA (Ampere-style mma.sync), and
+how many multi-buffered shared-memory rings the software pipeliner made (ttgir: one per operand
+of each pipelined loop; a loop that is not pipelined loads synchronously and has none).
 
     /work/venv-torch/bin/python scripts/kernel-aot.py [--only NAME_SUBSTRING] [--markdown]
 
@@ -114,22 +116,22 @@ STRIDES = {"sqb": "i32/16", "sqs": "i32/16", "skb": "i32/16", "sks": "i32/16"}
 SIZES = {"HQ": "i32/16", "SQ": "i32/16", "SK": "i32/16", "NROWS": "i32/16", "REP": "i32"}
 
 
-def fwd_src(d, pack, tq, tk, subn):
+def fwd_src(d, pack, tq, tk, subn, maxb=0):
     types = {"Q": PTR_BF, "K": PTR_BF, "V": PTR_BF, "O": PTR_BF, "LSE": PTR_F32, **LISTS, **STRIDES, **SIZES, "qk_scale": "fp32"}
-    return sig(rf._fwd, types, {"P": pack, "TQ": tq, "BM": tq * pack, "TK": tk, "SUBN": subn, "D": d})
+    return sig(rf._fwd, types, {"P": pack, "TQ": tq, "BM": tq * pack, "TK": tk, "SUBN": subn, "D": d, "MAXB": maxb})
 
 
-def dkdv_src(d, pack, tq, tk, kb, subm, atomic):
+def dkdv_src(d, pack, tq, tk, kb, subm, atomic, maxb=0):
     types = {"Q": PTR_BF, "K": PTR_BF, "V": PTR_BF, "DO": PTR_BF, "LSE": PTR_F32, "DELTA": PTR_F32, "DK": PTR_BF, "DV": PTR_BF,
              "DQA": PTR_F32, **LISTS, **STRIDES, **SIZES, "qk_scale": "fp32", "sm_scale": "fp32"}
     return sig(rb._dkdv, types, {"P": pack, "TQ": tq, "BM": tq * pack, "TK": tk, "KB": kb, "NSPLIT": tk // kb, "SUBM": subm, "D": d,
-                                 "ATOMIC": bool(atomic)})
+                                 "ATOMIC": bool(atomic), "MAXB": maxb})
 
 
-def dq_src(d, pack, tq, tk, subn):
+def dq_src(d, pack, tq, tk, subn, maxb=0):
     types = {"Q": PTR_BF, "K": PTR_BF, "V": PTR_BF, "DO": PTR_BF, "LSE": PTR_F32, "DELTA": PTR_F32, "DQ": PTR_BF,
              **LISTS, **STRIDES, **SIZES, "qk_scale": "fp32", "sm_scale": "fp32"}
-    return sig(rb._dq, types, {"P": pack, "TQ": tq, "BM": tq * pack, "TK": tk, "SUBN": subn, "D": d})
+    return sig(rb._dq, types, {"P": pack, "TQ": tq, "BM": tq * pack, "TK": tk, "SUBN": subn, "D": d, "MAXB": maxb})
 
 
 def ref_fwd_src(d, bm, bn):
@@ -151,6 +153,7 @@ def configs():
         subn = 64 if d > 64 else 128  # descriptor fwdSubN
         out += [
             (f"fwd d{d} pack8 128x{subn} w8 s3 *", fwd_src(d, 8, 16, 128, subn), 8, 3),
+            (f"fwd d{d} pack8 128x{subn} w8 s3 bands x4", fwd_src(d, 8, 16, 128, subn, 4), 8, 3),
             (f"fwd d{d} pack8 128x{subn} w4 s3", fwd_src(d, 8, 16, 128, subn), 4, 3),
             (f"fwd d{d} pack8 128x{128 if subn == 64 else 64} w8 s3", fwd_src(d, 8, 16, 128, 128 if subn == 64 else 64), 8, 3),
             (f"fwd d{d} pack1 128x{subn} w8 s3", fwd_src(d, 1, 128, 128, subn), 8, 3),
@@ -161,19 +164,21 @@ def configs():
             (f"dkdv d{d} pack8 kb128 subm64 w8 s2", dkdv_src(d, 8, 16, 128, 128, 64, 0), 8, 2),
             (f"dkdv d{d} pack8 kb64 subm32 w4 s2", dkdv_src(d, 8, 16, 128, 64, 32, 0), 4, 2),
             (f"dkdv d{d} pack8 kb128 subm32 w8 s2{' *' if d > 64 else ''}", dkdv_src(d, 8, 16, 128, 128, 32, 0), 8, 2),
+            (f"dkdv d{d} pack8 kb128 subm32 w8 s2 bands x4", dkdv_src(d, 8, 16, 128, 128, 32, 0, 4), 8, 2),
             (f"dkdv d{d} pack8 kb128 subm32 w8 s3", dkdv_src(d, 8, 16, 128, 128, 32, 0), 8, 3),
             (f"dkdv d{d} pack8 kb128 subm32 w8 s2 atomic", dkdv_src(d, 8, 16, 128, 128, 32, 1), 8, 2),
             (f"dkdv d{d} pack8 kb64 subm64 w8 s2", dkdv_src(d, 8, 16, 128, 64, 64, 0), 8, 2),
             (f"dkdv d{d} pack8 kb64 subm32 w8 s2", dkdv_src(d, 8, 16, 128, 64, 32, 0), 8, 2),
-            (f"dkdv d{d} pack1 kb128 subm32 w8 s2", dkdv_src(d, 1, 128, 128, 128, 32, 0), 8, 2),
+            (f"dkdv d{d} pack1 kb128 subm32 w8 s2{'' if d > 64 else ' *'}", dkdv_src(d, 1, 128, 128, 128, 32, 0), 8, 2),
             (f"dkdv d{d} pack1 kb128 subm16 w8 s2{' *' if d > 64 else ''}", dkdv_src(d, 1, 128, 128, 128, 16, 0), 8, 2),
             (f"dkdv d{d} pack1 kb64 subm32 w8 s2", dkdv_src(d, 1, 128, 128, 64, 32, 0), 8, 2),
-            (f"dkdv d{d} pack1 kb64 subm64 w4 s2{'' if d > 64 else ' *'}", dkdv_src(d, 1, 128, 128, 64, 64, 0), 4, 2),
+            (f"dkdv d{d} pack1 kb64 subm64 w4 s2", dkdv_src(d, 1, 128, 128, 64, 64, 0), 4, 2),
             (f"dkdv d{d} pack2 kb128 subm32 w8 s2", dkdv_src(d, 2, 64, 128, 128, 32, 0), 8, 2),
             (f"dkdv d{d} pack64 kb128 subm64 w8 s2", dkdv_src(d, 64, 2, 128, 128, 64, 0), 8, 2),
             (f"ref_dkdv d{d} 64x64 w4 s2", ref_dkdv_src(d, 64, 64), 4, 2),
             (f"ref_dkdv d{d} 128x64 w8 s2", ref_dkdv_src(d, 128, 64), 8, 2),
             (f"dq d{d} pack8 128x64 w8 s2 *", dq_src(d, 8, 16, 128, 64), 8, 2),
+            (f"dq d{d} pack8 128x64 w8 s2 bands x4", dq_src(d, 8, 16, 128, 64, 4), 8, 2),
             (f"dq d{d} pack8 128x64 w4 s2", dq_src(d, 8, 16, 128, 64), 4, 2),
             (f"dq d{d} pack8 128x32 w8 s2", dq_src(d, 8, 16, 128, 32), 8, 2),
         ]
@@ -208,15 +213,15 @@ def main():
     ap.add_argument("--dump", default="", help="folder to write each kernel's ttgir / ptx / sass")
     a = ap.parse_args()
     rows = []
-    print("| kernel, config (* = descriptor's choice) | regs/thread | spill st/ld (bytes) | smem (bytes) | HGMMA | HMMA |")
-    print("| --- | --- | --- | --- | --- | --- |")
+    print("| kernel, config (* = descriptor's choice) | regs/thread | spill st/ld (bytes) | smem (bytes) | HGMMA | HMMA | ring buffers |")
+    print("| --- | --- | --- | --- | --- | --- | --- |")
     for name, src, warps, stages in configs():
         if a.only and a.only not in name:
             continue
         try:
             k = triton.compile(src, target=TARGET, options={"num_warps": warps, "num_stages": stages})
         except Exception as e:  # noqa: BLE001 - report and go on
-            print(f"| {name} | compile failed: {str(e).splitlines()[0][:120]} | | | | |", flush=True)
+            print(f"| {name} | compile failed: {str(e).splitlines()[0][:120]} | | | | | |", flush=True)
             continue
         regs, sst, sld, _ = ptxas_v(k.asm["ptx"])
         hg, hm, sass = sass_mma(k.asm["cubin"])
@@ -226,8 +231,9 @@ def main():
             for ext, text in (("ttgir", k.asm["ttgir"]), ("ptx", k.asm["ptx"]), ("sass", sass)):
                 with open(f"{stem}.{ext}", "w") as f:
                     f.write(text)
-        rows.append((name, regs, sst, sld, k.metadata.shared, hg, hm))
-        print(f"| {name} | {regs} | {sst} / {sld} | {k.metadata.shared} | {hg} | {hm} |", flush=True)
+        piped = len(re.findall(r"ttg\.local_alloc : \(\) -> !ttg\.memdesc<\d+x", k.asm["ttgir"]))
+        rows.append((name, regs, sst, sld, k.metadata.shared, hg, hm, piped))
+        print(f"| {name} | {regs} | {sst} / {sld} | {k.metadata.shared} | {hg} | {hm} | {piped} |", flush=True)
     return rows
 
 

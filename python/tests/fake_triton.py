@@ -133,6 +133,7 @@ def install():
     tl.load, tl.store, tl.atomic_add, tl.dot = load, store, atomic_add, dot
     tl.trans = lambda x: x.transpose(0, 1)
     tl.exp2, tl.log2, tl.maximum = torch.exp2, torch.log2, torch.maximum
+    tl.minimum = lambda x, y: torch.minimum(torch.as_tensor(x), torch.as_tensor(y))
     tl.max = lambda x, axis: torch.amax(x, dim=axis)
     tl.sum = lambda x, axis: torch.sum(x, dim=axis)
     tl.static_range = range

@@ -101,12 +101,16 @@ class TritonRangesOnCpu(unittest.TestCase):
         self.assertTrue(err <= bound, f"{name}: max abs error {err:.4g} > {bound:.4g}")
 
     def test_fixture_cases(self):
-        for case, atomic in [(c, a) for c in self.cases for a in (0, 1)]:  # dQ by the second pass and by atomics
-            with self.subTest(case=case["name"], dq_atomic=atomic, backend=self.backend):
+        # dQ by the second pass and by atomics; band tests looped, and unrolled over 4 slots (lists
+        # with a tile cut by 3+ bands fall back to the loop)
+        unrolled = []
+        for case, atomic, static in [(c, a, b) for c in self.cases for a, b in ((0, 0), (1, 0), (0, 4))]:
+            with self.subTest(case=case["name"], dq_atomic=atomic, bands_static=static, backend=self.backend):
                 tr = self.tr
                 a = self.args_of(case)
-                a["tuning"] = {**a["tuning"], "dqAtomic": atomic}
+                a["tuning"] = {**a["tuning"], "dqAtomic": atomic, "bandsStatic": static}
                 ls = tr.Lists(a, case["hq"], case["hkv"], case["d"], "cpu")
+                unrolled += [lst.maxb for lst in (ls.fwd, ls.bwd)]
                 q, k, v, do = self.inputs(case, 7)
                 scale = 1.0 / math.sqrt(case["d"])
                 ro, rlse, rdq, rdk, rdv = reference(q, k, v, dense_masks(case), do, scale)
@@ -120,6 +124,8 @@ class TritonRangesOnCpu(unittest.TestCase):
                 self.check("dq", dq[0], rdq, grad=True)
                 self.check("dk", dk[0], rdk, grad=True)
                 self.check("dv", dv[0], rdv, grad=True)
+        self.assertIn(4, unrolled)  # some lists ran the unrolled band tests
+        self.assertGreater(unrolled.count(0), 2 * len(self.cases))  # and some fell back
 
     def test_the_mask_matters(self):
         """A wrong list must fail: dropping the partial tiles changes the output."""

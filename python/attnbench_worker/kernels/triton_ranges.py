@@ -31,9 +31,10 @@ DEFAULT_TUNING = {
     "pack": 1, "fwdSubN": 64, "fwdWarps": 8, "fwdStages": 3,
     "bwdKeys": 64, "bwdSubM": 64, "bwdWarps": 4, "bwdStages": 2,
     "dqSubN": 64, "dqWarps": 8, "dqStages": 2, "dqAtomic": 0,
+    "bandsStatic": 0,  # > 0: band tests unrolled over that many slots when no partial tile has more (pipelined partial loops)
 }
-# head_dim 128 (also the CP steps' default, whose lists carry no tuning): the dK/dV shape that
-# compiles for sm_90a without spills (scripts/kernel-aot.py; src/kernels/gpu/triton_ranges.ts).
+# head_dim 128, or no GQA packing (also the CP steps' default, whose lists carry no tuning): the
+# dK/dV shape that compiles for sm_90a without spills (scripts/kernel-aot.py; src/kernels/gpu/triton_ranges.ts).
 WIDE_TUNING = {"bwdKeys": 128, "bwdSubM": 32, "bwdWarps": 8}
 LIST_KEYS = ("rowRuns", "runs", "rowParts", "parts", "sliceIds", "order")
 
@@ -63,6 +64,8 @@ class TileList:
         self.nrows = int(d["numRows"])
         self.full = int(d.get("fullTiles", 0))
         self.partial = int(d.get("partialTiles", 0))
+        self.max_bands = int(self.parts[2::5].max()) if self.parts.numel() else 0
+        self.maxb = 0  # band_keep's MAXB (Lists sets it from tuning.bandsStatic)
 
     def args(self):
         return (self.order, self.row_runs, self.runs, self.row_parts, self.parts, self.sids)
@@ -75,9 +78,10 @@ class Lists:
         self.heads = int(args["heads"])
         self.tq, self.tk = int(args["tileQ"]), int(args["tileK"])
         given = {k: int(v) for k, v in (args.get("tuning") or {}).items()}
-        self.tuning = dict(DEFAULT_TUNING, **(WIDE_TUNING if d > 64 else {}))
-        if d > 64 and given.get("pack", 1) == 1:
-            self.tuning["bwdSubM"] = 16  # no spills without packing either
+        unpacked = given.get("pack", 1) == 1
+        self.tuning = dict(DEFAULT_TUNING, **(WIDE_TUNING if d > 64 or unpacked else {}))
+        if d > 64 and unpacked:
+            self.tuning["bwdSubM"] = 16  # no spills without packing either (d 64: 32)
         self.tuning.update(given)
         t = self.tuning
         self.pack = t["pack"]
@@ -98,6 +102,8 @@ class Lists:
         self.bands = args["bands"].to(device=device, dtype=torch.int32).contiguous().view(-1)
         self.fwd = TileList(args["fwd"], device)
         self.bwd = TileList(args["bwd"], device)
+        for tl_ in (self.fwd, self.bwd):
+            tl_.maxb = t["bandsStatic"] if 0 < tl_.max_bands <= t["bandsStatic"] else 0
 
     def note(self):
         t = self.tuning
@@ -106,7 +112,8 @@ class Lists:
                 f"fwd {self.fwd.full} full + {self.fwd.partial} partial tiles; "
                 f"fwd subN {t['fwdSubN']} w{t['fwdWarps']} s{t['fwdStages']}; "
                 f"bwd keys {t['bwdKeys']} subM {t['bwdSubM']} w{t['bwdWarps']} s{t['bwdStages']}; "
-                f"dq subN {t['dqSubN']} w{t['dqWarps']} s{t['dqStages']}; {mode}; LPT launch order")
+                f"dq subN {t['dqSubN']} w{t['dqWarps']} s{t['dqStages']}; {mode}; "
+                f"band tests {'unrolled x' + str(self.fwd.maxb) + '/' + str(self.bwd.maxb) if self.fwd.maxb or self.bwd.maxb else 'looped'}; LPT launch order")
 
 
 def _kernels():
@@ -127,7 +134,7 @@ def forward(q, k, v, ls, scale):
     fwd._fwd[grid](q, k, v, o, lse, ls.bands, *ls.fwd.args(),
                    q.stride(0), q.stride(1), k.stride(0), k.stride(1),
                    hq, sq, sk, ls.fwd.nrows, ls.rep, scale * LOG2E,
-                   P=ls.pack, TQ=ls.tq, BM=ls.bm, TK=ls.tk, SUBN=t["fwdSubN"], D=d,
+                   P=ls.pack, TQ=ls.tq, BM=ls.bm, TK=ls.tk, SUBN=t["fwdSubN"], D=d, MAXB=ls.fwd.maxb,
                    num_warps=t["fwdWarps"], num_stages=t["fwdStages"])
     return o, lse
 
@@ -151,6 +158,7 @@ def backward(q, k, v, o, lse, do, ls, scale):
                     q.stride(0), q.stride(1), k.stride(0), k.stride(1),
                     hq, sq, sk, ls.bwd.nrows, ls.rep, scale * LOG2E, scale,
                     P=ls.pack, TQ=ls.tq, BM=ls.bm, TK=ls.tk, KB=t["bwdKeys"], NSPLIT=nsplit, SUBM=t["bwdSubM"], D=d, ATOMIC=atomic,
+                    MAXB=ls.bwd.maxb,
                     num_warps=t["bwdWarps"], num_stages=t["bwdStages"])
     if atomic:
         dq = dqa.to(q.dtype)
@@ -160,7 +168,7 @@ def backward(q, k, v, o, lse, do, ls, scale):
         bwd._dq[grid](q, k, v, do, lse, delta, dq, ls.bands, *ls.fwd.args(),
                       q.stride(0), q.stride(1), k.stride(0), k.stride(1),
                       hq, sq, sk, ls.fwd.nrows, ls.rep, scale * LOG2E, scale,
-                      P=ls.pack, TQ=ls.tq, BM=ls.bm, TK=ls.tk, SUBN=t["dqSubN"], D=d,
+                      P=ls.pack, TQ=ls.tq, BM=ls.bm, TK=ls.tk, SUBN=t["dqSubN"], D=d, MAXB=ls.fwd.maxb,
                       num_warps=t["dqWarps"], num_stages=t["dqStages"])
     return dq, dk, dv
 

@@ -33,7 +33,7 @@ def _dkdv(Q, K, V, DO, LSE, DELTA, DK, DV, DQA, BANDS, ORDER, ROWRUNS, RUNS, ROW
           sqb, sqs, skb, sks,
           HQ, SQ, SK, NROWS, REP, qk_scale, sm_scale,
           P: tl.constexpr, TQ: tl.constexpr, BM: tl.constexpr, TK: tl.constexpr, KB: tl.constexpr, NSPLIT: tl.constexpr,
-          SUBM: tl.constexpr, D: tl.constexpr, ATOMIC: tl.constexpr):
+          SUBM: tl.constexpr, D: tl.constexpr, ATOMIC: tl.constexpr, MAXB: tl.constexpr):
     pid = tl.program_id(0)
     b = tl.program_id(1).to(tl.int64)
     item = pid // (REP * NSPLIT)
@@ -87,7 +87,7 @@ def _dkdv(Q, K, V, DO, LSE, DELTA, DK, DV, DQA, BANDS, ORDER, ROWRUNS, RUNS, ROW
             r_off = b * SQ * HQ + tok.to(tl.int64) * HQ + head
             lse = tl.load(LSE + r_off, mask=row_ok, other=float("inf"))
             delta = tl.load(DELTA + r_off, mask=row_ok, other=0.0)
-            keepT = band_keep(BANDS, SIDS, s0, sn, tok[None, :], offs_n[:, None], KB, SUBM)  # [KB, SUBM]
+            keepT = band_keep(BANDS, SIDS, s0, sn, tok[None, :], offs_n[:, None], KB, SUBM, MAXB)  # [KB, SUBM]
             dk, dv, dsT = _dkdv_step(q, do, lse, delta, k, v, dk, dv, keepT, qk_scale, True)
             if ATOMIC:
                 dq = tl.dot(tl.trans(dsT).to(k.dtype), k) * sm_scale
@@ -101,7 +101,8 @@ def _dkdv(Q, K, V, DO, LSE, DELTA, DK, DV, DQA, BANDS, ORDER, ROWRUNS, RUNS, ROW
 def _dq(Q, K, V, DO, LSE, DELTA, DQ, BANDS, ORDER, ROWRUNS, RUNS, ROWPARTS, PARTS, SIDS,
         sqb, sqs, skb, sks,
         HQ, SQ, SK, NROWS, REP, qk_scale, sm_scale,
-        P: tl.constexpr, TQ: tl.constexpr, BM: tl.constexpr, TK: tl.constexpr, SUBN: tl.constexpr, D: tl.constexpr):
+        P: tl.constexpr, TQ: tl.constexpr, BM: tl.constexpr, TK: tl.constexpr, SUBN: tl.constexpr, D: tl.constexpr,
+        MAXB: tl.constexpr):
     pid = tl.program_id(0)
     b = tl.program_id(1).to(tl.int64)
     x = tl.load(ORDER + pid // REP)
@@ -146,7 +147,7 @@ def _dq(Q, K, V, DO, LSE, DELTA, DQ, BANDS, ORDER, ROWRUNS, RUNS, ROWPARTS, PART
         for kk in range(klo - (klo - c * TK) % SUBN, khi, SUBN):
             offs_n = kk + offs_s
             col_ok = offs_n < SK
-            keep = band_keep(BANDS, SIDS, s0, sn, tok[:, None], offs_n[None, :], BM, SUBN)
+            keep = band_keep(BANDS, SIDS, s0, sn, tok[:, None], offs_n[None, :], BM, SUBN, MAXB)
             k = tl.load(kbase + offs_n.to(tl.int64)[:, None] * sks + offs_d[None, :], mask=col_ok[:, None], other=0.0)
             v = tl.load(vbase + offs_n.to(tl.int64)[:, None] * sks + offs_d[None, :], mask=col_ok[:, None], other=0.0)
             p = tl.exp2(tl.dot(q, tl.trans(k)) * qk_scale - lse[:, None])

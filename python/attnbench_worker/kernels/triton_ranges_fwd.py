@@ -17,21 +17,34 @@ import triton.language as tl
 
 
 @triton.jit
-def band_keep(BANDS, SIDS, s0, sn, tok, key, R: tl.constexpr, C: tl.constexpr):
+def _band_in(BANDS, SIDS, i, tok, key):
+    bid = tl.load(SIDS + i).to(tl.int64) * 6
+    q0 = tl.load(BANDS + bid)
+    q1 = tl.load(BANDS + bid + 1)
+    k0 = tl.load(BANDS + bid + 2)
+    k1 = tl.load(BANDS + bid + 3)
+    lo = tl.load(BANDS + bid + 4)
+    hi = tl.load(BANDS + bid + 5)
+    dd = key - tok
+    return (tok >= q0) & (tok < q1) & (key >= k0) & (key < k1) & (dd >= lo) & (dd <= hi)
+
+
+@triton.jit
+def band_keep(BANDS, SIDS, s0, sn, tok, key, R: tl.constexpr, C: tl.constexpr, MAXB: tl.constexpr):
     """[R, C] bool: the (query token, key) pairs inside one of the listed bands; tok and key are
-    [R, 1] / [1, C] (forward, dQ) or [1, C] / [R, 1] (dK/dV, keys along the rows)."""
+    [R, 1] / [1, C] (forward, dQ) or [1, C] / [R, 1] (dK/dV, keys along the rows).
+    MAXB = 0: a loop over the sn bands (any number; the loop makes the caller's key-step loop a
+    non-innermost loop, which Triton does not software-pipeline). MAXB > 0: unrolled over MAXB
+    slots, those >= sn masked off (the caller guarantees sn <= MAXB), so the caller's loop can be
+    pipelined (the notes' AOT section)."""
     keep = tl.zeros([R, C], tl.int32)
-    for u in range(sn):
-        bid = tl.load(SIDS + s0 + u).to(tl.int64) * 6
-        q0 = tl.load(BANDS + bid)
-        q1 = tl.load(BANDS + bid + 1)
-        k0 = tl.load(BANDS + bid + 2)
-        k1 = tl.load(BANDS + bid + 3)
-        lo = tl.load(BANDS + bid + 4)
-        hi = tl.load(BANDS + bid + 5)
-        dd = key - tok
-        inside = (tok >= q0) & (tok < q1) & (key >= k0) & (key < k1) & (dd >= lo) & (dd <= hi)
-        keep = tl.where(inside, 1, keep)
+    if MAXB > 0:
+        for u in tl.static_range(MAXB):
+            inside = _band_in(BANDS, SIDS, s0 + tl.minimum(u, sn - 1), tok, key)
+            keep = tl.where(inside & (u < sn), 1, keep)
+    else:
+        for u in range(sn):
+            keep = tl.where(_band_in(BANDS, SIDS, s0 + u, tok, key), 1, keep)
     return keep != 0
 
 
@@ -39,7 +52,8 @@ def band_keep(BANDS, SIDS, s0, sn, tok, key, R: tl.constexpr, C: tl.constexpr):
 def _fwd(Q, K, V, O, LSE, BANDS, ORDER, ROWRUNS, RUNS, ROWPARTS, PARTS, SIDS,
          sqb, sqs, skb, sks,
          HQ, SQ, SK, NROWS, REP, qk_scale,
-         P: tl.constexpr, TQ: tl.constexpr, BM: tl.constexpr, TK: tl.constexpr, SUBN: tl.constexpr, D: tl.constexpr):
+         P: tl.constexpr, TQ: tl.constexpr, BM: tl.constexpr, TK: tl.constexpr, SUBN: tl.constexpr, D: tl.constexpr,
+         MAXB: tl.constexpr):
     pid = tl.program_id(0)
     b = tl.program_id(1).to(tl.int64)
     x = tl.load(ORDER + pid // REP)
@@ -88,7 +102,7 @@ def _fwd(Q, K, V, O, LSE, BANDS, ORDER, ROWRUNS, RUNS, ROWPARTS, PARTS, SIDS,
         for kk in range(klo - (klo - c * TK) % SUBN, khi, SUBN):
             offs_n = kk + offs_s
             col_ok = offs_n < SK
-            keep = band_keep(BANDS, SIDS, s0, sn, tok[:, None], offs_n[None, :], BM, SUBN)
+            keep = band_keep(BANDS, SIDS, s0, sn, tok[:, None], offs_n[None, :], BM, SUBN, MAXB)
             k = tl.load(kbase + offs_n.to(tl.int64)[:, None] * sks + offs_d[None, :], mask=col_ok[:, None], other=0.0)
             s = tl.dot(q, tl.trans(k)) * qk_scale
             s = tl.where(keep, s, float("-inf"))

@@ -47,12 +47,12 @@ export function rangesTuning(shape: KernelShape, block: number): { tileQ: number
       fwdSubN: Math.min(tileK, wide ? 64 : 128),
       fwdWarps: 8,
       fwdStages: 3,
-      // d = 128: 128 keys x 32 rows (16 rows without packing), 8 warps: ptxas for sm_90a shows no
-      // spills (the former 64 keys x 64 rows, 4 warps spilled 332 bytes at 64:8, 956 at 1:1):
-      // scripts/kernel-aot.py, the notes' AOT table.
-      bwdKeys: wide ? tileK : Math.min(tileK, 64),
-      bwdSubM: wide ? (g === 1 ? 16 : 32) : 64,
-      bwdWarps: wide ? 8 : 4,
+      // d = 128: 128 keys x 32 rows (16 rows without packing), 8 warps; d = 64 without packing:
+      // 128 x 32, 8 warps. ptxas for sm_90a shows no spills (64 keys x 64 rows, 4 warps spilled
+      // 332 bytes at d 128 64:8, 956 at d 128 1:1, 212 at d 64 1:1): scripts/kernel-aot.py, the notes.
+      bwdKeys: wide || g === 1 ? tileK : Math.min(tileK, 64),
+      bwdSubM: wide ? (g === 1 ? 16 : 32) : g === 1 ? 32 : 64,
+      bwdWarps: wide || g === 1 ? 8 : 4,
       bwdStages: 2,
       dqSubN: Math.min(tileK, 64),
       dqWarps: 8,

@@ -38,7 +38,7 @@ export const DESCRIPTOR_D128_GQA8: Shape = {
 };
 export const DESCRIPTOR_D64_MHA: Shape = {
   hq: 2, hkv: 2, d: 64, tileQ: 128, tileK: 128,
-  tuning: { ...DESCRIPTOR_TUNING, pack: 1, fwdSubN: 128, bwdKeys: 64, bwdSubM: 64, bwdWarps: 4 },
+  tuning: { ...DESCRIPTOR_TUNING, pack: 1, fwdSubN: 128, bwdKeys: 128, bwdSubM: 32, bwdWarps: 8 },
 };
 
 const CASES: readonly FixtureCase[] = [
