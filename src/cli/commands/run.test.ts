@@ -38,6 +38,12 @@ describe('attnbench run', () => {
     expect(cpu[0]).not.toContain('--resume');
   });
 
+  it.skipIf(probe.gpu)('--executor torch on a machine without torch: exit 2 like kernels and cp run (issue 17)', async () => {
+    const r = await cli('run', '--executor', 'torch', '--out', path.join(dir, 'torchless'));
+    expect(r.code).toBe(2);
+    expect(r.err).toMatch(/^attnbench: unavailable: stage\(s\) failed: kernels /m);
+  });
+
   it.skipIf(probe.gpu)('--quick runs the CPU stages end to end, fills the results database, and resumes', async () => {
     const out = path.join(dir, 'quick');
     const first = await cli('run', '--quick', '--out', out);

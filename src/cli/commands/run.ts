@@ -277,6 +277,7 @@ export async function runCommand(o: RunOptions, write: (s: string) => void = (s)
   const stages = planStages(o, gpu);
   const logs = runPaths(o.out).logs;
   const failed: string[] = [];
+  let allExit2 = true;
   for (const [i, stage] of stages.entries()) {
     const s0 = performance.now();
     const label = `[${i + 1}/${stages.length}] ${stage.name.padEnd(8)}`;
@@ -300,6 +301,7 @@ export async function runCommand(o: RunOptions, write: (s: string) => void = (s)
     } catch (e) {
       status = 'FAILED';
       failed.push(stage.name);
+      if (!(e instanceof AttnbenchError && e.exit === 2)) allExit2 = false;
       note = `${e instanceof Error ? e.message.split('\n')[0] : String(e)} (log: ${log})`;
       fs.appendFileSync(log, `${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
     }
@@ -309,7 +311,9 @@ export async function runCommand(o: RunOptions, write: (s: string) => void = (s)
   for (const s of stages) write(`  ${s.name.padEnd(8)} ${s.output}\n`);
   write(`  ${'logs'.padEnd(8)} ${logs}\n`);
   write(`query: attnbench results --db ${runPaths(o.out).db} --pivot\n`);
-  if (failed.length) throw new AttnbenchError('failed', `stage(s) failed: ${failed.join(', ')} (see ${logs})`);
+  // Every failed stage failed on what this machine lacks or on bad input (no torch for --executor
+  // torch, ...): exit 2, as the stage's own command would (issue 17); else a runtime failure (1).
+  if (failed.length) throw new AttnbenchError(allExit2 ? 'unavailable' : 'failed', `stage(s) failed: ${failed.join(', ')} (see ${logs})`, allExit2 ? 2 : 1);
 }
 
 export function register(program: Command): void {
