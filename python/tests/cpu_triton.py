@@ -76,9 +76,23 @@ def _real_triton():
     return ok
 
 
+def _drop_kernel_modules():
+    """Remove the kernel modules from sys.modules and from their package's attributes (else
+    `from attnbench_worker.kernels import triton_ranges` returns a stale module); -> what was there."""
+    mods = {k: sys.modules.pop(k) for k in list(sys.modules) if k.startswith(KERNEL_MODULES)}
+    pkg = sys.modules.get(KERNEL_MODULES.rpartition(".")[0])
+    attrs = {}
+    for k in mods:
+        parent, _, child = k.rpartition(".")
+        if pkg is not None and parent == pkg.__name__ and hasattr(pkg, child):
+            attrs[child] = getattr(pkg, child)
+            delattr(pkg, child)
+    return mods, attrs
+
+
 def enter():
     """-> (backend name, state for leave())."""
-    kernels = {k: sys.modules.pop(k) for k in list(sys.modules) if k.startswith(KERNEL_MODULES)}
+    kernels = _drop_kernel_modules()
     if _real_triton():
         env = os.environ.get("TRITON_INTERPRET")
         os.environ["TRITON_INTERPRET"] = "1"
@@ -95,9 +109,8 @@ def enter():
 
 
 def leave(state):
-    kernels, saved, env = state
-    for k in [k for k in sys.modules if k.startswith(KERNEL_MODULES)]:
-        del sys.modules[k]
+    (kernels, attrs), saved, env = state
+    _drop_kernel_modules()
     if saved is not None:  # the stand-in: put back whatever triton modules were there
         for k in [k for k in sys.modules if k == "triton" or k.startswith("triton.")]:
             del sys.modules[k]
@@ -107,3 +120,6 @@ def leave(state):
     else:
         os.environ["TRITON_INTERPRET"] = env
     sys.modules.update(kernels)
+    pkg = sys.modules.get(KERNEL_MODULES.rpartition(".")[0])
+    for child, mod in attrs.items():
+        setattr(pkg, child, mod)
