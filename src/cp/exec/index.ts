@@ -28,4 +28,4 @@ export async function loadCpExecutor(id: CpExecutorId): Promise<CpExecutor> {
   return e.load();
 }
 
-export type { CpExecutor, CpRunRequest, CpRunResult } from './types.js';
+export type { CpCaseOutcome, CpCaseReport, CpExecutor, CpRunRequest, CpRunResult } from './types.js';

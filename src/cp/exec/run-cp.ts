@@ -1,7 +1,8 @@
-// runCp: the CP run of the in-process executors, as a function (the CLI only parses flags into a
+// runCp: the CP run of every executor behind the CpExecutor interface, as a function (the CLI only parses flags into a
 // CpCaseGrid). It plans every case and checks every plan before anything runs (bad input fails
 // first), leaves out what --resume finds settled (src/results/resume.ts), runs the rest, appends
-// each row as it is measured, and writes error / timeout rows for the cases that fail.
+// each row as it is measured, and writes error / timeout rows for the cases that fail. Executors
+// with runBatch get every remaining case in one call; the others run case by case (runCaseByCase).
 import path from 'node:path';
 import { AttnbenchError } from '../../errors.js';
 import type { FamilyId, SchemeId } from '../../ids.js';
@@ -14,7 +15,7 @@ import { checkPlan } from '../check.js';
 import { planCp, sharedMask } from '../plan/index.js';
 import type { CpLayout, CpShape } from '../types.js';
 import { cpCaseId, cpFailedRow } from './rows.js';
-import type { CpExecutor, CpRunRequest } from './types.js';
+import type { CpCaseOutcome, CpCaseReport, CpExecutor, CpRunRequest } from './types.js';
 
 /** Every scheme x world x family x seqlen, with one layout, shape and mask setting. */
 export interface CpCaseGrid {
@@ -87,21 +88,48 @@ export async function runCp(cases: readonly CpRunRequest[], executor: CpExecutor
     rows.push(row);
   };
   let failed = 0;
-  for (const req of todo) {
-    const { plan } = req;
-    const label = `${plan.scheme} ${req.family} S=${formatTokens(plan.seqlen)} P=${plan.world}`;
-    log(`running ${label} ...`);
+  const label = (req: CpRunRequest) => `${req.plan.scheme} ${req.family} S=${formatTokens(req.plan.seqlen)} P=${req.plan.world}`;
+  const fail = (req: CpRunRequest, e: Error) => {
+    failed++;
+    log(`${label(req)}: ${e.message}`);
+    const status = e instanceof AttnbenchError && e.code === 'timeout' ? 'timeout' : 'error';
+    for (const direction of ['fwd', 'bwd'] as const) emit(cpFailedRow(executor.runner, req, direction, status, e.message, o.env));
+  };
+  const reported = new Set<number>();
+  const report: CpCaseReport = (n, outcome) => {
+    if (n < 0 || n >= todo.length || reported.has(n)) throw new AttnbenchError('internal', `the ${executor.id} executor reported case ${n} of ${todo.length} twice or out of range`);
+    reported.add(n);
+    if ('error' in outcome) fail(todo[n], outcome.error);
+    else for (const row of outcome.rows) emit(row);
+  };
+  if (executor.runBatch && todo.length) {
+    log(`running ${todo.length} case(s) in one batch on the ${executor.id} executor ...`);
+    let ended: Error | null = null;
     try {
-      for (const row of (await executor.run(req)).rows) emit(row);
+      await executor.runBatch(todo, report);
     } catch (e) {
-      failed++;
-      const message = (e as Error).message;
-      log(`${label}: ${message}`);
-      const status = e instanceof AttnbenchError && e.code === 'timeout' ? 'timeout' : 'error';
-      for (const direction of ['fwd', 'bwd'] as const) emit(cpFailedRow(executor.runner, req, direction, status, message, o.env));
+      if (e instanceof AttnbenchError && e.code === 'internal') throw e;
+      ended = e as Error;
     }
-  }
+    todo.forEach((req, n) => {
+      if (!reported.has(n)) report(n, { error: ended ?? new AttnbenchError('worker', `the ${executor.id} executor ended without a result for this case`) });
+    });
+  } else await runCaseByCase(executor, todo, report, (req) => log(`running ${label(req)} ...`));
   return { rows, cases: cases.length, skipped: cases.length - todo.length, failed };
+}
+
+/** The default batch: each case through executor.run, one after another. */
+export async function runCaseByCase(executor: CpExecutor, reqs: readonly CpRunRequest[], report: CpCaseReport, starting?: (req: CpRunRequest) => void): Promise<void> {
+  for (const [n, req] of reqs.entries()) {
+    starting?.(req);
+    let outcome: CpCaseOutcome;
+    try {
+      outcome = { rows: (await executor.run(req)).rows };
+    } catch (e) {
+      outcome = { error: e as Error };
+    }
+    report(n, outcome);
+  }
 }
 
 /** The closing line of a CP run: rows written, or that --resume found everything there. */

@@ -44,5 +44,16 @@ export interface CpExecutor {
   readonly dtype: Dtype;
   readonly dtypeBytes: number;
   run(req: CpRunRequest): Promise<CpRunResult>;
+  /**
+   * Optional: runs several cases in one launch (one job folder, one torchrun) and reports each
+   * case's outcome by its index in `reqs` as it ends. Cases it never reports get failed rows from
+   * runCp (the error it threw, or that it ended without a result). Without it, runCp runs the cases
+   * one by one through run() (runCaseByCase).
+   */
+  runBatch?(reqs: readonly CpRunRequest[], report: CpCaseReport): Promise<void>;
   close(): Promise<void>;
 }
+
+/** How a case of a batch ended: its rows, or the error that ended it (timeout: AttnbenchError 'timeout'). */
+export type CpCaseOutcome = { readonly rows: readonly ResultRow[] } | { readonly error: Error };
+export type CpCaseReport = (index: number, outcome: CpCaseOutcome) => void;
