@@ -72,7 +72,17 @@ export function checkCommand(cmd: Command): void {
   const given = (k: string) => o[k] !== undefined && o[k] !== false && cmd.getOptionValueSource(k) !== 'default';
   for (const [a, b] of NEEDS[name] ?? []) if (given(a) && !given(b)) throw usage(`${flagOf(a)} needs ${flagOf(b)}`);
   for (const [a, b] of CONFLICTS[name] ?? []) if (given(a) && given(b)) throw usage(`${flagOf(a)} and ${flagOf(b)} cannot be given together`);
-  if (o.list || o.listPresets) return; // listings write nothing
+  const lock = checkOptions(name, o);
+  if (lock) commandLocks.push(lock);
+}
+
+/**
+ * The checks of one command's options that do not need commander: paths, document lengths,
+ * budgets, and the --out lock, returned (the caller releases it). `attnbench run` calls the
+ * commands' functions through this, so a stage gets the same checks as the command typed.
+ */
+export function checkOptions(name: string, o: Readonly<Record<string, unknown>>): Lock | undefined {
+  if (o.list || o.listPresets) return undefined; // listings write nothing
   const paths = { ...(PATH_OPTIONS[name] ?? {}) };
   // File mode: with --ingest, --plan-dir is where the jobs were planned (read, not written).
   if (name === 'kernels' && o.ingest !== undefined) paths.planDir = 'in-dir';
@@ -87,11 +97,11 @@ export function checkCommand(cmd: Command): void {
   // File mode plans (--plan-dir without --ingest) write no rows.
   const lockAttr = OUT_LOCKS[name];
   const planOnly = o.planDir !== undefined && o.ingest === undefined;
-  if (lockAttr && typeof o[lockAttr] === 'string' && !planOnly) commandLocks.push(lockNow(o[lockAttr] as string, flagOf(lockAttr)));
+  return lockAttr && typeof o[lockAttr] === 'string' && !planOnly ? lockNow(o[lockAttr] as string, flagOf(lockAttr)) : undefined;
 }
 
 /** Memory budgets of the commands that plan or allocate by the flags (util/budget.ts), before anything runs. */
-function checkBudgets(name: string, o: Record<string, unknown>): void {
+function checkBudgets(name: string, o: Readonly<Record<string, unknown>>): void {
   const str = (k: string) => (typeof o[k] === 'string' ? (o[k] as string) : undefined);
   const schemesOf = (fallback: readonly string[]) => (str('scheme') ? splitList(str('scheme')!) : fallback).filter((s) => (SCHEME_IDS as readonly string[]).includes(s));
   let worlds: number[] = [];

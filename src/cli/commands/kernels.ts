@@ -18,7 +18,56 @@ import path from 'node:path';
 import { parseInteger } from '../../util/parse.js';
 import { parseRetry } from '../../results/resume.js';
 
-
+/** `attnbench kernels` as a function: the command's action, and `attnbench run`'s kernel stage. */
+export async function kernelsCommand(o: KernelCliOptions): Promise<void> {
+  const { executor: executorId, sweeps, samples, listing } = kernelSweepFromOptions(o);
+  if (listing !== undefined) {
+    process.stdout.write(listing);
+    return;
+  }
+  const masks = familyMaskSource(samples, o.doclens);
+  // A parameter that does not fit a case (window w >= S) is bad input; a preset's grid skips those cases, saying so.
+  const { valid: cases, invalid } = splitInvalid(sweeps.flatMap(expandSweep), masks);
+  if (invalid.length && o.preset === undefined) throw badInput(invalid[0].message);
+  if (invalid.length) process.stderr.write(`attnbench: warning: preset ${o.preset}: ${invalid.length} case(s) skipped, their parameters do not fit (${invalid[0].message})\n`);
+  if (o.ingest !== undefined) {
+    if (!o.planDir) throw badInput('--ingest needs --plan-dir (the folder the jobs were planned in)');
+    const done = measuredIds(o.out);
+    const rows = ingestWorkerResults(path.join(o.planDir, 'cases.jsonl'), o.ingest, masks, executorId).filter((r) => !done.has(r.id));
+    for (const r of rows) appendJsonl(o.out, r);
+    if (rows.length) process.stdout.write(`${throughputTable(rows)}\n`);
+    process.stdout.write(`${rows.length} new row(s) ingested -> ${o.out}\n`);
+    return;
+  }
+  if (o.planDir !== undefined) {
+    if (executorId === 'cpu') throw badInput('--plan-dir is for the GPU worker (--executor torch or jax)');
+    const p = planJobsFile(cases, o.planDir, masks, { timeoutS: o.jobTimeout ? parseInteger(o.jobTimeout, '--job-timeout') : undefined });
+    process.stdout.write(
+      `${p.jobs} job(s), ${p.unsupported} unsupported case(s) -> ${o.planDir}\n` +
+        `run:    PYTHONPATH=python python3 -m attnbench_worker run ${p.jobsFile} --out results.jsonl --resume${kernelModuleArgs()}\n` +
+        `ingest: attnbench kernels <same flags> --plan-dir ${o.planDir} --ingest results.jsonl --out ${o.out}\n`,
+    );
+    return;
+  }
+  if (executorId === 'cpu') guardCpuSweep(cases, masks); // memory / time budget: exit 2 before anything runs
+  const executor: KernelExecutor = await createExecutor(executorId, {
+    python: o.python,
+    requireGpu: !(cases.length > 0 && cases.every((c) => isPurePython(c.kernel))),
+    timeoutS: o.jobTimeout ? parseInteger(o.jobTimeout, '--job-timeout') : undefined,
+  });
+  try {
+    const rows = await runCases(cases, executor, masks, {
+      out: o.out,
+      resume: Boolean(o.resume),
+      retry: o.retry ? parseRetry(o.retry) : [],
+      progress: o.progress !== false,
+    });
+    if (rows.length) process.stdout.write(`${throughputTable(rows)}\n`);
+    process.stdout.write(`${rows.length} case(s) measured -> ${o.out}\n`);
+  } finally {
+    await executor.close();
+  }
+}
 
 export function register(program: Command): void {
   program
@@ -49,53 +98,5 @@ export function register(program: Command): void {
     .option('--plan-dir <dir>', 'file mode: write the jobs folder for `python -m attnbench_worker run` instead of running')
     .option('--ingest <results>', 'file mode: turn the worker results of --plan-dir into result rows in --out')
     .option('--no-progress', 'no progress bar')
-    .action(async (o: KernelCliOptions) => {
-      const { executor: executorId, sweeps, samples, listing } = kernelSweepFromOptions(o);
-      if (listing !== undefined) {
-        process.stdout.write(listing);
-        return;
-      }
-      const masks = familyMaskSource(samples, o.doclens);
-      // A parameter that does not fit a case (window w >= S) is bad input; a preset's grid skips those cases, saying so.
-      const { valid: cases, invalid } = splitInvalid(sweeps.flatMap(expandSweep), masks);
-      if (invalid.length && o.preset === undefined) throw badInput(invalid[0].message);
-      if (invalid.length) process.stderr.write(`attnbench: warning: preset ${o.preset}: ${invalid.length} case(s) skipped, their parameters do not fit (${invalid[0].message})\n`);
-      if (o.ingest !== undefined) {
-        if (!o.planDir) throw badInput('--ingest needs --plan-dir (the folder the jobs were planned in)');
-        const done = measuredIds(o.out);
-        const rows = ingestWorkerResults(path.join(o.planDir, 'cases.jsonl'), o.ingest, masks, executorId).filter((r) => !done.has(r.id));
-        for (const r of rows) appendJsonl(o.out, r);
-        if (rows.length) process.stdout.write(`${throughputTable(rows)}\n`);
-        process.stdout.write(`${rows.length} new row(s) ingested -> ${o.out}\n`);
-        return;
-      }
-      if (o.planDir !== undefined) {
-        if (executorId === 'cpu') throw badInput('--plan-dir is for the GPU worker (--executor torch or jax)');
-        const p = planJobsFile(cases, o.planDir, masks, { timeoutS: o.jobTimeout ? parseInteger(o.jobTimeout, '--job-timeout') : undefined });
-        process.stdout.write(
-          `${p.jobs} job(s), ${p.unsupported} unsupported case(s) -> ${o.planDir}\n` +
-            `run:    PYTHONPATH=python python3 -m attnbench_worker run ${p.jobsFile} --out results.jsonl --resume${kernelModuleArgs()}\n` +
-            `ingest: attnbench kernels <same flags> --plan-dir ${o.planDir} --ingest results.jsonl --out ${o.out}\n`,
-        );
-        return;
-      }
-      if (executorId === 'cpu') guardCpuSweep(cases, masks); // memory / time budget: exit 2 before anything runs
-      const executor: KernelExecutor = await createExecutor(executorId, {
-        python: o.python,
-        requireGpu: !(cases.length > 0 && cases.every((c) => isPurePython(c.kernel))),
-        timeoutS: o.jobTimeout ? parseInteger(o.jobTimeout, '--job-timeout') : undefined,
-      });
-      try {
-        const rows = await runCases(cases, executor, masks, {
-          out: o.out,
-          resume: Boolean(o.resume),
-          retry: o.retry ? parseRetry(o.retry) : [],
-          progress: o.progress !== false,
-        });
-        if (rows.length) process.stdout.write(`${throughputTable(rows)}\n`);
-        process.stdout.write(`${rows.length} case(s) measured -> ${o.out}\n`);
-      } finally {
-        await executor.close();
-      }
-    });
+    .action(kernelsCommand);
 }

@@ -8,7 +8,7 @@ import type { GeneratedMask } from '../../mask/types.js';
 import { parseInteger, parseTokens, splitList } from '../../util/parse.js';
 import { badInput, usage } from '../../errors.js';
 
-interface MasksOptions {
+export interface MasksOptions {
   list?: boolean;
   family?: string;
   seqlen: string;

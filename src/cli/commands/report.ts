@@ -38,6 +38,16 @@ async function loadRows(o: ReportCliOptions): Promise<{ rows: ResultRow[]; sourc
   }
 }
 
+/** `attnbench report` as a function: the command's action, and `attnbench run`'s report stage. */
+export async function reportCommand(o: ReportCliOptions): Promise<void> {
+  const traces = (o.trace ?? []).map(readTrace);
+  const { rows, sources } = await loadRows(o);
+  if (!rows.length && !traces.length) throw usage(`no result rows in ${sources.join(', ')}`);
+  const r = await writeReport(rows, o.out, { title: o.title, sources }, traces);
+  process.stdout.write(`${rows.length} row(s); plots: ${r.plots.join(', ') || 'none'}\n`);
+  process.stdout.write(`${o.out}/report.md\n${o.out}/report.html\n`);
+}
+
 export function register(program: Command): void {
   program
     .command('report')
@@ -47,12 +57,5 @@ export function register(program: Command): void {
     .option('--out <dir>', 'output directory', 'attnbench-out/report')
     .option('--trace <files...>', 'CP timelines: Chrome/Perfetto trace JSON files to draw')
     .option('--title <text>', 'report title', 'attnbench report')
-    .action(async (o: ReportCliOptions) => {
-      const traces = (o.trace ?? []).map(readTrace);
-      const { rows, sources } = await loadRows(o);
-      if (!rows.length && !traces.length) throw usage(`no result rows in ${sources.join(', ')}`);
-      const r = await writeReport(rows, o.out, { title: o.title, sources }, traces);
-      process.stdout.write(`${rows.length} row(s); plots: ${r.plots.join(', ') || 'none'}\n`);
-      process.stdout.write(`${o.out}/report.md\n${o.out}/report.html\n`);
-    });
+    .action(reportCommand);
 }

@@ -83,6 +83,45 @@ export function filterFromOptions(o: ResultsCliOptions): RowFilter {
   };
 }
 
+/**
+ * `attnbench results` as a function: the command's action, and `attnbench run`'s ingest stage.
+ * `ingestOnly`: only report what was ingested (the command: `--ingest` with no flag asking for output).
+ */
+export async function resultsCommand(o: ResultsCliOptions, ingestOnly: boolean): Promise<void> {
+  if (!(TABLE_FORMATS as readonly string[]).includes(o.format))
+    throw usage(`--format must be one of ${TABLE_FORMATS.join(', ')}, not '${o.format}'`);
+  const format = o.format as TableFormat;
+  const filter = filterFromOptions(o);
+  // Bad input before the database is created or opened: every file to ingest parses, the export name has a known extension.
+  for (const file of o.ingest ?? []) readResultJsonl(file, () => undefined);
+  if (o.export) exportFormatOf(o.export);
+  const store = await openStore(o.db, { readOnly: !o.ingest?.length });
+  try {
+    for (const file of o.ingest ?? []) {
+      const r = await ingestJsonl(store, file);
+      const problems = [...r.errors, ...r.conflicts];
+      for (const e of problems.slice(0, MAX_LINE_ERRORS)) process.stderr.write(`${formatLineError(e)}\n`);
+      if (problems.length > MAX_LINE_ERRORS) process.stderr.write(`... and ${problems.length - MAX_LINE_ERRORS} more\n`);
+      process.stderr.write(
+        `${file}: ${r.inserted} new, ${r.duplicates} already stored, ${r.conflicts.length} conflicting, ${r.errors.length} bad line(s)\n`,
+      );
+    }
+    if (ingestOnly) {
+      const n = (await query(store, 'SELECT count(*) AS n FROM results'))[0].n;
+      process.stderr.write(`${o.db}: ${String(n)} row(s)\n`);
+      return;
+    }
+    if (o.export) {
+      const n = await exportRows(store, o.export, { filter, sql: o.sql });
+      process.stderr.write(`${n} row(s) -> ${o.export}\n`);
+      return;
+    }
+    process.stdout.write(`${await render(store, o, filter, format)}\n`);
+  } finally {
+    closeStore(store);
+  }
+}
+
 export function register(program: Command): void {
   program
     .command('results')
@@ -101,40 +140,9 @@ export function register(program: Command): void {
     .option('--format <fmt>', `output: ${TABLE_FORMATS.join(' | ')}`, 'table')
     .option('--export <file>', 'write the selected rows (or --sql) to .csv, .parquet or .jsonl')
     .action(async (o: ResultsCliOptions, cmd: Command) => {
-      if (!(TABLE_FORMATS as readonly string[]).includes(o.format))
-        throw usage(`--format must be one of ${TABLE_FORMATS.join(', ')}, not '${o.format}'`);
-      const format = o.format as TableFormat;
-      const filter = filterFromOptions(o);
       // `--ingest` alone only reports what was ingested; any other flag asks for output.
       const ingestOnly = Boolean(o.ingest?.length) && cmd.options.every((opt) => ['db', 'ingest'].includes(opt.attributeName()) || cmd.getOptionValueSource(opt.attributeName()) !== 'cli');
-      // Bad input before the database is created or opened: every file to ingest parses, the export name has a known extension.
-      for (const file of o.ingest ?? []) readResultJsonl(file, () => undefined);
-      if (o.export) exportFormatOf(o.export);
-      const store = await openStore(o.db, { readOnly: !o.ingest?.length });
-      try {
-        for (const file of o.ingest ?? []) {
-          const r = await ingestJsonl(store, file);
-          const problems = [...r.errors, ...r.conflicts];
-          for (const e of problems.slice(0, MAX_LINE_ERRORS)) process.stderr.write(`${formatLineError(e)}\n`);
-          if (problems.length > MAX_LINE_ERRORS) process.stderr.write(`... and ${problems.length - MAX_LINE_ERRORS} more\n`);
-          process.stderr.write(
-            `${file}: ${r.inserted} new, ${r.duplicates} already stored, ${r.conflicts.length} conflicting, ${r.errors.length} bad line(s)\n`,
-          );
-        }
-        if (ingestOnly) {
-          const n = (await query(store, 'SELECT count(*) AS n FROM results'))[0].n;
-          process.stderr.write(`${o.db}: ${String(n)} row(s)\n`);
-          return;
-        }
-        if (o.export) {
-          const n = await exportRows(store, o.export, { filter, sql: o.sql });
-          process.stderr.write(`${n} row(s) -> ${o.export}\n`);
-          return;
-        }
-        process.stdout.write(`${await render(store, o, filter, format)}\n`);
-      } finally {
-        closeStore(store);
-      }
+      await resultsCommand(o, ingestOnly);
     });
 }
 

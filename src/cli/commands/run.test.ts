@@ -2,10 +2,11 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { afterAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, describe, expect, it, onTestFinished, vi } from 'vitest';
 import { closeStore, openStore, query } from '../../store/store.js';
+import { lockFileOf } from '../../util/lock.js';
 import { main } from '../main.js';
-import { planStages, probeGpu, runPaths } from './run.js';
+import { planStages, probeGpu, runPaths, type StageCall } from './run.js';
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'attnbench-run-'));
 afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
@@ -31,11 +32,37 @@ describe('attnbench run', () => {
     expect(planStages(o, false).map((s) => s.name)).toEqual(['masks', 'kernels', 'cp', 'sim', 'ingest', 'report']);
     const gpu = planStages(o, true);
     expect(gpu.map((s) => s.name)).toEqual(['kernels', 'ingest', 'report']);
-    const argv = gpu[0].invocations() as string[][];
-    expect(argv[0]).toEqual(expect.arrayContaining(['kernels', '--executor', 'torch', '--preset', 'gpu-quick', '--resume']));
-    const cpu = planStages({ ...o, resume: false }, false).find((s) => s.name === 'kernels')!.invocations() as string[][];
-    expect(cpu[0]).toEqual(expect.arrayContaining(['--executor', 'cpu', '--preset', 'cpu']));
-    expect(cpu[0]).not.toContain('--resume');
+    // each stage calls the command's function with typed options (no argv re-parsed)
+    const torch = gpu[0].work() as StageCall;
+    expect(torch.command).toBe('kernels');
+    expect(torch.options).toMatchObject({ executor: 'torch', preset: 'gpu-quick', resume: true });
+    const cpu = planStages({ ...o, resume: false }, false).find((s) => s.name === 'kernels')!.work() as StageCall;
+    expect(cpu.options).toMatchObject({ executor: 'cpu', preset: 'cpu' });
+    expect(cpu.options).not.toHaveProperty('resume');
+  });
+
+  it("a stage's call gets its command's checks: the --out lock (exit 2 naming the holder) and the path checks", async () => {
+    const out = path.join(dir, 'locked');
+    vi.spyOn(process.stderr, 'write').mockImplementation(() => true); // the calls' log lines
+    onTestFinished(() => {
+      vi.restoreAllMocks();
+    });
+    const stages = planStages({ out, resume: true, executor: 'cpu', quick: true }, false);
+    const kernels = stages.find((s) => s.name === 'kernels')!.work() as StageCall;
+    const p = runPaths(out);
+    fs.mkdirSync(out, { recursive: true });
+    fs.writeFileSync(lockFileOf(p.kernels), JSON.stringify({ pid: process.ppid, host: os.hostname(), since: '2026-12-04T00:00:00Z', command: 'kernels --out k.jsonl' }));
+    try {
+      await expect(kernels.run()).rejects.toMatchObject({ exit: 2, message: expect.stringMatching(/^--out .*kernels\.jsonl is being written by pid /) });
+      expect(fs.existsSync(p.kernels)).toBe(false);
+    } finally {
+      fs.rmSync(lockFileOf(p.kernels), { force: true });
+    }
+    // the masks stage's --out is a file here: refused as the CLI's path check refuses `masks --out <file>`
+    fs.writeFileSync(p.masks, 'not a folder\n');
+    const masks = stages.find((s) => s.name === 'masks')!.work() as StageCall;
+    await expect(masks.run()).rejects.toMatchObject({ exit: 2, message: expect.stringMatching(/^--out /) });
+    expect(fs.readFileSync(p.masks, 'utf8')).toBe('not a folder\n');
   });
 
   it.skipIf(probe.gpu)('--executor torch on a machine without torch: exit 2 like kernels and cp run (issue 17)', async () => {

@@ -1,9 +1,10 @@
 // attnbench run: the main job, in one process. Probes for torch + CUDA as `doctor` does; with a GPU
 // it runs the gpu-quick kernel preset on the torch executor, without one the CPU stages (mask
 // gallery, cpu kernel preset, CP run on 4 CPU ranks, simulator projection); then it ingests every
-// result JSONL into the DuckDB database and writes the report. Each stage is the same commander
-// command a user would type, run in-process; its output goes to <out>/logs/<stage>.log and one
-// line per stage is printed. Resumable: kernels and CP get --resume (cases already measured are
+// result JSONL into the DuckDB database and writes the report. Each stage calls the function that
+// the command a user would type calls after parsing (masksCommand, kernelsCommand, runCp,
+// simRunCommand, resultsCommand, reportCommand), with the same path checks and --out lock
+// (guards.ts checkOptions); its output goes to <out>/logs/<stage>.log and one line per stage is printed. Resumable: kernels and CP get --resume (cases already measured are
 // skipped), and the projection is skipped when all its rows are there; masks, ingest and report
 // are idempotent and run again.
 import { loadCpExecutor } from '../../cp/exec/index.js';
@@ -15,18 +16,18 @@ import { lockNow } from '../../util/lock.js';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Command } from 'commander';
+import type { Command } from 'commander';
 import { readTrace } from '../../report/build.js';
 import { CP_PRESETS } from '../../sim/project.js';
 import { readJsonl } from '../../util/jsonl.js';
 import { AttnbenchError, usage } from '../../errors.js';
-import { installGuards, releaseCommandLocks } from '../guards.js';
+import { checkOptions } from '../guards.js';
 import { ask } from './doctor.js';
-import * as kernels from './kernels.js';
-import * as masks from './masks.js';
-import * as report from './report.js';
-import * as results from './results.js';
-import * as sim from './sim.js';
+import { kernelsCommand } from './kernels.js';
+import { masksCommand } from './masks.js';
+import { reportCommand } from './report.js';
+import { resultsCommand } from './results.js';
+import { simRunCommand } from './sim.js';
 
 export interface RunOptions {
   readonly out: string;
@@ -44,11 +45,33 @@ export interface Stage {
   readonly name: StageName;
   /** What the stage writes (printed in the summary). */
   readonly output: string;
-  /**
-   * Evaluated when the stage starts: a function to call (its output goes to the stage's log), the
-   * CLI argument lists to run in-process, or why there is nothing to do.
-   */
-  readonly invocations: () => string[][] | string | (() => Promise<void>);
+  /** Evaluated when the stage starts: the call to make (its output goes to the stage's log), or why there is nothing to do. */
+  readonly work: () => StageCall | string;
+}
+
+/** One command's function called with its typed options, as the command's action calls it after parsing. */
+export interface StageCall {
+  /** The command whose function this is (its path checks and --out lock apply), e.g. 'sim run'. */
+  readonly command: string;
+  readonly options: object;
+  readonly run: () => Promise<void>;
+}
+
+/** A call of `fn(options)` under the checks the command `command` gets from the CLI (guards.ts): paths, budgets, its --out lock. */
+function call<T extends object>(command: string, options: T, fn: (o: T) => Promise<void>): StageCall {
+  return {
+    command,
+    options,
+    run: async () => {
+      process.stderr.write(`call ${command}: ${JSON.stringify(options)}\n`); // to the log (stderr: not the stage's result line)
+      const lock = checkOptions(command, options as Readonly<Record<string, unknown>>);
+      try {
+        await fn(options);
+      } finally {
+        lock?.release();
+      }
+    },
+  };
 }
 
 /** The calibration fitted on this project's committed GPU measurements (results/sim, beside dist/). */
@@ -120,20 +143,22 @@ const SIM_FULL: SimCases = { gpus: [8, 16, 32, 64], families: PAPER_CP.families,
 const SIM_QUICK: SimCases = { gpus: [8], families: ['causal', 'causal_document'], schemes: ['ring_p2p', 'dispatch'] };
 
 /** `sim run` on the paper-cp preset at small P; with resume, nothing when every projected row is already there. */
-function simInvocations(c: SimCases, file: string, calibration: string | undefined, resume: boolean): string[][] | string {
+function simCall(c: SimCases, file: string, calibration: string | undefined, resume: boolean): StageCall | string {
   if (resume) {
     const have = new Set(readJsonl<Record<string, unknown>>(file).map((r) => `${r.scheme}|${r.family}|${r.world}|${r.direction}`));
     const want = c.schemes.flatMap((s) => c.families.flatMap((f) => c.gpus.flatMap((g) => ['fwd', 'bwd'].map((d) => `${s}|${f}|${g}|${d}`))));
     if (want.every((k) => have.has(k))) return `all ${want.length} projected row(s) already in ${file} (--no-resume projects again)`;
   }
-  return [
-    [
-      'sim', 'run', '--preset', 'paper-cp', '--gpus', c.gpus.join(','), '--family', c.families.join(','), '--scheme', c.schemes.join(','),
+  return call(
+    'sim run',
+    {
+      preset: 'paper-cp', gpus: c.gpus.join(','), family: c.families.join(','), scheme: c.schemes.join(','), direction: 'fwd,bwd', seed: '0', overlap: true,
       // flex: the partial-attention kernel of the GPU CP executor.
-      ...(calibration ? ['--calibration', calibration, '--kernel', 'flex'] : []),
-      '--out', file,
-    ],
-  ];
+      ...(calibration ? { calibration, kernel: 'flex' } : {}),
+      out: file,
+    },
+    simRunCommand,
+  );
 }
 
 /** CP traces the report can draw (causal_document ones), skipping files its reader refuses. */
@@ -158,16 +183,16 @@ function reportTraces(dir: string): string[] {
 /** The stages for this machine: GPU (torch + CUDA found) or CPU. */
 export function planStages(o: RunOptions, gpu: boolean): Stage[] {
   const p = runPaths(o.out);
-  const resume = o.resume ? ['--resume'] : [];
-  const progress = o.verbose && process.stderr.isTTY ? [] : ['--no-progress'];
+  // The options commander would give the kernels command: --resume absent is undefined, --no-progress false.
+  const resume = o.resume ? { resume: true } : {};
+  const progress = Boolean(o.verbose && process.stderr.isTTY);
   const stages: Stage[] = [];
   if (gpu) {
-    const quick = o.quick ? ['--family', 'causal', '--seqlen', '4k'] : [];
-    const python = o.python ? ['--python', o.python] : [];
+    const quick = o.quick ? { family: 'causal', seqlen: '4k' } : {};
     stages.push({
       name: 'kernels',
       output: p.kernels,
-      invocations: () => [['kernels', '--executor', 'torch', '--preset', 'gpu-quick', ...quick, '--out', p.kernels, ...resume, ...progress, ...python]],
+      work: () => call('kernels', { executor: 'torch', preset: 'gpu-quick', seed: '0', ...quick, out: p.kernels, ...resume, progress, python: o.python }, kernelsCommand),
     });
   } else {
     const q = Boolean(o.quick);
@@ -175,35 +200,40 @@ export function planStages(o: RunOptions, gpu: boolean): Stage[] {
       {
         name: 'masks',
         output: path.join(p.masks, 'index.html'),
-        invocations: () => [['masks', '--out', p.masks, ...(q ? ['--seqlen', '2k', '--family', 'causal,causal_document,sliding_window'] : [])]],
+        work: () => call('masks', { seqlen: q ? '2k' : '8k', seed: '0', out: p.masks, ...(q ? { family: 'causal,causal_document,sliding_window' } : {}) }, masksCommand),
       },
       {
         name: 'kernels',
         output: p.kernels,
-        invocations: () => [
-          ['kernels', '--executor', 'cpu', '--preset', 'cpu', ...(q ? ['--family', 'causal', '--seqlen', '256', '--warmup', '0', '--iters', '1'] : []), '--out', p.kernels, ...resume, ...progress],
-        ],
+        work: () =>
+          call(
+            'kernels',
+            { executor: 'cpu', preset: 'cpu', seed: '0', ...(q ? { family: 'causal', seqlen: '256', warmup: '0', iters: '1' } : {}), out: p.kernels, ...resume, progress },
+            kernelsCommand,
+          ),
       },
-      { name: 'cp', output: p.cp, invocations: () => cpStage(q ? CP_QUICK : CP_FULL, p.cp, p.cpTraces, o.resume) },
-      { name: 'sim', output: p.sim, invocations: () => simInvocations(q ? SIM_QUICK : SIM_FULL, p.sim, calibrationFor(p.calibration), o.resume) },
+      { name: 'cp', output: p.cp, work: () => ({ command: 'cp run', options: q ? CP_QUICK : CP_FULL, run: cpStage(q ? CP_QUICK : CP_FULL, p.cp, p.cpTraces, o.resume) }) },
+      { name: 'sim', output: p.sim, work: () => simCall(q ? SIM_QUICK : SIM_FULL, p.sim, calibrationFor(p.calibration), o.resume) },
     );
   }
   stages.push(
     {
       name: 'ingest',
       output: p.db,
-      invocations: () => {
+      work: () => {
         const files = [p.kernels, p.cp, p.sim].filter((f) => fs.existsSync(f) && fs.statSync(f).size > 0);
-        return files.length ? [['results', '--db', p.db, '--ingest', ...files]] : 'no result JSONL to ingest';
+        if (!files.length) return 'no result JSONL to ingest';
+        // `results --db --ingest` alone: report what was ingested.
+        return call('results', { db: p.db, ingest: files, source: 'all', format: 'table' }, (r) => resultsCommand(r, true));
       },
     },
     {
       name: 'report',
       output: path.join(p.report, 'report.html'),
-      invocations: () => {
+      work: () => {
         if (!fs.existsSync(p.db)) return `no results database at ${p.db}`;
         const traces = reportTraces(p.cpTraces);
-        return [['report', '--db', p.db, '--out', p.report, '--title', 'attnbench run', ...(traces.length ? ['--trace', ...traces] : [])]];
+        return call('report', { db: p.db, out: p.report, title: 'attnbench run', ...(traces.length ? { trace: traces } : {}) }, reportCommand);
       },
     },
   );
@@ -217,17 +247,6 @@ export async function probeGpu(python?: string): Promise<{ gpu: boolean; detail:
   const env = hello.env;
   if (env.problems.length || !env.gpu) return { gpu: false, detail: env.problems.join('; ') || 'no GPU' };
   return { gpu: true, detail: `${env.gpu}${env.gpuCount ? ` x${env.gpuCount}` : ''}, torch ${env.libs.torch ?? '?'}` };
-}
-
-/** One CLI invocation in this process: a fresh commander program with the commands run uses. */
-async function invoke(argv: readonly string[]): Promise<void> {
-  const program = new Command('attnbench').exitOverride();
-  for (const c of [masks, kernels, sim, results, report]) c.register(program);
-  try {
-    await installGuards(program).parseAsync([...argv], { from: 'user' });
-  } finally {
-    releaseCommandLocks();
-  }
 }
 
 type Write = typeof process.stdout.write;
@@ -286,17 +305,13 @@ export async function runCommand(o: RunOptions, write: (s: string) => void = (s)
     let note: string;
     try {
       note = await captured(log, Boolean(o.verbose), async () => {
-        const todo = stage.invocations();
+        const todo = stage.work();
         if (typeof todo === 'string') {
           status = 'skipped';
           process.stdout.write(`${todo}\n`);
           return;
         }
-        if (typeof todo === 'function') return todo();
-        for (const argv of todo) {
-          process.stderr.write(`$ attnbench ${argv.join(' ')}\n`); // to the log (stderr: not the stage's result line)
-          await invoke(argv);
-        }
+        return todo.run();
       });
     } catch (e) {
       status = 'FAILED';

@@ -67,6 +67,104 @@ function clusterFactory(configFile: string | undefined, cal: Calibration | null)
   };
 }
 
+export interface SimRunOptions {
+  preset: string;
+  gpus?: string;
+  seqlen?: string;
+  gpu?: string;
+  family?: string;
+  scheme?: string;
+  direction: string;
+  kernel?: string;
+  calibration?: string;
+  config?: string;
+  seed: string;
+  overlap: boolean;
+  trace?: string;
+  out: string;
+  plots?: string;
+}
+
+/** `attnbench sim run` as a function: the command's action, and `attnbench run`'s projection stage. */
+export async function simRunCommand(o: SimRunOptions): Promise<void> {
+  const preset = CP_PRESETS[o.preset];
+  if (!preset) throw badInput(`unknown preset '${o.preset}' (known: ${Object.keys(CP_PRESETS).join(', ')})`);
+  const directions = splitList(o.direction).map((d) => {
+    if (!(DIRECTIONS as readonly string[]).includes(d)) throw badInput(`invalid direction '${d}': expected fwd or bwd`);
+    return d as Direction;
+  });
+  // Ids and sizes are parsed before any file is read or written: an unknown one is exit 2.
+  const kernel = o.kernel !== undefined ? parseCurveKernel(o.kernel) : undefined;
+  const families = o.family !== undefined ? parseFamilyIds(o.family) : undefined;
+  const schemes = o.scheme !== undefined ? parseSchemeIds(o.scheme) : undefined;
+  const seqlens = o.seqlen !== undefined ? parseTokenList(o.seqlen) : undefined;
+  const gpus = o.gpus !== undefined ? parseIntList(o.gpus, 'GPU count') : undefined;
+  const seed = parseInteger(o.seed, '--seed', 0);
+  for (const s of seqlens ?? [])
+    for (const w of gpus ?? preset.gpus)
+      if (s < w) throw badInput(`--seqlen ${s} is below the world size ${w}: a CP plan needs at least one token per GPU`);
+  const { calibration, path: calPath } = loadCalibration(o.calibration);
+  const file = loadClusterFile(o.config);
+  const cluster = resolveCluster(o.gpu, file, calibratedGpus(calibration));
+  if (kernel && !hasCurve(calibration, kernel, cluster.gpu))
+    warn(`no calibrated curve for kernel ${kernel} on ${cluster.gpu}: roofline fallback`);
+  const kernels = makeKernelModel(cluster, calibration, kernel);
+  const cases = expandProjection(preset, { gpus, seqlens, families, schemes, seed });
+  for (const w of new Set(cases.map((c) => c.world))) checkWorld(cluster, w);
+  // Plans of ~1000 ranks can take several GB (usp / loongtrain on full masks: ~5 GB at 1024).
+  const heapGb = v8.getHeapStatistics().heap_size_limit / 2 ** 30;
+  if (Math.max(...cases.map((c) => c.world)) >= 512 && heapGb < 12)
+    warn(`plans of 512+ ranks may need more than this process's ${heapGb.toFixed(1)} GB heap: run with NODE_OPTIONS=--max-old-space-size=16384`);
+  const env = simEnvironment(cluster.gpuSpec.name, {
+    sim_kernel_model: kernels.describe(),
+    sim_calibration: calPath ?? 'none',
+  });
+  const rows: ResultRow[] = [];
+  for (const d of directions) {
+    const why = kernels.missing(d, preset.dtype);
+    if (why) warn(`no kernel curve for ${why}: the roofline times these calls (rows flagged 'fallback')`);
+  }
+  // New rows go to <out>.partial as they come and replace their old rows in <out> only at the end.
+  const sink = rowsAppender(o.out);
+  const masks = new Map<string, ReturnType<typeof familyMask>>();
+  for (const c of cases) {
+    const row = projectCase(c, preset, {
+      plan: planCp,
+      generate: (family, seqlen, seed) => {
+        const k = `${family}:${seqlen}:${seed}`;
+        let g = masks.get(k);
+        if (!g) masks.set(k, (g = familyMask(family, seqlen, seed)));
+        return g;
+      },
+      cluster,
+      kernels,
+      env,
+      overlap: o.overlap,
+      directions,
+      ranksUpTo: 128,
+      trace: () => Boolean(o.trace) && c.world <= 64,
+      onTrace: (cc, r) => {
+        const f = path.join(o.trace!, `${cc.scheme}-${cc.family}-S${formatTokens(cc.seqlen)}-P${cc.world}-${r.direction}.trace.json`);
+        writeJson(f, chromeTrace(r, { scheme: cc.scheme, family: cc.family, seqlen: cc.seqlen, world: cc.world }));
+      },
+      onTiming: (cc, planMs, simMs) => {
+        if (process.stderr.isTTY) process.stderr.write(`  ${cc.scheme} ${cc.family} S=${formatTokens(cc.seqlen)} P=${cc.world}: plan ${planMs} ms, simulate ${simMs} ms\n`);
+      },
+    });
+    rows.push(...row);
+    sink.append(row);
+    if (masks.size > 8) masks.clear();
+  }
+  const { replaced, unparsable } = sink.finish();
+  if (unparsable) warn(`${o.out}: ${unparsable} line(s) that are not result rows were kept as they were`);
+  process.stdout.write(`${projectionTable(rows)}\n`);
+  const fb = rows.some((r) => r.notes?.some((n) => n.startsWith('fallback')));
+  process.stdout.write(
+    `${rows.length} simulated row(s) -> ${o.out}${replaced ? ` (${replaced} replaced)` : ''}; kernel model: ${kernels.describe()}${fb ? ' [fallback: roofline]' : ''}\n`,
+  );
+  if (o.plots) await drawPlots(await loadRows([o.out], undefined, warn), o.plots);
+}
+
 export function register(program: Command): void {
   const sim = program.command('sim').description('cost model: calibrate from measurements, validate, project CP plans to large clusters');
 
@@ -233,102 +331,7 @@ export function register(program: Command): void {
     .option('--trace <dir>', 'write a Chrome trace (Perfetto) per simulated case with P <= 64 into this folder')
     .option('--out <file>', 'result rows (JSONL; rows with the same id are replaced)', 'attnbench-out/sim.jsonl')
     .option('--plots <dir>', 'also draw TFLOP/s per GPU and scaling efficiency vs P and vs S from --out into this folder')
-    .action(
-      async (o: {
-        preset: string;
-        gpus?: string;
-        seqlen?: string;
-        gpu?: string;
-        family?: string;
-        scheme?: string;
-        direction: string;
-        kernel?: string;
-        calibration?: string;
-        config?: string;
-        seed: string;
-        overlap: boolean;
-        trace?: string;
-        out: string;
-        plots?: string;
-      }) => {
-        const preset = CP_PRESETS[o.preset];
-        if (!preset) throw badInput(`unknown preset '${o.preset}' (known: ${Object.keys(CP_PRESETS).join(', ')})`);
-        const directions = splitList(o.direction).map((d) => {
-          if (!(DIRECTIONS as readonly string[]).includes(d)) throw badInput(`invalid direction '${d}': expected fwd or bwd`);
-          return d as Direction;
-        });
-        // Ids and sizes are parsed before any file is read or written: an unknown one is exit 2.
-        const kernel = o.kernel !== undefined ? parseCurveKernel(o.kernel) : undefined;
-        const families = o.family !== undefined ? parseFamilyIds(o.family) : undefined;
-        const schemes = o.scheme !== undefined ? parseSchemeIds(o.scheme) : undefined;
-        const seqlens = o.seqlen !== undefined ? parseTokenList(o.seqlen) : undefined;
-        const gpus = o.gpus !== undefined ? parseIntList(o.gpus, 'GPU count') : undefined;
-        const seed = parseInteger(o.seed, '--seed', 0);
-        for (const s of seqlens ?? [])
-          for (const w of gpus ?? preset.gpus)
-            if (s < w) throw badInput(`--seqlen ${s} is below the world size ${w}: a CP plan needs at least one token per GPU`);
-        const { calibration, path: calPath } = loadCalibration(o.calibration);
-        const file = loadClusterFile(o.config);
-        const cluster = resolveCluster(o.gpu, file, calibratedGpus(calibration));
-        if (kernel && !hasCurve(calibration, kernel, cluster.gpu))
-          warn(`no calibrated curve for kernel ${kernel} on ${cluster.gpu}: roofline fallback`);
-        const kernels = makeKernelModel(cluster, calibration, kernel);
-        const cases = expandProjection(preset, { gpus, seqlens, families, schemes, seed });
-        for (const w of new Set(cases.map((c) => c.world))) checkWorld(cluster, w);
-        // Plans of ~1000 ranks can take several GB (usp / loongtrain on full masks: ~5 GB at 1024).
-        const heapGb = v8.getHeapStatistics().heap_size_limit / 2 ** 30;
-        if (Math.max(...cases.map((c) => c.world)) >= 512 && heapGb < 12)
-          warn(`plans of 512+ ranks may need more than this process's ${heapGb.toFixed(1)} GB heap: run with NODE_OPTIONS=--max-old-space-size=16384`);
-        const env = simEnvironment(cluster.gpuSpec.name, {
-          sim_kernel_model: kernels.describe(),
-          sim_calibration: calPath ?? 'none',
-        });
-        const rows: ResultRow[] = [];
-        for (const d of directions) {
-          const why = kernels.missing(d, preset.dtype);
-          if (why) warn(`no kernel curve for ${why}: the roofline times these calls (rows flagged 'fallback')`);
-        }
-        // New rows go to <out>.partial as they come and replace their old rows in <out> only at the end.
-        const sink = rowsAppender(o.out);
-        const masks = new Map<string, ReturnType<typeof familyMask>>();
-        for (const c of cases) {
-          const row = projectCase(c, preset, {
-            plan: planCp,
-            generate: (family, seqlen, seed) => {
-              const k = `${family}:${seqlen}:${seed}`;
-              let g = masks.get(k);
-              if (!g) masks.set(k, (g = familyMask(family, seqlen, seed)));
-              return g;
-            },
-            cluster,
-            kernels,
-            env,
-            overlap: o.overlap,
-            directions,
-            ranksUpTo: 128,
-            trace: () => Boolean(o.trace) && c.world <= 64,
-            onTrace: (cc, r) => {
-              const f = path.join(o.trace!, `${cc.scheme}-${cc.family}-S${formatTokens(cc.seqlen)}-P${cc.world}-${r.direction}.trace.json`);
-              writeJson(f, chromeTrace(r, { scheme: cc.scheme, family: cc.family, seqlen: cc.seqlen, world: cc.world }));
-            },
-            onTiming: (cc, planMs, simMs) => {
-              if (process.stderr.isTTY) process.stderr.write(`  ${cc.scheme} ${cc.family} S=${formatTokens(cc.seqlen)} P=${cc.world}: plan ${planMs} ms, simulate ${simMs} ms\n`);
-            },
-          });
-          rows.push(...row);
-          sink.append(row);
-          if (masks.size > 8) masks.clear();
-        }
-        const { replaced, unparsable } = sink.finish();
-        if (unparsable) warn(`${o.out}: ${unparsable} line(s) that are not result rows were kept as they were`);
-        process.stdout.write(`${projectionTable(rows)}\n`);
-        const fb = rows.some((r) => r.notes?.some((n) => n.startsWith('fallback')));
-        process.stdout.write(
-          `${rows.length} simulated row(s) -> ${o.out}${replaced ? ` (${replaced} replaced)` : ''}; kernel model: ${kernels.describe()}${fb ? ' [fallback: roofline]' : ''}\n`,
-        );
-        if (o.plots) await drawPlots(await loadRows([o.out], undefined, warn), o.plots);
-      },
-    );
+    .action(simRunCommand);
 
   sim
     .command('network')
