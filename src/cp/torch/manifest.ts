@@ -148,6 +148,26 @@ export interface WriteOptions {
 const pair = (r: Range): Pair => [r.start, r.end];
 
 /** Stable id of a case (same plan inputs -> same id); rows append direction and executor mode. */
+/** The case fields that the manifest's case entry and every row of the case share. */
+export function caseFacts(plan: Plan, meta: CpCaseMeta, area: number) {
+  return {
+    id: caseId(plan, meta),
+    scheme: plan.scheme,
+    family: meta.family,
+    maskParams: meta.maskParams,
+    seed: meta.seed,
+    seqlen: plan.seqlen,
+    headsQ: plan.shape.headsQ,
+    headsKv: plan.shape.headsKv,
+    headDim: plan.shape.headDim,
+    dtype: meta.dtype,
+    world: plan.world,
+    layout: plan.layout,
+    area,
+    gitRev: meta.gitRev ?? null,
+  };
+}
+
 export function caseId(plan: Plan, meta: CpCaseMeta): string {
   return cpCaseKey({ ...plan.shape, ...meta, scheme: plan.scheme, layout: plan.layout, seqlen: plan.seqlen, world: plan.world });
 }
@@ -224,19 +244,7 @@ export function buildManifest(job: CpJob, arrays: ArrayFile, o: WriteOptions = {
     format: JOB_FORMAT,
     version: JOB_VERSION,
     case: {
-      id: caseId(plan, meta),
-      scheme: plan.scheme,
-      family: meta.family,
-      maskParams: meta.maskParams,
-      seed: meta.seed,
-      seqlen: plan.seqlen,
-      headsQ: plan.shape.headsQ,
-      headsKv: plan.shape.headsKv,
-      headDim: plan.shape.headDim,
-      dtype: meta.dtype,
-      world: plan.world,
-      layout: plan.layout,
-      area,
+      ...caseFacts(plan, meta, area),
       flops: { fwd: attentionFlops(area, plan.shape.headsQ, plan.shape.headDim, 'fwd'), bwd: attentionFlops(area, plan.shape.headsQ, plan.shape.headDim, 'bwd') },
       directions: meta.directions ?? ['fwd', 'bwd'],
       kernel: meta.kernel,
@@ -246,7 +254,6 @@ export function buildManifest(job: CpJob, arrays: ArrayFile, o: WriteOptions = {
       checkUpTo: meta.checkUpTo,
       tolerance: toleranceFor(meta.dtype),
       inputSeed: meta.inputSeed ?? 0,
-      gitRev: meta.gitRev ?? null,
     },
     groups: plan.groups,
     mask: maskEntry(mask, arrays, []),

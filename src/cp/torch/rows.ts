@@ -11,7 +11,7 @@ import { DTYPES, type Dtype } from '../../kernels/types.js';
 import { buildCpRow, buildRow } from '../../results/build.js';
 import { cpRowId, type CaseKey } from '../../results/case-id.js';
 import { cpuEnvironment } from '../../util/env.js';
-import { caseId, INDEX_FILE, readManifest, type CpJob, type Manifest } from './manifest.js';
+import { caseFacts, INDEX_FILE, readManifest, type CpJob, type Manifest } from './manifest.js';
 
 /** Row id (src/results/case-id.ts; the python executor's --resume compares the same four parts). */
 export function torchRowId(id: string, direction: Direction, mode: string, device: string): string {
@@ -78,22 +78,7 @@ export function measurementRow(m: CpMeasurement, facts: CaseFacts): ResultRow {
 /** A row the TypeScript side writes for a case the executor could not finish (or never ran). */
 export function failedRow(job: CpJob, direction: Direction, status: 'error' | 'timeout', message: string, tag: string, device: string): ResultRow {
   const { plan, meta } = job;
-  const c: RowCase = {
-    id: caseId(plan, meta),
-    scheme: plan.scheme,
-    family: meta.family,
-    maskParams: meta.maskParams,
-    seed: meta.seed,
-    seqlen: plan.seqlen,
-    headsQ: plan.shape.headsQ,
-    headsKv: plan.shape.headsKv,
-    headDim: plan.shape.headDim,
-    dtype: meta.dtype,
-    world: plan.world,
-    layout: plan.layout,
-    area: maskArea(job.mask),
-    gitRev: meta.gitRev ?? null,
-  };
+  const c: RowCase = caseFacts(plan, meta, maskArea(job.mask));
   const env = c.gitRev ? cpuEnvironment({ gitRev: c.gitRev }) : cpuEnvironment();
   const o = { status, message, times: null, memory: null, error: null, ranks: null, notes: [] };
   return buildRow(keyOf(c, direction, tag, device, null, c.dtype), c.area, o, env, rowLayout(c, tag));

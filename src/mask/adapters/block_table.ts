@@ -10,7 +10,7 @@
 // in blocks. Above blockTableMaxEntries the adapter says unsupported instead of allocating.
 import { blockMap } from '../slices.js';
 import type { BlockMap, Mask } from '../types.js';
-import { int32Problem, ok, unsupported } from './exact.js';
+import { ok, sameShapeHeads, unsupported } from './exact.js';
 import type { AdaptOptions, AdaptResult, BlockTableValue } from './types.js';
 
 /** flex_attention's default block size. */
@@ -30,14 +30,9 @@ interface BlockTablePlan {
 
 /** Block maps and index widths, or why the table cannot be built. O(blocks touched). */
 export function planBlockTable(masks: Mask | readonly Mask[], opts: AdaptOptions = {}): AdaptResult<BlockTablePlan> {
-  const heads: readonly Mask[] = Array.isArray(masks) ? masks : [masks as Mask];
-  if (heads.length === 0) return unsupported('no heads');
-  const { seqlenQ, seqlenK } = heads[0];
-  for (const m of heads) {
-    const bad = int32Problem(m);
-    if (bad) return unsupported(bad);
-    if (m.seqlenQ !== seqlenQ || m.seqlenK !== seqlenK) return unsupported('heads differ in shape');
-  }
+  const shape = sameShapeHeads(masks);
+  if (shape.kind !== 'ok') return shape;
+  const { heads, seqlenQ, seqlenK } = shape.value;
   const blockQ = opts.blockQ ?? DEFAULT_BLOCK;
   const blockK = opts.blockK ?? blockQ;
   const maps = heads.map((m) => blockMap(m, blockQ, blockK));

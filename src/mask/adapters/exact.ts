@@ -18,6 +18,19 @@ export function int32Problem(m: Mask): string | undefined {
   return m.seqlenQ > INT32_MAX || m.seqlenK > INT32_MAX ? `seqlen ${m.seqlenQ}x${m.seqlenK} exceeds int32 indices` : undefined;
 }
 
+/** One mask, or one per KV head, as a list of heads of one shape with int32 indices, or why not. */
+export function sameShapeHeads(masks: Mask | readonly Mask[]): AdaptResult<{ heads: readonly Mask[]; seqlenQ: number; seqlenK: number }> {
+  const heads: readonly Mask[] = Array.isArray(masks) ? masks : [masks as Mask];
+  if (heads.length === 0) return unsupported('no heads');
+  const { seqlenQ, seqlenK } = heads[0];
+  for (const m of heads) {
+    const bad = int32Problem(m);
+    if (bad) return unsupported(bad);
+    if (m.seqlenQ !== seqlenQ || m.seqlenK !== seqlenK) return unsupported('heads differ in shape');
+  }
+  return ok({ heads, seqlenQ, seqlenK });
+}
+
 /** Both bands at once: still a band (rectangle ∩ rectangle, strip ∩ strip). */
 export function intersectBands(a: Band, b: Band): Band {
   return {

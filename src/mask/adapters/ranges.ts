@@ -18,7 +18,7 @@
 // included (rows with no work still write zeros / -inf).
 import { bandArea, bandRows, clipBand, sliceToBand, type Band } from '../band.js';
 import type { Mask } from '../types.js';
-import { int32Problem, ok, unsupported } from './exact.js';
+import { ok, sameShapeHeads, unsupported } from './exact.js';
 import type { AdaptOptions, AdaptResult, RangesTiles, RangesValue, TileList } from './types.js';
 
 /** Stand-in for an unbounded diagonal in the int32 band table (|i|, |j| < 2^30 then never overflow). */
@@ -247,14 +247,9 @@ export function rangesTilesOf(opts: AdaptOptions): RangesTiles {
 
 /** Forward and backward work lists of one mask (or one per KV head). */
 export function toRanges(masks: Mask | readonly Mask[], opts: AdaptOptions = {}): AdaptResult<RangesValue> {
-  const heads: readonly Mask[] = Array.isArray(masks) ? masks : [masks as Mask];
-  if (heads.length === 0) return unsupported('no heads');
-  const { seqlenQ, seqlenK } = heads[0];
-  for (const m of heads) {
-    const bad = int32Problem(m);
-    if (bad) return unsupported(bad);
-    if (m.seqlenQ !== seqlenQ || m.seqlenK !== seqlenK) return unsupported('heads differ in shape');
-  }
+  const shape = sameShapeHeads(masks);
+  if (shape.kind !== 'ok') return shape;
+  const { heads, seqlenQ, seqlenK } = shape.value;
   if (seqlenQ >= BAND_INF || seqlenK >= BAND_INF) return unsupported(`seqlen ${seqlenQ}x${seqlenK} exceeds the band table's 2^30`);
   const { tileQ, tileK, tuning = {} } = rangesTilesOf(opts);
   if (!(tileQ >= 1 && tileK >= 1)) return unsupported(`bad tiles ${tileQ}x${tileK}`);
