@@ -116,22 +116,27 @@ STRIDES = {"sqb": "i32/16", "sqs": "i32/16", "skb": "i32/16", "sks": "i32/16"}
 SIZES = {"HQ": "i32/16", "SQ": "i32/16", "SK": "i32/16", "NROWS": "i32/16", "REP": "i32"}
 
 
+def pow2(n):
+    """A program's rows: the tile's tq x pack rows padded to a power of two (python triton_ranges.Lists)."""
+    return max(16, 1 << (n - 1).bit_length())
+
+
 def fwd_src(d, pack, tq, tk, subn, maxb=0):
     types = {"Q": PTR_BF, "K": PTR_BF, "V": PTR_BF, "O": PTR_BF, "LSE": PTR_F32, **LISTS, **STRIDES, **SIZES, "qk_scale": "fp32"}
-    return sig(rf._fwd, types, {"P": pack, "TQ": tq, "BM": tq * pack, "TK": tk, "SUBN": subn, "D": d, "MAXB": maxb})
+    return sig(rf._fwd, types, {"P": pack, "TQ": tq, "NR": tq * pack, "BM": pow2(tq * pack), "TK": tk, "SUBN": subn, "D": d, "MAXB": maxb})
 
 
 def dkdv_src(d, pack, tq, tk, kb, subm, atomic, maxb=0):
     types = {"Q": PTR_BF, "K": PTR_BF, "V": PTR_BF, "DO": PTR_BF, "LSE": PTR_F32, "DELTA": PTR_F32, "DK": PTR_BF, "DV": PTR_BF,
              "DQA": PTR_F32, **LISTS, **STRIDES, **SIZES, "qk_scale": "fp32", "sm_scale": "fp32"}
-    return sig(rb._dkdv, types, {"P": pack, "TQ": tq, "BM": tq * pack, "TK": tk, "KB": kb, "NSPLIT": tk // kb, "SUBM": subm, "D": d,
+    return sig(rb._dkdv, types, {"P": pack, "TQ": tq, "NR": tq * pack, "TK": tk, "KB": kb, "NSPLIT": tk // kb, "SUBM": subm, "D": d,
                                  "ATOMIC": bool(atomic), "MAXB": maxb})
 
 
 def dq_src(d, pack, tq, tk, subn, maxb=0):
     types = {"Q": PTR_BF, "K": PTR_BF, "V": PTR_BF, "DO": PTR_BF, "LSE": PTR_F32, "DELTA": PTR_F32, "DQ": PTR_BF,
              **LISTS, **STRIDES, **SIZES, "qk_scale": "fp32", "sm_scale": "fp32"}
-    return sig(rb._dq, types, {"P": pack, "TQ": tq, "BM": tq * pack, "TK": tk, "SUBN": subn, "D": d, "MAXB": maxb})
+    return sig(rb._dq, types, {"P": pack, "TQ": tq, "NR": tq * pack, "BM": pow2(tq * pack), "TK": tk, "SUBN": subn, "D": d, "MAXB": maxb})
 
 
 def ref_fwd_src(d, bm, bn):

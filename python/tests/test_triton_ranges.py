@@ -127,6 +127,48 @@ class TritonRangesOnCpu(unittest.TestCase):
         self.assertIn(4, unrolled)  # some lists ran the unrolled band tests
         self.assertGreater(unrolled.count(0), 2 * len(self.cases))  # and some fell back
 
+    def run_case(self, case, tuning, reverse=False):
+        """(dq, dk, dv) of one case; reverse: the programs launched in the opposite order."""
+        a = self.args_of(case)
+        a["tuning"] = {**a["tuning"], **tuning}
+        if reverse:
+            for d in ("fwd", "bwd"):
+                a[d]["order"] = a[d]["order"].flip(0)
+        ls = self.tr.Lists(a, case["hq"], case["hkv"], case["d"], "cpu")
+        q, k, v, do = self.inputs(case, 11)
+        o, lse2 = self.tr.forward(q[None], k[None], v[None], ls, 0.125)
+        return self.tr.backward(q[None], k[None], v[None], o, lse2, do[None], ls, 0.125)
+
+    def test_deterministic_backward(self):
+        """dqAtomic 0 (the default) is the deterministic mode: every dQ, dK, dV element is written by
+        one program in a fixed order, so two runs, even with the programs launched in the opposite
+        order, give bitwise-equal gradients. (The interpreter runs programs one after another, so
+        reversing the launch order is what stands in for the GPU's scheduling.)"""
+        names = ("causal_docs_gqa2", "per_head_gqa5_empty_rows")
+        for case in [c for c in self.cases if c["name"] in names]:
+            with self.subTest(case=case["name"], backend=self.backend):
+                self.assertEqual(self.tr.Lists(self.args_of(case), case["hq"], case["hkv"], case["d"], "cpu").tuning["dqAtomic"], 0)
+                first = self.run_case(case, {})
+                again = self.run_case(case, {})
+                rev = self.run_case(case, {}, reverse=True)
+                for name, x, y, z in zip(("dq", "dk", "dv"), first, again, rev):
+                    self.assertTrue(torch.equal(x, y), f"{name} differs between two runs")
+                    self.assertTrue(torch.equal(x, z), f"{name} depends on the launch order")
+                    self.assertGreater(float(x.abs().max()), 0.0)
+
+    def test_unsupported_shapes_are_refused(self):
+        """head_dim outside 64 / 128, a pack that is not the GQA group, lists of the wrong head count:
+        Unsupported with the reason, never a fallback."""
+        case = self.cases[0]
+        cases = [(96, case["hq"], case["hkv"], "head_dim 64 or 128, not 96"),
+                 (case["d"], case["hq"] * 3, case["hkv"], "packs the whole GQA group"),
+                 (case["d"], 6, 2, "packs the whole GQA group")]
+        for d, hq, hkv, reason in cases:
+            with self.subTest(d=d, hq=hq, hkv=hkv):
+                with self.assertRaises(self.tr.Unsupported) as cm:
+                    self.tr.Lists(self.args_of(case), hq, hkv, d, "cpu")
+                self.assertIn(reason, str(cm.exception))
+
     def test_the_mask_matters(self):
         """A wrong list must fail: dropping the partial tiles changes the output."""
         case = self.cases[0]

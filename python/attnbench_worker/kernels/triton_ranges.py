@@ -36,6 +36,7 @@ DEFAULT_TUNING = {
 # head_dim 128, or no GQA packing (also the CP steps' default, whose lists carry no tuning): the
 # dK/dV shape that compiles for sm_90a without spills (scripts/kernel-aot.py; src/kernels/gpu/triton_ranges.ts).
 WIDE_TUNING = {"bwdKeys": 128, "bwdSubM": 32, "bwdWarps": 8}
+HEAD_DIMS = (64, 128)  # what the kernels are built and checked for (src/kernels/gpu/triton_ranges.ts RANGES_HEAD_DIMS)
 LIST_KEYS = ("rowRuns", "runs", "rowParts", "parts", "sliceIds", "order")
 
 
@@ -90,15 +91,18 @@ class Lists:
         if self.heads not in (1, hkv):
             raise Unsupported(f"ranges lists have {self.heads} mask heads; expected 1 or {hkv}")
         self.rep = hkv // self.heads
-        self.bm = self.tq * self.pack
-        if self.bm & (self.bm - 1) or self.tk & (self.tk - 1) or self.bm < 16 or self.tk < 16:
-            raise Unsupported(f"triton_ranges needs power-of-two tiles of >= 16 rows: {self.tq} tokens x {self.pack} heads, {self.tk} keys")
-        if d not in (64, 128):
-            raise Unsupported(f"triton_ranges takes head_dim 64 or 128, not {d}")
+        if d not in HEAD_DIMS:
+            raise Unsupported(f"triton_ranges takes head_dim {' or '.join(map(str, HEAD_DIMS))}, not {d}")
+        self.nr = self.tq * self.pack  # rows of a query tile: tokens x packed heads
+        self.bm = max(16, next_pow2(self.nr))  # a program's rows: padded when the group is not a power of two
+        if self.tk & (self.tk - 1) or self.tk < 16 or self.nr > 256:
+            raise Unsupported(f"triton_ranges needs power-of-two key tiles of >= 16 and <= 256 packed rows: "
+                              f"{self.tq} tokens x {self.pack} heads, {self.tk} keys")
         t["fwdSubN"] = min(t["fwdSubN"], self.tk)
         t["dqSubN"] = min(t["dqSubN"], self.tk)
         t["bwdKeys"] = min(t["bwdKeys"], self.tk)
-        t["bwdSubM"] = max(min(t["bwdSubM"], self.bm), self.pack, 16)
+        subm = max(next_pow2(min(t["bwdSubM"], self.bm)), 16)
+        t["bwdSubM"] = max(subm, self.pack) if self.pack & (self.pack - 1) == 0 else subm
         self.bands = args["bands"].to(device=device, dtype=torch.int32).contiguous().view(-1)
         self.fwd = TileList(args["fwd"], device)
         self.bwd = TileList(args["bwd"], device)
@@ -108,12 +112,17 @@ class Lists:
     def note(self):
         t = self.tuning
         mode = "dQ fp32 atomics" if t["dqAtomic"] else "dQ deterministic pass"
-        return (f"ranges tiles {self.tq} tok x {self.pack} heads = {self.bm} rows x {self.tk} keys; "
+        rows = f"{self.nr} rows" + (f" (padded to {self.bm})" if self.nr < self.bm else "")
+        return (f"ranges tiles {self.tq} tok x {self.pack} heads = {rows} x {self.tk} keys; "
                 f"fwd {self.fwd.full} full + {self.fwd.partial} partial tiles; "
                 f"fwd subN {t['fwdSubN']} w{t['fwdWarps']} s{t['fwdStages']}; "
                 f"bwd keys {t['bwdKeys']} subM {t['bwdSubM']} w{t['bwdWarps']} s{t['bwdStages']}; "
                 f"dq subN {t['dqSubN']} w{t['dqWarps']} s{t['dqStages']}; {mode}; "
                 f"band tests {'unrolled x' + str(self.fwd.maxb) + '/' + str(self.bwd.maxb) if self.fwd.maxb or self.bwd.maxb else 'looped'}; LPT launch order")
+
+
+def next_pow2(n):
+    return 1 << max(0, int(n) - 1).bit_length()
 
 
 def _kernels():
@@ -134,7 +143,7 @@ def forward(q, k, v, ls, scale):
     fwd._fwd[grid](q, k, v, o, lse, ls.bands, *ls.fwd.args(),
                    q.stride(0), q.stride(1), k.stride(0), k.stride(1),
                    hq, sq, sk, ls.fwd.nrows, ls.rep, scale * LOG2E,
-                   P=ls.pack, TQ=ls.tq, BM=ls.bm, TK=ls.tk, SUBN=t["fwdSubN"], D=d, MAXB=ls.fwd.maxb,
+                   P=ls.pack, TQ=ls.tq, NR=ls.nr, BM=ls.bm, TK=ls.tk, SUBN=t["fwdSubN"], D=d, MAXB=ls.fwd.maxb,
                    num_warps=t["fwdWarps"], num_stages=t["fwdStages"])
     return o, lse
 
@@ -157,7 +166,7 @@ def backward(q, k, v, o, lse, do, ls, scale):
     bwd._dkdv[grid](q, k, v, do, lse, delta, dk, dv, dqa, ls.bands, *ls.bwd.args(),
                     q.stride(0), q.stride(1), k.stride(0), k.stride(1),
                     hq, sq, sk, ls.bwd.nrows, ls.rep, scale * LOG2E, scale,
-                    P=ls.pack, TQ=ls.tq, BM=ls.bm, TK=ls.tk, KB=t["bwdKeys"], NSPLIT=nsplit, SUBM=t["bwdSubM"], D=d, ATOMIC=atomic,
+                    P=ls.pack, TQ=ls.tq, NR=ls.nr, TK=ls.tk, KB=t["bwdKeys"], NSPLIT=nsplit, SUBM=t["bwdSubM"], D=d, ATOMIC=atomic,
                     MAXB=ls.bwd.maxb,
                     num_warps=t["bwdWarps"], num_stages=t["bwdStages"])
     if atomic:
@@ -168,7 +177,7 @@ def backward(q, k, v, o, lse, do, ls, scale):
         bwd._dq[grid](q, k, v, do, lse, delta, dq, ls.bands, *ls.fwd.args(),
                       q.stride(0), q.stride(1), k.stride(0), k.stride(1),
                       hq, sq, sk, ls.fwd.nrows, ls.rep, scale * LOG2E, scale,
-                      P=ls.pack, TQ=ls.tq, BM=ls.bm, TK=ls.tk, SUBN=t["dqSubN"], D=d, MAXB=ls.fwd.maxb,
+                      P=ls.pack, TQ=ls.tq, NR=ls.nr, BM=ls.bm, TK=ls.tk, SUBN=t["dqSubN"], D=d, MAXB=ls.fwd.maxb,
                       num_warps=t["dqWarps"], num_stages=t["dqStages"])
     return dq, dk, dv
 

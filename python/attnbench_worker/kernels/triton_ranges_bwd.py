@@ -4,6 +4,8 @@ FlashAttention-2 algorithm 2 from the forward's LSE and DELTA = rowsum(dO * O):
   _dkdv  key-tile outer over the transposed work list: one program per (key tile, KV head, key
          split of KB keys); the query tiles that see it stack the P query heads of the group along
          the rows, so dK/dV of the KV head are complete in registers (no per-query-head shares).
+         Rows are walked in steps of SUBM packed rows (token * P + head) over NR = TQ * P rows per
+         query tile; when SUBM does not divide NR (P not a power of two) the steps are bounded.
          With ATOMIC, dQ is added in fp32 atomics from the same dS (fast, not deterministic).
   _dq    the deterministic alternative: query-tile outer over the forward work list.
 Only partial tiles evaluate the bands (triton_ranges_fwd.band_keep).
@@ -29,10 +31,22 @@ def _dkdv_step(q, do, lse, delta, k, v, dk, dv, keep, qk_scale, MASKED: tl.const
 
 
 @triton.jit
+def _packed_rows(m0, rows, hg, P: tl.constexpr, SUBM: tl.constexpr):
+    """Token and query head of packed rows m0 + rows (packed row = token * P + head in group)."""
+    if SUBM % P == 0:  # m0 is a multiple of P (P a power of two <= SUBM)
+        tok = m0 // P + rows // P
+        head = hg * P + rows % P
+    else:
+        tok = (m0 + rows) // P
+        head = hg * P + (m0 + rows) % P
+    return tok, head
+
+
+@triton.jit
 def _dkdv(Q, K, V, DO, LSE, DELTA, DK, DV, DQA, BANDS, ORDER, ROWRUNS, RUNS, ROWPARTS, PARTS, SIDS,
           sqb, sqs, skb, sks,
           HQ, SQ, SK, NROWS, REP, qk_scale, sm_scale,
-          P: tl.constexpr, TQ: tl.constexpr, BM: tl.constexpr, TK: tl.constexpr, KB: tl.constexpr, NSPLIT: tl.constexpr,
+          P: tl.constexpr, TQ: tl.constexpr, NR: tl.constexpr, TK: tl.constexpr, KB: tl.constexpr, NSPLIT: tl.constexpr,
           SUBM: tl.constexpr, D: tl.constexpr, ATOMIC: tl.constexpr, MAXB: tl.constexpr):
     pid = tl.program_id(0)
     b = tl.program_id(1).to(tl.int64)
@@ -55,19 +69,28 @@ def _dkdv(Q, K, V, DO, LSE, DELTA, DK, DV, DQA, BANDS, ORDER, ROWRUNS, RUNS, ROW
     for ri in range(r0, r1):
         c0 = tl.load(RUNS + 2 * ri)
         c1 = tl.load(RUNS + 2 * ri + 1)
-        for m0 in range(c0 * BM, c1 * BM, SUBM):  # packed rows of whole query tiles
-            tok = m0 // P + rows // P
-            head = hg * P + rows % P
+        for m0 in range(c0 * NR, c1 * NR, SUBM):  # packed rows of whole query tiles
+            tok, head = _packed_rows(m0, rows, hg, P, SUBM)
             q_off = b * sqb + tok.to(tl.int64) * sqs + head * D
-            q = tl.load(Q + q_off[:, None] + offs_d[None, :])
-            do = tl.load(DO + q_off[:, None] + offs_d[None, :])
             r_off = b * SQ * HQ + tok.to(tl.int64) * HQ + head
-            lse = tl.load(LSE + r_off)
-            delta = tl.load(DELTA + r_off)
+            if NR % SUBM == 0:  # steps never leave the run: no bounds
+                q = tl.load(Q + q_off[:, None] + offs_d[None, :])
+                do = tl.load(DO + q_off[:, None] + offs_d[None, :])
+                lse = tl.load(LSE + r_off)
+                delta = tl.load(DELTA + r_off)
+            else:  # padded tiles (P not a power of two): the last step of a run stops at its end
+                row_ok = m0 + rows < c1 * NR
+                q = tl.load(Q + q_off[:, None] + offs_d[None, :], mask=row_ok[:, None], other=0.0)
+                do = tl.load(DO + q_off[:, None] + offs_d[None, :], mask=row_ok[:, None], other=0.0)
+                lse = tl.load(LSE + r_off, mask=row_ok, other=float("inf"))
+                delta = tl.load(DELTA + r_off, mask=row_ok, other=0.0)
             dk, dv, dsT = _dkdv_step(q, do, lse, delta, k, v, dk, dv, col_ok[:, None], qk_scale, False)
             if ATOMIC:
                 dq = tl.dot(tl.trans(dsT).to(k.dtype), k) * sm_scale
-                tl.atomic_add(DQA + q_off[:, None] + offs_d[None, :], dq, sem="relaxed")
+                if NR % SUBM == 0:
+                    tl.atomic_add(DQA + q_off[:, None] + offs_d[None, :], dq, sem="relaxed")
+                else:
+                    tl.atomic_add(DQA + q_off[:, None] + offs_d[None, :], dq, mask=row_ok[:, None], sem="relaxed")
     p0 = tl.load(ROWPARTS + x)
     p1 = tl.load(ROWPARTS + x + 1)
     for pi in range(p0, p1):
@@ -77,10 +100,12 @@ def _dkdv(Q, K, V, DO, LSE, DELTA, DK, DV, DQA, BANDS, ORDER, ROWRUNS, RUNS, ROW
         qlo = tl.load(PARTS + 5 * pi + 3)  # query tokens the bands touch: packed rows [r0, r1) of the tile
         qhi = tl.load(PARTS + 5 * pi + 4)
         rq0 = (qlo - c * TQ) * P
-        for m0 in range(c * BM + rq0 - rq0 % SUBM, c * BM + (qhi - c * TQ) * P, SUBM):
-            tok = m0 // P + rows // P
-            head = hg * P + rows % P
+        pend = c * NR + (qhi - c * TQ) * P
+        for m0 in range(c * NR + rq0 - rq0 % SUBM, pend, SUBM):
+            tok, head = _packed_rows(m0, rows, hg, P, SUBM)
             row_ok = tok < SQ
+            if NR % SUBM != 0:  # a step may reach into the next query tile: not this part's
+                row_ok = row_ok & (m0 + rows < pend)
             q_off = b * sqb + tok.to(tl.int64) * sqs + head * D
             q = tl.load(Q + q_off[:, None] + offs_d[None, :], mask=row_ok[:, None], other=0.0)
             do = tl.load(DO + q_off[:, None] + offs_d[None, :], mask=row_ok[:, None], other=0.0)
@@ -101,8 +126,8 @@ def _dkdv(Q, K, V, DO, LSE, DELTA, DK, DV, DQA, BANDS, ORDER, ROWRUNS, RUNS, ROW
 def _dq(Q, K, V, DO, LSE, DELTA, DQ, BANDS, ORDER, ROWRUNS, RUNS, ROWPARTS, PARTS, SIDS,
         sqb, sqs, skb, sks,
         HQ, SQ, SK, NROWS, REP, qk_scale, sm_scale,
-        P: tl.constexpr, TQ: tl.constexpr, BM: tl.constexpr, TK: tl.constexpr, SUBN: tl.constexpr, D: tl.constexpr,
-        MAXB: tl.constexpr):
+        P: tl.constexpr, TQ: tl.constexpr, NR: tl.constexpr, BM: tl.constexpr, TK: tl.constexpr, SUBN: tl.constexpr,
+        D: tl.constexpr, MAXB: tl.constexpr):
     pid = tl.program_id(0)
     b = tl.program_id(1).to(tl.int64)
     x = tl.load(ORDER + pid // REP)
@@ -112,6 +137,8 @@ def _dq(Q, K, V, DO, LSE, DELTA, DQ, BANDS, ORDER, ROWRUNS, RUNS, ROWPARTS, PART
     tok = qt * TQ + rows // P
     head = hg * P + rows % P
     row_ok = tok < SQ
+    if NR < BM:  # padded tile (P not a power of two)
+        row_ok = row_ok & (rows < NR)
     offs_d = tl.arange(0, D)
     q_off = b * sqb + tok.to(tl.int64) * sqs + head * D
     q = tl.load(Q + q_off[:, None] + offs_d[None, :], mask=row_ok[:, None], other=0.0)

@@ -4,6 +4,8 @@ Layout: Q/O [B, S, Hq, D], K/V [B, S, Hkv, D] (tokens, heads, dim: the CP layout
 one row of the forward work list (a query tile of TQ tokens) for one KV head, with the P = Hq / Hkv
 query heads of that KV group stacked along M: tile row r is token qt * TQ + r // P, query head
 hg * P + r % P. So K/V are read once per group, and a tile of 128 rows holds 128 / P tokens.
+P need not be a power of two (groups of 3, 5, 6...): the tile then has NR = TQ * P rows padded to
+BM (the power of two >= NR); rows >= NR load zeros and store nothing.
 
 Work list row x = mask head * NROWS + query tile: full runs of key tiles (no mask, no bounds),
 then partial tiles, each with the ids of the bands (q0, q1, k0, k1, lo, hi: row in [q0, q1), key
@@ -52,8 +54,8 @@ def band_keep(BANDS, SIDS, s0, sn, tok, key, R: tl.constexpr, C: tl.constexpr, M
 def _fwd(Q, K, V, O, LSE, BANDS, ORDER, ROWRUNS, RUNS, ROWPARTS, PARTS, SIDS,
          sqb, sqs, skb, sks,
          HQ, SQ, SK, NROWS, REP, qk_scale,
-         P: tl.constexpr, TQ: tl.constexpr, BM: tl.constexpr, TK: tl.constexpr, SUBN: tl.constexpr, D: tl.constexpr,
-         MAXB: tl.constexpr):
+         P: tl.constexpr, TQ: tl.constexpr, NR: tl.constexpr, BM: tl.constexpr, TK: tl.constexpr, SUBN: tl.constexpr,
+         D: tl.constexpr, MAXB: tl.constexpr):
     pid = tl.program_id(0)
     b = tl.program_id(1).to(tl.int64)
     x = tl.load(ORDER + pid // REP)
@@ -63,6 +65,8 @@ def _fwd(Q, K, V, O, LSE, BANDS, ORDER, ROWRUNS, RUNS, ROWPARTS, PARTS, SIDS,
     tok = qt * TQ + rows // P
     head = hg * P + rows % P
     row_ok = tok < SQ
+    if NR < BM:  # padded tile (P not a power of two)
+        row_ok = row_ok & (rows < NR)
     offs_d = tl.arange(0, D)
     q_off = b * sqb + tok.to(tl.int64) * sqs + head * D
     q = tl.load(Q + q_off[:, None] + offs_d[None, :], mask=row_ok[:, None], other=0.0)

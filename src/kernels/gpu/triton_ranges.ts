@@ -3,6 +3,7 @@
 // group are stacked along the tile's rows, so a tile of 128 rows holds 128 / g tokens of g heads
 // and K/V are read once per group. Tiles and tuning are chosen here per shape class and travel in
 // the job (the worker chooses nothing; the row's notes record them).
+import { DEFAULT_RANGES_TILES } from '../../mask/adapters/ranges.js';
 import type { AdaptOptions } from '../../mask/adapters/index.js';
 import type { GpuKernelDescriptor, KernelShape } from './accept.js';
 
@@ -25,18 +26,34 @@ export interface RangesTuning {
   readonly dqAtomic: number; // 1: dQ by fp32 atomics inside dK/dV; 0: a deterministic second pass
 }
 
-function isPow2(x: number): boolean {
-  return x >= 1 && (x & (x - 1)) === 0;
+/** Head dims the kernels are built and checked for (python triton_ranges.HEAD_DIMS). */
+export const RANGES_HEAD_DIMS: readonly number[] = [64, 128];
+
+function pow2Floor(x: number): number {
+  return 2 ** Math.floor(Math.log2(x));
 }
 
-/** The shape class's tiles and tuning, or null (the worker then reports the shape unsupported). */
-export function rangesTuning(shape: KernelShape, block: number): { tileQ: number; tileK: number; tuning: RangesTuning } | null {
+/** Why the kernel cannot take this shape, or null. The planner reports it (status unsupported), never a fallback. */
+export function rangesRefusal(shape: KernelShape): string | null {
   const g = shape.headsQ / shape.headsKv;
-  if (!Number.isInteger(g) || !isPow2(g) || g > RANGES_ROWS) return null;
+  if (!Number.isInteger(g)) return `triton_ranges packs whole GQA groups: heads ${shape.headsQ}:${shape.headsKv} is not a grouping`;
+  if (g > RANGES_ROWS) return `triton_ranges packs a GQA group into one program of ${RANGES_ROWS} rows: group ${g} is larger`;
+  if (!RANGES_HEAD_DIMS.includes(shape.headDim)) return `triton_ranges takes head_dim ${RANGES_HEAD_DIMS.join(' or ')}, not ${shape.headDim}`;
+  return null;
+}
+
+/**
+ * The shape class's tiles and tuning, or null when rangesRefusal names a reason. Groups that are not
+ * a power of two (3, 5, 6...) get floor(128 / g) tokens per tile (126, 125, 126 rows; the kernel pads
+ * a program to 128 rows); with 64-blocks a power of two of tokens, so tiles stay inside blocks.
+ */
+export function rangesTuning(shape: KernelShape, block: number): { tileQ: number; tileK: number; tuning: RangesTuning } | null {
+  if (rangesRefusal(shape) !== null) return null;
+  const g = shape.headsQ / shape.headsKv;
   const d = shape.headDim;
-  let tileQ = RANGES_ROWS / g;
+  let tileQ = Math.floor(RANGES_ROWS / g);
   // Block-sparse masks of 64-blocks: tiles inside one block, so every tile is full or empty.
-  if (block === 64) tileQ = Math.min(tileQ, 64);
+  if (block === 64) tileQ = pow2Floor(Math.min(tileQ, 64));
   const tileK = block === 64 ? 64 : 128;
   const wide = d > 64;
   return {
@@ -64,8 +81,8 @@ export function rangesTuning(shape: KernelShape, block: number): { tileQ: number
 
 function adaptOptions(shape: KernelShape, block: number): AdaptOptions {
   const t = rangesTuning(shape, block);
-  // An impossible pack is left to the worker's check (it names the reason); the lists stay valid.
-  return t ? { ranges: { tileQ: t.tileQ, tileK: t.tileK, tuning: { ...t.tuning } } } : {};
+  // A shape the kernel cannot take: the adapter refuses with the reason (the job is planned as unsupported).
+  return t ? { ranges: { tileQ: t.tileQ, tileK: t.tileK, tuning: { ...t.tuning } } } : { ranges: { ...DEFAULT_RANGES_TILES, refuse: rangesRefusal(shape) ?? 'no tiles' } };
 }
 
 export const tritonRanges = {

@@ -2,7 +2,8 @@
 import fs from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { rangesTuning } from '../../kernels/gpu/triton_ranges.js';
-import { DESCRIPTOR_D128_GQA8, DESCRIPTOR_D64_MHA, RANGES_FIXTURE_PATH, rangesFixture } from './ranges-fixture.js';
+import { STEP_TILES_Q } from '../../worker/ranges-args.js';
+import { DESCRIPTOR_SHAPES, RANGES_FIXTURE_PATH, rangesFixture, stepTileQ } from './ranges-fixture.js';
 
 describe('ranges fixture for the python kernel test', () => {
   it('matches the adapter (ATTNBENCH_UPDATE_FIXTURES=1 rewrites it)', () => {
@@ -12,9 +13,14 @@ describe('ranges fixture for the python kernel test', () => {
   });
 
   it("the descriptor cases carry the descriptor's tiles and tuning", () => {
-    for (const c of [DESCRIPTOR_D128_GQA8, DESCRIPTOR_D64_MHA]) {
+    for (const c of DESCRIPTOR_SHAPES) {
       const t = rangesTuning({ headsQ: c.hq, headsKv: c.hkv, headDim: c.d, dtype: 'bfloat16' }, 0);
       expect({ tileQ: c.tileQ, tileK: c.tileK, tuning: c.tuning }).toEqual(t);
     }
+  });
+
+  it('the step tile rule: 128 / pack rounded to the worker\'s step tiles, at most 128 rows', () => {
+    expect([1, 2, 3, 4, 5, 6, 8, 16].map(stepTileQ)).toEqual([128, 64, 32, 32, 16, 16, 16, 16]);
+    for (const p of [1, 2, 3, 4, 5, 6, 7, 8]) expect(STEP_TILES_Q).toContain(stepTileQ(p));
   });
 });

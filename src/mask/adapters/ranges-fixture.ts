@@ -1,6 +1,7 @@
 // Small cases of the 'ranges' format for python/tests/test_triton_ranges.py, which runs the real
-// triton_ranges kernel source on the CPU (python/tests/fake_triton.py) against a dense reference.
+// triton_ranges kernel source on the CPU (Triton's interpreter, or python/tests/fake_triton.py) against a dense reference.
 // The committed JSON is checked against this builder by ranges-fixture.test.ts (ATTNBENCH_UPDATE_FIXTURES=1 rewrites it).
+import { generateMask } from '../families/index.js';
 import { gridMask } from '../testing.js';
 import type { Mask, Slice } from '../types.js';
 import { toRanges } from './ranges.js';
@@ -41,6 +42,18 @@ export const DESCRIPTOR_D64_MHA: Shape = {
   tuning: { ...DESCRIPTOR_TUNING, pack: 1, fwdSubN: 128, bwdKeys: 128, bwdSubM: 32, bwdWarps: 8 },
 };
 
+/** Groups that are not a power of two, at the descriptor's tiles (42 x 3 = 126 rows, 21 x 6 = 126 rows). */
+export const DESCRIPTOR_D128_GQA3: Shape = {
+  hq: 6, hkv: 2, d: 128, tileQ: 42, tileK: 128,
+  tuning: { ...DESCRIPTOR_TUNING, pack: 3, fwdSubN: 64, bwdKeys: 128, bwdSubM: 32, bwdWarps: 8 },
+};
+export const DESCRIPTOR_D64_GQA6: Shape = {
+  hq: 6, hkv: 1, d: 64, tileQ: 21, tileK: 128,
+  tuning: { ...DESCRIPTOR_TUNING, pack: 6, fwdSubN: 128, bwdKeys: 64, bwdSubM: 64, bwdWarps: 4 },
+};
+/** The descriptor shapes above, checked against src/kernels/gpu/triton_ranges.ts rangesTuning by the fixture's test. */
+export const DESCRIPTOR_SHAPES: readonly Shape[] = [DESCRIPTOR_D128_GQA8, DESCRIPTOR_D64_MHA, DESCRIPTOR_D128_GQA3, DESCRIPTOR_D64_GQA6];
+
 const CASES: readonly FixtureCase[] = [
   // documents of 1-37 tokens (one-token documents, tiles cut by 3+ documents), 4:2 heads packed by 2
   { name: 'causal_docs_gqa2', hq: 4, hkv: 2, d: 64, tileQ: 8, tileK: 16, tuning: { pack: 2 }, masks: [docs([1, 5, 1, 1, 30, 2, 37, 3], 'causal')] },
@@ -61,7 +74,31 @@ const CASES: readonly FixtureCase[] = [
   // fixture's test checks they are still the same), as on the GPU
   { ...DESCRIPTOR_D128_GQA8, name: 'causal_docs_d128_gqa8_descriptor', masks: [docs([1, 40, 7, 100, 3, 105], 'causal')] },
   { ...DESCRIPTOR_D64_MHA, name: 'full_docs_d64_mha_descriptor', masks: [docs([60, 1, 130, 129], 'full')] },
+  // GQA groups that are not a power of two (issue 13's generality): 6:2 heads = groups of 3 at the
+  // descriptor's tiles (42 tokens x 3 heads = 126 rows padded to 128; S = 213 is no multiple of 42
+  // or 128; the tile [42, 84) is cut by 4 documents, one-token documents)
+  { ...DESCRIPTOR_D128_GQA3, name: 'causal_docs_d128_gqa3_descriptor', masks: [docs([1, 40, 7, 1, 1, 100, 3, 60], 'causal')] },
+  // groups of 6 (6:1), a sliding window (bands with both diagonals), the descriptor's tiles (21 x 6 = 126 rows)
+  { ...DESCRIPTOR_D64_GQA6, name: 'window_d64_gqa6_descriptor', masks: [generateMask('sliding_window', 150, { seed: 1, params: { w: 20 } }).heads[0]] },
+  // groups of 5 with per-KV-head masks and empty rows (block_sparse style, 10:2 heads); small tiles:
+  // 6 tokens x 5 heads = 30 rows (padded to 32), dK/dV steps of 16 rows that cross query tiles
+  {
+    name: 'per_head_gqa5_empty_rows', hq: 10, hkv: 2, d: 64, tileQ: 6, tileK: 16,
+    tuning: { pack: 5, bwdKeys: 16, bwdSubM: 16, fwdSubN: 16, dqSubN: 16 },
+    masks: [gridMask(48, 48, [16, 32], [16, 32], ['full', null, 'full', null, null, null, 'causal', 'full', 'bicausal']), gridMask(48, 48, [16, 32], [16, 32], [null, 'full', 'bicausal', 'causal', null, 'full'])],
+  },
 ];
+
+/** src/worker/ranges-args.ts STEP_TILES_Q (the mask layer imports no worker module). */
+const STEP_TILES_Q = [16, 32, 64, 128];
+
+/** The CP step's query tile for a GQA pack (python triton_ranges._step_lists): 128 / pack rounded to STEP_TILES_Q, <= 128 rows. */
+export function stepTileQ(pack: number): number {
+  const want = Math.max(1, Math.floor(128 / pack));
+  let tile = [...STEP_TILES_Q].sort((a, b) => Math.abs(a - want) - Math.abs(b - want) || a - b)[0];
+  if (tile * pack > 128 && tile !== Math.min(...STEP_TILES_Q)) tile = Math.max(...STEP_TILES_Q.filter((t) => t * pack <= 128));
+  return tile;
+}
 
 function listJson(l: TileList): Record<string, unknown> {
   return {
@@ -95,7 +132,7 @@ export function rangesFixture(): unknown[] {
       }),
       args: { heads: v.heads, tileQ: v.tileQ, tileK: v.tileK, tuning: v.tuning, bands: Array.from(v.bands), fwd: listJson(v.fwd), bwd: listJson(v.bwd) },
       // the CP step form (src/worker/ranges-args.ts rangesStepArrays): flat names, at the tile the worker picks (128 / pack)
-      step: c.masks.length === 1 ? stepJson(c.masks[0], 128 / c.tuning.pack) : null,
+      step: c.masks.length === 1 ? stepJson(c.masks[0], stepTileQ(c.tuning.pack)) : null,
     };
   });
 }

@@ -4,7 +4,7 @@
 // masks and per-KV-head masks, at the tiles every head setting gets.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { rangesTuning } from '../../kernels/gpu/triton_ranges.js';
+import { rangesRefusal, rangesTuning, tritonRanges } from '../../kernels/gpu/triton_ranges.js';
 import { generateMask } from '../families/index.js';
 import { toDense } from '../slices.js';
 import { arbGridMask, gridMask } from '../testing.js';
@@ -142,7 +142,7 @@ describe('ranges work lists cover exactly the mask', () => {
     expect(v.fwd.fullTiles).toBe(1);
   });
 
-  for (const [hq, hkv] of [[64, 8], [8, 1], [4, 4], [1, 1]])
+  for (const [hq, hkv] of [[64, 8], [8, 1], [4, 4], [1, 1], [12, 4], [40, 8], [6, 1], [24, 8]])
     for (const d of [64, 128])
       it(`family masks at the tiles of heads ${hq}:${hkv}, head_dim ${d}`, () => {
         for (const [family, block] of [['causal_document', 128], ['prefix_lm_document', 128], ['sliding_window', 128], ['block_sparse', 64]] as const) {
@@ -151,11 +151,29 @@ describe('ranges work lists cover exactly the mask', () => {
           expect(t).not.toBeNull();
           if (!t) continue;
           expect(t.tileQ * t.tuning.pack).toBeLessThanOrEqual(128);
+          expect(t.tileQ * t.tuning.pack).toBeGreaterThanOrEqual(block === 64 ? 64 : 120); // groups of 3, 5, 6: 126, 125, 126 rows (64-blocks: 96, 80, 96)
           expect(t.tuning.pack).toBe(hq / hkv);
           const heads = g.heads.length > 1 ? g.heads.slice(0, 2) : g.heads;
           checkLists(heads, t.tileQ, t.tileK);
         }
       });
+
+  it('refuses what the kernel cannot take, with the reason (never a silent fallback)', () => {
+    const m = gridMask(64, 64, [32], [32], ['causal', null, 'full', 'causal']);
+    for (const [shape, reason] of [
+      [{ headsQ: 8, headsKv: 2, headDim: 96 }, 'head_dim 64 or 128, not 96'],
+      [{ headsQ: 8, headsKv: 3, headDim: 64 }, 'heads 8:3 is not a grouping'],
+      [{ headsQ: 256, headsKv: 1, headDim: 128 }, 'group 256 is larger'],
+    ] as const) {
+      const s = { ...shape, dtype: 'bfloat16' };
+      expect(rangesTuning(s, 128)).toBeNull();
+      expect(rangesRefusal(s)).toContain(reason);
+      const r = adapt(m, 'ranges', tritonRanges.adaptOptions(s, 128));
+      expect(r.kind).toBe('unsupported');
+      if (r.kind === 'unsupported') expect(r.reason).toContain(reason);
+    }
+    expect(rangesRefusal({ headsQ: 40, headsKv: 8, headDim: 128, dtype: 'bfloat16' })).toBeNull();
+  });
 
   it('through adapt(): the format takes per-head masks and carries the tuning', () => {
     const m = gridMask(16, 16, [8], [8], ['causal', null, 'full', 'causal']);

@@ -251,7 +251,8 @@ export function toRanges(masks: Mask | readonly Mask[], opts: AdaptOptions = {})
   if (shape.kind !== 'ok') return shape;
   const { heads, seqlenQ, seqlenK } = shape.value;
   if (seqlenQ >= BAND_INF || seqlenK >= BAND_INF) return unsupported(`seqlen ${seqlenQ}x${seqlenK} exceeds the band table's 2^30`);
-  const { tileQ, tileK, tuning = {} } = rangesTilesOf(opts);
+  const { tileQ, tileK, tuning = {}, refuse } = rangesTilesOf(opts);
+  if (refuse) return unsupported(refuse);
   if (!(tileQ >= 1 && tileK >= 1)) return unsupported(`bad tiles ${tileQ}x${tileK}`);
   const { bands, headOf } = headBands(heads);
   const table = new Int32Array(bands.length * 6);

@@ -180,4 +180,6 @@ export interface RangesTiles {
   readonly tileK: number;
   /** The kernel's choices for this shape class (GQA pack, warps, stages...), passed through to the job. */
   readonly tuning?: { readonly [k: string]: number };
+  /** Set by a kernel that cannot take the case's shape (e.g. its head_dim): the adapter refuses with this reason. */
+  readonly refuse?: string;
 }
