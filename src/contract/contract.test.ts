@@ -78,7 +78,7 @@ const kcase = (kernel: KernelCase['kernel'], family: KernelCase['family'], seqle
   batch: 1,
   headsQ: 4,
   headsKv,
-  headDim: 16,
+  headDim: 64, // a head_dim every kernel takes (triton_ranges refuses others at planning)
   dtype: 'bfloat16',
   direction: 'bwd',
   warmup: 5,
