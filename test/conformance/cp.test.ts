@@ -118,6 +118,6 @@ describe('worker threads (MessagePort ranks)', () => {
       expect(row.ranks).toHaveLength(P);
       expect(row.world).toBe(P);
     }
-    expect(r.trace.traceEvents.some((e) => e.ph === 'X' && e.cat === 'compute')).toBe(true);
+    expect(r.trace!.traceEvents.some((e) => e.ph === 'X' && e.cat === 'compute')).toBe(true);
   });
 });

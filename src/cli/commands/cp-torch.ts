@@ -1,18 +1,36 @@
 // `cp run --executor torch` and `cp sbatch`: their flags parsed into a launch and case specs, then
-// handed to src/cp/torch (runTorchCp, sbatchScript). Parsing only.
+// handed to src/cp/torch (the torch executor through runCp in cp.ts, writeTorchPlan, followTorchLaunches,
+// sbatchScript). Parsing only.
 import fs from 'node:fs';
 import path from 'node:path';
 import { parseLayout } from '../../cp/plan/index.js';
-import { cpRunTable, fmtBytes } from '../../cp/table.js';
-import { NCCL_ENV, planTorchJobs, presetDefaults, RAW_RESULTS, requireTorch, resolveLaunch, runTorchCp, sbatchScript, shellCommand, torchCaseSpecs, writeJobFiles, type CaseFlags, type CpJob, type TorchLaunch } from '../../cp/torch/index.js';
+import { fmtBytes } from '../../cp/table.js';
+import {
+  followTorchLaunches,
+  needsBlockTables,
+  NCCL_ENV,
+  planTorchJobs,
+  presetDefaults,
+  RAW_RESULTS,
+  requireTorch,
+  resolveLaunch,
+  sbatchScript,
+  shellCommand,
+  torchCaseSpecs,
+  torchRequest,
+  writeJobFiles,
+  writeTorchPlan,
+  type CaseFlags,
+  type TorchLaunch,
+} from '../../cp/torch/index.js';
+import type { CpExecutorSettings, CpRunRequest } from '../../cp/exec/index.js';
 import { parseHeads } from '../../config/kernel-options.js';
 import { CP_REFERENCE, parseDtype, parseFamilyIds, parseSchemeIds } from '../../ids.js';
 import { gitRev } from '../../util/env.js';
-import type { Status } from '../../results/schema.js';
 import { parseInteger, parseIntList, parseTokenList, parseTokens } from '../../util/parse.js';
 import { PARTIAL_ARRAYS } from '../../cp/torch/partial-arrays.js';
 import { pythonDir, pythonExecutable } from '../../worker/client.js';
-import { AttnbenchError, usage } from '../../errors.js';
+import { usage } from '../../errors.js';
 
 import { partialExternalIds } from '../../kernels/external.js';
 import { need, paramsOf, type RunOptions, type SbatchOptions, type TorchCaseOptions } from './cp-options.js';
@@ -74,16 +92,25 @@ export function torchCaseFlags(o: TorchCaseOptions, device: 'cuda' | 'cpu'): Cas
   };
 }
 
-/** Flex needs block tables; the reference kernel and CPU tensors do not. */
-export const needsBlockTables = (device: 'cuda' | 'cpu', jobs: readonly CpJob[]) => device === 'cuda' && jobs.some((j) => j.meta.kernel !== 'reference');
-
 export function launchText(l: TorchLaunch): string {
   if (l.kind === 'virtual') return `${l.world} virtual ranks in one process (${l.device})`;
   return `${l.nprocPerNode} process(es) x ${l.nnodes} node(s), ${l.backend} on ${l.device}${l.nodeRank !== undefined ? `, this is node ${l.nodeRank}` : ''}`;
 }
 
-/** `cp run --executor torch`: plan, then write the job folder and print its command, or run it. */
-export async function runOnTorch(o: RunOptions, retry: readonly Status[]): Promise<void> {
+/** The cases and executor settings of `cp run --executor torch`, for runCp (cp.ts runs them like the cpu executor's). */
+export interface TorchRun {
+  readonly cases: readonly CpRunRequest[];
+  readonly settings: CpExecutorSettings;
+  /** What runs where (one line for stderr). */
+  readonly note: string;
+}
+
+/**
+ * `cp run --executor torch`: flags -> launch and planned cases (every case planned and checked
+ * before anything is written). --plan-dir writes the job folder and prints its command; a node
+ * other than 0 of a several-node run follows node 0's launches: both return null (nothing for runCp).
+ */
+export async function torchRun(o: RunOptions): Promise<TorchRun | null> {
   if (o.planDir !== undefined && o.jobDir !== undefined) throw usage('--plan-dir is the job folder in file mode: drop --job-dir');
   const { launch, worlds } = resolveLaunch(
     {
@@ -100,43 +127,37 @@ export async function runOnTorch(o: RunOptions, retry: readonly Status[]): Promi
     o.preset !== undefined ? presetDefaults(o.preset).worlds : undefined,
   );
   const jobs = planTorchJobs(torchCaseSpecs(torchCaseFlags(o, launch.device), worlds));
-  const common = {
-    jobs,
-    timeoutS: parseInteger(o.timeout ?? '600', 'timeout', 0),
-    traceDir: o.traceDir ?? o.trace,
-    blockTables: needsBlockTables(launch.device, jobs),
-    device: launch.device,
-    ...(launch.kind === 'virtual'
-      ? { virtualRanks: launch.world }
-      : { nprocPerNode: launch.nprocPerNode, nnodes: launch.nnodes, nodeRank: launch.nodeRank, rdzvEndpoint: launch.rdzvEndpoint, rdzvId: launch.rdzvId, backend: launch.backend }),
-  };
+  const timeoutS = parseInteger(o.timeout ?? '600', 'timeout', 0);
+  const traceDir = o.traceDir ?? o.trace;
   if (o.planDir !== undefined) {
-    const r = await runTorchCp({ ...common, python: o.python, dir: o.planDir, out: o.out, planOnly: true, workerResume: true });
+    const r = writeTorchPlan(jobs, { launch, dir: o.planDir, python: o.python, timeoutS, traceDir });
     const raw = path.join(o.planDir, RAW_RESULTS);
     const env = { PYTHONPATH: path.relative(process.cwd(), pythonDir()) || '.', ...NCCL_ENV };
     const where = launch.kind === 'dist' && launch.nnodes > 1 ? ` on each of the ${launch.nnodes} nodes (job folder on a shared filesystem; --node_rank per node)` : '';
     process.stdout.write(
       `${jobs.length} case(s), ${launchText(launch)} -> ${o.planDir} (${fmtBytes(r.written.bytes)})\n` +
-        `run${where}:\n  ${shellCommand(r.commands[0], env)}\n` +
+        (r.command ? `run${where}:\n  ${shellCommand(r.command, env)}\n` : '') +
         `records: ${raw} (measurements as cases finish; running the command again continues after the finished ones)\n` +
         `rows: npx tsx src/cp/torch/rows-from-raw.ts --dir ${o.planDir} --raw ${raw} --out rows.jsonl, then \`attnbench results --ingest rows.jsonl\`\n`,
     );
-    return;
+    return null;
   }
   const python = pythonExecutable(o.python);
-  await requireTorch(python, { device: launch.device, backend: launch.kind === 'dist' ? launch.backend : undefined, gpus: launch.kind === 'dist' ? launch.nprocPerNode : 1 });
   const dir = o.jobDir ?? path.join(path.dirname(o.out), 'cp-torch-jobs');
-  process.stderr.write(`${jobs.length} case(s) on ${launchText(launch)} with ${python}; job files in ${dir}\n`);
-  const res = await runTorchCp({ ...common, python, dir, out: o.out, resume: o.resume, retry });
-  if (res.skipped) process.stderr.write(`${res.skipped} case(s) already in ${o.out}: skipped (--resume)\n`);
+  const run = { launch, dir, python, timeoutS, traceDir };
   if (launch.kind === 'dist' && (launch.nodeRank ?? 0) !== 0) {
+    await requireTorch(python, { device: launch.device, backend: launch.backend, gpus: launch.nprocPerNode });
+    process.stderr.write(`following node 0's launches on ${launchText(launch)} with ${python}; job folder ${dir}\n`);
+    await followTorchLaunches(run);
     process.stdout.write(`node ${launch.nodeRank}: done (node 0 writes the rows)\n`);
-    return;
+    return null;
   }
-  if (res.rows.length) process.stdout.write(`${cpRunTable([...res.rows])}\n`);
-  process.stdout.write(`${res.rows.length} row(s) -> ${o.out}\n`);
-  const failed = new Set(res.rows.filter((r) => r.status !== 'ok').map((r) => r.id.split('|')[0])).size;
-  if (failed) throw new AttnbenchError('failed', `${failed} of ${jobs.length - res.skipped} case(s) did not end ok; their rows in ${o.out} say why`);
+  const dtype = jobs[0]?.meta.dtype ?? 'bfloat16';
+  return {
+    cases: jobs.map(torchRequest),
+    settings: { torch: { ...run, dtype } },
+    note: `${jobs.length} case(s) on ${launchText(launch)} with ${python}; job files in ${dir}`,
+  };
 }
 
 /** `cp sbatch`: the job folder and a Slurm script that runs it with one torchrun per node. */

@@ -7,19 +7,20 @@
 //   cp sbatch ...              a Slurm script (one torchrun per node) and its job folder
 import type { Command } from 'commander';
 import { checkPlan } from '../../cp/check.js';
-import { loadCpExecutor } from '../../cp/exec/index.js';
+import { loadCpExecutor, type CpExecutor, type CpRunRequest } from '../../cp/exec/index.js';
 import { parseLayout, planCp, SCHEMES } from '../../cp/plan/index.js';
 import { planStats, summarizeStats } from '../../cp/stats.js';
 import { cpRunTable, planStatsTable } from '../../cp/table.js';
 import { parseCpExecutorId, parseDtype, parseFamilyId, parseFamilyIds, parseSchemeId, parseSchemeIds } from '../../ids.js';
 import { cpuEnvironment } from '../../util/env.js';
 import { parseRetry } from '../../results/resume.js';
+import type { Status } from '../../results/schema.js';
 import { parseInteger, parseIntList, parseTokenList, parseTokens } from '../../util/parse.js';
 import { AttnbenchError, usage } from '../../errors.js';
 
 import { cpRunSummary, planCpCases, runCp, type CpCaseGrid } from '../../cp/exec/run-cp.js';
 import { allParams, caseOptions, makeMask, maskOptions, need, shapeOf, torchCaseOptions, DTYPE_BYTES, type PlanOptions, type RunOptions, type SbatchOptions } from './cp-options.js';
-import { runOnTorch, TORCH_ONLY, writeSbatch } from './cp-torch.js';
+import { torchRun, TORCH_ONLY, writeSbatch } from './cp-torch.js';
 
 export function register(program: Command): void {
   const cp = program.command('cp').description('context parallelism: plan schemes, check plans, run them on P ranks');
@@ -107,7 +108,11 @@ export function register(program: Command): void {
     const executorId = parseCpExecutorId(o.executor);
     if (o.retry !== undefined && !o.resume) throw usage('--retry needs --resume');
     const retry = o.retry !== undefined ? parseRetry(o.retry) : [];
-    if (executorId === 'torch') return runOnTorch(o, retry);
+    if (executorId === 'torch') {
+      const t = await torchRun(o); // null: --plan-dir, or a node other than 0 (done there)
+      if (t === null) return;
+      return runCases(await loadCpExecutor('torch', t.settings), () => t.cases, o, retry, t.note);
+    }
     for (const [k, flag] of Object.entries(TORCH_ONLY)) if ((o as unknown as Record<string, unknown>)[k] !== undefined) throw usage(`${flag} is for --executor torch`);
     const families = parseFamilyIds(need(o.family, '--family'));
     const grid: CpCaseGrid = {
@@ -124,18 +129,7 @@ export function register(program: Command): void {
       timeoutMs: parseInteger(o.timeout ?? '300', 'timeout') * 1000,
       traceDir: o.trace ?? o.traceDir,
     };
-    const executor = await loadCpExecutor(executorId);
-    try {
-      const cases = planCpCases(grid, executor.dtypeBytes); // bad input fails here, before anything runs
-      const log = (l: string) => process.stderr.write(`${l}\n`);
-      const r = await runCp(cases, executor, { out: o.out, resume: Boolean(o.resume), retry, env: cpuEnvironment(), log });
-      if (r.skipped) log(`${r.skipped} case(s) already in ${o.out}: skipped (--resume)`);
-      if (r.rows.length) process.stdout.write(`${cpRunTable([...r.rows])}\n`);
-      process.stdout.write(`${cpRunSummary(r, o.out)}\n`);
-      if (r.failed) throw new AttnbenchError('failed', `${r.failed} of ${r.cases - r.skipped} case(s) did not end ok; their rows in ${o.out} say why`);
-    } finally {
-      await executor.close();
-    }
+    return runCases(await loadCpExecutor('cpu'), (ex) => planCpCases(grid, ex.dtypeBytes), o, retry);
   });
 
   maskOptions(
@@ -164,3 +158,18 @@ export function register(program: Command): void {
   ).action((o: SbatchOptions) => writeSbatch(o));
 }
 
+/** `cp run` on any executor: the cases (planned and checked: bad input fails before anything runs) through runCp, then the table. */
+async function runCases(executor: CpExecutor, plan: (ex: CpExecutor) => readonly CpRunRequest[], o: RunOptions, retry: readonly Status[], note?: string): Promise<void> {
+  try {
+    const cases = plan(executor);
+    const log = (l: string) => process.stderr.write(`${l}\n`);
+    if (note) log(note);
+    const r = await runCp(cases, executor, { out: o.out, resume: Boolean(o.resume), retry, env: cpuEnvironment(), log });
+    if (r.skipped) log(`${r.skipped} case(s) already in ${o.out}: skipped (--resume)`);
+    if (r.rows.length) process.stdout.write(`${cpRunTable([...r.rows])}\n`);
+    process.stdout.write(`${cpRunSummary(r, o.out)}\n`);
+    if (r.failed) throw new AttnbenchError('failed', `${r.failed} of ${r.cases - r.skipped} case(s) did not end ok; their rows in ${o.out} say why`);
+  } finally {
+    await executor.close();
+  }
+}

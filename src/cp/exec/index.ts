@@ -1,16 +1,22 @@
-// CP executors by id (CP_EXECUTOR_IDS in src/cp/types.ts). cpu runs plans in worker threads
-// behind the CpExecutor interface, loaded on demand; torch drives torch.distributed (torchrun with
-// NCCL / gloo, or virtual ranks on one GPU) through src/cp/torch. Adding an executor = one module
-// + one entry here.
+// CP executors by id (CP_EXECUTOR_IDS in src/cp/types.ts), each behind the CpExecutor interface
+// and run by runCp (./run-cp.ts), loaded on demand: cpu runs plans in worker threads; torch drives
+// torch.distributed (torchrun with NCCL / gloo, or virtual ranks on one GPU) through
+// src/cp/torch/executor.ts, after checking that its python can (no torch: one line, exit 2).
+// Adding an executor = one module + one entry here.
 import { AttnbenchError } from '../../errors.js';
+import type { TorchExecutorOptions } from '../torch/executor.js';
 import type { CpExecutorId } from '../types.js';
 import type { CpExecutor } from './types.js';
+
+/** What an executor is created with: the launch of the torch executor (the cpu one needs nothing). */
+export interface CpExecutorSettings {
+  readonly torch?: TorchExecutorOptions;
+}
 
 export interface CpExecutorEntry {
   readonly id: CpExecutorId;
   readonly description: string;
-  /** The in-process executor, or null when the executor runs through src/cp/torch's launcher. */
-  readonly load: (() => Promise<CpExecutor>) | null;
+  readonly load: (s: CpExecutorSettings) => Promise<CpExecutor>;
 }
 
 export const CP_EXECUTORS = [
@@ -18,14 +24,17 @@ export const CP_EXECUTORS = [
   {
     id: 'torch',
     description: 'torch.distributed: torchrun with NCCL on GPUs or gloo on CPU tensors, or --virtual-ranks on one GPU (src/cp/torch)',
-    load: null,
+    load: async (s) => {
+      if (!s.torch) throw new AttnbenchError('internal', 'the torch CP executor needs its launch (CpExecutorSettings.torch)');
+      return (await import('../torch/executor.js')).loadTorchExecutor(s.torch);
+    },
   },
 ] as const satisfies readonly CpExecutorEntry[];
 
-export async function loadCpExecutor(id: CpExecutorId): Promise<CpExecutor> {
+export async function loadCpExecutor(id: CpExecutorId, settings: CpExecutorSettings = {}): Promise<CpExecutor> {
   const e: CpExecutorEntry = CP_EXECUTORS.find((x) => x.id === id)!;
-  if (!e.load) throw new AttnbenchError('internal', `CP executor ${id} runs through its launcher (src/cp/torch), not in process`);
-  return e.load();
+  return e.load(settings);
 }
 
-export type { CpCaseOutcome, CpCaseReport, CpExecutor, CpRunRequest, CpRunResult } from './types.js';
+export { CpBatchRefused } from './types.js';
+export type { CpCaseOutcome, CpCaseReport, CpExecutor, CpRunRequest, CpRunResult, TorchCaseSettings } from './types.js';

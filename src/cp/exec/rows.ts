@@ -8,7 +8,10 @@ import type { CpRunner, CpRunRequest } from './types.js';
 
 export type { CpRunner };
 
-export function cpCaseKey(runner: CpRunner, req: Pick<CpRunRequest, 'plan' | 'family' | 'maskParams' | 'seed'>, direction: Direction): CaseKey {
+type CaseOf = Pick<CpRunRequest, 'plan' | 'family' | 'maskParams' | 'seed' | 'torch'>;
+
+/** The case key of a request (a torch part's dtype overrides the runner's). */
+export function cpCaseKey(runner: CpRunner, req: CaseOf, direction: Direction): CaseKey {
   const p = req.plan;
   return {
     suite: 'cp',
@@ -23,7 +26,7 @@ export function cpCaseKey(runner: CpRunner, req: Pick<CpRunRequest, 'plan' | 'fa
     headsQ: p.shape.headsQ,
     headsKv: p.shape.headsKv,
     headDim: p.shape.headDim,
-    dtype: runner.dtype,
+    dtype: req.torch?.dtype ?? runner.dtype,
     direction,
     world: p.world,
     layout: p.layout,
@@ -33,9 +36,12 @@ export function cpCaseKey(runner: CpRunner, req: Pick<CpRunRequest, 'plan' | 'fa
 }
 
 /** Stable id of a CP case and direction (the one grammar, src/results/case-id.ts). */
-export function cpCaseId(runner: CpRunner, req: Pick<CpRunRequest, 'plan' | 'family' | 'maskParams' | 'seed'>, direction: Direction): string {
+export function cpCaseId(runner: CpRunner, req: CaseOf, direction: Direction): string {
   return caseId(cpCaseKey(runner, req, direction));
 }
+
+/** The directions a request measures (both unless its torch part says otherwise). */
+export const cpDirections = (req: Pick<CpRunRequest, 'torch'>): readonly Direction[] => req.torch?.directions ?? ['fwd', 'bwd'];
 
 /** The row of a case whose run failed (status error / timeout). */
 export function cpFailedRow(

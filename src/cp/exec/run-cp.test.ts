@@ -8,7 +8,7 @@ import { cpuEnvironment } from '../../util/env.js';
 import { readJsonl } from '../../util/jsonl.js';
 import { planCpCases, runCp, type CpCaseGrid } from './run-cp.js';
 import { cpCaseId, cpFailedRow } from './rows.js';
-import type { CpCaseReport, CpExecutor, CpRunRequest } from './types.js';
+import { CpBatchRefused, type CpCaseReport, type CpExecutor, type CpRunRequest } from './types.js';
 
 const env = cpuEnvironment();
 const grid: CpCaseGrid = {
@@ -24,8 +24,8 @@ const grid: CpCaseGrid = {
   timeoutMs: 1000,
 };
 const runner = { id: 'torch', kernel: 'reference', dtype: 'float32', launch: 'virtual2', device: 'cpu' } as const;
-/** Rows a fake executor "measures": the failed-row shape with a recognisable message. */
-const measured = (req: CpRunRequest): ResultRow[] => (['fwd', 'bwd'] as const).map((d) => cpFailedRow(runner, req, d, 'error', 'measured', env));
+/** Rows a fake executor "measures": the failed-row shape, status ok, with a recognisable message. */
+const measured = (req: CpRunRequest): ResultRow[] => (['fwd', 'bwd'] as const).map((d) => ({ ...cpFailedRow(runner, req, d, 'error', 'measured', env), status: 'ok' as const }));
 
 function fake(batch: ((reqs: readonly CpRunRequest[], report: CpCaseReport) => Promise<void>) | null, calls: number[][]): CpExecutor {
   const ex: CpExecutor = {
@@ -72,7 +72,7 @@ describe('runCp', () => {
     expect(r.failed).toBe(3);
     const rows = readJsonl<ResultRow>(out);
     expect(rows.map((x) => `${x.status}:${x.message}`)).toEqual([
-      'error:measured', 'error:measured',
+      'ok:measured', 'ok:measured',
       'timeout:rank 1 stuck at step 3', 'timeout:rank 1 stuck at step 3',
       'error:the launcher died', 'error:the launcher died',
       'error:the launcher died', 'error:the launcher died',
@@ -96,5 +96,37 @@ describe('runCp', () => {
   it('refuses a report out of range or twice', async () => {
     const ex = fake(async (reqs, report) => (report(0, { rows: measured(reqs[0]) }), report(0, { rows: [] })), []);
     await expect(runCp(cases, ex, { out: tmp(), resume: false, retry: [], env })).rejects.toThrow(/reported case 0 of 4 twice/);
+  });
+
+  it('streams rows of an open case (more: true); a case left open gets failed rows; non-ok rows count as failed', async () => {
+    const out = tmp();
+    const ex = fake(async (reqs, report) => {
+      const [fwd, bwd] = measured(reqs[0]);
+      report(0, { rows: [fwd], more: true });
+      expect(readJsonl<ResultRow>(out)).toHaveLength(1); // written as reported, before the case ends
+      report(0, { rows: [bwd] });
+      report(1, { rows: measured(reqs[1]).map((r) => ({ ...r, status: 'oom' as const })) });
+      report(2, { rows: measured(reqs[2]).slice(0, 1), more: true });
+    }, []);
+    const r = await runCp(cases, ex, { out, resume: false, retry: [], env });
+    expect(r.rows.map((x) => `${x.direction}:${x.status}`)).toEqual(['fwd:ok', 'bwd:ok', 'fwd:oom', 'bwd:oom', 'fwd:ok', 'fwd:error', 'bwd:error', 'fwd:error', 'bwd:error']);
+    expect(r.failed).toBe(3);
+  });
+
+  it('a batch refused before its first case: its error, and no rows for the cases left', async () => {
+    const out = tmp();
+    const ex = fake(async () => {
+      throw new CpBatchRefused('unavailable', 'python not found', 2);
+    }, []);
+    await expect(runCp(cases, ex, { out, resume: false, retry: [], env })).rejects.toThrow(CpBatchRefused);
+    expect(fs.existsSync(out)).toBe(false);
+  });
+
+  it("an executor's own failed rows (failedRow) replace cpFailedRow's", async () => {
+    const out = tmp();
+    const base = fake(async () => {}, []);
+    const ex: CpExecutor = { ...base, failedRow: (req, d, status, message) => ({ ...cpFailedRow(runner, req, d, status, message, env), notes: ['own'] }) };
+    const r = await runCp(cases.slice(0, 1), ex, { out, resume: false, retry: [], env });
+    expect(r.rows.map((x) => x.notes)).toEqual([['own'], ['own']]);
   });
 });

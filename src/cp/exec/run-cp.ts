@@ -1,21 +1,24 @@
 // runCp: the CP run of every executor behind the CpExecutor interface, as a function (the CLI only parses flags into a
 // CpCaseGrid). It plans every case and checks every plan before anything runs (bad input fails
 // first), leaves out what --resume finds settled (src/results/resume.ts), runs the rest, appends
-// each row as it is measured, and writes error / timeout rows for the cases that fail. Executors
-// with runBatch get every remaining case in one call; the others run case by case (runCaseByCase).
+// each row as it is measured, and writes error / timeout rows for the cases that fail (the
+// executor's failedRow, else cpFailedRow). Executors with runBatch (torch: one job folder, one
+// torchrun) get every remaining case in one call and report each case as it ends, rows as they
+// arrive; cases they never report get failed rows, unless the batch was refused before its first
+// case (CpBatchRefused: one error, no rows). The others run case by case (runCaseByCase).
 import path from 'node:path';
 import { AttnbenchError } from '../../errors.js';
 import type { FamilyId, SchemeId } from '../../ids.js';
 import { familyParams, generateMask } from '../../mask/families/index.js';
 import { doneCaseIds } from '../../results/resume.js';
-import type { Environment, ResultRow, Status } from '../../results/schema.js';
+import type { Direction, Environment, ResultRow, Status } from '../../results/schema.js';
 import { appendJsonl, readJsonl } from '../../util/jsonl.js';
 import { formatTokens } from '../../util/parse.js';
 import { checkPlan } from '../check.js';
 import { planCp, sharedMask } from '../plan/index.js';
 import type { CpLayout, CpShape } from '../types.js';
-import { cpCaseId, cpFailedRow } from './rows.js';
-import type { CpCaseOutcome, CpCaseReport, CpExecutor, CpRunRequest } from './types.js';
+import { cpCaseId, cpDirections, cpFailedRow } from './rows.js';
+import { CpBatchRefused, type CpCaseOutcome, type CpCaseReport, type CpExecutor, type CpRunRequest } from './types.js';
 
 /** Every scheme x world x family x seqlen, with one layout, shape and mask setting. */
 export interface CpCaseGrid {
@@ -74,33 +77,39 @@ export interface RunCpResult {
   readonly cases: number;
   /** Cases --resume left out. */
   readonly skipped: number;
-  /** Cases that ended in an error or timeout row. */
+  /** Cases that did not end ok: an error from the executor, or a row whose status is not ok. */
   readonly failed: number;
 }
 
 export async function runCp(cases: readonly CpRunRequest[], executor: CpExecutor, o: RunCpOptions): Promise<RunCpResult> {
   const log = o.log ?? (() => {});
   const settled = o.resume ? doneCaseIds(readJsonl(o.out), o.retry) : null;
-  const todo = settled ? cases.filter((req) => !(['fwd', 'bwd'] as const).every((d) => settled.has(cpCaseId(executor.runner, req, d)))) : cases;
+  const todo = settled ? cases.filter((req) => !cpDirections(req).every((d) => settled.has(cpCaseId(executor.runner, req, d)))) : cases;
   const rows: ResultRow[] = [];
   const emit = (row: ResultRow) => {
     appendJsonl(o.out, row);
     rows.push(row);
   };
-  let failed = 0;
+  const failedCases = new Set<number>();
   const label = (req: CpRunRequest) => `${req.plan.scheme} ${req.family} S=${formatTokens(req.plan.seqlen)} P=${req.plan.world}`;
-  const fail = (req: CpRunRequest, e: Error) => {
-    failed++;
+  const failedRow = (req: CpRunRequest, d: Direction, status: 'error' | 'timeout', message: string) =>
+    executor.failedRow ? executor.failedRow(req, d, status, message) : cpFailedRow(executor.runner, req, d, status, message, o.env);
+  const fail = (n: number, e: Error) => {
+    const req = todo[n];
+    failedCases.add(n);
     log(`${label(req)}: ${e.message}`);
     const status = e instanceof AttnbenchError && e.code === 'timeout' ? 'timeout' : 'error';
-    for (const direction of ['fwd', 'bwd'] as const) emit(cpFailedRow(executor.runner, req, direction, status, e.message, o.env));
+    for (const direction of cpDirections(req)) emit(failedRow(req, direction, status, e.message));
   };
   const reported = new Set<number>();
   const report: CpCaseReport = (n, outcome) => {
-    if (n < 0 || n >= todo.length || reported.has(n)) throw new AttnbenchError('internal', `the ${executor.id} executor reported case ${n} of ${todo.length} twice or out of range`);
-    reported.add(n);
-    if ('error' in outcome) fail(todo[n], outcome.error);
-    else for (const row of outcome.rows) emit(row);
+    if (!Number.isInteger(n) || n < 0 || n >= todo.length || reported.has(n)) throw new AttnbenchError('internal', `the ${executor.id} executor reported case ${n} of ${todo.length} twice or out of range`);
+    if ('error' in outcome) return (reported.add(n), fail(n, outcome.error));
+    if (!outcome.more) reported.add(n);
+    for (const row of outcome.rows) {
+      if (row.status !== 'ok') failedCases.add(n);
+      emit(row);
+    }
   };
   if (executor.runBatch && todo.length) {
     log(`running ${todo.length} case(s) in one batch on the ${executor.id} executor ...`);
@@ -108,14 +117,14 @@ export async function runCp(cases: readonly CpRunRequest[], executor: CpExecutor
     try {
       await executor.runBatch(todo, report);
     } catch (e) {
-      if (e instanceof AttnbenchError && e.code === 'internal') throw e;
+      if (e instanceof CpBatchRefused || (e instanceof AttnbenchError && e.code === 'internal')) throw e;
       ended = e as Error;
     }
     todo.forEach((req, n) => {
       if (!reported.has(n)) report(n, { error: ended ?? new AttnbenchError('worker', `the ${executor.id} executor ended without a result for this case`) });
     });
   } else await runCaseByCase(executor, todo, report, (req) => log(`running ${label(req)} ...`));
-  return { rows, cases: cases.length, skipped: cases.length - todo.length, failed };
+  return { rows, cases: cases.length, skipped: cases.length - todo.length, failed: failedCases.size };
 }
 
 /** The default batch: each case through executor.run, one after another. */

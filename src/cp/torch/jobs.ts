@@ -1,9 +1,11 @@
 // CP cases for the GPU executor: (scheme x family x world) -> generated mask -> plan -> CpJob.
-// Pure apart from mask generation's document-length files; no torch, no processes.
+// Pure apart from mask generation's document-length files; no torch, no processes. A planned case
+// is runCp's run request with its torch part (torchRequest) and back (torchJob).
 import { generateMask } from '../../mask/families/index.js';
 import { AttnbenchError } from '../../errors.js';
 import { planCp, schemeDef, sharedMask } from '../plan/index.js';
 import type { CpLayout, CpShape } from '../types.js';
+import type { CpRunRequest } from '../exec/types.js';
 import type { CpCaseMeta, CpDtype, CpJob, CpKernel } from './manifest.js';
 
 export const DTYPE_BYTES: Readonly<Record<CpDtype, number>> = { bfloat16: 2, float16: 2, float32: 4 };
@@ -59,4 +61,16 @@ export function planJob(spec: CpCaseSpec): CpJob {
     gitRev: spec.gitRev ?? null,
   };
   return { plan, mask, meta };
+}
+
+/** The run request of a planned case (runCp's unit): its meta beyond the mask's identity is the torch part. */
+export function torchRequest(job: CpJob): CpRunRequest {
+  const { family, maskParams, seed, ...torch } = job.meta;
+  return { plan: job.plan, mask: job.mask, family, maskParams, seed, check: torch.checkUpTo >= job.plan.seqlen, torch };
+}
+
+/** The planned case of a run request (the torch executor writes its manifest). */
+export function torchJob(req: CpRunRequest): CpJob {
+  if (!req.torch) throw new AttnbenchError('internal', `the torch executor got a ${req.plan.scheme} case without its torch part (plan it with src/cp/torch planJob)`);
+  return { plan: req.plan, mask: req.mask, meta: { ...req.torch, family: req.family, maskParams: req.maskParams, seed: req.seed } };
 }

@@ -29,6 +29,7 @@ import { ArrayFile, readArray } from '../../worker/arrays.js';
 import type { ArrayRef, JobSlices } from '../../worker/protocol.js';
 import { planStats } from '../stats.js';
 import type { Plan, RankProgram, Step } from '../types.js';
+import type { TorchCaseSettings } from '../exec/types.js';
 import { toleranceFor } from '../../util/tolerance.js';
 import { CP_INDEX_FORMAT, CP_JOB_FORMAT, CP_JOB_VERSION } from '../../contract/tables.js';
 import { arrayKernels, partialArgs, type PartialArgs } from './partial-arrays.js';
@@ -44,24 +45,14 @@ export type CpDtype = 'bfloat16' | 'float16' | 'float32';
  * (python kernels/<id>.py: flex, reference, triton_ranges, --kernel-module ones). */
 export type CpKernel = string;
 
-/** What a case is, besides its plan: recorded in every result row. */
-export interface CpCaseMeta {
+/** What a case is, besides its plan: recorded in every result row (the torch part of its run request and the mask's identity). */
+export interface CpCaseMeta extends TorchCaseSettings {
   readonly family: string;
   readonly maskParams: Readonly<Record<string, number | string>>;
   readonly seed: number;
   readonly dtype: CpDtype;
   /** Partial-attention kernel: flex on GPUs, the chunked torch reference on CPU ('auto' picks). */
   readonly kernel: CpKernel;
-  /** Gradient buffers (dq, dkv and what travels of them): float32 (default) or the model dtype. */
-  readonly gradDtype?: 'float32' | 'model';
-  readonly warmup: number;
-  readonly iters: number;
-  /** Check against the single-device reference when seqlen <= this. */
-  readonly checkUpTo: number;
-  /** Seed of the random Q, K, V, dO. */
-  readonly inputSeed?: number;
-  readonly directions?: readonly Direction[];
-  readonly gitRev?: string | null;
 }
 
 /** One planned case: the plan, the global mask it was planned from, and its meta. */

@@ -1,9 +1,8 @@
-// `attnbench cp run --executor torch`: write the job files, start the executor (torchrun, or one
-// python process for --virtual-ranks), and stream its rows into --out as cases finish. A launch
-// that dies mid-way loses only the case it was running: that case gets an error / timeout row
-// naming the rank and step (from the ranks' fault lines), and the launcher starts again on the
-// cases after it. A launch with no sign of progress (output, rows, faults, the ranks' heartbeat)
-// for --timeout plus a margin is stopped from here, in case the ranks' own watchdog could not.
+// What every launch of the torch CP executor shares: the job folder's run files, the command line
+// of a launch (torchrun, or one python process for virtual ranks) and its environment, and the two
+// ways to use a job folder without the executor's run loop (./executor.ts):
+//   writeTorchPlan        --plan-dir: write the job folder and return the command (nothing runs)
+//   followTorchLaunches   several nodes, node rank != 0: launch what node 0 names, write nothing
 //
 // Several nodes: every node runs the same command with its --node-rank and the job folder on a
 // filesystem they share. Node 0 writes the job files, streams the rows and decides each relaunch
@@ -11,71 +10,13 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { AttnbenchError } from '../../errors.js';
-import { appendJsonl, readJsonl } from '../../util/jsonl.js';
-import { doneCaseIds } from '../../results/resume.js';
-import type { ResultRow, Status } from '../../results/schema.js';
 import { pythonDir, pythonExecutable } from '../../worker/client.js';
 import { NCCL_ENV, torchrunArgs, virtualArgs, type WorkerArgs } from './launch.js';
-import { caseId, INDEX_FILE, INDEX_FORMAT, readManifest, writeJobFiles, type CpJob, type Manifest, type WrittenJobs } from './manifest.js';
-import { failedRow, measurementRow, parseMeasurement, torchRowId } from './rows.js';
+import { INDEX_FILE, writeJobFiles, type CpJob, type WrittenJobs } from './manifest.js';
+import type { TorchLaunch } from './options.js';
 import { LaunchOutput } from './launch-output.js';
-import { launchProcess, STOPPED_EXIT, type LaunchWatch } from './spawn.js';
-import { filesFingerprint, LineTail } from './tail.js';
-
-export interface RunTorchCpOptions {
-  readonly jobs: readonly CpJob[];
-  /** Job folder (manifests, arrays.bin, raw results). */
-  readonly dir: string;
-  /** Result rows (JSONL): rows are appended here as the executor writes them. */
-  readonly out: string;
-  readonly python?: string;
-  /** Real ranks: torchrun with this many processes per node. */
-  readonly nprocPerNode?: number;
-  readonly nnodes?: number;
-  readonly nodeRank?: number;
-  readonly rdzvEndpoint?: string;
-  readonly rdzvId?: string;
-  /** Virtual ranks: every plan must have this world size; one process runs all its ranks. */
-  readonly virtualRanks?: number;
-  readonly backend?: 'nccl' | 'gloo';
-  readonly device?: 'cuda' | 'cpu';
-  /** The ranks' watchdog: seconds without a step starting before a case is ended (python default 600; 0 = off). */
-  readonly timeoutS?: number;
-  readonly traceDir?: string;
-  readonly dtype?: WorkerArgs['dtype'];
-  readonly kernel?: WorkerArgs['kernel'];
-  readonly warmup?: number;
-  readonly iters?: number;
-  /** Skip jobs whose every direction already has an ok row in `out` (this mode and device). */
-  readonly resume?: boolean;
-  /** With resume: statuses whose cases run again (the one rule: src/results/resume.ts). */
-  readonly retry?: readonly Status[];
-  /** Write the job files and the commands only (clusters without node: run them there). */
-  readonly planOnly?: boolean;
-  /** With planOnly: the command skips cases already ok in its raw results (a rerun continues). */
-  readonly workerResume?: boolean;
-  readonly blockTables?: boolean;
-  /** Seconds past timeoutS without any sign of progress before a launch is stopped (default 90). */
-  readonly killMarginS?: number;
-  /** Seconds from SIGTERM to SIGKILL when stopping a launch (default 45: torchrun takes 30 to stop its workers). */
-  readonly killGraceS?: number;
-  /** Output of the launched processes, line by line (default: this process's stderr). */
-  readonly onLine?: (line: string) => void;
-  /** Starts a process and resolves with its exit code (tests inject one). */
-  readonly spawnFn?: (argv: readonly string[], env: NodeJS.ProcessEnv, watch: LaunchWatch) => Promise<number>;
-}
-
-export interface RunTorchCpResult {
-  readonly written: WrittenJobs;
-  /** The commands run (or, with planOnly, to run). */
-  readonly commands: readonly (readonly string[])[];
-  /** Rows appended to `out` by this call (none on nodes other than 0). */
-  readonly rows: readonly ResultRow[];
-  /** Jobs left out by `resume`. */
-  readonly skipped: number;
-}
-
-type Mode = { readonly kind: 'virtual'; readonly world: number } | { readonly kind: 'dist'; readonly world: number };
+import { launchProcess, type LaunchWatch } from './spawn.js';
+import { filesFingerprint } from './tail.js';
 
 export const RAW_RESULTS = 'results.raw.jsonl';
 /** Seconds past --timeout before a launch without progress is stopped from here. */
@@ -85,22 +26,98 @@ export const KILL_MARGIN_S = 90;
 export const faultsFile = (raw: string): string => `${raw}.faults.jsonl`;
 export const heartbeatFile = (raw: string): string => `${raw}.heartbeat`;
 
-function modeTag(mode: Mode, backend: string): string {
-  return mode.kind === 'virtual' ? `virtual${mode.world}` : `dist-${backend}`;
+/** Starts a process and resolves with its exit code (tests inject one). */
+export type SpawnFn = (argv: readonly string[], env: NodeJS.ProcessEnv, watch: LaunchWatch) => Promise<number>;
+
+/** How the torch executor launches: the same on every node of a run. */
+export interface TorchRunOptions {
+  readonly launch: TorchLaunch;
+  /** Job folder (manifests, arrays.bin, raw results); shared by every node with several nodes. */
+  readonly dir: string;
+  readonly python?: string;
+  /** The ranks' watchdog: seconds without a step starting before a case is ended (python default 600; 0 = off). */
+  readonly timeoutS?: number;
+  readonly traceDir?: string;
+  /** Write the kernels' step arguments (default: on cuda unless every case runs the reference). */
+  readonly blockTables?: boolean;
+  /** Seconds past timeoutS without any sign of progress before a launch is stopped (default 90). */
+  readonly killMarginS?: number;
+  /** Seconds from SIGTERM to SIGKILL when stopping a launch (default 45: torchrun takes 30 to stop its workers). */
+  readonly killGraceS?: number;
+  /** Output of the launched processes, line by line (default: this process's stderr). */
+  readonly onLine?: (line: string) => void;
+  readonly spawnFn?: SpawnFn;
 }
 
-interface Fault {
-  readonly rank?: number;
-  readonly case?: string;
-  readonly status?: string;
-  readonly message?: string;
+/** How the ranks ran, as rows and ids record it: `virtual<P>` or `dist-<backend>`. */
+export const launchTag = (l: TorchLaunch): string => (l.kind === 'virtual' ? `virtual${l.world}` : `dist-${l.backend}`);
+
+/** Flex needs block tables; the reference kernel and CPU tensors do not. */
+export const needsBlockTables = (device: 'cuda' | 'cpu', jobs: readonly CpJob[]): boolean => device === 'cuda' && jobs.some((j) => j.meta.kernel !== 'reference');
+
+export const multiNode = (l: TorchLaunch): boolean => l.kind === 'dist' && l.nnodes > 1;
+export const isLeader = (l: TorchLaunch): boolean => l.kind === 'virtual' || (l.nodeRank ?? 0) === 0;
+
+/** The argv of a launch running `index` (an index file of the job folder). */
+export function launchArgv(o: TorchRunOptions, index: string, extra: Partial<WorkerArgs> = {}): string[] {
+  const l = o.launch;
+  const a: WorkerArgs & { python: string } = {
+    manifests: [index],
+    out: path.join(o.dir, RAW_RESULTS),
+    backend: l.kind === 'dist' ? l.backend : undefined,
+    device: l.device,
+    timeoutS: o.timeoutS,
+    traceDir: o.traceDir,
+    python: pythonExecutable(o.python),
+    ...extra,
+  };
+  return l.kind === 'virtual'
+    ? virtualArgs({ ...a, virtualRanks: l.world })
+    : torchrunArgs({ ...a, nprocPerNode: l.nprocPerNode, nnodes: l.nnodes, nodeRank: l.nodeRank, rdzvEndpoint: l.rdzvEndpoint, rdzvId: l.rdzvId });
+}
+
+/** The environment of a launch: NVLink multicast off, the python package on PYTHONPATH. */
+export function launchEnv(): NodeJS.ProcessEnv {
+  return {
+    ...process.env,
+    ...NCCL_ENV,
+    PYTHONPATH: [pythonDir(), process.env.PYTHONPATH].filter(Boolean).join(path.delimiter),
+    PYTHONUNBUFFERED: '1',
+  };
+}
+
+/** The launch's output: shown (and kept in the folder's launch log); the last lines are kept for errors. */
+export function launchOutput(o: TorchRunOptions): { shown: LaunchOutput; recent: string[]; onLine: (l: string) => void } {
+  const say = o.onLine ?? ((l: string) => process.stderr.write(`${l}\n`));
+  const logFile = path.join(o.dir, multiNode(o.launch) ? `launch.node${o.launch.kind === 'dist' ? (o.launch.nodeRank ?? 0) : 0}.log` : 'launch.log');
+  fs.rmSync(logFile, { force: true });
+  const shown = new LaunchOutput(say, logFile);
+  const recent: string[] = [];
+  const onLine = (l: string) => {
+    recent.push(l);
+    if (recent.length > 40) recent.shift();
+    shown.line(l);
+  };
+  return { shown, recent, onLine };
+}
+
+/** Starts a launch; a python that cannot be started is AttnbenchError 'unavailable' (exit 2). */
+export async function startLaunch(o: TorchRunOptions, argv: readonly string[], watch: LaunchWatch, shown: LaunchOutput): Promise<number> {
+  try {
+    return await (o.spawnFn ?? launchProcess)(argv, launchEnv(), watch);
+  } catch (e) {
+    const err = e as NodeJS.ErrnoException;
+    throw new AttnbenchError('unavailable', err.code === 'ENOENT' ? `python not found: '${argv[0]}'` : `cannot start ${argv[0]}: ${err.message}`, 2);
+  } finally {
+    shown.end();
+  }
 }
 
 /** Node 0's word to the other nodes before launch n (n >= 1): the index to run, or stop. */
-type Decision = { readonly index: string } | { readonly stop: true };
+export type Decision = { readonly index: string } | { readonly stop: true };
 const decisionFile = (dir: string, n: number) => path.join(dir, `launch.${n}.json`);
 
-function writeDecision(dir: string, n: number, d: Decision): void {
+export function writeDecision(dir: string, n: number, d: Decision): void {
   const file = decisionFile(dir, n);
   fs.writeFileSync(`${file}.tmp`, JSON.stringify(d));
   fs.renameSync(`${file}.tmp`, file);
@@ -117,233 +134,63 @@ async function waitDecision(dir: string, n: number, limitMs: number): Promise<De
 }
 
 /** Removes what an earlier run left in the folder (node 0, before its first launch). */
-function clearRunState(dir: string, raw: string): void {
+export function clearRunState(dir: string): void {
+  const raw = path.join(dir, RAW_RESULTS);
   for (const f of [raw, faultsFile(raw), heartbeatFile(raw)]) fs.rmSync(f, { force: true });
   for (const name of fs.readdirSync(dir)) if (/^(launch\.\d+\.json(\.tmp)?|index\.retry\d+\.json)$/.test(name)) fs.rmSync(path.join(dir, name), { force: true });
 }
 
-/** The line that best says why a launch ended: the executor's own, else the last one. */
-function lastWords(lines: readonly string[]): string {
-  const own = [...lines].reverse().find((l) => l.includes('attnbench-cp:'));
-  return (own ?? [...lines].reverse().find((l) => l.trim()) ?? '').trim();
+/** Seconds without progress before a launch is stopped from here (undefined: never). */
+export const idleLimitMs = (o: TorchRunOptions): number | undefined => {
+  const timeoutS = o.timeoutS ?? 600;
+  return timeoutS > 0 ? (timeoutS + (o.killMarginS ?? KILL_MARGIN_S)) * 1000 : undefined;
+};
+export const graceMs = (o: TorchRunOptions): number => (o.killGraceS ?? 45) * 1000;
+
+/** The watch of a launch: stopped after idleLimitMs without output or a change to the run files. */
+export function progressWatch(o: TorchRunOptions, onLine: (l: string) => void, onTick: () => void, onStopped?: () => void): LaunchWatch {
+  const raw = path.join(o.dir, RAW_RESULTS);
+  const say = o.onLine ?? ((l: string) => process.stderr.write(`${l}\n`));
+  return {
+    onLine,
+    idleMs: idleLimitMs(o),
+    graceMs: graceMs(o),
+    fingerprint: () => filesFingerprint([raw, faultsFile(raw), heartbeatFile(raw)]),
+    onTick,
+    onStop: (ms) => {
+      onStopped?.();
+      say(`attnbench: no sign of progress from the executor for ${ms / 1000} s (--timeout ${o.timeoutS ?? 600} s + margin): stopping it`);
+    },
+  };
+}
+
+/** --plan-dir: the job files of every case and the command that runs them (with --resume: a rerun continues). */
+export function writeTorchPlan(jobs: readonly CpJob[], o: TorchRunOptions): { written: WrittenJobs; command: string[] | null } {
+  const written = writeJobFiles(jobs, o.dir, { blockTables: o.blockTables ?? needsBlockTables(o.launch.device, jobs) });
+  return { written, command: jobs.length ? launchArgv(o, written.index, { resume: true }) : null };
 }
 
 /**
- * Runs the jobs on torch. Jobs whose world size does not match the launch get an error row at once
- * (world-size mismatch) and are not started.
+ * A node other than 0 of a several-node run: launches the job folder's index (which node 0 writes),
+ * then whatever node 0 names for each relaunch, until it says stop. Writes no rows. Returns the
+ * launches' command lines.
  */
-export async function runTorchCp(o: RunTorchCpOptions): Promise<RunTorchCpResult> {
-  const virtual = o.virtualRanks !== undefined;
-  const world = virtual ? o.virtualRanks! : (o.nprocPerNode ?? 1) * (o.nnodes ?? 1);
-  const mode: Mode = virtual ? { kind: 'virtual', world } : { kind: 'dist', world };
-  const device = o.device ?? 'cuda';
-  const backend = o.backend ?? (device === 'cuda' ? 'nccl' : 'gloo');
-  const tag = modeTag(mode, backend);
-  const leader = (o.nodeRank ?? 0) === 0;
-  const multi = !virtual && (o.nnodes ?? 1) > 1;
-  const say = o.onLine ?? ((l: string) => process.stderr.write(`${l}\n`));
-  const how = virtual ? `--virtual-ranks ${world}` : `--nproc-per-node ${o.nprocPerNode ?? 1} x --nnodes ${o.nnodes ?? 1}`;
-  const dirsOf = (j: CpJob) => j.meta.directions ?? (['fwd', 'bwd'] as const);
-  const rows: ResultRow[] = [];
-  const mismatched: ResultRow[] = [];
-  const runnable: CpJob[] = [];
-  const okBefore = o.resume && !o.planOnly ? doneCaseIds(readJsonl(o.out), o.retry ?? []) : null;
-  let skipped = 0;
-  for (const job of o.jobs) {
-    if (!o.planOnly && job.plan.world !== world) {
-      const msg = `world-size mismatch: the plan is for ${job.plan.world} ranks but ${how} gives ${world}`;
-      for (const d of dirsOf(job)) mismatched.push(failedRow(job, d, 'error', msg, tag, device));
-    } else if (okBefore && dirsOf(job).every((d) => okBefore.has(torchRowId(caseId(job.plan, job.meta), d, tag, device)))) skipped++;
-    else runnable.push(job);
-  }
-  const raw = path.join(o.dir, RAW_RESULTS);
-  const faults = faultsFile(raw);
-  const heartbeat = heartbeatFile(raw);
-  // Nodes other than 0 run the files node 0 writes (the folder is shared).
-  const written: WrittenJobs = leader
-    ? writeJobFiles(runnable, o.dir, { blockTables: o.blockTables })
-    : { dir: o.dir, index: path.join(o.dir, INDEX_FILE), manifests: [], ids: [], bytes: 0 };
-  const base: WorkerArgs = {
-    manifests: [written.index],
-    out: raw,
-    backend: virtual ? undefined : backend,
-    device,
-    timeoutS: o.timeoutS,
-    traceDir: o.traceDir,
-    dtype: o.dtype,
-    kernel: o.kernel,
-    warmup: o.warmup,
-    iters: o.iters,
-    resume: o.planOnly && o.workerResume,
-  };
-  const argvFor = (index: string) => {
-    const a = { ...base, manifests: [index], python: pythonExecutable(o.python) };
-    return virtual
-      ? virtualArgs({ ...a, virtualRanks: world })
-      : torchrunArgs({ ...a, nprocPerNode: o.nprocPerNode ?? 1, nnodes: o.nnodes, nodeRank: o.nodeRank, rdzvEndpoint: o.rdzvEndpoint, rdzvId: o.rdzvId });
-  };
+export async function followTorchLaunches(o: TorchRunOptions): Promise<string[][]> {
+  if (isLeader(o.launch)) throw new AttnbenchError('internal', 'followTorchLaunches runs on nodes other than 0');
+  const { shown, onLine } = launchOutput(o);
   const commands: string[][] = [];
-  if (leader) for (const r of mismatched) (appendJsonl(o.out, r), rows.push(r));
-  // Several nodes launch even with nothing to run: the others are waiting in the rendezvous.
-  if (o.planOnly || (leader && runnable.length === 0 && !multi)) {
-    if (o.planOnly && runnable.length) commands.push(argvFor(written.index));
-    return { written, commands, rows, skipped };
-  }
-
-  const env: NodeJS.ProcessEnv = {
-    ...process.env,
-    ...NCCL_ENV,
-    PYTHONPATH: [pythonDir(), process.env.PYTHONPATH].filter(Boolean).join(path.delimiter),
-    PYTHONUNBUFFERED: '1',
-  };
-  const run = o.spawnFn ?? launchProcess;
-  const recent: string[] = [];
-  const logFile = path.join(o.dir, multi ? `launch.node${o.nodeRank ?? 0}.log` : 'launch.log');
-  fs.rmSync(logFile, { force: true });
-  const shown = new LaunchOutput(say, logFile);
-  const onLine = (l: string) => {
-    recent.push(l);
-    if (recent.length > 40) recent.shift();
-    shown.line(l);
-  };
-  // Measurements stream from the raw file (written by rank 0) into rows in out, joined with their
-  // case's manifest (./rows.ts); rows of dead cases are written by this loop.
-  const tail = new LineTail(raw);
-  const seen = new Set<string>();
-  const manifests = new Map<string, Manifest>();
-  const manifestOf = (id: string): Manifest | undefined => {
-    if (!manifests.has(id)) {
-      const n = written.ids.indexOf(id);
-      if (n >= 0) manifests.set(id, readManifest(written.manifests[n]));
+  const waitMs = (idleLimitMs(o) ?? 600_000) + graceMs(o) + 60_000;
+  for (let n = 0; ; n++) {
+    let index = path.join(o.dir, INDEX_FILE);
+    if (n > 0) {
+      const d = await waitDecision(o.dir, n, waitMs);
+      if (d === null) throw new AttnbenchError('worker', `node 0 said nothing about launch ${n} within ${waitMs / 1000} s (is ${o.dir} shared by every node?)`);
+      if ('stop' in d) break;
+      index = path.join(o.dir, d.index);
     }
-    return manifests.get(id);
-  };
-  const emit = (row: ResultRow) => {
-    seen.add(row.id);
-    rows.push(row);
-    appendJsonl(o.out, row);
-  };
-  const pump = () => {
-    if (!leader) return;
-    for (const line of tail.read()) {
-      const p = parseMeasurement(line);
-      if (!p.ok) {
-        say(`attnbench: skipped a malformed measurement in ${raw}: ${p.reason}`);
-        continue;
-      }
-      const m = manifestOf(p.value.case);
-      if (!m) {
-        say(`attnbench: skipped a measurement of case ${p.value.case}, which is not in ${o.dir}`);
-        continue;
-      }
-      emit(measurementRow(p.value, m));
-    }
-  };
-  const timeoutS = o.timeoutS ?? 600;
-  const idleMs = timeoutS > 0 ? (timeoutS + (o.killMarginS ?? KILL_MARGIN_S)) * 1000 : undefined;
-  const graceMs = (o.killGraceS ?? 45) * 1000;
-  let stoppedHere = false;
-  const watch: LaunchWatch = {
-    onLine,
-    idleMs,
-    graceMs,
-    fingerprint: () => filesFingerprint([raw, faults, heartbeat]),
-    onTick: pump,
-    onStop: (ms) => {
-      stoppedHere = true;
-      say(`attnbench: no sign of progress from the executor for ${ms / 1000} s (--timeout ${timeoutS} s + margin): stopping it`);
-    },
-  };
-  const launch = async (index: string): Promise<number> => {
-    const argv = argvFor(index);
+    const argv = launchArgv(o, index);
     commands.push(argv);
-    stoppedHere = false;
-    try {
-      return await run(argv, env, watch);
-    } catch (e) {
-      const err = e as NodeJS.ErrnoException;
-      throw new AttnbenchError('unavailable', err.code === 'ENOENT' ? `python not found: '${argv[0]}'` : `cannot start ${argv[0]}: ${err.message}`, 2);
-    } finally {
-      shown.end();
-    }
-  };
-
-  if (!leader) {
-    // Follow node 0: launch its index, then wait for its word on the next launch.
-    const waitMs = (idleMs ?? 600_000) + graceMs + 60_000;
-    for (let n = 0; ; n++) {
-      let index = written.index;
-      if (n > 0) {
-        const d = await waitDecision(o.dir, n, waitMs);
-        if (d === null) throw new AttnbenchError('worker', `node 0 said nothing about launch ${n} within ${waitMs / 1000} s (is ${o.dir} shared by every node?)`);
-        if ('stop' in d) break;
-        index = path.join(o.dir, d.index);
-      }
-      await launch(index);
-    }
-    return { written, commands, rows, skipped };
+    await startLaunch(o, argv, progressWatch(o, onLine, () => {}), shown);
   }
-
-  clearRunState(o.dir, raw);
-  const ids = written.ids;
-  const doneCase = (n: number) => dirsOf(runnable[n]).every((d) => seen.has(torchRowId(ids[n], d, tag, device)));
-  let remaining = runnable.map((_, n) => n);
-  let attempt = 0;
-  let refused: AttnbenchError | null = null;
-  for (; (attempt === 0 || remaining.length > 0) && attempt <= 2 * runnable.length; attempt++) {
-    let index = written.index;
-    if (attempt > 0) {
-      index = path.join(o.dir, `index.retry${attempt}.json`);
-      fs.writeFileSync(index, JSON.stringify({ format: INDEX_FORMAT, manifests: remaining.map((n) => path.basename(written.manifests[n])) }));
-      if (multi) writeDecision(o.dir, attempt, { index: path.basename(index) });
-    }
-    fs.rmSync(heartbeat, { force: true });
-    const code = await launch(index);
-    pump();
-    const missing = remaining.filter((n) => !doneCase(n));
-    if (missing.length === 0) {
-      remaining = [];
-      break;
-    }
-    const progressed = missing.length < remaining.length;
-    if (code === 0 && !progressed) {
-      for (const n of missing)
-        for (const d of dirsOf(runnable[n])) emit(failedRow(runnable[n], d, 'error', `the executor exited 0 without a result for this case`, tag, device));
-      remaining = [];
-      break;
-    }
-    if (code !== 0) {
-      const allFaults = readJsonl<Fault>(faults);
-      if (!progressed && allFaults.length === 0 && !fs.existsSync(heartbeat) && !stoppedHere) {
-        // It never reached its first case (bad job files, no torch, no GPU, rendezvous): every
-        // relaunch would end the same way.
-        refused = new AttnbenchError('worker', `the executor stopped before its first case (exit ${code}): ${lastWords(recent) || 'no output'}`);
-        break;
-      }
-      // The first case without rows is the one the launch died in (cases run in order), unless
-      // it never started: in dist mode a rank that fails a case exits once rank 0 has written
-      // that case's rows (its peers may be stuck in a collective), so a launch that made
-      // progress can end between cases. Then the rest runs again, with nobody blamed; a case
-      // that kills its launch silently is blamed on the next attempt, which makes no progress.
-      const n = missing[0];
-      const fl = allFaults.filter((f) => f.case === ids[n]);
-      if (fl.length === 0 && progressed && !stoppedHere) {
-        remaining = missing;
-        continue;
-      }
-      const timeout = code === STOPPED_EXIT || fl.some((f) => f.status === 'timeout');
-      const msg = fl.length
-        ? [...new Set(fl.map((f) => `rank ${f.rank}: ${f.message}`))].join('; ')
-        : stoppedHere
-          ? `no sign of progress for ${(idleMs ?? 0) / 1000} s (--timeout ${timeoutS} s + margin); attnbench stopped the executor (no rank reported where it was)`
-          : `the executor exited with code ${code} during this case (no rank reported a fault)`;
-      for (const d of dirsOf(runnable[n])) emit(failedRow(runnable[n], d, timeout ? 'timeout' : 'error', msg, tag, device));
-      remaining = missing.slice(1);
-    } else remaining = missing;
-  }
-  pump();
-  // The other nodes wait for a word on launch number `commands.length` (the next one).
-  if (multi) writeDecision(o.dir, commands.length, { stop: true });
-  if (refused) throw refused;
-  return { written, commands, rows, skipped };
+  return commands;
 }

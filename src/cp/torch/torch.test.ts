@@ -1,6 +1,6 @@
 // The TypeScript half of the GPU CP executor, without torch: launch command lines, the Slurm
 // script, the job files (manifest + binary arrays read back), world-size checks, the preset, and
-// the run loop's recovery from a dying launch (with a fake launcher).
+// rows from measurement records (the executor's run loop: ./executor.test.ts).
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -17,9 +17,9 @@ import { NCCL_ENV, sbatchScript, slurmTime, torchrunArgs, virtualArgs } from './
 import { caseId, readManifest, readMaskSlices, writeJobFiles, type CpJob } from './manifest.js';
 import { arrayKernels, PARTIAL_ARRAYS } from './partial-arrays.js';
 import { paperCp } from './preset.js';
-import { RAW_RESULTS, runTorchCp } from './run.js';
-import { failedRow, measurementRow, rowsFromRaw, torchRowId, type CpMeasurement } from './rows.js';
-import { AttnbenchError } from '../../errors.js';
+import { RAW_RESULTS } from './run.js';
+import { failedRow, measurementRow, rowsFromRaw, torchRowId } from './rows.js';
+import { record } from './testing.js';
 
 const tmp = () => fs.mkdtempSync(path.join(os.tmpdir(), 'attnbench-cp-torch-'));
 
@@ -182,56 +182,6 @@ describe('paper-cp preset', () => {
   });
 });
 
-/** A measurement record as python/attnbench_worker/cp/record.py writes it. */
-function record(job: CpJob, direction: 'fwd' | 'bwd', tag: string, status: CpMeasurement['status'] = 'ok', message: string | null = null): CpMeasurement {
-  const ok = status === 'ok';
-  return {
-    record: 'cp.measurement',
-    version: 1,
-    case: caseId(job.plan, job.meta),
-    direction,
-    mode: tag.startsWith('virtual') ? 'virtual' : 'dist',
-    tag,
-    device: 'cpu',
-    kernel: 'reference',
-    dtype: job.meta.dtype,
-    status,
-    message,
-    ranks: ok ? Array.from({ length: job.plan.world }, (_, r) => ({ medianMs: 2 + r, p20Ms: 1.5 + r, p80Ms: 2.5 + r, samples: 2 })) : null,
-    compileMs: ok ? 30 : null,
-    memory: null,
-    error: null,
-    notes: ok ? ['partial kernel: reference'] : [],
-    env: { host: 'h', gpu: null, driver: null, cuda: null, libs: { torch: '2' }, gitRev: null, date: '2026-12-04T00:00:00Z' },
-  };
-}
-
-/** A fake launcher: writes ok measurements for the manifests of its index, dying on the case named. */
-/** `dieOn`: the case whose launch dies; `how`: 'silent' (a rank's fault line, no rows, exit 3) or
- * 'after-rows' (like the python executor in dist mode: rank 0 writes the failed case's rows,
- * then the ranks exit and torchrun reports 1). */
-function fakeLauncher(jobs: readonly CpJob[], dieOn: string | null, calls: string[][], how: 'silent' | 'after-rows' = 'silent') {
-  return async (argv: readonly string[]): Promise<number> => {
-    calls.push([...argv]);
-    const index = argv[argv.indexOf('run') + 1];
-    const out = argv[argv.indexOf('--out') + 1];
-    const names: string[] = JSON.parse(fs.readFileSync(index, 'utf8')).manifests;
-    for (const name of names) {
-      const m = readManifest(path.join(path.dirname(index), name));
-      const job = jobs.find((j) => caseId(j.plan, j.meta) === m.case.id)!;
-      if (m.case.id === dieOn) {
-        const message = 'rank 1 fwd step 3 (attn): RuntimeError: boom';
-        fs.appendFileSync(`${out}.faults.jsonl`, `${JSON.stringify({ rank: 1, case: m.case.id, status: 'error', message })}\n`);
-        if (how === 'silent') return 3;
-        for (const d of ['fwd', 'bwd'] as const) fs.appendFileSync(out, `${JSON.stringify(record(job, d, 'dist-gloo', 'error', `rank 1: ${message}`))}\n`);
-        return 1;
-      }
-      for (const d of ['fwd', 'bwd'] as const) fs.appendFileSync(out, `${JSON.stringify(record(job, d, 'dist-gloo'))}\n`);
-    }
-    return 0;
-  };
-}
-
 describe('rows from measurements (python measures, TypeScript derives)', () => {
   it('the slowest rank is the time, TFLOP/s per GPU, per-rank FLOPs and bytes from the manifest', () => {
     const dir = tmp();
@@ -267,170 +217,5 @@ describe('rows from measurements (python measures, TypeScript derives)', () => {
       ['ulysses', 'bwd', 'error', 'rank 0: boom'],
     ]);
     expect(skipped).toEqual(['not JSON', `case nope is not in ${dir}`]);
-  });
-});
-
-describe('runTorchCp', () => {
-  it('world-size mismatch: an error row per direction, nothing launched for it', async () => {
-    const dir = tmp();
-    const calls: string[][] = [];
-    const jobs = [small('ring_p2p', 'causal', 2)];
-    const res = await runTorchCp({ jobs, dir, out: path.join(dir, 'rows.jsonl'), nprocPerNode: 4, device: 'cpu', spawnFn: fakeLauncher(jobs, null, calls) });
-    expect(calls).toHaveLength(0);
-    expect(res.rows.map((r) => [r.direction, r.status])).toEqual([['fwd', 'error'], ['bwd', 'error']]);
-    expect(res.rows[0].message).toMatch(/world-size mismatch: the plan is for 2 ranks but --nproc-per-node 4 x --nnodes 1 gives 4/);
-    for (const r of res.rows) expect(ResultRowSchema.safeParse(r).success).toBe(true);
-  });
-
-  it('a launch that dies loses only its case (named rank and step) and resumes after it', async () => {
-    const dir = tmp();
-    const calls: string[][] = [];
-    const jobs = [small('ring_p2p', 'causal', 2), small('ulysses', 'causal', 2), small('dispatch', 'causal', 2)];
-    const dying = caseId(jobs[1].plan, jobs[1].meta);
-    const out = path.join(dir, 'rows.jsonl');
-    const res = await runTorchCp({ jobs, dir, out, nprocPerNode: 2, device: 'cpu', spawnFn: fakeLauncher(jobs, dying, calls) });
-    expect(calls).toHaveLength(2);
-    expect(calls[0].slice(0, 9)).toEqual(['python3', '-m', 'torch.distributed.run', '--standalone', '--nnodes', '1', '--nproc_per_node', '2', '-m'].map((x, i) => (i === 0 ? calls[0][0] : x)));
-    const retry = JSON.parse(fs.readFileSync(calls[1][calls[1].indexOf('run') + 1], 'utf8')).manifests as string[];
-    expect(retry).toHaveLength(1);
-    const byId = new Map(res.rows.map((r) => [r.id, r]));
-    expect(res.rows).toHaveLength(6);
-    const failed = byId.get(torchRowId(dying, 'fwd', 'dist-gloo', 'cpu'))!;
-    expect(failed.status).toBe('error');
-    expect(failed.message).toContain('rank 1 fwd step 3 (attn)');
-    expect(byId.get(torchRowId(caseId(jobs[2].plan, jobs[2].meta), 'bwd', 'dist-gloo', 'cpu'))!.status).toBe('ok');
-    expect(fs.readFileSync(out, 'utf8').trim().split('\n')).toHaveLength(6);
-    expect(fs.existsSync(path.join(dir, RAW_RESULTS))).toBe(true);
-  });
-
-  it('a launch that ends after writing the rows of a failed case: the next case runs again, not blamed', async () => {
-    const dir = tmp();
-    const calls: string[][] = [];
-    const jobs = [small('ring_p2p', 'causal', 2), small('ulysses', 'causal', 2), small('dispatch', 'causal', 2)];
-    const dying = caseId(jobs[0].plan, jobs[0].meta);
-    const res = await runTorchCp({ jobs, dir, out: path.join(dir, 'rows.jsonl'), nprocPerNode: 2, device: 'cpu', spawnFn: fakeLauncher(jobs, dying, calls, 'after-rows') });
-    expect(calls).toHaveLength(2);
-    const retry = JSON.parse(fs.readFileSync(calls[1][calls[1].indexOf('run') + 1], 'utf8')).manifests as string[];
-    expect(retry).toHaveLength(2);
-    expect(res.rows.map((r) => [r.scheme, r.status])).toEqual([
-      ['ring_p2p', 'error'], ['ring_p2p', 'error'], ['ulysses', 'ok'], ['ulysses', 'ok'], ['dispatch', 'ok'], ['dispatch', 'ok'],
-    ]);
-    expect(res.rows[0].message).toContain('rank 1 fwd step 3 (attn)');
-  });
-
-  it('plan only: job files and the command, nothing started', async () => {
-    const dir = tmp();
-    const calls: string[][] = [];
-    const jobs = [small('usp', 'full', 4)];
-    const res = await runTorchCp({ jobs, dir, out: path.join(dir, 'rows.jsonl'), virtualRanks: 4, planOnly: true, spawnFn: fakeLauncher(jobs, null, calls) });
-    expect(calls).toHaveLength(0);
-    expect(res.commands).toHaveLength(1);
-    expect(res.commands[0].slice(-2)).toEqual(['--virtual-ranks', '4']);
-    expect(fs.existsSync(res.written.index)).toBe(true);
-    expect(res.rows).toHaveLength(0);
-  });
-});
-
-describe('runTorchCp: resume and several nodes', () => {
-  it('--resume: cases whose every direction is ok in --out are not run again', async () => {
-    const dir = tmp();
-    const out = path.join(dir, 'rows.jsonl');
-    const jobs = [small('ring_p2p', 'causal', 2), small('dispatch', 'causal', 2)];
-    const first = await runTorchCp({ jobs: jobs.slice(0, 1), dir, out, nprocPerNode: 2, device: 'cpu', spawnFn: fakeLauncher(jobs, null, []) });
-    expect(first.rows.map((r) => r.status)).toEqual(['ok', 'ok']);
-    const calls: string[][] = [];
-    const res = await runTorchCp({ jobs, dir, out, nprocPerNode: 2, device: 'cpu', resume: true, spawnFn: fakeLauncher(jobs, null, calls) });
-    expect(res.skipped).toBe(1);
-    expect(calls).toHaveLength(1);
-    expect(JSON.parse(fs.readFileSync(calls[0][calls[0].indexOf('run') + 1], 'utf8')).manifests).toHaveLength(1);
-    expect(res.rows.map((r) => r.scheme)).toEqual(['dispatch', 'dispatch']);
-    expect(readJsonlRows(out).map((r) => r.scheme)).toEqual(['ring_p2p', 'ring_p2p', 'dispatch', 'dispatch']);
-  });
-
-  it('node 0 names each relaunch for the other nodes, which follow it without writing anything', async () => {
-    const dir = tmp();
-    const jobs = [small('ring_p2p', 'causal', 2), small('ulysses', 'causal', 2), small('dispatch', 'causal', 2)];
-    const multi = { nprocPerNode: 1, nnodes: 2, rdzvEndpoint: 'node0:29500', device: 'cpu' as const };
-    const leaderCalls: string[][] = [];
-    const dying = caseId(jobs[1].plan, jobs[1].meta);
-    const res = await runTorchCp({ jobs, dir, out: path.join(dir, 'rows.jsonl'), nodeRank: 0, ...multi, spawnFn: fakeLauncher(jobs, dying, leaderCalls) });
-    expect(leaderCalls).toHaveLength(2);
-    expect(res.rows).toHaveLength(6);
-    expect(JSON.parse(fs.readFileSync(path.join(dir, 'launch.1.json'), 'utf8'))).toEqual({ index: 'index.retry1.json' });
-    expect(JSON.parse(fs.readFileSync(path.join(dir, 'launch.2.json'), 'utf8'))).toEqual({ stop: true });
-    const before = fs.statSync(path.join(dir, 'arrays.bin')).mtimeMs;
-    const followerCalls: string[][] = [];
-    const follower = await runTorchCp({
-      jobs, dir, out: path.join(dir, 'rows-node1.jsonl'), nodeRank: 1, ...multi,
-      spawnFn: async (argv) => (followerCalls.push([...argv]), 0),
-    });
-    expect(followerCalls.map((a) => path.basename(a[a.indexOf('run') + 1]))).toEqual(['index.json', 'index.retry1.json']);
-    expect(followerCalls[0]).toContain('--node_rank');
-    expect(follower.rows).toHaveLength(0);
-    expect(fs.existsSync(path.join(dir, 'rows-node1.jsonl'))).toBe(false);
-    expect(fs.statSync(path.join(dir, 'arrays.bin')).mtimeMs).toBe(before);
-  });
-});
-
-function readJsonlRows(file: string) {
-  return fs.readFileSync(file, 'utf8').trim().split('\n').map((l) => ResultRowSchema.parse(JSON.parse(l)));
-}
-
-/** A stand-in for python: a shell script given the body after it has found --out in its arguments. */
-function fakePython(dir: string, body: string): string {
-  const file = path.join(dir, 'fake-python');
-  fs.writeFileSync(file, `#!/bin/sh\nout=""; prev=""\nfor a in "$@"; do [ "$prev" = "--out" ] && out="$a"; prev="$a"; done\n${body}\n`, { mode: 0o755 });
-  return file;
-}
-
-describe('runTorchCp with a real launched process', () => {
-  const job = () => small('ring_p2p', 'causal', 2);
-
-  it('streams rows into --out while the launch is still running', async () => {
-    const dir = tmp();
-    const out = path.join(dir, 'rows.jsonl');
-    const j = job();
-    for (const d of ['fwd', 'bwd'] as const) fs.writeFileSync(path.join(dir, `${d}.json`), `${JSON.stringify(record(j, d, 'virtual2'))}\n`);
-    // Writes the fwd row, waits until attnbench has copied it into --out, then writes the bwd row.
-    const python = fakePython(
-      dir,
-      `touch "$out.heartbeat"; cat ${dir}/fwd.json >> "$out"\n` +
-        `i=0; until grep -q '"direction":"fwd"' ${out} 2>/dev/null; do sleep 0.1; i=$((i+1)); [ $i -gt 100 ] && exit 9; done\n` +
-        `cat ${dir}/bwd.json >> "$out"`,
-    );
-    const res = await runTorchCp({ jobs: [j], dir: path.join(dir, 'jobs'), out, python, virtualRanks: 2, device: 'cpu', onLine: () => {} });
-    expect(res.commands).toHaveLength(1);
-    expect(res.rows.map((r) => [r.direction, r.status])).toEqual([['fwd', 'ok'], ['bwd', 'ok']]);
-    expect(readJsonlRows(out).map((r) => r.direction)).toEqual(['fwd', 'bwd']);
-  });
-
-  it('stops a launch that shows no progress for --timeout plus the margin: a timeout row, the process gone', async () => {
-    const dir = tmp();
-    const pidFile = path.join(dir, 'pid');
-    const python = fakePython(dir, `echo $$ > ${pidFile}; exec sleep 60`);
-    const lines: string[] = [];
-    const t0 = Date.now();
-    const res = await runTorchCp({
-      jobs: [job()], dir: path.join(dir, 'jobs'), out: path.join(dir, 'rows.jsonl'), python, virtualRanks: 2, device: 'cpu',
-      timeoutS: 1, killMarginS: 0.5, killGraceS: 1, onLine: (l) => lines.push(l),
-    });
-    expect(Date.now() - t0).toBeLessThan(10_000);
-    expect(lines.join('\n')).toMatch(/no sign of progress from the executor for 1\.5 s .*stopping it/);
-    expect(res.rows.map((r) => [r.direction, r.status])).toEqual([['fwd', 'timeout'], ['bwd', 'timeout']]);
-    expect(res.rows[0].message).toMatch(/no sign of progress for 1\.5 s .*attnbench stopped the executor/);
-    const pid = Number(fs.readFileSync(pidFile, 'utf8'));
-    expect(() => process.kill(pid, 0)).toThrow();
-  });
-
-  it('a launch that ends before its first case is one error with its last words, not a row per case', async () => {
-    const dir = tmp();
-    const count = path.join(dir, 'launches');
-    const python = fakePython(dir, `echo x >> ${count}; echo "attnbench-cp: --device cuda but no CUDA device is visible" >&2; exit 2`);
-    const out = path.join(dir, 'rows.jsonl');
-    const run = runTorchCp({ jobs: [job(), small('dispatch', 'causal', 2)], dir: path.join(dir, 'jobs'), out, python, virtualRanks: 2, onLine: () => {} });
-    await expect(run).rejects.toThrow(AttnbenchError);
-    await expect(run).rejects.toThrow(/stopped before its first case \(exit 2\): attnbench-cp: --device cuda but no CUDA device is visible/);
-    expect(fs.readFileSync(count, 'utf8').trim().split('\n')).toHaveLength(1);
-    expect(fs.existsSync(out)).toBe(false);
   });
 });
