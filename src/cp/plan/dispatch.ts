@@ -22,6 +22,7 @@
 import type { Mask, Range } from '../../mask/types.js';
 import type { CpLayout, CpShape, P2POp, Planner, Step } from '../types.js';
 import { AreaIndex, mergeSorted, rangesIntersect, rangesLength } from './area.js';
+import { tileOrder } from './doc-order.js';
 import { documentUnits, placeDocuments } from './doc-place.js';
 import { fetchSets, fetchTokens, granulePlacement, imbalanceOf, layoutNumber } from './dispatch-granules.js';
 import {
@@ -76,6 +77,7 @@ export const plan: Planner = (mask, world, layout, shape) => {
   const mode = layoutEnum('dispatch', layout, 'sharding', SHARDING_MODES, 'auto');
   const commMode = layoutEnum('dispatch', layout, 'comm', COMM_MODES, 'auto');
   const idx = new AreaIndex(mask);
+  let units0: Range[] | undefined;
   let placed: { owned: Range[][]; used: Record<string, number | string> } | null = null;
   if (mode === 'auto' || mode === 'documents') {
     const split = layoutEnum('dispatch', layout, 'split', SPLIT_MODES, 'zigzag');
@@ -83,7 +85,15 @@ export const plan: Planner = (mask, world, layout, shape) => {
     const target = layoutNumber(layout, 'target', 1.05, 1);
     const units = documentUnits(idx, 0).length;
     if (mode === 'documents' || units > 1) {
-      const d = placeDocuments(idx, P, { cap: (ratio * S) / P, target, split });
+      // LPT weighing tokens against the cap, and against the mean (spreads token-heavy documents):
+      // within the target, the one that fetches fewer keys; else the more balanced.
+      const cap = (ratio * S) / P;
+      const tries = [cap, S / P].map((tokenScale) => placeDocuments(idx, P, { cap, target, split, tokenScale }));
+      const ok = (x: (typeof tries)[number]) => x.owned.every((o) => o.length > 0) && imbalanceOf(x.loads) <= target;
+      const fits = tries.filter(ok);
+      const d = fits.length
+        ? fits.reduce((a, b) => (fetchTokens(idx, b.owned) < fetchTokens(idx, a.owned) ? b : a))
+        : tries.reduce((a, b) => (imbalanceOf(b.loads) < imbalanceOf(a.loads) ? b : a));
       const empty = d.owned.findIndex((o) => o.length === 0);
       if (mode === 'documents' && empty >= 0)
         throw badInput(`dispatch: sharding=documents leaves rank ${empty} without tokens (${d.units} documents over ${P} ranks)`);
@@ -104,7 +114,9 @@ export const plan: Planner = (mask, world, layout, shape) => {
   const comm = commMode === 'auto' ? (everyone && P > 1 ? 'all_gather' : 'p2p') : commMode;
   // The layout that reproduces this plan when given back.
   const used = { ...placed.used, comm };
-  return build(mask, P, used, shape, idx, owned, need, comm);
+  // Document placements: each rank's remote-reading pieces first, tile-aligned (doc-order.ts).
+  const order = placed.used.sharding === 'documents' ? owned.map((own) => tileOrder(idx, own, units0 ??= documentUnits(idx, 0))) : null;
+  return build(mask, P, used, shape, idx, owned, need, comm, order);
 };
 
 function build(
@@ -116,15 +128,16 @@ function build(
   owned: Range[][],
   need: Map<number, Range[]>[],
   comm: 'p2p' | 'all_gather',
+  order: Range[][] | null,
 ) {
   const bufs = new Buffers(shape);
   const waitStep = waitSteps();
   const HQ = allHeads(shape.headsQ);
   const HKV = allHeads(shape.headsKv);
   const group = Array.from({ length: P }, (_, r) => r);
-  const all = owned.flat();
+  const all = (order ?? owned).flat();
   const builders = owned.map((own, r) => {
-    const rb = new RankBuilder(r, own);
+    const rb = new RankBuilder(r, order ? order[r] : own);
     declareIo(rb, bufs, shape, HQ, HKV);
     return rb;
   });
@@ -154,7 +167,8 @@ function build(
       if (rs) sendsTo.push([r2, rs]);
     }
     const fetches = [...need[r]].sort((a, b) => a[0] - b[0]);
-    const whole = (rs: Range[]) => rangesLength(rs) === rangesLength(rb.owned);
+    // Sent as is when the peer needs all of it in the same order (tileOrder may reorder ranges).
+    const whole = (rs: Range[]) => rs.length === rb.owned.length && rs.every((x, i) => x.start === rb.owned[i].start && x.end === rb.owned[i].end);
     // Only the q ranges whose key columns reach a source's ranges take part in its steps.
     const exts = rb.owned.map((x) => idx.colExtent(x.start, x.end));
     const reach = (rs: readonly Range[]) => {
@@ -179,20 +193,37 @@ function build(
     // Remote K/V: one buffer per source; with several sources they are concatenated first so
     // that one attention step (one restricted mask) covers them all.
     const single = fetches.length === 1;
-    const remote = single ? fetches[0][1] : fetches.flatMap(([, rs]) => rs);
-    const remotePair = fetches.length ? pairWith(remote) : null;
+    const remote = single ? fetches[0][1] : mergeSorted(fetches.flatMap(([, rs]) => rs));
+    // Document placements: the remote step runs over the rows that read remote keys only (a copy
+    // of them, tile-aligned first: doc-order.ts), so no query tile mixes them with local rows.
+    const rows = fetches.length ? reach(remote) : [];
+    const sub = order !== null && rows.length < rb.owned.length ? rows.map((i) => rb.owned[i]) : null;
+    const remotePair = !fetches.length ? null : sub ? attnPair(idx, sub, remote, true)! : pairWith(remote);
     const gather = (steps: Step[], suffix: string): string => {
       if (single) return `kv@${fetches[0][0]}${suffix}`;
       const into = rb.buf(bufs.fresh(`kv.remote${suffix}`, 'kv', remote, HKV));
       for (const [s] of fetches) steps.push({ kind: 'copy', from: `kv@${s}${suffix}`, into });
       return into;
     };
+    /** A buffer of the `sub` rows copied from `from` (declared with `tensor`, all its heads). */
+    const subOf = (steps: Step[], from: string, name: string, tensor: 'q' | 'o' | 'do', heads = HQ) => {
+      rb.buf(bufs.fresh(name, tensor, sub!, heads));
+      steps.push({ kind: 'copy', from, into: name });
+      return name;
+    };
     // forward
     const fetching = fetchPhase(F, '');
     const localPair = pairWith(rb.owned);
     F.push(attnStep(q, kv, 'o', localPair, shape));
     if (fetching) F.push(waitStep('fetch'));
-    if (remotePair) {
+    if (remotePair && sub) {
+      const kvRemote = rb.desc(gather(F, ''));
+      const qr = rb.desc(subOf(F, 'q', 'q.r', 'q'));
+      rb.buf(bufs.fresh('o.r', 'o', sub, HQ));
+      F.push(attnStep(qr, kvRemote, 'o.r', remotePair, shape));
+      subOf(F, 'o', 'o.s', 'o');
+      F.push({ kind: 'merge', into: 'o.s', from: 'o.r' }, { kind: 'copy', from: 'o.s', into: 'o' });
+    } else if (remotePair) {
       rb.buf(bufs.get('o.p', 'o', rb.owned, HQ));
       F.push(attnStep(q, rb.desc(gather(F, '')), 'o.p', remotePair, shape), { kind: 'merge', into: 'o', from: 'o.p' });
     }
@@ -206,7 +237,12 @@ function build(
       const kvRemote = rb.desc(gather(B, '.b'));
       const dRemote = single ? `dkv@${fetches[0][0]}` : 'dkv.remote';
       if (!single) rb.buf(bufs.fresh(dRemote, 'dkv', remote, HKV));
-      B.push(attnBwdStep(q, kvRemote, { ...names, dkv: dRemote }, remotePair, shape));
+      if (sub) {
+        const qr = rb.desc(subOf(B, 'q', 'q.r.b', 'q'));
+        const io = { o: subOf(B, 'o', 'o.r.b', 'o'), dout: subOf(B, 'do', 'do.r.b', 'do'), dq: 'dq.r', dkv: dRemote };
+        rb.buf(bufs.fresh('dq.r', 'dq', sub, HQ));
+        B.push(attnBwdStep(qr, kvRemote, io, remotePair, shape), { kind: 'accumulate', from: 'dq.r', into: 'dq' });
+      } else B.push(attnBwdStep(q, kvRemote, { ...names, dkv: dRemote }, remotePair, shape));
       for (const [s, rs] of fetches) {
         const d = rb.buf(bufs.fresh(`dkv@${s}`, 'dkv', rs, HKV));
         if (!single) B.push({ kind: 'copy', from: dRemote, into: d });
@@ -221,3 +257,4 @@ function build(
   }
   return assemblePlan('dispatch', P, layout, mask, shape, P > 1 ? { world: [group] } : {}, builders);
 }
+

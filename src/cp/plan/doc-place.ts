@@ -25,6 +25,7 @@ import type { Range } from '../../mask/types.js';
 import type { AreaIndex } from './area.js';
 import { mergeSorted } from './area.js';
 import { sliceToBand } from '../../mask/band.js';
+import { TILE } from './doc-order.js';
 
 /**
  * Documents of the mask as a partition of [0, S) into runs (see the header): the diagonal ties of
@@ -133,6 +134,12 @@ export interface DocPlacementOptions {
   readonly target: number;
   /** How documents too large for a rank are cut: fill (k contiguous equal-area pieces) or zigzag (k head/tail pairs). */
   readonly split: 'fill' | 'zigzag';
+  /**
+   * Tokens that count as a full rank when LPT weighs area against tokens (default: the cap). The
+   * mean tokens per rank spreads token-heavy documents more evenly (leaving room for the short
+   * documents that must fill the ranks holding pieces of long ones) at some cost in bytes.
+   */
+  readonly tokenScale?: number;
   /** documentUnits(idx, mean area), when the caller has them already. */
   readonly units?: readonly Range[];
 }
@@ -146,31 +153,79 @@ export interface DocPlacement {
   readonly split: number;
 }
 
+/**
+ * Area of a head/tail pair as a share of the mean rank area (zigzagCuts): pairs a little below a
+ * full rank leave room for the short documents that even out the rounding to tiles, and the rest
+ * of a long document becomes one smaller piece that packs easily.
+ */
+export const PIECE_FILL = 0.97;
+
 interface Item {
   readonly ranges: Range[];
   readonly area: number;
   readonly tokens: number;
 }
 
-/** Cuts unit u into 2k equal-token pieces and pairs piece i with 2k-1-i. */
-function zigzagCuts(idx: AreaIndex, u: Range, k: number, S: number): Item[] {
+/**
+ * Cuts unit u into head/tail pairs of at most area(u) / k each, from the outside in: pair i takes a
+ * tail of about L / 2k tokens off the end and the longest head off the front that keeps the pair
+ * within that area; what is left in the middle becomes contiguous pieces within it. When pieces
+ * hold a tile or more, every cut lies on the tile grid counted from the document's end, so every
+ * piece but the first head fills whole query tiles (doc-order.ts; on causal documents the first
+ * head reads no remote key). Rounding heads down keeps every pair within the bound; what they
+ * leave goes to the middle, which may add a piece or two.
+ */
+function zigzagCuts(idx: AreaIndex, u: Range, k: number, S: number, full = 0): Item[] {
   const L = u.end - u.start;
-  const n = 2 * k;
-  const cut = (j: number) => u.start + Math.floor((j * L) / n);
-  const items: Item[] = [];
-  for (let i = 0; i < k; i++) {
-    const rs = [
-      { start: cut(i), end: cut(i + 1) },
-      { start: cut(n - 1 - i), end: cut(n - i) },
-    ].filter((r) => r.end > r.start);
-    if (!rs.length) continue;
-    let area = 0;
-    let tokens = 0;
-    for (const r of rs) {
-      area += idx.rectArea(r.start, r.end, 0, S);
-      tokens += r.end - r.start;
+  const rowsArea = (a: number, b: number) => (b > a ? idx.rectArea(a, b, 0, S) : 0);
+  const A = Math.max(rowsArea(u.start, u.end) / k, Math.min(full, rowsArea(u.start, u.end) / (k - 1 || 1)));
+  const grid = L >= 2 * k * TILE ? TILE : 1;
+  /** The largest grid point x in [lo, hi] with rowsArea(from, x) <= want (lo when none). */
+  const within = (from: number, lo: number, hi: number, want: number) => {
+    let a = 0;
+    let b = Math.floor((hi - lo) / grid);
+    const at = (n: number) => (n === 0 ? lo : u.end - grid * Math.ceil((u.end - lo - n * grid) / grid));
+    while (a < b) {
+      const mid = (a + b + 1) >> 1;
+      if (at(mid) <= hi && rowsArea(from, at(mid)) <= want) a = mid;
+      else b = mid - 1;
     }
-    items.push({ ranges: rs, area, tokens });
+    return Math.min(hi, at(a));
+  };
+  const items: Item[] = [];
+  const push = (rs: Range[]) => {
+    const kept = rs.filter((r) => r.end > r.start);
+    if (kept.length) items.push({ ranges: kept, area: kept.reduce((a, r) => a + rowsArea(r.start, r.end), 0), tokens: kept.reduce((n, r) => n + r.end - r.start, 0) });
+  };
+  let f = u.start;
+  let b = u.end;
+  for (let i = 0; i < k - 1 && f < b && rowsArea(f, b) > A; i++) {
+    let t = Math.min(b - f, grid * Math.max(1, Math.round(L / (2 * k) / grid)));
+    while (t > grid && rowsArea(b - t, b) > A) t -= grid;
+    if (rowsArea(b - t, b) > A) {
+      // One tile of tail rows already holds more than a pair's area: the largest tail within it.
+      let lo = 1;
+      let hi = t;
+      while (lo < hi) {
+        const mid = (lo + hi + 1) >> 1;
+        if (rowsArea(b - mid, b) <= A) lo = mid;
+        else hi = mid - 1;
+      }
+      t = lo;
+    }
+    const e = within(f, f, b - t, A - rowsArea(b - t, b));
+    push([
+      { start: f, end: e },
+      { start: b - t, end: b },
+    ]);
+    f = e;
+    b -= t;
+  }
+  // The middle: contiguous pieces of at most A (at least one grid step each).
+  while (f < b) {
+    const e = Math.max(Math.min(b, f + grid), within(f, f, b, A));
+    push([{ start: f, end: e }]);
+    f = e;
   }
   return items;
 }
@@ -183,6 +238,8 @@ class Ranks {
   constructor(
     readonly P: number,
     readonly cap: number,
+    /** Tokens that count as a full rank when balancing area against tokens (pickBoth). */
+    readonly tokenScale: number,
   ) {
     this.loads = new Float64Array(P);
     this.toks = new Float64Array(P);
@@ -205,7 +262,7 @@ class Ranks {
    * resources balanced at once: short documents carry many tokens and little area), within the cap.
    */
   pickBoth(area: number, tokens: number, M: number): number {
-    const T = this.cap;
+    const T = this.tokenScale;
     let best = -1;
     let score = Infinity;
     for (let r = 0; r < this.P; r++) {
@@ -255,7 +312,7 @@ export function placeDocuments(idx: AreaIndex, P: number, opts: DocPlacementOpti
   const M = total / P;
   const units = opts.units ?? documentUnits(idx, M);
   const cap = Math.max(1, Math.floor(opts.cap));
-  const ranks = new Ranks(P, cap);
+  const ranks = new Ranks(P, cap, opts.tokenScale ?? cap);
   // 1. Items: whole units, and units larger than a rank (area or tokens) cut into k pieces.
   const items: Item[] = [];
   let split = 0;
@@ -269,24 +326,46 @@ export function placeDocuments(idx: AreaIndex, P: number, opts: DocPlacementOpti
     }
     split++;
     let pieces = opts.split === 'fill' ? areaCuts(rowsArea, u, a, k) : null;
-    if (!pieces || pieces.some((p) => p.tokens > cap)) pieces = zigzagCuts(idx, u, k, S);
+    if (!pieces || pieces.some((p) => p.tokens > cap)) pieces = zigzagCuts(idx, u, k, S, PIECE_FILL * M);
     items.push(...pieces);
   }
   // 2. LPT: largest area first (ties: more tokens, then position) to the least loaded rank with
   //    token room.
   items.sort((x, y) => y.area - x.area || y.tokens - x.tokens || x.ranges[0].start - y.ranges[0].start);
   for (const it of items) ranks.put(ranks.pickBoth(it.area, it.tokens, M), it.ranges, it.area, it.tokens);
-  // 3. Repair: while the most loaded rank is over the target, cut the head of its largest range
-  //    (the part that needs the fewest remote keys) and move it to the least loaded rank.
+  // 3. Repair: while the most loaded rank is over the target, move work to the least loaded rank:
+  //    the whole document of the most loaded rank that lowers the pair's maximum the most (balance
+  //    from short whole documents costs no bytes), else the head of its largest range (the part
+  //    that needs the fewest remote keys), a multiple of the tile long where the range allows.
   const goal = M * (1 + (opts.target - 1) / 2);
+  const whole = new Map<number, number>(units.map((u) => [u.start, u.end]));
   for (let iter = 0; iter < 4 * P; iter++) {
     let hi = 0;
     for (let r = 1; r < P; r++) if (ranks.loads[r] > ranks.loads[hi]) hi = r;
     if (ranks.loads[hi] <= goal) break;
-    const lo = ranks.pick(1);
-    const give = Math.min(ranks.loads[hi] - M, M - ranks.loads[lo]);
-    if (lo === hi || give <= 0) break;
     const own = ranks.owned[hi];
+    // Whole documents of hi, each to the least loaded rank with room for it: the move that leaves
+    // the lower maximum of the two ranks.
+    let doc = -1;
+    let docTo = -1;
+    let docArea = 0;
+    let after = ranks.loads[hi];
+    own.forEach((x, i) => {
+      if (whole.get(x.start) !== x.end) return;
+      const a = rowsArea(x.start, x.end);
+      const to = ranks.pick(x.end - x.start);
+      if (to === hi || ranks.toks[to] + x.end - x.start > cap) return;
+      const m = Math.max(ranks.loads[hi] - a, ranks.loads[to] + a);
+      if (m < after) [doc, docTo, docArea, after] = [i, to, a, m];
+    });
+    if (doc >= 0 && ranks.loads[hi] - after > 0.25 * (ranks.loads[hi] - goal)) {
+      const x = own[doc];
+      own.splice(doc, 1);
+      ranks.loads[hi] -= docArea;
+      ranks.toks[hi] -= x.end - x.start;
+      ranks.put(docTo, [x], docArea, x.end - x.start);
+      continue;
+    }
     let at = 0;
     let best = -1;
     own.forEach((x, i) => {
@@ -294,19 +373,32 @@ export function placeDocuments(idx: AreaIndex, P: number, opts: DocPlacementOpti
       if (a > best) [best, at] = [a, i];
     });
     const x = own[at];
+    // The cut goes to the least loaded rank with room for a tile of it (not a sliver).
+    const to = ranks.pick(Math.min(TILE, x.end - x.start));
+    const room2 = cap - ranks.toks[to];
+    const give2 = Math.min(ranks.loads[hi] - M, goal - ranks.loads[to]);
+    if (to === hi || give2 <= 0) break;
     let l = x.start + 1;
-    let h = Math.min(x.end, x.start + Math.max(1, cap - ranks.toks[lo]));
+    let h = Math.min(x.end, x.start + Math.max(1, room2));
     while (l < h) {
       const mid = (l + h) >> 1;
-      if (rowsArea(x.start, mid) >= give) h = mid;
+      if (rowsArea(x.start, mid) >= give2) h = mid;
       else l = mid + 1;
     }
+    // A tile multiple of a range of tile multiples (doc-order.ts): rounded up if the room allows,
+    // else down; none when that is nothing.
+    if ((x.end - x.start) % TILE === 0) {
+      const up = x.start + TILE * Math.ceil((l - x.start) / TILE);
+      const down = x.start + TILE * Math.floor((l - x.start) / TILE);
+      l = up <= x.end && up - x.start <= room2 && rowsArea(x.start, up) < ranks.loads[hi] - ranks.loads[to] ? up : down;
+      if (l === x.start) break;
+    }
     const moved = rowsArea(x.start, l);
-    if (moved >= ranks.loads[hi] - ranks.loads[lo]) break; // would not lower the maximum
+    if (moved >= ranks.loads[hi] - ranks.loads[to]) break; // would not lower the maximum
     own.splice(at, 1, ...(l < x.end ? [{ start: l, end: x.end }] : []));
     ranks.loads[hi] -= moved;
     ranks.toks[hi] -= l - x.start;
-    ranks.put(lo, [{ start: x.start, end: l }], moved, l - x.start);
+    ranks.put(to, [{ start: x.start, end: l }], moved, l - x.start);
   }
   // 4. Every rank owns at least one token (executors and checkers expect it): an empty rank takes
   //    the head half of the longest range of the rank with the most tokens.
