@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { Mask, Slice } from '../mask/types.js';
 import type { KernelObservation } from './calibrate.js';
-import { kernelGroupReport, leaveGroupOut, seqlenRange, summarizeGroup } from './holdout.js';
+import { inSample, kernelGroupReport, leaveGroupOut, seqlenRange, summarizeGroup, worstLines } from './holdout.js';
 import { curveMs, kernelCall, tileProfile, type KernelCurve } from './kernel-model.js';
 
 // Test data only: observations of a made-up kernel that follows the wave model exactly.
@@ -58,5 +58,25 @@ describe('leave-one-group-out validation', () => {
     const lines = kernelGroupReport(observations(), 'h200');
     expect(lines.join('\n')).toMatch(/leave one heads out \(4 group\(s\)/);
     expect(lines.join('\n')).toMatch(/all held-out configurations: n=180 median/);
+  });
+
+  it('reports the in-sample fit as a floor for the held-out figures and lists the worst held-out rows with their in-sample error', () => {
+    const obs = observations();
+    // One row the model's form cannot follow: twice as slow as the truth.
+    const odd = obs.findIndex((o) => o.id === 'k/causal_document/16384/16:2');
+    const bent = obs.map((o, i) => (i === odd ? { ...o, ms: 2 * o.ms } : o));
+    const fit = inSample(bent);
+    expect(fit.length).toBe(bent.length);
+    const own = fit.find((p) => p.obs.id === bent[odd].id)!;
+    expect(own.errorPct!).toBeLessThan(-25); // fitted with itself in the fit and still far off
+    const others = fit.filter((p) => p.obs.id !== bent[odd].id).map((p) => Math.abs(p.errorPct!));
+    expect(others.filter((e) => e > 25)).toEqual([]);
+    const lgo = leaveGroupOut(bent, ['heads', 'seqlen', 'family']);
+    const lines = worstLines(lgo, fit, 3);
+    expect(lines).toHaveLength(4);
+    expect(lines[1]).toMatch(/^ +-\d+\.\d%  k causal_document 16k 16:2 fwd: .* in-sample -\d+\.\d%$/);
+    const report = kernelGroupReport(bent, 'h200').join('\n');
+    expect(report).toMatch(/in-sample \(every row fitted, itself included: a floor for the figures above\): n=60 .*rows off by > 25%: 1, > 50%: [01]/);
+    expect(report).toMatch(/worst 20 held-out predictions/);
   });
 });

@@ -12,6 +12,9 @@ import { curveMs, type Calibration } from './kernel-model.js';
 
 export type HoldoutAxis = 'heads' | 'seqlen' | 'family' | 'world';
 
+/** Held-out rows listed by `sim validate` (largest |error| first), with what they share. */
+export const WORST_ROWS = 20;
+
 /** S ranges (tokens): a row's range is the first whose upper bound is >= S. */
 export const SEQLEN_RANGES: readonly (readonly [string, number])[] = [
   ['<=2k', 2048],
@@ -41,7 +44,7 @@ export function axisValue(o: KernelObservation, axis: HoldoutAxis): string {
 
 export interface GroupPrediction {
   readonly obs: KernelObservation;
-  readonly axis: HoldoutAxis | 'hash';
+  readonly axis: HoldoutAxis | 'hash' | 'fit';
   readonly group: string;
   /** Null when no curve could be fitted without the group (the kernel has too few other rows). */
   readonly predictedMs: number | null;
@@ -100,6 +103,16 @@ function predictWith(cal: Calibration, targets: readonly KernelObservation[], ax
     const p = curveMs(c, o.call);
     return { obs: o, axis, group, predictedMs: p, errorPct: pctError(p, o.ms), extrapolation: isExtrapolation(o, axis, tr) };
   });
+}
+
+/**
+ * Every selected row predicted by curves fitted on every row, itself included: what the model's
+ * form cannot fit even in-sample bounds what any held-out figure can reach. `errorPct` null where
+ * the kernel has no curve at all.
+ */
+export function inSample(obs: readonly KernelObservation[], select: (o: KernelObservation) => boolean = () => true): GroupPrediction[] {
+  const cal = calibrate(obs, {}, () => true);
+  return predictWith(cal, obs.filter(select), 'seqlen', 'in-sample', obs).map((p) => ({ ...p, axis: 'fit' as const, extrapolation: false }));
 }
 
 /** The fixed hash quarter as group predictions (interpolation). */
@@ -186,5 +199,36 @@ export function kernelGroupReport(obs: readonly KernelObservation[], gpu: string
   const interp = [...hash, ...lgo.filter((p) => !p.extrapolation)];
   lines.push(`  ${groupLine('interpolation (hash quarter + groups inside the fitted range)', summarizeGroup(interp))} (target: median <= 5%)`);
   lines.push(`    ${groupLine('hash quarter alone', summarizeGroup(hash))}`);
+  const fit = inSample(obs, sel);
+  const over = (x: number) => fit.filter((p) => p.errorPct !== null && Math.abs(p.errorPct) > x).length;
+  lines.push(`  ${groupLine('in-sample (every row fitted, itself included: a floor for the figures above)', summarizeGroup(fit))}; rows off by > 25%: ${over(25)}, > 50%: ${over(50)}`);
+  lines.push(...worstLines(lgo, fit));
   return lines;
+}
+
+/**
+ * The WORST_ROWS held-out predictions with the largest |error| (one line per row and hold-out),
+ * each with its in-sample error: a row that is off in-sample too is beyond the model's form, one
+ * that is not is off for lack of similar rows in the fit.
+ */
+export function worstLines(lgo: readonly GroupPrediction[], fit: readonly GroupPrediction[], n = WORST_ROWS): string[] {
+  const own = new Map(fit.map((p) => [p.obs.id, p.errorPct]));
+  const worst = lgo.filter((p) => p.errorPct !== null).sort((a, b) => Math.abs(b.errorPct!) - Math.abs(a.errorPct!)).slice(0, n);
+  if (!worst.length) return [];
+  const sign = (x: number) => `${x >= 0 ? '+' : ''}${x.toFixed(1)}%`;
+  const ms = (x: number) => x.toPrecision(3);
+  const out = [`  worst ${worst.length} held-out predictions (kernel@path family S heads direction: measured -> predicted ms; held out; error in-sample):`];
+  for (const p of worst) {
+    const o = p.obs;
+    const f = own.get(o.id);
+    const name = p.axis === 'seqlen' ? 'S range' : p.axis;
+    out.push(
+      `    ${sign(p.errorPct!).padStart(8)}  ${o.kernel} ${o.family} ${seqlenLabel(o.seqlen)} ${o.headsQ}:${o.headsKv} ${o.call.direction}: ${ms(o.ms)} -> ${ms(p.predictedMs!)}; ${name} ${p.group} (${p.extrapolation ? 'extrapolation' : 'interpolation'}); in-sample ${f === null || f === undefined ? '-' : sign(f)}`,
+    );
+  }
+  return out;
+}
+
+function seqlenLabel(s: number): string {
+  return s % 1024 === 0 ? `${s / 1024}k` : String(s);
 }
