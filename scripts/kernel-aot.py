@@ -4,7 +4,7 @@ the SASS uses HGMMA (wgmma, Hopper's warpgroup MMA) or only HMMA (Ampere-style m
 how many multi-buffered shared-memory rings the software pipeliner made (ttgir: one per operand
 of each pipelined loop; a loop that is not pipelined loads synchronously and has none).
 
-    /work/venv-torch/bin/python scripts/kernel-aot.py [--only NAME_SUBSTRING] [--markdown]
+    /work/venv-torch/bin/python scripts/kernel-aot.py [--only NAME_SUBSTRING[,SUBSTRING...]] [--dump DIR] [--json FILE]
 
 Triton (3.6) lowers each kernel for GPUTarget("cuda", 90, 32) exactly as the JIT would on an H200
 (same passes, same ptxas from the wheel), with the runtime's specialisation of 16-divisible
@@ -16,6 +16,7 @@ like on this Triton.
 """
 
 import argparse
+import json
 import os
 import re
 import subprocess
@@ -111,7 +112,7 @@ def sig(fn, types, consts):
 
 
 PTR_BF, PTR_F32, PTR_I32 = "ptr:bf16/16", "ptr:fp32/16", "ptr:i32/16"
-LISTS = {n: PTR_I32 for n in ("BANDS", "ORDER", "ROWRUNS", "RUNS", "ROWPARTS", "PARTS", "SIDS")}
+LISTS = {n: PTR_I32 for n in ("BANDS", "ORDER", "PROGS", "ROWRUNS", "RUNS", "ROWPARTS", "PARTS", "SIDS")}
 STRIDES = {"sqb": "i32/16", "sqs": "i32/16", "skb": "i32/16", "sks": "i32/16"}
 SIZES = {"HQ": "i32/16", "SQ": "i32/16", "SK": "i32/16", "NROWS": "i32/16", "REP": "i32"}
 
@@ -121,22 +122,24 @@ def pow2(n):
     return max(16, 1 << (n - 1).bit_length())
 
 
-def fwd_src(d, pack, tq, tk, subn, maxb=0):
+def fwd_src(d, pack, tq, tk, subn, maxb=0, persist=False):
     types = {"Q": PTR_BF, "K": PTR_BF, "V": PTR_BF, "O": PTR_BF, "LSE": PTR_F32, **LISTS, **STRIDES, **SIZES, "qk_scale": "fp32"}
-    return sig(rf._fwd, types, {"P": pack, "TQ": tq, "NR": tq * pack, "BM": pow2(tq * pack), "TK": tk, "SUBN": subn, "D": d, "MAXB": maxb})
+    return sig(rf._fwd, types, {"P": pack, "TQ": tq, "NR": tq * pack, "BM": pow2(tq * pack), "TK": tk, "SUBN": subn, "D": d, "MAXB": maxb,
+                                "PERSIST": persist})
 
 
-def dkdv_src(d, pack, tq, tk, kb, subm, atomic, maxb=0):
+def dkdv_src(d, pack, tq, tk, kb, subm, atomic, maxb=0, persist=False):
     types = {"Q": PTR_BF, "K": PTR_BF, "V": PTR_BF, "DO": PTR_BF, "LSE": PTR_F32, "DELTA": PTR_F32, "DK": PTR_BF, "DV": PTR_BF,
              "DQA": PTR_F32, **LISTS, **STRIDES, **SIZES, "qk_scale": "fp32", "sm_scale": "fp32"}
     return sig(rb._dkdv, types, {"P": pack, "TQ": tq, "NR": tq * pack, "TK": tk, "KB": kb, "NSPLIT": tk // kb, "SUBM": subm, "D": d,
-                                 "ATOMIC": bool(atomic), "MAXB": maxb})
+                                 "ATOMIC": bool(atomic), "MAXB": maxb, "PERSIST": persist})
 
 
-def dq_src(d, pack, tq, tk, subn, maxb=0):
+def dq_src(d, pack, tq, tk, subn, maxb=0, persist=False):
     types = {"Q": PTR_BF, "K": PTR_BF, "V": PTR_BF, "DO": PTR_BF, "LSE": PTR_F32, "DELTA": PTR_F32, "DQ": PTR_BF,
              **LISTS, **STRIDES, **SIZES, "qk_scale": "fp32", "sm_scale": "fp32"}
-    return sig(rb._dq, types, {"P": pack, "TQ": tq, "NR": tq * pack, "BM": pow2(tq * pack), "TK": tk, "SUBN": subn, "D": d, "MAXB": maxb})
+    return sig(rb._dq, types, {"P": pack, "TQ": tq, "NR": tq * pack, "BM": pow2(tq * pack), "TK": tk, "SUBN": subn, "D": d, "MAXB": maxb,
+                               "PERSIST": persist})
 
 
 def ref_fwd_src(d, bm, bn):
@@ -187,6 +190,36 @@ def configs():
             (f"dq d{d} pack8 128x64 w4 s2", dq_src(d, 8, 16, 128, 64), 4, 2),
             (f"dq d{d} pack8 128x32 w8 s2", dq_src(d, 8, 16, 128, 32), 8, 2),
         ]
+        # the persistent grid (tuning.persistent = 1): at the descriptor's steps, and at the smaller
+        # steps its A/B variant takes where those spill ('P': scripts/device/issue13.sh PERSIST_D128 / _D64)
+        kb, subm, w = (128, 32, 8) if d > 64 else (64, 64, 4)
+        kb1, subm1 = (128, 16) if d > 64 else (128, 32)
+        P = {True: " P", False: ""}
+        out += [
+            (f"fwd d{d} pack8 128x{subn} w8 s3 persistent{P[d > 64]}", fwd_src(d, 8, 16, 128, subn, persist=True), 8, 3),
+            (f"fwd d{d} pack1 128x{subn} w8 s3 persistent{P[d > 64]}", fwd_src(d, 1, 128, 128, subn, persist=True), 8, 3),
+            (f"dkdv d{d} pack8 kb{kb} subm{subm} w{w} s2 persistent", dkdv_src(d, 8, 16, 128, kb, subm, 0, persist=True), w, 2),
+            (f"dkdv d{d} pack1 kb{kb1} subm{subm1} w8 s2 persistent P", dkdv_src(d, 1, 128, 128, kb1, subm1, 0, persist=True), 8, 2),
+            (f"dq d{d} pack8 128x64 w8 s2 persistent{P[d == 64]}", dq_src(d, 8, 16, 128, 64, persist=True), 8, 2),
+            (f"dq d{d} pack8 128x32 w8 s2 persistent{P[d > 64]}", dq_src(d, 8, 16, 128, 32, persist=True), 8, 2),
+            (f"dkdv d{d} pack8 kb{kb} subm16 w{w} s2 persistent{P[d > 64]}", dkdv_src(d, 8, 16, 128, kb, 16, 0, persist=True), w, 2),
+            (f"dkdv d{d} pack8 kb64 subm32 w8 s2 persistent", dkdv_src(d, 8, 16, 128, 64, 32, 0, persist=True), 8, 2),
+            (f"dkdv d{d} pack1 kb64 subm16 w8 s2 persistent", dkdv_src(d, 1, 128, 128, 64, 16, 0, persist=True), 8, 2),
+        ]
+        if d == 64:
+            out += [(f"dkdv d{d} pack8 kb128 subm32 w8 s2 persistent P", dkdv_src(d, 8, 16, 128, 128, 32, 0, persist=True), 8, 2),
+                    (f"fwd d{d} pack8 128x64 w8 s3 persistent P", fwd_src(d, 8, 16, 128, 64, persist=True), 8, 3),
+                    (f"fwd d{d} pack1 128x64 w8 s3 persistent P", fwd_src(d, 1, 128, 128, 64, persist=True), 8, 3)]
+        # GQA groups that are not a power of two at the descriptor's tiles: 3 (42 tokens = 126 rows
+        # padded to 128) and 5 (25 tokens = 125 rows); bounded dK/dV row steps (SUBM does not divide NR)
+        for g in (3, 5):
+            tq = 128 // g
+            wide_steps = [] if d > 64 else [(f"fwd d{d} pack{g} ({tq} tok) 128x128 w8 s3", fwd_src(d, g, tq, 128, 128), 8, 3)]
+            out += wide_steps + [
+                (f"fwd d{d} pack{g} ({tq} tok) 128x64 w8 s3 *", fwd_src(d, g, tq, 128, 64), 8, 3),
+                (f"dkdv d{d} pack{g} ({tq} tok) kb{kb} subm{subm} w{w} s2 *", dkdv_src(d, g, tq, 128, kb, subm, 0), w, 2),
+                (f"dq d{d} pack{g} ({tq} tok) 128x64 w8 s2 *", dq_src(d, g, tq, 128, 64), 8, 2),
+            ]
     return out
 
 
@@ -216,17 +249,19 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--only", default="")
     ap.add_argument("--dump", default="", help="folder to write each kernel's ttgir / ptx / sass")
+    ap.add_argument("--json", default="", help="also write the rows as JSON to this file")
     a = ap.parse_args()
     rows = []
-    print("| kernel, config (* = descriptor's choice) | regs/thread | spill st/ld (bytes) | smem (bytes) | HGMMA | HMMA | ring buffers |")
-    print("| --- | --- | --- | --- | --- | --- | --- |")
+    print("| kernel, config (* = descriptor's choice) | regs/thread | spill st/ld (bytes) | smem (bytes) | HGMMA | HMMA | ring buffers | atomics |")
+    print("| --- | --- | --- | --- | --- | --- | --- | --- |")
     for name, src, warps, stages in configs():
-        if a.only and a.only not in name:
+        if a.only and not any(o in name for o in a.only.split(",")):
             continue
         try:
             k = triton.compile(src, target=TARGET, options={"num_warps": warps, "num_stages": stages})
         except Exception as e:  # noqa: BLE001 - report and go on
-            print(f"| {name} | compile failed: {str(e).splitlines()[0][:120]} | | | | | |", flush=True)
+            print(f"| {name} | compile failed: {str(e).splitlines()[0][:120]} | | | | | | |", flush=True)
+            rows.append({"name": name, "error": str(e).splitlines()[0][:300]})
             continue
         regs, sst, sld, _ = ptxas_v(k.asm["ptx"])
         hg, hm, sass = sass_mma(k.asm["cubin"])
@@ -237,8 +272,13 @@ def main():
                 with open(f"{stem}.{ext}", "w") as f:
                     f.write(text)
         piped = len(re.findall(r"ttg\.local_alloc : \(\) -> !ttg\.memdesc<\d+x", k.asm["ttgir"]))
-        rows.append((name, regs, sst, sld, k.metadata.shared, hg, hm, piped))
-        print(f"| {name} | {regs} | {sst} / {sld} | {k.metadata.shared} | {hg} | {hm} | {piped} |", flush=True)
+        atomics = len(re.findall(r"^\s*(?:@%p\d+\s+)?(?:atom|red)\.", k.asm["ptx"], re.M))  # PTX atomics (none: deterministic)
+        rows.append({"name": name, "regs": regs, "spillStores": sst, "spillLoads": sld, "smem": k.metadata.shared, "hgmma": hg, "hmma": hm,
+                     "rings": piped, "atomics": atomics})
+        print(f"| {name} | {regs} | {sst} / {sld} | {k.metadata.shared} | {hg} | {hm} | {piped} | {atomics} |", flush=True)
+    if a.json:
+        with open(a.json, "w") as f:
+            json.dump(rows, f, indent=1)
     return rows
 
 

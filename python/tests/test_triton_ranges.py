@@ -102,15 +102,18 @@ class TritonRangesOnCpu(unittest.TestCase):
 
     def test_fixture_cases(self):
         # dQ by the second pass and by atomics; band tests looped, and unrolled over 4 slots (lists
-        # with a tile cut by 3+ bands fall back to the loop)
-        unrolled = []
-        for case, atomic, static in [(c, a, b) for c in self.cases for a, b in ((0, 0), (1, 0), (0, 4))]:
-            with self.subTest(case=case["name"], dq_atomic=atomic, bands_static=static, backend=self.backend):
+        # with a tile cut by 3+ bands fall back to the loop); the persistent grid (LPT shares)
+        unrolled, persistent = [], []
+        variants = ((0, 0, 0), (1, 0, 0), (0, 4, 0), (0, 0, 1))
+        for case, atomic, static, persist in [(c, *v) for c in self.cases for v in variants]:
+            with self.subTest(case=case["name"], dq_atomic=atomic, bands_static=static, persistent=persist, backend=self.backend):
                 tr = self.tr
                 a = self.args_of(case)
-                a["tuning"] = {**a["tuning"], "dqAtomic": atomic, "bandsStatic": static}
+                a["tuning"] = {**a["tuning"], "dqAtomic": atomic, "bandsStatic": static, "persistent": persist}
                 ls = tr.Lists(a, case["hq"], case["hkv"], case["d"], "cpu")
                 unrolled += [lst.maxb for lst in (ls.fwd, ls.bwd)]
+                if persist:  # programs with several rows each
+                    persistent.append(max(int((lst.progs[1:] - lst.progs[:-1]).max()) for lst in (ls.fwd, ls.bwd)))
                 q, k, v, do = self.inputs(case, 7)
                 scale = 1.0 / math.sqrt(case["d"])
                 ro, rlse, rdq, rdk, rdv = reference(q, k, v, dense_masks(case), do, scale)
@@ -126,6 +129,7 @@ class TritonRangesOnCpu(unittest.TestCase):
                 self.check("dv", dv[0], rdv, grad=True)
         self.assertIn(4, unrolled)  # some lists ran the unrolled band tests
         self.assertGreater(unrolled.count(0), 2 * len(self.cases))  # and some fell back
+        self.assertGreaterEqual(max(persistent), 4)  # some persistent programs looped over 4+ rows
 
     def run_case(self, case, tuning, reverse=False):
         """(dq, dk, dv) of one case; reverse: the programs launched in the opposite order."""
@@ -151,9 +155,11 @@ class TritonRangesOnCpu(unittest.TestCase):
                 first = self.run_case(case, {})
                 again = self.run_case(case, {})
                 rev = self.run_case(case, {}, reverse=True)
-                for name, x, y, z in zip(("dq", "dk", "dv"), first, again, rev):
+                pers = self.run_case(case, {"persistent": 1})
+                for name, x, y, z, w in zip(("dq", "dk", "dv"), first, again, rev, pers):
                     self.assertTrue(torch.equal(x, y), f"{name} differs between two runs")
                     self.assertTrue(torch.equal(x, z), f"{name} depends on the launch order")
+                    self.assertTrue(torch.equal(x, w), f"{name} differs on the persistent grid")
                     self.assertGreater(float(x.abs().max()), 0.0)
 
     def test_unsupported_shapes_are_refused(self):
@@ -179,6 +185,25 @@ class TritonRangesOnCpu(unittest.TestCase):
         ro = reference(q, k, v, dense_masks(case), do, 1 / 8)[0]
         o, _ = self.tr.forward(q[None], k[None], v[None], ls, 1 / 8)
         self.assertGreater(float((o[0].double() - ro).abs().max()), 0.1)
+
+    def test_persistent_shares_matter(self):
+        """A persistent schedule that drops a program's share must fail (rows left unwritten), and
+        persistent without the lists' schedule is refused."""
+        case = next(c for c in self.cases if c["name"] == "causal_docs_gqa2")
+        a = self.args_of(case)
+        a["tuning"] = {**a["tuning"], "persistent": 1}
+        ps = a["fwd"]["progStart"].clone()
+        ps[-1] = ps[-2]  # the last program's share is empty
+        a["fwd"]["progStart"] = ps
+        ls = self.tr.Lists(a, case["hq"], case["hkv"], case["d"], "cpu")
+        q, k, v, do = self.inputs(case, 3)
+        ro = reference(q, k, v, dense_masks(case), do, 1 / 8)[0]
+        o, _ = self.tr.forward(q[None], k[None], v[None], ls, 1 / 8)
+        o = torch.nan_to_num(o.float(), nan=1e3, posinf=1e3, neginf=1e3)  # unwritten rows: torch.empty
+        self.assertGreater(float((o[0].double() - ro).abs().max()), 0.1)
+        del a["fwd"]["progStart"]
+        with self.assertRaises(self.tr.Unsupported):
+            self.tr.Lists(a, case["hq"], case["hkv"], case["d"], "cpu")
 
     def test_partial_entry(self):
         """The CP entry: natural-log lse with -inf on empty rows, gradients from the final (o, lse),

@@ -25,6 +25,7 @@ function encodeList(l: TileList, arrays: ArrayFile): { [k: string]: MaskArg } {
     parts: arrays.add(parts.values, parts.shape),
     sliceIds: arrays.add(ids.values, [ids.values.length]),
     order: arrays.add(l.order, [l.order.length]),
+    ...(l.progStart ? { progStart: arrays.add(l.progStart, [l.progStart.length]) } : {}),
   };
 }
 

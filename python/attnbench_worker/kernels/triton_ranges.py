@@ -32,12 +32,14 @@ DEFAULT_TUNING = {
     "bwdKeys": 64, "bwdSubM": 64, "bwdWarps": 4, "bwdStages": 2,
     "dqSubN": 64, "dqWarps": 8, "dqStages": 2, "dqAtomic": 0,
     "bandsStatic": 0,  # > 0: band tests unrolled over that many slots when no partial tile has more (pipelined partial loops)
+    "programs": 0,  # > 0: the lists carry the persistent grid's LPT shares over that many programs (TypeScript)
+    "persistent": 0,  # 1: launch that persistent grid (each program loops over its share); 0: LPT launch order
 }
 # head_dim 128, or no GQA packing (also the CP steps' default, whose lists carry no tuning): the
 # dK/dV shape that compiles for sm_90a without spills (scripts/kernel-aot.py; src/kernels/gpu/triton_ranges.ts).
 WIDE_TUNING = {"bwdKeys": 128, "bwdSubM": 32, "bwdWarps": 8}
 HEAD_DIMS = (64, 128)  # what the kernels are built and checked for (src/kernels/gpu/triton_ranges.ts RANGES_HEAD_DIMS)
-LIST_KEYS = ("rowRuns", "runs", "rowParts", "parts", "sliceIds", "order")
+LIST_KEYS = ("rowRuns", "runs", "rowParts", "parts", "sliceIds", "order")  # and, optional, "progStart"
 
 
 def available():
@@ -67,9 +69,21 @@ class TileList:
         self.partial = int(d.get("partialTiles", 0))
         self.max_bands = int(self.parts[2::5].max()) if self.parts.numel() else 0
         self.maxb = 0  # band_keep's MAXB (Lists sets it from tuning.bandsStatic)
+        # the persistent grid's LPT shares of order (when the lists were built with tuning.programs)
+        ps = d.get("progStart")
+        self.progs = ps.to(device=device, dtype=torch.int32).contiguous().view(-1) if ps is not None else None
+        self.persist = False  # Lists sets it from tuning.persistent
+
+    def programs(self):
+        return self.progs.numel() - 1 if self.persist else None
+
+    def grid(self, per_row, batch):
+        """(programs, batch): the persistent grid, or one program per row x per_row (KV heads, splits)."""
+        return (self.programs(), batch) if self.persist else (self.order.numel() * per_row, batch)
 
     def args(self):
-        return (self.order, self.row_runs, self.runs, self.row_parts, self.parts, self.sids)
+        progs = self.progs if self.progs is not None else self.order  # PROGS is not read without PERSIST
+        return (self.order, progs, self.row_runs, self.runs, self.row_parts, self.parts, self.sids)
 
 
 class Lists:
@@ -108,6 +122,10 @@ class Lists:
         self.bwd = TileList(args["bwd"], device)
         for tl_ in (self.fwd, self.bwd):
             tl_.maxb = t["bandsStatic"] if 0 < tl_.max_bands <= t["bandsStatic"] else 0
+            if t["persistent"]:
+                if tl_.progs is None or tl_.progs.numel() < 2:
+                    raise Unsupported("tuning.persistent needs the lists' persistent schedule (build them with tuning.programs > 0)")
+                tl_.persist = True
 
     def note(self):
         t = self.tuning
@@ -118,7 +136,8 @@ class Lists:
                 f"fwd subN {t['fwdSubN']} w{t['fwdWarps']} s{t['fwdStages']}; "
                 f"bwd keys {t['bwdKeys']} subM {t['bwdSubM']} w{t['bwdWarps']} s{t['bwdStages']}; "
                 f"dq subN {t['dqSubN']} w{t['dqWarps']} s{t['dqStages']}; {mode}; "
-                f"band tests {'unrolled x' + str(self.fwd.maxb) + '/' + str(self.bwd.maxb) if self.fwd.maxb or self.bwd.maxb else 'looped'}; LPT launch order")
+                f"band tests {'unrolled x' + str(self.fwd.maxb) + '/' + str(self.bwd.maxb) if self.fwd.maxb or self.bwd.maxb else 'looped'}; "
+                + (f"persistent grid of {self.fwd.programs()} / {self.bwd.programs()} programs (LPT shares)" if self.fwd.persist else "LPT launch order"))
 
 
 def next_pow2(n):
@@ -139,11 +158,10 @@ def forward(q, k, v, ls, scale):
     o = torch.empty_like(q)
     lse = torch.empty((b, sq, hq), dtype=torch.float32, device=q.device)
     t = ls.tuning
-    grid = (ls.fwd.order.numel() * ls.rep, b)
-    fwd._fwd[grid](q, k, v, o, lse, ls.bands, *ls.fwd.args(),
+    fwd._fwd[ls.fwd.grid(ls.rep, b)](q, k, v, o, lse, ls.bands, *ls.fwd.args(),
                    q.stride(0), q.stride(1), k.stride(0), k.stride(1),
                    hq, sq, sk, ls.fwd.nrows, ls.rep, scale * LOG2E,
-                   P=ls.pack, TQ=ls.tq, NR=ls.nr, BM=ls.bm, TK=ls.tk, SUBN=t["fwdSubN"], D=d, MAXB=ls.fwd.maxb,
+                   P=ls.pack, TQ=ls.tq, NR=ls.nr, BM=ls.bm, TK=ls.tk, SUBN=t["fwdSubN"], D=d, MAXB=ls.fwd.maxb, PERSIST=ls.fwd.persist,
                    num_warps=t["fwdWarps"], num_stages=t["fwdStages"])
     return o, lse
 
@@ -162,22 +180,20 @@ def backward(q, k, v, o, lse, do, ls, scale):
     atomic = bool(t["dqAtomic"])
     dqa = torch.zeros(q.shape, dtype=torch.float32, device=q.device) if atomic else delta
     nsplit = ls.tk // t["bwdKeys"]
-    grid = (ls.bwd.order.numel() * ls.rep * nsplit, b)
-    bwd._dkdv[grid](q, k, v, do, lse, delta, dk, dv, dqa, ls.bands, *ls.bwd.args(),
+    bwd._dkdv[ls.bwd.grid(ls.rep * nsplit, b)](q, k, v, do, lse, delta, dk, dv, dqa, ls.bands, *ls.bwd.args(),
                     q.stride(0), q.stride(1), k.stride(0), k.stride(1),
                     hq, sq, sk, ls.bwd.nrows, ls.rep, scale * LOG2E, scale,
                     P=ls.pack, TQ=ls.tq, NR=ls.nr, TK=ls.tk, KB=t["bwdKeys"], NSPLIT=nsplit, SUBM=t["bwdSubM"], D=d, ATOMIC=atomic,
-                    MAXB=ls.bwd.maxb,
+                    MAXB=ls.bwd.maxb, PERSIST=ls.bwd.persist,
                     num_warps=t["bwdWarps"], num_stages=t["bwdStages"])
     if atomic:
         dq = dqa.to(q.dtype)
     else:
         dq = torch.empty_like(q)
-        grid = (ls.fwd.order.numel() * ls.rep, b)
-        bwd._dq[grid](q, k, v, do, lse, delta, dq, ls.bands, *ls.fwd.args(),
+        bwd._dq[ls.fwd.grid(ls.rep, b)](q, k, v, do, lse, delta, dq, ls.bands, *ls.fwd.args(),
                       q.stride(0), q.stride(1), k.stride(0), k.stride(1),
                       hq, sq, sk, ls.fwd.nrows, ls.rep, scale * LOG2E, scale,
-                      P=ls.pack, TQ=ls.tq, NR=ls.nr, BM=ls.bm, TK=ls.tk, SUBN=t["dqSubN"], D=d, MAXB=ls.fwd.maxb,
+                      P=ls.pack, TQ=ls.tq, NR=ls.nr, BM=ls.bm, TK=ls.tk, SUBN=t["dqSubN"], D=d, MAXB=ls.fwd.maxb, PERSIST=ls.fwd.persist,
                       num_warps=t["dqWarps"], num_stages=t["dqStages"])
     return dq, dk, dv
 

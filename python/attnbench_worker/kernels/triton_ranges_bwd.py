@@ -8,13 +8,17 @@ FlashAttention-2 algorithm 2 from the forward's LSE and DELTA = rowsum(dO * O):
          query tile; when SUBM does not divide NR (P not a power of two) the steps are bounded.
          With ATOMIC, dQ is added in fp32 atomics from the same dS (fast, not deterministic).
   _dq    the deterministic alternative: query-tile outer over the forward work list.
-Only partial tiles evaluate the bands (triton_ranges_fwd.band_keep).
+Only partial tiles evaluate the bands (triton_ranges_jit.band_keep, shared with the forward).
+PERSIST (all three launchers): one program per SM looping over its LPT share of the list's rows
+(ORDER[PROGS[p] .. PROGS[p + 1]), built by the TypeScript lists), every KV head (and key split)
+of each row; otherwise one program per (row, KV head, split) in LPT launch order. Every output
+element is written by one program either way, so dK, dV and the dQ pass are deterministic.
 """
 
 import triton
 import triton.language as tl
 
-from .triton_ranges_fwd import band_keep
+from .triton_ranges_jit import band_keep, first_step, packed_rows, part_of, tile_rows
 
 
 @triton.jit
@@ -31,31 +35,15 @@ def _dkdv_step(q, do, lse, delta, k, v, dk, dv, keep, qk_scale, MASKED: tl.const
 
 
 @triton.jit
-def _packed_rows(m0, rows, hg, P: tl.constexpr, SUBM: tl.constexpr):
-    """Token and query head of packed rows m0 + rows (packed row = token * P + head in group)."""
-    if SUBM % P == 0:  # m0 is a multiple of P (P a power of two <= SUBM)
-        tok = m0 // P + rows // P
-        head = hg * P + rows % P
-    else:
-        tok = (m0 + rows) // P
-        head = hg * P + (m0 + rows) % P
-    return tok, head
-
-
-@triton.jit
-def _dkdv(Q, K, V, DO, LSE, DELTA, DK, DV, DQA, BANDS, ORDER, ROWRUNS, RUNS, ROWPARTS, PARTS, SIDS,
-          sqb, sqs, skb, sks,
-          HQ, SQ, SK, NROWS, REP, qk_scale, sm_scale,
-          P: tl.constexpr, TQ: tl.constexpr, NR: tl.constexpr, TK: tl.constexpr, KB: tl.constexpr, NSPLIT: tl.constexpr,
-          SUBM: tl.constexpr, D: tl.constexpr, ATOMIC: tl.constexpr, MAXB: tl.constexpr):
-    pid = tl.program_id(0)
-    b = tl.program_id(1).to(tl.int64)
-    item = pid // (REP * NSPLIT)
-    rem = pid % (REP * NSPLIT)
-    x = tl.load(ORDER + item)
-    hg = (x // NROWS) * REP + rem // NSPLIT
+def _dkdv_tile(Q, K, V, DO, LSE, DELTA, DK, DV, DQA, BANDS, ROWRUNS, RUNS, ROWPARTS, PARTS, SIDS, x, rep, split, b,
+               sqb, sqs, skb, sks, HQ, SQ, SK, NROWS, REP, qk_scale, sm_scale,
+               P: tl.constexpr, TQ: tl.constexpr, NR: tl.constexpr, TK: tl.constexpr, KB: tl.constexpr,
+               SUBM: tl.constexpr, D: tl.constexpr, ATOMIC: tl.constexpr, MAXB: tl.constexpr):
+    """Keys [split * KB, (split + 1) * KB) of row x of the backward list (mask head x // NROWS, key
+    tile x % NROWS) for its rep-th KV head: dK and dV complete, written once."""
+    hg = (x // NROWS) * REP + rep
     kt = x % NROWS
-    offs_n = kt * TK + (rem % NSPLIT) * KB + tl.arange(0, KB)
+    offs_n = kt * TK + split * KB + tl.arange(0, KB)
     col_ok = offs_n < SK
     offs_d = tl.arange(0, D)
     kv_off = b * skb + offs_n.to(tl.int64)[:, None] * sks + hg * D + offs_d[None, :]
@@ -70,7 +58,7 @@ def _dkdv(Q, K, V, DO, LSE, DELTA, DK, DV, DQA, BANDS, ORDER, ROWRUNS, RUNS, ROW
         c0 = tl.load(RUNS + 2 * ri)
         c1 = tl.load(RUNS + 2 * ri + 1)
         for m0 in range(c0 * NR, c1 * NR, SUBM):  # packed rows of whole query tiles
-            tok, head = _packed_rows(m0, rows, hg, P, SUBM)
+            tok, head = packed_rows(m0, rows, hg, P, SUBM)
             q_off = b * sqb + tok.to(tl.int64) * sqs + head * D
             r_off = b * SQ * HQ + tok.to(tl.int64) * HQ + head
             if NR % SUBM == 0:  # steps never leave the run: no bounds
@@ -94,15 +82,11 @@ def _dkdv(Q, K, V, DO, LSE, DELTA, DK, DV, DQA, BANDS, ORDER, ROWRUNS, RUNS, ROW
     p0 = tl.load(ROWPARTS + x)
     p1 = tl.load(ROWPARTS + x + 1)
     for pi in range(p0, p1):
-        c = tl.load(PARTS + 5 * pi)
-        s0 = tl.load(PARTS + 5 * pi + 1)
-        sn = tl.load(PARTS + 5 * pi + 2)
-        qlo = tl.load(PARTS + 5 * pi + 3)  # query tokens the bands touch: packed rows [r0, r1) of the tile
-        qhi = tl.load(PARTS + 5 * pi + 4)
+        c, s0, sn, qlo, qhi = part_of(PARTS, pi)  # [qlo, qhi): the query tokens its bands touch
         rq0 = (qlo - c * TQ) * P
         pend = c * NR + (qhi - c * TQ) * P
-        for m0 in range(c * NR + rq0 - rq0 % SUBM, pend, SUBM):
-            tok, head = _packed_rows(m0, rows, hg, P, SUBM)
+        for m0 in range(first_step(c * NR + rq0, c, NR, SUBM), pend, SUBM):
+            tok, head = packed_rows(m0, rows, hg, P, SUBM)
             row_ok = tok < SQ
             if NR % SUBM != 0:  # a step may reach into the next query tile: not this part's
                 row_ok = row_ok & (m0 + rows < pend)
@@ -123,22 +107,37 @@ def _dkdv(Q, K, V, DO, LSE, DELTA, DK, DV, DQA, BANDS, ORDER, ROWRUNS, RUNS, ROW
 
 
 @triton.jit
-def _dq(Q, K, V, DO, LSE, DELTA, DQ, BANDS, ORDER, ROWRUNS, RUNS, ROWPARTS, PARTS, SIDS,
-        sqb, sqs, skb, sks,
-        HQ, SQ, SK, NROWS, REP, qk_scale, sm_scale,
-        P: tl.constexpr, TQ: tl.constexpr, NR: tl.constexpr, BM: tl.constexpr, TK: tl.constexpr, SUBN: tl.constexpr,
-        D: tl.constexpr, MAXB: tl.constexpr):
+def _dkdv(Q, K, V, DO, LSE, DELTA, DK, DV, DQA, BANDS, ORDER, PROGS, ROWRUNS, RUNS, ROWPARTS, PARTS, SIDS,
+          sqb, sqs, skb, sks,
+          HQ, SQ, SK, NROWS, REP, qk_scale, sm_scale,
+          P: tl.constexpr, TQ: tl.constexpr, NR: tl.constexpr, TK: tl.constexpr, KB: tl.constexpr, NSPLIT: tl.constexpr,
+          SUBM: tl.constexpr, D: tl.constexpr, ATOMIC: tl.constexpr, MAXB: tl.constexpr, PERSIST: tl.constexpr):
     pid = tl.program_id(0)
     b = tl.program_id(1).to(tl.int64)
-    x = tl.load(ORDER + pid // REP)
-    hg = (x // NROWS) * REP + pid % REP
+    if PERSIST:  # program pid loops over its LPT share of key tiles, every KV head and key split of each
+        for j in tl.range(tl.load(PROGS + pid) * (REP * NSPLIT), tl.load(PROGS + pid + 1) * (REP * NSPLIT), num_stages=1):
+            x = tl.load(ORDER + j // (REP * NSPLIT))
+            rs = j % (REP * NSPLIT)
+            _dkdv_tile(Q, K, V, DO, LSE, DELTA, DK, DV, DQA, BANDS, ROWRUNS, RUNS, ROWPARTS, PARTS, SIDS,
+                       x, rs // NSPLIT, rs % NSPLIT, b, sqb, sqs, skb, sks, HQ, SQ, SK, NROWS, REP, qk_scale, sm_scale,
+                       P, TQ, NR, TK, KB, SUBM, D, ATOMIC, MAXB)
+    else:  # one program per (row, KV head, key split), launched in LPT order
+        rem = pid % (REP * NSPLIT)
+        x = tl.load(ORDER + pid // (REP * NSPLIT))
+        _dkdv_tile(Q, K, V, DO, LSE, DELTA, DK, DV, DQA, BANDS, ROWRUNS, RUNS, ROWPARTS, PARTS, SIDS,
+                   x, rem // NSPLIT, rem % NSPLIT, b, sqb, sqs, skb, sks, HQ, SQ, SK, NROWS, REP, qk_scale, sm_scale,
+                   P, TQ, NR, TK, KB, SUBM, D, ATOMIC, MAXB)
+
+
+@triton.jit
+def _dq_row(Q, K, V, DO, LSE, DELTA, DQ, BANDS, ROWRUNS, RUNS, ROWPARTS, PARTS, SIDS, x, rep, b,
+            sqb, sqs, skb, sks, HQ, SQ, SK, NROWS, REP, qk_scale, sm_scale,
+            P: tl.constexpr, TQ: tl.constexpr, NR: tl.constexpr, BM: tl.constexpr, TK: tl.constexpr, SUBN: tl.constexpr,
+            D: tl.constexpr, MAXB: tl.constexpr):
+    """dQ of row x of the forward list for its rep-th KV head (the query heads of the group), written once."""
+    hg = (x // NROWS) * REP + rep
     qt = x % NROWS
-    rows = tl.arange(0, BM)
-    tok = qt * TQ + rows // P
-    head = hg * P + rows % P
-    row_ok = tok < SQ
-    if NR < BM:  # padded tile (P not a power of two)
-        row_ok = row_ok & (rows < NR)
+    tok, head, row_ok = tile_rows(qt, hg, SQ, P, TQ, NR, BM)
     offs_d = tl.arange(0, D)
     q_off = b * sqb + tok.to(tl.int64) * sqs + head * D
     q = tl.load(Q + q_off[:, None] + offs_d[None, :], mask=row_ok[:, None], other=0.0)
@@ -166,12 +165,8 @@ def _dq(Q, K, V, DO, LSE, DELTA, DQ, BANDS, ORDER, ROWRUNS, RUNS, ROWPARTS, PART
     p0 = tl.load(ROWPARTS + x)
     p1 = tl.load(ROWPARTS + x + 1)
     for pi in range(p0, p1):
-        c = tl.load(PARTS + 5 * pi)
-        s0 = tl.load(PARTS + 5 * pi + 1)
-        sn = tl.load(PARTS + 5 * pi + 2)
-        klo = tl.load(PARTS + 5 * pi + 3)  # keys the bands touch in this tile: skip the steps outside
-        khi = tl.load(PARTS + 5 * pi + 4)
-        for kk in range(klo - (klo - c * TK) % SUBN, khi, SUBN):
+        c, s0, sn, klo, khi = part_of(PARTS, pi)  # [klo, khi): the keys its bands touch
+        for kk in range(first_step(klo, c, TK, SUBN), khi, SUBN):
             offs_n = kk + offs_s
             col_ok = offs_n < SK
             keep = band_keep(BANDS, SIDS, s0, sn, tok[:, None], offs_n[None, :], BM, SUBN, MAXB)
@@ -184,3 +179,22 @@ def _dq(Q, K, V, DO, LSE, DELTA, DQ, BANDS, ORDER, ROWRUNS, RUNS, ROWPARTS, PART
             dq = tl.dot(ds.to(k.dtype), k, dq)
     dq = dq * sm_scale
     tl.store(DQ + q_off[:, None] + offs_d[None, :], dq.to(DQ.dtype.element_ty), mask=row_ok[:, None])
+
+
+@triton.jit
+def _dq(Q, K, V, DO, LSE, DELTA, DQ, BANDS, ORDER, PROGS, ROWRUNS, RUNS, ROWPARTS, PARTS, SIDS,
+        sqb, sqs, skb, sks,
+        HQ, SQ, SK, NROWS, REP, qk_scale, sm_scale,
+        P: tl.constexpr, TQ: tl.constexpr, NR: tl.constexpr, BM: tl.constexpr, TK: tl.constexpr, SUBN: tl.constexpr,
+        D: tl.constexpr, MAXB: tl.constexpr, PERSIST: tl.constexpr):
+    pid = tl.program_id(0)
+    b = tl.program_id(1).to(tl.int64)
+    if PERSIST:  # the forward list's LPT shares
+        for j in tl.range(tl.load(PROGS + pid) * REP, tl.load(PROGS + pid + 1) * REP, num_stages=1):
+            x = tl.load(ORDER + j // REP)
+            _dq_row(Q, K, V, DO, LSE, DELTA, DQ, BANDS, ROWRUNS, RUNS, ROWPARTS, PARTS, SIDS, x, j % REP, b,
+                    sqb, sqs, skb, sks, HQ, SQ, SK, NROWS, REP, qk_scale, sm_scale, P, TQ, NR, BM, TK, SUBN, D, MAXB)
+    else:
+        x = tl.load(ORDER + pid // REP)
+        _dq_row(Q, K, V, DO, LSE, DELTA, DQ, BANDS, ROWRUNS, RUNS, ROWPARTS, PARTS, SIDS, x, pid % REP, b,
+                sqb, sqs, skb, sks, HQ, SQ, SK, NROWS, REP, qk_scale, sm_scale, P, TQ, NR, BM, TK, SUBN, D, MAXB)

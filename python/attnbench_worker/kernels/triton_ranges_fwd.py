@@ -9,64 +9,29 @@ BM (the power of two >= NR); rows >= NR load zeros and store nothing.
 
 Work list row x = mask head * NROWS + query tile: full runs of key tiles (no mask, no bounds),
 then partial tiles, each with the ids of the bands (q0, q1, k0, k1, lo, hi: row in [q0, q1), key
-in [k0, k1), lo <= key - row <= hi) that cut it; only partial tiles evaluate the mask. Programs are
-launched longest row first (ORDER, LPT); the block scheduler hands them to SMs in that order.
+in [k0, k1), lo <= key - row <= hi) that cut it; only partial tiles evaluate the mask (the band
+helpers are shared with the backward: triton_ranges_jit.py). Programs are launched longest row
+first (ORDER, LPT); the block scheduler hands them to SMs in that order. PERSIST: a grid of one
+program per SM instead, program p looping over its share ORDER[PROGS[p] .. PROGS[p + 1]) (the
+TypeScript lists deal the rows to programs LPT-greedily).
 LSE is stored in log2 units of the scaled scores, [B, S, Hq]; +inf on rows with no key.
 """
 
 import triton
 import triton.language as tl
 
-
-@triton.jit
-def _band_in(BANDS, SIDS, i, tok, key):
-    bid = tl.load(SIDS + i).to(tl.int64) * 6
-    q0 = tl.load(BANDS + bid)
-    q1 = tl.load(BANDS + bid + 1)
-    k0 = tl.load(BANDS + bid + 2)
-    k1 = tl.load(BANDS + bid + 3)
-    lo = tl.load(BANDS + bid + 4)
-    hi = tl.load(BANDS + bid + 5)
-    dd = key - tok
-    return (tok >= q0) & (tok < q1) & (key >= k0) & (key < k1) & (dd >= lo) & (dd <= hi)
+from .triton_ranges_jit import band_keep, first_step, part_of, tile_rows
 
 
 @triton.jit
-def band_keep(BANDS, SIDS, s0, sn, tok, key, R: tl.constexpr, C: tl.constexpr, MAXB: tl.constexpr):
-    """[R, C] bool: the (query token, key) pairs inside one of the listed bands; tok and key are
-    [R, 1] / [1, C] (forward, dQ) or [1, C] / [R, 1] (dK/dV, keys along the rows).
-    MAXB = 0: a loop over the sn bands (any number; the loop makes the caller's key-step loop a
-    non-innermost loop, which Triton does not software-pipeline). MAXB > 0: unrolled over MAXB
-    slots, those >= sn masked off (the caller guarantees sn <= MAXB), so the caller's loop can be
-    pipelined (the notes' AOT section)."""
-    keep = tl.zeros([R, C], tl.int32)
-    if MAXB > 0:
-        for u in tl.static_range(MAXB):
-            inside = _band_in(BANDS, SIDS, s0 + tl.minimum(u, sn - 1), tok, key)
-            keep = tl.where(inside & (u < sn), 1, keep)
-    else:
-        for u in range(sn):
-            keep = tl.where(_band_in(BANDS, SIDS, s0 + u, tok, key), 1, keep)
-    return keep != 0
-
-
-@triton.jit
-def _fwd(Q, K, V, O, LSE, BANDS, ORDER, ROWRUNS, RUNS, ROWPARTS, PARTS, SIDS,
-         sqb, sqs, skb, sks,
-         HQ, SQ, SK, NROWS, REP, qk_scale,
-         P: tl.constexpr, TQ: tl.constexpr, NR: tl.constexpr, BM: tl.constexpr, TK: tl.constexpr, SUBN: tl.constexpr,
-         D: tl.constexpr, MAXB: tl.constexpr):
-    pid = tl.program_id(0)
-    b = tl.program_id(1).to(tl.int64)
-    x = tl.load(ORDER + pid // REP)
-    hg = (x // NROWS) * REP + pid % REP
+def _fwd_row(Q, K, V, O, LSE, BANDS, ROWRUNS, RUNS, ROWPARTS, PARTS, SIDS, x, rep, b,
+             sqb, sqs, skb, sks, HQ, SQ, SK, NROWS, REP, qk_scale,
+             P: tl.constexpr, TQ: tl.constexpr, NR: tl.constexpr, BM: tl.constexpr, TK: tl.constexpr, SUBN: tl.constexpr,
+             D: tl.constexpr, MAXB: tl.constexpr):
+    """Row x of the forward list (mask head x // NROWS, query tile x % NROWS) for its rep-th KV head."""
+    hg = (x // NROWS) * REP + rep
     qt = x % NROWS
-    rows = tl.arange(0, BM)
-    tok = qt * TQ + rows // P
-    head = hg * P + rows % P
-    row_ok = tok < SQ
-    if NR < BM:  # padded tile (P not a power of two)
-        row_ok = row_ok & (rows < NR)
+    tok, head, row_ok = tile_rows(qt, hg, SQ, P, TQ, NR, BM)
     offs_d = tl.arange(0, D)
     q_off = b * sqb + tok.to(tl.int64) * sqs + head * D
     q = tl.load(Q + q_off[:, None] + offs_d[None, :], mask=row_ok[:, None], other=0.0)
@@ -94,16 +59,12 @@ def _fwd(Q, K, V, O, LSE, BANDS, ORDER, ROWRUNS, RUNS, ROWPARTS, PARTS, SIDS,
             acc = acc * alpha[:, None]
             acc = tl.dot(p.to(v.dtype), v, acc)
             m_i = m_new
-    # Partial tiles: the mask from the bands that cut the tile.
+    # Partial tiles: the mask from the bands that cut the tile, over the key steps they touch.
     p0 = tl.load(ROWPARTS + x)
     p1 = tl.load(ROWPARTS + x + 1)
     for pi in range(p0, p1):
-        c = tl.load(PARTS + 5 * pi)
-        s0 = tl.load(PARTS + 5 * pi + 1)
-        sn = tl.load(PARTS + 5 * pi + 2)
-        klo = tl.load(PARTS + 5 * pi + 3)  # keys the bands touch in this tile: skip the steps outside
-        khi = tl.load(PARTS + 5 * pi + 4)
-        for kk in range(klo - (klo - c * TK) % SUBN, khi, SUBN):
+        c, s0, sn, klo, khi = part_of(PARTS, pi)
+        for kk in range(first_step(klo, c, TK, SUBN), khi, SUBN):
             offs_n = kk + offs_s
             col_ok = offs_n < SK
             keep = band_keep(BANDS, SIDS, s0, sn, tok[:, None], offs_n[None, :], BM, SUBN, MAXB)
@@ -124,6 +85,25 @@ def _fwd(Q, K, V, O, LSE, BANDS, ORDER, ROWRUNS, RUNS, ROWPARTS, PARTS, SIDS,
     tl.store(O + q_off[:, None] + offs_d[None, :], o.to(O.dtype.element_ty), mask=row_ok[:, None])
     lse = tl.where(l_i == 0.0, float("inf"), m_i + tl.log2(l_safe))
     tl.store(LSE + b * SQ * HQ + tok.to(tl.int64) * HQ + head, lse, mask=row_ok)
+
+
+@triton.jit
+def _fwd(Q, K, V, O, LSE, BANDS, ORDER, PROGS, ROWRUNS, RUNS, ROWPARTS, PARTS, SIDS,
+         sqb, sqs, skb, sks,
+         HQ, SQ, SK, NROWS, REP, qk_scale,
+         P: tl.constexpr, TQ: tl.constexpr, NR: tl.constexpr, BM: tl.constexpr, TK: tl.constexpr, SUBN: tl.constexpr,
+         D: tl.constexpr, MAXB: tl.constexpr, PERSIST: tl.constexpr):
+    pid = tl.program_id(0)
+    b = tl.program_id(1).to(tl.int64)
+    if PERSIST:  # program pid loops over its LPT share of rows, every KV head of each
+        for j in tl.range(tl.load(PROGS + pid) * REP, tl.load(PROGS + pid + 1) * REP, num_stages=1):
+            x = tl.load(ORDER + j // REP)
+            _fwd_row(Q, K, V, O, LSE, BANDS, ROWRUNS, RUNS, ROWPARTS, PARTS, SIDS, x, j % REP, b,
+                     sqb, sqs, skb, sks, HQ, SQ, SK, NROWS, REP, qk_scale, P, TQ, NR, BM, TK, SUBN, D, MAXB)
+    else:  # one program per (row, KV head), launched in LPT order
+        x = tl.load(ORDER + pid // REP)
+        _fwd_row(Q, K, V, O, LSE, BANDS, ROWRUNS, RUNS, ROWPARTS, PARTS, SIDS, x, pid % REP, b,
+                 sqb, sqs, skb, sks, HQ, SQ, SK, NROWS, REP, qk_scale, P, TQ, NR, BM, TK, SUBN, D, MAXB)
 
 
 @triton.jit

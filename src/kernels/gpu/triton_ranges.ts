@@ -24,7 +24,12 @@ export interface RangesTuning {
   readonly dqWarps: number;
   readonly dqStages: number;
   readonly dqAtomic: number; // 1: dQ by fp32 atomics inside dK/dV; 0: a deterministic second pass
+  readonly programs: number; // programs of the persistent grid, whose LPT schedule the lists carry (one per SM)
+  readonly persistent: number; // 1: launch the persistent grid (each program loops over its share); 0: one program per row, LPT launch order
 }
+
+/** SMs of the H200 (and H100 SXM): the persistent grid's programs, one per SM (the kernels' shared memory and registers allow one). */
+export const RANGES_PROGRAMS = 132;
 
 /** Head dims the kernels are built and checked for (python triton_ranges.HEAD_DIMS). */
 export const RANGES_HEAD_DIMS: readonly number[] = [64, 128];
@@ -61,7 +66,8 @@ export function rangesTuning(shape: KernelShape, block: number): { tileQ: number
     tileK,
     tuning: {
       pack: g,
-      fwdSubN: Math.min(tileK, wide ? 64 : 128),
+      // 64-key steps at d 128, and at d 64 for padded tiles (groups of 3: 128-key steps spilled 32 B)
+      fwdSubN: Math.min(tileK, wide || (g & (g - 1)) !== 0 ? 64 : 128),
       fwdWarps: 8,
       fwdStages: 3,
       // d = 128: 128 keys x 32 rows (16 rows without packing), 8 warps; d = 64 without packing:
@@ -75,6 +81,10 @@ export function rangesTuning(shape: KernelShape, block: number): { tileQ: number
       dqWarps: 8,
       dqStages: 2,
       dqAtomic: 0,
+      // off until a GPU A/B decides (scripts/device/issue13.sh): the hardware block scheduler
+      // already hands out the LPT launch order greedily
+      programs: RANGES_PROGRAMS,
+      persistent: 0,
     },
   };
 }
@@ -88,7 +98,7 @@ function adaptOptions(shape: KernelShape, block: number): AdaptOptions {
 export const tritonRanges = {
   id: 'triton_ranges',
   executor: 'torch',
-  description: 'our Triton range attention (forward and backward) over work lists from the slices: full runs unmasked, partial tiles masked by their bands, GQA heads packed per program, LPT order',
+  description: 'our Triton range attention (forward and backward) over work lists from the slices: full runs unmasked, partial tiles masked by their bands, GQA heads packed per program, LPT order (or a persistent grid of LPT shares)',
   formats: ['ranges'],
   caps: { backward: true, gqa: 'native', dtypes: ['bfloat16', 'float16'], perHeadMask: true },
   requires: 'triton',

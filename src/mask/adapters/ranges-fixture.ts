@@ -32,7 +32,7 @@ interface FixtureCase {
 }
 
 type Shape = Omit<FixtureCase, 'name' | 'masks'>;
-const DESCRIPTOR_TUNING = { fwdWarps: 8, fwdStages: 3, bwdStages: 2, dqSubN: 64, dqWarps: 8, dqStages: 2, dqAtomic: 0 };
+const DESCRIPTOR_TUNING = { fwdWarps: 8, fwdStages: 3, bwdStages: 2, dqSubN: 64, dqWarps: 8, dqStages: 2, dqAtomic: 0, programs: 132, persistent: 0 };
 export const DESCRIPTOR_D128_GQA8: Shape = {
   hq: 8, hkv: 1, d: 128, tileQ: 16, tileK: 128,
   tuning: { ...DESCRIPTOR_TUNING, pack: 8, fwdSubN: 64, bwdKeys: 128, bwdSubM: 32, bwdWarps: 8 },
@@ -49,27 +49,27 @@ export const DESCRIPTOR_D128_GQA3: Shape = {
 };
 export const DESCRIPTOR_D64_GQA6: Shape = {
   hq: 6, hkv: 1, d: 64, tileQ: 21, tileK: 128,
-  tuning: { ...DESCRIPTOR_TUNING, pack: 6, fwdSubN: 128, bwdKeys: 64, bwdSubM: 64, bwdWarps: 4 },
+  tuning: { ...DESCRIPTOR_TUNING, pack: 6, fwdSubN: 64, bwdKeys: 64, bwdSubM: 64, bwdWarps: 4 },
 };
 /** The descriptor shapes above, checked against src/kernels/gpu/triton_ranges.ts rangesTuning by the fixture's test. */
 export const DESCRIPTOR_SHAPES: readonly Shape[] = [DESCRIPTOR_D128_GQA8, DESCRIPTOR_D64_MHA, DESCRIPTOR_D128_GQA3, DESCRIPTOR_D64_GQA6];
 
 const CASES: readonly FixtureCase[] = [
   // documents of 1-37 tokens (one-token documents, tiles cut by 3+ documents), 4:2 heads packed by 2
-  { name: 'causal_docs_gqa2', hq: 4, hkv: 2, d: 64, tileQ: 8, tileK: 16, tuning: { pack: 2 }, masks: [docs([1, 5, 1, 1, 30, 2, 37, 3], 'causal')] },
+  { name: 'causal_docs_gqa2', hq: 4, hkv: 2, d: 64, tileQ: 8, tileK: 16, tuning: { pack: 2, programs: 3 }, masks: [docs([1, 5, 1, 1, 30, 2, 37, 3], 'causal')] },
   // every slice kind, empty rows and columns, MHA; key splits and row sub-steps in the backward, dQ by atomics
   {
     name: 'all_kinds_mha_atomic', hq: 2, hkv: 2, d: 64, tileQ: 32, tileK: 32,
-    tuning: { pack: 1, bwdKeys: 16, bwdSubM: 16, fwdSubN: 16, dqSubN: 16, dqAtomic: 1 },
+    tuning: { pack: 1, bwdKeys: 16, bwdSubM: 16, fwdSubN: 16, dqSubN: 16, dqAtomic: 1, programs: 2 },
     masks: [gridMask(70, 70, [5, 20, 33, 50], [9, 20, 40, 47], ['full', 'causal', null, 'invcausal', 'bicausal', 'causal', 'full'])],
   },
   // per-KV-head masks (block_sparse style), 8:2 heads packed by 4
   {
-    name: 'per_head_gqa4', hq: 8, hkv: 2, d: 64, tileQ: 4, tileK: 16, tuning: { pack: 4 },
+    name: 'per_head_gqa4', hq: 8, hkv: 2, d: 64, tileQ: 4, tileK: 16, tuning: { pack: 4, programs: 5 },
     masks: [gridMask(48, 48, [16, 32], [16, 32], ['full', null, 'full', 'causal']), gridMask(48, 48, [16, 32], [16, 32], [null, 'full', 'bicausal'])],
   },
   // a CP-like step: 40 query rows against 72 keys (Sq != Sk), 2:1 heads
-  { name: 'rect_step_gqa2', hq: 2, hkv: 1, d: 64, tileQ: 8, tileK: 16, tuning: { pack: 2 }, masks: [gridMask(40, 72, [12, 25], [30, 50], ['causal', 'full', null, 'invcausal', 'full', 'causal'])] },
+  { name: 'rect_step_gqa2', hq: 2, hkv: 1, d: 64, tileQ: 8, tileK: 16, tuning: { pack: 2, programs: 2 }, masks: [gridMask(40, 72, [12, 25], [30, 50], ['causal', 'full', null, 'invcausal', 'full', 'causal'])] },
   // the descriptor's own tiles and tuning (src/kernels/gpu/triton_ranges.ts rangesTuning; the
   // fixture's test checks they are still the same), as on the GPU
   { ...DESCRIPTOR_D128_GQA8, name: 'causal_docs_d128_gqa8_descriptor', masks: [docs([1, 40, 7, 100, 3, 105], 'causal')] },
@@ -84,7 +84,7 @@ const CASES: readonly FixtureCase[] = [
   // 6 tokens x 5 heads = 30 rows (padded to 32), dK/dV steps of 16 rows that cross query tiles
   {
     name: 'per_head_gqa5_empty_rows', hq: 10, hkv: 2, d: 64, tileQ: 6, tileK: 16,
-    tuning: { pack: 5, bwdKeys: 16, bwdSubM: 16, fwdSubN: 16, dqSubN: 16 },
+    tuning: { pack: 5, bwdKeys: 16, bwdSubM: 16, fwdSubN: 16, dqSubN: 16, programs: 4 },
     masks: [gridMask(48, 48, [16, 32], [16, 32], ['full', null, 'full', null, null, null, 'causal', 'full', 'bicausal']), gridMask(48, 48, [16, 32], [16, 32], [null, 'full', 'bicausal', 'causal', null, 'full'])],
   },
 ];
@@ -105,6 +105,7 @@ function listJson(l: TileList): Record<string, unknown> {
     numRows: l.numRows, numCols: l.numCols, fullTiles: l.fullTiles, partialTiles: l.partialTiles,
     rowRuns: Array.from(l.rowRuns), runs: Array.from(l.runs), rowParts: Array.from(l.rowParts), parts: Array.from(l.parts),
     sliceIds: Array.from(l.sliceIds), order: Array.from(l.order),
+    ...(l.progStart ? { progStart: Array.from(l.progStart) } : {}),
   };
 }
 

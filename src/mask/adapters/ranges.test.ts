@@ -10,7 +10,7 @@ import { toDense } from '../slices.js';
 import { arbGridMask, gridMask } from '../testing.js';
 import type { Mask } from '../types.js';
 import { adapt } from './index.js';
-import { BAND_INF, PARTIAL_COST, toRanges, type RangesValue, type TileList } from './ranges.js';
+import { BAND_INF, PARTIAL_COST, lptShares, toRanges, type RangesValue, type TileList } from './ranges.js';
 
 /** Cell counts [H, rows, cols] decoded from a list; rows are queries (fwd) or keys (bwd). */
 function decode(v: RangesValue, l: TileList, bwd: boolean): Uint8Array {
@@ -196,5 +196,50 @@ describe('ranges work lists cover exactly the mask', () => {
     for (let r = 0; r < S / 16; r++) full += Math.floor((16 * r) / 128);
     expect(r.value.fwd.fullTiles).toBe(full);
     expect(r.value.bwd.partialTiles).toBe(S / 16); // each key tile meets 8 diagonal query tiles
+  });
+
+  it('persistent schedule: LPT shares are a regrouping of the order, each row once, balanced to within one row', () => {
+    fc.assert(
+      fc.property(fc.array(fc.integer({ min: 1, max: 50 }), { minLength: 0, maxLength: 60 }), fc.integer({ min: 1, max: 9 }), (costs, G) => {
+        const cost = Float64Array.from(costs);
+        const lpt = Int32Array.from(costs.map((_, i) => i)).sort((a, b) => cost[b] - cost[a] || a - b);
+        const { order, progStart, load } = lptShares(lpt, cost, G);
+        expect(progStart.length).toBe(G + 1);
+        expect(progStart[0]).toBe(0);
+        expect(progStart[G]).toBe(costs.length);
+        expect([...order].sort((a, b) => a - b)).toEqual(costs.map((_, i) => i));
+        const maxCost = Math.max(0, ...costs);
+        for (let p = 0; p < G; p++) {
+          const share = Array.from(order.subarray(progStart[p], progStart[p + 1]));
+          expect(share.reduce((t, x) => t + cost[x], 0)).toBe(load[p]);
+          for (let i = 1; i < share.length; i++) expect(cost[share[i - 1]]).toBeGreaterThanOrEqual(cost[share[i]]);
+        }
+        // greedy list scheduling: no program ends more than one row's cost after the least loaded
+        expect(Math.max(...load) - Math.min(...load)).toBeLessThanOrEqual(maxCost);
+      }),
+      { numRuns: 200 },
+    );
+    // 3 programs, costs 5 4 3 3 3: LPT gives {5}, {4, 3}, {3, 3}
+    const c = Float64Array.from([3, 5, 3, 4, 3]);
+    const r = lptShares(Int32Array.from([1, 3, 0, 2, 4]), c, 3);
+    expect(Array.from(r.progStart)).toEqual([0, 1, 3, 5]);
+    expect(Array.from(r.order)).toEqual([1, 3, 4, 0, 2]);
+  });
+
+  it('the lists carry the persistent schedule only when tuning.programs asks for it', () => {
+    const m = generateMask('causal_document', 700, { seed: 2 }).heads[0];
+    const plain = toRanges(m, { ranges: { tileQ: 16, tileK: 64 } });
+    const pers = toRanges(m, { ranges: { tileQ: 16, tileK: 64, tuning: { programs: 7 } } });
+    if (plain.kind !== 'ok' || pers.kind !== 'ok') throw new Error('no lists');
+    expect(plain.value.fwd.progStart).toBeUndefined();
+    for (const dir of ['fwd', 'bwd'] as const) {
+      const l = pers.value[dir];
+      expect(l.progStart?.length).toBe(8);
+      expect(l.progStart?.[7]).toBe(l.order.length);
+      expect([...l.order].sort((a, b) => a - b)).toEqual([...plain.value[dir].order].sort((a, b) => a - b));
+      // everything else is the same list
+      expect(Array.from(l.runs)).toEqual(Array.from(plain.value[dir].runs));
+      expect(Array.from(l.parts)).toEqual(Array.from(plain.value[dir].parts));
+    }
   });
 });

@@ -15,7 +15,9 @@
 //            tiles. Built from the transposed bands (rows = keys), so it is O(slices + tiles) too.
 // A tile is full when one band covers it or when the bands that cut it cover it together (areas).
 // Each list carries its program order: rows by estimated cost, longest first (LPT), every row
-// included (rows with no work still write zeros / -inf).
+// included (rows with no work still write zeros / -inf). With tuning.programs = G it also carries
+// the persistent grid's schedule: the rows dealt LPT-greedily to G programs (progStart), which
+// the kernel uses when tuning.persistent = 1 (each program loops over its share).
 import { bandArea, bandRows, clipBand, sliceToBand, type Band } from '../band.js';
 import type { Mask } from '../types.js';
 import { ok, sameShapeHeads, unsupported } from './exact.js';
@@ -66,6 +68,44 @@ interface ListInput {
   readonly nCols: number;
   readonly tileR: number;
   readonly tileC: number;
+  /** > 0: also the persistent grid's schedule over that many programs (LPT shares, progStart). */
+  readonly programs?: number;
+}
+
+/**
+ * Longest processing time first over `programs` workers: rows in `order` (cost descending), each
+ * to the least-loaded program so far (ties: lowest index). -> order regrouped by program (each
+ * share keeps the descending cost order) and progStart [programs + 1]. O(X log programs).
+ */
+export function lptShares(order: Int32Array, cost: Float64Array, programs: number): { order: Int32Array; progStart: Int32Array; load: Float64Array } {
+  const G = programs;
+  const load = new Float64Array(G);
+  const heap = Int32Array.from({ length: G }, (_, i) => i); // min-heap of programs by (load, index)
+  const less = (a: number, b: number) => load[a] < load[b] || (load[a] === load[b] && a < b);
+  const owner = new Int32Array(order.length);
+  const count = new Int32Array(G);
+  for (let i = 0; i < order.length; i++) {
+    const p = heap[0];
+    owner[i] = p;
+    count[p]++;
+    load[p] += cost[order[i]];
+    for (let at = 0; ; ) {
+      const l = 2 * at + 1;
+      const r = l + 1;
+      let m = at;
+      if (l < G && less(heap[l], heap[m])) m = l;
+      if (r < G && less(heap[r], heap[m])) m = r;
+      if (m === at) break;
+      [heap[at], heap[m]] = [heap[m], heap[at]];
+      at = m;
+    }
+  }
+  const progStart = new Int32Array(G + 1);
+  for (let p = 0; p < G; p++) progStart[p + 1] = progStart[p] + count[p];
+  const fill = progStart.slice(0, G);
+  const out = new Int32Array(order.length);
+  for (let i = 0; i < order.length; i++) out[fill[owner[i]]++] = order[i];
+  return { order: out, progStart, load };
 }
 
 /**
@@ -212,7 +252,9 @@ export function buildTileList(inp: ListInput): TileList {
     cost[x] = ROW_COST + fullPerRow[x] + PARTIAL_COST * (rowParts[x + 1] - rowParts[x]);
     fullTiles += fullPerRow[x];
   }
-  const order = Int32Array.from({ length: X }, (_, i) => i).sort((a, b) => cost[b] - cost[a] || a - b);
+  const lpt = Int32Array.from({ length: X }, (_, i) => i).sort((a, b) => cost[b] - cost[a] || a - b);
+  const shares = inp.programs && inp.programs > 0 ? lptShares(lpt, cost, inp.programs) : null;
+  const order = shares ? shares.order : lpt;
   return {
     numRows: R,
     numCols: C,
@@ -224,6 +266,7 @@ export function buildTileList(inp: ListInput): TileList {
     order,
     fullTiles,
     partialTiles: partRow.n,
+    ...(shares ? { progStart: shares.progStart } : {}),
   };
 }
 
@@ -258,7 +301,8 @@ export function toRanges(masks: Mask | readonly Mask[], opts: AdaptOptions = {})
   const table = new Int32Array(bands.length * 6);
   bands.forEach((b, i) => table.set([b.q0, b.q1, b.k0, b.k1, finite(b.lo), finite(b.hi)], i * 6));
   const H = heads.length;
-  const fwd = buildTileList({ bands, headOf, heads: H, nRows: seqlenQ, nCols: seqlenK, tileR: tileQ, tileC: tileK });
-  const bwd = buildTileList({ bands: bands.map(transposeBand), headOf, heads: H, nRows: seqlenK, nCols: seqlenQ, tileR: tileK, tileC: tileQ });
+  const programs = tuning.programs ?? 0; // the persistent grid's programs (its schedule rides along; tuning.persistent switches it on)
+  const fwd = buildTileList({ bands, headOf, heads: H, nRows: seqlenQ, nCols: seqlenK, tileR: tileQ, tileC: tileK, programs });
+  const bwd = buildTileList({ bands: bands.map(transposeBand), headOf, heads: H, nRows: seqlenK, nCols: seqlenQ, tileR: tileK, tileC: tileQ, programs });
   return ok({ heads: H, seqlenQ, seqlenK, tileQ, tileK, tuning, bands: table, fwd, bwd });
 }

@@ -156,8 +156,13 @@ export interface TileList {
   readonly parts: Int32Array;
   /** Band ids (rows of RangesValue.bands) of the partial tiles. */
   readonly sliceIds: Int32Array;
-  /** [H * numRows]: every row index h * numRows + r, longest estimated work first. */
+  /**
+   * [H * numRows]: every row index h * numRows + r, longest estimated work first; with a persistent
+   * schedule (progStart), grouped by program: program p's share is order[progStart[p] .. progStart[p + 1]).
+   */
   readonly order: Int32Array;
+  /** [programs + 1]: the persistent grid's shares of order (LPT: each row to the least-loaded program), when asked for. */
+  readonly progStart?: Int32Array;
   readonly fullTiles: number;
   readonly partialTiles: number;
 }

@@ -1,0 +1,63 @@
+"""triton_ranges compiled ahead of time for Hopper (sm_90a) on this CPU machine (scripts/kernel-aot.py,
+run in a subprocess so this process's Triton stays as the other tests left it): the deterministic
+backward has no atomic instruction (the atomic mode has), every kernel uses HGMMA, and the chosen
+configurations of the persistent grid and of a group of 3 do not spill. Skipped without Triton
+(the CI python has none); no GPU needed, nothing runs.
+"""
+
+import importlib.util
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import unittest
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(os.path.dirname(HERE))
+SCRIPT = os.path.join(ROOT, "scripts", "kernel-aot.py")
+
+CONFIGS = {
+    "dkdv d64 pack8 kb64 subm64 w4 s2 *": {"atomics": 0, "spill": 0},
+    "dkdv d64 pack8 kb64 subm64 w4 s2 atomic": {"atomics": ">0"},
+    "dq d64 pack8 128x64 w8 s2 *": {"atomics": 0, "spill": 0},
+    "fwd d64 pack8 128x64 w8 s3 persistent P": {"atomics": 0, "spill": 0},
+    "dkdv d64 pack8 kb128 subm32 w8 s2 persistent P": {"atomics": 0, "spill": 0},
+    "fwd d64 pack3 (42 tok) 128x64 w8 s3 *": {"spill": 0},
+}
+
+
+def _triton_with_ptxas():
+    spec = importlib.util.find_spec("triton")
+    if spec is None or spec.origin is None:
+        return False
+    return os.path.exists(os.path.join(os.path.dirname(spec.origin), "backends", "nvidia", "bin", "ptxas"))
+
+
+@unittest.skipUnless(_triton_with_ptxas(), "needs triton with its ptxas (the CI python has none)")
+class TritonRangesAot(unittest.TestCase):
+    def test_compiled_for_sm90a(self):
+        with tempfile.TemporaryDirectory() as t:
+            out = os.path.join(t, "aot.json")
+            env = {k: v for k, v in os.environ.items() if k != "TRITON_INTERPRET"}
+            r = subprocess.run([sys.executable, SCRIPT, "--only", ",".join(CONFIGS), "--json", out],
+                               capture_output=True, text=True, env=env, timeout=600)
+            self.assertEqual(r.returncode, 0, r.stderr[-2000:])
+            with open(out) as f:
+                rows = {row["name"]: row for row in json.load(f)}
+        self.assertEqual(sorted(rows), sorted(CONFIGS))
+        for name, want in CONFIGS.items():
+            with self.subTest(config=name):
+                row = rows[name]
+                self.assertNotIn("error", row)
+                self.assertGreater(row["hgmma"], 0)
+                if want.get("atomics") == ">0":
+                    self.assertGreater(row["atomics"], 0)
+                elif "atomics" in want:
+                    self.assertEqual(row["atomics"], 0)
+                if "spill" in want:
+                    self.assertEqual(row["spillStores"] + row["spillLoads"], 0)
+
+
+if __name__ == "__main__":
+    unittest.main()
