@@ -74,6 +74,8 @@ export interface KernelObservation {
   readonly call: KernelCall;
   readonly ms: number;
   readonly heldOut: boolean;
+  /** The row's own spread, (p80 - p20) / median in % (absent where the row has no such times). */
+  readonly spreadPct?: number;
 }
 
 /** Builds a row's mask (for one mask sample seed); supplied by the caller (src/mask/families). */
@@ -135,6 +137,7 @@ export function observe(
       world: 1,
       call: kernelCall(profile, r.headsQ * r.batch, r.headDim, r.direction, r.dtype, r.flops, r.headsKv * r.batch),
       ms: r.times!.medianMs,
+      spreadPct: ((r.times!.p80Ms - r.times!.p20Ms) / r.times!.medianMs) * 100,
       heldOut: isHeldOut(r.id),
     });
   }

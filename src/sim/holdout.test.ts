@@ -64,7 +64,7 @@ describe('leave-one-group-out validation', () => {
     const obs = observations();
     // One row the model's form cannot follow: twice as slow as the truth.
     const odd = obs.findIndex((o) => o.id === 'k/causal_document/16384/16:2');
-    const bent = obs.map((o, i) => (i === odd ? { ...o, ms: 2 * o.ms } : o));
+    const bent = obs.map((o, i) => (i === odd ? { ...o, ms: 2 * o.ms, spreadPct: 3.5 } : o));
     const fit = inSample(bent);
     expect(fit.length).toBe(bent.length);
     const own = fit.find((p) => p.obs.id === bent[odd].id)!;
@@ -74,7 +74,7 @@ describe('leave-one-group-out validation', () => {
     const lgo = leaveGroupOut(bent, ['heads', 'seqlen', 'family']);
     const lines = worstLines(lgo, fit, 3);
     expect(lines).toHaveLength(4);
-    expect(lines[1]).toMatch(/^ +-\d+\.\d%  k causal_document 16k 16:2 fwd: .* in-sample -\d+\.\d%$/);
+    expect(lines[1]).toMatch(/^ +-\d+\.\d%  k causal_document 16k 16:2 fwd: .* in-sample -\d+\.\d%; spread 3\.5%$/);
     const report = kernelGroupReport(bent, 'h200').join('\n');
     expect(report).toMatch(/in-sample \(every row fitted, itself included: a floor for the figures above\): n=60 .*rows off by > 25%: 1, > 50%: [01]/);
     expect(report).toMatch(/worst 20 held-out predictions/);

@@ -217,13 +217,13 @@ export function worstLines(lgo: readonly GroupPrediction[], fit: readonly GroupP
   if (!worst.length) return [];
   const sign = (x: number) => `${x >= 0 ? '+' : ''}${x.toFixed(1)}%`;
   const ms = (x: number) => x.toPrecision(3);
-  const out = [`  worst ${worst.length} held-out predictions (kernel@path family S heads direction: measured -> predicted ms; held out; error in-sample):`];
+  const out = [`  worst ${worst.length} held-out predictions (kernel@path family S heads direction: measured -> predicted ms; held out; error in-sample; the row's p20-p80 spread):`];
   for (const p of worst) {
     const o = p.obs;
     const f = own.get(o.id);
     const name = p.axis === 'seqlen' ? 'S range' : p.axis;
     out.push(
-      `    ${sign(p.errorPct!).padStart(8)}  ${o.kernel} ${o.family} ${seqlenLabel(o.seqlen)} ${o.headsQ}:${o.headsKv} ${o.call.direction}: ${ms(o.ms)} -> ${ms(p.predictedMs!)}; ${name} ${p.group} (${p.extrapolation ? 'extrapolation' : 'interpolation'}); in-sample ${f === null || f === undefined ? '-' : sign(f)}`,
+      `    ${sign(p.errorPct!).padStart(8)}  ${o.kernel} ${o.family} ${seqlenLabel(o.seqlen)} ${o.headsQ}:${o.headsKv} ${o.call.direction}: ${ms(o.ms)} -> ${ms(p.predictedMs!)}; ${name} ${p.group} (${p.extrapolation ? 'extrapolation' : 'interpolation'}); in-sample ${f === null || f === undefined ? '-' : sign(f)}${o.spreadPct === undefined ? '' : `; spread ${o.spreadPct.toFixed(1)}%`}`,
     );
   }
   return out;
