@@ -3,7 +3,7 @@
 // or commander's `error: ...`), print nothing on stdout, write nothing (its folder stays empty, the
 // fixtures stay as they were) and end within the drill timeout (no hang, no native crash).
 // Placeholders: {garbage} {empty} {schema} {binary} {torn} {file} {dir} {missing} {badjson}
-// {histogram-bad} (fixtures, see drills.test.ts); {out} = a path inside the case's own folder.
+// {histogram-bad} {run-sim-dir} {run-logs-file} (fixtures, see drills.test.ts); {out} = a path inside the case's own folder.
 // `match`: a regex the stderr line must match (what the error is about).
 
 export interface Drill {
@@ -253,4 +253,7 @@ export const BAD_INPUTS: readonly Drill[] = [
   d('under /proc', 'run', '--executor', 'cpu', '--out', '/proc/attnbench-run'),
   d('is a file, expected a folder', 'run', '--executor', 'cpu', '--out', '{file}'),
   d('is a file, not a folder', 'run', '--executor', 'cpu', '--out', '{file}/run'),
+  // A run folder whose sim.jsonl is a folder: checked before the first stage (no logs/, no masks/).
+  d("--out \\(sim\\) '.*sim\\.jsonl': is a folder, expected a file", 'run', '--executor', 'cpu', '--quick', '--out', '{run-sim-dir}'),
+  d("--out \\(logs\\) '.*logs': is a file, expected a folder", 'run', '--executor', 'cpu', '--quick', '--out', '{run-logs-file}'),
 ];

@@ -45,6 +45,12 @@ function writeFixtures(): void {
   FIX.dir = path.join(fixtures, 'a-folder');
   fs.mkdirSync(FIX.dir);
   FIX.missing = path.join(fixtures, 'missing.jsonl');
+  // attnbench run folders with something in the way of a stage: a folder for sim.jsonl, a file for logs/.
+  FIX['run-sim-dir'] = path.join(fixtures, 'run-sim-dir');
+  fs.mkdirSync(path.join(FIX['run-sim-dir'], 'sim.jsonl'), { recursive: true });
+  FIX['run-logs-file'] = path.join(fixtures, 'run-logs-file');
+  fs.mkdirSync(FIX['run-logs-file']);
+  fs.writeFileSync(path.join(FIX['run-logs-file'], 'logs'), 'x\n');
 }
 
 function expand(args: readonly string[], caseDir: string): string[] {

@@ -22,6 +22,7 @@ import { CP_PRESETS } from '../../sim/project.js';
 import { readJsonl } from '../../util/jsonl.js';
 import { AttnbenchError, usage } from '../../errors.js';
 import { checkOptions } from '../guards.js';
+import { checkPath, type PathKind } from '../../util/paths.js';
 import { ask } from './doctor.js';
 import { kernelsCommand } from './kernels.js';
 import { masksCommand } from './masks.js';
@@ -81,6 +82,28 @@ export const SHIPPED_CALIBRATION = fileURLToPath(new URL('../../../results/sim/c
 function calibrationFor(own: string): string | undefined {
   if (fs.existsSync(own)) return own;
   return fs.existsSync(SHIPPED_CALIBRATION) ? SHIPPED_CALIBRATION : undefined;
+}
+
+/** What each path of a run is (src/util/paths.ts kinds): a calibration there is read if it is a file. */
+const RUN_PATH_KINDS = {
+  masks: 'out-dir',
+  kernels: 'out-file',
+  cp: 'out-file',
+  cpTraces: 'out-dir',
+  sim: 'out-file',
+  calibration: 'out-file',
+  db: 'out-file',
+  report: 'out-dir',
+  logs: 'out-dir',
+} as const satisfies Readonly<Record<keyof ReturnType<typeof runPaths>, PathKind>>;
+
+/**
+ * Checks every path the stages will read or write under --out before the first one runs (a folder
+ * where sim.jsonl goes, a file where the logs go): one line, exit 2, nothing written.
+ */
+export function checkRunPaths(out: string): void {
+  const p = runPaths(out);
+  for (const [name, kind] of Object.entries(RUN_PATH_KINDS)) checkPath(p[name as keyof typeof p], kind, `--out (${name})`);
 }
 
 export function runPaths(out: string) {
@@ -286,6 +309,7 @@ const secs = (ms: number) => `${(ms / 1000).toFixed(1).padStart(6)} s`;
 
 export async function runCommand(o: RunOptions, write: (s: string) => void = (s) => process.stdout.write(s)): Promise<void> {
   if (!['auto', 'cpu', 'torch'].includes(o.executor)) throw usage(`--executor must be auto, cpu or torch, not '${o.executor}'`);
+  checkRunPaths(o.out); // before the probe and the first stage: nothing is written on a bad path
   const t0 = performance.now();
   let gpu = o.executor === 'torch';
   if (o.executor === 'auto') {
