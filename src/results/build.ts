@@ -1,6 +1,6 @@
 // The one result-row builder (SPEC 6). Every executor hands over what it measured (an outcome, or a
 // CP measurement record from the python ranks) and the case; the id, FLOPs and TFLOP/s are derived
-// here, once: ids by ./case-id.ts, FLOPs by ./flops.ts.
+// here, once: ids by ./case-id.ts, FLOPs by ./flops.ts. Simulated rows too (buildSimRow).
 import type { Environment, ErrorMetrics, ResultRow, Status, Times, Direction } from './schema.js';
 import { caseId, type CaseKey } from './case-id.js';
 import { attentionFlops, tflopsPerGpu } from './flops.js';
@@ -20,6 +20,8 @@ export interface Outcome {
   readonly notes?: readonly string[];
   /** CP: per-rank entries; tflopsMeanRank is derived from them. */
   readonly ranks?: readonly RankEntry[] | null;
+  /** CP: the mean rank's time, when the per-rank entries are not kept (simulated rows at large P). */
+  readonly meanRankMs?: number | null;
 }
 
 /**
@@ -63,8 +65,33 @@ export function buildRow(key: CaseKey, area: number, o: Outcome, env: Environmen
   };
   if (key.scheme === null) return row;
   const ms = o.ranks?.map((r) => r.ms) ?? [];
-  const mean = ms.length ? ms.reduce((a, b) => a + b, 0) / ms.length : 0;
-  return { ...row, tflopsMeanRank: ok && ms.length ? tflopsPerGpu(flops, mean, key.world) : null, ranks: o.ranks ? [...o.ranks] : null, notes: row.notes ?? [] };
+  const mean = o.meanRankMs ?? (ms.length ? ms.reduce((a, b) => a + b, 0) / ms.length : 0);
+  return { ...row, tflopsMeanRank: ok && mean > 0 ? tflopsPerGpu(flops, mean, key.world) : null, ranks: o.ranks ? [...o.ranks] : null, notes: row.notes ?? [] };
+}
+
+// ---- simulated rows (src/sim's projections and predictions: the same builder, executor 'sim') ----
+
+/** What a simulation says about one case and direction. */
+export interface SimOutcome {
+  readonly status: Status;
+  readonly message: string | null;
+  /** The modelled makespan (the slowest rank's end), ms; null when nothing was simulated. */
+  readonly makespanMs: number | null;
+  /** CP: the mean rank's end, ms (tflopsMeanRank). */
+  readonly meanRankMs?: number | null;
+  readonly ranks?: readonly RankEntry[] | null;
+  readonly notes?: readonly string[];
+}
+
+/**
+ * A simulated row (simulated: true): buildRow with the key's executor 'sim', times = the makespan
+ * (one sample), FLOPs from the area and TFLOP/s per GPU by the one rule. `id` is the simulator's
+ * (its cases name the modelled cluster, or the measured row they predict).
+ */
+export function buildSimRow(key: CaseKey, area: number, o: SimOutcome, env: Environment, id: string, layout = key.layout): ResultRow {
+  const m = o.makespanMs;
+  const times = m === null ? null : { medianMs: m, p20Ms: m, p80Ms: m, samples: 1 };
+  return buildRow({ ...key, executor: 'sim' }, area, { status: o.status, message: o.message, times, memory: null, error: null, notes: o.notes, ranks: o.ranks ?? null, meanRankMs: o.meanRankMs }, env, layout, id);
 }
 
 // ---- CP measurement records (python/attnbench_worker/cp returns these; TypeScript builds the row) ----

@@ -1,7 +1,7 @@
 // The one row builder, case-id grammar, FLOP count and resume rule.
 import fs from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { buildCpRow, buildRow, type CpRowCase } from './build.js';
+import { buildCpRow, buildRow, buildSimRow, type CpRowCase } from './build.js';
 import { caseId, caseIdOfRow, type CaseKey } from './case-id.js';
 import { attentionFlops, tflopsPerGpu } from './flops.js';
 import { doneCaseIds, parseRetry } from './resume.js';
@@ -95,5 +95,29 @@ describe('resume rule', () => {
   it('--retry takes statuses only', () => {
     expect(parseRetry('error,timeout')).toEqual(['error', 'timeout']);
     expect(() => parseRetry('boom')).toThrow(expect.objectContaining({ exit: 2 }));
+  });
+});
+
+describe('simulated rows (buildSimRow: the one builder, executor sim)', () => {
+  it('times are the makespan, FLOPs from the area, TFLOP/s per GPU from the makespan and the mean rank', () => {
+    const key: CaseKey = { ...cpKey, executor: 'torch', world: 8 };
+    const r = buildSimRow(key, 1000, { status: 'ok', message: null, makespanMs: 2, meanRankMs: 1.5, ranks: null, notes: ['n'] }, env, 'sim:cp:x');
+    expect(ResultRowSchema.parse(r)).toEqual(r);
+    expect([r.id, r.executor, r.simulated, r.ranks, r.notes]).toEqual(['sim:cp:x', 'sim', true, null, ['n']]);
+    expect(r.times).toEqual({ medianMs: 2, p20Ms: 2, p80Ms: 2, samples: 1 });
+    expect(r.flops).toBe(attentionFlops(1000, 8, 64, 'fwd'));
+    expect(r.tflops).toBe(tflopsPerGpu(r.flops, 2, 8));
+    expect(r.tflopsMeanRank).toBe(tflopsPerGpu(r.flops, 1.5, 8));
+    // Per-rank entries, when kept, give the mean rank unless it is given.
+    const ranks = [{ rank: 0, ms: 1, flops: 0, bytesSent: 0 }, { rank: 1, ms: 3, flops: 0, bytesSent: 0 }];
+    expect(buildSimRow({ ...key, world: 2 }, 1000, { status: 'ok', message: null, makespanMs: 3, ranks }, env, 'i').tflopsMeanRank).toBe(tflopsPerGpu(r.flops, 2, 2));
+  });
+
+  it('a case the planner refused: no times, no TFLOP/s; kernel-suite predictions carry no CP fields', () => {
+    const u = buildSimRow(cpKey, 0, { status: 'unsupported', message: 'no', makespanMs: null }, env, 'sim:u');
+    expect([u.status, u.times, u.tflops, u.tflopsMeanRank, u.flops, u.notes]).toEqual(['unsupported', null, null, null, 0, []]);
+    const k = buildSimRow(kernelKey, 10, { status: 'ok', message: null, makespanMs: 1 }, env, 'sim:k');
+    expect('ranks' in k || 'tflopsMeanRank' in k).toBe(false);
+    expect(k.tflops).toBe(tflopsPerGpu(attentionFlops(10, 8, 64, 'fwd'), 1));
   });
 });

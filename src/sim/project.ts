@@ -7,6 +7,8 @@ import { AttnbenchError } from '../errors.js';
 import type { CpLayout, CpShape, Plan } from '../cp/types.js';
 import { maskArea } from '../mask/slices.js';
 import type { GeneratedMask, Mask } from '../mask/types.js';
+import { buildSimRow } from '../results/build.js';
+import type { CaseKey } from '../results/case-id.js';
 import type { Direction, Environment, ResultRow } from '../results/schema.js';
 import { checkWorld, type Cluster } from './hardware.js';
 import type { KernelModel } from './kernel-model.js';
@@ -96,11 +98,12 @@ export function caseId(c: ProjectionCase, cluster: Cluster, direction: Direction
   return ['sim', 'cp', cluster.gpu, `g${cluster.gpusPerNode}`, c.scheme, c.family, `S${c.seqlen}`, `P${c.world}`, direction, `seed${c.seed}`, layout || '-', overlap ? 'overlap' : 'no-overlap'].join(':');
 }
 
-/** Simulates one case in every direction; planner refusals become 'unsupported' rows. */
+/** Simulates one case in every direction; planner refusals become 'unsupported' rows (rows: src/results buildSimRow). */
 export function projectCase(c: ProjectionCase, preset: CpPreset, deps: ProjectDeps): ResultRow[] {
   const now = deps.now ?? (() => Date.now());
   checkWorld(deps.cluster, c.world);
-  const base = (direction: Direction) => baseRow(c, preset, deps, direction);
+  const key = (direction: Direction, kernel: string, maskParams: CaseKey['maskParams']) => caseKey(c, preset, direction, kernel, maskParams);
+  const id = (direction: Direction) => caseId(c, deps.cluster, direction, deps.overlap);
   let g: GeneratedMask;
   let plan: Plan;
   const t0 = now();
@@ -110,7 +113,8 @@ export function projectCase(c: ProjectionCase, preset: CpPreset, deps: ProjectDe
     plan = deps.plan(c.scheme, g.heads[0], c.world, c.layout, preset.shape);
   } catch (e) {
     if (!(e instanceof AttnbenchError) || (e.code !== 'bad_input' && e.code !== 'unsupported')) throw e;
-    return deps.directions.map((d) => ({ ...base(d), status: 'unsupported' as const, message: e.message }));
+    const message = e.message;
+    return deps.directions.map((d) => buildSimRow(key(d, deps.kernels.kernel, {}), 0, { status: 'unsupported', message, makespanMs: null }, deps.env, id(d)));
   }
   const planMs = now() - t0;
   const area = maskArea(g.heads[0]);
@@ -122,20 +126,15 @@ export function projectCase(c: ProjectionCase, preset: CpPreset, deps: ProjectDe
     const r = simulatePlan(plan, deps.cluster, deps.kernels, { direction, overlap: deps.overlap, dtype: preset.dtype, trace: traced }, cache);
     simMs += now() - t1;
     if (traced) deps.onTrace?.(c, r);
-    return {
-      ...base(direction),
-      layout: { ...plan.layout },
-      status: 'ok',
-      area,
-      flops: r.totalFlops,
-      times: { medianMs: r.makespanMs, p20Ms: r.makespanMs, p80Ms: r.makespanMs, samples: 1 },
-      tflops: r.tflopsPerGpu,
-      tflopsMeanRank: r.tflopsPerGpuMeanRank,
-      kernel: r.kernel,
-      maskParams: { ...g.params },
+    const outcome = {
+      status: 'ok' as const,
+      message: null,
+      makespanMs: r.makespanMs,
+      meanRankMs: r.meanRankMs,
       ranks: c.world <= deps.ranksUpTo ? r.ranks.map((x) => ({ rank: x.rank, ms: x.endMs, flops: x.flops, bytesSent: x.bytesSent })) : null,
       notes: simNotes(r, deps),
     };
+    return buildSimRow(key(direction, r.kernel, g.params), area, outcome, deps.env, id(direction), plan.layout);
   });
   deps.onTiming?.(c, planMs, simMs);
   return rows;
@@ -158,37 +157,11 @@ export function simNotes(r: SimResult, deps: Pick<ProjectDeps, 'cluster' | 'kern
   return notes;
 }
 
-function baseRow(c: ProjectionCase, preset: CpPreset, deps: ProjectDeps, direction: Direction): ResultRow {
+/** The case key of a projected row (its id is the simulator's: caseId above, with the cluster). */
+function caseKey(c: ProjectionCase, preset: CpPreset, direction: Direction, kernel: string, maskParams: CaseKey['maskParams']): CaseKey {
+  const { headsQ, headsKv, headDim } = preset.shape;
   return {
-    schema: 1,
-    id: caseId(c, deps.cluster, direction, deps.overlap),
-    suite: 'cp',
-    executor: 'sim',
-    kernel: deps.kernels.kernel,
-    scheme: c.scheme,
-    family: c.family,
-    maskParams: {},
-    seed: c.seed,
-    seqlen: c.seqlen,
-    batch: 1,
-    headsQ: preset.shape.headsQ,
-    headsKv: preset.shape.headsKv,
-    headDim: preset.shape.headDim,
-    dtype: preset.dtype,
-    direction,
-    world: c.world,
-    layout: { ...c.layout },
-    status: 'ok',
-    message: null,
-    area: 0,
-    flops: 0,
-    times: null,
-    tflops: null,
-    tflopsMeanRank: null,
-    memory: null,
-    error: null,
-    ranks: null,
-    simulated: true,
-    env: deps.env,
+    suite: 'cp', executor: 'sim', kernel, scheme: c.scheme, family: c.family, maskParams, seed: c.seed, seqlen: c.seqlen, batch: 1,
+    headsQ, headsKv, headDim, dtype: preset.dtype, direction, world: c.world, layout: c.layout,
   };
 }

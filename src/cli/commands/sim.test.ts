@@ -4,6 +4,7 @@ import path from 'node:path';
 import { Command } from 'commander';
 import { describe, expect, it } from 'vitest';
 import { ResultRowSchema } from '../../results/schema.js';
+import { attentionFlops } from '../../results/flops.js';
 import { syntheticRow } from '../../report/fixtures.js';
 import { rowMask } from '../../sim/sources.js';
 import { syntheticKernelRows } from '../../sim/testing.js';
@@ -65,9 +66,11 @@ describe('attnbench sim', () => {
     // A CP row measured on 4 virtual ranks: its prediction's TFLOP/s is per GPU, like the measured row's.
     const cpRows = path.join(dir, 'cp.jsonl');
     const base = JSON.parse(fs.readFileSync(rows, 'utf8').split('\n')[0]);
+    // FLOPs consistent with the row's area (predictions derive them by the one rule, results/flops.ts).
+    const flops = attentionFlops(base.area, base.headsQ, base.headDim, 'fwd');
     const cpRow = {
       ...base, id: 'cp:ring_p2p:test|fwd|torch|virtual4|cuda', suite: 'cp', scheme: 'ring_p2p', kernel: 'flex', family: 'causal', maskParams: {},
-      seqlen: 8192, world: 4, direction: 'fwd', layout: { sharding: 'zigzag', virtualRanks: 4 }, flops: 4.4e12,
+      seqlen: 8192, world: 4, direction: 'fwd', layout: { sharding: 'zigzag', virtualRanks: 4 }, flops,
       times: { medianMs: 10, p20Ms: 10, p80Ms: 10, samples: 5 }, tflops: 110, ranks: null, notes: ['virtual ranks: 4 ranks on one device'],
     };
     fs.writeFileSync(cpRows, `${JSON.stringify(cpRow)}\n`);
@@ -75,7 +78,8 @@ describe('attnbench sim', () => {
     await cli('sim', 'validate', '--in', cpRows, '--calibration', cal, '--out', cpPredicted);
     const [cp] = fs.readFileSync(cpPredicted, 'utf8').trim().split('\n').map((l) => ResultRowSchema.parse(JSON.parse(l)));
     expect(cp.suite).toBe('cp');
-    expect(cp.tflops! * cp.times!.medianMs * 1e9 * 4).toBeCloseTo(4.4e12, -3);
+    expect(cp.flops).toBe(flops);
+    expect(cp.tflops! * cp.times!.medianMs * 1e9 * 4).toBeCloseTo(flops, -3);
 
     out.length = 0;
     await cli('sim', 'validate', '--in', rows, '--calibration', cal, '--json');

@@ -29,6 +29,7 @@ import { CP_PATH, cpLeaveGroupOut, cpObservations, validateCp } from '../../sim/
 import { groupLine, kernelGroupReport, summarizeErrs } from '../../sim/holdout.js';
 import { scalingEfficiencySpec } from '../../sim/plots.js';
 import type { Environment } from '../../results/schema.js';
+import { buildSimRow } from '../../results/build.js';
 
 interface SourceOptions {
   in?: string[];
@@ -382,24 +383,12 @@ function generalizationReport(rows: readonly ResultRow[], kernelObs: ReturnType<
   }
 }
 
-/** A simulated row for a measured configuration: same identity (so the report pairs them), predicted time. */
+/** A simulated row for a measured configuration: same identity (so the report pairs them), predicted time (src/results buildSimRow). */
 function predictedRow(m: ResultRow, predictedMs: number, fallback: boolean, calPath: string | null): ResultRow {
   const env: Environment = simEnvironment(m.env.gpu ?? 'unknown GPU', { sim_calibration: calPath ?? 'none' });
-  return {
-    ...m,
-    id: `sim:${m.env.gpu ? normalizeGpu(m.env.gpu) : 'gpu'}:${m.id}`,
-    executor: 'sim',
-    simulated: true,
-    times: { medianMs: predictedMs, p20Ms: predictedMs, p80Ms: predictedMs, samples: 1 },
-    tflops: m.flops / (predictedMs * 1e9 * m.world), // per GPU, as measured rows
-    tflopsMeanRank: null,
-    memory: null,
-    error: null,
-    ranks: null,
-    message: null,
-    notes: [`prediction of ${m.id} (measured ${m.times!.medianMs.toPrecision(4)} ms)`, ...(fallback ? ['fallback: roofline kernel time'] : [])],
-    env,
-  };
+  const notes = [`prediction of ${m.id} (measured ${m.times!.medianMs.toPrecision(4)} ms)`, ...(fallback ? ['fallback: roofline kernel time'] : [])];
+  const id = `sim:${m.env.gpu ? normalizeGpu(m.env.gpu) : 'gpu'}:${m.id}`;
+  return buildSimRow(m, m.area, { status: m.status, message: null, makespanMs: predictedMs, notes }, env, id, m.layout);
 }
 
 /** Renders the projection plots (vega-lite -> SVG -> PNG) into `dir`. */
