@@ -1,0 +1,178 @@
+#!/bin/bash
+# Issue 13 on the H200 in three device calls of <= 10 minutes: triton_ranges beside flex and
+# sdpa_cudnn in the same call, on the issue's target shapes, with an ncu profile and the CP
+# virtual-rank comparison. Rows land under results/h200/kernels/ (and results/h200/cp/), each
+# with its env and command (the CLI writes both into every row; ranges_tune.py rows get the env
+# file of the call beside them); $OUT gets one archive of everything the call wrote, the logs, and
+# env.txt.
+#
+#   bash scripts/device/issue13.sh --help            this text
+#   bash scripts/device/issue13.sh plan [CALL...]    NO GPU: plan every step's cases through the real
+#                                                    CLI (--plan-dir), print them and a time estimate
+#   bash scripts/device/issue13.sh call1|call2|call3 on the device machine
+#
+# Calling convention (as scripts/device/kernels.sh): here, `npm run build && node scripts/device-bundle.mjs`
+# (.device/attnbench.mjs) and node as .device/node.xz (../shared/tools/device-node.sh); stage
+# the worktree into a carried folder (e.g. /work/main/.kstage: tar without .git, node_modules,
+# dist) and run from its root, carry [".kstage", ".device"] (or [".device"] from the repo root):
+#   run command: cd .kstage && bash scripts/device/issue13.sh call1   (BUDGET_S, default 500 s: the
+#   three calls back to back, the machine kept warm between them, fit the 30-minute device budget)
+#   Stage with `git rev-parse --short HEAD > .kstage/.git-rev` so the env file names the commit.
+# Each call resumes (--resume / per-step files), so a call cut short loses only its running case;
+# unpack $OUT/issue13-<call>.tgz in the repo root and commit the rows before the next call.
+#   call1  GPU check of the compiled kernels (S 2k, --check against float32: 64:8 d 128 with the
+#          persistent variant, 12:4 d 64), then the 32k rows: the 12 families the issue names x
+#          triton_ranges, flex, sdpa_cudnn x fwd, bwd
+#   call2  A/B of the tuning choices at 32k on causal_document (bandsStatic, persistent grid, the
+#          old 64x64 bwd tiles, dQ atomics) beside flex and sdpa_cudnn, then block_sparse 16k at
+#          heads 64:8 and 4:4, 64- and 128-blocks, every kept fraction of the sparse suite
+#   call3  causal_document at 1M (time and peak memory), ncu of _fwd / _dkdv / _dq (and flex's) on
+#          causal_document 32k, CP virtual ranks P = 4, 8 at 8k tokens per rank (triton_ranges vs
+#          flex, ring_p2p and ulysses), last a 4:4 d 128 check
+set -uo pipefail
+cd "$(dirname "$0")/../.."
+usage() { sed -n '2,/^set -uo/p' "$0" | sed '$d' | sed 's/^# \{0,1\}//'; }
+MODE=${1:-}
+case "$MODE" in
+  -h|--help|"") usage; exit 0 ;;
+  plan|call1|call2|call3) ;;
+  *) echo "issue13.sh: unknown mode '$MODE' (plan, call1, call2, call3, --help)" >&2; exit 2 ;;
+esac
+
+FAM32K=causal,full_document,causal_document,prefix_lm_document,share_question,causal_blockwise,block_causal_document,full_document_long,causal_document_long,sliding_window,sliding_window_causal,global_sliding_window
+# Tuning variants of the A/B (merged over the descriptor's tuning by ranges_tune.py). The persistent
+# grid takes smaller steps where the descriptor's spill inside its loop (scripts/kernel-aot.py,
+# configurations marked 'P'): d 128 at 64:8 dK/dV 16-row steps and 32-key dQ steps.
+PERSIST_D128='{"persistent":1,"bwdSubM":16,"dqSubN":32}'
+VARIANTS="[{},{\"bandsStatic\":4},$PERSIST_D128,{\"bwdKeys\":64,\"bwdSubM\":64,\"bwdWarps\":4},{\"dqAtomic\":1}]"
+
+R=results/h200/kernels
+RCP=results/h200/cp
+STEPS=()
+# step KIND NAME SECONDS ARGS...: KIND kern (CLI rows into $R/ranges.jsonl), tune (ranges_tune.py
+# A/B rows into $R/ranges-NAME.jsonl), cp (CLI rows into $RCP/issue13-cp.jsonl), ncu, sh.
+# Steps in order of priority within each call (a call that runs out of time drops its last steps;
+# rerun the call in a later session and it resumes): see `plan` for the cases and an estimate.
+case "$MODE" in
+  call1|plan)
+    STEPS+=("tune|check|110|triton_ranges|--family causal,causal_document,sliding_window --seqlen 2k --samples 1 --heads 64:8|[{},$PERSIST_D128]|--check")
+    STEPS+=("tune|check_g3_d64|50|triton_ranges|--family causal_document,sliding_window --seqlen 2k --samples 1 --heads 12:4 --head-dim 64|[{}]|--check")
+    STEPS+=("kern|rows32k|380|--kernel triton_ranges,flex,sdpa_cudnn --family $FAM32K --seqlen 32k --samples 1")
+    ;;&
+  call2|plan)
+    STEPS+=("tune|ab32k|210|triton_ranges,flex,sdpa_cudnn|--family causal_document --seqlen 32k --samples 1|$VARIANTS|--iters 10")
+    STEPS+=("kern|sparse16k_64x8|200|--preset sparse --kernel triton_ranges,flex --seqlen 16k --heads 64:8 --samples 1 --warmup 3 --iters 10")
+    STEPS+=("kern|sparse16k_4x4|130|--preset sparse --kernel triton_ranges,flex --seqlen 16k --heads 4:4 --samples 1 --warmup 3 --iters 10")
+    ;;&
+  call3|plan)
+    STEPS+=("kern|doc1m|120|--kernel triton_ranges,flex --family causal_document --seqlen 1024k --samples 1 --warmup 2 --iters 5")
+    STEPS+=("ncu|ncu_doc32k|150|triton_ranges,flex|--family causal_document --seqlen 32k --samples 1")
+    for P in 4 8; do
+      for K in triton_ranges flex; do
+        STEPS+=("cp|cp_p${P}_$K|55|--virtual-ranks $P --kernel $K --scheme ring_p2p,ulysses --family causal_document,full_document --tokens-per-rank 8192 --warmup 2 --iters 5")
+      done
+    done
+    STEPS+=("tune|check_mha|30|triton_ranges|--family causal_document --seqlen 2k --samples 1 --heads 4:4|[{}]|--check")
+    ;;
+esac
+[ "$MODE" = plan ] && [ $# -gt 1 ] && { echo "(plan covers all three calls; the CALL arguments are ignored)"; }
+
+if [ "$MODE" = plan ]; then
+  # No GPU: plan each step's jobs through the real CLI (file mode) and estimate the call's time.
+  AB=${AB:-node dist/cli/bin.js}
+  [ -f dist/cli/bin.js ] || { echo "build first: npm run build" >&2; exit 2; }
+  T=$(mktemp -d)
+  for s in "${STEPS[@]}"; do
+    IFS='|' read -r kind name secs a b c d <<< "$s"
+    case $kind in
+      kern) flags=$a; kern= ;;
+      tune|ncu) kern="--kernel $a"; flags=$b ;;
+      cp)  # the CP plan's job folder (file mode: nothing runs); the cases are counted from its manifest
+        # shellcheck disable=SC2086
+        if $AB cp run --executor torch $a --plan-dir "$T/$name" > "$T/$name.log" 2>&1; then
+          echo "== $name (cp, ${secs}s): $(ls "$T/$name" | wc -l) files planned: cp run --executor torch $a"; tail -2 "$T/$name.log" | cut -c1-200
+        else
+          echo "== $name: cp planning FAILED"; tail -5 "$T/$name.log"
+        fi
+        continue ;;
+    esac
+    preset="--preset paper"; [[ "$flags" == *--preset* ]] && preset=''
+    # shellcheck disable=SC2086
+    if ! $AB kernels --executor torch $preset $kern $flags --plan-dir "$T/$name" > "$T/$name.log" 2>&1; then
+      echo "== $name: planning FAILED"; tail -5 "$T/$name.log"; continue
+    fi
+    one='[{}]'; iters=''; [ "$kind" = tune ] && one=$c && iters=$(grep -oE -- '--iters [0-9]+' <<< "$d")
+    # shellcheck disable=SC2086
+    python3 scripts/device/issue13_plan.py "$T/$name" --name "$name" --budget "$secs" --kind "$kind" --variants "$one" $iters
+  done
+  rm -rf "$T"
+  exit 0
+fi
+
+# ---- on the device machine ----------------------------------------------------------------------
+mkdir -p .device /tmp/nodebin
+[ -f .device/node.xz ] || cp ../.device/node.xz .device/
+[ -f .device/attnbench.mjs ] || cp ../.device/attnbench.mjs .device/
+xz -dc .device/node.xz > /tmp/nodebin/node && chmod +x /tmp/nodebin/node && export PATH=/tmp/nodebin:$PATH
+export PYTHONUNBUFFERED=1 PYTHONPATH=$PWD/python
+export NCCL_NVLS_ENABLE=0 TORCH_SYMM_MEM_DISABLE_MULTICAST=1 NVSHMEM_DISABLE_NVLS=1
+OUT=${OUT:-/tmp/device-out}; mkdir -p "$OUT" "$R" "$RCP"
+AB="node .device/attnbench.mjs"
+END=$(( $(date +%s) + ${BUDGET_S:-500} ))
+left() { echo $(( END - $(date +%s) )); }
+STAMP=$(mktemp); touch "$STAMP"
+save() { (find results -type f -newer "$STAMP" | tar czf "$OUT/issue13-$MODE.tgz" -T -) 2>/dev/null; }
+trap save EXIT
+ENVF=$R/issue13-env-$MODE.txt
+{ echo "issue13.sh $MODE  $(date -u +%FT%TZ)  git $(cat .git-rev 2>/dev/null || git rev-parse --short HEAD 2>/dev/null || echo unknown)"
+  nvidia-smi --query-gpu=name,driver_version,clocks.sm,clocks.max.sm,memory.total --format=csv,noheader
+  python3 -c 'import torch, triton; print("torch", torch.__version__, "triton", triton.__version__, "cuda", torch.version.cuda, "sms", torch.cuda.get_device_properties(0).multi_processor_count)'
+  ncu --version 2>/dev/null | tail -1 || echo "ncu: not on PATH"
+  uname -r; } 2>&1 | tee "$ENVF" | tee "$OUT/env.txt"
+cmd() { echo "$(date -u +%T) $*" | tee -a "$R/issue13-commands.log"; }
+
+for s in "${STEPS[@]}"; do
+  IFS='|' read -r kind name secs a b c d <<< "$s"
+  l=$(left); [ "$l" -le 20 ] && { echo "== out of time before $name"; break; }
+  t=$(( secs < l ? secs : l ))
+  echo "== $name ($kind, ${t}s of $(left)s left)"
+  case $kind in
+    kern)
+      preset="--preset paper"; [[ "$a" == *--preset* ]] && preset=''
+      # shellcheck disable=SC2086
+      cmd $AB kernels --executor torch $preset --job-timeout 150 --out $R/ranges.jsonl --resume $a
+      # shellcheck disable=SC2086
+      timeout "$t" $AB kernels --executor torch $preset --job-timeout 150 --out $R/ranges.jsonl --resume $a 2>&1 | grep -v -e AOTAutograd -e '^\s*$' | tee -a "$OUT/$name.log" | tail -40 ;;
+    tune)
+      rm -rf /tmp/plan-$name
+      # shellcheck disable=SC2086
+      $AB kernels --executor torch --preset paper --kernel "$a" $b --plan-dir /tmp/plan-$name > /tmp/plan-$name.log 2>&1 || { cat /tmp/plan-$name.log; continue; }
+      cmd python3 scripts/device/ranges_tune.py /tmp/plan-$name --variants "$c" --out $R/ranges-$name.jsonl $d "# planned: kernels --preset paper --kernel $a $b"
+      # shellcheck disable=SC2086
+      timeout "$t" python3 scripts/device/ranges_tune.py /tmp/plan-$name --variants "$c" --out $R/ranges-$name.jsonl $d 2>&1 | grep -v "^{" | tee -a "$OUT/$name.log" | tail -45 ;;
+    ncu)
+      command -v ncu >/dev/null || { echo "ncu not on PATH: skipped"; continue; }
+      rm -rf /tmp/plan-$name
+      # shellcheck disable=SC2086
+      $AB kernels --executor torch --preset paper --kernel "$a" $b --plan-dir /tmp/plan-$name > /tmp/plan-$name.log 2>&1 || { cat /tmp/plan-$name.log; continue; }
+      # one launch of each main kernel (after the warm-up ones), four sections: tensor pipes and
+      # throughput, occupancy, warp stalls, memory; --clock-control none (METHOD.md: leave the clocks)
+      cmd ncu --clock-control none --target-processes all -k "regex:^_(fwd|dkdv|dq)$|flex_attention|triton_tem" --launch-skip 6 --launch-count 8 \
+        --section SpeedOfLight --section ComputeWorkloadAnalysis --section Occupancy --section WarpStateStats --section MemoryWorkloadAnalysis \
+        -o "$OUT/ncu-$name" -f python3 scripts/device/ranges_tune.py /tmp/plan-$name --iters 3
+      timeout "$t" ncu --clock-control none --target-processes all -k "regex:^_(fwd|dkdv|dq)$|flex_attention|triton_tem" --launch-skip 6 --launch-count 8 \
+        --section SpeedOfLight --section ComputeWorkloadAnalysis --section Occupancy --section WarpStateStats --section MemoryWorkloadAnalysis \
+        -o "$OUT/ncu-$name" -f python3 scripts/device/ranges_tune.py /tmp/plan-$name --iters 3 > "$OUT/$name.log" 2>&1
+      echo "ncu rc=$?"
+      [ -f "$OUT/ncu-$name.ncu-rep" ] && ncu --import "$OUT/ncu-$name.ncu-rep" --page details --csv > "$R/issue13-ncu-$name.csv" 2>/dev/null
+      [ -f "$R/issue13-ncu-$name.csv" ] && grep -E "Kernel Name|Compute \(SM\) Throughput|Tensor|Achieved Occupancy|Registers Per Thread|Stall|Local" "$R/issue13-ncu-$name.csv" | cut -c1-220 | head -60 ;;
+    cp)
+      # shellcheck disable=SC2086
+      cmd $AB cp run --executor torch $a --out $RCP/issue13-cp.jsonl --resume --timeout 120
+      # shellcheck disable=SC2086
+      timeout "$t" $AB cp run --executor torch $a --out $RCP/issue13-cp.jsonl --resume --timeout 120 2>&1 | grep -v -e AOTAutograd -e '^\s*$' | tee -a "$OUT/$name.log" | tail -25 ;;
+  esac
+  echo "rc=$? ($(left)s left)"; save
+done
+# the short table last: per case the rows this call wrote (ms, TFLOP/s), from the CLI files
+python3 scripts/device/issue13_plan.py --summary "$STAMP" "$R/ranges.jsonl" "$RCP/issue13-cp.jsonl" 2>&1 | tail -60
