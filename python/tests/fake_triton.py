@@ -137,6 +137,7 @@ def install():
     tl.max = lambda x, axis: torch.amax(x, dim=axis)
     tl.sum = lambda x, axis: torch.sum(x, dim=axis)
     tl.static_range = range
+    tl.range = lambda *a, num_stages=None, **kw: range(*(int(x) for x in a))  # the persistent loops' tl.range(..., num_stages=1)
     triton = types.ModuleType("triton")
     triton.jit = Kernel
     triton.language = tl
