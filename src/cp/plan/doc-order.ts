@@ -15,26 +15,26 @@ export const TILE = 128;
 
 /**
  * `own` (sorted, merged) cut at document boundaries (`units`: sorted partition of [0, S)) and
- * reordered: ranges whose rows read keys the rank does not own, those of tile-multiple length
- * first, then the other remote readers, then the local ranges; by position inside each group,
- * adjacent ranges of a group merged.
+ * reordered: the ranges whose rows read keys the rank does not own (adjacent ones merged), those
+ * of tile-multiple length first, then the other remote readers, then the local ranges (adjacent
+ * ones merged); by position inside each group.
  */
 export function tileOrder(idx: AreaIndex, own: readonly Range[], units: readonly Range[]): Range[] {
-  const groups: Range[][] = [[], [], []];
+  const remote: Range[] = [];
+  const local: Range[] = [];
   let u = 0;
   for (const x of own) {
     let s = x.start;
     while (s < x.end) {
       while (units[u].end <= s) u++;
       const e = Math.min(x.end, units[u].end);
-      const remote = subtractRanges(idx.colExtent(s, e), own).length > 0;
-      const g = !remote ? 2 : (e - s) % TILE === 0 ? 0 : 1;
-      const list = groups[g];
+      const list = subtractRanges(idx.colExtent(s, e), own).length > 0 ? remote : local;
       const last = list[list.length - 1];
       if (last && last.end === s) list[list.length - 1] = { start: last.start, end: e };
       else list.push({ start: s, end: e });
       s = e;
     }
   }
-  return groups.flat();
+  const tiled = (r: Range) => (r.end - r.start) % TILE === 0;
+  return [...remote.filter(tiled), ...remote.filter((r) => !tiled(r)), ...local];
 }
