@@ -1,18 +1,21 @@
 // The one place case ids are made. A case id names what was measured, so the same case gets the
-// same id on every machine and in every run (--resume, idempotent ingest, measured/simulated
-// pairing). The grammar (the ids committed result files already carry):
+// same id on every machine and in every run (--resume, idempotent ingest, newest-row-wins in the
+// results database, measured/simulated pairing). One grammar for every suite:
 //
-//   kernel suites:  <kernel>/<family>/<S>/<dir>/<hash10>
-//                   hash10 = FNV-1a 64 (first 10 hex digits) of every field that changes the
-//                   measurement: suite, kernel, family, mask parameters, seed, S, batch, heads,
-//                   head dim, dtype, direction (not timing policy)
-//   CP:             <case>|<dir>|<executor>|<launch>|<device>
-//                   case   = cp:<scheme>:<layout k=v,..|->:<family>:<params k=v,..|->:seed<n>:S<n>:P<n>:<Hq>x<Hkv>x<D>:<dtype>
-//                            (the CP job manifest's case id: one plan run for both directions)
+//   <case>|<dir>|<executor>[|<launch>|<device>]
+//   kernel suites:  case = <suite>:<kernel>:<family>:<params k=v,..|->:seed<n>:S<n>:B<n>:<Hq>x<Hkv>x<D>:<dtype>
+//   CP:             case = cp:<scheme>:<layout k=v,..|->:<family>:<params k=v,..|->:seed<n>:S<n>:P<n>:<Hq>x<Hkv>x<D>:<dtype>
+//                          (the CP job manifest's case id: one plan run for both directions)
 //                   launch = threads (cpu executor) | virtual<P> | dist-<backend>; device = cpu | cuda
+//   (simulated rows carry the simulator's own ids: they name the modelled cluster or the measured row.)
 //
-// caseIdOfRow recomputes the id from a row's fields, so --resume also recognizes rows written
-// under an older grammar (the cpu executor's `cp|cpu|...` ids before 2026-12-04).
+// Every field that changes the measurement is in the case; timing policy (warm-up, iterations) is
+// not. Ids written under older grammars are aliases: caseIdOfRow recomputes a row's id in this
+// grammar from its fields, so --resume (src/results/resume.ts) and the results database (which
+// keeps the newest row per caseIdOfRow, src/store) treat them as the case they are:
+//   kernel rows before 2026-12-05: <kernel>/<family>/<S>/<dir>/<hash10> (legacyKernelId: FNV-1a 64
+//                                  of the same fields, first 10 hex digits)
+//   cpu CP rows before 2026-12-04: cp|cpu|...
 import type { Dtype, ExecutorId, SchemeId } from '../ids.js';
 import type { Direction, ResultRow, Suite } from './schema.js';
 
@@ -83,11 +86,21 @@ export function cpRowId(caseKey: string, direction: Direction, executor: string,
   return `${caseKey}|${direction}|${executor}|${launch}|${device}`;
 }
 
+/** The case part of a kernel-suite id (every field of the measurement but the direction and executor). */
+export function kernelCaseKey(k: Pick<CaseKey, 'suite' | 'kernel' | 'family' | 'maskParams' | 'seed' | 'seqlen' | 'batch' | 'headsQ' | 'headsKv' | 'headDim' | 'dtype'>): string {
+  return [k.suite, k.kernel ?? '-', k.family, kv(k.maskParams) || '-', `seed${k.seed}`, `S${k.seqlen}`, `B${k.batch}`, `${k.headsQ}x${k.headsKv}x${k.headDim}`, k.dtype].join(':');
+}
+
 export function caseId(k: CaseKey): string {
   if (k.scheme !== null) {
     const key = cpCaseKey({ ...k, scheme: k.scheme, layout: k.layout ?? {} });
     return cpRowId(key, k.direction, k.executor, k.launch ?? '-', k.device ?? '-');
   }
+  return `${kernelCaseKey(k)}|${k.direction}|${k.executor}`;
+}
+
+/** The id kernel-suite rows carried before 2026-12-05 (committed results files hold them): an alias of caseId. */
+export function legacyKernelId(k: CaseKey): string {
   const fields = [
     k.suite,
     k.kernel,
@@ -114,7 +127,8 @@ export function launchOfRow(r: ResultRow): { launch?: string; device?: string } 
   return { launch: `dist-${r.env.libs.backend ?? 'none'}`, device };
 }
 
-/** The id a row's case has in this grammar (whatever id the row was written with). */
+/** The id a row's case has in this grammar (whatever id the row was written with); simulated rows keep theirs. */
 export function caseIdOfRow(r: ResultRow): string {
+  if (r.simulated || r.executor === 'sim') return r.id;
   return caseId({ ...r, ...launchOfRow(r) });
 }

@@ -2,7 +2,7 @@
 import fs from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { buildCpRow, buildRow, buildSimRow, type CpRowCase } from './build.js';
-import { caseId, caseIdOfRow, type CaseKey } from './case-id.js';
+import { caseId, caseIdOfRow, legacyKernelId, type CaseKey } from './case-id.js';
 import { attentionFlops, tflopsPerGpu } from './flops.js';
 import { doneCaseIds, parseRetry } from './resume.js';
 import { ResultRowSchema, type Environment, type ResultRow } from './schema.js';
@@ -25,12 +25,19 @@ describe('FLOPs', () => {
 });
 
 describe('case ids', () => {
-  it('kernel ids keep the grammar committed rows carry (kernel/family/S/dir/hash)', () => {
-    // The id of a committed H200 row (results/h200/kernels/paper.jsonl) from its fields.
-    const line = fs.readFileSync('results/h200/kernels/paper.jsonl', 'utf8').split('\n')[0];
-    const row = ResultRowSchema.parse(JSON.parse(line));
-    expect(caseIdOfRow(row)).toBe(row.id);
-    expect(caseId(kernelKey)).toMatch(/^flex\/causal\/1024\/fwd\/[0-9a-f]{10}$/);
+  it('kernel ids: the one grammar; the ids committed rows carry (kernel/family/S/dir/hash) are aliases computed from the same fields', () => {
+    expect(caseId(kernelKey)).toBe('kernel:flex:causal:-:seed0:S1024:B1:8x2x64:bfloat16|fwd|torch');
+    expect(legacyKernelId(kernelKey)).toMatch(/^flex\/causal\/1024\/fwd\/[0-9a-f]{10}$/);
+    // Every committed H200 kernel row: its stored id is the legacy id of its fields (nothing else
+    // went into it), and --resume settles the case under the new id too.
+    const rows = fs.readFileSync('results/h200/kernels/paper.jsonl', 'utf8').trim().split('\n').map((l) => ResultRowSchema.parse(JSON.parse(l)));
+    for (const row of rows) expect(legacyKernelId(row)).toBe(row.id);
+    const done = doneCaseIds(rows);
+    for (const row of rows) expect(done.has(caseIdOfRow(row)) && done.has(row.id)).toBe(true);
+    // One new id per old id (the grammar keeps every field the hash had).
+    expect(new Set(rows.map(caseIdOfRow)).size).toBe(new Set(rows.map((r) => r.id)).size);
+    const changes: Partial<CaseKey>[] = [{ suite: 'sparse' }, { kernel: 'sdpa_flash' }, { family: 'full' }, { maskParams: { window: 3 } }, { seed: 1 }, { seqlen: 2048 }, { batch: 2 }, { headsQ: 16 }, { headsKv: 8 }, { headDim: 128 }, { dtype: 'float16' }, { direction: 'bwd' }, { executor: 'cpu' }];
+    expect(new Set([caseId(kernelKey), ...changes.map((c) => caseId({ ...kernelKey, ...c }))]).size).toBe(changes.length + 1);
   });
   it('CP ids: the job case, direction, executor, launch, device; every field that changes the measurement changes the id', () => {
     expect(caseId(cpKey)).toBe('cp:ring_p2p:sharding=zigzag:causal:-:seed0:S1024:P2:8x2x64:bfloat16|fwd|torch|dist-gloo|cpu');

@@ -1,6 +1,7 @@
 // The flattened columns of the results table: one list that drives the DDL, the insert and the
 // CSV/Parquet export, so a column is added in exactly one place. The full row is kept beside them
 // as JSON (`row`), so nothing the schema carries is lost by flattening.
+import { caseIdOfRow } from '../results/case-id.js';
 import type { ResultRow } from '../results/schema.js';
 
 export type SqlType = 'VARCHAR' | 'INTEGER' | 'BIGINT' | 'DOUBLE' | 'BOOLEAN' | 'JSON';
@@ -61,6 +62,9 @@ export const COLUMNS: readonly Column[] = [
   { name: 'gpu', type: 'VARCHAR', get: (r) => r.env.gpu },
   { name: 'host', type: 'VARCHAR', get: (r) => r.env.host },
   { name: 'git_rev', type: 'VARCHAR', get: (r) => r.env.gitRev },
+  // The case in the one id grammar (src/results/case-id.ts): rows written under an older grammar
+  // share it with new rows of the same case, so the newest of them wins (latestSql).
+  { name: 'case_id', type: 'VARCHAR', get: (r) => caseIdOfRow(r) },
 ];
 
 /** Largest max-abs error over every tensor compared (out, lse, dq, dk, dv); null when unchecked. */

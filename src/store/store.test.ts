@@ -5,6 +5,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { syntheticKernelSweep, syntheticRow } from '../report/fixtures.js';
 import { closeStore, exportRows, ingestJsonl, latestRows, openStore, query, type Store } from './store.js';
 import { readResultJsonl } from './parse.js';
+import { caseIdOfRow } from '../results/case-id.js';
 
 let dir: string;
 let store: Store;
@@ -66,6 +67,17 @@ describe('store', () => {
     const parsed = readResultJsonl(f, (s) => warnings.push(s));
     expect(parsed.rows).toHaveLength(1);
     expect(warnings).toEqual([expect.stringMatching(/:2: malformed JSON.*torn last line/)]);
+  });
+
+  it('one case under two id grammars (a committed row, a newer measurement of it): latestRows returns the newest', async () => {
+    const line = fs.readFileSync('results/h200/kernels/paper.jsonl', 'utf8').split('\n')[0];
+    const old = JSON.parse(line) as ReturnType<typeof syntheticRow>;
+    const newer = { ...old, id: caseIdOfRow(old), tflops: 1, env: { ...old.env, date: '2099-01-01T00:00:00Z' } };
+    expect(newer.id).not.toBe(old.id);
+    await ingestJsonl(store, writeJsonl('old.jsonl', [old]));
+    await ingestJsonl(store, writeJsonl('new.jsonl', [newer]));
+    expect(await count()).toBe(2);
+    expect((await latestRows(store)).map((r) => [r.id, r.tflops])).toEqual([[newer.id, 1]]);
   });
 
   it('keeps a newer measurement beside the old one; latestRows returns the newest', async () => {

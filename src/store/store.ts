@@ -5,7 +5,8 @@
 //   - re-ingesting a file adds nothing (same id, same date),
 //   - measuring the same case again later adds a second row beside the first (history is kept),
 //   - a simulated projection never replaces a measurement of the same case.
-// `latestRows` reads the newest row of each (id, simulated): what reports and tables show.
+// `latestRows` reads the newest row of each (case_id, simulated): what reports and tables show (case_id:
+// the id in the one grammar, src/results/case-id.ts, so rows written under an older id grammar count as their case).
 // A re-ingested key whose content differs from the stored row is not overwritten; it is counted
 // as a conflict and reported.
 import fs from 'node:fs';
@@ -20,7 +21,7 @@ import { lockWait, type Lock } from '../util/lock.js';
 
 export const DEFAULT_DB_PATH = 'attnbench-out/results.duckdb';
 /** Bumped when the table layout changes; an older database is refused with a clear message. */
-export const STORE_VERSION = 1;
+export const STORE_VERSION = 2; // 2: case_id column (one id grammar; latestSql partitions by it)
 
 export interface Store {
   readonly path: string;
@@ -259,12 +260,12 @@ export function filterSql(f: RowFilter): { where: string; params: DuckDBValue[] 
   return { where: parts.length ? `WHERE ${parts.join(' AND ')}` : '', params };
 }
 
-/** SQL selecting the newest row of every (id, simulated) that passes the filter. */
+/** SQL selecting the newest row of every case (case_id: old-grammar ids included) and simulated flag that passes the filter. */
 export function latestSql(f: RowFilter, select = '*'): { sql: string; params: DuckDBValue[] } {
   const { where, params } = filterSql(f);
   return {
     sql: `SELECT ${select} FROM ${TABLE} ${where}
-QUALIFY row_number() OVER (PARTITION BY id, simulated ORDER BY env_date DESC) = 1
+QUALIFY row_number() OVER (PARTITION BY case_id, simulated ORDER BY env_date DESC) = 1
 ORDER BY suite, family, kernel NULLS FIRST, scheme NULLS FIRST, direction, world, seqlen, id, simulated`,
     params,
   };
