@@ -41,13 +41,7 @@ def expand_paths(paths):
     the index's folder)."""
     out = []
     for p in paths:
-        try:
-            with open(p) as f:
-                doc = json.load(f)
-        except OSError as e:
-            raise ManifestError(f"cannot read {p}: {e.strerror}") from None
-        except json.JSONDecodeError as e:
-            raise ManifestError(f"{p}: not JSON ({e.msg} at line {e.lineno})") from None
+        doc = _read_json(p)
         if isinstance(doc, dict) and doc.get("format") == INDEX_FORMAT:
             base = os.path.dirname(os.path.abspath(p))
             for m in doc.get("manifests", []):
@@ -57,14 +51,19 @@ def expand_paths(paths):
     return out
 
 
-def load_manifest(path):
+def _read_json(path):
+    """The JSON document in a job file; a ManifestError naming the file when it is unreadable or not JSON."""
     try:
         with open(path) as f:
-            doc = json.load(f)
+            return json.load(f)
     except OSError as e:
         raise ManifestError(f"cannot read {path}: {e.strerror}") from None
     except json.JSONDecodeError as e:
         raise ManifestError(f"{path}: not JSON ({e.msg} at line {e.lineno})") from None
+
+
+def load_manifest(path):
+    doc = _read_json(path)
     validate_manifest(doc, path)
     doc["_base"] = os.path.dirname(os.path.abspath(path))
     doc["_path"] = path

@@ -92,6 +92,20 @@ class TestBadInput(unittest.TestCase):
         self.bad(lambda d: d["ranks"][1]["backward"].append({"kind": "teleport"}), "unknown step kind")
 
 
+class TestUnreadable(unittest.TestCase):
+    def test_index_and_manifest_errors_name_the_file(self):
+        with tempfile.TemporaryDirectory() as d:
+            bad = os.path.join(d, "bad.json")
+            with open(bad, "w") as f:
+                f.write("{not json")
+            missing = os.path.join(d, "nope.json")
+            for read in (lambda p: manifest.expand_paths([p]), manifest.load_manifest):
+                with self.assertRaisesRegex(manifest.ManifestError, r"bad\.json: not JSON \(.* at line 1\)"):
+                    read(bad)
+                with self.assertRaisesRegex(manifest.ManifestError, r"cannot read .*nope\.json"):
+                    read(missing)
+
+
 class TestCommandLine(unittest.TestCase):
     def run_cli(self, *args):
         env = dict(os.environ, PYTHONPATH=os.path.join(os.path.dirname(__file__), "..", ".."))
