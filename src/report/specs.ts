@@ -73,6 +73,33 @@ function colorBy(field: string, domain: string[], title: string) {
   return { field, type: 'nominal', title, scale: { domain, scheme: domain.length <= 10 ? 'tableau10' : 'tableau20' }, sort: domain } as const;
 }
 
+/**
+ * Lines in small panels: one panel per value of the points' `panel` field, in the order `panels`
+ * gives, COLUMNS to a row. `filled`: filled point markers; `resolve`: vega's per-panel scales.
+ */
+function panelLines(
+  title: { text: string; subtitle: string },
+  points: readonly object[],
+  panels: readonly string[],
+  encoding: Record<string, unknown>,
+  opts: { filled: boolean; resolve?: Record<string, unknown> },
+): TopLevelSpec {
+  return {
+    ...BASE,
+    title,
+    data: { values: points },
+    facet: { field: 'panel', type: 'nominal', title: null, sort: panels },
+    columns: COLUMNS,
+    ...(opts.resolve ? { resolve: opts.resolve } : {}),
+    spec: {
+      width: PANEL_W,
+      height: PANEL_H,
+      mark: { type: 'line', point: opts.filled ? { filled: true, size: 30 } : { size: 30 }, strokeWidth: 1.5 },
+      encoding,
+    },
+  } as TopLevelSpec;
+}
+
 /** A kernel metric vs S, a line per kernel, one panel per mask family and direction. */
 function kernelLines(
   rows: readonly ResultRow[],
@@ -84,30 +111,19 @@ function kernelLines(
   if (!points.length) return null;
   // Colours from every kernel that has points in any kernel plot, so both plots colour alike.
   const kernels = distinct(all.map((p) => p.kernel)).sort(byKernel);
-  return {
-    ...BASE,
-    title,
-    data: { values: points },
-    facet: { field: 'panel', type: 'nominal', title: null, sort: kernelPanels(points) },
-    columns: COLUMNS,
-    spec: {
-      width: PANEL_W,
-      height: PANEL_H,
-      mark: { type: 'line', point: { filled: true, size: 30 }, strokeWidth: 1.5 },
-      encoding: {
-        x: seqlenX(points.map((p) => p.seqlen)),
-        y: { field: y.field, type: 'quantitative', title: y.title, ...(y.log ? { scale: { type: 'log' } } : {}) },
-        color: colorBy('kernel', kernels, 'kernel'),
-        tooltip: [
-          { field: 'kernel' },
-          { field: 'seqlen', title: 'S' },
-          { field: y.field, format: y.format, title: y.title },
-          { field: 'medianMs', format: '.3f', title: 'median ms' },
-          { field: 'accuracy' },
-        ],
-      },
-    },
-  } as TopLevelSpec;
+  const encoding = {
+    x: seqlenX(points.map((p) => p.seqlen)),
+    y: { field: y.field, type: 'quantitative', title: y.title, ...(y.log ? { scale: { type: 'log' } } : {}) },
+    color: colorBy('kernel', kernels, 'kernel'),
+    tooltip: [
+      { field: 'kernel' },
+      { field: 'seqlen', title: 'S' },
+      { field: y.field, format: y.format, title: y.title },
+      { field: 'medianMs', format: '.3f', title: 'median ms' },
+      { field: 'accuracy' },
+    ],
+  };
+  return panelLines(title, points, kernelPanels(points), encoding, { filled: true });
 }
 
 /** TFLOP/s vs S per kernel; one panel per mask family and direction. */
@@ -182,24 +198,18 @@ export function sparsitySpec(rows: readonly ResultRow[]): TopLevelSpec | null {
   if (!points.length) return null;
   const sorted = [...points].sort((a, b) => byFamily(a.family, b.family) || byDirection(a.direction, b.direction) || a.seqlen - b.seqlen);
   const series = distinct([...points].sort((a, b) => byKernel(a.kernel, b.kernel) || a.block - b.block).map((p) => p.series));
-  return {
-    ...BASE,
-    title: { text: 'Block-sparse sweeps', subtitle: 'TFLOP/s (on the kept blocks) vs kept fraction, per kernel and block size' },
-    data: { values: points },
-    facet: { field: 'panel', type: 'nominal', title: null, sort: distinct(sorted.map((p) => p.panel)) },
-    columns: COLUMNS,
-    spec: {
-      width: PANEL_W,
-      height: PANEL_H,
-      mark: { type: 'line', point: { filled: true, size: 30 }, strokeWidth: 1.5 },
-      encoding: {
-        x: { field: 'kept', type: 'quantitative', title: 'kept fraction', scale: { domain: [0, 1] } },
-        y: { field: 'tflops', type: 'quantitative', title: 'TFLOP/s' },
-        color: colorBy('series', series, 'kernel, block'),
-        tooltip: [{ field: 'series' }, { field: 'kept' }, { field: 'seqlen', title: 'S' }, { field: 'tflops', format: '.1f' }],
-      },
+  return panelLines(
+    { text: 'Block-sparse sweeps', subtitle: 'TFLOP/s (on the kept blocks) vs kept fraction, per kernel and block size' },
+    points,
+    distinct(sorted.map((p) => p.panel)),
+    {
+      x: { field: 'kept', type: 'quantitative', title: 'kept fraction', scale: { domain: [0, 1] } },
+      y: { field: 'tflops', type: 'quantitative', title: 'TFLOP/s' },
+      color: colorBy('series', series, 'kernel, block'),
+      tooltip: [{ field: 'series' }, { field: 'kept' }, { field: 'seqlen', title: 'S' }, { field: 'tflops', format: '.1f' }],
     },
-  } as TopLevelSpec;
+    { filled: true },
+  );
 }
 
 function cpSpec(rows: readonly ResultRow[], x: 'world' | 'seqlen'): TopLevelSpec | null {
@@ -218,41 +228,30 @@ function cpSpec(rows: readonly ResultRow[], x: 'world' | 'seqlen'): TopLevelSpec
   const detail = x === 'world' || !sameP ? 'tokensPerGpu' : 'world';
   const sim = points.some((p) => p.source === 'simulated');
   const legend = sim ? '; solid = measured, dashed = simulated' : '';
-  return {
-    ...BASE,
-    title:
-      x === 'world'
-        ? { text: 'Context parallelism: scaling', subtitle: `TFLOP/s per GPU (slowest rank) vs number of GPUs, one panel per family, direction and hardware${legend}` }
-        : { text: 'Context parallelism: sequence length', subtitle: `TFLOP/s per GPU (slowest rank) vs S, one panel per family, direction and hardware${legend}` },
-    data: { values: points },
-    facet: { field: 'panel', type: 'nominal', title: null, sort: panels },
-    columns: COLUMNS,
-    // Each panel its own y scale: CPU ranks (~0.002 TFLOP/s) never share an axis with GPUs (~400).
-    resolve: { scale: { y: 'independent' } },
-    spec: {
-      width: PANEL_W,
-      height: PANEL_H,
-      mark: { type: 'line', point: { size: 30 }, strokeWidth: 1.5 },
-      encoding: {
-        x: xEnc,
-        y: { field: 'tflops', type: 'quantitative', title: 'TFLOP/s per GPU' },
-        color: colorBy('scheme', schemes, 'scheme'),
-        strokeDash: { field: 'source', type: 'nominal', title: 'source', scale: { domain: ['measured', 'simulated'], range: [[1, 0], [4, 3]] } },
-        shape: { field: 'source', type: 'nominal', title: 'source', scale: { domain: ['measured', 'simulated'], range: ['circle', 'triangle-up'] } },
-        // One line per scheme, source and the other variable (tokens per GPU, or P).
-        detail: { field: detail, type: 'nominal' },
-        tooltip: [
-          { field: 'scheme' },
-          { field: 'source' },
-          { field: 'hardware' },
-          { field: 'world', title: 'P' },
-          { field: 'seqlen', title: 'S' },
-          { field: 'tflops', format: '.1f', title: 'TFLOP/s per GPU' },
-          { field: 'tflopsMeanRank', format: '.1f', title: 'mean-rank TFLOP/s' },
-        ],
-      },
-    },
-  } as TopLevelSpec;
+  const title =
+    x === 'world'
+      ? { text: 'Context parallelism: scaling', subtitle: `TFLOP/s per GPU (slowest rank) vs number of GPUs, one panel per family, direction and hardware${legend}` }
+      : { text: 'Context parallelism: sequence length', subtitle: `TFLOP/s per GPU (slowest rank) vs S, one panel per family, direction and hardware${legend}` };
+  const encoding = {
+    x: xEnc,
+    y: { field: 'tflops', type: 'quantitative', title: 'TFLOP/s per GPU' },
+    color: colorBy('scheme', schemes, 'scheme'),
+    strokeDash: { field: 'source', type: 'nominal', title: 'source', scale: { domain: ['measured', 'simulated'], range: [[1, 0], [4, 3]] } },
+    shape: { field: 'source', type: 'nominal', title: 'source', scale: { domain: ['measured', 'simulated'], range: ['circle', 'triangle-up'] } },
+    // One line per scheme, source and the other variable (tokens per GPU, or P).
+    detail: { field: detail, type: 'nominal' },
+    tooltip: [
+      { field: 'scheme' },
+      { field: 'source' },
+      { field: 'hardware' },
+      { field: 'world', title: 'P' },
+      { field: 'seqlen', title: 'S' },
+      { field: 'tflops', format: '.1f', title: 'TFLOP/s per GPU' },
+      { field: 'tflopsMeanRank', format: '.1f', title: 'mean-rank TFLOP/s' },
+    ],
+  };
+  // Each panel its own y scale: CPU ranks (~0.002 TFLOP/s) never share an axis with GPUs (~400).
+  return panelLines(title, points, panels, encoding, { filled: false, resolve: { scale: { y: 'independent' } } });
 }
 
 /** CP throughput per GPU vs world size, per scheme; one panel per family and direction. */

@@ -192,11 +192,16 @@ export function supportTable(rows: readonly ResultRow[]): TableModel {
   };
 }
 
+/** The measured rows that `pick` flags, by kernel, family and S (the order of the problem tables). */
+function flaggedRows(rows: readonly ResultRow[], pick: (r: ResultRow) => boolean): ResultRow[] {
+  return rows
+    .filter((r) => !r.simulated && pick(r))
+    .sort((a, b) => byKernel(a.kernel ?? '', b.kernel ?? '') || byFamily(a.family, b.family) || a.seqlen - b.seqlen);
+}
+
 /** Rows whose error exceeds the dtype tolerance: marked, not hidden. */
 export function toleranceTable(rows: readonly ResultRow[]): TableModel {
-  const bad = rows
-    .filter((r) => !r.simulated && r.error?.exceedsTolerance)
-    .sort((a, b) => byKernel(a.kernel ?? '', b.kernel ?? '') || byFamily(a.family, b.family) || a.seqlen - b.seqlen);
+  const bad = flaggedRows(rows, (r) => r.error?.exceedsTolerance === true);
   return {
     title: 'Numerical error above tolerance',
     head: ['kernel/scheme', 'family', 'dir', 'S', 'dtype', 'max abs error', 'reference'],
@@ -214,9 +219,7 @@ export function toleranceTable(rows: readonly ResultRow[]): TableModel {
 
 /** Rows that failed (error / timeout) with their one-line message. */
 export function failureTable(rows: readonly ResultRow[], statuses: readonly Status[] = ['error', 'timeout']): TableModel {
-  const bad = rows
-    .filter((r) => !r.simulated && statuses.includes(r.status))
-    .sort((a, b) => byKernel(a.kernel ?? '', b.kernel ?? '') || byFamily(a.family, b.family) || a.seqlen - b.seqlen);
+  const bad = flaggedRows(rows, (r) => statuses.includes(r.status));
   return {
     title: 'Failures',
     head: ['kernel/scheme', 'family', 'dir', 'S', 'P', 'status', 'message'],
