@@ -80,6 +80,40 @@ describe('store', () => {
     expect((await latestRows(store)).map((r) => [r.id, r.tflops])).toEqual([[newer.id, 1]]);
   });
 
+  it('upgrades a layout-1 database in place (case_id computed from the stored rows); a read-only open is told how', async () => {
+    const line = fs.readFileSync('results/h200/kernels/paper.jsonl', 'utf8').split('\n')[0];
+    const old = JSON.parse(line) as ReturnType<typeof syntheticRow>;
+    const rows = [old, ...syntheticKernelSweep().slice(0, 5)];
+    await ingestJsonl(store, writeJsonl('v1.jsonl', rows));
+    // Make it what a layout-1 file looks like: no case_id column, version 1.
+    await store.conn.run('ALTER TABLE results DROP COLUMN case_id');
+    await store.conn.run("UPDATE meta SET value = '1' WHERE key = 'version'");
+    const file = store.path;
+    closeStore(store);
+    await expect(openStore(file, { readOnly: true })).rejects.toThrow(/layout version 1: open it once for writing/);
+    store = await openStore(file);
+    expect((await query(store, "SELECT value FROM meta WHERE key = 'version'"))[0].value).toBe('2');
+    const got = await query(store, 'SELECT row, case_id FROM results');
+    expect(got).toHaveLength(rows.length);
+    for (const g of got) expect(g.case_id).toBe(caseIdOfRow(JSON.parse(String(g.row))));
+    expect(got.some((g) => g.case_id !== (JSON.parse(String(g.row)) as { id: string }).id)).toBe(true);
+    // The upgraded file behaves like a new one: a newer row of the same case under the new id wins.
+    const newer = { ...old, id: caseIdOfRow(old), tflops: 1, env: { ...old.env, date: '2099-01-01T00:00:00Z' } };
+    await ingestJsonl(store, writeJsonl('new.jsonl', [newer]));
+    const latest = await latestRows(store);
+    expect(latest).toHaveLength(rows.length);
+    expect(latest.find((r) => r.id === newer.id)?.tflops).toBe(1);
+    expect(latest.find((r) => r.id === old.id)).toBeUndefined();
+  });
+
+  it('refuses a database of an unknown layout with one clear line', async () => {
+    await store.conn.run("UPDATE meta SET value = '99' WHERE key = 'version'");
+    const file = store.path;
+    closeStore(store);
+    await expect(openStore(file)).rejects.toThrow(/layout version 99, this attnbench reads 2/);
+    store = await openStore(':memory:');
+  });
+
   it('keeps a newer measurement beside the old one; latestRows returns the newest', async () => {
     const old = syntheticRow({ tflops: 100, date: '2026-01-01T00:00:00Z' });
     const nu = syntheticRow({ tflops: 150, date: '2026-02-01T00:00:00Z' });

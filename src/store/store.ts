@@ -16,6 +16,7 @@ import { DuckDBInstance, type DuckDBConnection, type DuckDBValue } from '@duckdb
 import { AttnbenchError, badInput } from '../errors.js';
 import { ResultRowSchema, type ResultRow } from '../results/schema.js';
 import { COLUMNS, KEY_COLUMNS, canonicalJson, type SqlType } from './columns.js';
+import { caseIdOfRow } from '../results/case-id.js';
 import { readResultJsonl, type LineError, type ParsedRow } from './parse.js';
 import { lockWait, type Lock } from '../util/lock.js';
 
@@ -82,7 +83,10 @@ export async function openStore(file: string = DEFAULT_DB_PATH, opts: { readOnly
   const conn = await instance.connect();
   const store: Store = { path: file, readOnly, instance, conn, lock };
   try {
-    if (!readOnly) await createSchema(store);
+    if (!readOnly) {
+      await createSchema(store);
+      await migrate(store);
+    }
     await checkVersion(store);
   } catch (e) {
     closeStore(store);
@@ -116,17 +120,53 @@ async function createSchema(store: Store): Promise<void> {
   );
 }
 
-async function checkVersion(store: Store): Promise<void> {
-  let version: unknown;
+async function storedVersion(store: Store): Promise<string | undefined> {
   try {
-    version = (await query(store, `SELECT value FROM meta WHERE key = 'version'`))[0]?.value;
+    const v = (await query(store, `SELECT value FROM meta WHERE key = 'version'`))[0]?.value;
+    return v === undefined || v === null ? undefined : String(v);
   } catch {
-    version = undefined;
+    return undefined;
   }
-  if (version !== String(STORE_VERSION))
+}
+
+/**
+ * Upgrades an older layout in place (a writer only; a read-only open of an old file is told to open
+ * it once for writing). 1 -> 2: the case_id column, computed from each stored row as ingest does.
+ */
+async function migrate(store: Store): Promise<void> {
+  if ((await storedVersion(store)) !== '1') return;
+  await store.conn.run('BEGIN TRANSACTION');
+  try {
+    await store.conn.run(`ALTER TABLE ${TABLE} ADD COLUMN case_id VARCHAR`);
+    const rows = await query(store, `SELECT rowid AS rid, row FROM ${TABLE}`);
+    await store.conn.run('CREATE OR REPLACE TEMP TABLE case_ids (rid BIGINT, cid VARCHAR)');
+    const app = await store.conn.createAppender('case_ids');
+    for (const r of rows) {
+      app.appendBigInt(BigInt(Number(r.rid)));
+      app.appendVarchar(caseIdOfRow(JSON.parse(String(r.row)) as ResultRow));
+      app.endRow();
+    }
+    app.closeSync();
+    await store.conn.run(`UPDATE ${TABLE} SET case_id = m.cid FROM case_ids m WHERE ${TABLE}.rowid = m.rid`);
+    await store.conn.run('DROP TABLE case_ids');
+    await store.conn.run(`UPDATE meta SET value = '${STORE_VERSION}' WHERE key = 'version'`);
+    await store.conn.run('COMMIT');
+  } catch (e) {
+    await store.conn.run('ROLLBACK');
+    throw new AttnbenchError('unavailable', `cannot upgrade results database ${store.path} from layout 1: ${firstLine(e)}`);
+  }
+}
+
+async function checkVersion(store: Store): Promise<void> {
+  const version = await storedVersion(store);
+  if (version === String(STORE_VERSION)) return;
+  if (version === '1' && store.readOnly)
     throw badInput(
-      `results database ${store.path} has layout version ${String(version ?? 'none')}, this attnbench reads ${STORE_VERSION}: re-ingest the JSONL into a new database`,
+      `results database ${store.path} has layout version 1: open it once for writing (e.g. 'attnbench results --db ${store.path}') to upgrade it to ${STORE_VERSION}`,
     );
+  throw badInput(
+    `results database ${store.path} has layout version ${version ?? 'none'}, this attnbench reads ${STORE_VERSION}: re-ingest the JSONL into a new database`,
+  );
 }
 
 function contentHash(r: ResultRow): string {
