@@ -18,7 +18,7 @@ element is written by one program either way, so dK, dV and the dQ pass are dete
 import triton
 import triton.language as tl
 
-from .triton_ranges_jit import band_keep, first_step, packed_rows, part_of, tile_rows
+from .triton_ranges_jit import band_keep, first_step, packed_rows, part_of, run_of, tile_rows
 
 
 @triton.jit
@@ -32,6 +32,16 @@ def _dkdv_step(q, do, lse, delta, k, v, dk, dv, keep, qk_scale, MASKED: tl.const
     dsT = pT * (dpT - delta[None, :])
     dk = tl.dot(dsT.to(q.dtype), q, dk)
     return dk, dv, dsT
+
+
+@triton.jit
+def _dq_step(q, do, lse, delta, k, v, dq, keep, qk_scale, MASKED: tl.constexpr):
+    p = tl.exp2(tl.dot(q, tl.trans(k)) * qk_scale - lse[:, None])
+    if MASKED:
+        p = tl.where(keep, p, 0.0)
+    dp = tl.dot(do, tl.trans(v))
+    ds = p * (dp - delta[:, None])
+    return tl.dot(ds.to(k.dtype), k, dq)
 
 
 @triton.jit
@@ -55,6 +65,7 @@ def _dkdv_tile(Q, K, V, DO, LSE, DELTA, DK, DV, DQA, BANDS, ROWRUNS, RUNS, ROWPA
     r0 = tl.load(ROWRUNS + x)
     r1 = tl.load(ROWRUNS + x + 1)
     for ri in range(r0, r1):
+        # run_of(RUNS, ri) inline here: the call moves dkdv d64 pack3's registers by one (scripts/kernel-aot.py)
         c0 = tl.load(RUNS + 2 * ri)
         c1 = tl.load(RUNS + 2 * ri + 1)
         for m0 in range(c0 * NR, c1 * NR, SUBM):  # packed rows of whole query tiles
@@ -152,16 +163,12 @@ def _dq_row(Q, K, V, DO, LSE, DELTA, DQ, BANDS, ROWRUNS, RUNS, ROWPARTS, PARTS, 
     r0 = tl.load(ROWRUNS + x)
     r1 = tl.load(ROWRUNS + x + 1)
     for ri in range(r0, r1):
-        c0 = tl.load(RUNS + 2 * ri)
-        c1 = tl.load(RUNS + 2 * ri + 1)
+        c0, c1 = run_of(RUNS, ri)
         for kk in range(c0 * TK, c1 * TK, SUBN):
             offs_n = (kk + offs_s).to(tl.int64)
             k = tl.load(kbase + offs_n[:, None] * sks + offs_d[None, :])
             v = tl.load(vbase + offs_n[:, None] * sks + offs_d[None, :])
-            p = tl.exp2(tl.dot(q, tl.trans(k)) * qk_scale - lse[:, None])
-            dp = tl.dot(do, tl.trans(v))
-            ds = p * (dp - delta[:, None])
-            dq = tl.dot(ds.to(k.dtype), k, dq)
+            dq = _dq_step(q, do, lse, delta, k, v, dq, None, qk_scale, False)
     p0 = tl.load(ROWPARTS + x)
     p1 = tl.load(ROWPARTS + x + 1)
     for pi in range(p0, p1):
@@ -172,11 +179,7 @@ def _dq_row(Q, K, V, DO, LSE, DELTA, DQ, BANDS, ROWRUNS, RUNS, ROWPARTS, PARTS, 
             keep = band_keep(BANDS, SIDS, s0, sn, tok[:, None], offs_n[None, :], BM, SUBN, MAXB)
             k = tl.load(kbase + offs_n.to(tl.int64)[:, None] * sks + offs_d[None, :], mask=col_ok[:, None], other=0.0)
             v = tl.load(vbase + offs_n.to(tl.int64)[:, None] * sks + offs_d[None, :], mask=col_ok[:, None], other=0.0)
-            p = tl.exp2(tl.dot(q, tl.trans(k)) * qk_scale - lse[:, None])
-            p = tl.where(keep, p, 0.0)
-            dp = tl.dot(do, tl.trans(v))
-            ds = p * (dp - delta[:, None])
-            dq = tl.dot(ds.to(k.dtype), k, dq)
+            dq = _dq_step(q, do, lse, delta, k, v, dq, keep, qk_scale, True)
     dq = dq * sm_scale
     tl.store(DQ + q_off[:, None] + offs_d[None, :], dq.to(DQ.dtype.element_ty), mask=row_ok[:, None])
 

@@ -20,7 +20,7 @@ LSE is stored in log2 units of the scaled scores, [B, S, Hq]; +inf on rows with 
 import triton
 import triton.language as tl
 
-from .triton_ranges_jit import band_keep, first_step, part_of, tile_rows
+from .triton_ranges_jit import band_keep, first_step, part_of, run_of, tile_rows
 
 
 @triton.jit
@@ -45,8 +45,7 @@ def _fwd_row(Q, K, V, O, LSE, BANDS, ROWRUNS, RUNS, ROWPARTS, PARTS, SIDS, x, re
     r0 = tl.load(ROWRUNS + x)
     r1 = tl.load(ROWRUNS + x + 1)
     for ri in range(r0, r1):
-        c0 = tl.load(RUNS + 2 * ri)
-        c1 = tl.load(RUNS + 2 * ri + 1)
+        c0, c1 = run_of(RUNS, ri)
         for kk in range(c0 * TK, c1 * TK, SUBN):
             offs_n = (kk + offs_s).to(tl.int64)
             k = tl.load(kbase + offs_n[:, None] * sks + offs_d[None, :])

@@ -1,7 +1,7 @@
 """triton_ranges: the @triton.jit helpers its forward and backward kernels share (issue 13).
 
 The band mask (a band: rows [q0, q1) x keys [k0, k1) with lo <= key - row <= hi, six int32s per
-band in BANDS, the ids of the bands that cut a partial tile in SIDS), the partial tile's header,
+band in BANDS, the ids of the bands that cut a partial tile in SIDS), a full run's and a partial tile's header,
 the first inner step of a partial tile, the packed rows of a query tile (P query heads of one KV
 group stacked along M), and the program -> work-list row mapping of both launch modes. Triton
 inlines these into each kernel; the ahead-of-time compile (scripts/kernel-aot.py) checks that the
@@ -42,6 +42,14 @@ def band_keep(BANDS, SIDS, s0, sn, tok, key, R: tl.constexpr, C: tl.constexpr, M
         for u in range(sn):
             keep = tl.where(_band_in(BANDS, SIDS, s0 + u, tok, key), 1, keep)
     return keep != 0
+
+
+@triton.jit
+def run_of(RUNS, ri):
+    """Full run ri of a list: the column tiles [c0, c1) (key tiles forward and dQ, query tiles dK/dV)."""
+    c0 = tl.load(RUNS + 2 * ri)
+    c1 = tl.load(RUNS + 2 * ri + 1)
+    return c0, c1
 
 
 @triton.jit
