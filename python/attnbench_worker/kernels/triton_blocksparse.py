@@ -316,6 +316,12 @@ def _strides(t):
     return t.stride(0), t.stride(1), t.stride(2)
 
 
+def _table_strides(fn, fi, pn, pi, tmap):
+    """The kernels' table stride arguments (fn_h, fi_h, fi_m, pn_h, pi_h, pi_m, tm_h, tm_m) for a row
+    or column table (full and partial counts and indices) and the partial-tile map."""
+    return fn.stride(0), fi.stride(0), fi.stride(1), pn.stride(0), pi.stride(0), pi.stride(1), tmap.stride(0), tmap.stride(1)
+
+
 class _Attn(torch.autograd.Function):
     @staticmethod
     def forward(fctx, q, k, v, tb, scale):
@@ -327,9 +333,7 @@ class _Attn(torch.autograd.Function):
         sub_n = 64
         grid = (tb.nbq, b * h)
         _fwd[grid](q, k, v, o, lse, tb.fn, tb.fi, tb.pn, tb.pi, tb.tmap, tb.tiles,
-                   *_strides(q), *_strides(k), *_strides(o),
-                   tb.fn.stride(0), tb.fi.stride(0), tb.fi.stride(1), tb.pn.stride(0), tb.pi.stride(0), tb.pi.stride(1),
-                   tb.tmap.stride(0), tb.tmap.stride(1),
+                   *_strides(q), *_strides(k), *_strides(o), *_table_strides(tb.fn, tb.fi, tb.pn, tb.pi, tb.tmap),
                    h, g, s, scale * LOG2E,
                    PER_HEAD=tb.per_head, BLOCK_M=tb.bq, BLOCK_N=tb.bk, SUB_N=sub_n, D=d,
                    num_warps=8 if tb.bq == 128 else 4, num_stages=3)
@@ -359,17 +363,14 @@ class _Attn(torch.autograd.Function):
             dv_h = torch.empty_like(dk_h)
         _dkdv[(tb.nbk, b * h)](q, k, v, do, lse, delta, dk_h, dv_h, tb.cfn, tb.cfi, tb.cpn, tb.cpi, tb.tmap, tb.tiles,
                               *_strides(q), *_strides(k), *_strides(o), *_strides(dk_h),
-                              tb.cfn.stride(0), tb.cfi.stride(0), tb.cfi.stride(1), tb.cpn.stride(0), tb.cpi.stride(0), tb.cpi.stride(1),
-                              tb.tmap.stride(0), tb.tmap.stride(1),
+                              *_table_strides(tb.cfn, tb.cfi, tb.cpn, tb.cpi, tb.tmap),
                               h, g, s, scale * LOG2E, scale, SUB_M=32, **common)
         if g > 1:
             dk.copy_(dk_h.view(b, hkv, g, s, d).sum(2))
             dv.copy_(dv_h.view(b, hkv, g, s, d).sum(2))
             del dk_h, dv_h
         _dq[(tb.nbq, b * h)](q, k, v, do, lse, delta, dq, tb.fn, tb.fi, tb.pn, tb.pi, tb.tmap, tb.tiles,
-                            *_strides(q), *_strides(k), *_strides(o),
-                            tb.fn.stride(0), tb.fi.stride(0), tb.fi.stride(1), tb.pn.stride(0), tb.pi.stride(0), tb.pi.stride(1),
-                            tb.tmap.stride(0), tb.tmap.stride(1),
+                            *_strides(q), *_strides(k), *_strides(o), *_table_strides(tb.fn, tb.fi, tb.pn, tb.pi, tb.tmap),
                             h, g, s, scale * LOG2E, scale, SUB_N=32, **common)
         return dq, dk, dv, None, None
 
