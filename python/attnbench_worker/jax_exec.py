@@ -6,7 +6,6 @@ larger than L2 outside the timed span. The float32 reference runs on the GPU in 
 a dense mask from the slices per chunk.
 """
 
-import math
 import os
 import time
 
@@ -17,24 +16,15 @@ import jax.numpy as jnp  # noqa: E402
 import numpy as np  # noqa: E402
 
 from . import arrays, protocol, pyref  # noqa: E402
-from .kernels.base import Unavailable  # noqa: E402
+from .kernels.base import JobFields, Unavailable  # noqa: E402
 from .stats import GRADIENTS, exceeds_tolerance, finite, summarize  # noqa: E402
 
 DTYPES = {"bfloat16": jnp.bfloat16, "float16": jnp.float16, "float32": jnp.float32}
 
 
-class JaxCtx:
+class JaxCtx(JobFields):
     def __init__(self, job, base):
-        s = job["shape"]
-        self.job, self.base = job, base
-        self.batch, self.sq, self.sk = s["batch"], s["seqlenQ"], s["seqlenK"]
-        self.hq, self.hkv, self.d = s["headsQ"], s["headsKv"], s["headDim"]
-        self.group = self.hq // self.hkv
-        self.dtype = DTYPES[s["dtype"]]
-        self.direction = job["direction"]
-        self.format = job["mask"]["format"]
-        self.scale = 1.0 / math.sqrt(self.d)
-        self.notes = []
+        super().__init__(job, base, DTYPES)
         self._bands = None
 
     def arg(self, name, default=None):

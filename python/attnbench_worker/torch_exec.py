@@ -7,14 +7,13 @@ Backward: the forward runs once outside the timer and each timed call is the bac
 """
 
 import gc
-import math
 import time
 
 import torch
 
 from . import arrays, protocol
 from .execute import Fatal
-from .kernels.base import Unsupported
+from .kernels.base import JobFields, Unsupported
 from .slicemask import SliceMask, bands_from_arrays, reference_dense
 from .stats import GRADIENTS, exceeds_tolerance, finite, summarize
 
@@ -25,24 +24,14 @@ OOM_PATTERNS = ("out of memory", "CUDNN_STATUS_ALLOC_FAILED", "CUBLAS_STATUS_ALL
 REF_BUDGET_BYTES = 3 << 30
 
 
-class Ctx:
-    """Everything a kernel's build() may read: shape, ready mask arguments, the slices."""
+class Ctx(JobFields):
+    """Everything a kernel's build() may read: shape (JobFields), ready mask arguments, the slices."""
 
     def __init__(self, job, base, device):
-        s = job["shape"]
-        self.job = job
-        self.base = base
+        super().__init__(job, base, DTYPES)
         self.device = device
-        self.batch, self.sq, self.sk = s["batch"], s["seqlenQ"], s["seqlenK"]
-        self.hq, self.hkv, self.d = s["headsQ"], s["headsKv"], s["headDim"]
-        self.group = self.hq // self.hkv
-        self.dtype = DTYPES[s["dtype"]]
-        self.direction = job["direction"]
-        self.format = job["mask"]["format"]
         self.per_head = bool(job["mask"].get("perHead", len(job["slices"]) > 1))
         self.gqa = job.get("gqa", "native")
-        self.scale = 1.0 / math.sqrt(self.d)
-        self.notes = []
         self._args = {}
         self._bands = None
         self._slice_mask = None

@@ -14,6 +14,26 @@ kernels declare their formats and capabilities in their TypeScript descriptor
 """
 
 import importlib
+import math
+
+
+class JobFields:
+    """The job's fields every runner's context gives build() (torch_exec.Ctx, jax_exec.JaxCtx):
+    job, base (folder of its array files), batch, sq, sk, hq, hkv, d, group (= hq // hkv), dtype
+    (the runner's dtype object from `dtypes`), direction, format (mask format), scale (1/sqrt(d)),
+    notes (lines the runner reports with the row)."""
+
+    def __init__(self, job, base, dtypes):
+        s = job["shape"]
+        self.job, self.base = job, base
+        self.batch, self.sq, self.sk = s["batch"], s["seqlenQ"], s["seqlenK"]
+        self.hq, self.hkv, self.d = s["headsQ"], s["headsKv"], s["headDim"]
+        self.group = self.hq // self.hkv
+        self.dtype = dtypes[s["dtype"]]
+        self.direction = job["direction"]
+        self.format = job["mask"]["format"]
+        self.scale = 1.0 / math.sqrt(self.d)
+        self.notes = []
 
 
 class Unsupported(Exception):
