@@ -6,6 +6,8 @@ in all of them. These adapters call the package with the arrays the TypeScript a
 the package is missing the kernel reports `unavailable`.
 """
 
+import importlib
+
 import torch
 
 from .base import Call, Unsupported
@@ -73,3 +75,17 @@ def build_flash(ctx, dense_fn, varlen_fn, name):
     if ctx.format == "varlen":
         return varlen_call(ctx, varlen_fn, [])
     raise Unsupported(f"{name} takes window or varlen masks, not {ctx.format}")
+
+
+def build_flash_module(ctx, module, name):
+    """build_flash over a module with flash-attn 2's flash_attn_func / flash_attn_varlen_func
+    signatures (flash_attn for fa2, flash_attn_interface for fa3)."""
+    mod = importlib.import_module(module)
+
+    def dense(q, k, v, causal, window):
+        return mod.flash_attn_func(q, k, v, softmax_scale=ctx.scale, causal=causal, window_size=window)
+
+    def varlen(q, k, v, cu_q, cu_k, mq, mk, causal, window):
+        return mod.flash_attn_varlen_func(q, k, v, cu_q, cu_k, mq, mk, softmax_scale=ctx.scale, causal=causal, window_size=window)
+
+    return build_flash(ctx, dense, varlen, name)
