@@ -4,6 +4,7 @@ import { Command, CommanderError } from 'commander';
 import { AttnbenchError } from '../errors.js';
 import { useKernelModules } from '../kernels/external.js';
 import { installGuards, releaseCommandLocks } from './guards.js';
+import { ChildExited, watchHeapParent } from './heap.js';
 import * as cp from './commands/cp.js';
 import * as dashboard from './commands/dashboard.js';
 import * as doctor from './commands/doctor.js';
@@ -33,6 +34,7 @@ export function buildProgram(): Command {
 }
 
 export async function main(argv: string[]): Promise<number> {
+  watchHeapParent();
   try {
     await buildProgram().parseAsync(argv, { from: 'user' });
     return 0;
@@ -44,6 +46,7 @@ export async function main(argv: string[]): Promise<number> {
 }
 
 export function reportError(e: unknown): number {
+  if (e instanceof ChildExited) return e.exitCode; // the child printed its own messages
   if (e instanceof CommanderError) {
     if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.exitCode === 0) return 0;
     return 2; // commander already printed its one-line message

@@ -4,7 +4,8 @@
 //   written beside the user's files before the command's checks pass); it holds {"pid", "host",
 //   "since", "command", "target"} and is created exclusively (O_EXCL).
 //   A lock whose process is gone (kill -9; same host) is stale and taken over, as is one of this
-//   very process (a command that failed before releasing it, when the CLI runs in-process).
+//   very process (a command that failed before releasing it, when the CLI runs in-process), or of
+//   the parent that re-ran this command with a larger heap (cli/heap.ts, ATTNBENCH_HEAP_PARENT).
 //   `wait`: poll until the holder is done (the database: ingests queue up), up to waitMs; else the
 //   second writer exits 2 at once naming the holder's pid.
 import { createHash } from 'node:crypto';
@@ -84,7 +85,9 @@ function tryLock(file: string, target: string): LockHolder | null {
       if (st && Date.now() - st.mtimeMs > 5000) fs.rmSync(file, { force: true });
       continue;
     }
-    const stale = h.host === os.hostname() && (h.pid === process.pid || !alive(h.pid));
+    // Ours: this very process, or the parent that re-ran this command with a larger heap (cli/heap.ts).
+    const ours = h.pid === process.pid || String(h.pid) === process.env.ATTNBENCH_HEAP_PARENT;
+    const stale = h.host === os.hostname() && (ours || !alive(h.pid));
     if (!stale) return h;
     fs.rmSync(file, { force: true });
   }

@@ -30,6 +30,7 @@ import { groupLine, kernelGroupReport, summarizeErrs } from '../../sim/holdout.j
 import { scalingEfficiencySpec } from '../../sim/plots.js';
 import type { Environment } from '../../results/schema.js';
 import { buildSimRow } from '../../results/build.js';
+import { ChildExited, rerunWithHeap } from '../heap.js';
 
 interface SourceOptions {
   in?: string[];
@@ -87,7 +88,7 @@ export interface SimRunOptions {
 }
 
 /** `attnbench sim run` as a function: the command's action, and `attnbench run`'s projection stage. */
-export async function simRunCommand(o: SimRunOptions): Promise<void> {
+export async function simRunCommand(o: SimRunOptions, how: { rerun?: boolean } = {}): Promise<void> {
   const preset = CP_PRESETS[o.preset];
   if (!preset) throw badInput(`unknown preset '${o.preset}' (known: ${Object.keys(CP_PRESETS).join(', ')})`);
   const directions = splitList(o.direction).map((d) => {
@@ -112,10 +113,19 @@ export async function simRunCommand(o: SimRunOptions): Promise<void> {
   const kernels = makeKernelModel(cluster, calibration, kernel);
   const cases = expandProjection(preset, { gpus, seqlens, families, schemes, seed });
   for (const w of new Set(cases.map((c) => c.world))) checkWorld(cluster, w);
-  // Plans of ~1000 ranks can take several GB (usp / loongtrain on full masks: ~5 GB at 1024).
-  const heapGb = v8.getHeapStatistics().heap_size_limit / 2 ** 30;
-  if (Math.max(...cases.map((c) => c.world)) >= 512 && heapGb < 12)
-    warn(`plans of 512+ ranks may need more than this process's ${heapGb.toFixed(1)} GB heap: run with NODE_OPTIONS=--max-old-space-size=16384`);
+  // Plans of ~1000 ranks can take several GB (dispatch documents and usp / loongtrain on full masks:
+  // 5-8 GB at 1024): the command re-runs itself with a larger heap rather than die out of memory.
+  const maxWorld = Math.max(...cases.map((c) => c.world));
+  if (maxWorld >= 512) {
+    const child = how.rerun ? rerunWithHeap(16, `plans of ${maxWorld} ranks need more than Node's default heap`, warn) : null;
+    if (child) {
+      const code = await child;
+      if (code !== 0) throw new ChildExited(code);
+      return;
+    }
+    const heapGb = v8.getHeapStatistics().heap_size_limit / 2 ** 30;
+    if (heapGb < 12) warn(`plans of 512+ ranks may need more than this process's ${heapGb.toFixed(1)} GB heap: run with NODE_OPTIONS=--max-old-space-size=16384`);
+  }
   const env = simEnvironment(cluster.gpuSpec.name, {
     sim_kernel_model: kernels.describe(),
     sim_calibration: calPath ?? 'none',
@@ -332,7 +342,7 @@ export function register(program: Command): void {
     .option('--trace <dir>', 'write a Chrome trace (Perfetto) per simulated case with P <= 64 into this folder')
     .option('--out <file>', 'result rows (JSONL; rows with the same id are replaced)', 'attnbench-out/sim.jsonl')
     .option('--plots <dir>', 'also draw TFLOP/s per GPU and scaling efficiency vs P and vs S from --out into this folder')
-    .action(simRunCommand);
+    .action((o: SimRunOptions) => simRunCommand(o, { rerun: true }));
 
   sim
     .command('network')
