@@ -76,6 +76,16 @@ describe('CP validation', () => {
     expect(predictions[0].errorPct).toBeCloseTo(0, 9);
   });
 
+  it("re-plans rows whose layout records an older planner's outcome (dispatch's achieved imbalance) as the plan they ran", () => {
+    const layout = { sharding: 'contiguous', comm: 'p2p', granule: 128, chunks: 1 };
+    const dplan = planCp('dispatch', generateMask('causal', 8192, { seed: 0 }).heads[0], 4, layout, shape);
+    const want = simulatePlan(dplan, cluster, makeKernelModel(cluster, null), { direction: 'fwd' }).makespanMs;
+    const row = cpRow({ scheme: 'dispatch', layout: { ...layout, imbalance: 1.0001 } }, want);
+    const { predictions, skipped } = validateCp([row], deps);
+    expect(skipped).toEqual([]);
+    expect(predictions[0].errorPct).toBeCloseTo(0, 9);
+  });
+
   it('skips rows that are not GPU measurements, and reports configurations it cannot re-plan', () => {
     const rows = [
       cpRow({ executor: 'cpu' }, 1),

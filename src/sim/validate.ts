@@ -41,8 +41,11 @@ export function recomputesForward(r: ResultRow): boolean {
   return (r.notes ?? []).some((n) => /recomputes its forward/i.test(n));
 }
 
-/** Layout keys the executor adds to a row's layout that are not planner input. */
-const EXECUTOR_LAYOUT_KEYS = ['virtualRanks'];
+/**
+ * Layout keys in a row's layout that are not planner input: what the executor adds (virtualRanks), and
+ * what older planners recorded of their outcome (dispatch's achieved `imbalance`, rows before 2026-12-03).
+ */
+const EXECUTOR_LAYOUT_KEYS = ['virtualRanks', 'imbalance'];
 
 /** The plan a measured CP row ran, rebuilt from its family, seed, params and recorded layout. */
 export function planOfRow(r: ResultRow, deps: Pick<CpValidationDeps, 'plan' | 'generate'>): Plan {
