@@ -54,6 +54,22 @@ export function rerunWithHeap(needGb: number, why: string, warn: (s: string) => 
   });
 }
 
+/** World sizes from which a plan may outgrow Node's default heap (1024 ranks: 5-8 GB). */
+export const LARGE_WORLD = 512;
+
+/**
+ * For a command planning `world` ranks: when that may outgrow this process's heap, runs the command
+ * in a child with 16 GB and resolves true once it succeeded (the caller returns; a failure throws
+ * ChildExited with its code); resolves false when the caller goes on in this process.
+ */
+export async function ranWithLargerHeap(world: number, warn: (s: string) => void): Promise<boolean> {
+  const child = world >= LARGE_WORLD ? rerunWithHeap(16, `plans of ${world} ranks need more than Node's default heap`, warn) : null;
+  if (!child) return false;
+  const code = await child;
+  if (code !== 0) throw new ChildExited(code);
+  return true;
+}
+
 /** In the child: exit at once when the parent that started it is gone. */
 export function watchHeapParent(): void {
   const parent = Number(process.env[HEAP_PARENT_ENV]);

@@ -21,7 +21,7 @@ import { AttnbenchError, usage } from '../../errors.js';
 import { cpRunSummary, planCpCases, runCp, type CpCaseGrid } from '../../cp/exec/run-cp.js';
 import { allParams, caseOptions, makeMask, maskOptions, need, shapeOf, torchCaseOptions, DTYPE_BYTES, type PlanOptions, type RunOptions, type SbatchOptions } from './cp-options.js';
 import { torchRun, TORCH_ONLY, writeSbatch } from './cp-torch.js';
-import { ChildExited, rerunWithHeap } from '../heap.js';
+import { ranWithLargerHeap } from '../heap.js';
 
 export function register(program: Command): void {
   const cp = program.command('cp').description('context parallelism: plan schemes, check plans, run them on P ranks');
@@ -59,13 +59,8 @@ export function register(program: Command): void {
     const layout = parseLayout(o.layout);
     const budget = o.budget !== undefined ? parseTokens(o.budget, 'budget') : undefined; // checked even without --check
     if (budget !== undefined && !o.check) throw usage('--budget needs --check');
+    if (await ranWithLargerHeap(world, (s) => process.stderr.write(`attnbench: ${s}\n`))) return;
     const { gm, mask } = makeMask(family, seqlen, o);
-    const child = world >= 512 ? rerunWithHeap(16, `plans of ${world} ranks need more than Node's default heap`, (s) => process.stderr.write(`attnbench: ${s}\n`)) : null;
-    if (child) {
-      const code = await child;
-      if (code !== 0) throw new ChildExited(code);
-      return;
-    }
     const t0 = performance.now();
     const plan = planCp(scheme, mask, world, layout, shape);
     const planMs = performance.now() - t0;

@@ -30,7 +30,7 @@ import { groupLine, kernelGroupReport, summarizeErrs } from '../../sim/holdout.j
 import { scalingEfficiencySpec } from '../../sim/plots.js';
 import type { Environment } from '../../results/schema.js';
 import { buildSimRow } from '../../results/build.js';
-import { ChildExited, rerunWithHeap } from '../heap.js';
+import { LARGE_WORLD, ranWithLargerHeap } from '../heap.js';
 
 interface SourceOptions {
   in?: string[];
@@ -116,13 +116,8 @@ export async function simRunCommand(o: SimRunOptions, how: { rerun?: boolean } =
   // Plans of ~1000 ranks can take several GB (dispatch documents and usp / loongtrain on full masks:
   // 5-8 GB at 1024): the command re-runs itself with a larger heap rather than die out of memory.
   const maxWorld = Math.max(...cases.map((c) => c.world));
-  if (maxWorld >= 512) {
-    const child = how.rerun ? rerunWithHeap(16, `plans of ${maxWorld} ranks need more than Node's default heap`, warn) : null;
-    if (child) {
-      const code = await child;
-      if (code !== 0) throw new ChildExited(code);
-      return;
-    }
+  if (maxWorld >= LARGE_WORLD) {
+    if (how.rerun && (await ranWithLargerHeap(maxWorld, warn))) return;
     const heapGb = v8.getHeapStatistics().heap_size_limit / 2 ** 30;
     if (heapGb < 12) warn(`plans of 512+ ranks may need more than this process's ${heapGb.toFixed(1)} GB heap: run with NODE_OPTIONS=--max-old-space-size=16384`);
   }
