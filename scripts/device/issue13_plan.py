@@ -85,7 +85,7 @@ def plan(a):
     total = 0.0
     for j in jobs:
         s = j["shape"]
-        fam = j["id"].split("/")[1]
+        fam = j["id"].split("|")[0].split(":")[2]
         area = job_area(j, base)
         flops = 4 * area * s["headsQ"] * s["headDim"] * (2.5 if j["direction"] == "bwd" else 1.0)
         runs = variants if j["kernel"] == "triton_ranges" else 1
@@ -137,7 +137,7 @@ def summary(stamp, files):
                 ms = (r.get("times") or {}).get("medianMs")
                 tf = r.get("tflops")
                 mem = (r.get("memory") or {}).get("peakDeltaBytes")
-                case = r.get("id", "?").split("/", 1)[-1]
+                case = r.get("id", "?").split(":", 1)[-1]
                 print(f"| {case[:60]} | {r.get('kernel')}{'/' + r['scheme'] if r.get('scheme') else ''} | {r.get('status')} | "
                       f"{'-' if ms is None else round(ms, 3)} | {'-' if tf is None else round(tf)} | {'-' if mem is None else round(mem / 2**30, 2)} |")
 

@@ -29,8 +29,10 @@ from attnbench_worker.torch_exec import Ctx, check_errors, classify, flush_buffe
 
 def case_of(job):
     s = job["shape"]
-    parts = job["id"].split("/")
-    return f"{parts[1]}/{s['seqlenQ']}/{s['headsQ']}:{s['headsKv']}/d{s['headDim']}/{job['direction']}" + (f"/{parts[4]}" if len(parts) > 4 else "")
+    # ids: <suite>:<kernel>:<family>:<params>:seed..|dir|executor (src/results/ids.ts)
+    parts = job["id"].split("|")[0].split(":")
+    fam, params = parts[2], parts[3]
+    return f"{fam}/{s['seqlenQ']}/{s['headsQ']}:{s['headsKv']}/d{s['headDim']}/{job['direction']}" + (f"/{params}" if params != "-" else "")
 
 
 def area_of(ctx):
