@@ -75,13 +75,13 @@ export type Sharding = (typeof SHARDINGS)[number];
 export const DOC_ZIGZAG_BUDGET = 1e6;
 
 export const SHARDING_HELP =
-  'contiguous (P chunks), zigzag (2P chunks, rank r owns r and 2P-1-r; default) or doc_zigzag (every document cut into 2P pieces zigzag, the paper\'s ring baseline; slow to plan beyond a few dozen ranks)';
+  'contiguous (P chunks), zigzag (2P chunks, rank r owns r and 2P-1-r; default) or doc_zigzag (every document cut into 2C pieces zigzag over the C ring positions, the paper\'s ring baseline; plans whose step masks would exceed 2e7 range pairs are refused)';
 
 /**
  * The sharding ring_p2p uses: the layout's, else doc_zigzag when the mask has more than one
  * document (documentUnits) and pieces x world stay within DOC_ZIGZAG_BUDGET, else zigzag.
- * (usp and loongtrain accept doc_zigzag but keep zigzag by default: with Ulysses groups the
- * restricted masks multiply and planning took minutes at P = 64.)
+ * (usp and loongtrain accept doc_zigzag, sharded at the ring level (ring-shard.ts), but keep
+ * zigzag by default.)
  */
 export function ringSharding(scheme: SchemeId, layout: CpLayout, mask: Mask, world: number): Sharding {
   if (layout.sharding !== undefined || scheme !== 'ring_p2p') return layoutEnum(scheme, layout, 'sharding', SHARDINGS, 'zigzag');

@@ -22,6 +22,7 @@ import { badInput } from '../../errors.js';
 import type { Mask, Range } from '../../mask/types.js';
 import type { BufferDesc, CpLayout, CpShape, P2POp, Plan, SchemeId, Step } from '../types.js';
 import { AreaIndex, mergeSorted, rangesIntersect } from './area.js';
+import { guardRingPairs, headRingShards } from './ring-shard.js';
 import {
   allHeads,
   assemblePlan,
@@ -34,7 +35,6 @@ import {
   declareIo,
   kvHeadsOf,
   RankBuilder,
-  shard,
   waitSteps,
   type AttnPair,
   type Sharding,
@@ -72,8 +72,8 @@ export function planHeadRing(scheme: SchemeId, mask: Mask, world: number, ly: He
   if (U * w * n !== world) throw new Error(`internal: ${U} x ${w} x ${n} != ${world}`);
   checkUlysses(scheme, U, shape, ly.replicateKv);
   const C = w * n;
-  const owned = shard(scheme, mask.seqlenQ, world, ly.sharding, mask);
   const rankOf = (u: number, c: number) => (ly.placement === 'head_first' ? c * U + u : u * C + c);
+  const owned = headRingShards(scheme, mask, world, U, ly.sharding, rankOf);
   const ctx = (i: number, p: number) => (((i % n) + n) % n) * w + (((p % w) + w) % w);
 
   const idx = new AreaIndex(mask);
@@ -90,6 +90,7 @@ export function planHeadRing(scheme: SchemeId, mask: Mask, world: number, ly: He
     for (let u = 0; u < U; u++) for (const r of owned[rankOf(u, c)]) t.push(r);
     return U === 1 ? owned[rankOf(0, c)] : t;
   });
+  guardRingPairs(scheme, mask, world, ly.sharding, groupTokens);
 
   // Key columns each context index's queries reach: a cheap test before computing a step's mask.
   const reach = groupTokens.map((T) => idx.colExtentOf(T));
@@ -109,6 +110,7 @@ export function planHeadRing(scheme: SchemeId, mask: Mask, world: number, ly: He
     }
   }
 
+  const pairCache = new Map<number, AttnPair | null>();
   const builders: RankBuilder[] = [];
   for (let r = 0; r < world; r++) builders.push(new RankBuilder(r, owned[r]));
   // Names and descriptors of travelling buffers, made once per head group (identical on every
@@ -165,10 +167,11 @@ export function planHeadRing(scheme: SchemeId, mask: Mask, world: number, ly: He
         for (const s of recv) steps.push(t === 'dkv' ? { kind: 'accumulate', from: s, into } : { kind: 'copy', from: s, into });
       };
 
-      const pairCache = new Map<number, AttnPair | null>(); // forward and backward share them
+      // Forward and backward, and the U members of a head group, share the context pair's mask.
       const pairAt = (oc: number, force: boolean) => {
-        if (!pairCache.has(oc)) pairCache.set(oc, pairOf(c, oc, force));
-        return pairCache.get(oc)!;
+        const key = c * C + oc;
+        if (!pairCache.has(key)) pairCache.set(key, pairOf(c, oc, force));
+        return pairCache.get(key)!;
       };
       const i = Math.floor(c / w);
       const p = c % w;
