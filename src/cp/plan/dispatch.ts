@@ -12,6 +12,9 @@
 //                 fewest bytes among contiguous / chunked / chunked_local candidates within the
 //                 target (default 1.02; dispatch-granules.ts). The default for masks without
 //                 document structure (full, causal, windows).
+//    Document placements then choose which rank holds which token set (layout `node`, GPUs per
+//    node, default 8; doc-nodes.ts): sets that exchange the most keys share a node, so their
+//    fetches cross NVLink, not InfiniBand (balance and bytes unchanged).
 // 2. Communication: a rank needs the key columns its rows reach (AreaIndex.colExtent) minus what
 //    it owns, split by owner. One batched p2p moves exactly those ranges (fetched during the local
 //    block's compute), then one attention step covers all of them (concatenated); when every rank
@@ -24,6 +27,7 @@ import type { CpLayout, CpShape, P2POp, Planner, Step } from '../types.js';
 import { AreaIndex, mergeSorted, rangesIntersect, rangesLength } from './area.js';
 import { tileOrder } from './doc-order.js';
 import { documentUnits, placeDocuments } from './doc-place.js';
+import { nodeOrder } from './doc-nodes.js';
 import { fetchSets, fetchTokens, granulePlacement, imbalanceOf, layoutNumber } from './dispatch-granules.js';
 import {
   allHeads,
@@ -63,6 +67,7 @@ export const params: readonly LayoutParam[] = [
   { key: 'granule', kind: 'int', description: 'token granularity of cuts (default: a power of two <= 128, >= 16 granules per rank)' },
   { key: 'comm', kind: 'enum', values: COMM_MODES, description: 'auto (default), p2p or all_gather' },
   { key: 'target', kind: 'number', description: 'area imbalance bound (default 1.05 for documents, 1.02 for granule shardings)' },
+  { key: 'node', kind: 'int', description: 'documents: GPUs per node for the rank order (default 8: token sets that exchange most share a node, doc-nodes.ts); 1 keeps the placement\'s order' },
   { key: 'max_token_ratio', kind: 'number', description: 'largest tokens per rank / mean (default 1.5 for documents, 2 for chunked, none for contiguous)' },
 ];
 
@@ -108,8 +113,17 @@ export const plan: Planner = (mask, world, layout, shape) => {
     }
   }
   placed ??= granulePlacement(idx, P, layout, mode === 'auto' || mode === 'documents' || mode === 'granules' ? 'auto' : mode);
-  const owned = placed.owned;
-  const need = fetchSets(idx, owned);
+  let owned = placed.owned;
+  let need = fetchSets(idx, owned);
+  if (placed.used.sharding === 'documents') {
+    const G = layoutInt('dispatch', layout, 'node', 8, 1);
+    if (G > 1 && P > G) {
+      const perm = nodeOrder(need, G);
+      owned = perm.map((i) => owned[i]);
+      need = fetchSets(idx, owned);
+    }
+    placed = { owned, used: { ...placed.used, node: G } };
+  }
   const everyone = need.every((m, r) => m.size === P - 1 && [...m].every(([s, rs]) => rangesLength(rs) === rangesLength(owned[s])));
   const comm = commMode === 'auto' ? (everyone && P > 1 ? 'all_gather' : 'p2p') : commMode;
   // The layout that reproduces this plan when given back.
