@@ -35,8 +35,8 @@ usage() { sed -n '2,/^set -uo/p' "$0" | sed '$d' | sed 's/^# \{0,1\}//'; }
 MODE=${1:-}
 case "$MODE" in
   -h|--help|"") usage; exit 0 ;;
-  plan|call1|call2|call3) ;;
-  *) echo "issue13.sh: unknown mode '$MODE' (plan, call1, call2, call3, --help)" >&2; exit 2 ;;
+  plan|call1|call2|call3|call4) ;;
+  *) echo "issue13.sh: unknown mode '$MODE' (plan, call1, call2, call3, call4, --help)" >&2; exit 2 ;;
 esac
 
 FAM32K=causal,full_document,causal_document,prefix_lm_document,share_question,causal_blockwise,block_causal_document,full_document_long,causal_document_long,sliding_window,sliding_window_causal,global_sliding_window
@@ -73,6 +73,18 @@ case "$MODE" in
       done
     done
     STEPS+=("tune|check_mha|30|triton_ranges|--family causal_document --seqlen 2k --samples 1 --heads 4:4|[{}]|--check")
+    ;;&
+  call4|plan)
+    # 1M through ranges_tune.py (5 warm-ups + 3 timed calls, peak memory of one call): the CLI's
+    # SPEC 6 minimums (5 + 20 calls) take ~5 min at 1M; then CP with both kernels in one call, each
+    # kernel into its own file; then block_sparse 16k 64:8 (10 timed calls)
+    STEPS+=("tune|doc1m_tune|170|triton_ranges,flex|--family causal_document --seqlen 1024k --samples 1|[{}]|--iters 3")
+    for P in 4 8; do
+      for K in triton_ranges flex; do
+        STEPS+=("cp|cp_p${P}_$K|$(( P == 4 ? 40 : 80 ))|--virtual-ranks $P --kernel $K --scheme ring_p2p,ulysses --family causal_document,full_document --tokens-per-rank 8192 --warmup 2 --iters 5")
+      done
+    done
+    STEPS+=("tune|sparse16k_64x8_tune|200|triton_ranges,flex|--preset sparse --seqlen 16k --heads 64:8 --samples 1|[{}]|--iters 10")
     ;;
 esac
 [ "$MODE" = plan ] && [ $# -gt 1 ] && { echo "(plan covers all three calls; the CALL arguments are ignored)"; }
@@ -117,6 +129,7 @@ xz -dc .device/node.xz > /tmp/nodebin/node && chmod +x /tmp/nodebin/node && expo
 export PYTHONUNBUFFERED=1 PYTHONPATH=$PWD/python
 export NCCL_NVLS_ENABLE=0 TORCH_SYMM_MEM_DISABLE_MULTICAST=1 NVSHMEM_DISABLE_NVLS=1
 OUT=${OUT:-/tmp/device-out}; mkdir -p "$OUT" "$R" "$RCP"
+LOGS=$R/issue13-logs-$MODE; mkdir -p "$LOGS"   # step logs: inside the archive ($OUT returns at most 8 files)
 AB="node .device/attnbench.mjs"
 END=$(( $(date +%s) + ${BUDGET_S:-500} ))
 left() { echo $(( END - $(date +%s) )); }
@@ -142,14 +155,16 @@ for s in "${STEPS[@]}"; do
       # shellcheck disable=SC2086
       cmd $AB kernels --executor torch $preset --job-timeout 150 --out $R/ranges.jsonl --resume $a
       # shellcheck disable=SC2086
-      timeout "$t" $AB kernels --executor torch $preset --job-timeout 150 --out $R/ranges.jsonl --resume $a 2>&1 | grep -v -e AOTAutograd -e '^\s*$' | tee -a "$OUT/$name.log" | tail -40 ;;
+      timeout "$t" $AB kernels --executor torch $preset --job-timeout 150 --out $R/ranges.jsonl --resume $a 2>&1 | grep -v -e AOTAutograd -e '^\s*$' | tee -a "$LOGS/$name.log" | tail -40 ;;
     tune)
       rm -rf /tmp/plan-$name
       # shellcheck disable=SC2086
-      $AB kernels --executor torch --preset paper --kernel "$a" $b --plan-dir /tmp/plan-$name > /tmp/plan-$name.log 2>&1 || { cat /tmp/plan-$name.log; continue; }
-      cmd python3 scripts/device/ranges_tune.py /tmp/plan-$name --variants "$c" --out $R/ranges-$name.jsonl $d "# planned: kernels --preset paper --kernel $a $b"
+      preset="--preset paper"; [[ "$b" == *--preset* ]] && preset=''
       # shellcheck disable=SC2086
-      timeout "$t" python3 scripts/device/ranges_tune.py /tmp/plan-$name --variants "$c" --out $R/ranges-$name.jsonl $d 2>&1 | grep -v "^{" | tee -a "$OUT/$name.log" | tail -45 ;;
+      $AB kernels --executor torch $preset --kernel "$a" $b --plan-dir /tmp/plan-$name > /tmp/plan-$name.log 2>&1 || { cat /tmp/plan-$name.log; continue; }
+      cmd python3 scripts/device/ranges_tune.py /tmp/plan-$name --variants "$c" --out $R/ranges-$name.jsonl $d "# planned: kernels $preset --kernel $a $b"
+      # shellcheck disable=SC2086
+      timeout "$t" python3 scripts/device/ranges_tune.py /tmp/plan-$name --variants "$c" --out $R/ranges-$name.jsonl $d 2>&1 | grep -v "^{" | tee -a "$LOGS/$name.log" | tail -45 ;;
     ncu)
       command -v ncu >/dev/null || { echo "ncu not on PATH: skipped"; continue; }
       rm -rf /tmp/plan-$name
@@ -159,20 +174,20 @@ for s in "${STEPS[@]}"; do
       # throughput, occupancy, warp stalls, memory; --clock-control none (METHOD.md: leave the clocks)
       cmd ncu --clock-control none --target-processes all -k "regex:^_(fwd|dkdv|dq)$|flex_attention|triton_tem" --launch-skip 6 --launch-count 8 \
         --section SpeedOfLight --section ComputeWorkloadAnalysis --section Occupancy --section WarpStateStats --section MemoryWorkloadAnalysis \
-        -o "$OUT/ncu-$name" -f python3 scripts/device/ranges_tune.py /tmp/plan-$name --iters 3
+        -o "/tmp/ncu-$name" -f python3 scripts/device/ranges_tune.py /tmp/plan-$name --iters 3
       timeout "$t" ncu --clock-control none --target-processes all -k "regex:^_(fwd|dkdv|dq)$|flex_attention|triton_tem" --launch-skip 6 --launch-count 8 \
         --section SpeedOfLight --section ComputeWorkloadAnalysis --section Occupancy --section WarpStateStats --section MemoryWorkloadAnalysis \
-        -o "$OUT/ncu-$name" -f python3 scripts/device/ranges_tune.py /tmp/plan-$name --iters 3 > "$OUT/$name.log" 2>&1
+        -o "/tmp/ncu-$name" -f python3 scripts/device/ranges_tune.py /tmp/plan-$name --iters 3 > "$LOGS/$name.log" 2>&1
       echo "ncu rc=$?"
-      [ -f "$OUT/ncu-$name.ncu-rep" ] && ncu --import "$OUT/ncu-$name.ncu-rep" --page details --csv > "$R/issue13-ncu-$name.csv" 2>/dev/null
+      [ -f "/tmp/ncu-$name.ncu-rep" ] && ncu --import "/tmp/ncu-$name.ncu-rep" --page details --csv > "$R/issue13-ncu-$name.csv" 2>/dev/null
       [ -f "$R/issue13-ncu-$name.csv" ] && grep -E "Kernel Name|Compute \(SM\) Throughput|Tensor|Achieved Occupancy|Registers Per Thread|Stall|Local" "$R/issue13-ncu-$name.csv" | cut -c1-220 | head -60 ;;
     cp)
       # shellcheck disable=SC2086
-      cmd $AB cp run --executor torch $a --out $RCP/issue13-cp.jsonl --resume --timeout 120
+      cmd $AB cp run --executor torch $a --out $RCP/issue13-$name.jsonl --resume --timeout 120
       # shellcheck disable=SC2086
-      timeout "$t" $AB cp run --executor torch $a --out $RCP/issue13-cp.jsonl --resume --timeout 120 2>&1 | grep -v -e AOTAutograd -e '^\s*$' | tee -a "$OUT/$name.log" | tail -25 ;;
+      timeout "$t" $AB cp run --executor torch $a --out $RCP/issue13-$name.jsonl --resume --timeout 120 2>&1 | grep -v -e AOTAutograd -e '^\s*$' | tee -a "$LOGS/$name.log" | tail -25 ;;
   esac
   echo "rc=$? ($(left)s left)"; save
 done
 # the short table last: per case the rows this call wrote (ms, TFLOP/s), from the CLI files
-python3 scripts/device/issue13_plan.py --summary "$STAMP" "$R/ranges.jsonl" "$RCP/issue13-cp.jsonl" 2>&1 | tail -60
+python3 scripts/device/issue13_plan.py --summary "$STAMP" "$R/ranges.jsonl" "$RCP"/issue13-cp_*.jsonl 2>&1 | tail -60

@@ -8,6 +8,7 @@ import { DIRECTIONS, type Direction } from '../results/schema.js';
 import { type ExecutorId, parseDtype, parseExecutorId, parseFamilyIds, parseIdList, parseKernelIds } from '../ids.js';
 import { parseInteger, parseTokenList, parseTokens, splitList } from '../util/parse.js';
 import { KERNEL_PRESETS, presetNames } from './presets.js';
+import { MIN_ITERS, MIN_WARMUP } from '../contract/tables.js';
 
 export interface KernelCliOptions {
   executor: string;
@@ -108,6 +109,12 @@ export function kernelSweepFromOptions(o: KernelCliOptions): { executor: Executo
   for (const k of Object.keys(params))
     if (!selected.some((f) => k in familyParams(f, { [k]: 0 })))
       throw badInput(`invalid --param '${k}': no selected family has it (${selected.join(', ')})`);
+  // The GPU worker holds every job to SPEC 6's timing minimums; a flag below them is refused here,
+  // before anything is planned or written, not case by case by the worker.
+  if (executor !== 'cpu') {
+    if (o.warmup !== undefined && sweeps.some((s) => s.warmup < MIN_WARMUP)) throw badInput(`--warmup ${o.warmup}: the ${executor} executor times after at least ${MIN_WARMUP} warm-up calls (SPEC 6)`);
+    if (o.iters !== undefined && sweeps.some((s) => s.iters < MIN_ITERS)) throw badInput(`--iters ${o.iters}: the ${executor} executor times at least ${MIN_ITERS} calls (SPEC 6)`);
+  }
   return { executor, sweeps, samples: o.samples ? parseInteger(o.samples, '--samples') : preset.samples };
 }
 

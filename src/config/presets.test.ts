@@ -96,3 +96,23 @@ describe('one paper-cp', () => {
     for (const c of measured.cases) expect([c.headsQ, c.headsKv, c.headDim, c.dtype, c.seqlen]).toEqual([study.headsQ, study.headsKv, study.headDim, study.dtype, study.tokensPerGpu * c.world]);
   });
 });
+
+describe('timing flags against SPEC 6 minimums', () => {
+  it('the GPU executors refuse --warmup below 5 and --iters below 20 at parse time (exit 2)', () => {
+    for (const bad of [{ warmup: '2' }, { iters: '10' }]) {
+      let err: unknown;
+      try {
+        kernelSweepFromOptions(opts({ preset: 'paper', family: 'causal', ...bad }));
+      } catch (e) {
+        err = e;
+      }
+      expect(err).toBeInstanceOf(AttnbenchError);
+      expect((err as AttnbenchError).exit).toBe(2);
+      expect((err as Error).message).toMatch(/SPEC 6/);
+    }
+    const ok = kernelSweepFromOptions(opts({ preset: 'paper', family: 'causal', warmup: '5', iters: '20' }));
+    expect(ok.sweeps.every((s) => s.warmup === 5 && s.iters === 20)).toBe(true);
+    // the cpu executor keeps its own short timing
+    expect(kernelSweepFromOptions(opts({ executor: 'cpu', preset: 'cpu', warmup: '1', iters: '2' })).sweeps.length).toBeGreaterThan(0);
+  });
+});
