@@ -2,11 +2,15 @@
 // same id on every machine and in every run (--resume, idempotent ingest, newest-row-wins in the
 // results database, measured/simulated pairing). One grammar for every suite:
 //
-//   <case>|<dir>|<executor>[|<launch>|<device>]
+//   <case>|<dir>|<executor>[|<launch>|<device>|<kernel>]
 //   kernel suites:  case = <suite>:<kernel>:<family>:<params k=v,..|->:seed<n>:S<n>:B<n>:<Hq>x<Hkv>x<D>:<dtype>
 //   CP:             case = cp:<scheme>:<layout k=v,..|->:<family>:<params k=v,..|->:seed<n>:S<n>:P<n>:<Hq>x<Hkv>x<D>:<dtype>
 //                          (the CP job manifest's case id: one plan run for both directions)
 //                   launch = threads (cpu executor) | virtual<P> | dist-<backend>; device = cpu | cuda
+//                   kernel = the partial-attention kernel the ranks ran, RESOLVED (cpKernelOf): `auto` is
+//                            flex on cuda and reference on cpu, as python's make_kernel picks it
+//                            (python/attnbench_worker/cp/partial.py); the cpu executor's is cpu_tiled.
+//                            The job case stays kernel-free: one job folder (manifest ids) serves every kernel.
 //   (simulated rows carry the simulator's own ids: they name the modelled cluster or the measured row.)
 //
 // Every field that changes the measurement is in the case; timing policy (warm-up, iterations) is
@@ -16,6 +20,10 @@
 //   kernel rows before 2026-12-05: <kernel>/<family>/<S>/<dir>/<hash10> (legacyKernelId: FNV-1a 64
 //                                  of the same fields, first 10 hex digits)
 //   cpu CP rows before 2026-12-04: cp|cpu|...
+//   CP rows before 2026-12-05:     <case>|<dir>|<executor>|<launch>|<device> (no kernel segment: a run
+//                                  with another --kernel into the same --out was skipped by --resume).
+//                                  Torch rows of cases that failed then may record kernel null: they
+//                                  count as the default kernel of their device (what `auto` ran).
 import type { Dtype, ExecutorId, SchemeId } from '../ids.js';
 import type { Direction, ResultRow, Suite } from './schema.js';
 
@@ -44,6 +52,17 @@ export interface CaseKey {
   readonly launch?: string;
   /** CP: `cpu` or `cuda`. */
   readonly device?: string;
+}
+
+/**
+ * The kernel segment of a CP id: the partial-attention kernel as the row records it. `auto` (and
+ * null: torch rows of failed cases written before 2026-12-05 recorded none) resolves as python's
+ * make_kernel does: flex on cuda, the reference on cpu. (Where flex cannot load on a GPU, python
+ * runs the reference and its rows say so: they then do not settle the planned flex case.)
+ */
+export function cpKernelOf(kernel: string | null | undefined, device: string | undefined): string {
+  if (kernel !== null && kernel !== undefined && kernel !== 'auto') return kernel;
+  return device === 'cuda' ? 'flex' : device === 'cpu' ? 'reference' : '-';
 }
 
 /** FNV-1a 64-bit of a string, as 16 hex digits: stable ids on every machine. */
@@ -81,9 +100,9 @@ export function cpCaseKey(c: {
   return ['cp', c.scheme, kv(c.layout) || '-', c.family, kv(c.maskParams) || '-', `seed${c.seed}`, `S${c.seqlen}`, `P${c.world}`, `${c.headsQ}x${c.headsKv}x${c.headDim}`, c.dtype].join(':');
 }
 
-/** A CP row id from its case part. */
-export function cpRowId(caseKey: string, direction: Direction, executor: string, launch: string, device: string): string {
-  return `${caseKey}|${direction}|${executor}|${launch}|${device}`;
+/** A CP row id from its case part; `kernel` is the resolved one (cpKernelOf). */
+export function cpRowId(caseKey: string, direction: Direction, executor: string, launch: string, device: string, kernel: string): string {
+  return `${caseKey}|${direction}|${executor}|${launch}|${device}|${kernel}`;
 }
 
 /** The case part of a kernel-suite id (every field of the measurement but the direction and executor). */
@@ -94,7 +113,7 @@ export function kernelCaseKey(k: Pick<CaseKey, 'suite' | 'kernel' | 'family' | '
 export function caseId(k: CaseKey): string {
   if (k.scheme !== null) {
     const key = cpCaseKey({ ...k, scheme: k.scheme, layout: k.layout ?? {} });
-    return cpRowId(key, k.direction, k.executor, k.launch ?? '-', k.device ?? '-');
+    return cpRowId(key, k.direction, k.executor, k.launch ?? '-', k.device ?? '-', cpKernelOf(k.kernel, k.device));
   }
   return `${kernelCaseKey(k)}|${k.direction}|${k.executor}`;
 }
@@ -118,13 +137,18 @@ export function legacyKernelId(k: CaseKey): string {
   return `${k.kernel}/${k.family}/${k.seqlen}/${k.direction}/${hash64(fields.join('|')).slice(0, 10)}`;
 }
 
-/** How a CP row's ranks ran and on what, from what the row records (layout, env's backend and GPU). */
+/**
+ * How a CP row's ranks ran and on what, from what the row records (layout, env's backend and GPU).
+ * Rows the TypeScript side wrote for failed torch cases carry no backend nor GPU in their env: their
+ * own id (old grammar or this one, `...|<launch>|<device>...`) names them.
+ */
 export function launchOfRow(r: ResultRow): { launch?: string; device?: string } {
   if (r.scheme === null) return {};
   if (r.executor === 'cpu') return { launch: 'threads', device: 'cpu' };
-  const device = r.env.gpu ? 'cuda' : 'cpu';
+  const [, , , named, namedDevice] = r.id.split('|');
+  const device = r.env.gpu || namedDevice === 'cuda' ? 'cuda' : 'cpu';
   if (r.layout?.virtualRanks !== undefined) return { launch: `virtual${r.world}`, device };
-  return { launch: `dist-${r.env.libs.backend ?? 'none'}`, device };
+  return { launch: r.env.libs.backend ? `dist-${r.env.libs.backend}` : named?.startsWith('dist-') ? named : 'dist-none', device };
 }
 
 /** The id a row's case has in this grammar (whatever id the row was written with); simulated rows keep theirs. */

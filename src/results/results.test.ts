@@ -1,8 +1,9 @@
 // The one row builder, case-id grammar, FLOP count and resume rule.
 import fs from 'node:fs';
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { buildCpRow, buildRow, buildSimRow, type CpRowCase } from './build.js';
-import { caseId, caseIdOfRow, legacyKernelId, type CaseKey } from './case-id.js';
+import { caseId, caseIdOfRow, cpKernelOf, legacyKernelId, type CaseKey } from './case-id.js';
 import { attentionFlops, tflopsPerGpu } from './flops.js';
 import { doneCaseIds, parseRetry } from './resume.js';
 import { ResultRowSchema, type Environment, type ResultRow } from './schema.js';
@@ -39,20 +40,64 @@ describe('case ids', () => {
     const changes: Partial<CaseKey>[] = [{ suite: 'sparse' }, { kernel: 'sdpa_flash' }, { family: 'full' }, { maskParams: { window: 3 } }, { seed: 1 }, { seqlen: 2048 }, { batch: 2 }, { headsQ: 16 }, { headsKv: 8 }, { headDim: 128 }, { dtype: 'float16' }, { direction: 'bwd' }, { executor: 'cpu' }];
     expect(new Set([caseId(kernelKey), ...changes.map((c) => caseId({ ...kernelKey, ...c }))]).size).toBe(changes.length + 1);
   });
-  it('CP ids: the job case, direction, executor, launch, device; every field that changes the measurement changes the id', () => {
-    expect(caseId(cpKey)).toBe('cp:ring_p2p:sharding=zigzag:causal:-:seed0:S1024:P2:8x2x64:bfloat16|fwd|torch|dist-gloo|cpu');
-    // The id of a committed gloo row from its fields.
+  it('CP ids: the job case, direction, executor, launch, device, kernel; every field that changes the measurement changes the id', () => {
+    expect(caseId(cpKey)).toBe('cp:ring_p2p:sharding=zigzag:causal:-:seed0:S1024:P2:8x2x64:bfloat16|fwd|torch|dist-gloo|cpu|reference');
+    // The id of a committed gloo row from its fields: its old id (no kernel segment) and its kernel.
     const line = fs.readFileSync('results/cpu-local/cp/gloo-p2.jsonl', 'utf8').split('\n')[0];
     const committed = ResultRowSchema.parse(JSON.parse(line));
-    expect(caseIdOfRow(committed)).toBe(committed.id);
-    const changes: Partial<CaseKey>[] = [{ layout: { sharding: 'contiguous' } }, { launch: 'dist-nccl' }, { device: 'cuda' }, { executor: 'cpu' }, { seed: 1 }, { maskParams: { window: 3 } }, { dtype: 'float32' }, { headsKv: 4 }];
+    expect(caseIdOfRow(committed)).toBe(`${committed.id}|reference`);
+    const changes: Partial<CaseKey>[] = [
+      { layout: { sharding: 'contiguous' } }, { launch: 'dist-nccl' }, { device: 'cuda' }, { executor: 'cpu' }, { seed: 1 }, { maskParams: { window: 3 } }, { dtype: 'float32' }, { headsKv: 4 },
+      { kernel: 'flex' }, { kernel: 'triton_ranges' },
+    ];
     const ids = new Set([caseId(cpKey), ...changes.map((c) => caseId({ ...cpKey, ...c }))]);
     expect(ids.size).toBe(changes.length + 1);
     // Not part of it: the executor's own virtualRanks bookkeeping, the order of layout keys.
     expect(caseId({ ...cpKey, layout: { sharding: 'zigzag', virtualRanks: 2 } })).toBe(caseId(cpKey));
     expect(caseId({ ...cpKey, layout: { b: 1, a: 2 } })).toBe(caseId({ ...cpKey, layout: { a: 2, b: 1 } }));
+    // The kernel segment is the resolved kernel: 'auto' (and null, on rows of cases that failed
+    // before 2026-12-05) is what python runs for it: flex on cuda, the reference on cpu.
+    expect(cpKernelOf('auto', 'cuda')).toBe('flex');
+    expect(cpKernelOf(null, 'cpu')).toBe('reference');
+    expect(cpKernelOf('triton_ranges', 'cuda')).toBe('triton_ranges');
+    expect(caseId({ ...cpKey, kernel: 'auto' })).toBe(caseId(cpKey));
+    expect(caseId({ ...cpKey, kernel: 'auto', device: 'cuda' })).toBe(caseId({ ...cpKey, kernel: 'flex', device: 'cuda' }));
+  });
+  it('every committed measured CP row keeps its meaning: its id in this grammar is its old id plus the kernel it ran', () => {
+    const files = committedCpRowFiles('results');
+    expect(files.length).toBeGreaterThanOrEqual(15);
+    const newOf = new Map<string, string>(); // old id + kernel -> new id
+    const oldOf = new Map<string, string>(); // new id -> old id + kernel
+    let n = 0;
+    for (const f of files)
+      for (const row of fs.readFileSync(f, 'utf8').split('\n').filter((l) => l.trim()).map((l) => ResultRowSchema.parse(JSON.parse(l)))) {
+        if (row.scheme === null || row.simulated || row.executor === 'sim') continue;
+        n++;
+        const kernel = row.kernel ?? (row.env.gpu ? 'flex' : 'reference');
+        const id = caseIdOfRow(row);
+        expect(id, f).toBe(`${row.id}|${kernel}`);
+        const before = `${row.id}\u0000${kernel}`;
+        expect(newOf.get(before) ?? id, f).toBe(id);
+        expect(oldOf.get(id) ?? before, f).toBe(before);
+        newOf.set(before, id);
+        oldOf.set(id, before);
+        // --resume settles it under both ids; another kernel of the same case is a case of its own.
+        const done = doneCaseIds([row]);
+        expect(done.has(id) && done.has(row.id)).toBe(true);
+        expect(done.has(caseIdOfRow({ ...row, kernel: kernel === 'flex' ? 'triton_ranges' : 'flex' }))).toBe(false);
+      }
+    expect(n).toBeGreaterThanOrEqual(700);
   });
 });
+
+/** Every .jsonl file under `dir` (committed result files; sim projections are skipped row by row). */
+function committedCpRowFiles(dir: string): string[] {
+  return fs
+    .readdirSync(dir, { recursive: true, encoding: 'utf8' })
+    .filter((f) => f.endsWith('.jsonl') && f.split(path.sep).includes('cp'))
+    .map((f) => path.join(dir, f))
+    .sort();
+}
 
 describe('row builder', () => {
   it('kernel rows: id, FLOPs and TFLOP/s derived once; a failed case has no TFLOP/s', () => {

@@ -92,7 +92,7 @@ describe('store', () => {
     closeStore(store);
     await expect(openStore(file, { readOnly: true })).rejects.toThrow(/layout version 1: open it once for writing/);
     store = await openStore(file);
-    expect((await query(store, "SELECT value FROM meta WHERE key = 'version'"))[0].value).toBe('2');
+    expect((await query(store, "SELECT value FROM meta WHERE key = 'version'"))[0].value).toBe('3');
     const got = await query(store, 'SELECT row, case_id FROM results');
     expect(got).toHaveLength(rows.length);
     for (const g of got) expect(g.case_id).toBe(caseIdOfRow(JSON.parse(String(g.row))));
@@ -106,11 +106,34 @@ describe('store', () => {
     expect(latest.find((r) => r.id === old.id)).toBeUndefined();
   });
 
+  it('upgrades a layout-2 database in place: CP case ids gain the kernel, so a newer row of the case under its new id wins', async () => {
+    const line = fs.readFileSync('results/h200/cp/virtual-p4.jsonl', 'utf8').split('\n')[0];
+    const old = JSON.parse(line) as ReturnType<typeof syntheticRow>;
+    await ingestJsonl(store, writeJsonl('v2.jsonl', [old, syntheticRow({ seqlen: 1024 })]));
+    // What layout 2 stored for it: case_id in the grammar of then (no kernel segment: its id).
+    await store.conn.run(`UPDATE results SET case_id = '${old.id}' WHERE id = '${old.id}'`);
+    await store.conn.run("UPDATE meta SET value = '2' WHERE key = 'version'");
+    const file = store.path;
+    closeStore(store);
+    await expect(openStore(file, { readOnly: true })).rejects.toThrow(/layout version 2: open it once for writing/);
+    store = await openStore(file);
+    expect((await query(store, "SELECT value FROM meta WHERE key = 'version'"))[0].value).toBe('3');
+    const got = await query(store, 'SELECT row, case_id FROM results');
+    for (const g of got) expect(g.case_id).toBe(caseIdOfRow(JSON.parse(String(g.row))));
+    expect(got.map((g) => g.case_id)).toContain(`${old.id}|flex`);
+    const newer = { ...old, id: caseIdOfRow(old), tflops: 1, env: { ...old.env, date: '2099-01-01T00:00:00Z' } };
+    await ingestJsonl(store, writeJsonl('new.jsonl', [newer]));
+    const latest = await latestRows(store);
+    expect(latest).toHaveLength(2);
+    expect(latest.find((r) => r.id === newer.id)?.tflops).toBe(1);
+    expect(latest.find((r) => r.id === old.id)).toBeUndefined();
+  });
+
   it('refuses a database of an unknown layout with one clear line', async () => {
     await store.conn.run("UPDATE meta SET value = '99' WHERE key = 'version'");
     const file = store.path;
     closeStore(store);
-    await expect(openStore(file)).rejects.toThrow(/layout version 99, this attnbench reads 2/);
+    await expect(openStore(file)).rejects.toThrow(/layout version 99, this attnbench reads 3/);
     store = await openStore(':memory:');
   });
 

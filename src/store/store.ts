@@ -22,7 +22,7 @@ import { lockWait, type Lock } from '../util/lock.js';
 
 export const DEFAULT_DB_PATH = 'attnbench-out/results.duckdb';
 /** Bumped when the table layout changes; an older database is refused with a clear message. */
-export const STORE_VERSION = 2; // 2: case_id column (one id grammar; latestSql partitions by it)
+export const STORE_VERSION = 3; // 2: case_id column (one id grammar; latestSql partitions by it); 3: CP case_ids name the kernel
 
 export interface Store {
   readonly path: string;
@@ -129,15 +129,20 @@ async function storedVersion(store: Store): Promise<string | undefined> {
   }
 }
 
+/** Layouts an open for writing upgrades in place (migrate). */
+const UPGRADABLE = ['1', '2'];
+
 /**
  * Upgrades an older layout in place (a writer only; a read-only open of an old file is told to open
- * it once for writing). 1 -> 2: the case_id column, computed from each stored row as ingest does.
+ * it once for writing). 1 -> 2: the case_id column; 2 -> 3: CP case ids gained the kernel segment
+ * (src/results/case-id.ts). Both: case_id computed again from each stored row, as ingest does.
  */
 async function migrate(store: Store): Promise<void> {
-  if ((await storedVersion(store)) !== '1') return;
+  const from = await storedVersion(store);
+  if (from === undefined || !UPGRADABLE.includes(from)) return;
   await store.conn.run('BEGIN TRANSACTION');
   try {
-    await store.conn.run(`ALTER TABLE ${TABLE} ADD COLUMN case_id VARCHAR`);
+    if (from === '1') await store.conn.run(`ALTER TABLE ${TABLE} ADD COLUMN case_id VARCHAR`);
     const rows = await query(store, `SELECT rowid AS rid, row FROM ${TABLE}`);
     await store.conn.run('CREATE OR REPLACE TEMP TABLE case_ids (rid BIGINT, cid VARCHAR)');
     const app = await store.conn.createAppender('case_ids');
@@ -153,16 +158,16 @@ async function migrate(store: Store): Promise<void> {
     await store.conn.run('COMMIT');
   } catch (e) {
     await store.conn.run('ROLLBACK');
-    throw new AttnbenchError('unavailable', `cannot upgrade results database ${store.path} from layout 1: ${firstLine(e)}`);
+    throw new AttnbenchError('unavailable', `cannot upgrade results database ${store.path} from layout ${from}: ${firstLine(e)}`);
   }
 }
 
 async function checkVersion(store: Store): Promise<void> {
   const version = await storedVersion(store);
   if (version === String(STORE_VERSION)) return;
-  if (version === '1' && store.readOnly)
+  if (version !== undefined && UPGRADABLE.includes(version) && store.readOnly)
     throw badInput(
-      `results database ${store.path} has layout version 1: open it once for writing (e.g. 'attnbench results --db ${store.path}') to upgrade it to ${STORE_VERSION}`,
+      `results database ${store.path} has layout version ${version}: open it once for writing (e.g. 'attnbench results --db ${store.path}') to upgrade it to ${STORE_VERSION}`,
     );
   throw badInput(
     `results database ${store.path} has layout version ${version ?? 'none'}, this attnbench reads ${STORE_VERSION}: re-ingest the JSONL into a new database`,

@@ -7,7 +7,7 @@ Layering (one way): manifest (job files, stdlib) -> logic (buffer layouts, group
 reads/writes; stdlib) -> partial (kernels/<id>.py's partial-attention entry, merge; torch) ->
 buffers, comm (real or virtual) -> executor (steps of one rank) -> check (inputs, masks as
 PartialSteps, the reference, errors), timing, output, rows -> runner (cases).
-Only `manifest` and `logic` are imported without torch; CI tests them with the standard library.
+Only `manifest`, `logic` and `record` are imported without torch; CI tests them with the standard library.
 """
 
 from ..tables import CP_JOB_FORMAT as JOB_FORMAT  # noqa: F401 - shared with TypeScript (tables.json)

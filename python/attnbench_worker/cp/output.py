@@ -1,6 +1,6 @@
 """What the CP runner writes besides rows: stderr lines, JSONL appends (fsynced), the ranks'
 fault lines and the wait for them, the environment record, Chrome / Perfetto traces, and the
-ok ids of an earlier run (--resume)."""
+(the ok keys of an earlier run, for --resume, are record.finished_ids)."""
 
 import json
 import os
@@ -116,19 +116,3 @@ def write_trace(opts, case, direction, spans):
     with open(os.path.join(opts.trace_dir, safe + ".trace.json"), "w") as f:
         json.dump({"traceEvents": ev, "displayTimeUnit": "ms",
                    "metadata": {"case": case["id"], "direction": direction, "mode": opts.mode}}, f)
-
-
-def finished_ids(path):
-    """Keys (record.record_key) of ok measurement records in a result file (for --resume); a
-    missing file has none, a line cut short by a killed run is skipped."""
-    ids = set()
-    if path and os.path.exists(path):
-        with open(path) as f:
-            for line in f:
-                try:
-                    r = json.loads(line)
-                except ValueError:
-                    continue
-                if isinstance(r, dict) and r.get("status") == "ok" and "case" in r:
-                    ids.add((r.get("case"), r.get("direction"), r.get("tag"), r.get("device")))
-    return ids

@@ -119,11 +119,19 @@ def kernel_problem(kernel_id, device):
     return check(device) if check else mod.available()
 
 
-def make_kernel(name, device):
-    """The CP kernel: a kernel id with the partial entry, or 'auto' (flex on CUDA when it can run
-    there, else the reference). RuntimeError says why an explicitly named kernel cannot run."""
+def resolve_kernel_name(name, device):
+    """The kernel id 'auto' (or none) stands for on this device: flex on CUDA when it can run there,
+    else the reference (TypeScript's src/results/case-id.ts cpKernelOf assumes flex on CUDA). The
+    name records and --resume keys carry."""
     if name in (None, "auto"):
-        name = "flex" if device.type == "cuda" and kernel_problem("flex", device) is None else "reference"
+        return "flex" if device.type == "cuda" and kernel_problem("flex", device) is None else "reference"
+    return name
+
+
+def make_kernel(name, device):
+    """The CP kernel: a kernel id with the partial entry, or 'auto' (resolve_kernel_name).
+    RuntimeError says why an explicitly named kernel cannot run."""
+    name = resolve_kernel_name(name, device)
     problem = kernel_problem(name, device)
     if problem:
         raise RuntimeError(problem)

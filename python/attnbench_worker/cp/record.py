@@ -4,11 +4,15 @@ per-rank FLOPs and bytes from the manifest), as it does for the kernel worker's 
 
     {"record": "cp.measurement", "version": 1, "case": <manifest case id>, "direction": "fwd",
      "mode": "virtual" | "dist", "tag": "virtual<P>" | "dist-<backend>", "device": "cuda" | "cpu",
-     "kernel": <partial kernel id or null>, "dtype": <executed dtype>, "status": <shared status>,
+     "kernel": <the partial kernel that ran, resolved: never "auto">, "dtype": <executed dtype>,
+     "status": <shared status>,
      "message": <one line or null>, "ranks": [{"medianMs", "p20Ms", "p80Ms", "samples"}, ...] (rank
      order) or null, "compileMs": <first run, ms, or null>, "memory": {...} | null,
      "error": {...} | null, "notes": [...], "env": {...}}
 """
+
+import json
+import os
 
 RECORD = "cp.measurement"
 VERSION = 1
@@ -18,9 +22,11 @@ def mode_tag(case, opts):
     return f"virtual{case['world']}" if opts.mode == "virtual" else f"dist-{opts.backend}"
 
 
-def record_key(case_id, direction, tag, device):
-    """What --resume compares (the TypeScript row id holds the same four parts)."""
-    return (case_id, direction, tag, device)
+def record_key(case_id, direction, tag, device, kernel):
+    """What --resume compares (the TypeScript row id holds the same five parts, src/results/case-id.ts).
+    `kernel` is the resolved partial kernel (partial.resolve_kernel_name: never 'auto'): one job
+    folder and its raw records serve runs with different --kernel, and each kernel is its own case."""
+    return (case_id, direction, tag, device, kernel)
 
 
 def make_record(doc, direction, opts, env, kernel_name, status, message=None, per_rank=None, error=None, memory=None,
@@ -33,3 +39,19 @@ def make_record(doc, direction, opts, env, kernel_name, status, message=None, pe
         "ranks": [dict(t) for t in per_rank] if per_rank else None, "compileMs": compile_ms, "memory": memory,
         "error": error, "notes": list(notes), "env": env,
     }
+
+
+def finished_ids(path):
+    """Keys (record.record_key) of ok measurement records in a result file (for --resume); a
+    missing file has none, a line cut short by a killed run is skipped."""
+    ids = set()
+    if path and os.path.exists(path):
+        with open(path) as f:
+            for line in f:
+                try:
+                    r = json.loads(line)
+                except ValueError:
+                    continue
+                if isinstance(r, dict) and r.get("status") == "ok" and "case" in r:
+                    ids.add(record_key(r.get("case"), r.get("direction"), r.get("tag"), r.get("device"), r.get("kernel")))
+    return ids

@@ -30,9 +30,9 @@ from .comm import VirtualComm, VirtualHub
 from .executor import Progress, RankExec, StepFault
 from .logic import PlanError
 from .manifest import ManifestError
-from .output import append_line, case_faults, environment, faults_path, faults_text, finished_ids, say, where_text, write_trace
-from .partial import DTYPES, make_kernel
-from .record import make_record, mode_tag, record_key
+from .output import append_line, case_faults, environment, faults_path, faults_text, say, where_text, write_trace
+from .partial import DTYPES, make_kernel, resolve_kernel_name
+from .record import finished_ids, make_record, mode_tag, record_key
 from .timing import StepTimer, Watchdog, run_virtual, stats
 
 # The manifest carries the case's tolerance; the shared table serves --dtype overrides.
@@ -105,7 +105,9 @@ class CaseRun:
         dtype = DTYPES[dtype_name]
         grad = torch.float32 if case.get("gradDtype", "float32") == "float32" else dtype
         dts = Dtypes(dtype, grad)
-        kernel = make_kernel(opts.kernel or case.get("kernel", "auto"), device)
+        # Named before it is made: a case whose kernel cannot run still records which one it asked for.
+        self.kernel_name = resolve_kernel_name(opts.kernel or case.get("kernel", "auto"), device)
+        kernel = make_kernel(self.kernel_name, device)
         self.kernel = kernel
         self.kernel_name = kernel.name
         notes = [f"partial kernel: {kernel.name}"]
@@ -280,8 +282,10 @@ def run_cases(docs_or_paths, opts, load):
             continue
         dirs = doc["case"].get("directions", ["fwd", "bwd"])
         tag = mode_tag(doc["case"], opts)
-        if done_ids and all(record_key(doc["case"]["id"], d, tag, opts.device.type) in done_ids for d in dirs):
-            continue
+        if done_ids:
+            kernel = resolve_kernel_name(opts.kernel or doc["case"].get("kernel", "auto"), opts.device)
+            if all(record_key(doc["case"]["id"], d, tag, opts.device.type, kernel) in done_ids for d in dirs):
+                continue
         env = environment(opts.backend, opts.device, doc["case"].get("gitRev"), opts.command)
         cr = CaseRun(doc, opts, progress, env)
         progress.where.clear()

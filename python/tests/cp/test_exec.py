@@ -74,6 +74,27 @@ class TestVirtualRanks(unittest.TestCase):
         self.assertEqual({(r["kernel"], r["status"]) for r in rows}, {("my_kernel", "ok")})
         self.assertFalse(any(r["error"]["exceedsTolerance"] for r in rows))
 
+    def test_resume_into_one_records_file_runs_each_kernel_of_a_case(self):
+        # The same job folder and records file, first with the reference, then with another kernel
+        # (--resume): the second kernel's cases are not the first's, so they all run.
+        from attnbench_worker.cp.__main__ import main
+
+        example = os.path.join(os.path.dirname(__file__), "..", "..", "..", "examples", "my_kernel.py")
+        args = ["--virtual-ranks", "2", "--device", "cpu", "--warmup", "0", "--iters", "1", "--resume"]
+        with tempfile.TemporaryDirectory() as d:
+            out = os.path.join(d, "r.jsonl")
+            jobs = write_ts_jobs()
+            self.assertEqual(main(["run", jobs, "--out", out, *args, "--kernel", "reference"]), 0)
+            self.assertEqual(main(["run", jobs, "--out", out, *args, "--kernel", "my_kernel", "--kernel-module", example]), 0)
+            self.assertEqual(main(["run", jobs, "--out", out, *args]), 0)  # auto = the reference on CPU: done already
+            with open(out) as f:
+                rows = [json.loads(line) for line in f]
+        by_kernel = {k: sorted((r["case"], r["direction"]) for r in rows if r["kernel"] == k) for k in ("reference", "my_kernel")}
+        self.assertEqual(len(by_kernel["reference"]), 6)
+        self.assertEqual(by_kernel["my_kernel"], by_kernel["reference"])
+        self.assertEqual(len(rows), 12)
+        self.assertEqual({r["status"] for r in rows}, {"ok"})
+
     def test_error_accumulator_keeps_the_reference_scale_across_ranks(self):
         from attnbench_worker.cp.runner import ErrAcc, error_metrics
 

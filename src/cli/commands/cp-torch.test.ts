@@ -36,7 +36,7 @@ describe.skipIf(major < 1)('cp run --executor torch on CPU tensors (real torch)'
     const got = rows(file);
     expect(got.map((r) => `${r.scheme}:${r.direction}:${r.status}`)).toEqual(['ring_p2p:fwd:ok', 'ring_p2p:bwd:ok', 'ulysses:fwd:ok', 'ulysses:bwd:ok']);
     for (const r of got) {
-      expect(r.id).toMatch(/^cp:(ring_p2p|ulysses):.*:causal:-:seed0:S256:P2:4x2x16:float32\|(fwd|bwd)\|torch\|virtual2\|cpu$/);
+      expect(r.id).toMatch(/^cp:(ring_p2p|ulysses):.*:causal:-:seed0:S256:P2:4x2x16:float32\|(fwd|bwd)\|torch\|virtual2\|cpu\|reference$/);
       expect(r.error?.exceedsTolerance).toBe(false);
       expect(r.ranks).toHaveLength(2);
       expect(r.layout).toMatchObject({ virtualRanks: 2 });
@@ -44,6 +44,22 @@ describe.skipIf(major < 1)('cp run --executor torch on CPU tensors (real torch)'
     out.length = 0;
     expect(await main(args('--virtual-ranks', '2', '--scheme', 'ring_p2p,ulysses', '--out', file, '--resume'))).toBe(0);
     expect(out.join('')).toContain('all 2 case(s) already in it (--resume)');
+    expect(rows(file)).toHaveLength(4);
+  });
+
+  it('--resume into one --out: the same cases with another --kernel are measured, not skipped (each row names its kernel)', async () => {
+    // The GPU run that found it: --kernel triton_ranges, then --kernel flex into the same --out: every flex case skipped.
+    const file = path.join(dir, 'kernels.jsonl');
+    const example = path.join(process.cwd(), 'examples', 'my_kernel.py');
+    const run = (kernel: string) => main(['--kernel-module', example, ...args('--virtual-ranks', '2', '--scheme', 'ring_p2p', '--out', file, '--resume', '--kernel', kernel)]);
+    expect(await run('reference'), err.join('')).toBe(0);
+    expect(await run('my_kernel'), err.join('')).toBe(0);
+    const got = rows(file);
+    expect(got.map((r) => `${r.kernel}:${r.direction}:${r.status}`)).toEqual(['reference:fwd:ok', 'reference:bwd:ok', 'my_kernel:fwd:ok', 'my_kernel:bwd:ok']);
+    expect(got.map((r) => r.id.split('|').slice(1).join('|'))).toEqual(['fwd|torch|virtual2|cpu|reference', 'bwd|torch|virtual2|cpu|reference', 'fwd|torch|virtual2|cpu|my_kernel', 'bwd|torch|virtual2|cpu|my_kernel']);
+    out.length = 0;
+    expect(await run('my_kernel')).toBe(0); // now each kernel's case is there
+    expect(out.join('')).toContain('all 1 case(s) already in it (--resume)');
     expect(rows(file)).toHaveLength(4);
   });
 
@@ -58,7 +74,7 @@ describe.skipIf(major < 1)('cp run --executor torch on CPU tensors (real torch)'
       delete process.env.ATTNBENCH_CP_FAULT;
     }
     const got = rows(file);
-    expect(got.every((r) => r.id.endsWith('|torch|dist-gloo|cpu'))).toBe(true);
+    expect(got.every((r) => r.id.endsWith('|torch|dist-gloo|cpu|reference'))).toBe(true);
     expect(got.map((r) => `${r.scheme}:${r.direction}:${r.status}`)).toEqual(['ring_p2p:fwd:error', 'ring_p2p:bwd:error', 'ulysses:fwd:error', 'ulysses:bwd:error']);
     expect(got[0].message).toMatch(/rank 1: rank 1 fwd step 1 \(attn\): RuntimeError: injected fault/);
     expect(got[2].message).toMatch(/rank 1: rank 1 fwd step 1 \(copy\): RuntimeError: injected fault/);

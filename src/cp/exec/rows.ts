@@ -2,7 +2,7 @@
 // are built by the one builder (src/results/build.ts).
 import { maskArea } from '../../mask/slices.js';
 import { buildRow } from '../../results/build.js';
-import { caseId, type CaseKey } from '../../results/case-id.js';
+import { caseId, cpKernelOf, type CaseKey } from '../../results/case-id.js';
 import type { Direction, Environment, ResultRow } from '../../results/schema.js';
 import type { CpRunner, CpRunRequest } from './types.js';
 
@@ -10,13 +10,14 @@ export type { CpRunner };
 
 type CaseOf = Pick<CpRunRequest, 'plan' | 'family' | 'maskParams' | 'seed' | 'torch'>;
 
-/** The case key of a request (a torch part's dtype overrides the runner's). */
+/** The case key of a request (a torch part's dtype overrides the runner's; a runner without a kernel
+ * of its own runs the request's, resolved for its device as the row will record it: cpKernelOf). */
 export function cpCaseKey(runner: CpRunner, req: CaseOf, direction: Direction): CaseKey {
   const p = req.plan;
   return {
     suite: 'cp',
     executor: runner.id,
-    kernel: runner.kernel,
+    kernel: runner.kernel ?? cpKernelOf(req.torch?.kernel, runner.device),
     scheme: p.scheme,
     family: req.family,
     maskParams: req.maskParams,

@@ -57,7 +57,8 @@ export interface CpRunResult {
 /** What identifies the executor side of a CP case. */
 export interface CpRunner {
   readonly id: CpExecutorId;
-  /** null: each case names its kernel (the torch executor: CpRunRequest.torch.kernel). */
+  /** null: each case names its kernel (the torch executor: CpRunRequest.torch.kernel; its ids carry
+   * it resolved for `device`, src/results/case-id.ts cpKernelOf). */
   readonly kernel: KernelId | 'reference' | null;
   readonly dtype: Dtype;
   /** How the ranks run (`threads`, `virtual<P>`, `dist-<backend>`) and on what (`cpu`, `cuda`). */

@@ -73,7 +73,7 @@ describe('the torch executor behind runCp', () => {
     const ex = createTorchExecutor({ launch: virtual(2), dir: tmp(), dtype: 'bfloat16' });
     // The request's dtype, not the runner's, is part of the id; failed rows carry the same id.
     for (const d of ['fwd', 'bwd'] as const) {
-      expect(cpCaseId(ex.runner, req, d)).toBe(torchRowId(caseId(job.plan, job.meta), d, 'virtual2', 'cpu'));
+      expect(cpCaseId(ex.runner, req, d)).toBe(torchRowId(caseId(job.plan, job.meta), d, 'virtual2', 'cpu', 'reference'));
       const row = ex.failedRow!(req, d, 'error', 'x');
       expect(row.id).toBe(cpCaseId(ex.runner, req, d));
       expect({ ...row, env: null }).toEqual({ ...failedRow(job, d, 'error', 'x', 'virtual2', 'cpu'), env: null });
@@ -106,10 +106,10 @@ describe('the torch executor behind runCp', () => {
     expect(manifestsOf(calls[1])).toHaveLength(1);
     const byId = new Map(res.rows.map((r) => [r.id, r]));
     expect(res.rows).toHaveLength(6);
-    const failed = byId.get(torchRowId(dying, 'fwd', 'dist-gloo', 'cpu'))!;
+    const failed = byId.get(torchRowId(dying, 'fwd', 'dist-gloo', 'cpu', 'reference'))!;
     expect(failed.status).toBe('error');
     expect(failed.message).toContain('rank 1 fwd step 3 (attn)');
-    expect(byId.get(torchRowId(caseId(jobs[2].plan, jobs[2].meta), 'bwd', 'dist-gloo', 'cpu'))!.status).toBe('ok');
+    expect(byId.get(torchRowId(caseId(jobs[2].plan, jobs[2].meta), 'bwd', 'dist-gloo', 'cpu', 'reference'))!.status).toBe('ok');
     expect(fs.readFileSync(out, 'utf8').trim().split('\n')).toHaveLength(6);
     expect(fs.existsSync(path.join(dir, RAW_RESULTS))).toBe(true);
     expect([res.cases, res.failed]).toEqual([3, 1]);
@@ -157,6 +157,37 @@ describe('the torch executor: resume and several nodes', () => {
     expect(manifestsOf(calls[0])).toHaveLength(1);
     expect(res.rows.map((r) => r.scheme)).toEqual(['dispatch', 'dispatch']);
     expect(readJsonlRows(out).map((r) => r.scheme)).toEqual(['ring_p2p', 'ring_p2p', 'dispatch', 'dispatch']);
+  });
+
+  it('--resume: the same cases with another --kernel into the same --out and job folder are new cases (each kernel gets its rows)', async () => {
+    // On the GPU, `--kernel triton_ranges` then `--kernel flex` into one --out skipped every flex case.
+    const dir = tmp();
+    const out = path.join(dir, 'rows.jsonl');
+    const withKernel = (kernel: string) => [small('ring_p2p', 'causal', 2), small('ulysses', 'causal', 2)].map((j) => ({ ...j, meta: { ...j.meta, kernel } }));
+    const run = async (kernel: string) => {
+      const calls: string[][] = [];
+      const jobs = withKernel(kernel);
+      const res = await runJobs({ jobs, dir, out, launch: dist(2), resume: true, spawnFn: fakeLauncher(jobs, null, calls) });
+      return { res, calls, jobs };
+    };
+    const first = await run('triton_ranges');
+    expect([first.res.skipped, first.res.rows.length, first.calls.length]).toEqual([0, 4, 1]);
+    const second = await run('flex');
+    expect([second.res.skipped, second.res.rows.length, second.calls.length]).toEqual([0, 4, 1]);
+    expect(second.res.rows.map((r) => r.kernel)).toEqual(['flex', 'flex', 'flex', 'flex']);
+    // The planned id is the one the row carries (the kernel segment), and differs from the other kernel's.
+    const ex = createTorchExecutor({ launch: dist(2), dir, dtype: 'float32' });
+    const req = torchRequest(second.jobs[0]);
+    expect(second.res.rows[0].id).toBe(cpCaseId(ex.runner, req, 'fwd'));
+    expect(second.res.rows[0].id).toBe(`${first.res.rows[0].id.replace(/\|triton_ranges$/, '')}|flex`);
+    // Again with either kernel: nothing left. 'auto' on CPU tensors is the reference: a third case.
+    for (const k of ['triton_ranges', 'flex']) expect((await run(k)).calls).toHaveLength(0);
+    const auto = await run('auto');
+    expect(auto.res.rows.map((r) => [r.kernel, r.id.endsWith('|reference')])).toEqual(Array(4).fill(['reference', true]));
+    expect((await run('reference')).calls).toHaveLength(0);
+    const rows = readJsonlRows(out);
+    expect(rows).toHaveLength(12);
+    expect(new Set(rows.map((r) => r.id)).size).toBe(12);
   });
 
   it('--resume recognizes the committed torch rows of results/h200/cp (gloo-p4: no launch at all)', async () => {

@@ -9,13 +9,14 @@ import { maskArea } from '../../mask/slices.js';
 import { EnvironmentSchema, ErrorMetricsSchema, STATUSES, type Direction, type ResultRow, type Status } from '../../results/schema.js';
 import { DTYPES, type Dtype } from '../../kernels/types.js';
 import { buildCpRow, buildRow } from '../../results/build.js';
-import { cpRowId, type CaseKey } from '../../results/case-id.js';
+import { cpKernelOf, cpRowId, type CaseKey } from '../../results/case-id.js';
 import { cpuEnvironment } from '../../util/env.js';
 import { caseFacts, INDEX_FILE, readManifest, type CpJob, type Manifest } from './manifest.js';
 
-/** Row id (src/results/case-id.ts; the python executor's --resume compares the same four parts). */
-export function torchRowId(id: string, direction: Direction, mode: string, device: string): string {
-  return cpRowId(id, direction, 'torch', mode, device);
+/** Row id (src/results/case-id.ts; the python executor's --resume compares the same five parts,
+ * python/attnbench_worker/cp/record.py record_key). `kernel`: the case's kernel ('auto' resolves). */
+export function torchRowId(id: string, direction: Direction, mode: string, device: string, kernel: string | null): string {
+  return cpRowId(id, direction, 'torch', mode, device, cpKernelOf(kernel, device));
 }
 
 const RankTimesSchema = z.object({ medianMs: z.number(), p20Ms: z.number(), p80Ms: z.number(), samples: z.number().int() });
@@ -49,11 +50,16 @@ type CaseFacts = Pick<Manifest, 'case'> & { readonly ranks: readonly Pick<Manife
 type RowCase = Pick<
   Manifest['case'],
   'id' | 'scheme' | 'family' | 'maskParams' | 'seed' | 'seqlen' | 'headsQ' | 'headsKv' | 'headDim' | 'dtype' | 'world' | 'layout' | 'area' | 'gitRev'
->;
+> & { readonly kernel?: string };
 
-/** The row's case key (src/results/case-id.ts): its id is torchRowId(c.id, direction, tag, device). */
+/**
+ * The row's case key (src/results/case-id.ts): its id is torchRowId(c.id, direction, tag, device,
+ * kernel). The kernel is the one the ranks ran (the measurement's), else the case's, resolved for
+ * the device (cpKernelOf): a row always names its kernel.
+ */
 function keyOf(c: RowCase, direction: Direction, tag: string, device: string, kernel: string | null, dtype: Dtype): CaseKey {
-  return { ...c, suite: 'cp', executor: 'torch', kernel, direction, dtype, batch: 1, launch: tag, device };
+  const { kernel: asked, ...rest } = c;
+  return { ...rest, suite: 'cp', executor: 'torch', kernel: cpKernelOf(kernel ?? asked, device), direction, dtype, batch: 1, launch: tag, device };
 }
 
 const rowLayout = (c: RowCase, tag: string) => (tag.startsWith('virtual') ? { ...c.layout, virtualRanks: c.world } : { ...c.layout });
@@ -63,7 +69,7 @@ export function measurementRow(m: CpMeasurement, facts: CaseFacts): ResultRow {
   const c = facts.case;
   if (m.case !== c.id) throw new Error(`measurement of case ${m.case} joined with the manifest of ${c.id}`);
   return buildCpRow(
-    { ...m, perRank: m.ranks },
+    { ...m, perRank: m.ranks, kernel: cpKernelOf(m.kernel ?? c.kernel, m.device) },
     {
       key: keyOf(c, m.direction, m.tag, m.device, m.kernel, m.dtype),
       area: c.area,
@@ -78,7 +84,7 @@ export function measurementRow(m: CpMeasurement, facts: CaseFacts): ResultRow {
 /** A row the TypeScript side writes for a case the executor could not finish (or never ran). */
 export function failedRow(job: CpJob, direction: Direction, status: 'error' | 'timeout', message: string, tag: string, device: string): ResultRow {
   const { plan, meta } = job;
-  const c: RowCase = caseFacts(plan, meta, maskArea(job.mask));
+  const c: RowCase = { ...caseFacts(plan, meta, maskArea(job.mask)), kernel: meta.kernel };
   const env = c.gitRev ? cpuEnvironment({ gitRev: c.gitRev }) : cpuEnvironment();
   const o = { status, message, times: null, memory: null, error: null, ranks: null, notes: [] };
   return buildRow(keyOf(c, direction, tag, device, null, c.dtype), c.area, o, env, rowLayout(c, tag));

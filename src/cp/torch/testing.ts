@@ -2,12 +2,14 @@
 // them, and a fake launcher that plays the executor from a job folder's index.
 import fs from 'node:fs';
 import path from 'node:path';
+import { cpKernelOf } from '../../results/case-id.js';
 import { caseId, readManifest, type CpJob } from './manifest.js';
 import type { CpMeasurement } from './rows.js';
 
-/** A measurement record as python/attnbench_worker/cp/record.py writes it. */
+/** A measurement record as python/attnbench_worker/cp/record.py writes it (CPU tensors: the case's kernel, 'auto' = the reference). */
 export function record(job: CpJob, direction: 'fwd' | 'bwd', tag: string, status: CpMeasurement['status'] = 'ok', message: string | null = null): CpMeasurement {
   const ok = status === 'ok';
+  const kernel = cpKernelOf(job.meta.kernel, 'cpu');
   return {
     record: 'cp.measurement',
     version: 1,
@@ -16,7 +18,7 @@ export function record(job: CpJob, direction: 'fwd' | 'bwd', tag: string, status
     mode: tag.startsWith('virtual') ? 'virtual' : 'dist',
     tag,
     device: 'cpu',
-    kernel: 'reference',
+    kernel,
     dtype: job.meta.dtype,
     status,
     message,
@@ -24,7 +26,7 @@ export function record(job: CpJob, direction: 'fwd' | 'bwd', tag: string, status
     compileMs: ok ? 30 : null,
     memory: null,
     error: null,
-    notes: ok ? ['partial kernel: reference'] : [],
+    notes: ok ? [`partial kernel: ${kernel}`] : [],
     env: { host: 'h', gpu: null, driver: null, cuda: null, libs: { torch: '2' }, gitRev: null, date: '2026-12-04T00:00:00Z' },
   };
 }
@@ -41,7 +43,8 @@ export function fakeLauncher(jobs: readonly CpJob[], dieOn: string | null, calls
     const names: string[] = JSON.parse(fs.readFileSync(index, 'utf8')).manifests;
     for (const name of names) {
       const m = readManifest(path.join(path.dirname(index), name));
-      const job = jobs.find((j) => caseId(j.plan, j.meta) === m.case.id)!;
+      const found = jobs.find((j) => caseId(j.plan, j.meta) === m.case.id)!;
+      const job = { ...found, meta: { ...found.meta, kernel: m.case.kernel } }; // the job folder's kernel runs
       if (m.case.id === dieOn) {
         const message = 'rank 1 fwd step 3 (attn): RuntimeError: boom';
         fs.appendFileSync(`${out}.faults.jsonl`, `${JSON.stringify({ rank: 1, case: m.case.id, status: 'error', message })}\n`);

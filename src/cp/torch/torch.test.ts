@@ -190,7 +190,7 @@ describe('rows from measurements (python measures, TypeScript derives)', () => {
     const m = readManifest(w.manifests[0]);
     const row = measurementRow(record(job, 'bwd', 'virtual2'), m);
     expect(ResultRowSchema.parse(row)).toEqual(row);
-    expect(row.id).toBe(torchRowId(m.case.id, 'bwd', 'virtual2', 'cpu'));
+    expect(row.id).toBe(torchRowId(m.case.id, 'bwd', 'virtual2', 'cpu', 'reference'));
     expect(row.times).toEqual({ medianMs: 3, p20Ms: 2.5, p80Ms: 3.5, samples: 2, compileMs: 30 });
     expect(row.flops).toBe(m.case.flops.bwd);
     expect(row.tflops).toBeCloseTo(m.case.flops.bwd / 3e-3 / 2 / 1e12, 12);
