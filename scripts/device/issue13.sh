@@ -76,9 +76,10 @@ case "$MODE" in
     ;;&
   call4|plan)
     # 1M through ranges_tune.py (5 warm-ups + 3 timed calls, peak memory of one call): the CLI's
-    # SPEC 6 minimums (5 + 20 calls) take ~5 min at 1M; then CP with both kernels in one call, each
-    # kernel into its own file; then block_sparse 16k 64:8 (10 timed calls)
+    # SPEC 6 minimums (5 + 20 calls) take ~5 min at 1M; then the dQ-atomics A/B of the backward
+    # beside flex; then CP with both kernels in one call, each kernel into its own file
     STEPS+=("tune|doc1m_tune|170|triton_ranges,flex|--family causal_document --seqlen 1024k --samples 1|[{}]|--iters 3")
+    STEPS+=("tune|ab_bwd32k|130|triton_ranges,flex|--family causal,causal_document,block_causal_document,sliding_window --direction bwd --seqlen 32k --samples 1|[{},{\"dqAtomic\":1}]|--iters 10")
     for P in 4 8; do
       for K in triton_ranges flex; do
         STEPS+=("cp|cp_p${P}_$K|$(( P == 4 ? 40 : 80 ))|--virtual-ranks $P --kernel $K --scheme ring_p2p,ulysses --family causal_document,full_document --tokens-per-rank 8192 --warmup 2 --iters 5")
