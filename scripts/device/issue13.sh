@@ -48,6 +48,7 @@ VARIANTS="[{},{\"bandsStatic\":4},$PERSIST_D128,{\"bwdKeys\":64,\"bwdSubM\":64,\
 
 R=results/h200/kernels
 RCP=results/h200/cp
+CPCASES="--scheme ring_p2p,ulysses --family causal_document,full_document --tokens-per-rank 8192 --warmup 2 --iters 5"
 STEPS=()
 # step KIND NAME SECONDS ARGS...: KIND kern (CLI rows into $R/ranges.jsonl), tune (ranges_tune.py
 # A/B rows into $R/ranges-NAME.jsonl), cp (CLI rows into $RCP/issue13-cp.jsonl), ncu, sh.
@@ -76,15 +77,14 @@ case "$MODE" in
     ;;&
   call4|plan)
     # 1M through ranges_tune.py (5 warm-ups + 3 timed calls, peak memory of one call): the CLI's
-    # SPEC 6 minimums (5 + 20 calls) take ~5 min at 1M; then the dQ-atomics A/B of the backward
-    # beside flex; then CP with both kernels in one call, each kernel into its own file
-    STEPS+=("tune|doc1m_tune|170|triton_ranges,flex|--family causal_document --seqlen 1024k --samples 1|[{}]|--iters 3")
-    STEPS+=("tune|ab_bwd32k|130|triton_ranges,flex|--family causal,causal_document,block_causal_document,sliding_window --direction bwd --seqlen 32k --samples 1|[{},{\"dqAtomic\":1}]|--iters 10")
-    for P in 4 8; do
-      for K in triton_ranges flex; do
-        STEPS+=("cp|cp_p${P}_$K|$(( P == 4 ? 40 : 80 ))|--virtual-ranks $P --kernel $K --scheme ring_p2p,ulysses --family causal_document,full_document --tokens-per-rank 8192 --warmup 2 --iters 5")
-      done
-    done
+    # SPEC 6 minimums (5 + 20 calls) take ~5 min at 1M; then CP P = 4 with both kernels (each into
+    # its own file), the dQ-atomics A/B of the backward beside flex, CP P = 8, block_sparse 16k
+    STEPS+=("tune|doc1m_tune|150|triton_ranges,flex|--family causal_document --seqlen 1024k --samples 1|[{}]|--iters 3")
+    STEPS+=("cp|cp_p4_triton_ranges|40|--virtual-ranks 4 --kernel triton_ranges $CPCASES")
+    STEPS+=("cp|cp_p4_flex|40|--virtual-ranks 4 --kernel flex $CPCASES")
+    STEPS+=("tune|ab_bwd32k|100|triton_ranges,flex|--family causal,causal_document,block_causal_document --direction bwd --seqlen 32k --samples 1|[{},{\"dqAtomic\":1}]|--iters 10")
+    STEPS+=("cp|cp_p8_triton_ranges|80|--virtual-ranks 8 --kernel triton_ranges $CPCASES")
+    STEPS+=("cp|cp_p8_flex|80|--virtual-ranks 8 --kernel flex $CPCASES")
     STEPS+=("tune|sparse16k_64x8_tune|200|triton_ranges,flex|--preset sparse --seqlen 16k --heads 64:8 --samples 1|[{}]|--iters 10")
     ;;
 esac
