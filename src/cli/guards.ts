@@ -6,6 +6,7 @@ import { usage } from '../errors.js';
 import { resolveDocLens } from '../mask/doclen/load.js';
 import { checkPath, type PathKind } from '../util/paths.js';
 import { cpuCpBytes, guardMemory, guardPlan, parseBytes } from '../util/budget.js';
+import { HEAP_PARENT_ENV, heapTargetMb, LARGE_WORLD } from './heap.js';
 import { parseHeads } from '../config/kernel-options.js';
 import { parseInteger, parseIntList, parseTokenList, splitList } from '../util/parse.js';
 import { CP_PRESETS } from '../sim/project.js';
@@ -114,7 +115,10 @@ function checkBudgets(name: string, o: Readonly<Record<string, unknown>>): void 
     worlds = str('gpus') ? parseIntList(str('gpus')!, 'GPU count') : [];
     schemes = schemesOf(preset?.schemes ?? SCHEME_IDS);
   }
-  for (const w of worlds) for (const s of schemes) guardPlan(s, w);
+  // cp plan and sim run re-run themselves with a larger heap from LARGE_WORLD ranks (heap.ts): their
+  // plans are checked against that heap, not this process's.
+  const rerunMb = name === 'cp plan' || name === 'sim run' ? heapTargetMb(16) : null;
+  for (const w of worlds) for (const s of schemes) guardPlan(s, w, rerunMb !== null && w >= LARGE_WORLD && !process.env[HEAP_PARENT_ENV] ? rerunMb * 2 ** 20 : undefined);
   if (name === 'cp run' && (str('executor') ?? 'cpu') === 'cpu' && str('seqlen')) {
     const { headsQ, headsKv } = parseHeads(str('heads') ?? '8:4');
     const d = parseInteger(str('headDim') ?? '32', 'head-dim');

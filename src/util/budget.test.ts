@@ -50,6 +50,9 @@ describe('budgets', () => {
     expect(refusal(() => guardMemory('x', 2 ** 29))).toBeUndefined();
     process.env.ATTNBENCH_MEM_BUDGET = '1T';
     expect(refusal(() => guardPlan('usp', 4096))?.message).toMatch(/JS heap, more than this process's .*NODE_OPTIONS=--max-old-space-size=\d+/);
+    // The heap the plan will be built in (cp plan / sim run re-run themselves with 16 GB from 512 ranks).
+    expect(refusal(() => guardPlan('usp', 1024, 2 ** 30))?.message).toMatch(/needs an estimated 4\.9 GiB of JS heap, more than this process's 1\.0 GiB/);
+    expect(refusal(() => guardPlan('usp', 1024, 16 * 2 ** 30))).toBeUndefined();
     expect(cpuCpBytes(2 * 2 ** 20, 8, 4, 32, true)).toBeGreaterThan(40 * 2 ** 30); // 2M tokens on CPU ranks
   });
 

@@ -51,13 +51,13 @@ export function timeBudgetS(): { seconds: number; source: string } {
 }
 
 /** Refuses `what` when `bytes` exceeds the memory budget (and, for JS objects, the heap). */
-export function guardMemory(what: string, bytes: number, opts: { heap?: boolean } = {}): void {
+export function guardMemory(what: string, bytes: number, opts: { heap?: boolean; heapBytes?: number } = {}): void {
   const b = memoryBudget();
   if (bytes > b.bytes)
     throw badInput(
       `${what} needs an estimated ${formatBytes(bytes)} of memory, over the budget of ${formatBytes(b.bytes)} (${b.source}): make it smaller, or raise the budget with --mem-budget SIZE or ATTNBENCH_MEM_BUDGET`,
     );
-  const heap = v8.getHeapStatistics().heap_size_limit;
+  const heap = opts.heapBytes ?? v8.getHeapStatistics().heap_size_limit;
   if (opts.heap && bytes > 0.8 * heap)
     throw badInput(
       `${what} needs an estimated ${formatBytes(bytes)} of JS heap, more than this process's ${formatBytes(heap)}: run with NODE_OPTIONS=--max-old-space-size=${Math.ceil((bytes * 1.5) / 2 ** 20)}`,
@@ -94,8 +94,9 @@ export function planBytes(scheme: string, world: number): number {
   return (PLAN_BYTES_PER_P2[scheme] ?? 5000) * world * world + 1e6;
 }
 
-export function guardPlan(scheme: string, world: number): void {
-  guardMemory(`a ${scheme} plan of ${world} ranks`, planBytes(scheme, world), { heap: true });
+/** `heapBytes`: the heap the plan will be built in, when not this process's (a re-run with a larger heap). */
+export function guardPlan(scheme: string, world: number, heapBytes?: number): void {
+  guardMemory(`a ${scheme} plan of ${world} ranks`, planBytes(scheme, world), { heap: true, heapBytes });
 }
 
 /**
