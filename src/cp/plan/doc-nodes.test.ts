@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { generateMask } from '../../mask/families/index.js';
+import { FAMILY_IDS, generateMask } from '../../mask/families/index.js';
+import { maskArea } from '../../mask/slices.js';
 import type { Range } from '../../mask/types.js';
 import { checkPlan } from '../check.js';
 import { planStats, summarizeStats } from '../stats.js';
@@ -55,5 +56,18 @@ describe('nodeOrder: sets that exchange most share a node', () => {
     const sum = (xs: number[]) => xs.reduce((s, x) => s + x, 0);
     expect(sum(interNodeTokens(nodes, 8))).toBeLessThan(sum(interNodeTokens(flat, 8)));
     expect(checkPlan(nodes, mask)).toEqual([]);
+  });
+});
+
+describe('dispatch with the node order on every family (P = 16, nodes of 4)', () => {
+  const shape: CpShape = { headsQ: 4, headsKv: 2, headDim: 8, dtypeBytes: 4 };
+  it.each(FAMILY_IDS.filter((f) => f !== 'full' && f !== 'causal'))('%s: checker ok, FLOPs add up', (family) => {
+    const gm = generateMask(family, 16 * 1024, { seed: 2 });
+    if (gm.heads.length !== 1) return; // per-head masks: not a CP case
+    const mask = gm.heads[0];
+    const plan = planCp('dispatch', mask, 16, { node: 4 }, shape);
+    expect(checkPlan(plan, mask)).toEqual([]);
+    const flops = planStats(plan).flopsFwd.reduce((a, b) => a + b, 0);
+    expect(flops).toBeCloseTo(4 * maskArea(mask) * shape.headsQ * shape.headDim, 6);
   });
 });
