@@ -78,7 +78,7 @@ case "$MODE" in
   call4|plan)
     # 1M through ranges_tune.py (5 warm-ups + 3 timed calls, peak memory of one call): the CLI's
     # SPEC 6 minimums (5 + 20 calls) take ~5 min at 1M; then CP P = 4 with both kernels (each into
-    # its own file), the dQ-atomics A/B of the backward beside flex, CP P = 8, block_sparse 16k
+    # its own file: written before CP ids named the kernel, 2e41897; one file would do now), the dQ-atomics A/B of the backward beside flex, CP P = 8, block_sparse 16k
     STEPS+=("tune|doc1m_tune|150|triton_ranges,flex|--family causal_document --seqlen 1024k --samples 1|[{}]|--iters 3")
     STEPS+=("cp|cp_p4_triton_ranges|40|--virtual-ranks 4 --kernel triton_ranges $CPCASES")
     STEPS+=("cp|cp_p4_flex|40|--virtual-ranks 4 --kernel flex $CPCASES")
