@@ -35,8 +35,8 @@ usage() { sed -n '2,/^set -uo/p' "$0" | sed '$d' | sed 's/^# \{0,1\}//'; }
 MODE=${1:-}
 case "$MODE" in
   -h|--help|"") usage; exit 0 ;;
-  plan|call1|call2|call3|call4) ;;
-  *) echo "issue13.sh: unknown mode '$MODE' (plan, call1, call2, call3, call4, --help)" >&2; exit 2 ;;
+  plan|call1|call2|call3|call4|call5) ;;
+  *) echo "issue13.sh: unknown mode '$MODE' (plan, call1, call2, call3, call4, call5, --help)" >&2; exit 2 ;;
 esac
 
 FAM32K=causal,full_document,causal_document,prefix_lm_document,share_question,causal_blockwise,block_causal_document,full_document_long,causal_document_long,sliding_window,sliding_window_causal,global_sliding_window
@@ -86,6 +86,18 @@ case "$MODE" in
     STEPS+=("cp|cp_p8_triton_ranges|80|--virtual-ranks 8 --kernel triton_ranges $CPCASES")
     STEPS+=("cp|cp_p8_flex|80|--virtual-ranks 8 --kernel flex $CPCASES")
     STEPS+=("tune|sparse16k_64x8_tune|200|triton_ranges,flex|--preset sparse --seqlen 16k --heads 64:8 --samples 1|[{}]|--iters 10")
+    ;;
+  call5|plan)
+    # What 2026-12-05 left: occupancy A/B at 32k (two programs per SM want fewer stages or warps:
+    # the profile showed one 8-warp program per SM, tensor pipe 29%), the flex CP rows that were
+    # cut (one --out: CP ids name the kernel since 2e41897), block_sparse 16k at 4:4
+    STEPS+=("tune|ab_occ32k|200|triton_ranges,flex|--family causal,causal_document,full_document --seqlen 32k --samples 1|[{},{\"fwdStages\":2},{\"fwdWarps\":4},{\"bwdStages\":1},{\"bwdWarps\":4,\"bwdSubM\":16}]|--iters 10")
+    for P in 4 8; do
+      for K in flex triton_ranges; do  # both into issue13-cp_p$P.jsonl
+        STEPS+=("cp|cp_p$P|$(( P == 4 ? 70 : 120 ))|--virtual-ranks $P --kernel $K $CPCASES")
+      done
+    done
+    STEPS+=("tune|sparse16k_4x4_tune|130|triton_ranges,flex|--preset sparse --seqlen 16k --heads 4:4 --samples 1|[{}]|--iters 10")
     ;;
 esac
 [ "$MODE" = plan ] && [ $# -gt 1 ] && { echo "(plan covers all three calls; the CALL arguments are ignored)"; }
