@@ -26,7 +26,9 @@
 #   call2  A/B of the tuning choices at 32k on causal_document (bandsStatic, persistent grid, the
 #          old 64x64 bwd tiles, dQ atomics) beside flex and sdpa_cudnn, then block_sparse 16k at
 #          heads 64:8 and 4:4, 64- and 128-blocks, every kept fraction of the sparse suite
-#   call3  causal_document at 1M (time and peak memory), ncu of _fwd / _dkdv / _dq (and flex's) on
+#   call4  (2026-12-05) causal_document 1M via ranges_tune.py, CP P = 4 / 8 per kernel, dQ-atomics A/B, sparse 64:8
+#   call5  what call4 left: occupancy A/B (fewer stages / warps), CP flex beside ours, sparse 4:4
+#   call3  ncu of _fwd / _dkdv / _dq (and flex's) on
 #          causal_document 32k, CP virtual ranks P = 4, 8 at 8k tokens per rank (triton_ranges vs
 #          flex, ring_p2p and ulysses), last a 4:4 d 128 check
 set -uo pipefail
@@ -62,11 +64,11 @@ case "$MODE" in
     ;;&
   call2|plan)
     STEPS+=("tune|ab32k|210|triton_ranges,flex,sdpa_cudnn|--family causal_document --seqlen 32k --samples 1|$VARIANTS|--iters 10")
-    STEPS+=("kern|sparse16k_64x8|200|--preset sparse --kernel triton_ranges,flex --seqlen 16k --heads 64:8 --samples 1 --warmup 3 --iters 10")
-    STEPS+=("kern|sparse16k_4x4|130|--preset sparse --kernel triton_ranges,flex --seqlen 16k --heads 4:4 --samples 1 --warmup 3 --iters 10")
+    STEPS+=("kern|sparse16k_64x8|200|--preset sparse --kernel triton_ranges,flex --seqlen 16k --heads 64:8 --samples 1")
+    STEPS+=("kern|sparse16k_4x4|130|--preset sparse --kernel triton_ranges,flex --seqlen 16k --heads 4:4 --samples 1")
     ;;&
   call3|plan)
-    STEPS+=("kern|doc1m|120|--kernel triton_ranges,flex --family causal_document --seqlen 1024k --samples 1 --warmup 2 --iters 5")
+    # (causal_document 1M: call4 doc1m_tune; the CLI at SPEC 6 timing takes ~5 min there)
     STEPS+=("ncu|ncu_doc32k|150|triton_ranges,flex|--family causal_document --seqlen 32k --samples 1")
     for P in 4 8; do
       for K in triton_ranges flex; do
@@ -86,12 +88,12 @@ case "$MODE" in
     STEPS+=("cp|cp_p8_triton_ranges|80|--virtual-ranks 8 --kernel triton_ranges $CPCASES")
     STEPS+=("cp|cp_p8_flex|80|--virtual-ranks 8 --kernel flex $CPCASES")
     STEPS+=("tune|sparse16k_64x8_tune|200|triton_ranges,flex|--preset sparse --seqlen 16k --heads 64:8 --samples 1|[{}]|--iters 10")
-    ;;
+    ;;&
   call5|plan)
     # What 2026-12-05 left: occupancy A/B at 32k (two programs per SM want fewer stages or warps:
     # the profile showed one 8-warp program per SM, tensor pipe 29%), the flex CP rows that were
     # cut (one --out: CP ids name the kernel since 2e41897), block_sparse 16k at 4:4
-    STEPS+=("tune|ab_occ32k|200|triton_ranges,flex|--family causal,causal_document,full_document --seqlen 32k --samples 1|[{},{\"fwdStages\":2},{\"fwdWarps\":4},{\"bwdStages\":1},{\"bwdWarps\":4,\"bwdSubM\":16}]|--iters 10")
+    STEPS+=("tune|ab_occ32k|200|triton_ranges,flex|--family causal,causal_document --seqlen 32k --samples 1|[{},{\"fwdStages\":2},{\"fwdWarps\":4},{\"bwdStages\":1},{\"bwdWarps\":4,\"bwdSubM\":16}]|--iters 10")
     for P in 4 8; do
       for K in flex triton_ranges; do  # both into issue13-cp_p$P.jsonl
         STEPS+=("cp|cp_p$P|$(( P == 4 ? 70 : 120 ))|--virtual-ranks $P --kernel $K $CPCASES")
