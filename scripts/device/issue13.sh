@@ -27,7 +27,7 @@
 #          old 64x64 bwd tiles, dQ atomics) beside flex and sdpa_cudnn, then block_sparse 16k at
 #          heads 64:8 and 4:4, 64- and 128-blocks, every kept fraction of the sparse suite
 #   call4  (2026-12-05) causal_document 1M via ranges_tune.py, CP P = 4 / 8 per kernel, dQ-atomics A/B, sparse 64:8
-#   call5  what call4 left: occupancy A/B (fewer stages / warps), CP flex beside ours, sparse 4:4
+#   call5  what call4 left: pipelining-depth A/B, CP flex beside ours, sparse 4:4
 #   call3  ncu of _fwd / _dkdv / _dq (and flex's) on
 #          causal_document 32k, CP virtual ranks P = 4, 8 at 8k tokens per rank (triton_ranges vs
 #          flex, ring_p2p and ulysses), last a 4:4 d 128 check
@@ -90,10 +90,11 @@ case "$MODE" in
     STEPS+=("tune|sparse16k_64x8_tune|200|triton_ranges,flex|--preset sparse --seqlen 16k --heads 64:8 --samples 1|[{}]|--iters 10")
     ;;&
   call5|plan)
-    # What 2026-12-05 left: occupancy A/B at 32k (two programs per SM want fewer stages or warps:
-    # the profile showed one 8-warp program per SM, tensor pipe 29%), the flex CP rows that were
-    # cut (one --out: CP ids name the kernel since 2e41897), block_sparse 16k at 4:4
-    STEPS+=("tune|ab_occ32k|200|triton_ranges,flex|--family causal,causal_document --seqlen 32k --samples 1|[{},{\"fwdStages\":2},{\"fwdWarps\":4},{\"bwdStages\":1},{\"bwdWarps\":4,\"bwdSubM\":16}]|--iters 10")
+    # What 2026-12-05 left: pipelining depth A/B at 32k (the profile showed one 8-warp program per
+    # SM, tensor pipe 29%; a second program per SM is out of reach at d 128: 229 registers x 256
+    # threads, and 4 warps spill 724 B, scripts/kernel-aot.py), the flex CP rows that were cut
+    # (one --out: CP ids name the kernel since 2e41897), block_sparse 16k at 4:4
+    STEPS+=("tune|ab_occ32k|200|triton_ranges,flex|--family causal,causal_document --seqlen 32k --samples 1|[{},{\"fwdStages\":2},{\"fwdStages\":4},{\"bwdStages\":3}]|--iters 10")
     for P in 4 8; do
       for K in flex triton_ranges; do  # both into issue13-cp_p$P.jsonl
         STEPS+=("cp|cp_p$P|$(( P == 4 ? 70 : 120 ))|--virtual-ranks $P --kernel $K $CPCASES")
