@@ -162,6 +162,8 @@ def configs():
         out += [
             (f"fwd d{d} pack8 128x{subn} w8 s3 *", fwd_src(d, 8, 16, 128, subn), 8, 3),
             (f"fwd d{d} pack8 128x{subn} w8 s3 bands x4", fwd_src(d, 8, 16, 128, subn, 4), 8, 3),
+            (f"fwd d{d} pack8 128x{subn} w8 s2 depth", fwd_src(d, 8, 16, 128, subn), 8, 2),
+            (f"fwd d{d} pack8 128x{subn} w8 s4 depth", fwd_src(d, 8, 16, 128, subn), 8, 4),
             (f"fwd d{d} pack8 128x{subn} w4 s3", fwd_src(d, 8, 16, 128, subn), 4, 3),
             (f"fwd d{d} pack8 128x{128 if subn == 64 else 64} w8 s3", fwd_src(d, 8, 16, 128, 128 if subn == 64 else 64), 8, 3),
             (f"fwd d{d} pack1 128x{subn} w8 s3", fwd_src(d, 1, 128, 128, subn), 8, 3),
