@@ -2,18 +2,25 @@
 //
 // A *resource* is one direction of one link (a GPU's NVLink egress, a NIC's ingress...) with a
 // bandwidth. A *flow* moves bytes through two resources (the egress and the ingress it crosses).
-// Every resource is shared equally by the flows that cross it (processor sharing), and a flow
-// advances at the share of its *bottleneck*: the one of its two resources that offered the smaller
-// share when it started,
-//     rate = bandwidth(b) / (number of flows active on b).
-// This is exact whenever one link limits a flow throughout (two ranks sharing one NIC get half of
-// it each, a flow that starts while another drains slows it down from then on), and approximate
-// when the bottleneck would move to the other link later.
+// Every resource is shared equally by the flows that cross it (processor sharing), and each of a
+// flow's two resources carries all of its bytes on its own clock:
+//     rate on r = bandwidth(r) / (number of flows still passing r),
+// and the flow is done when both have carried them (the later of its two ends). A flow counts on a
+// resource until that resource has carried its bytes. So both sides charge every flow: one sender
+// to N receivers needs N x bytes / egress bandwidth even where the receivers' links are slower,
+// N senders into one ingress likewise, and where both sides are equal (a ring) each ends at
+// bytes / bandwidth. Exact whenever one link limits a flow throughout. Not max-min fairness: a
+// resource shares equally and does not hand a slower flow's unused share to the others (pessimistic
+// there), and a flow's two sides progress independently (optimistic when its bottleneck moves from
+// one side to the other while it runs).
+// (Until 2026-12-05 a flow advanced only on the side with the smaller share at its start; the other
+// side never charged it, so a rank sending to many receivers whose ingress links bound was never
+// charged its egress.)
 // Each resource keeps a virtual clock V (bytes delivered to each of its flows so far, advancing at
 // bandwidth / flows) and a min-heap of its flows by the V at which they finish, so a flow start or
 // end costs O(log n) even with thousands of flows on a link (a rank fetching from every other rank).
-// A *transfer* is a set of flows plus a fixed latency; it is done when its last flow has drained,
-// plus the latency (the latency does not occupy bandwidth).
+// A *transfer* is a set of flows plus a fixed latency; it is done when its last flow has drained
+// from both of its resources, plus the latency (the latency does not occupy bandwidth).
 // Time unit: milliseconds; bandwidth unit: bytes per millisecond.
 //
 // The engine allocates nothing per message once warm (a 1024-rank ring plan sends millions of
@@ -127,10 +134,10 @@ class EventHeap {
 }
 
 /**
- * Min-heap of the flows a resource is the bottleneck of, by finishV (the value of the resource's
- * virtual clock at which the flow has delivered all its bytes); per flow also the other resource
- * it crosses and its transfer id. Entry i is a[3i] = finishV, a[3i + 1] = other, a[3i + 2] = transfer
- * (one array, so the top entry is one cache line).
+ * Min-heap of the flows passing a resource, by finishV (the value of the resource's virtual clock
+ * at which the flow has passed all its bytes); per flow also the other resource it crosses (kept
+ * for tracing) and its transfer id. Entry i is a[3i] = finishV, a[3i + 1] = other, a[3i + 2] =
+ * transfer (one array, so the top entry is one cache line).
  */
 class FlowHeap {
   a = new Float64Array(12);
@@ -208,8 +215,7 @@ export class FluidNetwork {
   private trCount = 0;
   private free = new Int32Array(256);
   private nFree = 0;
-  /** Scratch for drain: the other resource and the transfer of each flow that ended. */
-  private doneOther = new Int32Array(64);
+  /** Scratch for drain: the transfer of each flow that passed the resource. */
   private doneTr = new Int32Array(64);
   /** Current simulated time (ms): the time of the event being processed. */
   now = 0;
@@ -303,7 +309,8 @@ export class FluidNetwork {
         if (sp.bytes > 0) this.startFlow(sp.r0, sp.r1, sp.bytes, tr, t);
       }
     }
-    this.trPending[tr] += n;
+    // Each flow ends once on each of its two resources.
+    this.trPending[tr] += 2 * n;
     if (n === 0) this.finish(tr, t);
   }
 
@@ -311,17 +318,19 @@ export class FluidNetwork {
     const res = this.res;
     this.advance(r0, t);
     this.advance(r1, t);
-    const b = res[4 * r1] / (res[4 * r1 + 3] + 1) < res[4 * r0] / (res[4 * r0 + 3] + 1) ? r1 : r0;
     res[4 * r0 + 3]++;
     res[4 * r1 + 3]++;
-    let q = this.queues[b];
-    if (q === undefined) this.queues[b] = q = new FlowHeap();
-    q.push(res[4 * b + 1] + bytes, b === r0 ? r1 : r0, tr);
+    let q0 = this.queues[r0];
+    if (q0 === undefined) this.queues[r0] = q0 = new FlowHeap();
+    q0.push(res[4 * r0 + 1] + bytes, r1, tr);
+    let q1 = this.queues[r1];
+    if (q1 === undefined) this.queues[r1] = q1 = new FlowHeap();
+    q1.push(res[4 * r1 + 1] + bytes, r0, tr);
     this.reschedule(r0, t);
     this.reschedule(r1, t);
   }
 
-  /** Ends every flow of resource r that has delivered its bytes by now. */
+  /** Takes off resource r every flow that has passed its bytes through r by now. */
   private drain(r: number): void {
     const t = this.now;
     this.advance(r, t);
@@ -329,22 +338,11 @@ export class FluidNetwork {
     const v = this.res[4 * r + 1];
     let nd = 0;
     while (q.n > 0 && q.a[0] <= v + 1e-9 * q.a[0] + 1e-6) {
-      if (nd === this.doneTr.length) {
-        this.doneTr = grownI32(this.doneTr, nd + 1);
-        this.doneOther = grownI32(this.doneOther, nd + 1);
-      }
-      this.doneOther[nd] = q.a[1];
+      if (nd === this.doneTr.length) this.doneTr = grownI32(this.doneTr, nd + 1);
       this.doneTr[nd++] = q.a[2];
       q.pop();
     }
-    const doneOther = this.doneOther;
     const doneTr = this.doneTr;
-    for (let i = 0; i < nd; i++) {
-      const o = doneOther[i];
-      this.advance(o, t);
-      this.res[4 * o + 3]--;
-      this.reschedule(o, t);
-    }
     this.res[4 * r + 3] -= nd;
     this.reschedule(r, t);
     // finish() runs the caller's callback, which only schedules transfers (no drain re-enters).
@@ -375,7 +373,7 @@ export class FluidNetwork {
     res[4 * r + 2] = t;
   }
 
-  /** Plans the next completion among the flows r is the bottleneck of (older plans go stale). */
+  /** Plans the next completion among the flows passing r (older plans go stale). */
   private reschedule(r: number, t: number): void {
     const v = ++this.ver[r];
     const q = this.queues[r];

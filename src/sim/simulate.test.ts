@@ -337,6 +337,10 @@ describe('simulator results do not move with its speed work', () => {
   // transfer / flow / event, Maps per message); the rewrite must give the same numbers. The link
   // efficiencies are pinned to the defaults of then (NVLink 0.8, IB 0.9; now fitted to published
   // NCCL figures) so that this stays a test of the engine, not of the defaults.
+  // 2026-12-05 (fluid.ts charges both sides of every flow): each flow now ends once on each of its two
+  // resources, so network events grow (ring 8064 -> 12096, 16256 -> 24384; usp 3792 -> 5592) with the
+  // same times (both sides equal); dispatch, whose senders' egress was never charged once receivers'
+  // links bound, moves 24.998 -> 30.819 ms (overlap) and 27.696 -> 33.016 ms.
   const h100 = resolveCluster('h100', { nvlink: { efficiency: 0.8 }, ib: { efficiency: 0.9 } });
   const km = makeKernelModel(h100, null);
   const shape = { headsQ: 64, headsKv: 8, headDim: 128, dtypeBytes: 2 };
@@ -354,25 +358,25 @@ describe('simulator results do not move with its speed work', () => {
 
   it('synthetic ring of 64 ranks (8 nodes), overlap on and off', () => {
     const p = syntheticRingPlan(64, 16384);
-    check(p, 'fwd', true, [1158.5942392455484, 1158.5942392455477, 0, 0, 8064, 4032]);
-    check(p, 'fwd', false, [1253.1766488455482, 1251.2118069788817, 32.689890800001265, 61.892518799998804, 8064, 4032]);
+    check(p, 'fwd', true, [1158.5942392455484, 1158.5942392455477, 0, 0, 12096, 4032]);
+    check(p, 'fwd', false, [1253.1766488455482, 1251.2118069788817, 32.689890800001265, 61.892518799998804, 12096, 4032]);
   });
 
   it('ring_p2p backward on causal, 64 ranks at 1M tokens', () => {
     const p = planCp('ring_p2p', generateMask('causal', 1 << 20, { seed: 0 }).heads[0], 64, {}, shape);
-    check(p, 'bwd', true, [1519.1132684781294, 1517.1484266114628, 33.20877795555795, 62.874939733330805, 16256, 8128]);
-    check(p, 'bwd', false, [1613.6956780781295, 1611.7308362114634, 65.89866875556058, 124.76745853332845, 16256, 8128]);
+    check(p, 'bwd', true, [1519.1132684781294, 1517.1484266114628, 33.20877795555795, 62.874939733330805, 24384, 8128]);
+    check(p, 'bwd', false, [1613.6956780781295, 1611.7308362114634, 65.89866875556058, 124.76745853332845, 24384, 8128]);
   });
 
   it('dispatch backward on causal_document (many flows sharing links), 64 ranks', () => {
     const p = planCp('dispatch', generateMask('causal_document', 1 << 20, { seed: 0 }).heads[0], 64, { sharding: 'granules' }, shape); // the placement these numbers were taken with (before issue 14)
-    check(p, 'bwd', true, [24.997808659635858, 23.119271661047343, 8.140465160982679, 4.590011368569106, 13753, 3884]);
-    check(p, 'bwd', false, [27.69565415751571, 25.464746615967123, 11.161574584662691, 4.266747442768939, 13858, 3884]);
+    check(p, 'bwd', true, [30.818946741139484, 28.619573456163167, 13.36269797545589, 5.188916635599515, 15834, 3884]);
+    check(p, 'bwd', false, [33.016195766844426, 30.40365367694346, 15.724047973174986, 5.024815663585362, 15955, 3884]);
   });
 
   it('usp backward (all-to-all in groups of 8 + ring across them), 64 ranks', () => {
     const p = planCp('usp', generateMask('causal', 1 << 20, { seed: 0 }).heads[0], 64, { ulysses: 8, ring: 8 }, shape);
-    check(p, 'bwd', true, [1437.9295248734848, 1437.929524873485, 13.493471111111266, 0, 3792, 984]);
-    check(p, 'bwd', false, [1448.438681495707, 1448.4386814957093, 24.002627733333536, 0, 3792, 984]);
+    check(p, 'bwd', true, [1437.9295248734848, 1437.929524873485, 13.493471111111266, 0, 5592, 984]);
+    check(p, 'bwd', false, [1448.438681495707, 1448.4386814957093, 24.002627733333536, 0, 5592, 984]);
   });
 });
