@@ -18,7 +18,7 @@ const FLAGS: Readonly<Record<string, readonly string[]>> = {
   'sim': [],
   'sim calibrate': ['--db', '--in', '--out'],
   'sim validate': ['--calibration', '--config', '--db', '--in', '--json', '--no-groups', '--out'],
-  'sim run': ['--calibration', '--config', '--direction', '--family', '--gpu', '--gpus', '--kernel', '--no-overlap', '--out', '--plots', '--preset', '--scheme', '--seed', '--seqlen', '--trace'],
+  'sim run': ['--calibration', '--config', '--direction', '--family', '--gpu', '--gpus', '--kernel', '--layout', '--no-overlap', '--out', '--plots', '--preset', '--scheme', '--seed', '--seqlen', '--trace'],
   'sim network': ['--config', '--fit'],
   'sim plots': ['--db', '--in', '--out'],
   'results': ['--db', '--direction', '--export', '--family', '--format', '--ingest', '--kernel', '--pivot', '--scheme', '--source', '--sql', '--status', '--suite'],

@@ -33,6 +33,20 @@ describe('projections with the CP planners', () => {
     expect(cases.find((c) => c.scheme === 'ulysses' && c.world === 16)!.layout).toEqual({ replicate_kv: 1 });
     const sweep = expandProjection(preset, { gpus: [64], seqlens: [1 << 20, 1 << 22], schemes: ['usp'], families: ['causal'] });
     expect(sweep.map((c) => c.seqlen)).toEqual([1 << 20, 1 << 22]);
+    // --layout goes over each scheme's default layout (ulysses keeps its K/V replication)
+    const laid = expandProjection(preset, { gpus: [16], schemes: ['dispatch', 'ulysses'], families: ['causal'], layout: { sharding: 'granules' } });
+    expect(laid.find((c) => c.scheme === 'dispatch')!.layout).toEqual({ sharding: 'granules' });
+    expect(laid.find((c) => c.scheme === 'ulysses')!.layout).toEqual({ replicate_kv: 1, sharding: 'granules' });
+  });
+
+  it('a layout given to the projection is the plan it simulates and part of the row id', () => {
+    const base = { scheme: 'dispatch' as const, family: 'causal_document', world: 8, seqlen: 8 * 1024, seed: 0 };
+    const docs = projectCase({ ...base, layout: {} }, preset, deps());
+    const gran = projectCase({ ...base, layout: { sharding: 'granules' } }, preset, deps());
+    // granules is the old placement, which the planner records by its resolved name
+    expect(gran[0].layout?.sharding).toBe('chunked');
+    expect(docs[0].layout?.sharding).toBe('documents');
+    expect(gran[0].id).not.toBe(docs[0].id);
   });
 
   it('simulates every scheme and family at P=8 and P=16 into valid simulated rows', () => {

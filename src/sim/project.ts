@@ -60,7 +60,7 @@ export function defaultLayout(scheme: string, world: number, shape: CpShape): Cp
 
 export function expandProjection(
   preset: CpPreset,
-  opts: { gpus?: readonly number[]; seqlens?: readonly number[]; families?: readonly string[]; schemes?: readonly SchemeId[]; seed?: number },
+  opts: { gpus?: readonly number[]; seqlens?: readonly number[]; families?: readonly string[]; schemes?: readonly SchemeId[]; seed?: number; layout?: CpLayout },
 ): ProjectionCase[] {
   const out: ProjectionCase[] = [];
   const gpus = opts.gpus ?? preset.gpus;
@@ -68,7 +68,7 @@ export function expandProjection(
     for (const family of opts.families ?? preset.families)
       for (const world of gpus)
         for (const seqlen of opts.seqlens ?? [preset.tokensPerGpu * world])
-          out.push({ scheme, family, world, seqlen, seed: opts.seed ?? preset.seed, layout: defaultLayout(scheme, world, preset.shape) });
+          out.push({ scheme, family, world, seqlen, seed: opts.seed ?? preset.seed, layout: { ...defaultLayout(scheme, world, preset.shape), ...opts.layout } });
   return out;
 }
 

@@ -1,5 +1,6 @@
 // attnbench sim: calibrate the cost model from measured results, validate it against every
 // measurement, and project context-parallel plans to clusters we cannot rent.
+import { parseLayout } from '../../cp/plan/index.js';
 import path from 'node:path';
 import v8 from 'node:v8';
 import type { Command } from 'commander';
@@ -76,6 +77,7 @@ export interface SimRunOptions {
   gpu?: string;
   family?: string;
   scheme?: string;
+  layout?: string;
   direction: string;
   kernel?: string;
   calibration?: string;
@@ -102,6 +104,7 @@ export async function simRunCommand(o: SimRunOptions, how: { rerun?: boolean } =
   const seqlens = o.seqlen !== undefined ? parseTokenList(o.seqlen) : undefined;
   const gpus = o.gpus !== undefined ? parseIntList(o.gpus, 'GPU count') : undefined;
   const seed = parseInteger(o.seed, '--seed', 0);
+  const layout = o.layout !== undefined ? parseLayout(o.layout) : undefined;
   for (const s of seqlens ?? [])
     for (const w of gpus ?? preset.gpus)
       if (s < w) throw badInput(`--seqlen ${s} is below the world size ${w}: a CP plan needs at least one token per GPU`);
@@ -111,7 +114,7 @@ export async function simRunCommand(o: SimRunOptions, how: { rerun?: boolean } =
   if (kernel && !hasCurve(calibration, kernel, cluster.gpu))
     warn(`no calibrated curve for kernel ${kernel} on ${cluster.gpu}: roofline fallback`);
   const kernels = makeKernelModel(cluster, calibration, kernel);
-  const cases = expandProjection(preset, { gpus, seqlens, families, schemes, seed });
+  const cases = expandProjection(preset, { gpus, seqlens, families, schemes, seed, layout });
   for (const w of new Set(cases.map((c) => c.world))) checkWorld(cluster, w);
   // Plans of ~1000 ranks can take several GB (dispatch documents and usp / loongtrain on full masks:
   // 5-8 GB at 1024): the command re-runs itself with a larger heap rather than die out of memory.
@@ -328,6 +331,7 @@ export function register(program: Command): void {
     .option('--gpu <type>', `GPU type (${Object.keys(GPU_SPECS).join(', ')}, or one defined in --config)`)
     .option('--family <ids>', 'comma-separated mask families (default: the preset)')
     .option('--scheme <ids>', 'comma-separated CP schemes (default: every scheme)')
+    .option('--layout <k=v,...>', 'scheme layout over the defaults, applied to every scheme given (e.g. sharding=granules for dispatch)')
     .option('--direction <list>', 'fwd, bwd or fwd,bwd', 'fwd,bwd')
     .option('--kernel <id>', 'kernel whose calibrated curves time the partial attention (default: the best-covered one)')
     .option('--calibration <file>', `calibration JSON (default ${DEFAULT_CALIBRATION_PATH} when present)`)
