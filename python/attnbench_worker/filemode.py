@@ -18,6 +18,7 @@ import threading
 import time
 
 from . import PROTOCOL_VERSION, kernels, protocol
+from .jsonl import iter_records
 
 HELLO_TIMEOUT_S = 600.0
 GRACE_S = 30.0  # on top of a job's timeoutS, for reading inputs and the reference
@@ -140,16 +141,7 @@ def read_jobs(path):
 
 
 def done_ids(path):
-    ids = set()
-    if not os.path.exists(path):
-        return ids
-    with open(path, encoding="utf-8") as f:
-        for line in f:
-            try:
-                ids.add(json.loads(line)["id"])
-            except (json.JSONDecodeError, KeyError, TypeError):
-                continue  # a torn last line from a killed run
-    return ids
+    return {r["id"] for r in iter_records(path) if "id" in r}
 
 
 def run_file(jobs_path, out_path, resume=False, python=None, log=sys.stderr):

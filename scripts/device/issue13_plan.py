@@ -23,6 +23,9 @@ import struct
 import sys
 import zlib
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "python"))
+from attnbench_worker.jsonl import iter_records  # noqa: E402
+
 RATE = {"fwd": 300e12, "bwd": 150e12}
 FIXED_S = 2.5
 CHECK_S = 4.0  # the float32 reference and the error check at S <= 8k
@@ -119,27 +122,20 @@ def summary(stamp, files):
     print("\n| case | kernel | status | ms | TFLOP/s | peak GiB |")
     print("| --- | --- | --- | --- | --- | --- |")
     for path in files:
-        if not os.path.exists(path):
-            continue
-        with open(path) as f:
-            for line in f:
+        for r in iter_records(path):
+            date = (r.get("env") or {}).get("date")
+            if since and date:
                 try:
-                    r = json.loads(line)
+                    if datetime.datetime.fromisoformat(date.replace("Z", "+00:00")) < since:
+                        continue
                 except ValueError:
-                    continue
-                date = (r.get("env") or {}).get("date")
-                if since and date:
-                    try:
-                        if datetime.datetime.fromisoformat(date.replace("Z", "+00:00")) < since:
-                            continue
-                    except ValueError:
-                        pass
-                ms = (r.get("times") or {}).get("medianMs")
-                tf = r.get("tflops")
-                mem = (r.get("memory") or {}).get("peakDeltaBytes")
-                case = r.get("id", "?").split(":", 1)[-1]
-                print(f"| {case[:60]} | {r.get('kernel')}{'/' + r['scheme'] if r.get('scheme') else ''} | {r.get('status')} | "
-                      f"{'-' if ms is None else round(ms, 3)} | {'-' if tf is None else round(tf)} | {'-' if mem is None else round(mem / 2**30, 2)} |")
+                    pass
+            ms = (r.get("times") or {}).get("medianMs")
+            tf = r.get("tflops")
+            mem = (r.get("memory") or {}).get("peakDeltaBytes")
+            case = r.get("id", "?").split(":", 1)[-1]
+            print(f"| {case[:60]} | {r.get('kernel')}{'/' + r['scheme'] if r.get('scheme') else ''} | {r.get('status')} | "
+                  f"{'-' if ms is None else round(ms, 3)} | {'-' if tf is None else round(tf)} | {'-' if mem is None else round(mem / 2**30, 2)} |")
 
 
 def main():

@@ -11,8 +11,7 @@ per-rank FLOPs and bytes from the manifest), as it does for the kernel worker's 
      "error": {...} | null, "notes": [...], "env": {...}}
 """
 
-import json
-import os
+from ..jsonl import iter_records
 
 RECORD = "cp.measurement"
 VERSION = 1
@@ -44,14 +43,5 @@ def make_record(doc, direction, opts, env, kernel_name, status, message=None, pe
 def finished_ids(path):
     """Keys (record.record_key) of ok measurement records in a result file (for --resume); a
     missing file has none, a line cut short by a killed run is skipped."""
-    ids = set()
-    if path and os.path.exists(path):
-        with open(path) as f:
-            for line in f:
-                try:
-                    r = json.loads(line)
-                except ValueError:
-                    continue
-                if isinstance(r, dict) and r.get("status") == "ok" and "case" in r:
-                    ids.add(record_key(r.get("case"), r.get("direction"), r.get("tag"), r.get("device"), r.get("kernel")))
-    return ids
+    return {record_key(r.get("case"), r.get("direction"), r.get("tag"), r.get("device"), r.get("kernel"))
+            for r in iter_records(path) if r.get("status") == "ok" and "case" in r}
