@@ -61,6 +61,18 @@ export function mergeSorted(rs: readonly Range[]): Range[] {
   return out;
 }
 
+/** First index n with rs[n].end > x, for ranges sorted by start whose ends are sorted too (disjoint ranges); rs.length if none. */
+export function firstEndingAfter(rs: readonly { readonly end: number }[], x: number): number {
+  let lo = 0;
+  let hi = rs.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (rs[mid].end > x) hi = mid;
+    else lo = mid + 1;
+  }
+  return lo;
+}
+
 /** a minus b; both sorted and merged. */
 export function subtractRanges(a: readonly Range[], b: readonly Range[]): Range[] {
   const out: Range[] = [];

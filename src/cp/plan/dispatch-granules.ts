@@ -11,7 +11,7 @@
 import { badInput } from '../../errors.js';
 import type { Range } from '../../mask/types.js';
 import type { CpLayout } from '../types.js';
-import { AreaIndex, mergeSorted, rangesLength, subtractRanges } from './area.js';
+import { AreaIndex, firstEndingAfter, mergeSorted, rangesLength, subtractRanges } from './area.js';
 import { layoutInt } from './common.js';
 
 export function layoutNumber(layout: CpLayout, key: string, dflt: number, min: number): number {
@@ -224,21 +224,11 @@ export function fetchSets(idx: AreaIndex, owned: Range[][]): Map<number, Range[]
   const seg: { start: number; end: number; owner: number }[] = [];
   owned.forEach((rs, r) => rs.forEach((x) => seg.push({ start: x.start, end: x.end, owner: r })));
   seg.sort((a, b) => a.start - b.start);
-  const find = (x: number) => {
-    let lo = 0;
-    let hi = seg.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >> 1;
-      if (seg[mid].end > x) hi = mid;
-      else lo = mid + 1;
-    }
-    return lo;
-  };
   return owned.map((own) => {
     const need = subtractRanges(idx.colExtentOf(own), own);
     const bySrc = new Map<number, Range[]>();
     for (const n of need) {
-      for (let t = find(n.start); t < seg.length && seg[t].start < n.end; t++) {
+      for (let t = firstEndingAfter(seg, n.start); t < seg.length && seg[t].start < n.end; t++) {
         const s = Math.max(n.start, seg[t].start);
         const e = Math.min(n.end, seg[t].end);
         if (e <= s) continue;

@@ -11,7 +11,7 @@
 import { badInput } from '../../errors.js';
 import type { Mask, Range } from '../../mask/types.js';
 import type { SchemeId } from '../types.js';
-import { AreaIndex, mergeSorted } from './area.js';
+import { AreaIndex, firstEndingAfter, mergeSorted } from './area.js';
 import { shard, type Sharding } from './common.js';
 import { docZigzagShards, documentUnits } from './doc-place.js';
 
@@ -78,18 +78,8 @@ export function splitTokens(rs: readonly Range[], n: number): Range[][] {
  */
 export function ringPairEstimate(units: readonly Range[], groupTokens: readonly (readonly Range[])[]): number {
   const n = new Float64Array(units.length);
-  const firstUnitEndingAfter = (x: number) => {
-    let lo = 0;
-    let hi = units.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >> 1;
-      if (units[mid].end > x) hi = mid;
-      else lo = mid + 1;
-    }
-    return lo;
-  };
   for (const T of groupTokens) {
-    for (const r of T) for (let d = firstUnitEndingAfter(r.start); d < units.length && units[d].start < r.end; d++) n[d]++;
+    for (const r of T) for (let d = firstEndingAfter(units, r.start); d < units.length && units[d].start < r.end; d++) n[d]++;
   }
   let sum = 0;
   for (const x of n) sum += x * x;
