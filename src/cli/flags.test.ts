@@ -20,6 +20,7 @@ const FLAGS: Readonly<Record<string, readonly string[]>> = {
   'sim validate': ['--calibration', '--config', '--db', '--in', '--json', '--no-groups', '--out'],
   'sim run': ['--calibration', '--config', '--direction', '--family', '--gpu', '--gpus', '--kernel', '--layout', '--no-overlap', '--out', '--plots', '--preset', '--scheme', '--seed', '--seqlen', '--trace'],
   'sim network': ['--config', '--fit'],
+  'sim estimate': ['--budget-s', '--calibration', '--gpu', '--plan-dir'],
   'sim plots': ['--db', '--in', '--out'],
   'results': ['--db', '--direction', '--export', '--family', '--format', '--ingest', '--kernel', '--pivot', '--scheme', '--source', '--sql', '--status', '--suite'],
   'report': ['--db', '--in', '--out', '--title', '--trace'],

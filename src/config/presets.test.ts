@@ -4,7 +4,7 @@ import { expandSweep } from '../bench/sweep.js';
 import { AttnbenchError } from '../errors.js';
 import { generateMask } from '../mask/families/index.js';
 import { kernelSweepFromOptions, type KernelCliOptions } from './kernel-options.js';
-import { KERNEL_PRESETS, PAPER_FAMILIES, PAPER_SEQLENS } from './presets.js';
+import { CALIBRATE_KERNELS, KERNEL_PRESETS, PAPER_FAMILIES, PAPER_SEQLENS } from './presets.js';
 
 const opts = (o: Partial<KernelCliOptions>): KernelCliOptions => ({ executor: 'torch', seed: '0', out: 'x.jsonl', ...o });
 
@@ -79,6 +79,14 @@ describe('kernel sweep options', () => {
     expect(cases.some((c) => c.family === 'causal_document' && c.seqlen === 1 << 20)).toBe(true);
     expect(cases.some((c) => c.family === 'block_sparse' && c.headsQ === 4 && c.headsKv === 4)).toBe(true);
     expect(cases.some((c) => c.kernel === 'torch_naive' || c.kernel === 'sdpa_math')).toBe(false);
+    // Only the kernels the simulator is calibrated for; priority order: new heads at small S first,
+    // the costliest shape (4:4 causal at 256k) last, so a device call cut short keeps the rest.
+    expect(new Set(cases.map((c) => c.kernel))).toEqual(new Set(CALIBRATE_KERNELS));
+    expect(`${cases[0].headsQ}:${cases[0].headsKv}`).not.toBe('64:8');
+    expect(cases[0].seqlen).toBeLessThanOrEqual(2048);
+    const last = cases[cases.length - 1];
+    expect([last.family, last.seqlen, last.headsQ, last.headsKv]).toEqual(['causal', 256 * 1024, 4, 4]);
+    expect(cases.findIndex((c) => c.seqlen >= 64 * 1024)).toBeGreaterThan(cases.findLastIndex((c) => c.family === 'block_sparse'));
   });
 });
 

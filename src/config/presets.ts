@@ -1,7 +1,7 @@
 // Named kernel sweeps as typed functions (SPEC sections 5, 6). A preset returns whole sweeps;
 // flags override fields. Executor-specific kernel lists come from the kernel registry.
 import type { KernelSweep } from '../bench/sweep.js';
-import type { ExecutorId, KernelId } from '../ids.js';
+import type { ExecutorId, FamilyId, KernelId } from '../ids.js';
 import { allKernels } from '../kernels/registry.js';
 
 export interface KernelPreset {
@@ -92,7 +92,7 @@ export const KERNEL_PRESETS: Readonly<Record<string, KernelPreset>> = {
     ],
   },
   calibrate: {
-    description: 'simulator calibration: heads 64:8 / 16:2 / 4:4 / 4:1, S 1k-1M, plain / varlen / dense-mask paths, block-sparse at 4:4; ~430 cases, most of them quick (issue 15)',
+    description: 'simulator calibration (issue 15), in priority order: heads 16:2 / 4:4 / 4:1 beside 64:8, S 1k-1M, plain / varlen / dense-mask paths, block-sparse at 4:4; flex, sdpa_cudnn / flash / efficient, triton_ranges, triton_blocksparse; torch: 208 cases (206 planned), ~14.5 min on the H200 (attnbench sim estimate)',
     samples: 1,
     sweeps: calibrateSweeps,
   },
@@ -104,22 +104,42 @@ export const KERNEL_PRESETS: Readonly<Record<string, KernelPreset>> = {
 };
 
 /**
+ * Kernels the calibrate preset measures, in the order they run within a shape: the ones the
+ * simulator projects with and the ones measured on the H200 so far (flex first: the projections use it).
+ */
+export const CALIBRATE_KERNELS = ['flex', 'sdpa_cudnn', 'sdpa_flash', 'triton_ranges', 'sdpa_efficient', 'triton_blocksparse'] as const;
+
+/**
  * Simulator calibration (issue 15): shapes that separate the kernel model's terms (waves, per-launch
- * and per-tile costs): heads 64:8, 16:2, 4:4, 4:1, S from 1k to 1M, every input path (plain, varlen
- * documents, dense boolean masks), block-sparse at 4:4. Quadratic-memory kernels are left out.
+ * and per-tile costs): heads 16:2, 4:4, 4:1 beside the paper's 64:8, S from 1k to 1M, every input
+ * path (plain, varlen documents, dense boolean masks), block-sparse at 4:4. The sweeps run in
+ * priority order (the CLI appends each row as measured and resumes with --resume), so a device call
+ * cut short still leaves the most informative rows: (1) small and mid S at the new heads on every
+ * path, (2) block-sparse at 4:4, (3) long documents (64k-1M), (4) last, the one long causal shape.
+ * Device time: `attnbench sim estimate` on the plan (README simulator section).
  */
 function calibrateSweeps(executor: ExecutorId): KernelSweep[] {
-  const quadratic = (k: KernelId) => k === 'torch_naive' || k === 'sdpa_math';
-  const kernels = kernelsOf(executor).filter((k) => !quadratic(k));
-  const sparse = sparseSuite(executor);
+  const have = new Set(kernelsOf(executor));
+  const kernels = CALIBRATE_KERNELS.filter((k) => have.has(k)) as KernelId[];
+  const perHead = new Set(kernelsOf(executor, (p) => p));
   const k = (s: number) => s * 1024;
+  const at = (headsQ: number, headsKv: number, families: FamilyId[], seqlens: number[]): KernelSweep => ({ ...gpuBase, kernels, headsQ, headsKv, families, seqlens });
   return [
-    { ...gpuBase, kernels, families: ['causal_document'], seqlens: [k(1), k(64)] },
-    { ...gpuBase, kernels, headsQ: 16, headsKv: 2, families: ['causal', 'causal_document'], seqlens: [k(2), k(16), k(128)] },
-    { ...gpuBase, kernels, headsQ: 16, headsKv: 2, families: ['sliding_window_causal'], seqlens: [k(16)] },
-    { ...gpuBase, kernels, headsQ: 4, headsKv: 4, families: ['causal', 'causal_document'], seqlens: [k(4), k(256)] },
-    { ...gpuBase, kernels, headsQ: 4, headsKv: 1, families: ['causal_document'], seqlens: [k(16), k(1024)] },
-    { ...sparse, kernels: sparse.kernels.filter((x) => !quadratic(x)), headsQ: 4, headsKv: 4, seqlens: [k(16)], paramGrid: { s: [0.2, 0.5], block: [64, 128] } },
+    // (1) small and mid S at the new heads: plain (causal), varlen (documents), dense-mask paths
+    at(16, 2, ['causal', 'causal_document'], [k(1), k(16)]),
+    at(4, 4, ['causal', 'causal_document'], [k(4)]),
+    at(4, 1, ['causal_document'], [k(16)]),
+    at(16, 2, ['sliding_window_causal'], [k(16)]),
+    // (2) block-sparse at 4:4 (per-head masks: flex and the Triton kernels)
+    { ...sparseSuite(executor), kernels: kernels.filter((x) => perHead.has(x)), headsQ: 4, headsKv: 4, seqlens: [k(16)], paramGrid: { s: [0.2, 0.5], block: [64, 128] } },
+    // (3) long documents at every heads configuration, and 16:2 causal beyond the paper's 48k
+    at(64, 8, ['causal_document'], [k(64)]),
+    at(4, 1, ['causal_document'], [k(1024)]),
+    at(4, 4, ['causal_document'], [k(256)]),
+    at(16, 2, ['causal_document'], [k(128)]),
+    at(16, 2, ['causal'], [k(64)]),
+    // (4) the long causal shape (the costliest: ~2.5 min)
+    at(4, 4, ['causal'], [k(256)]),
   ];
 }
 

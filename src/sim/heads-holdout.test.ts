@@ -65,7 +65,7 @@ describe('heads hold-out from the calibrate preset', () => {
     expect(text).toMatch(/leave one heads out \(4 group\(s\): 16:2, 4:1, 4:4, 64:8\)/);
     expect(text).not.toMatch(/every row has heads/);
     const heads = leaveGroupOut(observations, ['heads']);
-    expect(heads.length).toBe(observations.length); // one row per case id (the presets share 64:8 causal_document at 1k)
+    expect(heads.length).toBe(observations.length); // one row per case id (no case id in both presets)
     // Unseen heads are extrapolation; a kernel that follows the model is predicted to a fraction of a percent.
     for (const p of heads) {
       expect(p.extrapolation, p.group).toBe(true);

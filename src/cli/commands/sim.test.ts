@@ -149,4 +149,23 @@ describe('attnbench sim', () => {
     await badInput([...run, '--config', path.join(dir, 'missing.json')], /cannot read cluster config/);
     await badInput(['sim', 'run', '--preset', 'nope'], /unknown preset 'nope'/);
   });
+
+  it('estimate times a planned sweep case by case and splits it into calls of --budget-s', async () => {
+    const { register: registerKernels } = await import('./kernels.js');
+    const planDir = path.join(dir, 'plan');
+    const program = new Command('attnbench').exitOverride();
+    registerKernels(program);
+    await program.parseAsync(['kernels', '--executor', 'torch', '--kernel', 'flex,sdpa_cudnn', '--family', 'causal', '--seqlen', '1k,4k', '--plan-dir', planDir], { from: 'user' });
+    const cal = path.join(dir, 'cal.json');
+    await cli('sim', 'calibrate', '--in', rowsFile(), '--out', cal); // curves of fa2 only
+    out.length = 0;
+    await cli('sim', 'estimate', '--plan-dir', planDir, '--gpu', 'h200', '--calibration', cal, '--budget-s', '3');
+    const text = out.join('');
+    expect(text).toMatch(/^8 case\(s\) from .* \(0 refused at planning, not counted\)/);
+    // no curve for flex or sdpa_cudnn: every case timed by the roofline, flex charged its compile
+    expect(text).toMatch(/total \d+ s .*; 8 case\(s\) timed by the roofline/);
+    expect(text).toMatch(/flex +causal +1k 64:8 +fwd .*\(roofline\) \+2.2 s compile/);
+    expect((text.match(/^call \d+ of 3 s/gm) ?? []).length).toBeGreaterThan(1);
+    await badInput(['sim', 'estimate', '--plan-dir', path.join(dir, 'nope')], /cases.jsonl not found: plan the sweep first/);
+  });
 });

@@ -354,6 +354,18 @@ export function register(program: Command): void {
     });
 
   sim
+    .command('estimate')
+    .description('device time of a planned kernel sweep (attnbench kernels --plan-dir DIR), case by case in run order, and where calls of --budget-s end')
+    .requiredOption('--plan-dir <dir>', 'folder written by attnbench kernels --executor torch ... --plan-dir')
+    .option('--calibration <file>', `calibration JSON (default ${DEFAULT_CALIBRATION_PATH} when present)`)
+    .option('--gpu <type>', 'GPU type whose curves time the kernels', 'h200')
+    .option('--budget-s <n>', 'seconds per device call (splits the run order into calls)', '500')
+    .action(async (o: { planDir: string; calibration?: string; gpu: string; budgetS: string }) => {
+      const { estimateReport } = await import('./sim-estimate.js');
+      process.stdout.write(estimateReport({ ...o, budgetS: parseInteger(o.budgetS, '--budget-s') }));
+    });
+
+  sim
     .command('plots')
     .description('draw projections: TFLOP/s per GPU and scaling efficiency vs GPUs and vs S (SVG and PNG)')
     .option('--in <file>', 'result rows JSONL with simulated CP rows (repeatable; measured CP rows are drawn beside them)', collect)
