@@ -16,43 +16,31 @@
 //    node, default 8; doc-nodes.ts): sets that exchange the most keys share a node, so their
 //    fetches cross NVLink, not InfiniBand (balance and bytes unchanged).
 // 2. Communication: a rank needs the key columns its rows reach (AreaIndex.colExtent) minus what
-//    it owns, split by owner. One batched p2p moves exactly those ranges (fetched during the local
-//    block's compute), then one attention step covers all of them (concatenated); when every rank
-//    needs everything it is an all-gather instead. Backward fetches again, computes the remote
-//    dK/dV in one step, splits it per owner and returns it in one batched p2p (or a
-//    reduce-scatter), where the owner adds it into its dkv. So a rank runs at most two attention
-//    steps per direction (local, remote), whatever the placement.
-import type { Mask, Range } from '../../mask/types.js';
-import type { CpLayout, CpShape, P2POp, Planner, Step } from '../types.js';
-import { AreaIndex, mergeSorted, rangesIntersect, rangesLength } from './area.js';
+//    it owns, split by owner. Batched p2p moves exactly those ranges, then one attention step
+//    covers all of them (concatenated); when every rank needs everything it is an all-gather
+//    instead. Routes (layout `exchange`, dispatch-routes.ts): direct (one batch, during the local
+//    step), or relay (default for document placements over several nodes): keys from another
+//    node cross InfiniBand once per node, to one relay rank that forwards them to the others
+//    over NVLink (a second batch, during the local step). Backward fetches again, computes the
+//    remote dK/dV in one step and sends it back the same routes (relays sum their node's
+//    gradients first), where the owner adds it into its dkv (dispatch-build.ts). So a rank runs
+//    at most two attention steps per direction (local, remote), whatever the placement.
+import type { Range } from '../../mask/types.js';
+import type { Planner } from '../types.js';
+import { AreaIndex, rangesLength } from './area.js';
 import { tileOrder } from './doc-order.js';
 import { documentUnits, placeDocuments } from './doc-place.js';
 import { nodeOrder } from './doc-nodes.js';
+import { buildDispatch } from './dispatch-build.js';
+import { directRoutes, relayRoutes } from './dispatch-routes.js';
 import { fetchSets, fetchTokens, granulePlacement, imbalanceOf, layoutNumber } from './dispatch-granules.js';
-import {
-  allHeads,
-  assemblePlan,
-  attnBwdStep,
-  attnPair,
-  attnStep,
-  Buffers,
-  checkLayoutKeys,
-  checkShape,
-  checkSquare,
-  checkWorld,
-  declareIo,
-  layoutEnum,
-  layoutInt,
-  RankBuilder,
-  waitSteps,
-  type AttnPair,
-  type LayoutParam,
-} from './common.js';
+import { checkLayoutKeys, checkShape, checkSquare, checkWorld, layoutEnum, layoutInt, type LayoutParam } from './common.js';
 import { badInput } from '../../errors.js';
 
 const SHARDING_MODES = ['auto', 'documents', 'granules', 'contiguous', 'chunked', 'chunked_local'] as const;
 const SPLIT_MODES = ['fill', 'zigzag'] as const;
 const COMM_MODES = ['auto', 'p2p', 'all_gather'] as const;
+const EXCHANGE_MODES = ['auto', 'direct', 'relay'] as const;
 
 export const params: readonly LayoutParam[] = [
   {
@@ -67,7 +55,8 @@ export const params: readonly LayoutParam[] = [
   { key: 'granule', kind: 'int', description: 'token granularity of cuts (default: a power of two <= 128, >= 16 granules per rank)' },
   { key: 'comm', kind: 'enum', values: COMM_MODES, description: 'auto (default), p2p or all_gather' },
   { key: 'target', kind: 'number', description: 'area imbalance bound (default 1.05 for documents, 1.02 for granule shardings)' },
-  { key: 'node', kind: 'int', description: 'documents: GPUs per node for the rank order (default 8: token sets that exchange most share a node, doc-nodes.ts); 1 keeps the placement\'s order' },
+  { key: 'node', kind: 'int', description: 'GPUs per node (default 8) for the documents rank order (token sets that exchange most share a node, doc-nodes.ts; 1 keeps the placement\'s order) and the relay exchange' },
+  { key: 'exchange', kind: 'enum', values: EXCHANGE_MODES, description: 'p2p routes of the K/V exchange: direct (every rank fetches from every owner), relay (keys from another node cross InfiniBand once per node, to one relay rank that forwards them over NVLink: dispatch-routes.ts) or auto (default: relay for document placements over more than one node, else direct)' },
   { key: 'max_token_ratio', kind: 'number', description: 'largest tokens per rank / mean (default 1.5 for documents, 2 for chunked, none for contiguous)' },
 ];
 
@@ -115,8 +104,8 @@ export const plan: Planner = (mask, world, layout, shape) => {
   placed ??= granulePlacement(idx, P, layout, mode === 'auto' || mode === 'documents' || mode === 'granules' ? 'auto' : mode);
   let owned = placed.owned;
   let need = fetchSets(idx, owned);
+  const G = layoutInt('dispatch', layout, 'node', 8, 1);
   if (placed.used.sharding === 'documents') {
-    const G = layoutInt('dispatch', layout, 'node', 8, 1);
     if (G > 1 && P > G) {
       const perm = nodeOrder(need, G);
       owned = perm.map((i) => owned[i]);
@@ -126,149 +115,12 @@ export const plan: Planner = (mask, world, layout, shape) => {
   }
   const everyone = need.every((m, r) => m.size === P - 1 && [...m].every(([s, rs]) => rangesLength(rs) === rangesLength(owned[s])));
   const comm = commMode === 'auto' ? (everyone && P > 1 ? 'all_gather' : 'p2p') : commMode;
+  const exMode = layoutEnum('dispatch', layout, 'exchange', EXCHANGE_MODES, 'auto');
+  const exchange = comm === 'all_gather' || G <= 1 || P <= G ? 'direct' : exMode === 'auto' ? (placed.used.sharding === 'documents' ? 'relay' : 'direct') : exMode;
+  const routes = exchange === 'relay' ? relayRoutes(need, G) : directRoutes(need);
   // The layout that reproduces this plan when given back.
-  const used = { ...placed.used, comm };
+  const used = { ...placed.used, comm, ...(exchange === 'relay' ? { exchange, node: G } : {}) };
   // Document placements: each rank's remote-reading pieces first, tile-aligned (doc-order.ts).
   const order = placed.used.sharding === 'documents' ? owned.map((own) => tileOrder(idx, own, units0 ??= documentUnits(idx, 0))) : null;
-  return build(mask, P, used, shape, idx, owned, need, comm, order);
+  return buildDispatch(mask, P, used, shape, idx, owned, need, comm, order, routes);
 };
-
-function build(
-  mask: Mask,
-  P: number,
-  layout: CpLayout,
-  shape: CpShape,
-  idx: AreaIndex,
-  owned: Range[][],
-  need: Map<number, Range[]>[],
-  comm: 'p2p' | 'all_gather',
-  order: Range[][] | null,
-) {
-  const bufs = new Buffers(shape);
-  const waitStep = waitSteps();
-  const HQ = allHeads(shape.headsQ);
-  const HKV = allHeads(shape.headsKv);
-  const group = Array.from({ length: P }, (_, r) => r);
-  const all = (order ?? owned).flat();
-  const builders = owned.map((own, r) => {
-    const rb = new RankBuilder(r, order ? order[r] : own);
-    declareIo(rb, bufs, shape, HQ, HKV);
-    return rb;
-  });
-  for (const rb of builders) {
-    const r = rb.rank;
-    const q = rb.desc('q');
-    const kv = rb.desc('kv');
-    const F = rb.forward;
-    const B = rb.backward;
-    if (comm === 'all_gather') {
-      const kvAll = rb.desc(rb.buf(bufs.get('kv.all', 'kv', all, HKV)));
-      const kvAllB = rb.desc(rb.buf(bufs.get('kv.all.b', 'kv', all, HKV)));
-      rb.buf(bufs.get('dkv.all', 'dkv', all, HKV));
-      const pair = attnPair(idx, rb.owned, all, true)!;
-      F.push({ kind: 'all_gather', group, input: 'kv', output: kvAll.name }, attnStep(q, kvAll, 'o', pair, shape));
-      B.push(
-        { kind: 'all_gather', group, input: 'kv', output: kvAllB.name },
-        attnBwdStep(q, kvAllB, { o: 'o', dout: 'do', dq: 'dq', dkv: 'dkv.all' }, pair, shape),
-        { kind: 'reduce_scatter', group, input: 'dkv.all', output: 'dkv' },
-      );
-      continue;
-    }
-    // Who fetches what from me, in rank order; what I fetch from whom, in rank order.
-    const sendsTo: [number, Range[]][] = [];
-    for (let r2 = 0; r2 < P; r2++) {
-      const rs = r2 === r ? undefined : need[r2].get(r);
-      if (rs) sendsTo.push([r2, rs]);
-    }
-    const fetches = [...need[r]].sort((a, b) => a[0] - b[0]);
-    // Sent as is when the peer needs all of it in the same order (tileOrder may reorder ranges).
-    const whole = (rs: Range[]) => rs.length === rb.owned.length && rs.every((x, i) => x.start === rb.owned[i].start && x.end === rb.owned[i].end);
-    // Only the q ranges whose key columns reach a source's ranges take part in its steps.
-    const exts = rb.owned.map((x) => idx.colExtent(x.start, x.end));
-    const reach = (rs: readonly Range[]) => {
-      const sorted = mergeSorted(rs);
-      return exts.flatMap((e, i) => (rangesIntersect(e, sorted) ? [i] : []));
-    };
-    const pairWith = (rs: readonly Range[]) => attnPair(idx, rb.owned, rs, true, reach(rs))!;
-    const fetchPhase = (steps: Step[], suffix: string) => {
-      const ops: P2POp[] = [];
-      for (const [r2, rs] of sendsTo) {
-        let name = 'kv';
-        if (!whole(rs)) {
-          name = rb.buf(bufs.fresh(`kv.to${r2}${suffix}`, 'kv', rs, HKV));
-          steps.push({ kind: 'copy', from: 'kv', into: name });
-        }
-        ops.push({ op: 'send', peer: r2, buf: name });
-      }
-      for (const [s, rs] of fetches) ops.push({ op: 'recv', peer: s, buf: rb.buf(bufs.fresh(`kv@${s}${suffix}`, 'kv', rs, HKV)) });
-      if (ops.length) steps.push({ kind: 'p2p', ops, handle: `fetch${suffix}` });
-      return ops.length > 0;
-    };
-    // Remote K/V: one buffer per source; with several sources they are concatenated first so
-    // that one attention step (one restricted mask) covers them all.
-    const single = fetches.length === 1;
-    const remote = single ? fetches[0][1] : mergeSorted(fetches.flatMap(([, rs]) => rs));
-    // Document placements: the remote step runs over the rows that read remote keys only (a copy
-    // of them, tile-aligned first: doc-order.ts), so no query tile mixes them with local rows.
-    const rows = fetches.length ? reach(remote) : [];
-    const sub = order !== null && rows.length < rb.owned.length ? rows.map((i) => rb.owned[i]) : null;
-    const remotePair = !fetches.length ? null : sub ? attnPair(idx, sub, remote, true)! : pairWith(remote);
-    const gather = (steps: Step[], suffix: string): string => {
-      if (single) return `kv@${fetches[0][0]}${suffix}`;
-      const into = rb.buf(bufs.fresh(`kv.remote${suffix}`, 'kv', remote, HKV));
-      for (const [s] of fetches) steps.push({ kind: 'copy', from: `kv@${s}${suffix}`, into });
-      return into;
-    };
-    /** A buffer of the `sub` rows copied from `from` (declared with `tensor`, all its heads). */
-    const subOf = (steps: Step[], from: string, name: string, tensor: 'q' | 'o' | 'do', heads = HQ) => {
-      rb.buf(bufs.fresh(name, tensor, sub!, heads));
-      steps.push({ kind: 'copy', from, into: name });
-      return name;
-    };
-    // forward
-    const fetching = fetchPhase(F, '');
-    const localPair = pairWith(rb.owned);
-    F.push(attnStep(q, kv, 'o', localPair, shape));
-    if (fetching) F.push(waitStep('fetch'));
-    if (remotePair && sub) {
-      const kvRemote = rb.desc(gather(F, ''));
-      const qr = rb.desc(subOf(F, 'q', 'q.r', 'q'));
-      rb.buf(bufs.fresh('o.r', 'o', sub, HQ));
-      F.push(attnStep(qr, kvRemote, 'o.r', remotePair, shape));
-      subOf(F, 'o', 'o.s', 'o');
-      F.push({ kind: 'merge', into: 'o.s', from: 'o.r' }, { kind: 'copy', from: 'o.s', into: 'o' });
-    } else if (remotePair) {
-      rb.buf(bufs.get('o.p', 'o', rb.owned, HQ));
-      F.push(attnStep(q, rb.desc(gather(F, '')), 'o.p', remotePair, shape), { kind: 'merge', into: 'o', from: 'o.p' });
-    }
-    // backward
-    const names = { o: 'o', dout: 'do', dq: 'dq' };
-    const refetching = fetchPhase(B, '.b');
-    B.push(attnBwdStep(q, kv, { ...names, dkv: 'dkv' }, localPair, shape));
-    if (refetching) B.push(waitStep('fetch.b'));
-    const ret: P2POp[] = [];
-    if (remotePair) {
-      const kvRemote = rb.desc(gather(B, '.b'));
-      const dRemote = single ? `dkv@${fetches[0][0]}` : 'dkv.remote';
-      if (!single) rb.buf(bufs.fresh(dRemote, 'dkv', remote, HKV));
-      if (sub) {
-        const qr = rb.desc(subOf(B, 'q', 'q.r.b', 'q'));
-        const io = { o: subOf(B, 'o', 'o.r.b', 'o'), dout: subOf(B, 'do', 'do.r.b', 'do'), dq: 'dq.r', dkv: dRemote };
-        rb.buf(bufs.fresh('dq.r', 'dq', sub, HQ));
-        B.push(attnBwdStep(qr, kvRemote, io, remotePair, shape), { kind: 'accumulate', from: 'dq.r', into: 'dq' });
-      } else B.push(attnBwdStep(q, kvRemote, { ...names, dkv: dRemote }, remotePair, shape));
-      for (const [s, rs] of fetches) {
-        const d = rb.buf(bufs.fresh(`dkv@${s}`, 'dkv', rs, HKV));
-        if (!single) B.push({ kind: 'copy', from: dRemote, into: d });
-        ret.push({ op: 'send', peer: s, buf: d });
-      }
-    }
-    for (const [r2, rs] of sendsTo) ret.push({ op: 'recv', peer: r2, buf: rb.buf(bufs.fresh(`dkv.from${r2}`, 'dkv', rs, HKV)) });
-    if (ret.length) {
-      B.push({ kind: 'p2p', ops: ret });
-      for (const [r2] of sendsTo) B.push({ kind: 'accumulate', from: `dkv.from${r2}`, into: 'dkv' });
-    }
-  }
-  return assemblePlan('dispatch', P, layout, mask, shape, P > 1 ? { world: [group] } : {}, builders);
-}
-

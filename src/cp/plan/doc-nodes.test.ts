@@ -46,7 +46,7 @@ describe('nodeOrder: sets that exchange most share a node', () => {
   it('dispatch documents at P = 32: same token sets, balance and bytes; fewer keys cross nodes; checker ok', () => {
     const mask = sharedMask(generateMask('causal_document', 32 * 8192, { seed: 0 }));
     const flat = planCp('dispatch', mask, 32, { node: 1 }, SHAPE);
-    const nodes = planCp('dispatch', mask, 32, {}, SHAPE);
+    const nodes = planCp('dispatch', mask, 32, { exchange: 'direct' }, SHAPE);
     expect(nodes.layout.node).toBe(8);
     const key = (p: Plan) => p.ranks.map((r) => JSON.stringify([...r.owned].sort((a, b) => a.start - b.start))).sort();
     expect(key(nodes)).toEqual(key(flat));

@@ -22,6 +22,7 @@ const LAYOUTS: readonly [string, number, CpLayout][] = [
   ['dispatch', 8, { sharding: 'documents', node: 2 }],
   ['dispatch', 8, { node: 4 }],
   ['dispatch', 4, { sharding: 'documents', node: 2 }],
+  ['dispatch', 8, { sharding: 'granules', exchange: 'relay', node: 2 }],
 ];
 
 const arbCase = fc
