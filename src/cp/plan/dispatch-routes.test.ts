@@ -4,7 +4,7 @@ import { FAMILY_IDS, generateMask } from '../../mask/families/index.js';
 import type { Range } from '../../mask/types.js';
 import { checkPlan } from '../check.js';
 import { assemble, compare, randomInputs, rankInputs, reference, runLocal } from '../exec/harness.js';
-import type { CpShape, Plan } from '../types.js';
+import type { CpLayout, CpShape, Plan } from '../types.js';
 import { mergeSorted, rangesLength, subtractRanges } from './area.js';
 import { directRoutes, relayRoutes, sendLists } from './dispatch-routes.js';
 import { planCp, sharedMask } from './index.js';
@@ -109,7 +109,8 @@ describe('dispatch exchange=relay', () => {
   it.each(FAMILY_IDS.filter((f) => f !== 'block_sparse' && f !== 'variable_block_sparse'))('%s (P = 16, nodes of 4, relays): checker ok, the CPU run matches the reference', async (family) => {
     const shape: CpShape = { headsQ: 2, headsKv: 1, headDim: 4, dtypeBytes: 4 };
     const mask = sharedMask(generateMask(family, family.includes('sliding') ? 2048 : 1024, { seed: 3 }));
-    for (const layout of [{ node: 4, exchange: 'relay' }, { node: 4, exchange: 'relay', sharding: 'granules' }]) {
+    const layouts: CpLayout[] = [{ node: 4, exchange: 'relay' }, { node: 4, exchange: 'relay', sharding: 'granules' }];
+    for (const layout of layouts) {
       const plan = planCp('dispatch', mask, 16, layout, shape);
       expect(plan.layout.exchange).toBe(plan.layout.comm === 'all_gather' ? undefined : 'relay');
       expect(checkPlan(plan, mask)).toEqual([]);
