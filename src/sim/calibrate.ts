@@ -26,7 +26,7 @@ import { tileProfile, type TileProfile } from './tiles.js';
 
 export const HOLDOUT_RULE = 'fnv1a32(row id) % 4 == 0 is held out (never fitted)';
 export const MODEL_TEXT =
-  't_ms = c0 + max(aProg*P + aFull*W_full + aPartial*W_partial + aEmpty*W_empty over ceil(programs/slots) waves, the heaviest program, bytes/HBM); programs = query tiles x heads; W_x = dirFactor*4*headDim*pairs in 128x128 blocks of kind x (TFLOP); slots = SMs x {1..4} and the a_x by non-negative least squares on log time';
+  't_ms = c0 + max(aProg*P + aFull*W_full + aPartial*W_partial + aEmpty*W_empty over ceil(programs/slots) waves, the heaviest program, bytes/HBM); programs = query tiles x heads; W_x = dirFactor*4*headDim*pairs in 128x128 blocks of kind x (TFLOP); slots = SMs x {1..4} and the a_x by non-negative least squares on log time; kernels that compute every block (torch_naive, sdpa_math, @dense paths): one cost for all blocks; plain paths: the smallest launch-constant cap (free, 0.1, 0.03, 0.01 ms) within (1%)^2 per row of the free fit';
 /** Fewest training rows for a curve (else that combination is listed as uncalibrated). */
 export const MIN_FIT_ROWS = 6;
 /** Fewest distinct shapes (heads, S, family) among them: one shape cannot separate the terms. */
@@ -187,29 +187,43 @@ export function tooFew(train: readonly KernelObservation[]): string | null {
  * fit on the wave features, then twice more with the heaviest-program features for the rows whose
  * heaviest program outlasts the waves under the current fit.
  */
-export function fitGroup(train: readonly KernelObservation[], sms: number): FittedCurve {
+export function fitGroup(train: readonly KernelObservation[], sms: number, cap = Infinity): FittedCurve {
   const first = train[0];
   let best: FittedCurve | null = null;
   for (const occ of OCCUPANCIES) {
     const slots = sms * occ;
-    const feats = train.map((o) => launchFeatures(o.call, slots));
+    const dense = computesEveryBlock(first.kernel);
+    const feats = train.map((o) => {
+      const f = launchFeatures(o.call, slots);
+      return dense ? { wave: oneWorkColumn(f.wave), heavy: oneWorkColumn(f.heavy) } : f;
+    });
     let xs = feats.map((f) => f.wave);
+    // A launch constant above the cap is pinned at the cap (the other coefficients refitted).
+    let noConstant = false;
+    let offset = 0;
     let fit = fitCurve(train.map((o, i): FitSample => ({ x: xs[i], ms: o.ms })));
+    if (fit.beta[0] > cap) {
+      noConstant = true;
+      offset = cap;
+      fit = fitCurve(train.map((o, i): FitSample => ({ x: xs[i], ms: o.ms })), { noConstant, offset });
+    }
     for (let it = 0; it < 2; it++) {
       const b = fit.beta.map((v) => (Number.isNaN(v) ? 0 : v));
       const next = feats.map((f) => (dotp(b, f.heavy) > dotp(b, f.wave) ? f.heavy : f.wave));
       if (next.every((x, i) => x === xs[i])) break;
       xs = next;
-      fit = fitCurve(train.map((o, i): FitSample => ({ x: xs[i], ms: o.ms })));
+      fit = fitCurve(train.map((o, i): FitSample => ({ x: xs[i], ms: o.ms })), { noConstant, offset });
     }
-    const [c0, aProg, aF0, aP0, aE0] = fit.beta.map((v, c) => (fit.used[c] ? v : Number.NaN));
-    const assumed: string[] = [];
+    const [c00, aProg, aF0, aP0, aE0] = fit.beta.map((v, c) => (fit.used[c] ? v : Number.NaN));
+    const c0 = Number.isNaN(c00) ? offset : c00;
+    const assumed: string[] = dense ? ['dense: every block costs the same'] : [];
+    if (noConstant) assumed.push(`launch constant capped at ${cap} ms`);
     const aF = !Number.isNaN(aF0) ? aF0 : !Number.isNaN(aP0) ? aP0 : 0;
     if (Number.isNaN(aF0)) assumed.push('full=partial');
-    const aP = !Number.isNaN(aP0) ? aP0 : aF;
-    if (Number.isNaN(aP0)) assumed.push('partial=full');
-    const aE = !Number.isNaN(aE0) ? aE0 : 0;
-    if (Number.isNaN(aE0)) assumed.push('empty=0');
+    const aP = dense ? aF : !Number.isNaN(aP0) ? aP0 : aF;
+    if (Number.isNaN(aP0) && !dense) assumed.push('partial=full');
+    const aE = dense ? aF : !Number.isNaN(aE0) ? aE0 : 0;
+    if (Number.isNaN(aE0) && !dense) assumed.push('empty=0');
     const curve = {
       gpu: computeClass(first.gpu),
       kernel: first.kernel,
@@ -235,6 +249,66 @@ export function fitGroup(train: readonly KernelObservation[], sms: number): Fitt
     if (!best || loss < best.loss - 1e-12) best = { curve, loss };
   }
   return best!;
+}
+
+/** S ranges (tokens): a row's range is the first whose upper bound is >= S. */
+export const SEQLEN_RANGES: readonly (readonly [string, number])[] = [
+  ['<=2k', 2048],
+  ['4k-8k', 8192],
+  ['12k-32k', 32768],
+  ['40k-64k', 65536],
+  ['128k-256k', 262144],
+  ['>256k', Infinity],
+];
+
+export function seqlenRange(s: number): string {
+  return SEQLEN_RANGES.find(([, hi]) => s <= hi)![0];
+}
+
+/** Caps on the launch constant (ms) the inner cross-validation chooses from (Infinity: free). */
+export const LAUNCH_CAPS = [Infinity, 0.1, 0.03, 0.01] as const;
+
+/**
+ * Input paths whose calls include host work (nested tensors, dense masks, the CP executor's calls):
+ * their launch constant is host time, measured as such, and never capped.
+ */
+export function hostPath(kernelPath: string): boolean {
+  return kernelPath.includes('@');
+}
+
+/**
+ * What a smaller launch constant may cost in fit and still be preferred: this much rms log error per
+ * training row, added in quadrature (1%: below the plain paths' run-to-run spread).
+ */
+export const LAUNCH_CAP_TOLERANCE = 0.01;
+
+/**
+ * The launch constant is not identified by rows whose launches are long (a few % of their time):
+ * fitted freely on S >= 4k it takes what belongs to the per-program and wave terms (flex backward:
+ * 0.57 ms; 0.04 ms with 1k-2k launches in the fit) at almost no cost in fit (rms log error 19.3%
+ * against 19.4% capped at 0.01 ms). For plain paths (no host work) the smallest cap in LAUNCH_CAPS
+ * whose training loss is at most the free fit's plus LAUNCH_CAP_TOLERANCE^2 per row is kept: when
+ * the rows cannot tell, the smaller constant. Only the training rows are used.
+ */
+export function chooseLaunchCap(train: readonly KernelObservation[], sms: number): number {
+  if (hostPath(train[0].kernel)) return Infinity;
+  const limit = fitGroup(train, sms, Infinity).loss + train.length * LAUNCH_CAP_TOLERANCE ** 2 + 1e-12;
+  let best: number = Infinity;
+  for (const cap of LAUNCH_CAPS) if (cap < best && fitGroup(train, sms, cap).loss <= limit) best = cap;
+  return best;
+}
+
+/**
+ * Kernels that compute every block of the S x S scores whatever the mask (they materialise them, or
+ * take the mask as a dense boolean tensor): full, partial and empty blocks cost them the same.
+ */
+export function computesEveryBlock(kernelPath: string): boolean {
+  return kernelPath === 'torch_naive' || kernelPath.startsWith('sdpa_math') || kernelPath.endsWith('@dense');
+}
+
+/** Features with the three block-work columns summed into the first (one coefficient for all blocks). */
+function oneWorkColumn(x: readonly number[]): number[] {
+  return [x[0], x[1], x[2] + x[3] + x[4], 0, 0];
 }
 
 function dotp(a: readonly number[], b: readonly number[]): number {
@@ -280,7 +354,8 @@ export function calibrate(
       uncalibrated.push({ gpu: computeClass(first.gpu), kernel: first.kernel, direction: first.call.direction, dtype: first.call.dtype, rows: tr.length, reason: why });
       continue;
     }
-    const { curve } = fitGroup(tr, smsOfClass(computeClass(first.gpu)));
+    const sms = smsOfClass(computeClass(first.gpu));
+    const { curve } = fitGroup(tr, sms, chooseLaunchCap(tr, sms));
     const full: KernelCurve = { ...curve, fitRows: tr.length, fitMedianAbsPct: 0, holdoutRows: test.length, holdoutMedianAbsPct: null };
     const err = (o: KernelObservation) => pctError(curveMs(full, o.call), o.ms);
     const fitErr = tr.map(err);

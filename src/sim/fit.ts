@@ -65,11 +65,11 @@ function solve(M: number[][], v: number[]): number[] | null {
   return a.map((r, i) => r[n] / r[i]);
 }
 
-function logLoss(X: readonly number[][], t: readonly number[], beta: readonly number[]): number {
+function logLoss(X: readonly number[][], t: readonly number[], beta: readonly number[], off = 0): number {
   let s = 0;
   const NCOL = beta.length;
   for (let i = 0; i < X.length; i++) {
-    let p = 0;
+    let p = off;
     for (let c = 0; c < NCOL; c++) p += X[i][c] * beta[c];
     if (!(p > 0)) return Infinity;
     const r = Math.log(p / t[i]);
@@ -78,7 +78,8 @@ function logLoss(X: readonly number[][], t: readonly number[], beta: readonly nu
   return s;
 }
 
-export function fitCurve(samples: readonly FitSample[]): FitResult {
+export function fitCurve(samples: readonly FitSample[], opts: { noConstant?: boolean; offset?: number } = {}): FitResult {
+  const off = opts.offset ?? 0;
   if (samples.length === 0) throw new Error('fitCurve: no samples');
   const X = samples.map((s) => [...s.x]);
   const NCOL = X[0].length;
@@ -87,13 +88,13 @@ export function fitCurve(samples: readonly FitSample[]): FitResult {
   const scale = new Array<number>(NCOL).fill(0);
   for (const x of X) for (let c = 0; c < NCOL; c++) scale[c] = Math.max(scale[c], Math.abs(x[c]));
   // A column is used when some sample exercises it (columns have different units: no common threshold).
-  const used = scale.map((s, c) => c === 0 || s > 0);
+  const used = scale.map((s, c) => (c === 0 ? !opts.noConstant : s > 0));
   const cols = [...Array(NCOL).keys()].filter((c) => used[c]);
   const Xs = X.map((x) => x.map((v, c) => (scale[c] > 0 ? v / scale[c] : 0)));
 
   // 1. Relative-error NNLS by subset enumeration.
   const A = Xs.map((x, i) => x.map((v) => v / t[i]));
-  const ones = new Array<number>(A.length).fill(1);
+  const ones = t.map((ti) => Math.max(1e-6, 1 - off / ti));
   let best: number[] | null = null;
   let bestLoss = Infinity;
   for (let mask = 1; mask < 1 << cols.length; mask++) {
@@ -102,7 +103,7 @@ export function fitCurve(samples: readonly FitSample[]): FitResult {
     if (!sol || sol.some((b) => !(b >= 0))) continue;
     const beta = new Array<number>(NCOL).fill(0);
     sub.forEach((c, i) => (beta[c] = sol[i]));
-    const loss = logLoss(Xs, t, beta);
+    const loss = logLoss(Xs, t, beta, off);
     if (loss < bestLoss) [best, bestLoss] = [beta, loss];
   }
   if (!best) {
@@ -111,7 +112,7 @@ export function fitCurve(samples: readonly FitSample[]): FitResult {
     const c = cols.find((k) => k > 0) ?? 0;
     const ratios = Xs.map((x, i) => t[i] / (x[c] || 1)).sort((a, b) => a - b);
     best[c] = ratios[Math.floor(ratios.length / 2)];
-    bestLoss = logLoss(Xs, t, best);
+    bestLoss = logLoss(Xs, t, best, off);
   }
 
   // 2. Projected Gauss-Newton on log residuals.
@@ -121,7 +122,7 @@ export function fitCurve(samples: readonly FitSample[]): FitResult {
     const J: number[][] = [];
     const r: number[] = [];
     for (let i = 0; i < Xs.length; i++) {
-      let p = 0;
+      let p = off;
       for (let c = 0; c < NCOL; c++) p += Xs[i][c] * beta[c];
       J.push(Xs[i].map((v) => v / p));
       r.push(-Math.log(p / t[i]));
@@ -132,7 +133,7 @@ export function fitCurve(samples: readonly FitSample[]): FitResult {
     for (let h = 1; h >= 1 / 1024; h /= 2) {
       const cand = beta.slice();
       cols.forEach((c, i) => (cand[c] = Math.max(0, beta[c] + h * delta[i])));
-      const l = logLoss(Xs, t, cand);
+      const l = logLoss(Xs, t, cand, off);
       if (l < loss - 1e-15) {
         [beta, loss, stepped] = [cand, l, true];
         break;

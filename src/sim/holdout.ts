@@ -6,7 +6,7 @@
 // predicted. A held-out row is an extrapolation when its curve saw no row like it along that axis
 // (heads never fitted, S outside the fitted range, a family never fitted, a P never fitted) and an
 // interpolation otherwise. The fixed hash quarter (calibrate.ts) is another interpolation test.
-import { calibrate, groupKey, pctError, type KernelObservation } from './calibrate.js';
+import { calibrate, groupKey, pctError, seqlenRange, type KernelObservation } from './calibrate.js';
 import { medianAbs } from './fit.js';
 import { curveMs, type Calibration } from './kernel-model.js';
 
@@ -15,19 +15,7 @@ export type HoldoutAxis = 'heads' | 'seqlen' | 'family' | 'world';
 /** Held-out rows listed by `sim validate` (largest |error| first), with what they share. */
 export const WORST_ROWS = 20;
 
-/** S ranges (tokens): a row's range is the first whose upper bound is >= S. */
-export const SEQLEN_RANGES: readonly (readonly [string, number])[] = [
-  ['<=2k', 2048],
-  ['4k-8k', 8192],
-  ['12k-32k', 32768],
-  ['40k-64k', 65536],
-  ['128k-256k', 262144],
-  ['>256k', Infinity],
-];
-
-export function seqlenRange(s: number): string {
-  return SEQLEN_RANGES.find(([, hi]) => s <= hi)![0];
-}
+export { SEQLEN_RANGES, seqlenRange } from './calibrate.js';
 
 export function axisValue(o: KernelObservation, axis: HoldoutAxis): string {
   switch (axis) {

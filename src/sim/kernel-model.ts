@@ -12,7 +12,8 @@
 // whole-GPU units (ms per TFLOP of the whole GPU). W_x = direction factor x 4 x head_dim x pairs in
 // 128 x 128 blocks of kind x (SPEC 6: forward 4 * pairs * heads * head_dim, backward 2.5 x that).
 // Coefficients and programs-per-SM are fitted per (GPU class, kernel + input path, direction,
-// dtype) in calibrate.ts. A (kernel, direction, dtype) with too few rows has no curve: the
+// dtype) in calibrate.ts (kernels that compute every block get one cost for all blocks; plain paths a
+// launch constant no larger than their rows need). A (kernel, direction, dtype) with too few rows has no curve: the
 // calibration lists it under `uncalibrated`, and the model falls back to the roofline
 // F / (peak(dtype) x efficiency), flagged `fallback` wherever it is used.
 import type { Direction } from '../results/schema.js';
