@@ -122,10 +122,10 @@ def pow2(n):
     return max(16, 1 << (n - 1).bit_length())
 
 
-def fwd_src(d, pack, tq, tk, subn, maxb=0, persist=False):
+def fwd_src(d, pack, tq, tk, subn, maxb=0, persist=False, split=1):
     types = {"Q": PTR_BF, "K": PTR_BF, "V": PTR_BF, "O": PTR_BF, "LSE": PTR_F32, **LISTS, **STRIDES, **SIZES, "qk_scale": "fp32"}
-    return sig(rf._fwd, types, {"P": pack, "TQ": tq, "NR": tq * pack, "BM": pow2(tq * pack), "TK": tk, "SUBN": subn, "D": d, "MAXB": maxb,
-                                "PERSIST": persist})
+    return sig(rf._fwd, types, {"P": pack, "TQ": tq, "NR": tq * pack, "BM": pow2(tq * pack) // split, "TK": tk, "SUBN": subn, "D": d,
+                                "MAXB": maxb, "PERSIST": persist, "SPLIT": split})
 
 
 def dkdv_src(d, pack, tq, tk, kb, subm, atomic, maxb=0, persist=False):
@@ -135,11 +135,11 @@ def dkdv_src(d, pack, tq, tk, kb, subm, atomic, maxb=0, persist=False):
                                  "ATOMIC": bool(atomic), "MAXB": maxb, "PERSIST": persist})
 
 
-def dq_src(d, pack, tq, tk, subn, maxb=0, persist=False):
+def dq_src(d, pack, tq, tk, subn, maxb=0, persist=False, split=1):
     types = {"Q": PTR_BF, "K": PTR_BF, "V": PTR_BF, "DO": PTR_BF, "LSE": PTR_F32, "DELTA": PTR_F32, "DQ": PTR_BF,
              **LISTS, **STRIDES, **SIZES, "qk_scale": "fp32", "sm_scale": "fp32"}
-    return sig(rb._dq, types, {"P": pack, "TQ": tq, "NR": tq * pack, "BM": pow2(tq * pack), "TK": tk, "SUBN": subn, "D": d, "MAXB": maxb,
-                               "PERSIST": persist})
+    return sig(rb._dq, types, {"P": pack, "TQ": tq, "NR": tq * pack, "BM": pow2(tq * pack) // split, "TK": tk, "SUBN": subn, "D": d,
+                               "MAXB": maxb, "PERSIST": persist, "SPLIT": split})
 
 
 def ref_fwd_src(d, bm, bn):
@@ -192,6 +192,16 @@ def configs():
             (f"dq d{d} pack8 128x64 w4 s2", dq_src(d, 8, 16, 128, 64), 4, 2),
             (f"dq d{d} pack8 128x32 w8 s2", dq_src(d, 8, 16, 128, 32), 8, 2),
         ]
+        # split tiles (tuning.fwdSplit / dqSplit = 2): 64 rows per program, one warpgroup, so that
+        # two programs fit an SM (registers <= 255 x 128 threads, shared memory <= 113 KB each)
+        for sn in (64, 128):
+            for st in (2, 3):
+                out.append((f"fwd d{d} pack8 split2 64x{sn} w4 s{st}", fwd_src(d, 8, 16, 128, sn, split=2), 4, st))
+        out += [(f"dq d{d} pack8 split2 64x64 w4 s2", dq_src(d, 8, 16, 128, 64, split=2), 4, 2),
+                (f"dq d{d} pack8 split2 64x32 w4 s2", dq_src(d, 8, 16, 128, 32, split=2), 4, 2),
+                (f"dq d{d} pack8 split2 64x64 w4 s3", dq_src(d, 8, 16, 128, 64, split=2), 4, 3)]
+        # dK/dV of 64 keys in one warpgroup (two programs per SM if <= 255 registers and ~113 KB)
+        out += [(f"dkdv d{d} pack8 kb64 subm16 w4 s{st}", dkdv_src(d, 8, 16, 128, 64, 16, 0), 4, st) for st in (2, 3)]
         # the persistent grid (tuning.persistent = 1): at the descriptor's steps, and at the smaller
         # steps its A/B variant takes where those spill ('P': scripts/device/issue13.sh PERSIST_D128 / _D64)
         kb, subm, w = (128, 32, 8) if d > 64 else (64, 64, 4)

@@ -102,14 +102,20 @@ class TritonRangesOnCpu(unittest.TestCase):
 
     def test_fixture_cases(self):
         # dQ by the second pass and by atomics; band tests looped, and unrolled over 4 slots (lists
-        # with a tile cut by 3+ bands fall back to the loop); the persistent grid (LPT shares)
-        unrolled, persistent = [], []
-        variants = ((0, 0, 0), (1, 0, 0), (0, 4, 0), (0, 0, 1))
-        for case, atomic, static, persist in [(c, *v) for c in self.cases for v in variants]:
-            with self.subTest(case=case["name"], dq_atomic=atomic, bands_static=static, persistent=persist, backend=self.backend):
+        # with a tile cut by 3+ bands fall back to the loop); the persistent grid (LPT shares); tiles
+        # split over two programs in the forward and the dQ pass (where a half keeps >= 16 rows)
+        unrolled, persistent, split = [], [], 0
+        variants = ((0, 0, 0, 1), (1, 0, 0, 1), (0, 4, 0, 1), (0, 0, 1, 1), (0, 0, 0, 2))
+        for case, atomic, static, persist, sp in [(c, *v) for c in self.cases for v in variants]:
+            with self.subTest(case=case["name"], dq_atomic=atomic, bands_static=static, persistent=persist, split=sp, backend=self.backend):
                 tr = self.tr
                 a = self.args_of(case)
                 a["tuning"] = {**a["tuning"], "dqAtomic": atomic, "bandsStatic": static, "persistent": persist}
+                if sp > 1:
+                    if tr.Lists(a, case["hq"], case["hkv"], case["d"], "cpu").bm < 32:
+                        continue
+                    a["tuning"].update(fwdSplit=sp, dqSplit=sp)
+                    split += 1
                 ls = tr.Lists(a, case["hq"], case["hkv"], case["d"], "cpu")
                 unrolled += [lst.maxb for lst in (ls.fwd, ls.bwd)]
                 if persist:  # programs with several rows each
@@ -130,6 +136,7 @@ class TritonRangesOnCpu(unittest.TestCase):
         self.assertIn(4, unrolled)  # some lists ran the unrolled band tests
         self.assertGreater(unrolled.count(0), 2 * len(self.cases))  # and some fell back
         self.assertGreaterEqual(max(persistent), 4)  # some persistent programs looped over 4+ rows
+        self.assertGreater(split, len(self.cases) // 2)  # most cases also ran with split tiles
 
     def run_case(self, case, tuning, reverse=False):
         """(dq, dk, dv) of one case; reverse: the programs launched in the opposite order."""

@@ -28,6 +28,8 @@
 #          heads 64:8 and 4:4, 64- and 128-blocks, every kept fraction of the sparse suite
 #   call4  (2026-12-05) causal_document 1M via ranges_tune.py, CP P = 4 / 8 per kernel, dQ-atomics A/B, sparse 64:8
 #   call5  what call4 left: pipelining-depth A/B, CP flex beside ours, sparse 4:4
+#   call6  occupancy A/B (split tiles, one-warpgroup dK/dV, depth) per direction
+#   call7  issue 14: paper-cp virtual ranks P = 8, 4 (every scheme, flex) on the document families
 #   call3  ncu of _fwd / _dkdv / _dq (and flex's) on
 #          causal_document 32k, CP virtual ranks P = 4, 8 at 8k tokens per rank (triton_ranges vs
 #          flex, ring_p2p and ulysses), last a 4:4 d 128 check
@@ -37,8 +39,8 @@ usage() { sed -n '2,/^set -uo/p' "$0" | sed '$d' | sed 's/^# \{0,1\}//'; }
 MODE=${1:-}
 case "$MODE" in
   -h|--help|"") usage; exit 0 ;;
-  plan|call1|call2|call3|call4|call5) ;;
-  *) echo "issue13.sh: unknown mode '$MODE' (plan, call1, call2, call3, call4, call5, --help)" >&2; exit 2 ;;
+  plan|call1|call2|call3|call4|call5|call6|call7) ;;
+  *) echo "issue13.sh: unknown mode '$MODE' (plan, call1, call2, call3, call4, call5, call6, call7, --help)" >&2; exit 2 ;;
 esac
 
 FAM32K=causal,full_document,causal_document,prefix_lm_document,share_question,causal_blockwise,block_causal_document,full_document_long,causal_document_long,sliding_window,sliding_window_causal,global_sliding_window
@@ -47,6 +49,11 @@ FAM32K=causal,full_document,causal_document,prefix_lm_document,share_question,ca
 # configurations marked 'P'): d 128 at 64:8 dK/dV 16-row steps and 32-key dQ steps.
 PERSIST_D128='{"persistent":1,"bwdSubM":16,"dqSubN":32}'
 VARIANTS="[{},{\"bandsStatic\":4},$PERSIST_D128,{\"bwdKeys\":64,\"bwdSubM\":64,\"bwdWarps\":4},{\"dqAtomic\":1}]"
+
+# call6: split tiles / one-warpgroup dK/dV (scripts/kernel-aot.py "split2", "kb64 subm16 w4")
+SPLIT_FWD='{"fwdSplit":2,"fwdWarps":4,"fwdStages":2}'
+SPLIT_DQ='{"dqSplit":2,"dqWarps":4,"dqSubN":32}'
+DKDV64='{"bwdKeys":64,"bwdSubM":16,"bwdWarps":4}'
 
 R=results/h200/kernels
 RCP=results/h200/cp
@@ -101,6 +108,21 @@ case "$MODE" in
       done
     done
     STEPS+=("tune|sparse16k_4x4_tune|130|triton_ranges,flex|--preset sparse --seqlen 16k --heads 4:4 --samples 1|[{}]|--iters 10")
+    ;;&
+  call6|plan)
+    # Session of 2026-12-05 (third): occupancy. Split tiles (fwdSplit/dqSplit 2: 64 rows, one
+    # warpgroup, 244 / 194 registers and 80 / 64 KB: two programs per SM by the AOT table), dK/dV
+    # of 64 keys in one warpgroup (239 registers, 49 KB), pipelining depth; checked on the GPU
+    # first, then A/B per direction beside flex; then issue 14's paper-cp virtual ranks (flex,
+    # the default kernel) on the document families with the new dispatch placement.
+    STEPS+=("tune|check_split|70|triton_ranges|--family causal_document,sliding_window --seqlen 2k --samples 1 --heads 64:8|[$SPLIT_FWD,$SPLIT_DQ,$DKDV64]|--check")
+    STEPS+=("tune|ab_fwd32k|130|triton_ranges,flex,sdpa_cudnn|--family causal,causal_document,full_document,block_causal_document,share_question --direction fwd --seqlen 32k --samples 1|[{},{\"fwdStages\":2},{\"fwdStages\":4},$SPLIT_FWD,{\"fwdSplit\":2,\"fwdWarps\":4,\"fwdStages\":3}]|--iters 10")
+    STEPS+=("tune|ab_bwd32k_occ|170|triton_ranges,flex,sdpa_cudnn|--family causal,causal_document,block_causal_document --direction bwd --seqlen 32k --samples 1|[{},{\"bwdStages\":3},$DKDV64,{\"bwdKeys\":64,\"bwdSubM\":16,\"bwdWarps\":4,\"bwdStages\":3},{\"bwdKeys\":64,\"bwdSubM\":32},$SPLIT_DQ,{\"dqSplit\":2,\"dqWarps\":4}]|--iters 10")
+    ;;&
+  call7|plan)
+    for P in 8 4; do  # issue 14: every scheme, the document families first, into one file per P
+      STEPS+=("cp|paper_cp_p$P|150|--virtual-ranks $P --preset paper-cp --family causal_document,full_document")
+    done
     ;;
 esac
 [ "$MODE" = plan ] && [ $# -gt 1 ] && { echo "(plan covers all three calls; the CALL arguments are ignored)"; }

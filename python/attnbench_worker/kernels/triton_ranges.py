@@ -34,6 +34,8 @@ DEFAULT_TUNING = {
     "bandsStatic": 0,  # > 0: band tests unrolled over that many slots when no partial tile has more (pipelined partial loops)
     "programs": 0,  # > 0: the lists carry the persistent grid's LPT shares over that many programs (TypeScript)
     "persistent": 0,  # 1: launch that persistent grid (each program loops over its share); 0: LPT launch order
+    "fwdSplit": 1,  # > 1: each forward tile's rows are split over that many programs (fewer rows and warps, more programs per SM)
+    "dqSplit": 1,  # the same for the dQ pass
 }
 # head_dim 128, or no GQA packing (also the CP steps' default, whose lists carry no tuning): the
 # dK/dV shape that compiles for sm_90a without spills (scripts/kernel-aot.py; src/kernels/gpu/triton_ranges.ts).
@@ -126,6 +128,16 @@ class Lists:
                 if tl_.progs is None or tl_.progs.numel() < 2:
                     raise Unsupported("tuning.persistent needs the lists' persistent schedule (build them with tuning.programs > 0)")
                 tl_.persist = True
+        for key in ("fwdSplit", "dqSplit"):
+            sp = int(t[key])
+            if sp < 1 or sp & (sp - 1) or self.bm // sp < 16:
+                raise Unsupported(f"tuning.{key} {sp}: a power of two that leaves >= 16 of the {self.bm} rows per program")
+            if sp > 1 and t["persistent"]:
+                raise Unsupported(f"tuning.{key} {sp} splits tiles over launched programs; the persistent grid takes whole tiles")
+
+    def split(self, key):
+        """Programs per tile row of the forward list (fwdSplit for the forward, dqSplit for dQ)."""
+        return int(self.tuning[key])
 
     def note(self):
         t = self.tuning
@@ -133,9 +145,9 @@ class Lists:
         rows = f"{self.nr} rows" + (f" (padded to {self.bm})" if self.nr < self.bm else "")
         return (f"ranges tiles {self.tq} tok x {self.pack} heads = {rows} x {self.tk} keys; "
                 f"fwd {self.fwd.full} full + {self.fwd.partial} partial tiles; "
-                f"fwd subN {t['fwdSubN']} w{t['fwdWarps']} s{t['fwdStages']}; "
+                f"fwd subN {t['fwdSubN']} w{t['fwdWarps']} s{t['fwdStages']}" + (f" split {t['fwdSplit']}" if t['fwdSplit'] > 1 else "") + "; "
                 f"bwd keys {t['bwdKeys']} subM {t['bwdSubM']} w{t['bwdWarps']} s{t['bwdStages']}; "
-                f"dq subN {t['dqSubN']} w{t['dqWarps']} s{t['dqStages']}; {mode}; "
+                f"dq subN {t['dqSubN']} w{t['dqWarps']} s{t['dqStages']}" + (f" split {t['dqSplit']}" if t['dqSplit'] > 1 else "") + f"; {mode}; "
                 f"band tests {'unrolled x' + str(self.fwd.maxb) + '/' + str(self.bwd.maxb) if self.fwd.maxb or self.bwd.maxb else 'looped'}; "
                 + (f"persistent grid of {self.fwd.programs()} / {self.bwd.programs()} programs (LPT shares)" if self.fwd.persist else "LPT launch order"))
 
@@ -158,11 +170,12 @@ def forward(q, k, v, ls, scale):
     o = torch.empty_like(q)
     lse = torch.empty((b, sq, hq), dtype=torch.float32, device=q.device)
     t = ls.tuning
-    fwd._fwd[ls.fwd.grid(ls.rep, b)](q, k, v, o, lse, ls.bands, *ls.fwd.args(),
+    sp = ls.split("fwdSplit")
+    fwd._fwd[ls.fwd.grid(ls.rep * sp, b)](q, k, v, o, lse, ls.bands, *ls.fwd.args(),
                    q.stride(0), q.stride(1), k.stride(0), k.stride(1),
                    hq, sq, sk, ls.fwd.nrows, ls.rep, scale * LOG2E,
-                   P=ls.pack, TQ=ls.tq, NR=ls.nr, BM=ls.bm, TK=ls.tk, SUBN=t["fwdSubN"], D=d, MAXB=ls.fwd.maxb, PERSIST=ls.fwd.persist,
-                   num_warps=t["fwdWarps"], num_stages=t["fwdStages"])
+                   P=ls.pack, TQ=ls.tq, NR=ls.nr, BM=ls.bm // sp, TK=ls.tk, SUBN=t["fwdSubN"], D=d, MAXB=ls.fwd.maxb, PERSIST=ls.fwd.persist,
+                   SPLIT=sp, num_warps=t["fwdWarps"], num_stages=t["fwdStages"])
     return o, lse
 
 
@@ -190,11 +203,12 @@ def backward(q, k, v, o, lse, do, ls, scale):
         dq = dqa.to(q.dtype)
     else:
         dq = torch.empty_like(q)
-        bwd._dq[ls.fwd.grid(ls.rep, b)](q, k, v, do, lse, delta, dq, ls.bands, *ls.fwd.args(),
+        sp = ls.split("dqSplit")
+        bwd._dq[ls.fwd.grid(ls.rep * sp, b)](q, k, v, do, lse, delta, dq, ls.bands, *ls.fwd.args(),
                       q.stride(0), q.stride(1), k.stride(0), k.stride(1),
                       hq, sq, sk, ls.fwd.nrows, ls.rep, scale * LOG2E, scale,
-                      P=ls.pack, TQ=ls.tq, NR=ls.nr, BM=ls.bm, TK=ls.tk, SUBN=t["dqSubN"], D=d, MAXB=ls.fwd.maxb, PERSIST=ls.fwd.persist,
-                      num_warps=t["dqWarps"], num_stages=t["dqStages"])
+                      P=ls.pack, TQ=ls.tq, NR=ls.nr, BM=ls.bm // sp, TK=ls.tk, SUBN=t["dqSubN"], D=d, MAXB=ls.fwd.maxb, PERSIST=ls.fwd.persist,
+                      SPLIT=sp, num_warps=t["dqWarps"], num_stages=t["dqStages"])
     return dq, dk, dv
 
 

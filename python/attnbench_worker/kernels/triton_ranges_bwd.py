@@ -141,14 +141,14 @@ def _dkdv(Q, K, V, DO, LSE, DELTA, DK, DV, DQA, BANDS, ORDER, PROGS, ROWRUNS, RU
 
 
 @triton.jit
-def _dq_row(Q, K, V, DO, LSE, DELTA, DQ, BANDS, ROWRUNS, RUNS, ROWPARTS, PARTS, SIDS, x, rep, b,
+def _dq_row(Q, K, V, DO, LSE, DELTA, DQ, BANDS, ROWRUNS, RUNS, ROWPARTS, PARTS, SIDS, x, rep, half, b,
             sqb, sqs, skb, sks, HQ, SQ, SK, NROWS, REP, qk_scale, sm_scale,
             P: tl.constexpr, TQ: tl.constexpr, NR: tl.constexpr, BM: tl.constexpr, TK: tl.constexpr, SUBN: tl.constexpr,
             D: tl.constexpr, MAXB: tl.constexpr):
     """dQ of row x of the forward list for its rep-th KV head (the query heads of the group), written once."""
     hg = (x // NROWS) * REP + rep
     qt = x % NROWS
-    tok, head, row_ok = tile_rows(qt, hg, SQ, P, TQ, NR, BM)
+    tok, head, row_ok = tile_rows(qt, hg, half, SQ, P, TQ, NR, BM)
     offs_d = tl.arange(0, D)
     q_off = b * sqb + tok.to(tl.int64) * sqs + head * D
     q = tl.load(Q + q_off[:, None] + offs_d[None, :], mask=row_ok[:, None], other=0.0)
@@ -189,15 +189,16 @@ def _dq(Q, K, V, DO, LSE, DELTA, DQ, BANDS, ORDER, PROGS, ROWRUNS, RUNS, ROWPART
         sqb, sqs, skb, sks,
         HQ, SQ, SK, NROWS, REP, qk_scale, sm_scale,
         P: tl.constexpr, TQ: tl.constexpr, NR: tl.constexpr, BM: tl.constexpr, TK: tl.constexpr, SUBN: tl.constexpr,
-        D: tl.constexpr, MAXB: tl.constexpr, PERSIST: tl.constexpr):
+        D: tl.constexpr, MAXB: tl.constexpr, PERSIST: tl.constexpr, SPLIT: tl.constexpr):
     pid = tl.program_id(0)
     b = tl.program_id(1).to(tl.int64)
-    if PERSIST:  # the forward list's LPT shares
+    if PERSIST:  # the forward list's LPT shares (SPLIT = 1)
         for j in tl.range(tl.load(PROGS + pid) * REP, tl.load(PROGS + pid + 1) * REP, num_stages=1):
             x = tl.load(ORDER + j // REP)
-            _dq_row(Q, K, V, DO, LSE, DELTA, DQ, BANDS, ROWRUNS, RUNS, ROWPARTS, PARTS, SIDS, x, j % REP, b,
+            _dq_row(Q, K, V, DO, LSE, DELTA, DQ, BANDS, ROWRUNS, RUNS, ROWPARTS, PARTS, SIDS, x, j % REP, 0, b,
                     sqb, sqs, skb, sks, HQ, SQ, SK, NROWS, REP, qk_scale, sm_scale, P, TQ, NR, BM, TK, SUBN, D, MAXB)
-    else:
-        x = tl.load(ORDER + pid // REP)
-        _dq_row(Q, K, V, DO, LSE, DELTA, DQ, BANDS, ROWRUNS, RUNS, ROWPARTS, PARTS, SIDS, x, pid % REP, b,
+    else:  # one program per (row, KV head, SPLIT-th of the tile's rows)
+        x = tl.load(ORDER + pid // (REP * SPLIT))
+        r = pid % (REP * SPLIT)
+        _dq_row(Q, K, V, DO, LSE, DELTA, DQ, BANDS, ROWRUNS, RUNS, ROWPARTS, PARTS, SIDS, x, r // SPLIT, r % SPLIT, b,
                 sqb, sqs, skb, sks, HQ, SQ, SK, NROWS, REP, qk_scale, sm_scale, P, TQ, NR, BM, TK, SUBN, D, MAXB)

@@ -24,14 +24,15 @@ from .triton_ranges_jit import band_keep, first_step, part_of, run_of, tile_rows
 
 
 @triton.jit
-def _fwd_row(Q, K, V, O, LSE, BANDS, ROWRUNS, RUNS, ROWPARTS, PARTS, SIDS, x, rep, b,
+def _fwd_row(Q, K, V, O, LSE, BANDS, ROWRUNS, RUNS, ROWPARTS, PARTS, SIDS, x, rep, half, b,
              sqb, sqs, skb, sks, HQ, SQ, SK, NROWS, REP, qk_scale,
              P: tl.constexpr, TQ: tl.constexpr, NR: tl.constexpr, BM: tl.constexpr, TK: tl.constexpr, SUBN: tl.constexpr,
              D: tl.constexpr, MAXB: tl.constexpr):
-    """Row x of the forward list (mask head x // NROWS, query tile x % NROWS) for its rep-th KV head."""
+    """Row x of the forward list (mask head x // NROWS, query tile x % NROWS) for its rep-th KV head,
+    the half-th BM rows of the tile."""
     hg = (x // NROWS) * REP + rep
     qt = x % NROWS
-    tok, head, row_ok = tile_rows(qt, hg, SQ, P, TQ, NR, BM)
+    tok, head, row_ok = tile_rows(qt, hg, half, SQ, P, TQ, NR, BM)
     offs_d = tl.arange(0, D)
     q_off = b * sqb + tok.to(tl.int64) * sqs + head * D
     q = tl.load(Q + q_off[:, None] + offs_d[None, :], mask=row_ok[:, None], other=0.0)
@@ -91,17 +92,18 @@ def _fwd(Q, K, V, O, LSE, BANDS, ORDER, PROGS, ROWRUNS, RUNS, ROWPARTS, PARTS, S
          sqb, sqs, skb, sks,
          HQ, SQ, SK, NROWS, REP, qk_scale,
          P: tl.constexpr, TQ: tl.constexpr, NR: tl.constexpr, BM: tl.constexpr, TK: tl.constexpr, SUBN: tl.constexpr,
-         D: tl.constexpr, MAXB: tl.constexpr, PERSIST: tl.constexpr):
+         D: tl.constexpr, MAXB: tl.constexpr, PERSIST: tl.constexpr, SPLIT: tl.constexpr):
     pid = tl.program_id(0)
     b = tl.program_id(1).to(tl.int64)
-    if PERSIST:  # program pid loops over its LPT share of rows, every KV head of each
+    if PERSIST:  # program pid loops over its LPT share of rows, every KV head of each (SPLIT = 1)
         for j in tl.range(tl.load(PROGS + pid) * REP, tl.load(PROGS + pid + 1) * REP, num_stages=1):
             x = tl.load(ORDER + j // REP)
-            _fwd_row(Q, K, V, O, LSE, BANDS, ROWRUNS, RUNS, ROWPARTS, PARTS, SIDS, x, j % REP, b,
+            _fwd_row(Q, K, V, O, LSE, BANDS, ROWRUNS, RUNS, ROWPARTS, PARTS, SIDS, x, j % REP, 0, b,
                      sqb, sqs, skb, sks, HQ, SQ, SK, NROWS, REP, qk_scale, P, TQ, NR, BM, TK, SUBN, D, MAXB)
-    else:  # one program per (row, KV head), launched in LPT order
-        x = tl.load(ORDER + pid // REP)
-        _fwd_row(Q, K, V, O, LSE, BANDS, ROWRUNS, RUNS, ROWPARTS, PARTS, SIDS, x, pid % REP, b,
+    else:  # one program per (row, KV head, SPLIT-th of the tile's rows), launched in LPT order
+        x = tl.load(ORDER + pid // (REP * SPLIT))
+        r = pid % (REP * SPLIT)
+        _fwd_row(Q, K, V, O, LSE, BANDS, ROWRUNS, RUNS, ROWPARTS, PARTS, SIDS, x, r // SPLIT, r % SPLIT, b,
                  sqb, sqs, skb, sks, HQ, SQ, SK, NROWS, REP, qk_scale, P, TQ, NR, BM, TK, SUBN, D, MAXB)
 
 

@@ -71,15 +71,15 @@ def first_step(lo, c, T, STEP: tl.constexpr):
 
 
 @triton.jit
-def tile_rows(qt, hg, SQ, P: tl.constexpr, TQ: tl.constexpr, NR: tl.constexpr, BM: tl.constexpr):
-    """Rows of query tile qt for KV head hg: row r is token qt * TQ + r // P, query head hg * P + r % P;
-    rows >= NR (a group that is not a power of two pads the tile to BM rows) and tokens >= SQ are off."""
-    rows = tl.arange(0, BM)
+def tile_rows(qt, hg, half, SQ, P: tl.constexpr, TQ: tl.constexpr, NR: tl.constexpr, BM: tl.constexpr):
+    """Rows half * BM + [0, BM) of query tile qt for KV head hg (half > 0 when a tile is split over
+    programs): row r is token qt * TQ + r // P, query head hg * P + r % P; rows >= NR (a group that
+    is not a power of two pads the tile) and tokens >= SQ are off."""
+    rows = half * BM + tl.arange(0, BM)
     tok = qt * TQ + rows // P
     head = hg * P + rows % P
     row_ok = tok < SQ
-    if NR < BM:
-        row_ok = row_ok & (rows < NR)
+    row_ok = row_ok & (rows < NR)
     return tok, head, row_ok
 
 

@@ -26,6 +26,8 @@ export interface RangesTuning {
   readonly dqAtomic: number; // 1: dQ by fp32 atomics inside dK/dV; 0: a deterministic second pass
   readonly programs: number; // programs of the persistent grid, whose LPT schedule the lists carry (one per SM)
   readonly persistent: number; // 1: launch the persistent grid (each program loops over its share); 0: one program per row, LPT launch order
+  readonly fwdSplit: number; // > 1: a forward tile's rows split over that many programs (fewer warps each, more programs per SM)
+  readonly dqSplit: number; // the same for the dQ pass
 }
 
 /** SMs of the H200 (and H100 SXM): the persistent grid's programs, one per SM (the kernels' shared memory and registers allow one). */
@@ -85,6 +87,8 @@ export function rangesTuning(shape: KernelShape, block: number): { tileQ: number
       // already hands out the LPT launch order greedily
       programs: RANGES_PROGRAMS,
       persistent: 0,
+      fwdSplit: 1,
+      dqSplit: 1,
     },
   };
 }
