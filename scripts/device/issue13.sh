@@ -118,6 +118,7 @@ case "$MODE" in
     STEPS+=("tune|check_split|70|triton_ranges|--family causal_document,sliding_window --seqlen 2k --samples 1 --heads 64:8|[$SPLIT_FWD,$SPLIT_DQ,$DKDV64]|--check")
     STEPS+=("tune|ab_fwd32k|150|triton_ranges,flex,sdpa_cudnn|--family causal,causal_document,full_document,block_causal_document,share_question --direction fwd --seqlen 32k --samples 1|[{},{\"bandsStatic\":4},{\"fwdStages\":2},{\"fwdStages\":4},$SPLIT_FWD,{\"fwdSplit\":2,\"fwdWarps\":4,\"fwdStages\":2,\"bandsStatic\":4},{\"fwdSplit\":2,\"fwdWarps\":4,\"fwdStages\":3},{\"fwdSubN\":128,\"fwdStages\":2}]|--iters 10")
     STEPS+=("tune|ab_bwd32k_occ|200|triton_ranges,flex,sdpa_cudnn|--family causal,causal_document,block_causal_document --direction bwd --seqlen 32k --samples 1|[{},{\"bandsStatic\":4},{\"bwdStages\":3},$DKDV64,{\"bwdKeys\":64,\"bwdSubM\":16,\"bwdWarps\":4,\"bwdStages\":3},{\"bwdKeys\":64,\"bwdSubM\":32},$SPLIT_DQ,{\"dqSplit\":2,\"dqWarps\":4}]|--iters 10")
+    STEPS+=("cp|paper_cp_p8|110|--virtual-ranks 8 --preset paper-cp --family causal_document,full_document")
     ;;&
   call7|plan)
     for P in 8 4; do  # issue 14: every scheme, the document families first, into one file per P
