@@ -6,7 +6,7 @@ import { checkPlan } from '../check.js';
 import { assemble, compare, randomInputs, rankInputs, reference, runLocal } from '../exec/harness.js';
 import type { CpLayout, CpShape, Plan } from '../types.js';
 import { mergeSorted, rangesLength, subtractRanges } from './area.js';
-import { directRoutes, relayRoutes, sendLists } from './dispatch-routes.js';
+import { directRoutes, relayRoutes, sendLists, sendListsA } from './dispatch-routes.js';
 import { planCp, sharedMask } from './index.js';
 
 const within = (a: readonly Range[], b: readonly Range[]) => subtractRanges(mergeSorted(a), mergeSorted(b)).length === 0;
@@ -58,6 +58,22 @@ describe('relayRoutes', () => {
         rt.recvB.forEach((m, r) => {
           for (const a of m.keys()) expect(node(a)).toBe(node(r));
         });
+        // Egress helpers: a phase-A sender other than the owner sits on the owner's node and was
+        // handed at least what it sends (phase A0).
+        rt.senderA.forEach((m, a) => {
+          for (const [s, h] of m) {
+            expect(h).not.toBe(s);
+            expect(node(h)).toBe(node(s));
+            expect(node(a)).not.toBe(node(s));
+            expect(within(rt.recvA[a].get(s)!, rt.recv0[h].get(s)!)).toBe(true);
+          }
+        });
+        rt.recv0.forEach((m, h) => {
+          for (const [s, rs] of m) {
+            const sent = rt.recvA.flatMap((mm, a) => (rt.senderA[a].get(s) === h ? mm.get(s)! : []));
+            expect(mergeSorted(sent)).toEqual(rs);
+          }
+        });
       }),
       { numRuns: 300 },
     );
@@ -69,8 +85,17 @@ describe('relayRoutes', () => {
     const rt = relayRoutes(need, 4);
     expect(rt.relayed.slice(4).map((x) => x.length)).toEqual([1, 1, 1, 1]);
     // Each owner sends once instead of four times.
-    expect(sendLists(rt.recvA).slice(0, 4).map((x) => x.length)).toEqual([1, 1, 1, 1]);
+    expect(sendListsA(rt).slice(0, 4).map((x) => x.length)).toEqual([1, 1, 1, 1]);
     expect(sendLists(directRoutes(need).recvA).slice(0, 4).map((x) => x.length)).toEqual([4, 4, 4, 4]);
+  });
+
+  it('deals an owner\'s messages to other nodes over its node\'s members: owner 0 needed by 3 other nodes', () => {
+    const need: Map<number, Range[]>[] = Array.from({ length: 8 }, () => new Map());
+    for (const r of [2, 4, 6]) need[r].set(0, [{ start: 0, end: 100 }]);
+    const rt = relayRoutes(need, 2);
+    const senders = [2, 4, 6].map((a) => rt.senderA[a].get(0) ?? 0).sort();
+    expect(senders).toEqual([0, 0, 1]); // LPT over ranks 0 and 1: 100, 100 -> 1, then 0
+    expect(rt.recv0[1].get(0)).toEqual([{ start: 0, end: 100 }]);
   });
 });
 
@@ -98,10 +123,10 @@ describe('dispatch exchange=relay', () => {
       expect(a).toBeLessThan(0.6 * b);
     }
     expect(checkPlan(relay, mask)).toEqual([]);
-    // Two attention steps per rank and direction.
+    // At most three attention steps per rank and direction (local, or its two head halves; remote).
     for (const rp of relay.ranks) {
-      expect(rp.forward.filter((s) => s.kind === 'attn').length).toBeLessThanOrEqual(2);
-      expect(rp.backward.filter((s) => s.kind === 'attn_bwd').length).toBeLessThanOrEqual(2);
+      expect(rp.forward.filter((s) => s.kind === 'attn').length).toBeLessThanOrEqual(3);
+      expect(rp.backward.filter((s) => s.kind === 'attn_bwd').length).toBeLessThanOrEqual(3);
     }
     expect(planCp('dispatch', mask, 64, relay.layout, SHAPE)).toEqual(relay);
   });
@@ -120,12 +145,25 @@ describe('dispatch exchange=relay', () => {
     }
   });
 
-  it('relays really forward on these masks (phase B and D exist)', () => {
+  it('a relay with little local work splits its local step by heads (half during phase A): checker ok, the CPU run matches the reference', async () => {
+    const shape: CpShape = { headsQ: 4, headsKv: 2, headDim: 4, dtypeBytes: 4 };
+    const mask = sharedMask(generateMask('causal_document_long', 2048, { seed: 1 }));
+    const plan = planCp('dispatch', mask, 16, { node: 4, exchange: 'relay' }, shape);
+    const split = plan.ranks.filter((rp) => rp.forward.some((s) => s.kind === 'attn' && s.heads.end - s.heads.start === 2));
+    expect(split.length).toBeGreaterThan(0);
+    for (const rp of split) expect(rp.backward.filter((s) => s.kind === 'attn_bwd' && s.heads.end - s.heads.start === 2)).toHaveLength(2);
+    expect(checkPlan(plan, mask)).toEqual([]);
+    const g = randomInputs(mask.seqlenQ, shape, 9);
+    const run = await runLocal(plan, rankInputs(plan, g));
+    expect(compare(assemble(plan, run.outputs), reference(mask, shape, g)).exceedsTolerance).toBe(false);
+  });
+
+  it('relays and egress helpers really take part on this mask (phases A0, B, D and E exist)', () => {
     const mask = sharedMask(generateMask('causal_document', 2048, { seed: 3 }));
     const plan = planCp('dispatch', mask, 16, { node: 4, exchange: 'relay', sharding: 'granules' }, { headsQ: 4, headsKv: 2, headDim: 8, dtypeBytes: 4 });
     const p2p = (steps: Plan['ranks'][number]['forward']) => steps.filter((s) => s.kind === 'p2p').length;
-    expect(Math.max(...plan.ranks.map((r) => p2p(r.forward)))).toBe(2);
-    expect(Math.max(...plan.ranks.map((r) => p2p(r.backward)))).toBe(4);
+    expect(Math.max(...plan.ranks.map((r) => p2p(r.forward)))).toBe(3);
+    expect(Math.max(...plan.ranks.map((r) => p2p(r.backward)))).toBe(6);
     expect(rangesLength(plan.ranks.flatMap((r) => r.owned))).toBe(2048);
   });
 });

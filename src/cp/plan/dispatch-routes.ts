@@ -22,11 +22,18 @@ export interface Routes {
   readonly relayed: readonly number[][];
   /** Phase B (relays forward over NVLink): per rank, relay -> the ranges it receives from it. */
   readonly recvB: readonly Map<number, Range[]>[];
+  /**
+   * Phase A0 (before A, over NVLink): per helper, owner -> the ranges the owner hands it to send
+   * across nodes in its place (empty when direct).
+   */
+  readonly recv0: readonly Map<number, Range[]>[];
+  /** Per phase-A receiver: owner -> the rank that sends it that owner's keys (absent: the owner). */
+  readonly senderA: readonly Map<number, number>[];
 }
 
 /** Everything straight from its owner. */
 export function directRoutes(need: readonly Map<number, Range[]>[]): Routes {
-  return { recvA: need.map((m) => new Map(m)), relayed: need.map(() => []), recvB: need.map(() => new Map()) };
+  return { recvA: need.map((m) => new Map(m)), relayed: need.map(() => []), recvB: need.map(() => new Map()), recv0: need.map(() => new Map()), senderA: need.map(() => new Map()) };
 }
 
 /** Nodes of G consecutive ranks; inter-node fetches go through one relay per (node, owner). */
@@ -82,7 +89,53 @@ export function relayRoutes(need: readonly Map<number, Range[]>[], G: number): R
   }
   for (const rl of relayed) rl.sort((a, b) => a - b);
   const recvB = viaB.map((m) => new Map([...m].sort((a, b) => a[0] - b[0]).map(([a, rs]) => [a, mergeSorted(rs)] as const)));
-  return { recvA, relayed, recvB };
+  const { recv0, senderA } = egressHelpers(recvA, G);
+  return { recvA, relayed, recvB, recv0, senderA };
+}
+
+/**
+ * The sending side of phase A: an owner whose keys many nodes need (the first pieces of a long
+ * document) would send them once per node over its one NIC. Its node's messages across nodes are
+ * dealt to the node's members by LPT on the tokens each sends (largest first; ties: the owner);
+ * an owner hands a helper the keys it sends in its place over NVLink first (phase A0).
+ */
+function egressHelpers(recvA: readonly Map<number, Range[]>[], G: number) {
+  const P = recvA.length;
+  const recv0 = recvA.map(() => new Map<number, Range[]>());
+  const senderA = recvA.map(() => new Map<number, number>());
+  const items: { a: number; s: number; tokens: number }[][] = Array.from({ length: Math.ceil(P / G) }, () => []);
+  recvA.forEach((m, a) => {
+    for (const [s, rs] of m) if (Math.floor(s / G) !== Math.floor(a / G)) items[Math.floor(s / G)].push({ a, s, tokens: rangesLength(rs) });
+  });
+  const held = recvA.map(() => new Map<number, Range[]>()); // unmerged
+  items.forEach((list, n) => {
+    const load = new Float64Array(G);
+    list.sort((x, y) => y.tokens - x.tokens || x.s - y.s || x.a - y.a);
+    for (const it of list) {
+      let best = it.s - n * G;
+      for (let i = 0; i < G && n * G + i < P; i++) if (load[i] < load[best]) best = i;
+      load[best] += it.tokens;
+      const h = n * G + best;
+      if (h === it.s) continue;
+      senderA[it.a].set(it.s, h);
+      const list2 = held[h].get(it.s);
+      if (list2) list2.push(...recvA[it.a].get(it.s)!);
+      else held[h].set(it.s, [...recvA[it.a].get(it.s)!]);
+    }
+  });
+  held.forEach((m, h) => {
+    for (const [s, rs] of [...m].sort((x, y) => x[0] - y[0])) recv0[h].set(s, mergeSorted(rs));
+  });
+  return { recv0, senderA };
+}
+
+/** Phase A from the senders' side: per rank, [destination, owner, ranges] by destination, then owner. */
+export function sendListsA(routes: Routes): [number, number, Range[]][][] {
+  const out: [number, number, Range[]][][] = routes.recvA.map(() => []);
+  routes.recvA.forEach((m, a) => {
+    for (const [s, rs] of [...m].sort((x, y) => x[0] - y[0])) if (s !== a) out[routes.senderA[a].get(s) ?? s].push([a, s, rs]);
+  });
+  return out;
 }
 
 /** Senders' view of a phase: per rank, [destination, ranges] in destination order (self excluded). */
@@ -92,4 +145,23 @@ export function sendLists(recv: readonly Map<number, Range[]>[]): [number, Range
     for (const [s, rs] of m) if (s !== d) out[s].push([d, rs]);
   });
   return out; // built in destination order: d ascends in the outer loop
+}
+
+/** The most key tokens any rank sends or receives across nodes of G in phase A (its NIC's load). */
+export function interNodePeak(routes: Routes, G: number): number {
+  const P = routes.recvA.length;
+  const sent = new Float64Array(P);
+  let peak = 0;
+  routes.recvA.forEach((m, r) => {
+    let got = 0;
+    for (const [s, rs] of m) {
+      if (Math.floor(s / G) === Math.floor(r / G)) continue;
+      const t = rangesLength(rs);
+      got += t;
+      sent[routes.senderA[r].get(s) ?? s] += t;
+    }
+    peak = Math.max(peak, got);
+  });
+  for (let r = 0; r < P; r++) peak = Math.max(peak, sent[r]);
+  return peak;
 }

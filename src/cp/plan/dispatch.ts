@@ -32,7 +32,7 @@ import { tileOrder } from './doc-order.js';
 import { documentUnits, placeDocuments } from './doc-place.js';
 import { nodeOrder } from './doc-nodes.js';
 import { buildDispatch } from './dispatch-build.js';
-import { directRoutes, relayRoutes } from './dispatch-routes.js';
+import { directRoutes, interNodePeak, relayRoutes } from './dispatch-routes.js';
 import { fetchSets, fetchTokens, granulePlacement, imbalanceOf, layoutNumber } from './dispatch-granules.js';
 import { checkLayoutKeys, checkShape, checkSquare, checkWorld, layoutEnum, layoutInt, type LayoutParam } from './common.js';
 import { badInput } from '../../errors.js';
@@ -56,7 +56,7 @@ export const params: readonly LayoutParam[] = [
   { key: 'comm', kind: 'enum', values: COMM_MODES, description: 'auto (default), p2p or all_gather' },
   { key: 'target', kind: 'number', description: 'area imbalance bound (default 1.05 for documents, 1.02 for granule shardings)' },
   { key: 'node', kind: 'int', description: 'GPUs per node (default 8) for the documents rank order (token sets that exchange most share a node, doc-nodes.ts; 1 keeps the placement\'s order) and the relay exchange' },
-  { key: 'exchange', kind: 'enum', values: EXCHANGE_MODES, description: 'p2p routes of the K/V exchange: direct (every rank fetches from every owner), relay (keys from another node cross InfiniBand once per node, to one relay rank that forwards them over NVLink: dispatch-routes.ts) or auto (default: relay for document placements over more than one node, else direct)' },
+  { key: 'exchange', kind: 'enum', values: EXCHANGE_MODES, description: 'p2p routes of the K/V exchange: direct (every rank fetches from every owner), relay (keys from another node cross InfiniBand once per node, to one relay rank that forwards them over NVLink: dispatch-routes.ts) or auto (default: relay when it at least halves the most key tokens a rank sends or receives across nodes, else direct)' },
   { key: 'max_token_ratio', kind: 'number', description: 'largest tokens per rank / mean (default 1.5 for documents, 2 for chunked, none for contiguous)' },
 ];
 
@@ -116,8 +116,15 @@ export const plan: Planner = (mask, world, layout, shape) => {
   const everyone = need.every((m, r) => m.size === P - 1 && [...m].every(([s, rs]) => rangesLength(rs) === rangesLength(owned[s])));
   const comm = commMode === 'auto' ? (everyone && P > 1 ? 'all_gather' : 'p2p') : commMode;
   const exMode = layoutEnum('dispatch', layout, 'exchange', EXCHANGE_MODES, 'auto');
-  const exchange = comm === 'all_gather' || G <= 1 || P <= G ? 'direct' : exMode === 'auto' ? (placed.used.sharding === 'documents' ? 'relay' : 'direct') : exMode;
-  const routes = exchange === 'relay' ? relayRoutes(need, G) : directRoutes(need);
+  // auto: relays when they at least halve the busiest NIC's load (an extra NVLink phase costs a
+  // synchronisation: block_causal_document at P = 64 moved 1.5x fewer bytes over its busiest NIC
+  // with relays, and its simulated forward fell from 343 to 277 TFLOP/s per GPU).
+  let routes = directRoutes(need);
+  let exchange: 'direct' | 'relay' = 'direct';
+  if (comm === 'p2p' && G > 1 && P > G && exMode !== 'direct') {
+    const relay = relayRoutes(need, G);
+    if (exMode === 'relay' || interNodePeak(relay, G) < 0.5 * interNodePeak(routes, G)) [routes, exchange] = [relay, 'relay'];
+  }
   // The layout that reproduces this plan when given back.
   const used = { ...placed.used, comm, ...(exchange === 'relay' ? { exchange, node: G } : {}) };
   // Document placements: each rank's remote-reading pieces first, tile-aligned (doc-order.ts).
