@@ -369,7 +369,7 @@ describe('simulator results do not move with its speed work', () => {
   });
 
   it('dispatch backward on causal_document (many flows sharing links), 64 ranks', () => {
-    const p = planCp('dispatch', generateMask('causal_document', 1 << 20, { seed: 0 }).heads[0], 64, { sharding: 'granules' }, shape); // the placement these numbers were taken with (before issue 14)
+    const p = planCp('dispatch', generateMask('causal_document', 1 << 20, { seed: 0 }).heads[0], 64, { sharding: 'granules', exchange: 'direct' }, shape); // the placement and routes these numbers were taken with (before issue 14)
     check(p, 'bwd', true, [30.818946741139484, 28.619573456163167, 13.36269797545589, 5.188916635599515, 15834, 3884]);
     check(p, 'bwd', false, [33.016195766844426, 30.40365367694346, 15.724047973174986, 5.024815663585362, 15955, 3884]);
   });
