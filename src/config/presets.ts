@@ -92,7 +92,7 @@ export const KERNEL_PRESETS: Readonly<Record<string, KernelPreset>> = {
     ],
   },
   calibrate: {
-    description: 'simulator calibration (issue 15), in priority order: heads 16:2 / 4:4 / 4:1 beside 64:8, S 1k-1M, plain / varlen / dense-mask paths, block-sparse at 4:4; flex, sdpa_cudnn / flash / efficient, triton_ranges, triton_blocksparse; torch: 208 cases (206 planned), ~14.5 min on the H200 (attnbench sim estimate)',
+    description: 'simulator calibration (issue 15), in priority order: heads 16:2 / 4:4 / 4:1 beside 64:8, S 1k-1M, plain / varlen / dense-mask paths, block-sparse at 4:4; flex, sdpa_cudnn / flash / efficient, triton_ranges, triton_blocksparse; torch: 208 cases (206 planned), ~14 min on the H200 (attnbench sim estimate)',
     samples: 1,
     sweeps: calibrateSweeps,
   },
