@@ -34,6 +34,29 @@ export interface DocBenchRow {
   readonly maxTokenRatio: number;
   /** dispatch: forward bytes of the fewest keys any placement within the default cap and target fetches. */
   readonly boundBytes?: number;
+  /** Forward bytes sent across nodes of 8 (InfiniBand), in all and by the busiest NIC (max of a rank's sent and received). */
+  readonly ibBytes: number;
+  readonly ibPeak: number;
+}
+
+/** Forward p2p bytes that cross nodes of G: in all, and the most one rank sends or receives. */
+export function interNodeBytes(plan: Plan, G = 8): { total: number; peak: number } {
+  const sent = new Float64Array(plan.world);
+  const got = new Float64Array(plan.world);
+  for (const rp of plan.ranks) {
+    const bufs = new Map(rp.buffers.map((b) => [b.name, b.bytes]));
+    for (const s of rp.forward) {
+      if (s.kind !== 'p2p') continue;
+      for (const o of s.ops) if (Math.floor(o.peer / G) !== Math.floor(rp.rank / G)) (o.op === 'send' ? sent : got)[rp.rank] += bufs.get(o.buf)!;
+    }
+  }
+  let total = 0;
+  let peak = 0;
+  for (let r = 0; r < plan.world; r++) {
+    total += sent[r];
+    peak = Math.max(peak, sent[r], got[r]);
+  }
+  return { total, peak };
 }
 
 export interface DocBenchOptions {
@@ -55,7 +78,10 @@ function measure(scheme: SchemeId, family: string, mask: Mask, world: number, la
   const count = (r: Plan['ranks'][number], dir: 'forward' | 'backward') => r[dir].filter((s) => s.kind === 'attn' || s.kind === 'attn_bwd').length;
   let maxTok = 0;
   for (const r of plan.ranks) maxTok = Math.max(maxTok, r.owned.reduce((n, x) => n + x.end - x.start, 0));
+  const ib = interNodeBytes(plan);
   return {
+    ibBytes: ib.total,
+    ibPeak: ib.peak,
     scheme,
     family,
     world,
@@ -78,7 +104,7 @@ export function runDocPlacementBench(opts: DocBenchOptions): { rows: DocBenchRow
   const rows: DocBenchRow[] = [];
   const failures: string[] = [];
   const t = new Table({
-    head: ['family', 'S', 'P', 'placement', 'plan ms', 'imbalance', 'fwd bytes', 'new / old', 'bound / old', 'attn steps\nfwd | bwd', 'all steps\nfwd | bwd', 'max tokens\n/ mean'],
+    head: ['family', 'S', 'P', 'placement', 'plan ms', 'imbalance', 'fwd bytes', 'new / old', 'bound / old', 'IB bytes\n(nodes of 8)', 'busiest\nNIC', 'attn steps\nfwd | bwd', 'all steps\nfwd | bwd', 'max tokens\n/ mean'],
     style: { head: [], border: [] },
   });
   const load0 = loadavg()[0];
@@ -90,24 +116,28 @@ export function runDocPlacementBench(opts: DocBenchOptions): { rows: DocBenchRow
   ]) {
     const S = tpr * world;
     const mask = sharedMask(generateMask(family, S, { seed: 0 }));
-    const old = measure('dispatch', family, mask, world, { sharding: 'granules' }, opts.shape);
+    // Before issue 14: granules, every rank fetching straight from the owners.
+    const old = measure('dispatch', family, mask, world, { sharding: 'granules', exchange: 'direct' }, opts.shape);
+    const direct = measure('dispatch', family, mask, world, { exchange: 'direct' }, opts.shape);
     const now0 = measure('dispatch', family, mask, world, {}, opts.shape);
     // K/V bytes per token (K and V, every KV head) times the fewest keys (doc-bound.ts)
     const perToken = 2 * opts.shape.headsKv * opts.shape.headDim * opts.shape.dtypeBytes;
     const now = { ...now0, boundBytes: perToken * fetchLowerBound(new AreaIndex(mask), world, (1.5 * S) / world, 1.05) };
-    rows.push(old, now);
-    for (const r of [old, now]) {
+    rows.push(old, direct, now);
+    for (const r of [old, direct, now]) {
       const s = r.summary;
       t.push([
         family,
         formatTokens(S),
         world,
-        `${label(r.layout)} -> ${r.used.sharding}`,
+        `${label(r.layout)} -> ${r.used.sharding}${r.used.exchange === 'relay' ? ', relay' : ''}`,
         r.ms.toFixed(0),
         s.imbalance.toFixed(4),
         fmtBytes(s.bytesFwd),
-        r === now ? (s.bytesFwd / old.summary.bytesFwd).toFixed(3) : '1',
+        r === old ? '1' : (s.bytesFwd / old.summary.bytesFwd).toFixed(3),
         r === now ? (now.boundBytes / old.summary.bytesFwd).toFixed(3) : '',
+        fmtBytes(r.ibBytes),
+        fmtBytes(r.ibPeak),
         `${r.maxAttnFwd} | ${r.maxAttnBwd}`,
         `${s.maxStepsFwd} | ${s.maxStepsBwd}`,
         r.maxTokenRatio.toFixed(2),
