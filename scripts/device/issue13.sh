@@ -30,6 +30,8 @@
 #   call5  what call4 left: pipelining-depth A/B, CP flex beside ours, sparse 4:4
 #   call6  occupancy A/B (split tiles, one-warpgroup dK/dV, depth) per direction
 #   call7  issue 14: paper-cp virtual ranks P = 8, 4 (every scheme, flex) on the document families
+#   call8  scarce loans: split check + forward A/B (13), paper-cp P = 8 (14), calibrate preset (15)
+#   call9  what call8 leaves: backward A/B, calibrate (resumed), paper-cp P = 4
 #   call3  ncu of _fwd / _dkdv / _dq (and flex's) on
 #          causal_document 32k, CP virtual ranks P = 4, 8 at 8k tokens per rank (triton_ranges vs
 #          flex, ring_p2p and ulysses), last a 4:4 d 128 check
@@ -39,8 +41,8 @@ usage() { sed -n '2,/^set -uo/p' "$0" | sed '$d' | sed 's/^# \{0,1\}//'; }
 MODE=${1:-}
 case "$MODE" in
   -h|--help|"") usage; exit 0 ;;
-  plan|call1|call2|call3|call4|call5|call6|call7) ;;
-  *) echo "issue13.sh: unknown mode '$MODE' (plan, call1, call2, call3, call4, call5, call6, call7, --help)" >&2; exit 2 ;;
+  plan|call1|call2|call3|call4|call5|call6|call7|call8|call9) ;;
+  *) echo "issue13.sh: unknown mode '$MODE' (plan, call1, ..., call9, --help)" >&2; exit 2 ;;
 esac
 
 FAM32K=causal,full_document,causal_document,prefix_lm_document,share_question,causal_blockwise,block_causal_document,full_document_long,causal_document_long,sliding_window,sliding_window_causal,global_sliding_window
@@ -124,6 +126,20 @@ case "$MODE" in
     for P in 8 4; do  # issue 14: every scheme, the document families first, into one file per P
       STEPS+=("cp|paper_cp_p$P|150|--virtual-ranks $P --preset paper-cp --family causal_document,full_document")
     done
+    ;;&
+  call8|plan)
+    # When device loans are scarce: one call for the three issues, each in priority order (the
+    # steps resume; call9 takes what is left): the split-tile check and forward A/B (13), the
+    # paper-cp P = 8 document rows (14), then the calibrate preset (15, its own file)
+    STEPS+=("tune|check_split|50|triton_ranges|--family causal_document,sliding_window --seqlen 2k --samples 1 --heads 64:8|[$SPLIT_FWD,$SPLIT_DQ,$DKDV64]|--check")
+    STEPS+=("tune|ab_fwd32k|140|triton_ranges,flex,sdpa_cudnn|--family causal,causal_document,full_document,block_causal_document,share_question --direction fwd --seqlen 32k --samples 1|[{},{\"bandsStatic\":4},{\"fwdStages\":2},{\"fwdStages\":4},$SPLIT_FWD,{\"fwdSplit\":2,\"fwdWarps\":4,\"fwdStages\":2,\"bandsStatic\":4},{\"fwdSplit\":2,\"fwdWarps\":4,\"fwdStages\":3},{\"fwdSubN\":128,\"fwdStages\":2}]|--iters 10")
+    STEPS+=("cp|paper_cp_p8|110|--virtual-ranks 8 --preset paper-cp --family causal_document,full_document")
+    STEPS+=("kern|calibrate|480|--preset calibrate|calibrate.jsonl")
+    ;;&
+  call9|plan)
+    STEPS+=("tune|ab_bwd32k_occ|200|triton_ranges,flex,sdpa_cudnn|--family causal,causal_document,block_causal_document --direction bwd --seqlen 32k --samples 1|[{},{\"bandsStatic\":4},{\"bwdStages\":3},$DKDV64,{\"bwdKeys\":64,\"bwdSubM\":16,\"bwdWarps\":4,\"bwdStages\":3},{\"bwdKeys\":64,\"bwdSubM\":32},$SPLIT_DQ,{\"dqSplit\":2,\"dqWarps\":4}]|--iters 10")
+    STEPS+=("kern|calibrate|480|--preset calibrate|calibrate.jsonl")
+    STEPS+=("cp|paper_cp_p4|150|--virtual-ranks 4 --preset paper-cp --family causal_document,full_document")
     ;;
 esac
 [ "$MODE" = plan ] && [ $# -gt 1 ] && { echo "(plan covers all three calls; the CALL arguments are ignored)"; }
@@ -192,9 +208,10 @@ for s in "${STEPS[@]}"; do
     kern)
       preset="--preset paper"; [[ "$a" == *--preset* ]] && preset=''
       # shellcheck disable=SC2086
-      cmd $AB kernels --executor torch $preset --job-timeout 150 --out $R/ranges.jsonl --resume $a
+      kf=$R/${b:-ranges.jsonl}  # a kern step's optional 5th field names its file (calibrate.jsonl)
+      cmd $AB kernels --executor torch $preset --job-timeout 150 --out "$kf" --resume $a
       # shellcheck disable=SC2086
-      timeout "$t" $AB kernels --executor torch $preset --job-timeout 150 --out $R/ranges.jsonl --resume $a 2>&1 | grep -v -e AOTAutograd -e '^\s*$' | tee -a "$LOGS/$name.log" | tail -40 ;;
+      timeout "$t" $AB kernels --executor torch $preset --job-timeout 150 --out "$kf" --resume $a 2>&1 | grep -v -e AOTAutograd -e '^\s*$' | tee -a "$LOGS/$name.log" | tail -40 ;;
     tune)
       rm -rf /tmp/plan-$name
       # shellcheck disable=SC2086
