@@ -49,6 +49,8 @@ describe('attnbench sim', () => {
     expect(json.curves.map((c: { kernel: string; direction: string }) => `${c.kernel}/${c.direction}`)).toEqual(['fa2/bwd', 'fa2/fwd']);
     expect(json.holdoutMedianAbsPct).toBeLessThan(10);
     expect(out.join('')).toMatch(/held-out median \|error\|: \d+\.\d%/);
+    // every curve with an assumption (launch-constant cap, one block cost, ...) says so below the table
+    expect((out.join('').match(/^assumed: h100\+h200 fa2 /gm) ?? []).length).toBe(json.curves.filter((c: { assumed: string[] }) => c.assumed.length).length);
 
     out.length = 0;
     await cli('sim', 'validate', '--in', rows, '--calibration', cal);
