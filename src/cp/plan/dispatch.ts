@@ -36,11 +36,14 @@ import { directRoutes, interNodePeak, relayRoutes } from './dispatch-routes.js';
 import { fetchSets, fetchTokens, granulePlacement, imbalanceOf, layoutNumber } from './dispatch-granules.js';
 import { checkLayoutKeys, checkShape, checkSquare, checkWorld, layoutEnum, layoutInt, type LayoutParam } from './common.js';
 import { badInput } from '../../errors.js';
+import { maskArea } from '../../mask/slices.js';
+import * as loongtrain from './loongtrain.js';
 
 const SHARDING_MODES = ['auto', 'documents', 'granules', 'contiguous', 'chunked', 'chunked_local'] as const;
 const SPLIT_MODES = ['fill', 'zigzag'] as const;
 const COMM_MODES = ['auto', 'p2p', 'all_gather'] as const;
 const EXCHANGE_MODES = ['auto', 'direct', 'relay'] as const;
+const PATTERNS = ['auto', 'own', 'ring'] as const;
 
 export const params: readonly LayoutParam[] = [
   {
@@ -56,6 +59,13 @@ export const params: readonly LayoutParam[] = [
   { key: 'comm', kind: 'enum', values: COMM_MODES, description: 'auto (default), p2p or all_gather' },
   { key: 'target', kind: 'number', description: 'area imbalance bound (default 1.05 for documents, 1.02 for granule shardings)' },
   { key: 'node', kind: 'int', description: 'GPUs per node (default 8) for the documents rank order (token sets that exchange most share a node, doc-nodes.ts; 1 keeps the placement\'s order) and the relay exchange' },
+  {
+    key: 'pattern',
+    kind: 'enum',
+    values: PATTERNS,
+    description:
+      "own (this placement and fetch), ring (loongtrain's head x context double ring with its defaults: every hop overlaps a step of compute) or auto (default: ring for masks without documents that cover at least a quarter of S x S and would fetch by p2p, over more than one node; else own)",
+  },
   { key: 'exchange', kind: 'enum', values: EXCHANGE_MODES, description: 'p2p routes of the K/V exchange: direct (every rank fetches from every owner), relay (keys from another node cross InfiniBand once per node, to one relay rank that forwards them over NVLink: dispatch-routes.ts) or auto (default: relay when it at least halves the most key tokens a rank sends or receives across nodes, else direct)' },
   { key: 'max_token_ratio', kind: 'number', description: 'largest tokens per rank / mean (default 1.5 for documents, 2 for chunked, none for contiguous)' },
 ];
@@ -68,10 +78,25 @@ export const plan: Planner = (mask, world, layout, shape) => {
   const S = mask.seqlenQ;
   const P = world;
   if (S < P) throw badInput(`dispatch: seqlen ${S} is smaller than world ${P} (every rank needs at least one token)`);
+  const pattern = layoutEnum('dispatch', layout, 'pattern', PATTERNS, 'auto');
+  // The ring pattern: loongtrain's plan under dispatch's name (layout {pattern: ring} replays it).
+  const ring = () => ({ ...loongtrain.plan(mask, P, {}, shape), scheme: 'dispatch' as const, layout: { pattern: 'ring' } });
+  if (pattern === 'ring') {
+    for (const k of Object.keys(layout)) if (k !== 'pattern') throw badInput(`dispatch: layout ${k} does not apply with pattern=ring (loongtrain's defaults)`);
+    return ring();
+  }
   const mode = layoutEnum('dispatch', layout, 'sharding', SHARDING_MODES, 'auto');
   const commMode = layoutEnum('dispatch', layout, 'comm', COMM_MODES, 'auto');
   const idx = new AreaIndex(mask);
   let units0: Range[] | undefined;
+  // Dense masks without documents (causal, prefix_lm_causal; a full mask all-gathers) over more
+  // than one node of 8, when no layout is given: one remote step over up to the whole sequence,
+  // fed by an exchange that only the rank's own diagonal blocks can hide, lost 3-8% to
+  // loongtrain's ring in the simulator (README CP section); its ring instead.
+  if (pattern === 'auto' && Object.keys(layout).length === 0 && P > 8) {
+    const area = maskArea(mask);
+    if (area >= 0.25 * S * S && area < S * S && (units0 ??= documentUnits(idx, 0)).length <= 1) return ring();
+  }
   let placed: { owned: Range[][]; used: Record<string, number | string> } | null = null;
   if (mode === 'auto' || mode === 'documents') {
     const split = layoutEnum('dispatch', layout, 'split', SPLIT_MODES, 'zigzag');
