@@ -31,23 +31,23 @@ describe('dispatch: balance and bytes (the issue targets, P = 8, S = 64k)', () =
 });
 
 describe('dispatch pattern (issue 14: dense masks without documents over several nodes)', () => {
-  it('causal at P = 16: the ring pattern (loongtrain\'s plan under dispatch\'s name), replayed by its layout; documents keep dispatch\'s own', () => {
+  it('causal at P = 64: the ring pattern (loongtrain\'s plan under dispatch\'s name), replayed by its layout; documents keep dispatch\'s own', () => {
     const shape: CpShape = { headsQ: 16, headsKv: 8, headDim: 16, dtypeBytes: 2 };
-    const mask = sharedMask(generateMask('causal', 16 * 512, { seed: 0 }));
-    const p = planCp('dispatch', mask, 16, {}, shape);
+    const mask = sharedMask(generateMask('causal', 64 * 128, { seed: 0 }));
+    const p = planCp('dispatch', mask, 64, {}, shape);
     expect(p.scheme).toBe('dispatch');
     expect(p.layout).toEqual({ pattern: 'ring' });
-    const lt = planCp('loongtrain', mask, 16, {}, shape);
+    const lt = planCp('loongtrain', mask, 64, {}, shape);
     expect(p.ranks).toEqual(lt.ranks);
     expect(p.groups).toEqual(lt.groups);
-    expect(planCp('dispatch', mask, 16, p.layout, shape)).toEqual(p);
+    expect(planCp('dispatch', mask, 64, p.layout, shape)).toEqual(p);
     expect(checkPlan(p, mask)).toEqual([]);
-    // Any layout given, P <= 8, a full mask or a document mask: dispatch's own plan.
-    expect(planCp('dispatch', mask, 16, { exchange: 'relay' }, shape).layout.pattern).toBeUndefined();
-    expect(planCp('dispatch', mask, 8, {}, shape).layout.pattern).toBeUndefined();
-    expect(planCp('dispatch', sharedMask(generateMask('full', 16 * 512, { seed: 0 })), 16, {}, shape).layout.comm).toBe('all_gather');
-    expect(planCp('dispatch', sharedMask(generateMask('causal_document', 16 * 512, { seed: 0 })), 16, {}, shape).layout.pattern).toBeUndefined();
-    expect(() => planCp('dispatch', mask, 16, { pattern: 'ring', node: 4 }, shape)).toThrow(/does not apply with pattern=ring/);
-    expect(planCp('dispatch', mask, 16, { pattern: 'own' }, shape).layout.pattern).toBeUndefined();
+    // Any layout given, P < 64, a full mask or a document mask: dispatch's own plan.
+    expect(planCp('dispatch', mask, 64, { exchange: 'relay' }, shape).layout.pattern).toBeUndefined();
+    expect(planCp('dispatch', mask, 32, {}, shape).layout.pattern).toBeUndefined();
+    expect(planCp('dispatch', sharedMask(generateMask('full', 64 * 128, { seed: 0 })), 64, {}, shape).layout.comm).toBe('all_gather');
+    expect(planCp('dispatch', sharedMask(generateMask('causal_document', 64 * 128, { seed: 0 })), 64, {}, shape).layout.pattern).toBeUndefined();
+    expect(() => planCp('dispatch', mask, 64, { pattern: 'ring', node: 4 }, shape)).toThrow(/does not apply with pattern=ring/);
+    expect(planCp('dispatch', mask, 64, { pattern: 'own' }, shape).layout.pattern).toBeUndefined();
   });
 });

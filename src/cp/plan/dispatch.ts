@@ -64,7 +64,7 @@ export const params: readonly LayoutParam[] = [
     kind: 'enum',
     values: PATTERNS,
     description:
-      "own (this placement and fetch), ring (loongtrain's head x context double ring with its defaults: every hop overlaps a step of compute) or auto (default: ring for masks without documents that cover at least a quarter of S x S and would fetch by p2p, over more than one node; else own)",
+      "own (this placement and fetch), ring (loongtrain's head x context double ring with its defaults: every hop overlaps a step of compute) or auto (default: ring for masks without documents that cover at least a quarter of S x S but not all of it, on 64 or more ranks, when no other layout key is given; else own)",
   },
   { key: 'exchange', kind: 'enum', values: EXCHANGE_MODES, description: 'p2p routes of the K/V exchange: direct (every rank fetches from every owner), relay (keys from another node cross InfiniBand once per node, to one relay rank that forwards them over NVLink: dispatch-routes.ts) or auto (default: relay when it at least halves the most key tokens a rank sends or receives across nodes, else direct)' },
   { key: 'max_token_ratio', kind: 'number', description: 'largest tokens per rank / mean (default 1.5 for documents, 2 for chunked, none for contiguous)' },
@@ -89,11 +89,11 @@ export const plan: Planner = (mask, world, layout, shape) => {
   const commMode = layoutEnum('dispatch', layout, 'comm', COMM_MODES, 'auto');
   const idx = new AreaIndex(mask);
   let units0: Range[] | undefined;
-  // Dense masks without documents (causal, prefix_lm_causal; a full mask all-gathers) over more
-  // than one node of 8, when no layout is given: one remote step over up to the whole sequence,
-  // fed by an exchange that only the rank's own diagonal blocks can hide, lost 3-8% to
-  // loongtrain's ring in the simulator (README CP section); its ring instead.
-  if (pattern === 'auto' && Object.keys(layout).length === 0 && P > 8) {
+  // Dense masks without documents (causal; a full mask all-gathers) on 64+ ranks, when no layout
+  // is given: one remote step over up to the whole sequence, fed by an exchange that only the
+  // rank's own diagonal blocks can hide, lost 4-8% to loongtrain's ring in the simulator (flex,
+  // P = 64-1024; at P = 16-32 it was ahead or even: README CP section); its ring instead.
+  if (pattern === 'auto' && Object.keys(layout).length === 0 && P >= 64) {
     const area = maskArea(mask);
     if (area >= 0.25 * S * S && area < S * S && (units0 ??= documentUnits(idx, 0)).length <= 1) return ring();
   }
