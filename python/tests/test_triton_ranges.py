@@ -104,13 +104,17 @@ class TritonRangesOnCpu(unittest.TestCase):
         # dQ by the second pass and by atomics; band tests looped, and unrolled over 4 slots (lists
         # with a tile cut by 3+ bands fall back to the loop); the persistent grid (LPT shares); tiles
         # split over two programs in the forward and the dQ pass (where a half keeps >= 16 rows)
+        # (and K/V through tensor descriptors in the forward, tuning.fwdTma)
         unrolled, persistent, split = [], [], 0
-        variants = ((0, 0, 0, 1), (1, 0, 0, 1), (0, 4, 0, 1), (0, 0, 1, 1), (0, 0, 0, 2))
-        for case, atomic, static, persist, sp in [(c, *v) for c in self.cases for v in variants]:
-            with self.subTest(case=case["name"], dq_atomic=atomic, bands_static=static, persistent=persist, split=sp, backend=self.backend):
+        variants = ((0, 0, 0, 1, 0), (1, 0, 0, 1, 0), (0, 4, 0, 1, 0), (0, 0, 1, 1, 0), (0, 0, 0, 2, 0), (0, 0, 0, 1, 1))
+        for case, atomic, static, persist, sp, tma in [(c, *v) for c in self.cases for v in variants]:
+            if tma and self.backend != "interpreter":
+                continue  # the stand-in has no tensor descriptors
+            with self.subTest(case=case["name"], dq_atomic=atomic, bands_static=static, persistent=persist, split=sp, tma=tma,
+                              backend=self.backend):
                 tr = self.tr
                 a = self.args_of(case)
-                a["tuning"] = {**a["tuning"], "dqAtomic": atomic, "bandsStatic": static, "persistent": persist}
+                a["tuning"] = {**a["tuning"], "dqAtomic": atomic, "bandsStatic": static, "persistent": persist, "fwdTma": tma, "dqTma": tma}
                 if sp > 1:
                     if tr.Lists(a, case["hq"], case["hkv"], case["d"], "cpu").bm < 32:
                         continue

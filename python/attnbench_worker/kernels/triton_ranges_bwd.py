@@ -144,7 +144,7 @@ def _dkdv(Q, K, V, DO, LSE, DELTA, DK, DV, DQA, BANDS, ORDER, PROGS, ROWRUNS, RU
 def _dq_row(Q, K, V, DO, LSE, DELTA, DQ, BANDS, ROWRUNS, RUNS, ROWPARTS, PARTS, SIDS, x, rep, half, b,
             sqb, sqs, skb, sks, HQ, SQ, SK, NROWS, REP, qk_scale, sm_scale,
             P: tl.constexpr, TQ: tl.constexpr, NR: tl.constexpr, BM: tl.constexpr, TK: tl.constexpr, SUBN: tl.constexpr,
-            D: tl.constexpr, MAXB: tl.constexpr):
+            D: tl.constexpr, MAXB: tl.constexpr, TMA: tl.constexpr):
     """dQ of row x of the forward list for its rep-th KV head (the query heads of the group), written once."""
     hg = (x // NROWS) * REP + rep
     qt = x % NROWS
@@ -158,6 +158,11 @@ def _dq_row(Q, K, V, DO, LSE, DELTA, DQ, BANDS, ROWRUNS, RUNS, ROWPARTS, PARTS, 
     delta = tl.load(DELTA + r_off, mask=row_ok, other=0.0)
     kbase = K + b * skb + hg * D
     vbase = V + b * skb + hg * D
+    if TMA:  # K/V tiles through tensor descriptors, as the forward's (zero past the end; masked keys past SK)
+        kd = tl.make_tensor_descriptor(K, shape=[tl.num_programs(1) * SK, sks], strides=[sks, 1], block_shape=[SUBN, D])
+        vd = tl.make_tensor_descriptor(V, shape=[tl.num_programs(1) * SK, sks], strides=[sks, 1], block_shape=[SUBN, D])
+        row0 = (b * SK).to(tl.int32)
+        col0 = (hg * D).to(tl.int32)
     dq = tl.zeros([BM, D], tl.float32)
     offs_s = tl.arange(0, SUBN)
     r0 = tl.load(ROWRUNS + x)
@@ -165,9 +170,13 @@ def _dq_row(Q, K, V, DO, LSE, DELTA, DQ, BANDS, ROWRUNS, RUNS, ROWPARTS, PARTS, 
     for ri in range(r0, r1):
         c0, c1 = run_of(RUNS, ri)
         for kk in range(c0 * TK, c1 * TK, SUBN):
-            offs_n = (kk + offs_s).to(tl.int64)
-            k = tl.load(kbase + offs_n[:, None] * sks + offs_d[None, :])
-            v = tl.load(vbase + offs_n[:, None] * sks + offs_d[None, :])
+            if TMA:
+                k = kd.load([row0 + kk, col0])
+                v = vd.load([row0 + kk, col0])
+            else:
+                offs_n = (kk + offs_s).to(tl.int64)
+                k = tl.load(kbase + offs_n[:, None] * sks + offs_d[None, :])
+                v = tl.load(vbase + offs_n[:, None] * sks + offs_d[None, :])
             dq = _dq_step(q, do, lse, delta, k, v, dq, None, qk_scale, False)
     p0 = tl.load(ROWPARTS + x)
     p1 = tl.load(ROWPARTS + x + 1)
@@ -177,8 +186,12 @@ def _dq_row(Q, K, V, DO, LSE, DELTA, DQ, BANDS, ROWRUNS, RUNS, ROWPARTS, PARTS, 
             offs_n = kk + offs_s
             col_ok = offs_n < SK
             keep = band_keep(BANDS, SIDS, s0, sn, tok[:, None], offs_n[None, :], BM, SUBN, MAXB)
-            k = tl.load(kbase + offs_n.to(tl.int64)[:, None] * sks + offs_d[None, :], mask=col_ok[:, None], other=0.0)
-            v = tl.load(vbase + offs_n.to(tl.int64)[:, None] * sks + offs_d[None, :], mask=col_ok[:, None], other=0.0)
+            if TMA:
+                k = kd.load([row0 + kk, col0])
+                v = vd.load([row0 + kk, col0])
+            else:
+                k = tl.load(kbase + offs_n.to(tl.int64)[:, None] * sks + offs_d[None, :], mask=col_ok[:, None], other=0.0)
+                v = tl.load(vbase + offs_n.to(tl.int64)[:, None] * sks + offs_d[None, :], mask=col_ok[:, None], other=0.0)
             dq = _dq_step(q, do, lse, delta, k, v, dq, keep, qk_scale, True)
     dq = dq * sm_scale
     tl.store(DQ + q_off[:, None] + offs_d[None, :], dq.to(DQ.dtype.element_ty), mask=row_ok[:, None])
@@ -189,16 +202,16 @@ def _dq(Q, K, V, DO, LSE, DELTA, DQ, BANDS, ORDER, PROGS, ROWRUNS, RUNS, ROWPART
         sqb, sqs, skb, sks,
         HQ, SQ, SK, NROWS, REP, qk_scale, sm_scale,
         P: tl.constexpr, TQ: tl.constexpr, NR: tl.constexpr, BM: tl.constexpr, TK: tl.constexpr, SUBN: tl.constexpr,
-        D: tl.constexpr, MAXB: tl.constexpr, PERSIST: tl.constexpr, SPLIT: tl.constexpr):
+        D: tl.constexpr, MAXB: tl.constexpr, PERSIST: tl.constexpr, SPLIT: tl.constexpr, TMA: tl.constexpr):
     pid = tl.program_id(0)
     b = tl.program_id(1).to(tl.int64)
     if PERSIST:  # the forward list's LPT shares (SPLIT = 1)
         for j in tl.range(tl.load(PROGS + pid) * REP, tl.load(PROGS + pid + 1) * REP, num_stages=1):
             x = tl.load(ORDER + j // REP)
             _dq_row(Q, K, V, DO, LSE, DELTA, DQ, BANDS, ROWRUNS, RUNS, ROWPARTS, PARTS, SIDS, x, j % REP, 0, b,
-                    sqb, sqs, skb, sks, HQ, SQ, SK, NROWS, REP, qk_scale, sm_scale, P, TQ, NR, BM, TK, SUBN, D, MAXB)
+                    sqb, sqs, skb, sks, HQ, SQ, SK, NROWS, REP, qk_scale, sm_scale, P, TQ, NR, BM, TK, SUBN, D, MAXB, TMA)
     else:  # one program per (row, KV head, SPLIT-th of the tile's rows)
         x = tl.load(ORDER + pid // (REP * SPLIT))
         r = pid % (REP * SPLIT)
         _dq_row(Q, K, V, DO, LSE, DELTA, DQ, BANDS, ROWRUNS, RUNS, ROWPARTS, PARTS, SIDS, x, r // SPLIT, r % SPLIT, b,
-                sqb, sqs, skb, sks, HQ, SQ, SK, NROWS, REP, qk_scale, sm_scale, P, TQ, NR, BM, TK, SUBN, D, MAXB)
+                sqb, sqs, skb, sks, HQ, SQ, SK, NROWS, REP, qk_scale, sm_scale, P, TQ, NR, BM, TK, SUBN, D, MAXB, TMA)

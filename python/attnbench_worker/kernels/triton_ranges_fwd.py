@@ -27,7 +27,7 @@ from .triton_ranges_jit import band_keep, first_step, part_of, run_of, tile_rows
 def _fwd_row(Q, K, V, O, LSE, BANDS, ROWRUNS, RUNS, ROWPARTS, PARTS, SIDS, x, rep, half, b,
              sqb, sqs, skb, sks, HQ, SQ, SK, NROWS, REP, qk_scale,
              P: tl.constexpr, TQ: tl.constexpr, NR: tl.constexpr, BM: tl.constexpr, TK: tl.constexpr, SUBN: tl.constexpr,
-             D: tl.constexpr, MAXB: tl.constexpr):
+             D: tl.constexpr, MAXB: tl.constexpr, TMA: tl.constexpr):
     """Row x of the forward list (mask head x // NROWS, query tile x % NROWS) for its rep-th KV head,
     the half-th BM rows of the tile."""
     hg = (x // NROWS) * REP + rep
@@ -38,6 +38,11 @@ def _fwd_row(Q, K, V, O, LSE, BANDS, ROWRUNS, RUNS, ROWPARTS, PARTS, SIDS, x, re
     q = tl.load(Q + q_off[:, None] + offs_d[None, :], mask=row_ok[:, None], other=0.0)
     kbase = K + b * skb + hg * D
     vbase = V + b * skb + hg * D
+    if TMA:  # K/V tiles by the tensor memory accelerator: [batch x keys, KV heads x D], zero past the end
+        kd = tl.make_tensor_descriptor(K, shape=[tl.num_programs(1) * SK, sks], strides=[sks, 1], block_shape=[SUBN, D])
+        vd = tl.make_tensor_descriptor(V, shape=[tl.num_programs(1) * SK, sks], strides=[sks, 1], block_shape=[SUBN, D])
+        row0 = (b * SK).to(tl.int32)
+        col0 = (hg * D).to(tl.int32)
     m_i = tl.full([BM], float("-inf"), tl.float32)
     l_i = tl.zeros([BM], tl.float32)
     acc = tl.zeros([BM, D], tl.float32)
@@ -48,14 +53,19 @@ def _fwd_row(Q, K, V, O, LSE, BANDS, ROWRUNS, RUNS, ROWPARTS, PARTS, SIDS, x, re
     for ri in range(r0, r1):
         c0, c1 = run_of(RUNS, ri)
         for kk in range(c0 * TK, c1 * TK, SUBN):
-            offs_n = (kk + offs_s).to(tl.int64)
-            k = tl.load(kbase + offs_n[:, None] * sks + offs_d[None, :])
+            if TMA:
+                k = kd.load([row0 + kk, col0])
+            else:
+                k = tl.load(kbase + (kk + offs_s).to(tl.int64)[:, None] * sks + offs_d[None, :])
             s = tl.dot(q, tl.trans(k))
             m_new = tl.maximum(m_i, tl.max(s, 1) * qk_scale)
             p = tl.exp2(s * qk_scale - m_new[:, None])
             alpha = tl.exp2(m_i - m_new)
             l_i = l_i * alpha + tl.sum(p, 1)
-            v = tl.load(vbase + offs_n[:, None] * sks + offs_d[None, :])
+            if TMA:
+                v = vd.load([row0 + kk, col0])
+            else:
+                v = tl.load(vbase + (kk + offs_s).to(tl.int64)[:, None] * sks + offs_d[None, :])
             acc = acc * alpha[:, None]
             acc = tl.dot(p.to(v.dtype), v, acc)
             m_i = m_new
@@ -68,7 +78,10 @@ def _fwd_row(Q, K, V, O, LSE, BANDS, ROWRUNS, RUNS, ROWPARTS, PARTS, SIDS, x, re
             offs_n = kk + offs_s
             col_ok = offs_n < SK
             keep = band_keep(BANDS, SIDS, s0, sn, tok[:, None], offs_n[None, :], BM, SUBN, MAXB)
-            k = tl.load(kbase + offs_n.to(tl.int64)[:, None] * sks + offs_d[None, :], mask=col_ok[:, None], other=0.0)
+            if TMA:  # keys past SK (the next batch's) are masked: no band reaches them
+                k = kd.load([row0 + kk, col0])
+            else:
+                k = tl.load(kbase + offs_n.to(tl.int64)[:, None] * sks + offs_d[None, :], mask=col_ok[:, None], other=0.0)
             s = tl.dot(q, tl.trans(k)) * qk_scale
             s = tl.where(keep, s, float("-inf"))
             m_new = tl.maximum(m_i, tl.max(s, 1))
@@ -76,7 +89,10 @@ def _fwd_row(Q, K, V, O, LSE, BANDS, ROWRUNS, RUNS, ROWPARTS, PARTS, SIDS, x, re
             p = tl.exp2(s - m_safe[:, None])
             alpha = tl.exp2(m_i - m_safe)
             l_i = l_i * alpha + tl.sum(p, 1)
-            v = tl.load(vbase + offs_n.to(tl.int64)[:, None] * sks + offs_d[None, :], mask=col_ok[:, None], other=0.0)
+            if TMA:
+                v = vd.load([row0 + kk, col0])
+            else:
+                v = tl.load(vbase + offs_n.to(tl.int64)[:, None] * sks + offs_d[None, :], mask=col_ok[:, None], other=0.0)
             acc = acc * alpha[:, None]
             acc = tl.dot(p.to(v.dtype), v, acc)
             m_i = m_new
@@ -92,19 +108,19 @@ def _fwd(Q, K, V, O, LSE, BANDS, ORDER, PROGS, ROWRUNS, RUNS, ROWPARTS, PARTS, S
          sqb, sqs, skb, sks,
          HQ, SQ, SK, NROWS, REP, qk_scale,
          P: tl.constexpr, TQ: tl.constexpr, NR: tl.constexpr, BM: tl.constexpr, TK: tl.constexpr, SUBN: tl.constexpr,
-         D: tl.constexpr, MAXB: tl.constexpr, PERSIST: tl.constexpr, SPLIT: tl.constexpr):
+         D: tl.constexpr, MAXB: tl.constexpr, PERSIST: tl.constexpr, SPLIT: tl.constexpr, TMA: tl.constexpr):
     pid = tl.program_id(0)
     b = tl.program_id(1).to(tl.int64)
     if PERSIST:  # program pid loops over its LPT share of rows, every KV head of each (SPLIT = 1)
         for j in tl.range(tl.load(PROGS + pid) * REP, tl.load(PROGS + pid + 1) * REP, num_stages=1):
             x = tl.load(ORDER + j // REP)
             _fwd_row(Q, K, V, O, LSE, BANDS, ROWRUNS, RUNS, ROWPARTS, PARTS, SIDS, x, j % REP, 0, b,
-                     sqb, sqs, skb, sks, HQ, SQ, SK, NROWS, REP, qk_scale, P, TQ, NR, BM, TK, SUBN, D, MAXB)
+                     sqb, sqs, skb, sks, HQ, SQ, SK, NROWS, REP, qk_scale, P, TQ, NR, BM, TK, SUBN, D, MAXB, TMA)
     else:  # one program per (row, KV head, SPLIT-th of the tile's rows), launched in LPT order
         x = tl.load(ORDER + pid // (REP * SPLIT))
         r = pid % (REP * SPLIT)
         _fwd_row(Q, K, V, O, LSE, BANDS, ROWRUNS, RUNS, ROWPARTS, PARTS, SIDS, x, r // SPLIT, r % SPLIT, b,
-                 sqb, sqs, skb, sks, HQ, SQ, SK, NROWS, REP, qk_scale, P, TQ, NR, BM, TK, SUBN, D, MAXB)
+                 sqb, sqs, skb, sks, HQ, SQ, SK, NROWS, REP, qk_scale, P, TQ, NR, BM, TK, SUBN, D, MAXB, TMA)
 
 
 @triton.jit
