@@ -31,7 +31,7 @@
 #   call6  occupancy A/B (split tiles, one-warpgroup dK/dV, depth) per direction
 #   call7  issue 14: paper-cp virtual ranks P = 8, 4 (every scheme, flex) on the document families
 #   call8  scarce loans: split / TMA check + forward A/B (13), paper-cp P = 8 (14), calibrate preset (15)
-#   call9  what call8 leaves: backward A/B, calibrate (resumed), paper-cp P = 4
+#   call9  what call8 leaves: backward A/B, every family checked at 2k, calibrate (resumed), paper-cp P = 4
 #   call3  ncu of _fwd / _dkdv / _dq (and flex's) on
 #          causal_document 32k, CP virtual ranks P = 4, 8 at 8k tokens per rank (triton_ranges vs
 #          flex, ring_p2p and ulysses), last a 4:4 d 128 check
@@ -138,6 +138,7 @@ case "$MODE" in
     ;;&
   call9|plan)
     STEPS+=("tune|ab_bwd32k_occ|200|triton_ranges,flex,sdpa_cudnn|--family causal,causal_document,block_causal_document --direction bwd --seqlen 32k --samples 1|[{},{\"bandsStatic\":4},{\"bwdStages\":3},$DKDV64,{\"bwdKeys\":64,\"bwdSubM\":16,\"bwdWarps\":4,\"bwdStages\":3},{\"bwdKeys\":64,\"bwdSubM\":32},$SPLIT_DQ,{\"dqSplit\":2,\"dqWarps\":4},{\"dqTma\":1},{\"dqTma\":1,\"dqSplit\":2,\"dqWarps\":4,\"dqSubN\":32}]|--iters 10")
+    STEPS+=("tune|check_families|120|triton_ranges|--seqlen 2k --samples 1|[{}]|--check")  # every family of the paper preset at 2k vs float32
     STEPS+=("kern|calibrate|480|--preset calibrate|calibrate.jsonl")
     STEPS+=("cp|paper_cp_p4|150|--virtual-ranks 4 --preset paper-cp --family causal_document,full_document")
     ;;
