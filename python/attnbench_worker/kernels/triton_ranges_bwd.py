@@ -18,7 +18,7 @@ element is written by one program either way, so dK, dV and the dQ pass are dete
 import triton
 import triton.language as tl
 
-from .triton_ranges_jit import band_keep, first_step, packed_rows, part_of, run_of, tile_rows
+from .triton_ranges_jit import band_keep, first_step, kv_descriptors, packed_rows, part_of, run_of, tile_rows
 
 
 @triton.jit
@@ -158,11 +158,8 @@ def _dq_row(Q, K, V, DO, LSE, DELTA, DQ, BANDS, ROWRUNS, RUNS, ROWPARTS, PARTS, 
     delta = tl.load(DELTA + r_off, mask=row_ok, other=0.0)
     kbase = K + b * skb + hg * D
     vbase = V + b * skb + hg * D
-    if TMA:  # K/V tiles through tensor descriptors, as the forward's (zero past the end; masked keys past SK)
-        kd = tl.make_tensor_descriptor(K, shape=[tl.num_programs(1) * SK, sks], strides=[sks, 1], block_shape=[SUBN, D])
-        vd = tl.make_tensor_descriptor(V, shape=[tl.num_programs(1) * SK, sks], strides=[sks, 1], block_shape=[SUBN, D])
-        row0 = (b * SK).to(tl.int32)
-        col0 = (hg * D).to(tl.int32)
+    if TMA:  # K/V tiles through tensor descriptors (TMA)
+        kd, vd, row0, col0 = kv_descriptors(K, V, b, hg, SK, sks, SUBN, D)
     dq = tl.zeros([BM, D], tl.float32)
     offs_s = tl.arange(0, SUBN)
     r0 = tl.load(ROWRUNS + x)

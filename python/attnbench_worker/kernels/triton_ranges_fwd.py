@@ -20,7 +20,7 @@ LSE is stored in log2 units of the scaled scores, [B, S, Hq]; +inf on rows with 
 import triton
 import triton.language as tl
 
-from .triton_ranges_jit import band_keep, first_step, part_of, run_of, tile_rows
+from .triton_ranges_jit import band_keep, first_step, kv_descriptors, part_of, run_of, tile_rows
 
 
 @triton.jit
@@ -38,11 +38,8 @@ def _fwd_row(Q, K, V, O, LSE, BANDS, ROWRUNS, RUNS, ROWPARTS, PARTS, SIDS, x, re
     q = tl.load(Q + q_off[:, None] + offs_d[None, :], mask=row_ok[:, None], other=0.0)
     kbase = K + b * skb + hg * D
     vbase = V + b * skb + hg * D
-    if TMA:  # K/V tiles by the tensor memory accelerator: [batch x keys, KV heads x D], zero past the end
-        kd = tl.make_tensor_descriptor(K, shape=[tl.num_programs(1) * SK, sks], strides=[sks, 1], block_shape=[SUBN, D])
-        vd = tl.make_tensor_descriptor(V, shape=[tl.num_programs(1) * SK, sks], strides=[sks, 1], block_shape=[SUBN, D])
-        row0 = (b * SK).to(tl.int32)
-        col0 = (hg * D).to(tl.int32)
+    if TMA:  # K/V tiles through tensor descriptors (TMA)
+        kd, vd, row0, col0 = kv_descriptors(K, V, b, hg, SK, sks, SUBN, D)
     m_i = tl.full([BM], float("-inf"), tl.float32)
     l_i = tl.zeros([BM], tl.float32)
     acc = tl.zeros([BM, D], tl.float32)

@@ -93,3 +93,13 @@ def packed_rows(m0, rows, hg, P: tl.constexpr, SUBM: tl.constexpr):
         tok = (m0 + rows) // P
         head = hg * P + (m0 + rows) % P
     return tok, head
+
+
+@triton.jit
+def kv_descriptors(K, V, b, hg, SK, sks, SUBN: tl.constexpr, D: tl.constexpr):
+    """Tensor descriptors (TMA on Hopper) of SUBN x D tiles over K/V read as one [batch x keys, KV
+    heads x D] tensor (contiguous), and the tile origin of batch b's key 0 for KV head hg. Loads
+    past the end read zeros; keys past SK (the next batch's) are masked by the caller's bands."""
+    kd = tl.make_tensor_descriptor(K, shape=[tl.num_programs(1) * SK, sks], strides=[sks, 1], block_shape=[SUBN, D])
+    vd = tl.make_tensor_descriptor(V, shape=[tl.num_programs(1) * SK, sks], strides=[sks, 1], block_shape=[SUBN, D])
+    return kd, vd, (b * SK).to(tl.int32), (hg * D).to(tl.int32)
