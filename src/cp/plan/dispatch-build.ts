@@ -9,8 +9,9 @@
 // rows that read remote keys. Backward: the same two fetch phases around the local backward step,
 // the remote backward step, then dK/dV of remote keys go back: phase C returns them to owners on
 // the same node (all owners with direct routes) and to the node's relays, which sum what their
-// node computed; phase D sends those sums to their owners. So a rank runs two attention steps per
-// direction, whatever the placement and the routes.
+// node computed; phase D sends those sums to their owners (phase E: helpers hand them back). So
+// a rank runs two attention steps per direction (three when its local step is cut in two head
+// halves), whatever the placement and the routes.
 import type { Mask, Range } from '../../mask/types.js';
 import type { CpLayout, CpShape, P2POp, Step } from '../types.js';
 import { AreaIndex, mergeSorted, rangesIntersect } from './area.js';

@@ -19,12 +19,15 @@
 //    it owns, split by owner. Batched p2p moves exactly those ranges, then one attention step
 //    covers all of them (concatenated); when every rank needs everything it is an all-gather
 //    instead. Routes (layout `exchange`, dispatch-routes.ts): direct (one batch, during the local
-//    step), or relay (default for document placements over several nodes): keys from another
+//    step), or relay (auto: when it at least halves the busiest NIC's load): keys from another
 //    node cross InfiniBand once per node, to one relay rank that forwards them to the others
-//    over NVLink (a second batch, during the local step). Backward fetches again, computes the
+//    over NVLink (a second batch, during the local step), and an owner's messages to other
+//    nodes leave through its node's NICs (egress helpers). Backward fetches again, computes the
 //    remote dK/dV in one step and sends it back the same routes (relays sum their node's
 //    gradients first), where the owner adds it into its dkv (dispatch-build.ts). So a rank runs
-//    at most two attention steps per direction (local, remote), whatever the placement.
+//    at most three attention steps per direction (local or its two head halves, remote),
+//    whatever the placement. Dense masks without documents on 64+ ranks take loongtrain's ring
+//    instead (layout `pattern`).
 import type { Range } from '../../mask/types.js';
 import type { Planner } from '../types.js';
 import { AreaIndex, rangesLength } from './area.js';
