@@ -31,6 +31,7 @@
 #   call6  occupancy A/B (split tiles, one-warpgroup dK/dV, depth) per direction
 #   call7  issue 14: paper-cp virtual ranks P = 8, 4 (every scheme, flex) on the document families
 #   call8  scarce loans: split / TMA check + forward A/B (13), paper-cp P = 8 (14), calibrate preset (15)
+#   (tune steps resume: ranges_tune.py --resume skips the runs their file holds; ratios stay within one call)
 #   call9  what call8 leaves: backward A/B, every family checked at 2k, calibrate (resumed), paper-cp P = 4
 #   call3  ncu of _fwd / _dkdv / _dq (and flex's) on
 #          causal_document 32k, CP virtual ranks P = 4, 8 at 8k tokens per rank (triton_ranges vs
@@ -131,8 +132,8 @@ case "$MODE" in
     # When device loans are scarce: one call for the three issues, each in priority order (the
     # steps resume; call9 takes what is left): the split-tile check and forward A/B (13), the
     # paper-cp P = 8 document rows (14), then the calibrate preset (15, its own file)
-    STEPS+=("tune|check_split|50|triton_ranges|--family causal_document,sliding_window --seqlen 2k --samples 1 --heads 64:8|[$SPLIT_FWD,$SPLIT_DQ,$DKDV64,{\"fwdTma\":1,\"dqTma\":1}]|--check")
-    STEPS+=("tune|ab_fwd32k|140|triton_ranges,flex,sdpa_cudnn|--family causal,causal_document,full_document,block_causal_document,share_question --direction fwd --seqlen 32k --samples 1|[{},{\"bandsStatic\":4},{\"fwdStages\":2},{\"fwdStages\":4},$SPLIT_FWD,{\"fwdSplit\":2,\"fwdWarps\":4,\"fwdStages\":2,\"bandsStatic\":4},{\"fwdSplit\":2,\"fwdWarps\":4,\"fwdStages\":3},{\"fwdSubN\":128,\"fwdStages\":2},{\"fwdTma\":1},{\"fwdTma\":1,\"fwdSplit\":2,\"fwdWarps\":4,\"fwdStages\":2}]|--iters 10")
+    STEPS+=("tune|check_split|80|triton_ranges|--family causal_document --seqlen 2k --samples 1 --heads 64:8|[$SPLIT_FWD,$SPLIT_DQ,$DKDV64,{\"fwdTma\":1,\"dqTma\":1}]|--check")
+    STEPS+=("tune|ab_fwd32k|150|triton_ranges,flex,sdpa_cudnn|--family causal,causal_document,full_document --direction fwd --seqlen 32k --samples 1|[{},{\"bandsStatic\":4},{\"fwdStages\":2},{\"fwdStages\":4},$SPLIT_FWD,{\"fwdSplit\":2,\"fwdWarps\":4,\"fwdStages\":2,\"bandsStatic\":4},{\"fwdSplit\":2,\"fwdWarps\":4,\"fwdStages\":3},{\"fwdSubN\":128,\"fwdStages\":2},{\"fwdTma\":1},{\"fwdTma\":1,\"fwdSplit\":2,\"fwdWarps\":4,\"fwdStages\":2}]|--iters 10")
     STEPS+=("cp|paper_cp_p8|110|--virtual-ranks 8 --preset paper-cp --family causal_document,full_document")
     STEPS+=("kern|calibrate|480|--preset calibrate|calibrate.jsonl")
     ;;&
@@ -219,9 +220,9 @@ for s in "${STEPS[@]}"; do
       preset="--preset paper"; [[ "$b" == *--preset* ]] && preset=''
       # shellcheck disable=SC2086
       $AB kernels --executor torch $preset --kernel "$a" $b --plan-dir /tmp/plan-$name > /tmp/plan-$name.log 2>&1 || { cat /tmp/plan-$name.log; continue; }
-      cmd python3 scripts/device/ranges_tune.py /tmp/plan-$name --variants "$c" --out $R/ranges-$name.jsonl $d "# planned: kernels $preset --kernel $a $b"
+      cmd python3 scripts/device/ranges_tune.py /tmp/plan-$name --variants "$c" --out $R/ranges-$name.jsonl --resume $d "# planned: kernels $preset --kernel $a $b"
       # shellcheck disable=SC2086
-      timeout "$t" python3 scripts/device/ranges_tune.py /tmp/plan-$name --variants "$c" --out $R/ranges-$name.jsonl $d 2>&1 | grep -v "^{" | tee -a "$LOGS/$name.log" | tail -45 ;;
+      timeout "$t" python3 scripts/device/ranges_tune.py /tmp/plan-$name --variants "$c" --out $R/ranges-$name.jsonl --resume $d 2>&1 | grep -v "^{" | tee -a "$LOGS/$name.log" | tail -45 ;;
     ncu)
       command -v ncu >/dev/null || { echo "ncu not on PATH: skipped"; continue; }
       rm -rf /tmp/plan-$name

@@ -1,13 +1,15 @@
 """Dev tool for triton_ranges (issue 13): time tuning variants and the other kernels of one plan, in one process.
 
-    python3 scripts/device/ranges_tune.py PLAN_DIR [--variants JSON] [--check] [--iters N] [--out FILE]
+    python3 scripts/device/ranges_tune.py PLAN_DIR [--variants JSON] [--check] [--iters N] [--out FILE [--resume]]
 
 PLAN_DIR is what `attnbench kernels ... --plan-dir PLAN_DIR` wrote (jobs of triton_ranges and of
 other kernels). Every triton_ranges job runs once per variant (a dict merged over the job's
 args.tuning); other kernels' jobs run once. Timing is the harness's (torch_exec.time_cuda, L2
 flushed before each call, median). --check also compares with the float32 reference (S <= 8k).
 Prints one JSON line per run and, last, a table: per case, each variant's ms and TFLOP/s and its
-ratio to flex and sdpa_cudnn of the same case.
+ratio to flex and sdpa_cudnn of the same case. --resume skips the runs --out already holds (a
+device call cut short goes on in the next one); the table covers this call's runs only, so every
+ratio is between runs of one call.
 """
 
 import argparse
@@ -114,10 +116,16 @@ def main():
     ap.add_argument("--iters", type=int, default=20)
     ap.add_argument("--out")
     ap.add_argument("--only", default="", help="comma-separated substrings of case ids to keep")
+    ap.add_argument("--resume", action="store_true", help="skip (case, kernel, variant) runs that --out already holds")
     a = ap.parse_args()
     variants = json.loads(a.variants)
     jobs = read_jobs(os.path.join(a.plan, "jobs.jsonl"))
     only = [s for s in a.only.split(",") if s]
+    done = set()
+    if a.resume and a.out:
+        from attnbench_worker.jsonl import iter_records
+        done = {(r.get("case"), r.get("kernel"), r.get("variant")) for r in iter_records(a.out)}
+    call_id = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())  # ratios only between runs of one call
     out = open(a.out, "a") if a.out else None
     table = {}
     for job in jobs:
@@ -127,11 +135,15 @@ def main():
         flops = None
         runs = [(json.dumps(v, separators=(",", ":")), v) for v in variants] if job["kernel"] == "triton_ranges" else [("", None)]
         for name, v in runs:
+            if (case_of(job), job["kernel"], name) in done:
+                print(f"(resumed: {case_of(job)} {job['kernel']} {name} is in {a.out})", flush=True)
+                continue
             j = copy.deepcopy(job)
             if v:
                 j["mask"]["args"]["tuning"] = {**j["mask"]["args"].get("tuning", {}), **v}
             rec = run_one(j, a.plan, a.iters, a.check, flops)
             rec["variant"] = name
+            rec["call"] = call_id
             line = json.dumps(rec)
             print(line, flush=True)
             if out:
