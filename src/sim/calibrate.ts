@@ -26,7 +26,7 @@ import { tileProfile, type TileProfile } from './tiles.js';
 
 export const HOLDOUT_RULE = 'fnv1a32(row id) % 4 == 0 is held out (never fitted)';
 export const MODEL_TEXT =
-  't_ms = c0 + max(aProg*P + aFull*W_full + aPartial*W_partial + aEmpty*W_empty over ceil(programs/slots) waves, the heaviest program, bytes/HBM); programs = query tiles x heads; W_x = dirFactor*4*headDim*pairs in 128x128 blocks of kind x (TFLOP); slots = SMs x {1..4} and the a_x by non-negative least squares on log time; kernels that compute every block (torch_naive, sdpa_math, @dense paths): one cost for all blocks; plain paths: the smallest launch-constant cap (free, 0.1, 0.03, 0.01 ms) within (1%)^2 per row of the free fit';
+  't_ms = c0 + max(aProg*P + aFull*W_full + aPartial*W_partial + aEmpty*W_empty over ceil(programs/slots) waves, the heaviest program, bytes/HBM); programs = query tiles x heads; W_x = dirFactor*4*headDim*pairs in 128x128 blocks of kind x (TFLOP); slots = SMs x {1..4} and the a_x by non-negative least squares on log time; kernels that compute every block (torch_naive, sdpa_math, @dense paths): one cost for all blocks; plain paths: the smallest launch-constant cap (free, 0.1, 0.03, 0.01 ms) within (1%)^2 per row of the free fit; nested-tensor (@varlen) paths: t = max(host floor, the above) where that fits their training rows better, floor = geometric mean of the fastest rows, the curve fitted on the rest';
 /** Fewest training rows for a curve (else that combination is listed as uncalibrated). */
 export const MIN_FIT_ROWS = 6;
 /** Fewest distinct shapes (heads, S, family) among them: one shape cannot separate the terms. */
@@ -298,6 +298,44 @@ export function chooseLaunchCap(train: readonly KernelObservation[], sms: number
   return best;
 }
 
+/** Nested-tensor input paths: their calls take host time that does not follow S (issue 15). */
+export function nestedPath(kernelPath: string): boolean {
+  return kernelPath.endsWith('@varlen');
+}
+
+/** Fewest training rows a host floor is estimated from. */
+export const MIN_FLOOR_ROWS = 3;
+
+/**
+ * fitGroup, and for nested-tensor paths the alternative t = max(floor, kernel curve): for each split
+ * of the training rows by time (the n fastest, n >= MIN_FLOOR_ROWS, on the floor; the rest, enough
+ * for a curve by tooFew, fit the curve), floor = geometric mean of the n fastest. The split (or none)
+ * with the least training loss of the model as it predicts is kept. Only the training rows are used.
+ */
+export function fitHostFloor(train: readonly KernelObservation[], sms: number, cap = Infinity): FittedCurve {
+  const base = fitGroup(train, sms, cap);
+  if (!nestedPath(train[0].kernel)) return base;
+  const sorted = [...train].sort((a, b) => a.ms - b.ms);
+  let best = base;
+  for (let n = MIN_FLOOR_ROWS; n < sorted.length; n++) {
+    const above = sorted.slice(n);
+    if (tooFew(above)) continue;
+    const floor = Math.exp(sorted.slice(0, n).reduce((s, o) => s + Math.log(o.ms), 0) / n);
+    const fit = fitGroup(above, sms, cap);
+    const curve = {
+      ...fit.curve,
+      hostFloorMs: floor,
+      assumed: [...fit.curve.assumed, `host floor ${floor.toFixed(2)} ms: geometric mean of the ${n} fastest rows`],
+      seen: base.curve.seen,
+    };
+    const full = { ...curve, fitRows: 0, fitMedianAbsPct: 0, holdoutRows: 0, holdoutMedianAbsPct: null };
+    let loss = 0;
+    for (const o of train) loss += Math.log(curveMs(full, o.call) / o.ms) ** 2;
+    if (loss < best.loss - 1e-12) best = { curve, loss };
+  }
+  return best;
+}
+
 /**
  * Kernels that compute every block of the S x S scores whatever the mask (they materialise them, or
  * take the mask as a dense boolean tensor): full, partial and empty blocks cost them the same.
@@ -355,7 +393,7 @@ export function calibrate(
       continue;
     }
     const sms = smsOfClass(computeClass(first.gpu));
-    const { curve } = fitGroup(tr, sms, chooseLaunchCap(tr, sms));
+    const { curve } = fitHostFloor(tr, sms, chooseLaunchCap(tr, sms));
     const full: KernelCurve = { ...curve, fitRows: tr.length, fitMedianAbsPct: 0, holdoutRows: test.length, holdoutMedianAbsPct: null };
     const err = (o: KernelObservation) => pctError(curveMs(full, o.call), o.ms);
     const fitErr = tr.map(err);

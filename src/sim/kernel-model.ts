@@ -116,6 +116,11 @@ export interface KernelCurve {
   readonly msPerTflopFull: number;
   readonly msPerTflopPartial: number;
   readonly msPerTflopEmpty: number;
+  /**
+   * Host-time floor (ms) of nested-tensor ('@varlen') paths: the call takes at least this long
+   * whatever its kernel time (calibrate.ts fitHostFloor); absent on every other path.
+   */
+  readonly hostFloorMs?: number;
   /** Coefficients not supported by the data and set by assumption (e.g. "partial=full"). */
   readonly assumed: readonly string[];
   /** Rows fitted and the median absolute % error on them / on the held-out rows. */
@@ -151,7 +156,8 @@ export function curveCoefficients(c: KernelCurve): number[] {
 export function curveMs(c: KernelCurve, call: KernelCall, memFloorMs = 0): number {
   const a = curveCoefficients(c);
   const f = launchFeatures(call, c.slots);
-  return c.c0Ms + Math.max(dot(a, f.wave) - c.c0Ms, dot(a, f.heavy) - c.c0Ms, memFloorMs);
+  const gpuMs = c.c0Ms + Math.max(dot(a, f.wave) - c.c0Ms, dot(a, f.heavy) - c.c0Ms, memFloorMs);
+  return c.hostFloorMs === undefined ? gpuMs : Math.max(c.hostFloorMs, gpuMs);
 }
 
 export interface Calibration {
