@@ -13,11 +13,13 @@ import { resolveCluster } from '../../sim/hardware.js';
 import { calibratedGpus, kernelCall, makeKernelModel, type KernelModel } from '../../sim/kernel-model.js';
 import { loadCalibration } from '../../sim/io.js';
 import { rowMask } from '../../sim/sources.js';
+import { readJsonl } from '../../util/jsonl.js';
 import { formatTokens } from '../../util/parse.js';
 
-function readLines(file: string): Record<string, unknown>[] {
+/** A plan file's lines (the shared reader: a malformed line is one clear error, not a stack trace). */
+function readLines<T>(file: string): T[] {
   if (!fs.existsSync(file)) throw badInput(`${file} not found: plan the sweep first (attnbench kernels ... --plan-dir DIR)`);
-  return fs.readFileSync(file, 'utf8').split('\n').filter((l) => l.trim()).map((l) => JSON.parse(l) as Record<string, unknown>);
+  return readJsonl<T>(file);
 }
 
 /** The input path the worker will take, as the calibration names it (see calibrate.ts kernelPath). */
@@ -29,8 +31,8 @@ function pathNotes(kernel: string, format: string | undefined): string[] {
 }
 
 export function estimateReport(o: { planDir: string; calibration?: string; gpu: string; budgetS: number }): string {
-  const cases = readLines(path.join(o.planDir, 'cases.jsonl')) as unknown as { jobId: string; case: KernelCase }[];
-  const jobs = readLines(path.join(o.planDir, 'jobs.jsonl')) as unknown as { id: string; mask: { format?: string } }[];
+  const cases = readLines<{ jobId: string; case: KernelCase }>(path.join(o.planDir, 'cases.jsonl'));
+  const jobs = readLines<{ id: string; mask: { format?: string } }>(path.join(o.planDir, 'jobs.jsonl'));
   const format = new Map(jobs.map((j) => [j.id, j.mask?.format]));
   const { calibration, path: calPath } = loadCalibration(o.calibration);
   const cluster = resolveCluster(o.gpu, {}, calibratedGpus(calibration));

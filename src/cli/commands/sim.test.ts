@@ -169,5 +169,11 @@ describe('attnbench sim', () => {
     expect(text).toMatch(/flex +causal +1k 64:8 +fwd .*\(roofline\) \+2.2 s compile/);
     expect((text.match(/^call \d+ of 3 s/gm) ?? []).length).toBeGreaterThan(1);
     await badInput(['sim', 'estimate', '--plan-dir', path.join(dir, 'nope')], /cases.jsonl not found: plan the sweep first/);
+    // a garbage plan file is one clear line, not a JSON parser's stack trace
+    const garbage = path.join(dir, 'garbage');
+    fs.mkdirSync(garbage, { recursive: true });
+    fs.writeFileSync(path.join(garbage, 'cases.jsonl'), 'not json\n{}\n');
+    fs.writeFileSync(path.join(garbage, 'jobs.jsonl'), '');
+    await badInput(['sim', 'estimate', '--plan-dir', garbage], /cases.jsonl:1: malformed JSON line/);
   });
 });
