@@ -32,7 +32,8 @@
 #   call7  issue 14: paper-cp virtual ranks P = 8, 4 (every scheme, flex) on the document families
 #   call8  scarce loans: split / TMA check + forward A/B (13), paper-cp P = 8 (14), calibrate preset (15)
 #   (tune steps resume: ranges_tune.py --resume skips the runs their file holds; ratios stay within one call)
-#   call9  what call8 leaves: backward A/B, every family checked at 2k, calibrate (resumed), paper-cp P = 4
+#   call9  what call8 leaves: backward A/B, every family checked at 2k, calibrate (resumed), paper-cp
+#          P = 4, then full and causal at P = 8 and 4 (the four paper families of issue 14)
 #   call3  ncu of _fwd / _dkdv / _dq (and flex's) on
 #          causal_document 32k, CP virtual ranks P = 4, 8 at 8k tokens per rank (triton_ranges vs
 #          flex, ring_p2p and ulysses), last a 4:4 d 128 check
@@ -142,6 +143,9 @@ case "$MODE" in
     STEPS+=("tune|check_families|120|triton_ranges|--seqlen 2k --samples 1|[{}]|--check")  # every family of the paper preset at 2k vs float32
     STEPS+=("kern|calibrate|480|--preset calibrate|calibrate.jsonl")
     STEPS+=("cp|paper_cp_p4|150|--virtual-ranks 4 --preset paper-cp --family causal_document,full_document")
+    for P in 8 4; do  # issue 14's other two paper families, each P into the same file as its documents
+      STEPS+=("cp|paper_cp_p$P|120|--virtual-ranks $P --preset paper-cp --family full,causal")
+    done
     ;;
 esac
 [ "$MODE" = plan ] && [ $# -gt 1 ] && { echo "(plan covers all three calls; the CALL arguments are ignored)"; }
