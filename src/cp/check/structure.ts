@@ -1,8 +1,9 @@
 // Plan checker rules on one rank's declarations and step order: owned ranges partition [0, S),
 // buffer descriptors are well formed, and the dataflow reads only what was written (see check.ts).
 import { stepAccess } from '../access.js';
-import { rangesLength } from '../plan/area.js';
+import { mergeSorted, rangesLength, subtractRanges } from '../plan/area.js';
 import { bufferBytes, kvHeadsOf } from '../plan/common.js';
+import type { Range } from '../../mask/types.js';
 import { CP_INPUTS, CP_OUTPUTS, type BufferDesc, type Plan, type RankProgram, type Step, type TensorKind } from '../types.js';
 import { fmtRanges, isKvKind, PHASES, Report, sameContent, sameHeads, sameRanges, within } from './report.js';
 
@@ -109,6 +110,9 @@ export function checkDataflow(plan: Plan, rp: RankProgram, rep: Report): void {
   const r = rp.rank;
   const desc = new Map<string, BufferDesc>(rp.buffers.map((d) => [d.name, d]));
   const ready = new Set<string>([CP_INPUTS.q, CP_INPUTS.kv]);
+  // Buffers that a copy created (e.g. a concatenation of K/V pieces): the tokens written so far,
+  // which must cover the buffer before anything else reads it.
+  const partial = new Map<string, Range[]>();
   for (const phase of PHASES) {
     if (phase === 'backward') ready.add(CP_INPUTS.do);
     const steps = phase === 'forward' ? rp.forward : rp.backward;
@@ -122,6 +126,10 @@ export function checkDataflow(plan: Plan, rp: RankProgram, rep: Report): void {
       for (const b of a.reads) {
         if (inFlightW.has(b)) err(`reads ${b} before the receive into it completes`);
         else if (!ready.has(b)) err(`reads ${b} before anything wrote it`);
+        else if (partial.has(b) && s.kind !== 'copy') {
+          const gap = subtractRanges(mergeSorted(desc.get(b)?.tokens ?? []), partial.get(b)!);
+          if (gap.length) err(`reads ${b}, whose tokens ${fmtRanges(gap)} no copy wrote`);
+        }
       }
       for (const w of a.writes) {
         if (inFlightR.has(w.buf) || inFlightW.has(w.buf)) err(`writes ${w.buf} while a transfer of it is in flight`);
@@ -152,7 +160,14 @@ export function checkDataflow(plan: Plan, rp: RankProgram, rep: Report): void {
         pending.set(handle, { writes, reads: [...a.reads] });
         for (const b of writes) inFlightW.add(b);
         for (const b of a.reads) inFlightR.set(b, (inFlightR.get(b) ?? 0) + 1);
-      } else for (const w of a.writes) ready.add(w.buf);
+      } else {
+        if (s.kind === 'copy' && (partial.has(s.into) || !ready.has(s.into))) {
+          const into = mergeSorted(desc.get(s.into)?.tokens ?? []);
+          const from = mergeSorted(desc.get(s.from)?.tokens ?? []);
+          partial.set(s.into, mergeSorted([...(partial.get(s.into) ?? []), ...subtractRanges(from, subtractRanges(from, into))]));
+        } else for (const w of a.writes) partial.delete(w.buf);
+        for (const w of a.writes) ready.add(w.buf);
+      }
     });
     for (const h of pending.keys()) rep.add({ rule: 'dataflow', rank: r, phase, message: `rank ${r} ${phase}: handle ${h} is never waited` });
     const outs = phase === 'forward' ? [CP_OUTPUTS.o] : [CP_OUTPUTS.dq, CP_OUTPUTS.dkv];

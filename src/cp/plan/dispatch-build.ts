@@ -13,7 +13,7 @@
 // a rank runs two attention steps per direction (three when its local step is cut in two head
 // halves), whatever the placement and the routes.
 import type { Mask, Range } from '../../mask/types.js';
-import type { CpLayout, CpShape, P2POp, Step } from '../types.js';
+import type { BufferDesc, CpLayout, CpShape, P2POp, Step } from '../types.js';
 import { AreaIndex, mergeSorted, rangesIntersect } from './area.js';
 import { allHeads, assemblePlan, attnBwdStep, attnPair, attnStep, Buffers, declareIo, RankBuilder, waitSteps } from './common.js';
 import { sendLists, sendListsA, type Routes } from './dispatch-routes.js';
@@ -33,6 +33,7 @@ export function buildDispatch(
   comm: 'p2p' | 'all_gather',
   order: Range[][] | null,
   routes: Routes,
+  one = false,
 ) {
   const bufs = new Buffers(shape);
   const waitStep = waitSteps();
@@ -148,6 +149,44 @@ export function buildDispatch(
       if (ops.length) steps.push(waitStep(`relay${suffix}`));
       return holders;
     };
+    /**
+     * steps=one: the exchange first, then ONE attention step per direction over the rank's rows
+     * against [own K/V, received K/V] concatenated (the step's mask in that buffer's coordinates),
+     * so no merge; backward sends dK/dV of the received keys back to their owners.
+     */
+    const oneStep = (remote: Range[], fetching: boolean, direct: [number, Range[]][]) => {
+      const cat = [...rb.owned, ...remote];
+      const pair = attnPair(idx, rb.owned, cat, true)!;
+      const concat = (steps: Step[], suffix: string): BufferDesc => {
+        if (fetchPhase(steps, suffix)) steps.push(waitStep(`fetch${suffix}`));
+        const holders = forwardPhase(steps, suffix, null);
+        if (!fetching) return kv;
+        const into = rb.buf(bufs.fresh(`kv.cat${suffix}`, 'kv', cat, HKV));
+        for (const h of ['kv', ...holders]) steps.push({ kind: 'copy', from: h, into });
+        return rb.desc(into);
+      };
+      F.push(attnStep(q, concat(F, ''), 'o', pair, shape));
+      const kvB = concat(B, '.b');
+      const dCat = fetching ? rb.buf(bufs.fresh('dkv.cat', 'dkv', cat, HKV)) : 'dkv';
+      B.push(attnBwdStep(q, kvB, { o: 'o', dout: 'do', dq: 'dq', dkv: dCat }, pair, shape));
+      const ops: P2POp[] = [];
+      const after: Step[] = [];
+      if (fetching) B.push({ kind: 'copy', from: dCat, into: 'dkv' });
+      for (const [s, rs] of direct) {
+        const d = declare(`dkv@${s}`, 'dkv', rs);
+        B.push({ kind: 'copy', from: dCat, into: d });
+        ops.push({ op: 'send', peer: s, buf: d });
+      }
+      for (const [d, , rs] of sendA[r]) {
+        ops.push({ op: 'recv', peer: d, buf: declare(`dkv.from${d}`, 'dkv', rs) });
+        after.push({ kind: 'accumulate', from: `dkv.from${d}`, into: 'dkv' });
+      }
+      if (ops.length) B.push({ kind: 'p2p', ops }, ...after);
+    };
+    if (one) {
+      oneStep(remote, fetches.length > 0, direct);
+      continue;
+    }
     // Document placements: the remote step runs over the rows that read remote keys only (a copy
     // of them, tile-aligned first: doc-order.ts), so no query tile mixes them with local rows.
     const rows = fetches.length ? reach(remote) : [];

@@ -47,6 +47,7 @@ const SPLIT_MODES = ['fill', 'zigzag'] as const;
 const COMM_MODES = ['auto', 'p2p', 'all_gather'] as const;
 const EXCHANGE_MODES = ['auto', 'direct', 'relay'] as const;
 const PATTERNS = ['auto', 'own', 'ring'] as const;
+const STEPS_MODES = ['auto', 'one', 'overlap'] as const;
 
 export const params: readonly LayoutParam[] = [
   {
@@ -70,6 +71,13 @@ export const params: readonly LayoutParam[] = [
       "own (this placement and fetch), ring (loongtrain's head x context double ring with its defaults: every hop overlaps a step of compute) or auto (default: ring for masks without documents that cover at least a quarter of S x S but not all of it, on 64 or more ranks, when no other layout key is given; else own)",
   },
   { key: 'exchange', kind: 'enum', values: EXCHANGE_MODES, description: 'p2p routes of the K/V exchange: direct (every rank fetches from every owner), relay (keys from another node cross InfiniBand once per node, to one relay rank that forwards them over NVLink: dispatch-routes.ts) or auto (default: relay when it at least halves the most key tokens a rank sends or receives across nodes, else direct)' },
+  {
+    key: 'steps',
+    kind: 'enum',
+    values: STEPS_MODES,
+    description:
+      "one (the exchange first, then ONE attention step per direction over the rank's rows against its own K/V and what it received, concatenated: no merge; direct routes only), overlap (the local step runs during the exchange, then a remote step and a merge) or auto (default: one for document placements within one node, P <= node; else overlap)",
+  },
   { key: 'max_token_ratio', kind: 'number', description: 'largest tokens per rank / mean (default 1.5 for documents, 2 for chunked, none for contiguous)' },
 ];
 
@@ -147,15 +155,24 @@ export const plan: Planner = (mask, world, layout, shape) => {
   // auto: relays when they at least halve the busiest NIC's load (an extra NVLink phase costs a
   // synchronisation: block_causal_document at P = 64 moved 1.5x fewer bytes over its busiest NIC
   // with relays, and its simulated forward fell from 343 to 277 TFLOP/s per GPU).
+  const stepsMode = layoutEnum('dispatch', layout, 'steps', STEPS_MODES, 'auto');
+  // auto: one step for document placements within one node (the simulated H200 flex@cp forward
+  // gained 17-37% on full_document and causal_document at P = 4 and 8, the backward 8-22%); granule
+  // placements keep the overlap (causal at P = 4: -0.2% backward with one step).
+  const autoOne = P <= G && placed.used.sharding === 'documents' && comm === 'p2p';
+  const one = stepsMode === 'one' || (stepsMode === 'auto' && autoOne);
+  if (one && exMode === 'relay') throw badInput('dispatch: steps=one takes direct routes only (exchange=relay forwards during the local step)');
   let routes = directRoutes(need);
   let exchange: 'direct' | 'relay' = 'direct';
-  if (comm === 'p2p' && G > 1 && P > G && exMode !== 'direct') {
+  if (comm === 'p2p' && G > 1 && P > G && exMode !== 'direct' && !one) {
     const relay = relayRoutes(need, G);
     if (exMode === 'relay' || interNodePeak(relay, G) < 0.5 * interNodePeak(routes, G)) [routes, exchange] = [relay, 'relay'];
   }
   // The layout that reproduces this plan when given back.
-  const used = { ...placed.used, comm, ...(exchange === 'relay' ? { exchange, node: G } : {}) };
+  // steps is recorded when one step is used (so those plans get case ids of their own), and
+  // overlap where auto would have taken one; document placements record node already.
+  const used = { ...placed.used, comm, ...(exchange === 'relay' ? { exchange, node: G } : {}), ...(one || autoOne ? { steps: one ? 'one' : 'overlap' } : {}) };
   // Document placements: each rank's remote-reading pieces first, tile-aligned (doc-order.ts).
   const order = placed.used.sharding === 'documents' ? owned.map((own) => tileOrder(idx, own, units0 ??= documentUnits(idx, 0))) : null;
-  return buildDispatch(mask, P, used, shape, idx, owned, need, comm, order, routes);
+  return buildDispatch(mask, P, used, shape, idx, owned, need, comm, order, routes, one);
 };

@@ -46,12 +46,12 @@ describe('tileOrder: the rows that read remote keys first, tile multiples before
   });
 });
 
-describe('dispatch documents: long documents cut on the tile grid, remote steps over the remote rows only', () => {
+describe('dispatch documents: long documents cut on the tile grid, remote steps over the remote rows only (steps=overlap)', () => {
   // One long document (cut into pieces of several tiles) among short ones: S = 4096, P = 4.
   const lens = [120, 2600, 200, 80, 150, 300, 46, 100, 250, 90, 60, 100];
   it.each(['causal', 'full'] as const)('%s documents: checker passes, the CPU run matches the reference, pieces fill whole tiles', async (kind) => {
     const mask = docMask(lens, kind);
-    const plan: Plan = planCp('dispatch', mask, 4, { sharding: 'documents' }, SHAPE);
+    const plan: Plan = planCp('dispatch', mask, 4, { sharding: 'documents', steps: 'overlap' }, SHAPE);
     expect(plan.layout.sharding).toBe('documents');
     expect(checkPlan(plan, mask)).toEqual([]);
     const g = randomInputs(mask.seqlenQ, SHAPE, 5);

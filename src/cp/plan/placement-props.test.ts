@@ -23,6 +23,8 @@ const LAYOUTS: readonly [string, number, CpLayout][] = [
   ['dispatch', 8, { node: 4 }],
   ['dispatch', 4, { sharding: 'documents', node: 2 }],
   ['dispatch', 8, { sharding: 'granules', exchange: 'relay', node: 2 }],
+  ['dispatch', 8, { sharding: 'documents', steps: 'one', node: 4 }],
+  ['dispatch', 4, { sharding: 'documents', steps: 'one' }],
 ];
 
 const arbCase = fc
