@@ -18,7 +18,7 @@ element is written by one program either way, so dK, dV and the dQ pass are dete
 import triton
 import triton.language as tl
 
-from .triton_ranges_jit import band_keep, first_step, kv_descriptors, packed_rows, part_of, run_of, tile_rows
+from .triton_ranges_jit import band_keep, first_step, kv_descriptors, kv_tile, packed_rows, part_of, run_of, tile_rows
 
 
 @triton.jit
@@ -156,10 +156,7 @@ def _dq_row(Q, K, V, DO, LSE, DELTA, DQ, BANDS, ROWRUNS, RUNS, ROWPARTS, PARTS, 
     r_off = b * SQ * HQ + tok.to(tl.int64) * HQ + head
     lse = tl.load(LSE + r_off, mask=row_ok, other=float("inf"))
     delta = tl.load(DELTA + r_off, mask=row_ok, other=0.0)
-    kbase = K + b * skb + hg * D
-    vbase = V + b * skb + hg * D
-    if TMA:  # K/V tiles through tensor descriptors (TMA)
-        kd, vd, row0, col0 = kv_descriptors(K, V, b, hg, SK, sks, SUBN, D)
+    kd, vd, row0, col0 = kv_descriptors(K, V, b, hg, SK, skb, sks, SUBN, D, TMA)  # descriptors (TMA) or pointers
     dq = tl.zeros([BM, D], tl.float32)
     offs_s = tl.arange(0, SUBN)
     r0 = tl.load(ROWRUNS + x)
@@ -167,13 +164,8 @@ def _dq_row(Q, K, V, DO, LSE, DELTA, DQ, BANDS, ROWRUNS, RUNS, ROWPARTS, PARTS, 
     for ri in range(r0, r1):
         c0, c1 = run_of(RUNS, ri)
         for kk in range(c0 * TK, c1 * TK, SUBN):
-            if TMA:
-                k = kd.load([row0 + kk, col0])
-                v = vd.load([row0 + kk, col0])
-            else:
-                offs_n = (kk + offs_s).to(tl.int64)
-                k = tl.load(kbase + offs_n[:, None] * sks + offs_d[None, :])
-                v = tl.load(vbase + offs_n[:, None] * sks + offs_d[None, :])
+            k = kv_tile(kd, row0, col0, kk, offs_s, offs_d, sks, SK, TMA, False)
+            v = kv_tile(vd, row0, col0, kk, offs_s, offs_d, sks, SK, TMA, False)
             dq = _dq_step(q, do, lse, delta, k, v, dq, None, qk_scale, False)
     p0 = tl.load(ROWPARTS + x)
     p1 = tl.load(ROWPARTS + x + 1)
@@ -181,14 +173,9 @@ def _dq_row(Q, K, V, DO, LSE, DELTA, DQ, BANDS, ROWRUNS, RUNS, ROWPARTS, PARTS, 
         c, s0, sn, klo, khi = part_of(PARTS, pi)  # [klo, khi): the keys its bands touch
         for kk in range(first_step(klo, c, TK, SUBN), khi, SUBN):
             offs_n = kk + offs_s
-            col_ok = offs_n < SK
             keep = band_keep(BANDS, SIDS, s0, sn, tok[:, None], offs_n[None, :], BM, SUBN, MAXB)
-            if TMA:
-                k = kd.load([row0 + kk, col0])
-                v = vd.load([row0 + kk, col0])
-            else:
-                k = tl.load(kbase + offs_n.to(tl.int64)[:, None] * sks + offs_d[None, :], mask=col_ok[:, None], other=0.0)
-                v = tl.load(vbase + offs_n.to(tl.int64)[:, None] * sks + offs_d[None, :], mask=col_ok[:, None], other=0.0)
+            k = kv_tile(kd, row0, col0, kk, offs_s, offs_d, sks, SK, TMA, True)
+            v = kv_tile(vd, row0, col0, kk, offs_s, offs_d, sks, SK, TMA, True)
             dq = _dq_step(q, do, lse, delta, k, v, dq, keep, qk_scale, True)
     dq = dq * sm_scale
     tl.store(DQ + q_off[:, None] + offs_d[None, :], dq.to(DQ.dtype.element_ty), mask=row_ok[:, None])

@@ -20,7 +20,7 @@ LSE is stored in log2 units of the scaled scores, [B, S, Hq]; +inf on rows with 
 import triton
 import triton.language as tl
 
-from .triton_ranges_jit import band_keep, first_step, kv_descriptors, part_of, run_of, tile_rows
+from .triton_ranges_jit import band_keep, first_step, kv_descriptors, kv_tile, part_of, run_of, tile_rows
 
 
 @triton.jit
@@ -36,10 +36,7 @@ def _fwd_row(Q, K, V, O, LSE, BANDS, ROWRUNS, RUNS, ROWPARTS, PARTS, SIDS, x, re
     offs_d = tl.arange(0, D)
     q_off = b * sqb + tok.to(tl.int64) * sqs + head * D
     q = tl.load(Q + q_off[:, None] + offs_d[None, :], mask=row_ok[:, None], other=0.0)
-    kbase = K + b * skb + hg * D
-    vbase = V + b * skb + hg * D
-    if TMA:  # K/V tiles through tensor descriptors (TMA)
-        kd, vd, row0, col0 = kv_descriptors(K, V, b, hg, SK, sks, SUBN, D)
+    kd, vd, row0, col0 = kv_descriptors(K, V, b, hg, SK, skb, sks, SUBN, D, TMA)  # descriptors (TMA) or pointers
     m_i = tl.full([BM], float("-inf"), tl.float32)
     l_i = tl.zeros([BM], tl.float32)
     acc = tl.zeros([BM, D], tl.float32)
@@ -50,19 +47,13 @@ def _fwd_row(Q, K, V, O, LSE, BANDS, ROWRUNS, RUNS, ROWPARTS, PARTS, SIDS, x, re
     for ri in range(r0, r1):
         c0, c1 = run_of(RUNS, ri)
         for kk in range(c0 * TK, c1 * TK, SUBN):
-            if TMA:
-                k = kd.load([row0 + kk, col0])
-            else:
-                k = tl.load(kbase + (kk + offs_s).to(tl.int64)[:, None] * sks + offs_d[None, :])
+            k = kv_tile(kd, row0, col0, kk, offs_s, offs_d, sks, SK, TMA, False)
             s = tl.dot(q, tl.trans(k))
             m_new = tl.maximum(m_i, tl.max(s, 1) * qk_scale)
             p = tl.exp2(s * qk_scale - m_new[:, None])
             alpha = tl.exp2(m_i - m_new)
             l_i = l_i * alpha + tl.sum(p, 1)
-            if TMA:
-                v = vd.load([row0 + kk, col0])
-            else:
-                v = tl.load(vbase + (kk + offs_s).to(tl.int64)[:, None] * sks + offs_d[None, :])
+            v = kv_tile(vd, row0, col0, kk, offs_s, offs_d, sks, SK, TMA, False)
             acc = acc * alpha[:, None]
             acc = tl.dot(p.to(v.dtype), v, acc)
             m_i = m_new
@@ -73,12 +64,8 @@ def _fwd_row(Q, K, V, O, LSE, BANDS, ROWRUNS, RUNS, ROWPARTS, PARTS, SIDS, x, re
         c, s0, sn, klo, khi = part_of(PARTS, pi)
         for kk in range(first_step(klo, c, TK, SUBN), khi, SUBN):
             offs_n = kk + offs_s
-            col_ok = offs_n < SK
             keep = band_keep(BANDS, SIDS, s0, sn, tok[:, None], offs_n[None, :], BM, SUBN, MAXB)
-            if TMA:  # keys past SK (the next batch's) are masked: no band reaches them
-                k = kd.load([row0 + kk, col0])
-            else:
-                k = tl.load(kbase + offs_n.to(tl.int64)[:, None] * sks + offs_d[None, :], mask=col_ok[:, None], other=0.0)
+            k = kv_tile(kd, row0, col0, kk, offs_s, offs_d, sks, SK, TMA, True)
             s = tl.dot(q, tl.trans(k)) * qk_scale
             s = tl.where(keep, s, float("-inf"))
             m_new = tl.maximum(m_i, tl.max(s, 1))
@@ -86,10 +73,7 @@ def _fwd_row(Q, K, V, O, LSE, BANDS, ROWRUNS, RUNS, ROWPARTS, PARTS, SIDS, x, re
             p = tl.exp2(s - m_safe[:, None])
             alpha = tl.exp2(m_i - m_safe)
             l_i = l_i * alpha + tl.sum(p, 1)
-            if TMA:
-                v = vd.load([row0 + kk, col0])
-            else:
-                v = tl.load(vbase + offs_n.to(tl.int64)[:, None] * sks + offs_d[None, :], mask=col_ok[:, None], other=0.0)
+            v = kv_tile(vd, row0, col0, kk, offs_s, offs_d, sks, SK, TMA, True)
             acc = acc * alpha[:, None]
             acc = tl.dot(p.to(v.dtype), v, acc)
             m_i = m_new
