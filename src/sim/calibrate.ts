@@ -5,7 +5,8 @@
 // (FNV-1a, 32 bit) to 0 mod 4, about a quarter, are never fitted. That quarter only tests
 // interpolation (its shapes have neighbours in the fit); holdout.ts holds out whole shape groups.
 // Curves are fitted per (GPU class, kernel + input path, direction, dtype) on the rest: for each
-// programs-per-SM in 1..4 a non-negative least-squares fit on log time, the best one kept.
+// programs-per-SM in 1..4 a non-negative least-squares fit on log time, the best one kept; each row
+// weighted by its own timing noise (rowWeight).
 import type { GeneratedMask } from '../mask/types.js';
 import type { ResultRow } from '../results/schema.js';
 import { fitCurve, medianAbs, type FitSample } from './fit.js';
@@ -26,7 +27,33 @@ import { tileProfile, type TileProfile } from './tiles.js';
 
 export const HOLDOUT_RULE = 'fnv1a32(row id) % 4 == 0 is held out (never fitted)';
 export const MODEL_TEXT =
-  't_ms = c0 + max(aProg*P + aFull*W_full + aPartial*W_partial + aEmpty*W_empty over ceil(programs/slots) waves, the heaviest program, bytes/HBM); programs = query tiles x heads; W_x = dirFactor*4*headDim*pairs in 128x128 blocks of kind x (TFLOP); slots = SMs x {1..4} and the a_x by non-negative least squares on log time; kernels that compute every block (torch_naive, sdpa_math, @dense paths): one cost for all blocks; plain paths: the smallest launch-constant cap (free, 0.1, 0.03, 0.01 ms) within (1%)^2 per row of the free fit; nested-tensor (@varlen) paths: t = max(host floor, the above) where that fits their training rows better, floor = geometric mean of the fastest rows, the curve fitted on the rest';
+  't_ms = c0 + max(aProg*P + aFull*W_full + aPartial*W_partial + aEmpty*W_empty over ceil(programs/slots) waves, the heaviest program, bytes/HBM); programs = query tiles x heads; W_x = dirFactor*4*headDim*pairs in 128x128 blocks of kind x (TFLOP); slots = SMs x {1..4} and the a_x by non-negative least squares on log time; kernels that compute every block (torch_naive, sdpa_math, @dense paths): one cost for all blocks; plain paths: the smallest launch-constant cap (free, 0.1, 0.03, 0.01 ms) within (1%)^2 per row of the free fit; nested-tensor (@varlen) paths: t = max(host floor, the above) where that fits their training rows better, floor = geometric mean of the fastest rows, the curve fitted on the rest; every row weighted by 1 / (1 + (sigma / 0.05)^2), sigma = its own p20-p80 spread / 1.683';
+/**
+ * The error a curve is expected to keep on a row with no noise of its own (relative, ~ log units):
+ * the floor of the noise model below. 5%: about the fitted rows' p75 |error| in-sample.
+ */
+export const MODEL_NOISE = 0.05;
+
+/** p20-p80 of a normal distribution spans this many standard deviations (2 x 0.8416). */
+const P20_P80_SIGMAS = 1.683;
+
+/**
+ * Weight of a row in the fit (inverse variance, relative to a row without noise): a row's own
+ * p20-p80 spread estimates its measurement noise, sigma = spread / 1.683, and the fit weighs it by
+ * 1 / (1 + (sigma / MODEL_NOISE)^2). A row timed at a steady 0.2% weighs 1; one whose samples scatter
+ * over 17% (flex causal_document 1k forward: host time leaking into the timed region) weighs 0.2.
+ * Rows without their own spread (the CP executor's per-rank calls) weigh 1.
+ */
+export function rowWeight(o: Pick<KernelObservation, 'spreadPct'>): number {
+  if (o.spreadPct === undefined || !(o.spreadPct > 0)) return 1;
+  const sigma = o.spreadPct / 100 / P20_P80_SIGMAS;
+  return 1 / (1 + (sigma / MODEL_NOISE) ** 2);
+}
+
+function totalWeight(train: readonly KernelObservation[]): number {
+  return train.reduce((a, o) => a + rowWeight(o), 0);
+}
+
 /** Fewest training rows for a curve (else that combination is listed as uncalibrated). */
 export const MIN_FIT_ROWS = 6;
 /** Fewest distinct shapes (heads, S, family) among them: one shape cannot separate the terms. */
@@ -201,18 +228,18 @@ export function fitGroup(train: readonly KernelObservation[], sms: number, cap =
     // A launch constant above the cap is pinned at the cap (the other coefficients refitted).
     let noConstant = false;
     let offset = 0;
-    let fit = fitCurve(train.map((o, i): FitSample => ({ x: xs[i], ms: o.ms })));
+    let fit = fitCurve(train.map((o, i): FitSample => ({ x: xs[i], ms: o.ms, weight: rowWeight(o) })));
     if (fit.beta[0] > cap) {
       noConstant = true;
       offset = cap;
-      fit = fitCurve(train.map((o, i): FitSample => ({ x: xs[i], ms: o.ms })), { noConstant, offset });
+      fit = fitCurve(train.map((o, i): FitSample => ({ x: xs[i], ms: o.ms, weight: rowWeight(o) })), { noConstant, offset });
     }
     for (let it = 0; it < 2; it++) {
       const b = fit.beta.map((v) => (Number.isNaN(v) ? 0 : v));
       const next = feats.map((f) => (dotp(b, f.heavy) > dotp(b, f.wave) ? f.heavy : f.wave));
       if (next.every((x, i) => x === xs[i])) break;
       xs = next;
-      fit = fitCurve(train.map((o, i): FitSample => ({ x: xs[i], ms: o.ms })), { noConstant, offset });
+      fit = fitCurve(train.map((o, i): FitSample => ({ x: xs[i], ms: o.ms, weight: rowWeight(o) })), { noConstant, offset });
     }
     const [c00, aProg, aF0, aP0, aE0] = fit.beta.map((v, c) => (fit.used[c] ? v : Number.NaN));
     const c0 = Number.isNaN(c00) ? offset : c00;
@@ -245,7 +272,7 @@ export function fitGroup(train: readonly KernelObservation[], sms: number, cap =
     };
     // Judge the options by the model as it predicts (with the heavy bound), not the fit's own loss.
     let loss = 0;
-    for (const o of train) loss += Math.log(curveMs({ ...curve, fitRows: 0, fitMedianAbsPct: 0, holdoutRows: 0, holdoutMedianAbsPct: null }, o.call) / o.ms) ** 2;
+    for (const o of train) loss += rowWeight(o) * Math.log(curveMs({ ...curve, fitRows: 0, fitMedianAbsPct: 0, holdoutRows: 0, holdoutMedianAbsPct: null }, o.call) / o.ms) ** 2;
     if (!best || loss < best.loss - 1e-12) best = { curve, loss };
   }
   return best!;
@@ -292,7 +319,7 @@ export const LAUNCH_CAP_TOLERANCE = 0.01;
  */
 export function chooseLaunchCap(train: readonly KernelObservation[], sms: number): number {
   if (hostPath(train[0].kernel)) return Infinity;
-  const limit = fitGroup(train, sms, Infinity).loss + train.length * LAUNCH_CAP_TOLERANCE ** 2 + 1e-12;
+  const limit = fitGroup(train, sms, Infinity).loss + totalWeight(train) * LAUNCH_CAP_TOLERANCE ** 2 + 1e-12;
   let best: number = Infinity;
   for (const cap of LAUNCH_CAPS) if (cap < best && fitGroup(train, sms, cap).loss <= limit) best = cap;
   return best;
@@ -330,7 +357,7 @@ export function fitHostFloor(train: readonly KernelObservation[], sms: number, c
     };
     const full = { ...curve, fitRows: 0, fitMedianAbsPct: 0, holdoutRows: 0, holdoutMedianAbsPct: null };
     let loss = 0;
-    for (const o of train) loss += Math.log(curveMs(full, o.call) / o.ms) ** 2;
+    for (const o of train) loss += rowWeight(o) * Math.log(curveMs(full, o.call) / o.ms) ** 2;
     if (loss < best.loss - 1e-12) best = { curve, loss };
   }
   return best;

@@ -1,6 +1,6 @@
 // Least-squares fit of a kernel curve (kernel-model.ts) in log space with non-negative coefficients.
 //
-//   minimize  sum_i (log(x_i . beta) - log t_i)^2   subject to beta >= 0
+//   minimize  sum_i w_i (log(x_i . beta) - log t_i)^2   subject to beta >= 0   (w_i: sample weights, default 1)
 //   x_i = the launch's features (kernel-model.ts launchFeatures: [1, programs, W_full, W_partial,
 //   W_empty]), beta = [c0, aProg, aFull, aPartial, aEmpty]
 //
@@ -13,6 +13,8 @@ export interface FitSample {
   /** Feature vector; every sample has the same length, the first column is the constant 1. */
   readonly x: readonly number[];
   readonly ms: number;
+  /** Weight of the sample in the loss (default 1). */
+  readonly weight?: number;
 }
 
 export interface FitResult {
@@ -25,14 +27,15 @@ export interface FitResult {
 }
 
 /** Solves the least-squares problem min |A b - y| for the given columns (normal equations + tiny ridge). */
-function lsq(A: readonly number[][], y: readonly number[], cols: readonly number[]): number[] | null {
+function lsq(A: readonly number[][], y: readonly number[], cols: readonly number[], w?: readonly number[]): number[] | null {
   const k = cols.length;
   const M = Array.from({ length: k }, () => new Array<number>(k).fill(0));
   const v = new Array<number>(k).fill(0);
   for (let i = 0; i < A.length; i++) {
     const a = A[i];
+    const wi = w ? w[i] : 1;
     for (let p = 0; p < k; p++) {
-      const ap = a[cols[p]];
+      const ap = a[cols[p]] * wi;
       v[p] += ap * y[i];
       for (let q = p; q < k; q++) M[p][q] += ap * a[cols[q]];
     }
@@ -65,7 +68,7 @@ function solve(M: number[][], v: number[]): number[] | null {
   return a.map((r, i) => r[n] / r[i]);
 }
 
-function logLoss(X: readonly number[][], t: readonly number[], beta: readonly number[], off = 0): number {
+function logLoss(X: readonly number[][], t: readonly number[], beta: readonly number[], off = 0, w?: readonly number[]): number {
   let s = 0;
   const NCOL = beta.length;
   for (let i = 0; i < X.length; i++) {
@@ -73,7 +76,7 @@ function logLoss(X: readonly number[][], t: readonly number[], beta: readonly nu
     for (let c = 0; c < NCOL; c++) p += X[i][c] * beta[c];
     if (!(p > 0)) return Infinity;
     const r = Math.log(p / t[i]);
-    s += r * r;
+    s += (w ? w[i] : 1) * r * r;
   }
   return s;
 }
@@ -84,6 +87,7 @@ export function fitCurve(samples: readonly FitSample[], opts: { noConstant?: boo
   const X = samples.map((s) => [...s.x]);
   const NCOL = X[0].length;
   const t = samples.map((s) => s.ms);
+  const w = samples.some((s) => s.weight !== undefined) ? samples.map((s) => s.weight ?? 1) : undefined;
   // Column scaling for conditioning; a column is used when some sample exercises it noticeably.
   const scale = new Array<number>(NCOL).fill(0);
   for (const x of X) for (let c = 0; c < NCOL; c++) scale[c] = Math.max(scale[c], Math.abs(x[c]));
@@ -99,11 +103,11 @@ export function fitCurve(samples: readonly FitSample[], opts: { noConstant?: boo
   let bestLoss = Infinity;
   for (let mask = 1; mask < 1 << cols.length; mask++) {
     const sub = cols.filter((_, i) => mask & (1 << i));
-    const sol = lsq(A, ones, sub);
+    const sol = lsq(A, ones, sub, w);
     if (!sol || sol.some((b) => !(b >= 0))) continue;
     const beta = new Array<number>(NCOL).fill(0);
     sub.forEach((c, i) => (beta[c] = sol[i]));
-    const loss = logLoss(Xs, t, beta, off);
+    const loss = logLoss(Xs, t, beta, off, w);
     if (loss < bestLoss) [best, bestLoss] = [beta, loss];
   }
   if (!best) {
@@ -112,7 +116,7 @@ export function fitCurve(samples: readonly FitSample[], opts: { noConstant?: boo
     const c = cols.find((k) => k > 0) ?? 0;
     const ratios = Xs.map((x, i) => t[i] / (x[c] || 1)).sort((a, b) => a - b);
     best[c] = ratios[Math.floor(ratios.length / 2)];
-    bestLoss = logLoss(Xs, t, best, off);
+    bestLoss = logLoss(Xs, t, best, off, w);
   }
 
   // 2. Projected Gauss-Newton on log residuals.
@@ -127,13 +131,13 @@ export function fitCurve(samples: readonly FitSample[], opts: { noConstant?: boo
       J.push(Xs[i].map((v) => v / p));
       r.push(-Math.log(p / t[i]));
     }
-    const delta = lsq(J, r, cols);
+    const delta = lsq(J, r, cols, w);
     if (!delta) break;
     let stepped = false;
     for (let h = 1; h >= 1 / 1024; h /= 2) {
       const cand = beta.slice();
       cols.forEach((c, i) => (cand[c] = Math.max(0, beta[c] + h * delta[i])));
-      const l = logLoss(Xs, t, cand, off);
+      const l = logLoss(Xs, t, cand, off, w);
       if (l < loss - 1e-15) {
         [beta, loss, stepped] = [cand, l, true];
         break;
