@@ -28,6 +28,7 @@ import { chromeTrace } from '../../sim/simulate.js';
 import { familyMask, plan as planCp, rowMask } from '../../sim/sources.js';
 import { CP_PATH, cpLeaveGroupOut, cpObservations, validateCp } from '../../sim/validate.js';
 import { groupLine, kernelGroupReport, summarizeErrs } from '../../sim/holdout.js';
+import { replicateLines } from '../../sim/replicates.js';
 import { scalingEfficiencySpec } from '../../sim/plots.js';
 import type { Environment } from '../../results/schema.js';
 import { buildSimRow } from '../../results/build.js';
@@ -385,6 +386,7 @@ function generalizationReport(rows: readonly ResultRow[], kernelObs: ReturnType<
   const out = (s: string) => process.stdout.write(`${s}\n`);
   out('');
   for (const gpu of [...new Set(kernelObs.map((x) => x.gpu))].sort()) for (const l of kernelGroupReport(kernelObs, gpu)) out(l);
+  for (const l of replicateLines(kernelObs)) out(l);
   const clusterFor = clusterFactory(undefined, null);
   const cpObs = cpObservations(rows, { plan: planCp, generate: rowMask, clusterFor }).observations;
   if (!cpObs.length) return;
