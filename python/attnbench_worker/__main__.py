@@ -2,13 +2,32 @@
 
 import argparse
 import json
+import os
 import sys
+import traceback
+
+
+def _positive_int(text):
+    try:
+        v = int(text)
+    except ValueError:
+        v = 0
+    if v < 1:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 1, got {text!r}")
+    return v
+
+
+class _Parser(argparse.ArgumentParser):
+    """Usage errors in one line (argparse prints the usage block first), exit 2."""
+
+    def error(self, message):
+        self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
 
 
 def main(argv=None):
-    p = argparse.ArgumentParser(prog="python -m attnbench_worker", description="attnbench kernel worker")
+    p = _Parser(prog="python -m attnbench_worker", description="attnbench kernel worker")
     sub = p.add_subparsers(dest="cmd", required=True)
-    km = argparse.ArgumentParser(add_help=False)
+    km = _Parser(add_help=False)
     km.add_argument("--kernel-module", action="append", default=[], metavar="MODULE|FILE.py",
                     help="load an external kernel module (repeatable; see kernels/external.py)")
     s = sub.add_parser("serve", parents=[km], help="child-process mode: JSON lines over stdio")
@@ -27,8 +46,22 @@ def main(argv=None):
     b = sub.add_parser("bare", help="dev: time jobs with a bare CUDA-event loop, next to the harness")
     b.add_argument("jobs")
     b.add_argument("--ids", default="", help="comma-separated job ids (default: all)")
-    b.add_argument("--iters", type=int, default=20)
+    b.add_argument("--iters", type=_positive_int, default=20)
     a = p.parse_args(argv)
+    try:
+        return _dispatch(a)
+    except Exception as e:  # one line, never a traceback (ATTNBENCH_DEBUG shows it); bad input: exit 2
+        from .filemode import BadInput
+
+        if os.environ.get("ATTNBENCH_DEBUG"):
+            traceback.print_exc()
+        bad = isinstance(e, (BadInput, OSError, UnicodeDecodeError))
+        msg = str(e) if isinstance(e, BadInput) else f"{type(e).__name__}: {e}"
+        print(f"attnbench_worker: {'' if bad else 'internal: '}{' '.join(msg.split())}", file=sys.stderr)
+        return 2 if bad else 1
+
+
+def _dispatch(a):
     if getattr(a, "kernel_module", None):
         from .kernels.external import KernelModuleError, use
 

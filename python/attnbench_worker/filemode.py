@@ -125,18 +125,50 @@ class Child:
             self.kill()
 
 
+class BadInput(Exception):
+    """A jobs file or an --out path that cannot be used: one line, exit 2 (see __main__)."""
+
+
+def check_input_file(path, what="jobs file"):
+    """A regular file: a fifo blocks, /dev/zero never ends, a folder or a missing path is a traceback."""
+    if not os.path.exists(path):
+        raise BadInput(f"{what} {path}: no such file")
+    if os.path.isdir(path):
+        raise BadInput(f"{what} {path}: is a folder, expected a file")
+    if not os.path.isfile(path):
+        raise BadInput(f"{what} {path}: not a regular file (a fifo or a device)")
+
+
+def check_output_file(path):
+    """--out: a regular file or a new one in an existing folder."""
+    if os.path.isdir(path):
+        raise BadInput(f"--out {path}: is a folder, expected a file")
+    if os.path.exists(path) and not os.path.isfile(path) and os.path.realpath(path) != "/dev/null":
+        raise BadInput(f"--out {path}: not a regular file")
+    parent = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(parent):
+        raise BadInput(f"--out {path}: folder {parent} does not exist")
+
+
 def read_jobs(path):
+    check_input_file(path)
     jobs = []
-    with open(path, encoding="utf-8") as f:
-        for n, line in enumerate(f, 1):
-            line = line.strip()
-            if not line:
-                continue
-            try:
-                msg = json.loads(line)
-            except json.JSONDecodeError as e:
-                raise SystemExit(f"attnbench_worker: {path}:{n}: malformed JSON ({e.msg})") from None
-            jobs.append(msg.get("job", msg) if isinstance(msg, dict) and msg.get("type") == "job" else msg)
+    with open(path, encoding="utf-8", errors="strict") as f:
+        try:
+            for n, line in enumerate(f, 1):
+                line = line.strip()
+                if not line:
+                    continue
+                try:
+                    msg = json.loads(line)
+                except json.JSONDecodeError as e:
+                    raise BadInput(f"{path}:{n}: malformed JSON ({e.msg})") from None
+                job = msg.get("job", msg) if isinstance(msg, dict) and msg.get("type") == "job" else msg
+                if not isinstance(job, dict):
+                    raise BadInput(f"{path}:{n}: not a job (expected a JSON object, got {type(job).__name__})")
+                jobs.append(job)
+        except UnicodeDecodeError as e:
+            raise BadInput(f"{path}: not UTF-8 text ({e.reason} at byte {e.start})") from None
     return jobs
 
 
@@ -146,10 +178,11 @@ def done_ids(path):
 
 def run_file(jobs_path, out_path, resume=False, python=None, log=sys.stderr):
     jobs = read_jobs(jobs_path)
+    check_output_file(out_path)
     base = os.path.dirname(os.path.abspath(jobs_path))
     skip = done_ids(out_path) if resume else set()
     if not resume and os.path.exists(out_path) and os.path.getsize(out_path) > 0:
-        raise SystemExit(f"attnbench_worker: {out_path} exists; pass --resume to continue it or remove it")
+        raise BadInput(f"{out_path} exists; pass --resume to continue it or remove it")
     todo = [j for j in jobs if not (isinstance(j, dict) and j.get("id") in skip)]
     if resume and skip:
         log.write(f"resume: {len(jobs) - len(todo)} of {len(jobs)} jobs already in {out_path}\n")

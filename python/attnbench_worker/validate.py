@@ -32,11 +32,18 @@ def _load_all(doc, base):
 def validate_jobs_file(path):
     out = []
     base = os.path.dirname(os.path.abspath(path))
-    with open(path) as f:
+    from .filemode import check_input_file
+
+    check_input_file(path)
+    with open(path, encoding="utf-8") as f:
         for i, line in enumerate(f):
             if not line.strip():
                 continue
-            job = json.loads(line)
+            try:
+                job = json.loads(line)
+            except json.JSONDecodeError as e:
+                out.append({"file": path, "line": i + 1, "id": None, "ok": False, "error": f"malformed JSON ({e.msg})"})
+                continue
             job = job.get("job", job) if isinstance(job, dict) and job.get("type") == "job" else job
             item = {"file": path, "line": i + 1, "id": job.get("id") if isinstance(job, dict) else None}
             try:

@@ -9,7 +9,7 @@ import tempfile
 import unittest
 
 from attnbench_worker import PROTOCOL_VERSION
-from attnbench_worker.filemode import run_file
+from attnbench_worker.filemode import BadInput, run_file
 
 from .helpers import causal_slices, document_slices, make_job
 
@@ -65,7 +65,7 @@ class FileModeTests(unittest.TestCase):
             log = io.StringIO()
             run_file(jp, out, resume=True, log=log)
             self.assertIn("5 of 5 jobs already", log.getvalue())
-            with self.assertRaises(SystemExit):
+            with self.assertRaises(BadInput):  # exit 2, one line (__main__)
                 run_file(jp, out, resume=False, log=io.StringIO())
 
     def test_cli_file_mode(self):

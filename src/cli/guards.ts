@@ -1,8 +1,10 @@
 // Checks every command gets before its action runs (a commander preAction hook): paths (see
 // src/util/paths.ts), flags that need or exclude another, and document-length sources. One table
 // per command, so a new path flag is one entry; the drill suite (test/drills) tries them all.
+import fs from 'node:fs';
 import type { Command } from 'commander';
-import { usage } from '../errors.js';
+import { badInput, usage } from '../errors.js';
+import { formatLineError, parseResultJsonl } from '../store/parse.js';
 import { resolveDocLens } from '../mask/doclen/load.js';
 import { checkPath, type PathKind } from '../util/paths.js';
 import { cpuCpBytes, guardMemory, guardPlan, parseBytes } from '../util/budget.js';
@@ -26,6 +28,8 @@ export const PATH_OPTIONS: Readonly<Record<string, Paths>> = {
   'sim validate': { in: 'in-file', db: 'in-file', calibration: 'in-file', config: 'in-file', out: 'out-file' },
   'sim run': { calibration: 'in-file', config: 'in-file', trace: 'out-dir', out: 'out-file', plots: 'out-dir' },
   'sim plots': { in: 'in-file', db: 'in-file', out: 'out-dir' },
+  'sim network': { config: 'in-file' },
+  'sim estimate': { planDir: 'in-dir', calibration: 'in-file' },
   results: { db: 'out-file', ingest: 'in-file', export: 'out-file' },
   report: { db: 'in-file', in: 'in-file', out: 'out-dir', trace: 'in-file' },
   dashboard: { db: 'in-file' },
@@ -39,6 +43,35 @@ export const OUT_LOCKS: Readonly<Record<string, string>> = {
   'sim validate': 'out',
   'sim calibrate': 'out',
 };
+
+/** Commands that append result rows to --out (a JSONL of ours): an existing one must hold only rows. */
+export const RESULT_OUTS: Readonly<Record<string, string>> = {
+  kernels: 'out',
+  'cp run': 'out',
+  'sim run': 'out',
+  'sim validate': 'out',
+};
+
+/**
+ * An existing results file that is not ours (random bytes, JSON of another shape, a malformed line
+ * before the end) is refused before anything runs: appending to it, or resuming from it (where
+ * such lines settle nothing), would bury new rows in a file no reader accepts. A torn last line
+ * (no newline: a killed run) is fine; the writer repairs it.
+ */
+export function checkResultsOut(file: string, flag: string): void {
+  let st: fs.Stats;
+  try {
+    st = fs.statSync(file);
+  } catch {
+    return; // not there yet
+  }
+  if (!st.isFile() || st.size === 0) return;
+  const text = fs.readFileSync(file, 'utf8');
+  const lastLine = text.split('\n').length;
+  const errors = parseResultJsonl(text, file).errors.filter((e) => text.endsWith('\n') || e.line !== lastLine);
+  if (errors.length)
+    throw badInput(`${flag} '${file}' is not a results file of attnbench: ${formatLineError(errors[0])}${errors.length > 1 ? ` (+${errors.length - 1} more bad lines)` : ''}; pick another ${flag} or move it away`);
+}
 
 const commandLocks: Lock[] = [];
 
@@ -66,8 +99,24 @@ export function commandPath(c: Command): string {
   return names.join(' ');
 }
 
+/**
+ * An option given on the command line with an empty (or blank) value is a mistake, never "the
+ * default": `--seqlen ''`, `--python ''` or `--retry ''` used to run with the default silently or
+ * fail deep inside (an internal error). Repeatable options are checked item by item.
+ */
+export function checkNoEmptyValues(cmd: Command): void {
+  for (const opt of cmd.options) {
+    const attr = opt.attributeName();
+    if (cmd.getOptionValueSource(attr) !== 'cli') continue;
+    const v: unknown = cmd.getOptionValue(attr);
+    const blank = (x: unknown) => typeof x === 'string' && x.trim() === '';
+    if (blank(v) || (Array.isArray(v) && v.some(blank))) throw usage(`empty ${opt.long ?? opt.flags} value: give a value or leave the flag out`);
+  }
+}
+
 /** Runs the checks of `cmd` on its parsed options; throws a usage / bad-input error (exit 2). */
 export function checkCommand(cmd: Command): void {
+  checkNoEmptyValues(cmd);
   const name = commandPath(cmd);
   const o = cmd.opts() as Record<string, unknown>;
   const given = (k: string) => o[k] !== undefined && o[k] !== false && cmd.getOptionValueSource(k) !== 'default';
@@ -98,6 +147,8 @@ export function checkOptions(name: string, o: Readonly<Record<string, unknown>>)
   // File mode plans (--plan-dir without --ingest) write no rows.
   const lockAttr = OUT_LOCKS[name];
   const planOnly = o.planDir !== undefined && o.ingest === undefined;
+  const rowsAttr = RESULT_OUTS[name];
+  if (rowsAttr && typeof o[rowsAttr] === 'string' && !planOnly) checkResultsOut(o[rowsAttr] as string, flagOf(rowsAttr));
   return lockAttr && typeof o[lockAttr] === 'string' && !planOnly ? lockNow(o[lockAttr] as string, flagOf(lockAttr)) : undefined;
 }
 
@@ -111,7 +162,8 @@ function checkBudgets(name: string, o: Readonly<Record<string, unknown>>): void 
     worlds = str('world') ? parseIntList(str('world')!, 'world') : [];
     schemes = schemesOf(SCHEME_IDS);
   } else if (name === 'sim run') {
-    const preset = CP_PRESETS[str('preset') ?? 'paper-cp'];
+    const presetName = str('preset') ?? 'paper-cp';
+    const preset = Object.hasOwn(CP_PRESETS, presetName) ? CP_PRESETS[presetName] : undefined;
     worlds = str('gpus') ? parseIntList(str('gpus')!, 'GPU count') : [];
     schemes = schemesOf(preset?.schemes ?? SCHEME_IDS);
   }
@@ -133,6 +185,7 @@ export function installGuards(program: Command): Command {
     .option('--mem-budget <size>', 'memory budget of the resource guards, e.g. 8G (default: 60% of this machine; env ATTNBENCH_MEM_BUDGET)')
     .option('--time-budget <s>', 'seconds a CPU sweep may be estimated to take (default 3600; env ATTNBENCH_TIME_BUDGET)')
     .hook('preAction', (root, action) => {
+      checkNoEmptyValues(root);
       const r = root.opts() as { memBudget?: string; timeBudget?: string };
       if (r.memBudget !== undefined) process.env.ATTNBENCH_MEM_BUDGET = String(parseBytes(r.memBudget, '--mem-budget'));
       if (r.timeBudget !== undefined) process.env.ATTNBENCH_TIME_BUDGET = String(parseInteger(r.timeBudget, '--time-budget'));

@@ -25,12 +25,14 @@ export function buildProgram(): Command {
     .configureOutput({ writeErr: (s) => process.stderr.write(s) })
     .option('--kernel-module <module|file.py>', 'load an external python kernel (repeatable; README "Bring your own kernel")', (v: string, a: string[]) => [...a, v], [] as string[]);
   for (const c of COMMANDS) c.register(program);
-  // External kernels are registered before any command parses its --kernel flags.
+  // The guards' hook runs first (bad values are exit 2 before any python starts); then external
+  // kernels are registered before any command parses its --kernel flags.
+  installGuards(program);
   program.hook('preAction', (_cmd, action) => {
     const specs = program.opts().kernelModule as string[];
     if (specs.length) useKernelModules(specs, (action.opts() as { python?: string }).python);
   });
-  return installGuards(program);
+  return program;
 }
 
 export async function main(argv: string[]): Promise<number> {

@@ -51,7 +51,8 @@ export function parseHeads(text: string): { headsQ: number; headsKv: number } {
 export { parseDtype };
 
 export function parseParams(list: string[] | string | undefined): Record<string, number | string> {
-  const out: Record<string, number | string> = {};
+  // No prototype: `--param __proto__=1` is an own key (then an unknown parameter), not a silent no-op.
+  const out: Record<string, number | string> = Object.create(null) as Record<string, number | string>;
   for (const item of Array.isArray(list) ? list : list ? [list] : []) {
     for (const kv of splitList(item)) {
       const m = /^([A-Za-z_][\w]*)=(.+)$/.exec(kv);
@@ -69,7 +70,7 @@ export function kernelSweepFromOptions(o: KernelCliOptions): { executor: Executo
     return { executor: 'cpu', sweeps: [], samples: 1, listing: `${lines.join('\n')}\n` };
   }
   const presetName = o.preset ?? (o.executor === 'cpu' ? 'cpu' : 'gpu-quick');
-  const preset = KERNEL_PRESETS[presetName];
+  const preset = Object.hasOwn(KERNEL_PRESETS, presetName) ? KERNEL_PRESETS[presetName] : undefined; // not 'toString'
   if (!preset) throw badInput(`unknown preset '${presetName}': expected one of ${presetNames().join(', ')}`);
   // Every id is parsed before anything runs or is written: an unknown one is exit 2.
   const executor = parseExecutorId(o.executor);

@@ -86,7 +86,9 @@ export function readJsonl<T = unknown>(file: string): T[] {
     try {
       out.push(JSON.parse(line) as T);
     } catch (e) {
-      if (n < lines.length - 2) throw badInput(`${file}:${n + 1}: malformed JSON line (only a torn last line is skipped)`);
+      // Only a last line without its newline is torn (a write cut short); a complete line that does
+      // not parse (even the last one) is not ours.
+      if (n < lines.length - 1) throw badInput(`${file}:${n + 1}: malformed JSON line (only a torn last line is skipped)`);
     }
   });
   return out;

@@ -65,18 +65,35 @@ function releaseAllOnExit(): void {
   });
 }
 
+/**
+ * The lock folder is shared by the users of this host (like /tmp: world-writable, sticky), so a
+ * second user's sweep can lock its own files instead of failing with EACCES (exit 1).
+ */
+function lockDir(dir: string): void {
+  if (fs.existsSync(dir)) return;
+  fs.mkdirSync(dir, { recursive: true });
+  try {
+    fs.chmodSync(dir, 0o1777);
+  } catch {
+    // not ours to change (made by another process meanwhile)
+  }
+}
+
 /** One attempt: the lock, or its (live, foreign) holder. */
-function tryLock(file: string, target: string): LockHolder | null {
+function tryLock(file: string, target: string, what: string): LockHolder | null {
   const me: LockHolder = { pid: process.pid, host: os.hostname(), since: new Date().toISOString(), command: process.argv.slice(2).join(' ').slice(0, 200), target: path.resolve(target) };
   for (let attempt = 0; attempt < 3; attempt++) {
     try {
-      fs.mkdirSync(path.dirname(file), { recursive: true });
+      lockDir(path.dirname(file));
       const fd = fs.openSync(file, 'wx');
       fs.writeSync(fd, JSON.stringify(me));
       fs.closeSync(fd);
       return null;
     } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code === 'EACCES' || code === 'EPERM' || code === 'EROFS' || code === 'ENOTDIR')
+        throw usage(`${what} ${target}: cannot create its lock ${file} (${code}): make ${path.dirname(file)} writable for you, or point TMPDIR at a folder of yours`);
+      if (code !== 'EEXIST') throw e;
     }
     const h = readHolder(file);
     if (h === null) {
@@ -119,7 +136,7 @@ function acquired(file: string): Lock {
 export function lockNow(target: string, what: string): Lock {
   const file = lockFileOf(target);
   if (held.has(file)) return acquired(file);
-  const h = tryLock(file, target);
+  const h = tryLock(file, target, what);
   if (h)
     throw usage(`${what} ${target} is being written by ${describe(h)}: wait for it to finish, or remove ${file} if that process is gone`);
   return acquired(file);
@@ -131,7 +148,7 @@ export async function lockWait(target: string, what: string, waitMs = Number(pro
   if (held.has(file)) return acquired(file);
   const t0 = Date.now();
   for (let delay = 20; ; delay = Math.min(250, delay * 2)) {
-    const h = tryLock(file, target);
+    const h = tryLock(file, target, what);
     if (!h) return acquired(file);
     if (Date.now() - t0 > waitMs)
       throw usage(`${what} ${target} is still in use by ${describe(h)} after ${Math.round(waitMs / 1000)} s: try again later, or remove ${file} if that process is gone`);

@@ -1,13 +1,20 @@
 // Parsing of user-facing values (CLI flags, config files). Throws AttnbenchError (exit 2) naming the value.
 import { badInput } from '../errors.js';
 
-/** Token counts like 4096, 4k, 1M, 1.5k (k = 1024, M = 1024^2). */
+/**
+ * The largest token count accepted (2^32 = 4096M): beyond it nothing fits any machine, and the masks'
+ * random draws (32-bit ranges) fail; 1e12 used to hang the document masks and the simulator.
+ */
+export const MAX_TOKENS = 2 ** 32;
+
+/** Token counts like 4096, 4k, 1M, 1.5k (k = 1024, M = 1024^2), at most MAX_TOKENS. */
 export function parseTokens(text: string, what = 'seqlen'): number {
   const m = /^\s*(\d+(?:\.\d+)?)\s*([kKmM]?)\s*$/.exec(text);
   if (!m) throw badInput(`invalid ${what} '${text}': expected a positive integer like 4096, 4k or 1M`);
   const mult = m[2] === '' ? 1 : m[2].toLowerCase() === 'k' ? 1024 : 1024 * 1024;
   const v = Number(m[1]) * mult;
   if (!Number.isInteger(v) || v <= 0) throw badInput(`invalid ${what} '${text}': must be a positive whole number of tokens`);
+  if (v > MAX_TOKENS) throw badInput(`invalid ${what} '${text}': at most 4096M (2^32) tokens`);
   return v;
 }
 

@@ -45,6 +45,24 @@ function existingAncestor(abs: string): string {
 }
 
 /**
+ * Why `abs` (which exists, `st` its stat) cannot be read as an input, or undefined: a fifo or a
+ * device blocks or never ends (/dev/zero grows the heap until the process dies), and files under
+ * /proc and /sys are not what they seem (/proc/self/mem fails with EIO, /proc/kcore is huge).
+ */
+export function inputProblem(abs: string, st: fs.Stats = fs.statSync(abs)): string | undefined {
+  const real = fs.realpathSync(abs);
+  const special = pseudo(abs) ?? pseudo(real);
+  if (special) return `cannot read inputs under ${special} (a kernel pseudo-filesystem)`;
+  if (st.isDirectory() || st.isFile()) return undefined;
+  return st.isFIFO() ? 'is a fifo (named pipe), expected a regular file' : st.isSocket() ? 'is a socket, expected a regular file' : 'is a device, expected a regular file';
+}
+
+/** Throws badInput naming `what` unless `p` is an existing regular file that can be read as an input. */
+export function checkInputFile(p: string, what: string): void {
+  checkPath(p, 'in-file', what);
+}
+
+/**
  * Throws badInput (exit 2, one line naming `flag`) unless `p` can be used as `kind`: an output
  * file or folder that exists with the right type and is writable, or does not exist yet under a
  * writable folder (no file in the way); an input file or folder that exists. Writes nothing.
@@ -59,13 +77,17 @@ export function checkPath(p: string, kind: PathKind, flag: string): void {
     if (!st) throw bad('no such file or folder');
     if (kind === 'in-file' && st.isDirectory()) throw bad('is a folder, expected a file');
     if (kind === 'in-dir' && !st.isDirectory()) throw bad('is not a folder');
+    const why = inputProblem(abs, st);
+    if (why) throw bad(why);
     return;
   }
   const special = pseudo(abs) ?? (st ? pseudo(fs.realpathSync(abs)) : undefined);
   if (special) throw bad(`cannot write under ${special} (a kernel pseudo-filesystem)`);
   if (st) {
     if (kind === 'out-file' && st.isDirectory()) throw bad('is a folder, expected a file');
-    if (kind === 'out-file' && !st.isFile() && !st.isCharacterDevice()) throw bad('is not a regular file');
+    // Of the devices only /dev/null: /dev/full fails the first append (ENOSPC, after the work), and a
+    // writer that reads its file back first (sim run replaces rows) never ends on /dev/zero.
+    if (kind === 'out-file' && !st.isFile() && fs.realpathSync(abs) !== '/dev/null') throw bad('is not a regular file (of the devices only /dev/null is accepted)');
     if (kind === 'out-dir' && !st.isDirectory()) throw bad('is a file, expected a folder');
     if (!writable(abs)) throw bad('not writable');
     return;

@@ -50,7 +50,7 @@ export const BAD_INPUTS: readonly Drill[] = [
   d('under /sys', 'masks', '--family', 'causal', ...S, '--out', '/sys/attnbench-masks'),
   d('is a file, not a folder', 'masks', '--family', 'causal', ...S, '--out', '{file}/masks'),
   d('is a file, expected a folder', 'masks', '--family', 'causal', ...S, '--out', '{file}'),
-  d('empty path', 'masks', '--family', 'causal', ...S, '--out', ''),
+  d('empty --out value', 'masks', '--family', 'causal', ...S, '--out', ''),
   d('no selected family has this parameter', 'masks', '--family', 'causal', '--param', 'w=5', '--out', '{out}/m'),
 
   // ---- kernels
@@ -93,7 +93,7 @@ export const BAD_INPUTS: readonly Drill[] = [
   d('over the time budget', 'kernels', '--executor', 'cpu', '--preset', 'paper', '--out', '{out}/k.jsonl'),
   d('over the time budget of 1 s', '--time-budget', '1', 'kernels', '--executor', 'cpu', '--preset', 'cpu', '--out', '{out}/k.jsonl'),
   d('over the budget', '--mem-budget', '1M', 'kernels', '--executor', 'cpu', '--family', 'causal', '--seqlen', '4k', '--out', '{out}/k.jsonl'),
-  d('malformed JSON line', ...KCPU, '--resume', '--out', '{garbage}'),
+  d('not a results file of attnbench: .*garbage.jsonl:1: malformed JSON', ...KCPU, '--resume', '--out', '{garbage}'),
   d('python not found|not found|cannot start|No such file', 'kernels', '--executor', 'torch', '--python', '/nonexistent/python3', '--family', 'causal', '--seqlen', '1k', '--out', '{out}/k.jsonl'),
 
   // ---- cp plan
@@ -146,7 +146,7 @@ export const BAD_INPUTS: readonly Drill[] = [
   d('cannot read the file', 'cp', 'run', '--scheme', 'ring_p2p', '--world', '2', '--family', 'causal_document', ...S, '--doclens', '{missing}', '--out', '{out}/c.jsonl'),
   d("parameter 'w'|has a parameter", 'cp', 'run', ...CP, '--param', 'w=4', '--out', '{out}/c.jsonl'),
   d('differ per head', 'cp', 'run', '--scheme', 'ring_p2p', '--world', '2', '--family', 'block_sparse', '--seqlen', '4k', '--out', '{out}/c.jsonl'),
-  d('malformed JSON line', 'cp', 'run', ...CP, '--resume', '--out', '{garbage}'),
+  d('not a results file of attnbench: .*garbage.jsonl:1: malformed JSON', 'cp', 'run', ...CP, '--resume', '--out', '{garbage}'),
   d('python not found', 'cp', 'run', '--executor', 'torch', '--device', 'cpu', '--backend', 'gloo', '--nproc-per-node', '2', ...CP, '--python', '/nonexistent/python3', '--out', '{out}/c.jsonl'),
   d('--scheme', 'cp', 'run', '--world', '2', '--family', 'causal', ...S, '--out', '{out}/c.jsonl'),
 
@@ -256,4 +256,16 @@ export const BAD_INPUTS: readonly Drill[] = [
   // A run folder whose sim.jsonl is a folder: checked before the first stage (no logs/, no masks/).
   d("--out \\(sim\\) '.*sim\\.jsonl': is a folder, expected a file", 'run', '--executor', 'cpu', '--quick', '--out', '{run-sim-dir}'),
   d("--out \\(logs\\) '.*logs': is a file, expected a folder", 'run', '--executor', 'cpu', '--quick', '--out', '{run-logs-file}'),
+
+  // ---- found by the adversarial sweep (scripts/probe-cli.mjs): these hung (a fifo or /dev/zero
+  // read to the end, a document mask at 1e12 tokens, sim run reading back /dev/zero) or exited 1
+  d('is a fifo', 'sim', 'validate', '--in', '{fifo}'),
+  d('is a fifo', 'results', '--db', '{out}/r.duckdb', '--ingest', '{fifo}'),
+  d('is a device', 'masks', '--family', 'causal_document', ...S, '--doclens', '/dev/zero', '--json'),
+  d('is a device', 'sim', 'run', '--gpus', '8', '--calibration', '/dev/zero', '--out', '{out}/s.jsonl'),
+  d('under /proc', 'report', '--in', '/proc/self/mem', '--out', '{out}/rep'),
+  d('not a regular file', 'sim', 'run', '--gpus', '8', '--family', 'causal', '--scheme', 'ring_p2p', '--out', '/dev/zero'),
+  d('not a regular file', ...KCPU, '--out', '/dev/full'),
+  d('at most 4096M', 'masks', '--family', 'causal_document', '--seqlen', '1000000000000', '--json'),
+  d('is not a results file', 'cp', 'run', ...CP, '--resume', '--out', '{arrrow}'),
 ];

@@ -1,5 +1,6 @@
 // Drills (issue 17) against the built CLI (`node dist/cli/bin.js`, rebuilt here when src/ is newer):
 // the bad-input table of bad-inputs.ts, run in parallel in a small pool, each with a timeout.
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -42,6 +43,9 @@ function writeFixtures(): void {
   put('badjson', 'bad.json', '{"gpus": ');
   put('histogram-bad', 'hist.json', '{"[0,32)": -1, "oops": 2}');
   put('rows', 'rows.jsonl', `${JSON.stringify(syntheticRow({ kernel: 'flex' }))}\n`);
+  put('arrrow', 'arr.jsonl', '[1,2,3]\n');
+  FIX.fifo = path.join(fixtures, 'fifo');
+  execFileSync('mkfifo', [FIX.fifo]);
   FIX.dir = path.join(fixtures, 'a-folder');
   fs.mkdirSync(FIX.dir);
   FIX.missing = path.join(fixtures, 'missing.jsonl');

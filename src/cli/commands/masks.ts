@@ -58,6 +58,26 @@ export function maskJson(g: GeneratedMask): object {
   };
 }
 
+/**
+ * Writes maskJson(g) as one line, byte for byte JSON.stringify's, in pieces: a large mask (block_sparse
+ * at 256k: 17M slices) is more than one JS string can hold ("Invalid string length", exit 1).
+ */
+export function writeMaskJson(g: GeneratedMask, write: (s: string) => void, chunk = 65536): void {
+  const j = maskJson(g) as Record<string, unknown>;
+  const mark = '\u0000slices\u0000';
+  const [head, tail] = JSON.stringify({ ...j, slices: mark }).split(JSON.stringify(mark));
+  const lists = getFamily(g.family).perHead ? g.heads.map((h) => h.slices) : [g.heads[0].slices];
+  write(head);
+  if (getFamily(g.family).perHead) write('[');
+  lists.forEach((list, i) => {
+    write(i ? ',[' : '[');
+    for (let k = 0; k < list.length; k += chunk) write((k ? ',' : '') + list.slice(k, k + chunk).map((x) => JSON.stringify(x)).join(','));
+    write(']');
+  });
+  if (getFamily(g.family).perHead) write(']');
+  write(`${tail}\n`);
+}
+
 export async function masksCommand(o: MasksOptions): Promise<void> {
   if (o.list) {
     const out = o.json ? `${JSON.stringify(FAMILIES.map(({ id, description, params, perHead }) => ({ id, description, params, perHead })), null, 2)}\n` : listFamilies();
@@ -71,7 +91,7 @@ export async function masksCommand(o: MasksOptions): Promise<void> {
   if (o.json) {
     if (families.length !== 1) throw usage('masks --json prints one mask: give exactly one --family');
     const g = generateMask(families[0], seqlen, { seed, params, docLens: o.doclens });
-    process.stdout.write(`${JSON.stringify(maskJson(g))}\n`);
+    writeMaskJson(g, (s) => process.stdout.write(s));
     return;
   }
   // --param applies to every selected family that has it; a name none of them has is a typo.

@@ -92,7 +92,7 @@ export interface SimRunOptions {
 
 /** `attnbench sim run` as a function: the command's action, and `attnbench run`'s projection stage. */
 export async function simRunCommand(o: SimRunOptions, how: { rerun?: boolean } = {}): Promise<void> {
-  const preset = CP_PRESETS[o.preset];
+  const preset = Object.hasOwn(CP_PRESETS, o.preset) ? CP_PRESETS[o.preset] : undefined; // not 'toString'
   if (!preset) throw badInput(`unknown preset '${o.preset}' (known: ${Object.keys(CP_PRESETS).join(', ')})`);
   const directions = splitList(o.direction).map((d) => {
     if (!(DIRECTIONS as readonly string[]).includes(d)) throw badInput(`invalid direction '${d}': expected fwd or bwd`);

@@ -126,7 +126,7 @@ export function sharedMask(gm: GeneratedMask): Mask {
 
 /** Parses `k=v,k2=v2` (numbers where they parse). */
 export function parseLayout(text: string | undefined): CpLayout {
-  const out: Record<string, number | string> = {};
+  const out: Record<string, number | string> = Object.create(null) as Record<string, number | string>; // '__proto__=1' is a key (unknown)
   if (!text) return out;
   for (const part of text.split(',')) {
     const t = part.trim();

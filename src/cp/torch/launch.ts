@@ -118,15 +118,27 @@ export interface SbatchOptions extends WorkerArgs {
   readonly setup?: readonly string[];
 }
 
-/** Slurm wall time: "90" -> 01:30:00; HH:MM:SS and D-HH:MM:SS pass through. */
+/** Slurm wall time: "90" -> 01:30:00; HH:MM:SS and D-HH:MM:SS pass through. Zero, minutes or seconds >= 60, hours >= 24 after a day: exit 2. */
 export function slurmTime(t: string): string {
+  const bad = () => usage(`--time must be minutes or [D-]HH:MM:SS (above zero; minutes and seconds < 60), got '${t}'`);
   if (/^\d+$/.test(t)) {
     const m = Number(t);
+    if (!Number.isSafeInteger(m) || m < 1) throw bad();
     const pad = (n: number) => String(n).padStart(2, '0');
     return `${pad(Math.floor(m / 60))}:${pad(m % 60)}:00`;
   }
-  if (/^(\d+-)?\d{1,2}:\d{2}:\d{2}$/.test(t)) return t;
-  throw usage(`--time must be minutes or [D-]HH:MM:SS, got '${t}'`);
+  const p = /^(?:(\d+)-)?(\d{1,2}):(\d{2}):(\d{2})$/.exec(t);
+  if (!p) throw bad();
+  const [d, h, m, sec] = [Number(p[1] ?? 0), Number(p[2]), Number(p[3]), Number(p[4])];
+  if (m >= 60 || sec >= 60 || (p[1] !== undefined && h >= 24) || d * 86400 + h * 3600 + m * 60 + sec === 0) throw bad();
+  return t;
+}
+
+/** A value that goes on one `#SBATCH` line: a newline would start a line of its own in the script. */
+function sbatchValue(v: string | undefined, flag: string): string | undefined {
+  if (v === undefined) return undefined;
+  if (v.trim() === '' || /[\x00-\x1f\x7f]/.test(v)) throw usage(`${flag} must be one non-empty line without control characters, got ${JSON.stringify(v)}`);
+  return v;
 }
 
 const shq = (s: string): string => (/^[A-Za-z0-9_./:=,@%+-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`);
@@ -138,19 +150,26 @@ const shq = (s: string): string => (/^[A-Za-z0-9_./:=,@%+-]+$/.test(s) ? s : `'$
 export function sbatchScript(o: SbatchOptions): string {
   positiveInt(o.nodes, '--nodes');
   positiveInt(o.gpusPerNode, '--gpus-per-node');
+  positiveInt(o.cpusPerTask, '--cpus-per-task');
   const port = o.port ?? 29500;
+  if (!Number.isSafeInteger(port) || port < 1 || port > 65535) throw usage(`--port must be 1..65535, got ${port}`);
+  const jobName = sbatchValue(o.jobName, '--job-name');
+  const partition = sbatchValue(o.partition, '--partition');
+  const account = sbatchValue(o.account, '--account');
+  const logFile = sbatchValue(o.logFile, '--log');
+  for (const l of o.setup ?? []) if (/[\x00\r]/.test(l)) throw usage(`--setup lines may not hold NUL or carriage returns, got ${JSON.stringify(l)}`);
   const lines = [
     '#!/bin/bash',
-    `#SBATCH --job-name=${o.jobName ?? 'attnbench-cp'}`,
+    `#SBATCH --job-name=${jobName ?? 'attnbench-cp'}`,
     `#SBATCH --nodes=${o.nodes}`,
     '#SBATCH --ntasks-per-node=1',
     `#SBATCH --gpus-per-node=${o.gpusPerNode}`,
     `#SBATCH --cpus-per-task=${o.cpusPerTask ?? Math.max(8, 8 * o.gpusPerNode)}`,
     `#SBATCH --time=${slurmTime(o.time)}`,
-    `#SBATCH --output=${o.logFile ?? 'attnbench-cp-%j.out'}`,
+    `#SBATCH --output=${logFile ?? 'attnbench-cp-%j.out'}`,
   ];
-  if (o.partition) lines.push(`#SBATCH --partition=${o.partition}`);
-  if (o.account) lines.push(`#SBATCH --account=${o.account}`);
+  if (partition) lines.push(`#SBATCH --partition=${partition}`);
+  if (account) lines.push(`#SBATCH --account=${account}`);
   lines.push(
     '#SBATCH --exclusive',
     '',

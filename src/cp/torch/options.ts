@@ -117,7 +117,7 @@ export function presetDefaults(name: string): { readonly worlds: number[]; reado
 }
 
 function presetOf(name: string) {
-  const p = CP_PRESETS[name];
+  const p = Object.hasOwn(CP_PRESETS, name) ? CP_PRESETS[name] : undefined; // not 'toString'
   if (!p) throw badInput(`unknown CP preset '${name}' (known: ${Object.keys(CP_PRESETS).join(', ')})`);
   return p;
 }

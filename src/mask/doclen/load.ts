@@ -1,16 +1,23 @@
 // Reading a document-length histogram file by path, and resolving a doc-length source name
 // (a built-in name or a path) to a histogram. The only file I/O of the mask model.
-import { readFileSync } from 'node:fs';
-import { badInput } from '../../errors.js';
+import { readFileSync, statSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { AttnbenchError, badInput } from '../../errors.js';
 import { BUILTIN_DOCLENS, builtinHistogram, defaultDocLens, isBuiltinDocLens } from './builtin.js';
 import { parseHistogram, type Histogram } from './histogram.js';
+import { inputProblem } from '../../util/paths.js';
 
 /** Load a histogram file ("[a,b)": weight). Any problem -> badInput, one line naming the file. */
 export function loadHistogram(path: string): Histogram {
   let text: string;
   try {
+    // A fifo blocks and /dev/zero never ends: refuse what is not a regular file before reading it.
+    const st = statSync(path);
+    const why = st.isDirectory() ? 'cannot read the file (EISDIR)' : inputProblem(resolve(path), st);
+    if (why) throw badInput(`document-length histogram ${path}: ${why}`);
     text = readFileSync(path, 'utf8');
   } catch (e) {
+    if (e instanceof AttnbenchError) throw e;
     const code = (e as NodeJS.ErrnoException).code ?? (e as Error).message;
     throw badInput(`document-length histogram ${path}: cannot read the file (${code})`);
   }

@@ -5,6 +5,8 @@ import { attentionFlops } from '../../results/flops.js';
 import { badInput } from '../../errors.js';
 import { resolveDocLens } from '../doclen/load.js';
 import { maskArea } from '../slices.js';
+import { MAX_TOKENS } from '../../util/parse.js';
+import { guardMaskSize } from './size.js';
 import type { GeneratedMask } from '../types.js';
 import { blockCausalDocument } from './block_causal_document.js';
 import { blockSparse } from './block_sparse.js';
@@ -100,6 +102,7 @@ function coerce(family: string, spec: ParamSpec, raw: number | string): number |
 export function generateMask(id: string, seqlen: number, opts: GenerateOptions = {}): GeneratedMask {
   const fam = getFamily(id);
   if (!Number.isSafeInteger(seqlen) || seqlen <= 0) throw badInput(`${id}: invalid seqlen ${seqlen}: must be a positive integer`);
+  if (seqlen > MAX_TOKENS) throw badInput(`${id}: invalid seqlen ${seqlen}: at most ${MAX_TOKENS} (4096M) tokens`);
   const seed = opts.seed ?? 0;
   if (!Number.isSafeInteger(seed) || seed < 0) throw badInput(`${id}: invalid seed ${seed}: must be a non-negative integer`);
   const given = opts.params ?? {};
@@ -118,6 +121,7 @@ export function generateMask(id: string, seqlen: number, opts: GenerateOptions =
     histogram = resolveDocLens((params.docLens as string | undefined) ?? opts.docLens, seqlen);
     params.docLens = histogram.name;
   }
+  guardMaskSize(id, seqlen, params, histogram);
   return fam.generate(seqlen, seed, params, histogram);
 }
 
