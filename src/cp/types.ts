@@ -181,5 +181,16 @@ export const CP_OUTPUTS = { o: 'o', dq: 'dq', dkv: 'dkv' } as const;
 /** Scheme-specific layout as given by the user (`--layout k=v,...`) or recorded in a plan. */
 export type CpLayout = Readonly<Record<string, number | string>>;
 
-/** A planner: pure, deterministic, throws AttnbenchError('bad_input') on an invalid request. */
-export type Planner = (mask: Mask, world: number, layout: CpLayout, shape: CpShape) => Plan;
+/** The slowest rank's time (ms) of a plan in one direction, as a cost model sees it (src/cp/plan/plan-cost.ts). */
+export type PlanCost = (plan: Plan, direction: 'fwd' | 'bwd') => number;
+
+/** What a planner may be given besides the request: the cost model its choices minimise (default: plan-cost.ts). */
+export interface PlanOptions {
+  readonly cost?: PlanCost;
+}
+
+/**
+ * A planner: pure, deterministic, throws AttnbenchError('bad_input') on an invalid request. A
+ * planner that chooses among forms by cost (dispatch) records the choice in `plan.layout`.
+ */
+export type Planner = (mask: Mask, world: number, layout: CpLayout, shape: CpShape, opts?: PlanOptions) => Plan;

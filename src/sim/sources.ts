@@ -1,7 +1,7 @@
 // Wiring of the simulator to the rest of attnbench: mask families (which may read document-length
 // histogram files) and the CP planner registry. The pure models take these as functions.
 import { planCp } from '../cp/plan/index.js';
-import type { CpLayout, CpShape, Plan } from '../cp/types.js';
+import type { CpLayout, CpShape, Plan, PlanOptions } from '../cp/types.js';
 import { generateMask } from '../mask/families/index.js';
 import type { GeneratedMask, Mask } from '../mask/types.js';
 import type { MaskGenerator } from './calibrate.js';
@@ -13,6 +13,6 @@ export function familyMask(family: string, seqlen: number, seed: number, docLens
   return generateMask(family, seqlen, { seed, docLens });
 }
 
-export function plan(scheme: string, mask: Mask, world: number, layout: CpLayout, shape: CpShape): Plan {
-  return planCp(scheme, mask, world, layout, shape);
+export function plan(scheme: string, mask: Mask, world: number, layout: CpLayout, shape: CpShape, opts?: PlanOptions): Plan {
+  return planCp(scheme, mask, world, layout, shape, opts);
 }

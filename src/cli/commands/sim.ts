@@ -26,6 +26,7 @@ import { calibratedGpus, hasCurve, makeKernelModel, type Calibration } from '../
 import { CP_PRESETS, expandProjection, projectCase } from '../../sim/project.js';
 import { chromeTrace } from '../../sim/simulate.js';
 import { familyMask, plan as planCp, rowMask } from '../../sim/sources.js';
+import { simPlanCost } from '../../cp/plan/plan-cost.js';
 import { CP_PATH, cpLeaveGroupOut, cpObservations, validateCp } from '../../sim/validate.js';
 import { groupLine, kernelGroupReport, summarizeErrs } from '../../sim/holdout.js';
 import { replicateLines } from '../../sim/replicates.js';
@@ -139,7 +140,8 @@ export async function simRunCommand(o: SimRunOptions, how: { rerun?: boolean } =
   const masks = new Map<string, ReturnType<typeof familyMask>>();
   for (const c of cases) {
     const row = projectCase(c, preset, {
-      plan: planCp,
+      // Planners that choose their form by cost (dispatch) minimise this simulation's own.
+      plan: (scheme, mask, world, layout, shape) => planCp(scheme, mask, world, layout, shape, { cost: simPlanCost(cluster, kernels, { dtype: preset.dtype, overlap: o.overlap }) }),
       generate: (family, seqlen, seed) => {
         const k = `${family}:${seqlen}:${seed}`;
         let g = masks.get(k);

@@ -33,7 +33,7 @@ export function buildDispatch(
   comm: 'p2p' | 'all_gather',
   order: Range[][] | null,
   routes: Routes,
-  one = false,
+  one: { readonly fwd: boolean; readonly bwd: boolean } = { fwd: false, bwd: false },
 ) {
   const bufs = new Buffers(shape);
   const waitStep = waitSteps();
@@ -154,18 +154,20 @@ export function buildDispatch(
      * against [own K/V, received K/V] concatenated (the step's mask in that buffer's coordinates),
      * so no merge; backward sends dK/dV of the received keys back to their owners.
      */
-    const oneStep = (remote: Range[], fetching: boolean, direct: [number, Range[]][]) => {
-      const cat = [...rb.owned, ...remote];
-      const pair = attnPair(idx, rb.owned, cat, true)!;
-      const concat = (steps: Step[], suffix: string): BufferDesc => {
-        if (fetchPhase(steps, suffix)) steps.push(waitStep(`fetch${suffix}`));
-        const holders = forwardPhase(steps, suffix, null);
-        if (!fetching) return kv;
-        const into = rb.buf(bufs.fresh(`kv.cat${suffix}`, 'kv', cat, HKV));
-        for (const h of ['kv', ...holders]) steps.push({ kind: 'copy', from: h, into });
-        return rb.desc(into);
-      };
-      F.push(attnStep(q, concat(F, ''), 'o', pair, shape));
+    const fetching = fetches.length > 0;
+    const cat = [...rb.owned, ...remote];
+    const onePair = () => attnPair(idx, rb.owned, cat, true)!;
+    const concat = (steps: Step[], suffix: string): BufferDesc => {
+      if (fetchPhase(steps, suffix)) steps.push(waitStep(`fetch${suffix}`));
+      const holders = forwardPhase(steps, suffix, null);
+      if (!fetching) return kv;
+      const into = rb.buf(bufs.fresh(`kv.cat${suffix}`, 'kv', cat, HKV));
+      for (const h of ['kv', ...holders]) steps.push({ kind: 'copy', from: h, into });
+      return rb.desc(into);
+    };
+    /** steps=one, backward: one step over the concatenation, dK/dV of the received keys back to their owners. */
+    const oneStepB = () => {
+      const pair = onePair();
       const kvB = concat(B, '.b');
       const dCat = fetching ? rb.buf(bufs.fresh('dkv.cat', 'dkv', cat, HKV)) : 'dkv';
       B.push(attnBwdStep(q, kvB, { o: 'o', dout: 'do', dq: 'dq', dkv: dCat }, pair, shape));
@@ -183,11 +185,8 @@ export function buildDispatch(
       }
       if (ops.length) B.push({ kind: 'p2p', ops }, ...after);
     };
-    if (one) {
-      oneStep(remote, fetches.length > 0, direct);
-      continue;
-    }
-    // Document placements: the remote step runs over the rows that read remote keys only (a copy
+    if (one.fwd) F.push(attnStep(q, concat(F, ''), 'o', onePair(), shape));
+    // steps=overlap. Document placements: the remote step runs over the rows that read remote keys only (a copy
     // of them, tile-aligned first: doc-order.ts), so no query tile mixes them with local rows.
     const rows = fetches.length ? reach(remote) : [];
     const sub = order !== null && rows.length < rb.owned.length ? rows.map((i) => rb.owned[i]) : null;
@@ -227,20 +226,24 @@ export function buildDispatch(
       if (posted) steps.push(waitStep(`fetch${suffix}`));
       return forwardPhase(steps, suffix, late);
     };
-    // forward
-    const holdersF = fetchAll(F, '', attnStep(q, kv, 'o', localPair, shape) as AttnLike);
-    if (remotePair && sub) {
+    // forward: steps=one above, else the local step during the exchange, then the remote step
+    const holdersF = one.fwd ? [] : fetchAll(F, '', attnStep(q, kv, 'o', localPair, shape) as AttnLike);
+    if (!one.fwd && remotePair && sub) {
       const kvRemote = rb.desc(gather(F, holdersF, ''));
       const qr = rb.desc(subOf(F, 'q', 'q.r', 'q'));
       rb.buf(bufs.fresh('o.r', 'o', sub, HQ));
       F.push(attnStep(qr, kvRemote, 'o.r', remotePair, shape));
       subOf(F, 'o', 'o.s', 'o');
       F.push({ kind: 'merge', into: 'o.s', from: 'o.r' }, { kind: 'copy', from: 'o.s', into: 'o' });
-    } else if (remotePair) {
+    } else if (!one.fwd && remotePair) {
       rb.buf(bufs.get('o.p', 'o', rb.owned, HQ));
       F.push(attnStep(q, rb.desc(gather(F, holdersF, '')), 'o.p', remotePair, shape), { kind: 'merge', into: 'o', from: 'o.p' });
     }
     // backward
+    if (one.bwd) {
+      oneStepB();
+      continue;
+    }
     const names = { o: 'o', dout: 'do', dq: 'dq' };
     const holdersB = fetchAll(B, '.b', attnBwdStep(q, kv, { ...names, dkv: 'dkv' }, localPair, shape) as AttnLike);
     // Phase C: dK/dV of remote keys back to their direct owners and to the node's relays; the

@@ -1,5 +1,5 @@
 // dispatch layout `steps` (issue 14): one attention step per direction over [own K/V, received
-// K/V] concatenated, the default for document placements within one node (P <= node).
+// K/V] concatenated (within one node the cost model chooses it per direction: dispatch-choice.test.ts).
 import { describe, expect, it } from 'vitest';
 import { DENSE_FAMILIES, generateMask } from '../../mask/families/index.js';
 import { checkPlan } from '../check.js';
@@ -20,8 +20,8 @@ async function matchesReference(plan: Plan, mask: Parameters<typeof reference>[0
 describe('dispatch steps=one', () => {
   const mask = sharedMask(generateMask('causal_document', 1024, { seed: 3 }));
 
-  it('is the default for document placements within one node: one attention step per direction, no merge', async () => {
-    const plan = planCp('dispatch', mask, 4, { sharding: 'documents' }, SHAPE);
+  it('one attention step per direction, no merge (documents within one node)', async () => {
+    const plan = planCp('dispatch', mask, 4, { sharding: 'documents', steps: 'one' }, SHAPE);
     expect(plan.layout).toMatchObject({ sharding: 'documents', comm: 'p2p', steps: 'one', node: 8 });
     expect(plan.ranks.some((rp) => rp.buffers.some((b) => b.name === 'kv.cat'))).toBe(true);
     for (const rp of plan.ranks) {
@@ -73,20 +73,15 @@ describe('dispatch steps=one', () => {
     expect((await matchesReference(bad, mask)).exceedsTolerance).toBe(true);
   });
 
-  it('multi-node plans keep the overlapped form by default; one step takes direct routes only', () => {
+  it('multi-node plans with relays keep the overlapped form by default; one step takes direct routes only', () => {
     const shape: CpShape = { headsQ: 16, headsKv: 8, headDim: 16, dtypeBytes: 2 };
     const m = sharedMask(generateMask('causal_document', 16 * 256, { seed: 0 }));
-    const p16 = planCp('dispatch', m, 16, {}, shape);
+    const p16 = planCp('dispatch', m, 16, { exchange: 'relay' }, shape);
     expect(p16.layout.steps).toBeUndefined();
     expect(p16.ranks.some((rp) => count(rp.forward, 'merge') > 0)).toBe(true);
     expect(planCp('dispatch', m, 16, { steps: 'one' }, shape).layout).toMatchObject({ steps: 'one' });
     expect(checkPlan(planCp('dispatch', m, 16, { steps: 'one' }, shape), m)).toEqual([]);
     expect(() => planCp('dispatch', m, 16, { steps: 'one', exchange: 'relay' }, shape)).toThrow(/direct routes only/);
-    // Within one node granule placements (causal) keep the overlap unless asked.
-    const c = sharedMask(generateMask('causal', 1024, { seed: 0 }));
-    const pc = planCp('dispatch', c, 8, {}, SHAPE);
-    expect(pc.layout.steps).toBeUndefined();
-    expect(pc.ranks.some((rp) => count(rp.forward, 'merge') > 0)).toBe(true);
     // Explicit overlap for documents within one node is recorded, so the layout replays it.
     const ov = planCp('dispatch', mask, 4, { sharding: 'documents', steps: 'overlap' }, SHAPE);
     expect(ov.layout.steps).toBe('overlap');

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { DENSE_FAMILIES, generateMask } from '../../mask/families/index.js';
 import { checkPlan } from '../check.js';
 import { planStats, summarizeStats } from '../stats.js';
-import type { CpShape } from '../types.js';
+import type { CpShape, Plan } from '../types.js';
 import { planCp, sharedMask } from './index.js';
 
 const SHAPE: CpShape = { headsQ: 64, headsKv: 8, headDim: 128, dtypeBytes: 2 };
@@ -30,23 +30,25 @@ describe('dispatch: balance and bytes (the issue targets, P = 8, S = 64k)', () =
   });
 });
 
-describe('dispatch pattern (issue 14: dense masks without documents over several nodes)', () => {
-  it('causal at P = 64: the ring pattern (loongtrain\'s plan under dispatch\'s name), replayed by its layout; documents keep dispatch\'s own', () => {
+describe('dispatch pattern (issue 14: dense masks without documents take the cheapest form)', () => {
+  it('causal at P = 64: the pattern the cost model prefers (here the ring: loongtrain\'s plan under dispatch\'s name), replayed by its layout; documents and given layouts keep dispatch\'s own', () => {
     const shape: CpShape = { headsQ: 16, headsKv: 8, headDim: 16, dtypeBytes: 2 };
     const mask = sharedMask(generateMask('causal', 64 * 128, { seed: 0 }));
-    const p = planCp('dispatch', mask, 64, {}, shape);
+    const ringCheapest = { cost: (p: Plan) => (p.layout.pattern === 'ring' ? 1 : 2) };
+    const never = { cost: (): number => { throw new Error('cost model called'); } };
+    const p = planCp('dispatch', mask, 64, {}, shape, ringCheapest);
     expect(p.scheme).toBe('dispatch');
     expect(p.layout).toEqual({ pattern: 'ring' });
     const lt = planCp('loongtrain', mask, 64, {}, shape);
     expect(p.ranks).toEqual(lt.ranks);
     expect(p.groups).toEqual(lt.groups);
-    expect(planCp('dispatch', mask, 64, p.layout, shape)).toEqual(p);
+    expect(planCp('dispatch', mask, 64, p.layout, shape, never)).toEqual(p);
     expect(checkPlan(p, mask)).toEqual([]);
-    // Any layout given, P < 64, a full mask or a document mask: dispatch's own plan.
-    expect(planCp('dispatch', mask, 64, { exchange: 'relay' }, shape).layout.pattern).toBeUndefined();
-    expect(planCp('dispatch', mask, 32, {}, shape).layout.pattern).toBeUndefined();
-    expect(planCp('dispatch', sharedMask(generateMask('full', 64 * 128, { seed: 0 })), 64, {}, shape).layout.comm).toBe('all_gather');
-    expect(planCp('dispatch', sharedMask(generateMask('causal_document', 64 * 128, { seed: 0 })), 64, {}, shape).layout.pattern).toBeUndefined();
+    // The cost model decides: the same request with own cheapest gives dispatch's own plan.
+    expect(planCp('dispatch', mask, 64, {}, shape, { cost: (x: Plan) => (x.layout.pattern === undefined ? 1 : 2) }).layout.pattern).toBeUndefined();
+    // Any layout given, or a document mask: dispatch's own plan, whatever the cost model says.
+    expect(planCp('dispatch', mask, 64, { exchange: 'relay' }, shape, never).layout.pattern).toBeUndefined();
+    expect(planCp('dispatch', sharedMask(generateMask('causal_document', 64 * 128, { seed: 0 })), 64, {}, shape, ringCheapest).layout.pattern).toBeUndefined();
     expect(() => planCp('dispatch', mask, 64, { pattern: 'ring', node: 4 }, shape)).toThrow(/does not apply with pattern=ring/);
     expect(planCp('dispatch', mask, 64, { pattern: 'own' }, shape).layout.pattern).toBeUndefined();
   });

@@ -26,10 +26,16 @@
 //    remote dK/dV in one step and sends it back the same routes (relays sum their node's
 //    gradients first), where the owner adds it into its dkv (dispatch-build.ts). So a rank runs
 //    at most three attention steps per direction (local or its two head halves, remote),
-//    whatever the placement. Dense masks without documents on 64+ ranks take loongtrain's ring
-//    instead (layout `pattern`).
+//    whatever the placement.
+// 3. Form, by cost (plan-cost.ts: the slowest rank's simulated forward + backward, with the
+//    caller's cost model or a generic one): within one node (direct routes) each direction runs
+//    `steps=one` or `overlap`, whichever costs less; dense masks without documents (full, causal)
+//    take the cheapest of this plan and other schemes' plans under dispatch's name (layout
+//    `pattern`: loongtrain's ring, usp, ulysses, ring_allgather). An explicit layout key
+//    overrides the choice, and the plan's layout records it.
 import type { Range } from '../../mask/types.js';
-import type { Planner } from '../types.js';
+import type { CpLayout, CpShape, Plan, PlanCost, Planner } from '../types.js';
+import type { Mask } from '../../mask/types.js';
 import { AreaIndex, rangesLength } from './area.js';
 import { tileOrder } from './doc-order.js';
 import { documentUnits, placeDocuments } from './doc-place.js';
@@ -41,13 +47,32 @@ import { checkLayoutKeys, checkShape, checkSquare, checkWorld, layoutEnum, layou
 import { badInput } from '../../errors.js';
 import { maskArea } from '../../mask/slices.js';
 import * as loongtrain from './loongtrain.js';
+import * as ringAllgather from './ring_allgather.js';
+import * as ulysses from './ulysses.js';
+import * as usp from './usp.js';
+import { defaultPlanCost, stepCost } from './plan-cost.js';
+import { AttnbenchError } from '../../errors.js';
 
 const SHARDING_MODES = ['auto', 'documents', 'granules', 'contiguous', 'chunked', 'chunked_local'] as const;
 const SPLIT_MODES = ['fill', 'zigzag'] as const;
 const COMM_MODES = ['auto', 'p2p', 'all_gather'] as const;
 const EXCHANGE_MODES = ['auto', 'direct', 'relay'] as const;
-const PATTERNS = ['auto', 'own', 'ring'] as const;
-const STEPS_MODES = ['auto', 'one', 'overlap'] as const;
+const PATTERNS = ['auto', 'own', 'ring', 'usp', 'ulysses', 'allgather'] as const;
+/** steps: both directions, or `<forward>_<backward>`. */
+const STEPS_MODES = ['auto', 'one', 'overlap', 'one_overlap', 'overlap_one'] as const;
+type Pattern = Exclude<(typeof PATTERNS)[number], 'auto' | 'own'>;
+type Steps = Exclude<(typeof STEPS_MODES)[number], 'auto'>;
+const stepsOf = (fwd: boolean, bwd: boolean): Steps => (fwd === bwd ? (fwd ? 'one' : 'overlap') : fwd ? 'one_overlap' : 'overlap_one');
+
+/** Another scheme's plan with its defaults, under dispatch's name (layout {pattern}). */
+function borrowed(p: Pattern, mask: Mask, P: number, shape: CpShape): Plan {
+  const plan =
+    p === 'ring' ? loongtrain.plan(mask, P, {}, shape)
+    : p === 'usp' ? usp.plan(mask, P, {}, shape)
+    : p === 'ulysses' ? ulysses.plan(mask, P, P > shape.headsKv ? { replicate_kv: 1 } : {}, shape)
+    : ringAllgather.plan(mask, P, {}, shape);
+  return { ...plan, scheme: 'dispatch', layout: { pattern: p } };
+}
 
 export const params: readonly LayoutParam[] = [
   {
@@ -68,7 +93,7 @@ export const params: readonly LayoutParam[] = [
     kind: 'enum',
     values: PATTERNS,
     description:
-      "own (this placement and fetch), ring (loongtrain's head x context double ring with its defaults: every hop overlaps a step of compute) or auto (default: ring for masks without documents that cover at least a quarter of S x S but not all of it, on 64 or more ranks, when no other layout key is given; else own)",
+      "own (this placement and fetch), ring (loongtrain's head x context double ring with its defaults: every hop overlaps a step of compute), usp, ulysses (K/V replicated past the KV heads), allgather (ring_allgather's plan with its defaults) or auto (default: for masks without documents that cover at least a quarter of S x S, when no other layout key is given, the cheapest of own and the others by the cost model (plan-cost.ts); else own)",
   },
   { key: 'exchange', kind: 'enum', values: EXCHANGE_MODES, description: 'p2p routes of the K/V exchange: direct (every rank fetches from every owner), relay (keys from another node cross InfiniBand once per node, to one relay rank that forwards them over NVLink: dispatch-routes.ts) or auto (default: relay when it at least halves the most key tokens a rank sends or receives across nodes, else direct)' },
   {
@@ -76,12 +101,12 @@ export const params: readonly LayoutParam[] = [
     kind: 'enum',
     values: STEPS_MODES,
     description:
-      "one (the exchange first, then ONE attention step per direction over the rank's rows against its own K/V and what it received, concatenated: no merge; direct routes only), overlap (the local step runs during the exchange, then a remote step and a merge) or auto (default: one for document placements within one node, P <= node; else overlap)",
+      "one (the exchange first, then ONE attention step per direction over the rank's rows against its own K/V and what it received, concatenated: no merge; direct routes only), overlap (the local step runs during the exchange, then a remote step and a merge), one_overlap / overlap_one (forward / backward differ) or auto (default: with direct routes and p2p (within one node), per direction the cheaper of one and overlap by the cost model (plan-cost.ts); else overlap)",
   },
   { key: 'max_token_ratio', kind: 'number', description: 'largest tokens per rank / mean (default 1.5 for documents, 2 for chunked, none for contiguous)' },
 ];
 
-export const plan: Planner = (mask, world, layout, shape) => {
+export const plan: Planner = (mask, world, layout, shape, opts) => {
   checkWorld('dispatch', world);
   checkLayoutKeys('dispatch', layout, params);
   checkShape(shape);
@@ -90,24 +115,46 @@ export const plan: Planner = (mask, world, layout, shape) => {
   const P = world;
   if (S < P) throw badInput(`dispatch: seqlen ${S} is smaller than world ${P} (every rank needs at least one token)`);
   const pattern = layoutEnum('dispatch', layout, 'pattern', PATTERNS, 'auto');
-  // The ring pattern: loongtrain's plan under dispatch's name (layout {pattern: ring} replays it).
-  const ring = () => ({ ...loongtrain.plan(mask, P, {}, shape), scheme: 'dispatch' as const, layout: { pattern: 'ring' } });
-  if (pattern === 'ring') {
-    for (const k of Object.keys(layout)) if (k !== 'pattern') throw badInput(`dispatch: layout ${k} does not apply with pattern=ring (loongtrain's defaults)`);
-    return ring();
+  const G = layoutInt('dispatch', layout, 'node', 8, 1);
+  let cost: PlanCost | undefined = opts?.cost;
+  const costOf = () => (cost ??= defaultPlanCost(G));
+  if (pattern !== 'auto' && pattern !== 'own') {
+    for (const k of Object.keys(layout)) if (k !== 'pattern') throw badInput(`dispatch: layout ${k} does not apply with pattern=${pattern} (that scheme's defaults)`);
+    return borrowed(pattern, mask, P, shape);
   }
+  const idx = new AreaIndex(mask);
+  // Dense masks without documents (full, causal), when no layout is given: the cheapest of this
+  // plan and the other schemes' (its one remote step over up to the whole sequence is fed by an
+  // exchange that only the rank's own diagonal blocks can hide, where the ring schemes overlap
+  // every hop with a step of compute: README CP section). Ties keep the first (own).
+  if (pattern === 'auto' && Object.keys(layout).length === 0 && P > 1) {
+    const area = maskArea(mask);
+    if (area >= 0.25 * S * S && documentUnits(idx, 0).length <= 1) {
+      let best = planOwn(mask, P, layout, shape, idx, G, costOf);
+      let bestCost = stepCost(costOf(), best);
+      for (const p of ['ring', 'usp', 'ulysses', 'allgather'] as const) {
+        let c: Plan;
+        try {
+          c = borrowed(p, mask, P, shape);
+        } catch (e) {
+          if (e instanceof AttnbenchError) continue; // not plannable here (e.g. ulysses past the heads)
+          throw e;
+        }
+        const x = stepCost(costOf(), c);
+        if (x < bestCost) [best, bestCost] = [c, x];
+      }
+      return best;
+    }
+  }
+  return planOwn(mask, P, layout, shape, idx, G, costOf);
+};
+
+/** dispatch's own placement and fetch (pattern=own). */
+function planOwn(mask: Mask, P: number, layout: CpLayout, shape: CpShape, idx: AreaIndex, G: number, costOf: () => PlanCost): Plan {
+  const S = mask.seqlenQ;
   const mode = layoutEnum('dispatch', layout, 'sharding', SHARDING_MODES, 'auto');
   const commMode = layoutEnum('dispatch', layout, 'comm', COMM_MODES, 'auto');
-  const idx = new AreaIndex(mask);
   let units0: Range[] | undefined;
-  // Dense masks without documents (causal; a full mask all-gathers) on 64+ ranks, when no layout
-  // is given: one remote step over up to the whole sequence, fed by an exchange that only the
-  // rank's own diagonal blocks can hide, lost 4-8% to loongtrain's ring in the simulator (flex,
-  // P = 64-1024; at P = 16-32 it was ahead or even: README CP section); its ring instead.
-  if (pattern === 'auto' && Object.keys(layout).length === 0 && P >= 64) {
-    const area = maskArea(mask);
-    if (area >= 0.25 * S * S && area < S * S && (units0 ??= documentUnits(idx, 0)).length <= 1) return ring();
-  }
   let placed: { owned: Range[][]; used: Record<string, number | string> } | null = null;
   if (mode === 'auto' || mode === 'documents') {
     const split = layoutEnum('dispatch', layout, 'split', SPLIT_MODES, 'zigzag');
@@ -140,7 +187,6 @@ export const plan: Planner = (mask, world, layout, shape) => {
   placed ??= granulePlacement(idx, P, layout, mode === 'auto' || mode === 'documents' || mode === 'granules' ? 'auto' : mode);
   let owned = placed.owned;
   let need = fetchSets(idx, owned);
-  const G = layoutInt('dispatch', layout, 'node', 8, 1);
   if (placed.used.sharding === 'documents') {
     if (G > 1 && P > G) {
       const perm = nodeOrder(need, G);
@@ -156,23 +202,29 @@ export const plan: Planner = (mask, world, layout, shape) => {
   // synchronisation: block_causal_document at P = 64 moved 1.5x fewer bytes over its busiest NIC
   // with relays, and its simulated forward fell from 343 to 277 TFLOP/s per GPU).
   const stepsMode = layoutEnum('dispatch', layout, 'steps', STEPS_MODES, 'auto');
-  // auto: one step for document placements within one node (the simulated H200 flex@cp forward
-  // gained 17-37% on full_document and causal_document at P = 4 and 8, the backward 8-22%); granule
-  // placements keep the overlap (causal at P = 4: -0.2% backward with one step).
-  const autoOne = P <= G && placed.used.sharding === 'documents' && comm === 'p2p';
-  const one = stepsMode === 'one' || (stepsMode === 'auto' && autoOne);
-  if (one && exMode === 'relay') throw badInput('dispatch: steps=one takes direct routes only (exchange=relay forwards during the local step)');
+  const given = stepsMode === 'auto' ? null : { fwd: stepsMode.startsWith('one'), bwd: stepsMode.endsWith('one') };
+  if (given && (given.fwd || given.bwd) && exMode === 'relay') throw badInput('dispatch: steps=one takes direct routes only (exchange=relay forwards during the local step)');
   let routes = directRoutes(need);
   let exchange: 'direct' | 'relay' = 'direct';
-  if (comm === 'p2p' && G > 1 && P > G && exMode !== 'direct' && !one) {
+  if (comm === 'p2p' && G > 1 && P > G && exMode !== 'direct' && !(given && (given.fwd || given.bwd))) {
     const relay = relayRoutes(need, G);
     if (exMode === 'relay' || interNodePeak(relay, G) < 0.5 * interNodePeak(routes, G)) [routes, exchange] = [relay, 'relay'];
   }
-  // The layout that reproduces this plan when given back.
-  // steps is recorded when one step is used (so those plans get case ids of their own), and
-  // overlap where auto would have taken one; document placements record node already.
-  const used = { ...placed.used, comm, ...(exchange === 'relay' ? { exchange, node: G } : {}), ...(one || autoOne ? { steps: one ? 'one' : 'overlap' } : {}) };
   // Document placements: each rank's remote-reading pieces first, tile-aligned (doc-order.ts).
   const order = placed.used.sharding === 'documents' ? owned.map((own) => tileOrder(idx, own, units0 ??= documentUnits(idx, 0))) : null;
-  return buildDispatch(mask, P, used, shape, idx, owned, need, comm, order, routes, one);
-};
+  // steps auto: with p2p over direct routes, per direction the cheaper of one and overlap (the
+  // same messages; over several nodes `one` would give up the relays: simulated P = 16-64 7-62%
+  // slower on the H100 flex curves, README CP section, so it is a candidate only where the
+  // routes are direct anyway). The layout records steps wherever it was a choice.
+  const choose = !given && comm === 'p2p' && exchange === 'direct';
+  const base = { ...placed.used, comm, ...(exchange === 'relay' ? { exchange, node: G } : {}) };
+  const build = (one: { fwd: boolean; bwd: boolean }) =>
+    buildDispatch(mask, P, given || choose ? { ...base, steps: stepsOf(one.fwd, one.bwd) } : base, shape, idx, owned, need, comm, order, routes, one);
+  if (!choose) return build(given ?? { fwd: false, bwd: false });
+  const cost = costOf();
+  const over = build({ fwd: false, bwd: false });
+  const one = build({ fwd: true, bwd: true });
+  const fwd = cost(one, 'fwd') < cost(over, 'fwd');
+  const bwd = cost(one, 'bwd') < cost(over, 'bwd');
+  return fwd === bwd ? (fwd ? one : over) : build({ fwd, bwd });
+}

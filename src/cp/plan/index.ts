@@ -3,7 +3,7 @@
 import { badInput } from '../../errors.js';
 import { guardPlan } from '../../util/budget.js';
 import type { GeneratedMask, Mask } from '../../mask/types.js';
-import { SCHEME_IDS, type CpLayout, type CpShape, type Plan, type Planner, type SchemeId } from '../types.js';
+import { SCHEME_IDS, type CpLayout, type CpShape, type Plan, type Planner, type PlanOptions, type SchemeId } from '../types.js';
 import type { LayoutParam } from './common.js';
 import * as dispatch from './dispatch.js';
 import * as loongtrain from './loongtrain.js';
@@ -108,10 +108,10 @@ export function schemeDef(id: string): SchemeDef {
 }
 
 /** Plans `scheme` (validating everything; bad input throws AttnbenchError with exit code 2). */
-export function planCp(scheme: string, mask: Mask, world: number, layout: CpLayout, shape: CpShape): Plan {
+export function planCp(scheme: string, mask: Mask, world: number, layout: CpLayout, shape: CpShape, opts?: PlanOptions): Plan {
   const def = schemeDef(scheme);
   guardPlan(def.id, world); // a plan past the memory budget or the JS heap: exit 2 before planning
-  return def.plan(mask, world, layout, shape);
+  return def.plan(mask, world, layout, shape, opts);
 }
 
 /** The one mask every head shares; per-head (block-sparse) masks are out of scope for CP. */

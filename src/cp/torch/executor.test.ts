@@ -202,7 +202,8 @@ describe('the torch executor: resume and several nodes', () => {
     const sameLayout = (j: CpJob) => rows.some((r) => r.scheme === j.plan.scheme && r.family === j.meta.family && canon(r.layout) === canon(j.plan.layout));
     const cases = paperCp({ worlds: [4], tokensPerRank: 128, kernel: 'reference', dtype: 'float32' }).cases;
     const jobs = cases.map((c) => planJob({ ...c, headsQ: 8, headsKv: 2, headDim: 32 })).filter(sameLayout);
-    expect(jobs.length).toBeGreaterThanOrEqual(20);
+    // 19 since dispatch chooses its form on dense masks by cost (issue 14: causal went to another scheme's plan).
+    expect(jobs.length).toBeGreaterThanOrEqual(19);
     const dir = tmp();
     const out = path.join(dir, 'rows.jsonl');
     fs.copyFileSync(committed, out);

@@ -1,0 +1,110 @@
+// dispatch chooses its form by cost (issue 14): per direction steps=one or overlap within one node,
+// and for dense masks without documents the cheapest of its own plan and other schemes' plans.
+// Explicit layout keys override the choice; the plan's layout records it and replays it.
+import { describe, expect, it } from 'vitest';
+import { DENSE_FAMILIES, generateMask } from '../../mask/families/index.js';
+import { checkPlan } from '../check.js';
+import { assemble, compare, randomInputs, rankInputs, reference, runLocal } from '../exec/harness.js';
+import type { CpShape, Plan, PlanCost, Step } from '../types.js';
+import { planCp, sharedMask } from './index.js';
+import { defaultPlanCost, stepCost } from './plan-cost.js';
+
+const SHAPE: CpShape = { headsQ: 4, headsKv: 2, headDim: 8, dtypeBytes: 4 };
+const count = (steps: readonly Step[], kind: Step['kind']) => steps.filter((s) => s.kind === kind).length;
+const never: PlanCost = () => {
+  throw new Error('cost model called');
+};
+/** A cost model that prefers one step in `fwd` / `bwd` (by the attention steps a rank runs). */
+const prefer = (fwd: boolean, bwd: boolean): PlanCost => (plan, direction) => {
+  const one = plan.ranks.every((rp) => count(direction === 'fwd' ? rp.forward : rp.backward, direction === 'fwd' ? 'attn' : 'attn_bwd') <= 1);
+  return one === (direction === 'fwd' ? fwd : bwd) ? 1 : 2;
+};
+
+async function matchesReference(plan: Plan, mask: Parameters<typeof reference>[0]) {
+  const g = randomInputs(mask.seqlenQ, SHAPE, 7);
+  const run = await runLocal(plan, rankInputs(plan, g));
+  return compare(assemble(plan, run.outputs), reference(mask, SHAPE, g));
+}
+
+describe('dispatch form by cost: steps per direction', () => {
+  const mask = sharedMask(generateMask('causal_document', 1024, { seed: 3 }));
+
+  it.each([
+    [true, true, 'one'],
+    [false, false, 'overlap'],
+    [true, false, 'one_overlap'],
+    [false, true, 'overlap_one'],
+  ] as const)('a cost model preferring one step fwd=%s bwd=%s gives steps=%s, recorded and replayed', (fwd, bwd, steps) => {
+    const plan = planCp('dispatch', mask, 4, { sharding: 'documents' }, SHAPE, { cost: prefer(fwd, bwd) });
+    expect(plan.layout).toMatchObject({ sharding: 'documents', steps });
+    // Somebody fetches, so the forms differ (one step per direction, or more on some rank).
+    for (const [dir, one] of [['fwd', fwd], ['bwd', bwd]] as const) {
+      const most = Math.max(...plan.ranks.map((rp) => count(dir === 'fwd' ? rp.forward : rp.backward, dir === 'fwd' ? 'attn' : 'attn_bwd')));
+      expect(most === 1).toBe(one);
+    }
+    expect(checkPlan(plan, mask)).toEqual([]);
+    expect(planCp('dispatch', mask, 4, plan.layout, SHAPE, { cost: never })).toEqual(plan);
+  });
+
+  it('explicit steps override the cost model (it is not even asked)', () => {
+    for (const steps of ['one', 'overlap', 'one_overlap', 'overlap_one'])
+      expect(planCp('dispatch', mask, 4, { sharding: 'documents', steps }, SHAPE, { cost: never }).layout.steps).toBe(steps);
+  });
+
+  it('the default cost model (no caller model): the choice is the cheapest of the four forms, and deterministic', () => {
+    const chosen = planCp('dispatch', mask, 4, { sharding: 'documents' }, SHAPE);
+    const cost = defaultPlanCost(8);
+    const forms = ['one', 'overlap', 'one_overlap', 'overlap_one'].map((steps) => planCp('dispatch', mask, 4, { ...chosen.layout, steps }, SHAPE));
+    const best = Math.min(...forms.map((f) => stepCost(cost, f)));
+    expect(stepCost(cost, chosen)).toBeCloseTo(best, 9);
+    expect(planCp('dispatch', mask, 4, { sharding: 'documents' }, SHAPE)).toEqual(chosen);
+  });
+
+  it('multi-node plans with relays are not offered one step (it needs direct routes)', () => {
+    const shape: CpShape = { headsQ: 16, headsKv: 8, headDim: 16, dtypeBytes: 2 };
+    const m = sharedMask(generateMask('causal_document', 16 * 256, { seed: 0 }));
+    const p = planCp('dispatch', m, 16, { exchange: 'relay' }, shape, { cost: never });
+    expect(p.layout.steps).toBeUndefined();
+  });
+});
+
+describe('dispatch form by cost: dense masks without documents', () => {
+  it.each(['causal', 'full'])('%s, P = 4: the cheapest of own, ring, usp, ulysses and allgather by the default cost; explicit patterns replay', (family) => {
+    const mask = sharedMask(generateMask(family, 1024, { seed: 0 }));
+    const chosen = planCp('dispatch', mask, 4, {}, SHAPE);
+    const cost = defaultPlanCost(8);
+    const own = planCp('dispatch', mask, 4, { pattern: 'own' }, SHAPE);
+    const candidates = [own, ...['ring', 'usp', 'ulysses', 'allgather'].map((pattern) => planCp('dispatch', mask, 4, { pattern }, SHAPE))];
+    const best = Math.min(...candidates.map((c) => stepCost(cost, c)));
+    expect(stepCost(cost, chosen)).toBeCloseTo(best, 9);
+    for (const c of candidates) expect(checkPlan(c, mask)).toEqual([]);
+    // A pattern given is that scheme's plan, whatever the cost model.
+    const u = planCp('dispatch', mask, 4, { pattern: 'usp' }, SHAPE, { cost: never });
+    expect(u.layout).toEqual({ pattern: 'usp' });
+    expect(u.ranks).toEqual(planCp('usp', mask, 4, {}, SHAPE).ranks);
+    // A caller's model decides: each pattern wins when it is the cheapest.
+    for (const pattern of ['ring', 'usp', 'ulysses', 'allgather'])
+      expect(planCp('dispatch', mask, 4, {}, SHAPE, { cost: (p) => (p.layout.pattern === pattern ? 1 : 2) }).layout.pattern).toBe(pattern);
+  });
+});
+
+// Every family, P = 4: the plan chosen with the default cost model, and both mixed forms, pass the
+// checker and match the reference on the CPU executor.
+describe('dispatch chosen and mixed forms on every family (checker + CPU executor vs reference)', () => {
+  it.each(DENSE_FAMILIES)('%s', async (family) => {
+    let mask;
+    try {
+      mask = sharedMask(generateMask(family, 1024, { seed: 2 }));
+    } catch {
+      mask = sharedMask(generateMask(family, 2048, { seed: 2 })); // windows of 1024 need S > 1024
+    }
+    const chosen = planCp('dispatch', mask, 4, {}, SHAPE);
+    const plans = [chosen];
+    if (chosen.layout.pattern === undefined && chosen.layout.comm === 'p2p')
+      for (const steps of ['one_overlap', 'overlap_one']) plans.push(planCp('dispatch', mask, 4, { ...chosen.layout, steps }, SHAPE));
+    for (const p of plans) {
+      expect(checkPlan(p, mask)).toEqual([]);
+      expect((await matchesReference(p, mask)).exceedsTolerance).toBe(false);
+    }
+  });
+});
