@@ -1,5 +1,5 @@
 // dispatch chooses its form by cost (issue 14): per direction steps=one or overlap within one node,
-// and for dense masks without documents the cheapest of its own plan and other schemes' plans.
+// zigzag or fill cuts of documents larger than a rank, and for dense masks without documents the cheapest of its own plan and other schemes' plans.
 // Explicit layout keys override the choice; the plan's layout records it and replays it.
 import { describe, expect, it } from 'vitest';
 import { DENSE_FAMILIES, generateMask } from '../../mask/families/index.js';
@@ -65,6 +65,31 @@ describe('dispatch form by cost: steps per direction', () => {
     const m = sharedMask(generateMask('causal_document', 16 * 256, { seed: 0 }));
     const p = planCp('dispatch', m, 16, { exchange: 'relay' }, shape, { cost: never });
     expect(p.layout.steps).toBeUndefined();
+  });
+});
+
+describe('dispatch form by cost: how documents too large for a rank are cut', () => {
+  const mask = sharedMask(generateMask('full_document', 2048, { seed: 1 }));
+  const placed = (split: string) => planCp('dispatch', mask, 4, { sharding: 'documents', split, steps: 'overlap' }, SHAPE);
+
+  it('zigzag and fill place differently here (the choice is a real one)', () => {
+    expect(placed('fill').ranks.map((r) => r.owned)).not.toEqual(placed('zigzag').ranks.map((r) => r.owned));
+  });
+
+  it.each(['zigzag', 'fill'])('a cost model preferring %s gets it, recorded and replayed; an explicit split overrides', (split) => {
+    const p = planCp('dispatch', mask, 4, { sharding: 'documents', steps: 'overlap' }, SHAPE, { cost: (x) => (x.layout.split === split ? 1 : 2) });
+    expect(p.layout.split).toBe(split);
+    expect(p.ranks.map((r) => r.owned)).toEqual(placed(split).ranks.map((r) => r.owned));
+    expect(checkPlan(p, mask)).toEqual([]);
+    expect(planCp('dispatch', mask, 4, p.layout, SHAPE, { cost: never })).toEqual(p);
+    const other = split === 'fill' ? 'zigzag' : 'fill';
+    expect(planCp('dispatch', mask, 4, { sharding: 'documents', steps: 'overlap', split: other }, SHAPE, { cost: (x) => (x.layout.split === split ? 1 : 2) }).layout.split).toBe(other);
+  });
+
+  it('the default cost model: the cheaper split', () => {
+    const chosen = planCp('dispatch', mask, 4, { sharding: 'documents', steps: 'overlap' }, SHAPE);
+    const cost = defaultPlanCost(8);
+    expect(stepCost(cost, chosen)).toBeCloseTo(Math.min(stepCost(cost, placed('zigzag')), stepCost(cost, placed('fill'))), 9);
   });
 });
 

@@ -149,8 +149,22 @@ export const plan: Planner = (mask, world, layout, shape, opts) => {
   return planOwn(mask, P, layout, shape, idx, G, costOf);
 };
 
-/** dispatch's own placement and fetch (pattern=own). */
+/**
+ * dispatch's own placement and fetch (pattern=own). Document placements without a `split` given
+ * take the cheaper of zigzag and fill by cost (simulated H100 flex, paper-cp: fill led on
+ * full_document at most P, e.g. P = 1024 252 / 184 against 214 / 166 TFLOP/s per GPU, zigzag on
+ * causal_document: README CP section); ties keep zigzag.
+ */
 function planOwn(mask: Mask, P: number, layout: CpLayout, shape: CpShape, idx: AreaIndex, G: number, costOf: () => PlanCost): Plan {
+  const mode = layoutEnum('dispatch', layout, 'sharding', SHARDING_MODES, 'auto');
+  if (layout.split !== undefined || (mode !== 'auto' && mode !== 'documents')) return planPlaced(mask, P, layout, shape, idx, G, costOf);
+  const zigzag = planPlaced(mask, P, { ...layout, split: 'zigzag' }, shape, idx, G, costOf);
+  if (zigzag.layout.sharding !== 'documents') return zigzag; // no document placement: split does not apply (nor is it recorded)
+  const fill = planPlaced(mask, P, { ...layout, split: 'fill' }, shape, idx, G, costOf);
+  return fill.layout.sharding === 'documents' && stepCost(costOf(), fill) < stepCost(costOf(), zigzag) ? fill : zigzag;
+}
+
+function planPlaced(mask: Mask, P: number, layout: CpLayout, shape: CpShape, idx: AreaIndex, G: number, costOf: () => PlanCost): Plan {
   const S = mask.seqlenQ;
   const mode = layoutEnum('dispatch', layout, 'sharding', SHARDING_MODES, 'auto');
   const commMode = layoutEnum('dispatch', layout, 'comm', COMM_MODES, 'auto');
