@@ -118,7 +118,8 @@ export function runDocPlacementBench(opts: DocBenchOptions): { rows: DocBenchRow
     const mask = sharedMask(generateMask(family, S, { seed: 0 }));
     // Before issue 14: granules, every rank fetching straight from the owners.
     const old = measure('dispatch', family, mask, world, { sharding: 'granules', exchange: 'direct' }, opts.shape);
-    const direct = measure('dispatch', family, mask, world, { exchange: 'direct' }, opts.shape);
+    // Documents with direct routes as before the relays and the choice by cost (zigzag cuts, overlapped steps).
+    const direct = measure('dispatch', family, mask, world, { exchange: 'direct', split: 'zigzag', steps: 'overlap' }, opts.shape);
     const now0 = measure('dispatch', family, mask, world, {}, opts.shape);
     // K/V bytes per token (K and V, every KV head) times the fewest keys (doc-bound.ts)
     const perToken = 2 * opts.shape.headsKv * opts.shape.headDim * opts.shape.dtypeBytes;

@@ -46,9 +46,9 @@ describe('dispatch form by cost: steps per direction', () => {
     expect(planCp('dispatch', mask, 4, plan.layout, SHAPE, { cost: never })).toEqual(plan);
   });
 
-  it('explicit steps override the cost model (it is not even asked)', () => {
+  it('explicit steps (and split) override the cost model (it is not even asked)', () => {
     for (const steps of ['one', 'overlap', 'one_overlap', 'overlap_one'])
-      expect(planCp('dispatch', mask, 4, { sharding: 'documents', steps }, SHAPE, { cost: never }).layout.steps).toBe(steps);
+      expect(planCp('dispatch', mask, 4, { sharding: 'documents', split: 'zigzag', steps }, SHAPE, { cost: never }).layout.steps).toBe(steps);
   });
 
   it('the default cost model (no caller model): the choice is the cheapest of the four forms, and deterministic', () => {
@@ -58,6 +58,15 @@ describe('dispatch form by cost: steps per direction', () => {
     const best = Math.min(...forms.map((f) => stepCost(cost, f)));
     expect(stepCost(cost, chosen)).toBeCloseTo(best, 9);
     expect(planCp('dispatch', mask, 4, { sharding: 'documents' }, SHAPE)).toEqual(chosen);
+  });
+
+  it('a granule sharding named in the layout keeps the overlapped form unless steps is given (recorded layouts replay as they ran)', () => {
+    const c = sharedMask(generateMask('causal', 1024, { seed: 0 }));
+    const measured = { chunks: 1, comm: 'p2p', granule: 8, max_token_ratio: 2, sharding: 'contiguous', target: 1.02 };
+    const p = planCp('dispatch', c, 4, measured, SHAPE, { cost: never });
+    expect(p.layout.steps).toBeUndefined();
+    expect(p.ranks.some((rp) => count(rp.forward, 'merge') > 0)).toBe(true);
+    expect(planCp('dispatch', c, 4, { ...measured, steps: 'one' }, SHAPE, { cost: never }).ranks.every((rp) => count(rp.forward, 'attn') === 1)).toBe(true);
   });
 
   it('multi-node plans with relays are not offered one step (it needs direct routes)', () => {

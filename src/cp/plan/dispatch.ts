@@ -82,7 +82,7 @@ export const params: readonly LayoutParam[] = [
     description:
       'auto (default: documents when the mask has documents and that meets the target, else granules), documents (whole documents per rank, doc-place.ts), granules (the fewest bytes of contiguous / chunked / chunked_local within the target: the placement before issue 14), contiguous, chunked or chunked_local',
   },
-  { key: 'split', kind: 'enum', values: SPLIT_MODES, description: 'documents: how documents too large for one rank are cut: zigzag (k equal-token head/tail pairs, default: every piece owner sends about as much as it receives) or fill (k contiguous equal-area pieces: about 10% fewer bytes in all, but the head piece is large and goes to the rank of every later piece)' },
+  { key: 'split', kind: 'enum', values: SPLIT_MODES, description: 'documents: how documents too large for one rank are cut: zigzag (k equal-token head/tail pairs: every piece owner sends about as much as it receives) or fill (k contiguous equal-area pieces: about 10% fewer bytes in all, but the head piece is large and goes to the rank of every later piece); default: the cheaper of the two by the cost model (plan-cost.ts)' },
   { key: 'chunks', kind: 'int', description: 'chunks per rank for chunked sharding (default: the fewest of 1, 2, 4, ... that meet the target)' },
   { key: 'granule', kind: 'int', description: 'token granularity of cuts (default: a power of two <= 128, >= 16 granules per rank)' },
   { key: 'comm', kind: 'enum', values: COMM_MODES, description: 'auto (default), p2p or all_gather' },
@@ -229,8 +229,11 @@ function planPlaced(mask: Mask, P: number, layout: CpLayout, shape: CpShape, idx
   // steps auto: with p2p over direct routes, per direction the cheaper of one and overlap (the
   // same messages; over several nodes `one` would give up the relays: simulated P = 16-64 7-62%
   // slower on the H100 flex curves, README CP section, so it is a candidate only where the
-  // routes are direct anyway). The layout records steps wherever it was a choice.
-  const choose = !given && comm === 'p2p' && exchange === 'direct';
+  // routes are direct anyway). The layout records steps wherever it was a choice. A granule
+  // sharding named in the layout keeps the overlapped form unless steps is given too, so layouts
+  // recorded before this choice (the measured H200 rows) replay as they ran.
+  const named = mode !== 'auto' && mode !== 'documents';
+  const choose = !given && !named && comm === 'p2p' && exchange === 'direct';
   const base = { ...placed.used, comm, ...(exchange === 'relay' ? { exchange, node: G } : {}) };
   const build = (one: { fwd: boolean; bwd: boolean }) =>
     buildDispatch(mask, P, given || choose ? { ...base, steps: stepsOf(one.fwd, one.bwd) } : base, shape, idx, owned, need, comm, order, routes, one);

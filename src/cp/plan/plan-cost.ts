@@ -11,12 +11,13 @@
 import type { Direction } from '../../results/schema.js';
 import { resolveCluster, type Cluster } from '../../sim/hardware.js';
 import { curveMs, type KernelCall, type KernelCurve, type KernelModel } from '../../sim/kernel-model.js';
-import { simulatePlan } from '../../sim/simulate.js';
+import { PairsCache, simulatePlan } from '../../sim/simulate.js';
 import type { Plan, PlanCost } from '../types.js';
 
 /** The simulated slowest rank's time (ms) of `plan` in `direction` on `cluster` with `kernels`. */
 export function simPlanCost(cluster: Cluster, kernels: KernelModel, opts: { readonly dtype?: string; readonly overlap?: boolean } = {}): PlanCost {
-  return (plan: Plan, direction: Direction) => simulatePlan(plan, cluster, kernels, { direction, ...opts }).makespanMs;
+  const cache = new PairsCache(); // step masks by content: candidates and directions share most
+  return (plan: Plan, direction: Direction) => simulatePlan(plan, cluster, kernels, { direction, ...opts }, cache).makespanMs;
 }
 
 const GENERIC = {
