@@ -90,6 +90,8 @@ export const SCHEMES: readonly SchemeDef[] = [
       { sharding: 'documents' },
       { sharding: 'documents', split: 'zigzag' },
       { sharding: 'documents', steps: 'overlap' },
+      { sharding: 'documents', steps: 'one_overlap' },
+      { sharding: 'documents', split: 'fill', steps: 'overlap_one' },
       { sharding: 'granules' },
       { sharding: 'granules', steps: 'one' },
       { sharding: 'contiguous' },
