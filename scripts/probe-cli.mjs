@@ -317,7 +317,9 @@ await Promise.all(Array.from({ length: POOL }, async () => {
 const after = snap(fix);
 if (after !== before) {
   bad++;
-  console.log('BAD  fixtures changed:\n', after);
+  const b = new Set(before.split('\n'));
+  const a = new Set(after.split('\n'));
+  console.log(`BAD  fixtures changed: ${[...a].filter((x) => !b.has(x)).join(' ')} (was: ${[...b].filter((x) => !a.has(x)).join(' ')})`);
 }
 console.log(`${cases.length} cases, ${bad} flagged (work folder ${work})`);
 fs.chmodSync(F.ro, 0o700);

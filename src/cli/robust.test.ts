@@ -12,7 +12,8 @@ import { generateMask } from '../mask/families/index.js';
 import { guardMaskSize } from '../mask/families/size.js';
 import { sbatchScript, slurmTime } from '../cp/torch/launch.js';
 import { readJsonl } from '../util/jsonl.js';
-import { lockNow } from '../util/lock.js';
+import { lockNow, lockWaitMs } from '../util/lock.js';
+import { pythonExecutable } from '../worker/client.js';
 import { checkPath } from '../util/paths.js';
 import { maskJson, writeMaskJson } from './commands/masks.js';
 import { main } from './main.js';
@@ -46,6 +47,8 @@ describe('bad values that used to pass or break (exit 2, one line, nothing writt
     [['cp', 'plan', '--scheme', 'ring_p2p', '--world', '2', '--family', 'causal', '--seqlen', '1k', '--layout', '__proto__=1'], /unknown layout key '__proto__'/],
     [['masks', '--family', 'global_sliding_window', '--seqlen', '1000000000000', '--json'], /at most 4096M/],
     [['sim', 'run', '--gpus', '8', '--family', 'causal', '--scheme', 'ring_p2p', '--seqlen', '1T'], /invalid seqlen '1T'|at most 4096M/],
+    [['sim', 'run', '--gpus', '8', '--family', 'causal', '--scheme', 'ring_p2p,ulysses', '--layout', 'nope=1'], /--layout: unknown key 'nope' for ulysses, ring_p2p|--layout: unknown key 'nope' for ring_p2p, ulysses/],
+    [['sim', 'run', '--gpus', '8', '--family', 'causal', '--scheme', 'ring_p2p', '--direction', ','], /invalid --direction ','/],
     [['cp', 'sbatch', '--nodes', '1', '--gpus-per-node', '2', '--scheme', 'ring_p2p', '--family', 'causal', '--seqlen', '1k', '--time', '0'], /--time must be/],
     [['cp', 'sbatch', '--nodes', '1', '--gpus-per-node', '2', '--scheme', 'ring_p2p', '--family', 'causal', '--seqlen', '1k', '--port', '70000'], /--port must be 1..65535/],
     [['cp', 'sbatch', '--nodes', '1', '--gpus-per-node', '2', '--scheme', 'ring_p2p', '--family', 'causal', '--seqlen', '1k', '--job-name', 'x\n#SBATCH --wrap=id'], /--job-name must be one non-empty line/],
@@ -148,6 +151,27 @@ describe('sizes', () => {
     expect(sbatchScript(base)).toMatch(/#SBATCH --job-name=attnbench-cp/);
     expect(() => sbatchScript({ ...base, partition: 'gpu\nrm -rf /' })).toThrow(/--partition must be one non-empty line/);
     expect(() => sbatchScript({ ...base, port: 0 })).toThrow(/--port must be/);
+  });
+});
+
+describe('environment', () => {
+  const withEnv = <T>(k: string, v: string, f: () => T): T => {
+    const old = process.env[k];
+    process.env[k] = v;
+    try {
+      return f();
+    } finally {
+      if (old === undefined) delete process.env[k];
+      else process.env[k] = old;
+    }
+  };
+  it('ATTNBENCH_LOCK_WAIT_S that is not seconds is exit 2 (NaN waited for ever); empty is the default', () => {
+    expect(() => withEnv('ATTNBENCH_LOCK_WAIT_S', 'x', lockWaitMs)).toThrow(/invalid ATTNBENCH_LOCK_WAIT_S 'x'/);
+    expect(withEnv('ATTNBENCH_LOCK_WAIT_S', '', lockWaitMs)).toBe(600_000);
+    expect(withEnv('ATTNBENCH_LOCK_WAIT_S', '2', lockWaitMs)).toBe(2000);
+  });
+  it('an empty ATTNBENCH_PYTHON is unset (spawn of an empty file name failed)', () => {
+    expect(withEnv('ATTNBENCH_PYTHON', '', () => pythonExecutable())).toBe('python3');
   });
 });
 

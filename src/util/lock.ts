@@ -142,8 +142,17 @@ export function lockNow(target: string, what: string): Lock {
   return acquired(file);
 }
 
+/** ATTNBENCH_LOCK_WAIT_S in ms (default 600 s); a value that is not seconds >= 0 is exit 2 (NaN used to wait for ever). */
+export function lockWaitMs(): number {
+  const env = process.env.ATTNBENCH_LOCK_WAIT_S;
+  if (env === undefined || env.trim() === '') return 600_000;
+  const s = Number(env);
+  if (!Number.isFinite(s) || s < 0) throw usage(`invalid ATTNBENCH_LOCK_WAIT_S '${env}': expected seconds >= 0`);
+  return s * 1000;
+}
+
 /** Lock `target`, waiting (polling) while another process holds it; exit 2 naming the holder after waitMs. */
-export async function lockWait(target: string, what: string, waitMs = Number(process.env.ATTNBENCH_LOCK_WAIT_S ?? 600) * 1000): Promise<Lock> {
+export async function lockWait(target: string, what: string, waitMs = lockWaitMs()): Promise<Lock> {
   const file = lockFileOf(target);
   if (held.has(file)) return acquired(file);
   const t0 = Date.now();

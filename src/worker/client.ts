@@ -39,7 +39,8 @@ export function pythonDir(): string {
 }
 
 export function pythonExecutable(opt?: string): string {
-  return opt ?? process.env.ATTNBENCH_PYTHON ?? 'python3';
+  // An empty ATTNBENCH_PYTHON is unset (spawn('') fails with "The argument 'file' cannot be empty").
+  return opt ?? (process.env.ATTNBENCH_PYTHON || 'python3');
 }
 
 type Waiter = (msg: unknown) => void;

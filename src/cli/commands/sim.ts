@@ -1,6 +1,6 @@
 // attnbench sim: calibrate the cost model from measured results, validate it against every
 // measurement, and project context-parallel plans to clusters we cannot rent.
-import { parseLayout } from '../../cp/plan/index.js';
+import { parseLayout, SCHEMES } from '../../cp/plan/index.js';
 import path from 'node:path';
 import v8 from 'node:v8';
 import type { Command } from 'commander';
@@ -107,6 +107,12 @@ export async function simRunCommand(o: SimRunOptions, how: { rerun?: boolean } =
   const gpus = o.gpus !== undefined ? parseIntList(o.gpus, 'GPU count') : undefined;
   const seed = parseInteger(o.seed, '--seed', 0);
   const layout = o.layout !== undefined ? parseLayout(o.layout) : undefined;
+  // A layout key that no selected scheme knows is a typo: exit 2 here, not every row 'unsupported'.
+  const chosen = SCHEMES.filter((d) => (schemes ?? preset.schemes).includes(d.id));
+  const keys = [...new Set(chosen.flatMap((d) => d.params.map((p) => p.key)))];
+  for (const k of Object.keys(layout ?? {}))
+    if (!keys.includes(k)) throw badInput(`--layout: unknown key '${k}' for ${chosen.map((d) => d.id).join(', ')} (accepted: ${keys.join(', ') || 'none'})`);
+  if (directions.length === 0) throw badInput(`invalid --direction '${o.direction}': expected fwd, bwd or fwd,bwd`);
   for (const s of seqlens ?? [])
     for (const w of gpus ?? preset.gpus)
       if (s < w) throw badInput(`--seqlen ${s} is below the world size ${w}: a CP plan needs at least one token per GPU`);
