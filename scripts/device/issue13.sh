@@ -18,6 +18,8 @@
 #   run command: cd .kstage && bash scripts/device/issue13.sh call1   (BUDGET_S, default 500 s: the
 #   three calls back to back, the machine kept warm between them, fit the 30-minute device budget)
 #   Stage with `git rev-parse --short HEAD > .kstage/.git-rev` so the env file names the commit.
+#   Keep results/sim/calibration.json in the staged copy: `cp run --executor torch` plans dispatch's
+#   form (steps, pattern, split) with its flex@cp curves (else the planner's generic model).
 # Each call resumes (--resume / per-step files), so a call cut short loses only its running case;
 # unpack $OUT/issue13-<call>.tgz in the repo root and commit the rows before the next call.
 #   call1  GPU check of the compiled kernels (S 2k, --check against float32: 64:8 d 128 with the
@@ -244,6 +246,7 @@ for s in "${STEPS[@]}"; do
       [ -f "/tmp/ncu-$name.ncu-rep" ] && ncu --import "/tmp/ncu-$name.ncu-rep" --page details --csv > "$R/issue13-ncu-$name.csv" 2>/dev/null
       [ -f "$R/issue13-ncu-$name.csv" ] && grep -E "Kernel Name|Compute \(SM\) Throughput|Tensor|Achieved Occupancy|Registers Per Thread|Stall|Local" "$R/issue13-ncu-$name.csv" | cut -c1-220 | head -60 ;;
     cp)
+      [ -f results/sim/calibration.json ] || echo "WARNING: no results/sim/calibration.json here: dispatch plans its form with the generic model, not flex@cp"
       # shellcheck disable=SC2086
       cmd $AB cp run --executor torch $a --out $RCP/issue13-$name.jsonl --resume --timeout 120
       # shellcheck disable=SC2086

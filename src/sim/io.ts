@@ -2,6 +2,7 @@
 // calibration files, writing calibration, result rows and traces.
 import fs from 'node:fs';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { badInput } from '../errors.js';
 import type { Environment, ResultRow } from '../results/schema.js';
@@ -11,6 +12,9 @@ import { parseClusterFile, type ClusterFile } from './hardware.js';
 import type { Calibration } from './kernel-model.js';
 
 export const DEFAULT_CALIBRATION_PATH = 'attnbench-out/calibration.json';
+
+/** The calibration fitted on this project's committed GPU measurements (results/sim, beside dist/). */
+export const SHIPPED_CALIBRATION = fileURLToPath(new URL('../../results/sim/calibration.json', import.meta.url));
 
 /** Result rows from JSONL files (read strictly: a torn last line is skipped with `warn`) and/or the
  * database, one per (machine, id): the last one read wins. */

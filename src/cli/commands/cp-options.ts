@@ -45,6 +45,7 @@ export interface TorchCaseOptions extends MaskOptions {
   headDim?: string;
   dtype?: string;
   kernel?: string;
+  calibration?: string;
   warmup?: string;
   iters?: string;
   checkUpTo?: string;
@@ -146,6 +147,7 @@ export function torchCaseOptions(c: Command): Command {
     .option('--tokens-per-rank <n>', 'torch: sequence length = n x world (instead of --seqlen)')
     .option('--dtype <t>', 'torch: bfloat16 | float16 | float32 (default bfloat16; float32 with --device cpu)')
     .option('--kernel <id>', 'torch: partial-attention kernel auto | reference | flex | triton_ranges | a --kernel-module kernel with the partial entry (default auto: flex on GPUs)')
+    .option('--calibration <file>', "torch: kernel curves the planners that choose their form by cost (dispatch) plan with: the CP kernel's <kernel>@cp curve, else <kernel> (default: the shipped results/sim/calibration.json; without a curve: the planner's generic model)")
     .option('--warmup <n>', 'torch: warm-up runs per case (default 5)')
     .option('--iters <n>', 'torch: timed runs per case (default 20)')
     .option('--check-up-to <S>', 'torch: compare with the reference up to this sequence length (default 64k)')

@@ -33,6 +33,10 @@ import { pythonDir, pythonExecutable } from '../../worker/client.js';
 import { usage } from '../../errors.js';
 
 import { partialExternalIds } from '../../kernels/external.js';
+import type { CpCaseSpec } from '../../cp/torch/jobs.js';
+import type { PlanCost } from '../../cp/types.js';
+import { calibratedCpCost } from '../../sim/cp-plan-cost.js';
+import { loadCalibration, SHIPPED_CALIBRATION } from '../../sim/io.js';
 import { need, paramsOf, type RunOptions, type SbatchOptions, type TorchCaseOptions } from './cp-options.js';
 
 /** `cp run` flags that only --executor torch reads: attribute -> flag. */
@@ -41,6 +45,7 @@ export const TORCH_ONLY: Readonly<Record<string, string>> = {
   tokensPerRank: '--tokens-per-rank',
   dtype: '--dtype',
   kernel: '--kernel',
+  calibration: '--calibration',
   warmup: '--warmup',
   iters: '--iters',
   checkUpTo: '--check-up-to',
@@ -126,7 +131,7 @@ export async function torchRun(o: RunOptions): Promise<TorchRun | null> {
     o.world !== undefined ? parseIntList(o.world, 'world') : undefined,
     o.preset !== undefined ? presetDefaults(o.preset).worlds : undefined,
   );
-  const jobs = planTorchJobs(torchCaseSpecs(torchCaseFlags(o, launch.device), worlds));
+  const jobs = planTorchJobs(torchCaseSpecs(torchCaseFlags(o, launch.device), worlds), planCostOf(o.calibration, launch.device));
   const timeoutS = parseInteger(o.timeout ?? '600', 'timeout', 0);
   const traceDir = o.traceDir ?? o.trace;
   if (o.planDir !== undefined) {
@@ -191,7 +196,7 @@ export function writeSbatch(o: SbatchOptions): void {
     traceDir: traceDir !== undefined ? path.resolve(traceDir) : undefined,
     resume: true,
   });
-  const jobs = planTorchJobs(torchCaseSpecs(torchCaseFlags(o, 'cuda'), worlds));
+  const jobs = planTorchJobs(torchCaseSpecs(torchCaseFlags(o, 'cuda'), worlds), planCostOf(o.calibration, 'cuda'));
   const written = writeJobFiles(jobs, dir, { blockTables: needsBlockTables('cuda', jobs) });
   const file = path.resolve(o.script ?? path.join(dir, 'attnbench-cp.sbatch'));
   fs.mkdirSync(path.dirname(file), { recursive: true });
@@ -206,3 +211,22 @@ export function writeSbatch(o: SbatchOptions): void {
   );
 }
 
+
+/**
+ * The plan cost of each case's CP kernel (src/sim/cp-plan-cost.ts) from `--calibration`, else the
+ * shipped calibration (beside dist/, or results/sim/ under the working folder for a bundled CLI run
+ * from a copy of the repository); a kernel without a curve (the reference, CPU devices) plans with
+ * the planner's generic model. A bad --calibration file is exit 2 before anything is planned.
+ */
+export function planCostOf(file: string | undefined, device: 'cuda' | 'cpu'): (spec: CpCaseSpec) => PlanCost | undefined {
+  const shipped = [SHIPPED_CALIBRATION, path.resolve('results/sim/calibration.json')].find((f) => fs.existsSync(f));
+  const { calibration } = file !== undefined || shipped !== undefined ? loadCalibration(file ?? shipped) : { calibration: null };
+  const costs = new Map<string, PlanCost | undefined>();
+  return (spec) => {
+    const kernel = spec.kernel === undefined || spec.kernel === 'auto' ? (device === 'cuda' ? 'flex' : CP_REFERENCE) : spec.kernel;
+    if (!calibration || kernel === CP_REFERENCE) return undefined;
+    const key = `${kernel}|${spec.dtype}`;
+    if (!costs.has(key)) costs.set(key, calibratedCpCost(calibration, kernel, 'h100', spec.dtype)?.cost);
+    return costs.get(key);
+  };
+}

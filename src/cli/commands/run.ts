@@ -15,10 +15,10 @@ import { cpuEnvironment } from '../../util/env.js';
 import { lockNow } from '../../util/lock.js';
 import fs from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
 import { readTrace } from '../../report/build.js';
 import { CP_PRESETS } from '../../sim/project.js';
+import { SHIPPED_CALIBRATION } from '../../sim/io.js';
 import { readJsonl } from '../../util/jsonl.js';
 import { AttnbenchError, usage } from '../../errors.js';
 import { checkOptions } from '../guards.js';
@@ -75,8 +75,6 @@ function call<T extends object>(command: string, options: T, fn: (o: T) => Promi
   };
 }
 
-/** The calibration fitted on this project's committed GPU measurements (results/sim, beside dist/). */
-export const SHIPPED_CALIBRATION = fileURLToPath(new URL('../../../results/sim/calibration.json', import.meta.url));
 
 /** A calibration of the user's own (in --out) wins over the shipped one; none: roofline fallback. */
 function calibrationFor(own: string): string | undefined {

@@ -4,7 +4,7 @@
 import { generateMask } from '../../mask/families/index.js';
 import { AttnbenchError } from '../../errors.js';
 import { planCp, schemeDef, sharedMask } from '../plan/index.js';
-import type { CpLayout, CpShape } from '../types.js';
+import type { CpLayout, CpShape, PlanCost } from '../types.js';
 import type { CpRunRequest } from '../exec/types.js';
 import type { CpCaseMeta, CpDtype, CpJob, CpKernel } from './manifest.js';
 
@@ -36,18 +36,19 @@ export function shapeOf(s: Pick<CpCaseSpec, 'headsQ' | 'headsKv' | 'headDim' | '
 }
 
 /** Plans one case. With no layout given, falls back to the scheme's first valid layout (e.g.
- * ulysses above the KV heads replicates K/V) when the defaults are rejected. */
-export function planJob(spec: CpCaseSpec): CpJob {
+ * ulysses above the KV heads replicates K/V) when the defaults are rejected. `cost`: the model a
+ * planner that chooses its form by cost (dispatch) minimises; none: its generic one (plan-cost.ts). */
+export function planJob(spec: CpCaseSpec, cost?: PlanCost): CpJob {
   const gm = generateMask(spec.family, spec.seqlen, { seed: spec.seed ?? 0, params: spec.params, docLens: spec.docLens });
   const mask = sharedMask(gm);
   const shape = shapeOf(spec);
   let plan;
   try {
-    plan = planCp(spec.scheme, mask, spec.world, spec.layout ?? {}, shape);
+    plan = planCp(spec.scheme, mask, spec.world, spec.layout ?? {}, shape, cost ? { cost } : undefined);
   } catch (e) {
     const alt = spec.layout && Object.keys(spec.layout).length ? [] : schemeDef(spec.scheme).layouts(spec.world, shape);
     if (!(e instanceof AttnbenchError) || alt.length === 0) throw e;
-    plan = planCp(spec.scheme, mask, spec.world, alt[0], shape);
+    plan = planCp(spec.scheme, mask, spec.world, alt[0], shape, cost ? { cost } : undefined);
   }
   const meta: CpCaseMeta = {
     family: gm.family,

@@ -3,7 +3,7 @@
 // and a launch out; every inconsistency is one usage line (exit 2) before anything is written.
 import { AttnbenchError, badInput, usage } from '../../errors.js';
 import { checkPlan } from '../check.js';
-import type { CpLayout } from '../types.js';
+import type { CpLayout, PlanCost } from '../types.js';
 import { formatTokens } from '../../util/parse.js';
 import { planJob, type CpCaseSpec } from './jobs.js';
 import { torchrunLauncherArgs } from './launch.js';
@@ -190,11 +190,11 @@ export function torchCaseSpecs(f: CaseFlags, worlds: readonly number[]): CpCaseS
 const label = (s: CpCaseSpec) => `${s.scheme} ${s.family} S=${formatTokens(s.seqlen)} P=${s.world}`;
 
 /** Plans every case and runs the plan checker; the first failure is one line naming the case. */
-export function planTorchJobs(specs: readonly CpCaseSpec[]): CpJob[] {
+export function planTorchJobs(specs: readonly CpCaseSpec[], costOf?: (spec: CpCaseSpec) => PlanCost | undefined): CpJob[] {
   return specs.map((s) => {
     let job: CpJob;
     try {
-      job = planJob(s);
+      job = planJob(s, costOf?.(s));
     } catch (e) {
       // Planner messages start with the scheme; the case says the rest.
       if (e instanceof AttnbenchError) {
