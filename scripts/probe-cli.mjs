@@ -254,6 +254,16 @@ for (const o of ['{fifo}', '{ro}/run', '{ro}', '{devnull}', '']) add('2', 'run',
 for (const py of ['/bin/false', '/dev/null', '{dir}', '']) add('2', 'run', '--executor', 'torch', '--quick', '--python', py, '--out', '{out}/run');
 
 // ---------------------------------------------------------------------------------------------------
+if (process.env.PROBE_COUNT) {
+  // Cases per command and per kind of input (for a report).
+  const by = (f) => C.reduce((m, c) => ((m[f(c)] = (m[f(c)] ?? 0) + 1), m), {});
+  const cmd = (c) => { const a = c.args.filter((x) => !x.startsWith('-') || x === '--nope'); const i = a.findIndex((x) => ['run', 'masks', 'kernels', 'cp', 'sim', 'results', 'report', 'dashboard', 'doctor'].includes(x)); return i < 0 ? 'global' : ['cp', 'sim'].includes(a[i]) ? `${a[i]} ${a[i + 1]}` : a[i]; };
+  const kind = (c) => { const j = c.args.join(' '); return /\{(fifo|devzero|devnull|devfull|procmem|procstat|ro|dir|file|missing)\}/.test(j) ? 'paths' : /\{(random|nullrow|numrow|arrrow|strrow|wrongrow|okrow|hugeline|bom|crlf|torn|garbage|empty|rows|json-[a-z]+|hist-[a-z]+|cal-[a-z]+|cfg-[a-z]+|trace-[a-z]+|plan[a-z]+|dbgarbage|py[a-z]*)\}/.test(j) ? 'files' : /__proto__|toString|constructor|nope|FLOAT|CAUSAL|RING|H100|bf16|fp8/.test(j) ? 'ids' : 'numbers/values'; };
+  console.log(JSON.stringify({ total: C.length, byCommand: by(cmd), byKind: by(kind) }, null, 1));
+  fs.chmodSync(F.ro, 0o700);
+  fs.rmSync(work, { recursive: true, force: true });
+  process.exit(0);
+}
 const filter = process.argv[2] ? new RegExp(process.argv[2]) : null;
 const cases = C.filter((c) => !filter || filter.test(c.args.join(' ')));
 
