@@ -193,12 +193,16 @@ add('2', ...CPR, '--executor', 'torch', '--device', 'cpu', '--python', '/usr/bin
 for (const py of ['/bin/false', '/dev/null', '{dir}', '', '/bin/echo']) add('2', ...CPR, '--executor', 'torch', '--device', 'cpu', '--backend', 'gloo', '--nproc-per-node', '2', '--python', py);
 add('2', ...CPR, '--executor', 'torch', '--device', 'cpu', '--nnodes', '2', '--node-rank', '5', '--python', '/usr/bin/python3');
 
+for (const c of ['{devzero}', '{fifo}', '{procmem}', '{json-arr}', '{cal-str}', '{empty}', '{dir}'])
+  add('2', 'cp', 'run', '--executor', 'torch', '--device', 'cpu', '--scheme', 'dispatch', '--world', '2', '--family', 'causal', ...S, '--calibration', c, '--plan-dir', '{out}/plan');
+
 // ---- cp sbatch
 for (const v of ['', '-1', '0', '99-99:99:99', '1:2:3:4', '1.5', 'NaN', '1e309', '00:00:00']) add('2', ...SB, '--time', v, '--dir', '{out}/sb');
 for (const v of ['', '0', '-1', '70000', '1.5', 'x']) add('2', ...SB, '--port', v, '--dir', '{out}/sb');
 for (const v of ['', '0', '-1', '1.5', 'x']) add('2', ...SB, '--cpus-per-task', v, '--dir', '{out}/sb');
 for (const f of ['--job-name', '--partition', '--account', '--log']) for (const v of ['a\nb', '']) add('2', ...SB, f, v, '--dir', '{out}/sb');
 add('2', ...SB, '--dir', '{ro}/sb');
+for (const c of ['{devzero}', '{fifo}', '{json-arr}', '{cal-inf}']) add('2', ...SB, '--scheme', 'dispatch', '--calibration', c, '--dir', '{out}/sb');
 add('2', ...SB, '--dir', '{fifo}');
 add('2', ...SB, '--dir', '{out}/sb', '--script', '{fifo}');
 add('2', ...SB, '--dir', '{out}/sb', '--script', '{devzero}');

@@ -268,4 +268,7 @@ export const BAD_INPUTS: readonly Drill[] = [
   d('not a regular file', ...KCPU, '--out', '/dev/full'),
   d('at most 4096M', 'masks', '--family', 'causal_document', '--seqlen', '1000000000000', '--json'),
   d('is not a results file', 'cp', 'run', ...CP, '--resume', '--out', '{arrrow}'),
+  // --calibration of cp run / cp sbatch (dispatch's form by cost, df6dd75) read a fifo or /dev/zero for ever
+  d('is a fifo', 'cp', 'sbatch', '--nodes', '1', '--gpus-per-node', '2', '--scheme', 'dispatch', '--family', 'causal', ...S, '--calibration', '{fifo}', '--dir', '{out}/sb'),
+  d('is a device', 'cp', 'run', '--executor', 'torch', '--device', 'cpu', '--scheme', 'dispatch', '--world', '2', '--family', 'causal', ...S, '--calibration', '/dev/zero', '--plan-dir', '{out}/plan'),
 ];
