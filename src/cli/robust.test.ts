@@ -16,7 +16,9 @@ import { lockNow, lockWaitMs } from '../util/lock.js';
 import { pythonExecutable } from '../worker/client.js';
 import { checkPath } from '../util/paths.js';
 import { maskJson, writeMaskJson } from './commands/masks.js';
-import { main } from './main.js';
+import type { Command } from 'commander';
+import { commandPath, PATH_OPTIONS } from './guards.js';
+import { buildProgram, main } from './main.js';
 import { captureIo } from './testing.js';
 
 let dir = '';
@@ -151,6 +153,20 @@ describe('sizes', () => {
     expect(sbatchScript(base)).toMatch(/#SBATCH --job-name=attnbench-cp/);
     expect(() => sbatchScript({ ...base, partition: 'gpu\nrm -rf /' })).toThrow(/--partition must be one non-empty line/);
     expect(() => sbatchScript({ ...base, port: 0 })).toThrow(/--port must be/);
+  });
+});
+
+describe('every path flag is checked before the action (guards.PATH_OPTIONS)', () => {
+  // Not path checks on purpose: python and kernel modules are checked by starting them; --doclens
+  // takes a built-in name or a path (its loader checks the file); cp sbatch's trace folders and
+  // repo root are paths on the cluster's nodes, not on this machine.
+  const NOT_CHECKED = new Set([' --kernel-module', 'run --python', 'kernels --python', 'cp run --python', 'cp sbatch --python', 'doctor --python', 'masks --doclens', 'kernels --doclens', 'cp plan --doclens', 'cp run --doclens', 'cp sbatch --doclens', 'cp sbatch --trace-dir', 'cp sbatch --trace', 'cp sbatch --repo-root']);
+  it('a new <file>/<dir>/<path> option is in PATH_OPTIONS (cp run --calibration was not: a fifo hung it)', () => {
+    const walk = (c: Command): string[] => [
+      ...c.options.filter((o) => /<[^>]*(file|dir|path|results)[^>]*>|\[path\]/.test(o.flags) && !PATH_OPTIONS[commandPath(c)]?.[o.attributeName()]).map((o) => `${commandPath(c)} ${o.long}`),
+      ...c.commands.flatMap(walk),
+    ];
+    expect(walk(buildProgram()).filter((f) => !NOT_CHECKED.has(f))).toEqual([]);
   });
 });
 
