@@ -95,6 +95,11 @@ def _dispatch(a):
 
         return validate(a.files)
     if a.cmd == "bare":
+        try:
+            import torch  # noqa: F401  (bare times CUDA calls: without torch it cannot run)
+        except ImportError:
+            print("attnbench_worker: bare needs torch with CUDA, and this python cannot import torch", file=sys.stderr)
+            return 2
         from .bare import bare
 
         return bare(a.jobs, [i for i in a.ids.split(",") if i], a.iters)

@@ -15,7 +15,7 @@ import os
 import torch
 
 from . import kernels, protocol
-from .filemode import read_jobs
+from .filemode import BadInput, read_jobs
 from .stats import quantile
 from .torch_exec import Ctx, flush_buffer, prepare, time_cuda
 
@@ -35,9 +35,19 @@ def _loop(fn, iters):
 
 def bare(jobs_path, ids, iters):
     base = os.path.dirname(os.path.abspath(jobs_path))
-    jobs = [j for j in read_jobs(jobs_path) if not ids or j["id"] in ids]
+    jobs = read_jobs(jobs_path)
+    for n, job in enumerate(jobs, 1):  # every job checked before any is timed: garbage is one line, exit 2
+        try:
+            protocol.validate_job(job)
+        except protocol.JobError as e:
+            raise BadInput(f"{jobs_path}: job {n}: {e}") from None
+    missing = [i for i in ids if i not in {j["id"] for j in jobs}]
+    if missing:
+        raise BadInput(f"{jobs_path}: no job with id {', '.join(missing)}")
+    if not torch.cuda.is_available():
+        raise BadInput("bare times CUDA calls and this torch sees no CUDA device")
+    jobs = [j for j in jobs if not ids or j["id"] in ids]
     for job in jobs:
-        protocol.validate_job(job)
         mod = kernels.load(job["kernel"])
         ctx = Ctx(job, base, torch.device("cuda"))
         _, prep, *_ = prepare(ctx, mod)

@@ -49,6 +49,9 @@ class GarbageInputs(unittest.TestCase):
                 (["validate", os.path.join(d, "missing.jsonl")], "no such file"),
                 (["validate", binary], "not UTF-8|UnicodeDecodeError|codec"),
                 (["bare", ok, "--iters", "-1"], "expected an integer >= 1"),
+                # jobs checked before any timing (or no torch at all): one line either way
+                (["bare", ok, "--ids", "a"], "job 1: job.kernel|cannot import torch"),
+                (["bare", garbage, "--ids", "a"], "malformed JSON|cannot import torch"),
                 (["frob"], "invalid choice"),
             ]
             for args, match in cases:
