@@ -255,6 +255,23 @@ export async function ingestJsonl(store: Store, file: string): Promise<IngestRep
   return { file, ...r, errors: parsed.errors };
 }
 
+/**
+ * Checks `sql` against an empty results table without running it (DuckDB parses and binds it), so
+ * a query that cannot run is refused before anything is ingested or written. Several statements:
+ * only their syntax (a later one may use what an earlier one creates).
+ */
+export async function checkSql(sql: string): Promise<void> {
+  const probe = await openStore(':memory:');
+  try {
+    const statements = await probe.conn.extractStatements(sql);
+    if (statements.count === 1) await statements.prepare(0);
+  } catch (e) {
+    throw badInput(`SQL failed: ${firstLine(e)}`);
+  } finally {
+    closeStore(probe);
+  }
+}
+
 /** Runs SQL and returns plain objects (BIGINT as number where exact, other DuckDB values as text). */
 export async function query(store: Store, sql: string, params?: DuckDBValue[]): Promise<Record<string, unknown>[]> {
   let reader;

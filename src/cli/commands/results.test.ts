@@ -77,6 +77,14 @@ describe('attnbench results', () => {
     await expect(cli('results', '--db', db, '--format', 'xml')).rejects.toThrow(/--format/);
     await expect(cli('results', '--db', path.join(dir, 'none.duckdb'))).rejects.toBeInstanceOf(AttnbenchError);
     await expect(cli('results', '--db', db, '--sql', 'SELEKT 1')).rejects.toThrow(/SQL failed/);
+    // A query that cannot run is refused before --ingest writes anything (the database is not even created).
+    const fresh = path.join(dir, 'fresh.duckdb');
+    await expect(cli('results', '--db', fresh, '--ingest', jsonl('b.jsonl', [syntheticRow()]), '--sql', 'SELECT no_such_column FROM results'))
+      .rejects.toMatchObject({ exit: 2, message: expect.stringMatching(/^SQL failed: .*no_such_column/) });
+    expect(fs.existsSync(fresh)).toBe(false);
+    // Several statements: checked for syntax only, then run as before.
+    await cli('results', '--db', db, '--sql', 'CREATE TEMP TABLE t AS SELECT kernel FROM results; SELECT count(*) AS n FROM t', '--format', 'json');
+    expect(JSON.parse(out.at(-1)!)).toEqual([{ n: 1 }]);
   });
 });
 

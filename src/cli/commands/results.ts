@@ -5,6 +5,7 @@ import { FAMILY_IDS, rowKernelProblem, SCHEME_IDS } from '../../ids.js';
 import { formatLineError, readResultJsonl } from '../../store/parse.js';
 import {
   DEFAULT_DB_PATH,
+  checkSql,
   closeStore,
   exportFormatOf,
   exportRows,
@@ -95,6 +96,7 @@ export async function resultsCommand(o: ResultsCliOptions, ingestOnly: boolean):
   // Bad input before the database is created or opened: every file to ingest parses, the export name has a known extension.
   for (const file of o.ingest ?? []) readResultJsonl(file, () => undefined);
   if (o.export) exportFormatOf(o.export);
+  if (o.sql) await checkSql(o.sql);
   const store = await openStore(o.db, { readOnly: !o.ingest?.length });
   try {
     for (const file of o.ingest ?? []) {
