@@ -68,7 +68,9 @@ describe('attnbench run', () => {
   it.skipIf(probe.gpu)('--executor torch on a machine without torch: exit 2 like kernels and cp run (issue 17)', async () => {
     const r = await cli('run', '--executor', 'torch', '--out', path.join(dir, 'torchless'));
     expect(r.code).toBe(2);
-    expect(r.err).toMatch(/^attnbench: unavailable: stage\(s\) failed: kernels /m);
+    expect(r.err).toMatch(/^attnbench: unavailable: --executor torch runs the GPU stages and this machine has none usable \(.+\)/m);
+    expect(r.err.trim().split('\n')).toHaveLength(1);
+    expect(fs.existsSync(path.join(dir, 'torchless'))).toBe(false); // nothing written, not even the logs
   });
 
   it.skipIf(probe.gpu)('--quick runs the CPU stages end to end, fills the results database, and resumes', async () => {

@@ -310,6 +310,11 @@ export async function runCommand(o: RunOptions, write: (s: string) => void = (s)
   checkRunPaths(o.out); // before the probe and the first stage: nothing is written on a bad path
   const t0 = performance.now();
   let gpu = o.executor === 'torch';
+  if (o.executor === 'torch') {
+    // Its stages are the GPU ones: without torch on a GPU every one would fail; say so before any is logged.
+    const probe = await probeGpu(o.python);
+    if (!probe.gpu) throw new AttnbenchError('unavailable', `--executor torch runs the GPU stages and this machine has none usable (${probe.detail}); --executor cpu (or auto) runs the CPU stages`, 2);
+  }
   if (o.executor === 'auto') {
     const probe = await probeGpu(o.python);
     gpu = probe.gpu;
