@@ -61,8 +61,11 @@ SPLIT_FWD='{"fwdSplit":2,"fwdWarps":4,"fwdStages":2}'
 SPLIT_DQ='{"dqSplit":2,"dqWarps":4,"dqSubN":32}'
 DKDV64='{"bwdKeys":64,"bwdSubM":16,"bwdWarps":4}'
 
-R=results/h200/kernels
-RCP=results/h200/cp
+# The GPU's folder under results/ (h200 unless nvidia-smi names another of ours, e.g. an H100 loan).
+GPUDIR=$( (nvidia-smi --query-gpu=name --format=csv,noheader 2>/dev/null || true) | head -1 | grep -oiE 'h100|h200' | tr 'A-Z' 'a-z' | head -1)
+GPUDIR=${GPUDIR:-h200}
+R=results/$GPUDIR/kernels
+RCP=results/$GPUDIR/cp
 CPCASES="--scheme ring_p2p,ulysses --family causal_document,full_document --tokens-per-rank 8192 --warmup 2 --iters 5"
 STEPS=()
 # step KIND NAME SECONDS ARGS...: KIND kern (CLI rows into $R/ranges.jsonl), tune (ranges_tune.py
