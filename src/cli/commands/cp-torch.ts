@@ -37,6 +37,7 @@ import type { CpCaseSpec } from '../../cp/torch/jobs.js';
 import type { PlanCost } from '../../cp/types.js';
 import { calibratedCpCost } from '../../sim/cp-plan-cost.js';
 import { loadCalibration, SHIPPED_CALIBRATION } from '../../sim/io.js';
+import { cpKernelOf } from '../../results/case-id.js';
 import { need, paramsOf, type RunOptions, type SbatchOptions, type TorchCaseOptions } from './cp-options.js';
 
 /** `cp run` flags that only --executor torch reads: attribute -> flag. */
@@ -211,7 +212,6 @@ export function writeSbatch(o: SbatchOptions): void {
   );
 }
 
-
 /**
  * The plan cost of each case's CP kernel (src/sim/cp-plan-cost.ts) from `--calibration`, else the
  * shipped calibration (beside dist/, or results/sim/ under the working folder for a bundled CLI run
@@ -223,7 +223,7 @@ export function planCostOf(file: string | undefined, device: 'cuda' | 'cpu'): (s
   const { calibration } = file !== undefined || shipped !== undefined ? loadCalibration(file ?? shipped) : { calibration: null };
   const costs = new Map<string, PlanCost | undefined>();
   return (spec) => {
-    const kernel = spec.kernel === undefined || spec.kernel === 'auto' ? (device === 'cuda' ? 'flex' : CP_REFERENCE) : spec.kernel;
+    const kernel = cpKernelOf(spec.kernel, device); // auto: flex on cuda, the reference on cpu (as the rows name it)
     if (!calibration || kernel === CP_REFERENCE) return undefined;
     const key = `${kernel}|${spec.dtype}`;
     if (!costs.has(key)) costs.set(key, calibratedCpCost(calibration, kernel, 'h100', spec.dtype)?.cost);

@@ -75,7 +75,6 @@ function call<T extends object>(command: string, options: T, fn: (o: T) => Promi
   };
 }
 
-
 /** A calibration of the user's own (in --out) wins over the shipped one; none: roofline fallback. */
 function calibrationFor(own: string): string | undefined {
   if (fs.existsSync(own)) return own;
@@ -309,16 +308,13 @@ export async function runCommand(o: RunOptions, write: (s: string) => void = (s)
   if (!['auto', 'cpu', 'torch'].includes(o.executor)) throw usage(`--executor must be auto, cpu or torch, not '${o.executor}'`);
   checkRunPaths(o.out); // before the probe and the first stage: nothing is written on a bad path
   const t0 = performance.now();
-  let gpu = o.executor === 'torch';
-  if (o.executor === 'torch') {
-    // Its stages are the GPU ones: without torch on a GPU every one would fail; say so before any is logged.
-    const probe = await probeGpu(o.python);
-    if (!probe.gpu) throw new AttnbenchError('unavailable', `--executor torch runs the GPU stages and this machine has none usable (${probe.detail}); --executor cpu (or auto) runs the CPU stages`, 2);
-  }
-  if (o.executor === 'auto') {
+  let gpu = false;
+  if (o.executor !== 'cpu') {
     const probe = await probeGpu(o.python);
     gpu = probe.gpu;
-    write(`[probe]   ${gpu ? 'GPU' : 'no GPU'} (${probe.detail}) -> ${gpu ? 'GPU stages (torch, gpu-quick)' : 'CPU stages'}  ${secs(performance.now() - t0).trim()}\n`);
+    // torch's stages are the GPU ones: without torch on a GPU every one would fail; say so before any is logged.
+    if (o.executor === 'torch' && !gpu) throw new AttnbenchError('unavailable', `--executor torch runs the GPU stages and this machine has none usable (${probe.detail}); --executor cpu (or auto) runs the CPU stages`, 2);
+    if (o.executor === 'auto') write(`[probe]   ${gpu ? 'GPU' : 'no GPU'} (${probe.detail}) -> ${gpu ? 'GPU stages (torch, gpu-quick)' : 'CPU stages'}  ${secs(performance.now() - t0).trim()}\n`);
   }
   const stages = planStages(o, gpu);
   const logs = runPaths(o.out).logs;
