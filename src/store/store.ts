@@ -10,9 +10,10 @@
 // A re-ingested key whose content differs from the stored row is not overwritten; it is counted
 // as a conflict and reported.
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { createHash } from 'node:crypto';
-import { DuckDBInstance, type DuckDBConnection, type DuckDBValue } from '@duckdb/node-api';
+import { DuckDBInstance, StatementType, type DuckDBConnection, type DuckDBValue } from '@duckdb/node-api';
 import { AttnbenchError, badInput } from '../errors.js';
 import { ResultRowSchema, type ResultRow } from '../results/schema.js';
 import { COLUMNS, KEY_COLUMNS, canonicalJson, type SqlType } from './columns.js';
@@ -256,19 +257,69 @@ export async function ingestJsonl(store: Store, file: string): Promise<IngestRep
 }
 
 /**
- * Checks `sql` against an empty results table without running it (DuckDB parses and binds it), so
- * a query that cannot run is refused before anything is ingested or written. Several statements:
- * only their syntax (a later one may use what an earlier one creates).
+ * Statement kinds `--sql` runs: queries, and CREATE TEMP objects for later statements (a persistent
+ * CREATE fails on the read-only probe). Everything else (COPY/EXPORT/ATTACH write files, INSTALL/LOAD,
+ * PRAGMA/SET/CALL, INSERT/UPDATE/DELETE/DROP change the database) is refused before anything runs.
  */
-export async function checkSql(sql: string): Promise<void> {
-  const probe = await openStore(':memory:');
+const QUERY_STATEMENTS: ReadonlySet<StatementType> = new Set([StatementType.SELECT, StatementType.EXPLAIN, StatementType.CREATE]);
+
+/**
+ * No file access but the database itself, no extension installs or loads, configuration locked:
+ * what user SQL runs under (the connection's instance keeps it until closed).
+ */
+export async function sandboxStore(store: Store): Promise<void> {
+  for (const s of ['enable_external_access=false', 'autoinstall_known_extensions=false', 'autoload_known_extensions=false', 'lock_configuration=true'])
+    await store.conn.run(`SET ${s}`);
+}
+
+/**
+ * Checks `sql` before anything is ingested or written: DuckDB parses and binds every statement
+ * against an empty results table in a sandboxed, read-only scratch database, each must be a
+ * query (QUERY_STATEMENTS), and every statement but a final query runs there so later ones bind
+ * (nothing is written: the scratch copy is read-only and has no file access). `single`: exactly
+ * one SELECT (`--export` wraps it in COPY).
+ */
+export async function checkSql(sql: string, opts: { single?: boolean } = {}): Promise<void> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'attnbench-sql-'));
   try {
-    const statements = await probe.conn.extractStatements(sql);
-    if (statements.count === 1) await statements.prepare(0);
-  } catch (e) {
-    throw badInput(`SQL failed: ${firstLine(e)}`);
+    const file = path.join(dir, 'results.duckdb');
+    closeStore(await openStore(file));
+    const probe = await openStore(file, { readOnly: true });
+    try {
+      await sandboxStore(probe);
+      if (!sql.replace(/[\s;]/g, '')) throw badInput('--sql holds no SQL statement');
+      let statements;
+      try {
+        statements = await probe.conn.extractStatements(sql);
+      } catch (e) {
+        throw badInput(`SQL failed: ${firstLine(e)}`);
+      }
+      if (!statements.count) throw badInput('--sql holds no SQL statement');
+      if (opts.single && statements.count > 1) throw badInput(`--sql with --export takes one SELECT statement, not ${statements.count}`);
+      for (let i = 0; i < statements.count; i++) {
+        let prepared;
+        try {
+          prepared = await statements.prepare(i);
+        } catch (e) {
+          throw badInput(`SQL failed: ${firstLine(e)}`);
+        }
+        const type = prepared.statementType;
+        const what = statements.count > 1 ? `statement ${i + 1} is` : 'the statement is';
+        if (!QUERY_STATEMENTS.has(type) || (opts.single && type !== StatementType.SELECT))
+          throw badInput(`--sql runs read-only queries (${opts.single ? 'SELECT' : 'SELECT, EXPLAIN, CREATE TEMP'}); ${what} ${StatementType[type]}`);
+        if (i < statements.count - 1 || type === StatementType.CREATE) {
+          try {
+            await prepared.run();
+          } catch (e) {
+            throw badInput(`SQL failed: ${firstLine(e)}`);
+          }
+        }
+      }
+    } finally {
+      closeStore(probe);
+    }
   } finally {
-    closeStore(probe);
+    fs.rmSync(dir, { recursive: true, force: true });
   }
 }
 

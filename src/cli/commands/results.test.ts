@@ -86,6 +86,47 @@ describe('attnbench results', () => {
     await cli('results', '--db', db, '--sql', 'CREATE TEMP TABLE t AS SELECT kernel FROM results; SELECT count(*) AS n FROM t', '--format', 'json');
     expect(JSON.parse(out.at(-1)!)).toEqual([{ n: 1 }]);
   });
+
+  it('--sql is read-only: statements that write files or change the database are refused before anything runs', async () => {
+    const db = path.join(dir, 'r.duckdb');
+    const rows = jsonl('a.jsonl', [syntheticRow()]);
+    await cli('results', '--db', db, '--ingest', rows);
+    const target = (name: string) => path.join(dir, name);
+    const writers: [string, string][] = [
+      [`COPY (SELECT 1) TO '${target('copy.csv')}'`, 'copy.csv'],
+      [`EXPORT DATABASE '${target('exported')}'`, 'exported'],
+      [`ATTACH '${target('attached.duckdb')}'`, 'attached.duckdb'],
+      [`SELECT 1; COPY results TO '${target('second.csv')}'`, 'second.csv'],
+      [`PRAGMA enable_profiling; SET profiling_output = '${target('profile.txt')}'; SELECT 1`, 'profile.txt'],
+      [`SELECT * FROM read_csv('${target('a.jsonl')}')`, ''],
+      ['INSTALL httpfs', ''],
+      ['LOAD httpfs', ''],
+      ['CHECKPOINT', ''],
+      ['CREATE TABLE kept AS SELECT 1 AS x', ''],
+      ['CREATE MACRO m(x) AS x', ''],
+    ];
+    for (const [sql, file] of writers) {
+      await expect(cli('results', '--db', db, '--sql', sql), sql).rejects.toMatchObject({ exit: 2 });
+      if (file) expect(fs.existsSync(target(file)), `${sql} wrote ${file}`).toBe(false);
+    }
+    // With --ingest the database is writable: a query that would delete rows is refused before the ingest.
+    for (const sql of ['DELETE FROM results', 'DROP TABLE results', 'UPDATE results SET kernel = NULL', 'INSERT INTO meta VALUES (1, 2)']) {
+      await expect(cli('results', '--db', db, '--ingest', rows, '--sql', sql), sql).rejects.toMatchObject({ exit: 2, message: expect.stringMatching(/^--sql runs read-only queries/) });
+    }
+    await expect(cli('results', '--db', db, '--sql', 'SELECT 1; SELECT 2', '--export', target('two.csv'))).rejects.toThrow(/one SELECT statement/);
+    await expect(cli('results', '--db', db, '--sql', `SELECT 1) TO '${target('inj.csv')}' (FORMAT csv); COPY (SELECT 1`, '--export', target('x.csv'))).rejects.toMatchObject({ exit: 2 });
+    expect(fs.existsSync(target('inj.csv'))).toBe(false);
+    out.length = 0;
+    await cli('results', '--db', db, '--sql', 'SELECT count(*) AS n FROM results', '--format', 'json');
+    expect(JSON.parse(out.at(-1)!)).toEqual([{ n: 1 }]);
+    // Queries still run: temp objects, EXPLAIN, an export of one SELECT.
+    out.length = 0;
+    await cli('results', '--db', db, '--ingest', rows, '--sql', 'CREATE TEMP MACRO twice(x) AS 2 * x; SELECT twice(count(*)) AS n FROM results', '--format', 'json');
+    expect(JSON.parse(out.at(-1)!)).toEqual([{ n: 2 }]);
+    await cli('results', '--db', db, '--sql', 'EXPLAIN SELECT * FROM results');
+    await cli('results', '--db', db, '--sql', 'SELECT kernel FROM results', '--export', target('one.csv'));
+    expect(fs.readFileSync(target('one.csv'), 'utf8').split('\n')[0]).toBe('kernel');
+  });
 });
 
 describe('attnbench report', () => {

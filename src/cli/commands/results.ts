@@ -13,6 +13,7 @@ import {
   latestRows,
   openStore,
   query,
+  sandboxStore,
   type RowFilter,
   type Store,
 } from '../../store/store.js';
@@ -96,11 +97,14 @@ export async function resultsCommand(o: ResultsCliOptions, ingestOnly: boolean):
   // Bad input before the database is created or opened: every file to ingest parses, the export name has a known extension.
   for (const file of o.ingest ?? []) readResultJsonl(file, () => undefined);
   if (o.export) exportFormatOf(o.export);
-  if (o.sql) await checkSql(o.sql);
-  const store = await openStore(o.db, { readOnly: !o.ingest?.length });
+  if (o.sql) await checkSql(o.sql, { single: Boolean(o.export) });
+  // Ingest on a writable open; output reads a read-only one (':memory:' has only the one), where
+  // --sql (unless exported through COPY) runs with no file access.
+  const memory = o.db === ':memory:';
+  let store: Store | undefined = o.ingest?.length || memory ? await openStore(o.db) : undefined;
   try {
     for (const file of o.ingest ?? []) {
-      const r = await ingestJsonl(store, file);
+      const r = await ingestJsonl(store!, file);
       const problems = [...r.errors, ...r.conflicts];
       for (const e of problems.slice(0, MAX_LINE_ERRORS)) process.stderr.write(`${formatLineError(e)}\n`);
       if (problems.length > MAX_LINE_ERRORS) process.stderr.write(`... and ${problems.length - MAX_LINE_ERRORS} more\n`);
@@ -109,18 +113,24 @@ export async function resultsCommand(o: ResultsCliOptions, ingestOnly: boolean):
       );
     }
     if (ingestOnly) {
-      const n = (await query(store, 'SELECT count(*) AS n FROM results'))[0].n;
+      const n = (await query(store!, 'SELECT count(*) AS n FROM results'))[0].n;
       process.stderr.write(`${o.db}: ${String(n)} row(s)\n`);
       return;
     }
+    if (!memory) {
+      if (store) closeStore(store);
+      store = undefined;
+      store = await openStore(o.db, { readOnly: true });
+    }
     if (o.export) {
-      const n = await exportRows(store, o.export, { filter, sql: o.sql });
+      const n = await exportRows(store!, o.export, { filter, sql: o.sql });
       process.stderr.write(`${n} row(s) -> ${o.export}\n`);
       return;
     }
-    process.stdout.write(`${await render(store, o, filter, format)}\n`);
+    if (o.sql) await sandboxStore(store!);
+    process.stdout.write(`${await render(store!, o, filter, format)}\n`);
   } finally {
-    closeStore(store);
+    if (store) closeStore(store);
   }
 }
 
@@ -137,7 +147,7 @@ export function register(program: Command): void {
     .option('--direction <list>', 'fwd, bwd')
     .option('--status <list>', `statuses: ${STATUSES.join(', ')}`)
     .option('--source <which>', 'all | measured | simulated', 'all')
-    .option('--sql <query>', "any SQL over the table 'results' (printed instead of the row listing)")
+    .option('--sql <query>', "read-only SQL over the table 'results' (SELECT, EXPLAIN, CREATE TEMP; printed instead of the row listing)")
     .option('--pivot', 'TFLOP/s tables: kernels x S for each family and direction; CP schemes x families for each setting')
     .option('--format <fmt>', `output: ${TABLE_FORMATS.join(' | ')}`, 'table')
     .option('--export <file>', 'write the selected rows (or --sql) to .csv, .parquet or .jsonl')

@@ -62,6 +62,18 @@ describe('histogram files', () => {
     expect(badInputOf(() => loadHistogram(zero)).message).toContain('no bucket');
   });
 
+  it('refuses lengths past 2^32 and weights summing to Infinity (drew from a broken range / the last bucket only)', () => {
+    for (const text of ['{"[1,5000000000)": 1}', '{"[4294967296,4294967300)": 1}', '{"[1,9007199254740991)": 1}']) {
+      const f = file('huge.json', text);
+      expect(badInputOf(() => loadHistogram(f)).message, text).toMatch(/document lengths end at 2\^32/);
+    }
+    const inf = file('inf.json', '{"[1,10)": 1e308, "[10,20)": 1e308}');
+    expect(badInputOf(() => loadHistogram(inf)).message).toMatch(/weights sum past/);
+    // The largest bucket allowed still samples (a 2^32-wide range is what rng.int takes).
+    const h = parseHistogram('wide', { '[0,4294967296)': 1 });
+    expect(sampleDocLens(makeSampler(h), 1000, rngFor(1, 'doclens')).reduce((a, b) => a + b, 0)).toBe(1000);
+  });
+
   it('resolves built-in names, paths and the default by S; rejects unknown names listing built-ins', () => {
     expect(resolveDocLens('prolong64k', 10).name).toBe('prolong64k');
     expect(resolveDocLens(undefined, 12 * 1024).name).toBe('pile');

@@ -6,6 +6,7 @@
 // A sequence of S tokens: draw documents and clip each to the tokens remaining until they sum to S.
 import { z } from 'zod';
 import type { Rng } from '../prng.js';
+import { MAX_TOKENS } from '../../util/parse.js';
 
 export interface Bucket {
   readonly lo: number;
@@ -41,6 +42,8 @@ export function parseHistogram(name: string, json: unknown): Histogram {
     const hi = m ? Number(m[2]) : NaN;
     if (!m || !Number.isSafeInteger(lo) || !Number.isSafeInteger(hi) || lo >= hi)
       throw new Error(`bad bucket key '${key}': expected "[a,b)" with integers 0 <= a < b`);
+    // Lengths are drawn by 32-bit ranges, and no sequence is longer than MAX_TOKENS.
+    if (hi > MAX_TOKENS) throw new Error(`bad bucket key '${key}': document lengths end at 2^32 (${MAX_TOKENS})`);
     if (hi <= 1 && weight > 0) throw new Error(`bucket '${key}' holds only empty documents`);
     if (weight > 0) buckets.push({ lo, hi, weight });
   }
@@ -49,6 +52,8 @@ export function parseHistogram(name: string, json: unknown): Histogram {
     if (buckets[t].lo < buckets[t - 1].hi)
       throw new Error(`buckets [${buckets[t - 1].lo},${buckets[t - 1].hi}) and [${buckets[t].lo},${buckets[t].hi}) overlap`);
   if (buckets.length === 0) throw new Error('no bucket has a positive weight');
+  // An infinite total makes every draw land in the last bucket (u = Infinity, or NaN at 0 * Infinity).
+  if (!Number.isFinite(buckets.reduce((t, b) => t + b.weight, 0))) throw new Error('the weights sum past the largest number (1.8e308): scale them down');
   return { name, buckets };
 }
 
