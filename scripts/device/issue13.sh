@@ -45,7 +45,7 @@ usage() { sed -n '2,/^set -uo/p' "$0" | sed '$d' | sed 's/^# \{0,1\}//'; }
 MODE=${1:-}
 case "$MODE" in
   -h|--help|"") usage; exit 0 ;;
-  plan|call1|call2|call3|call4|call5|call6|call7|call8|call9) ;;
+  plan|call1|call2|call3|call4|call5|call6|call7|call8|call9|call10) ;;
   *) echo "issue13.sh: unknown mode '$MODE' (plan, call1, ..., call9, --help)" >&2; exit 2 ;;
 esac
 
@@ -151,6 +151,12 @@ case "$MODE" in
     for P in 8 4; do  # issue 14's other two paper families, each P into the same file as its documents
       STEPS+=("cp|paper_cp_p$P|120|--virtual-ranks $P --preset paper-cp --family full,causal")
     done
+    ;;&
+  call10|plan)
+    # A short loan after call8 (the paper-cp P = 8 step took ~25 s a row on an H100, so 110 s
+    # covered 2 of 12 cases): the backward A/B (13), then P = 8 document rows (14, resumed)
+    STEPS+=("tune|ab_bwd32k_occ|200|triton_ranges,flex,sdpa_cudnn|--family causal,causal_document,block_causal_document --direction bwd --seqlen 32k --samples 1|[{},{\"bandsStatic\":4},{\"bwdStages\":3},$DKDV64,{\"bwdKeys\":64,\"bwdSubM\":16,\"bwdWarps\":4,\"bwdStages\":3},{\"bwdKeys\":64,\"bwdSubM\":32},$SPLIT_DQ,{\"dqSplit\":2,\"dqWarps\":4},{\"dqTma\":1},{\"dqTma\":1,\"dqSplit\":2,\"dqWarps\":4,\"dqSubN\":32}]|--iters 10")
+    STEPS+=("cp|paper_cp_p8|600|--virtual-ranks 8 --preset paper-cp --family causal_document,full_document")
     ;;
 esac
 [ "$MODE" = plan ] && [ $# -gt 1 ] && { echo "(plan covers all three calls; the CALL arguments are ignored)"; }
@@ -251,9 +257,9 @@ for s in "${STEPS[@]}"; do
     cp)
       [ -f results/sim/calibration.json ] || echo "WARNING: no results/sim/calibration.json here: dispatch plans its form with the generic model, not flex@cp"
       # shellcheck disable=SC2086
-      cmd $AB cp run --executor torch $a --out $RCP/issue13-$name.jsonl --resume --timeout 120
+      cmd $AB cp run --executor torch $a --out $RCP/issue13-$name.jsonl --resume --timeout 600
       # shellcheck disable=SC2086
-      timeout "$t" $AB cp run --executor torch $a --out $RCP/issue13-$name.jsonl --resume --timeout 120 2>&1 | grep -v -e AOTAutograd -e '^\s*$' | tee -a "$LOGS/$name.log" | tail -25 ;;
+      timeout "$t" $AB cp run --executor torch $a --out $RCP/issue13-$name.jsonl --resume --timeout 600 2>&1 | grep -v -e AOTAutograd -e '^\s*$' | tee -a "$LOGS/$name.log" | tail -25 ;;
   esac
   echo "rc=$? ($(left)s left)"; save
 done
