@@ -42,4 +42,18 @@ describe('writing simulated rows', () => {
     expect(writeRowsMerged(f, [{ ...b, tflops: 1 }])).toEqual({ replaced: 1, kept: 1, unparsable: 1 });
     expect(fs.readdirSync(dir)).toEqual(['sim.jsonl']);
   });
+
+  it('a torn last line (cut mid-write) goes to <file>.torn, not into the middle of the merged file', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'attnbench-io-'));
+    const f = path.join(dir, 'sim.jsonl');
+    const a = syntheticRow({ kernel: 'flex', tflops: 100 });
+    const b = syntheticRow({ kernel: 'flex', direction: 'bwd', tflops: 50 });
+    const lineB = JSON.stringify(b);
+    fs.writeFileSync(f, `${JSON.stringify(a)}\n${lineB.slice(0, 40)}`);
+    const r = writeRowsMerged(f, [{ ...a, tflops: 1 }, { ...b, tflops: 2 }]);
+    expect(r).toEqual({ replaced: 1, kept: 0, unparsable: 0 });
+    const lines = fs.readFileSync(f, 'utf8').split('\n').filter(Boolean);
+    expect(lines.map((l) => (JSON.parse(l) as { tflops: number }).tflops)).toEqual([1, 2]);
+    expect(fs.readFileSync(`${f}.torn`, 'utf8')).toBe(`${lineB.slice(0, 40)}\n`);
+  });
 });

@@ -8,6 +8,7 @@ import { badInput } from '../errors.js';
 import type { Environment, ResultRow } from '../results/schema.js';
 import { readResultJsonl } from '../store/parse.js';
 import { cpuEnvironment } from '../util/env.js';
+import { repairTornTail } from '../util/jsonl.js';
 import { parseClusterFile, type ClusterFile } from './hardware.js';
 import type { Calibration } from './kernel-model.js';
 
@@ -144,6 +145,7 @@ function mergeLines(file: string, newLines: readonly string[], ids: ReadonlySet<
   const kept: string[] = [];
   let replaced = 0;
   let unparsable = 0;
+  repairTornTail(file); // a last line cut mid-write goes to <file>.torn, not into the middle of the new file
   if (fs.existsSync(file)) {
     for (const line of fs.readFileSync(file, 'utf8').split('\n')) {
       if (!line.trim()) continue;

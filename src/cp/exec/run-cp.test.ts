@@ -93,6 +93,19 @@ describe('runCp', () => {
     expect(calls).toHaveLength(1);
   });
 
+  it('resumes a case with one direction settled (its other row lost to a kill or a torn line): only the missing row is written', async () => {
+    const out = tmp();
+    const [fwd] = measured(cases[0]);
+    fs.appendFileSync(out, `${JSON.stringify({ ...fwd, message: 'first run' })}\n`);
+    const calls: number[][] = [];
+    const r = await runCp(cases.slice(0, 1), fake(null, calls), { out, resume: true, retry: [], env });
+    expect(calls).toEqual([[64]]); // the case runs again (both directions together)
+    expect(r.skipped).toBe(0);
+    expect(r.rows.map((x) => `${x.direction}:${x.message}`)).toEqual(['bwd:measured']);
+    const rows = readJsonl<ResultRow>(out);
+    expect(rows.map((x) => `${x.direction}:${x.message}`)).toEqual(['fwd:first run', 'bwd:measured']);
+  });
+
   it('refuses a report out of range or twice', async () => {
     const ex = fake(async (reqs, report) => (report(0, { rows: measured(reqs[0]) }), report(0, { rows: [] })), []);
     await expect(runCp(cases, ex, { out: tmp(), resume: false, retry: [], env })).rejects.toThrow(/reported case 0 of 4 twice/);
@@ -109,7 +122,10 @@ describe('runCp', () => {
       report(2, { rows: measured(reqs[2]).slice(0, 1), more: true });
     }, []);
     const r = await runCp(cases, ex, { out, resume: false, retry: [], env });
-    expect(r.rows.map((x) => `${x.direction}:${x.status}`)).toEqual(['fwd:ok', 'bwd:ok', 'fwd:oom', 'bwd:oom', 'fwd:ok', 'fwd:error', 'bwd:error', 'fwd:error', 'bwd:error']);
+    // case 2 streamed its fwd row, then was left open: only its bwd gets a failed row (one row per id)
+    expect(r.rows.map((x) => `${x.direction}:${x.status}`)).toEqual(['fwd:ok', 'bwd:ok', 'fwd:oom', 'bwd:oom', 'fwd:ok', 'bwd:error', 'fwd:error', 'bwd:error']);
+    const ids = readJsonl<ResultRow>(out).map((x) => x.id);
+    expect(new Set(ids).size).toBe(ids.length);
     expect(r.failed).toBe(3);
   });
 

@@ -10,6 +10,7 @@ import path from 'node:path';
 import { AttnbenchError } from '../../errors.js';
 import type { FamilyId, SchemeId } from '../../ids.js';
 import { familyParams, generateMask } from '../../mask/families/index.js';
+import { caseIdOfRow } from '../../results/case-id.js';
 import { doneCaseIds } from '../../results/resume.js';
 import type { Direction, Environment, ResultRow, Status } from '../../results/schema.js';
 import { appendJsonl, readJsonl } from '../../util/jsonl.js';
@@ -86,9 +87,17 @@ export async function runCp(cases: readonly CpRunRequest[], executor: CpExecutor
   const settled = o.resume ? doneCaseIds(readJsonl(o.out), o.retry) : null;
   const todo = settled ? cases.filter((req) => !cpDirections(req).every((d) => settled.has(cpCaseId(executor.runner, req, d)))) : cases;
   const rows: ResultRow[] = [];
-  const emit = (row: ResultRow) => {
+  // Each case id gets one row: a case runs both directions together, so a case resumed for its one
+  // unsettled direction would write the settled one again, and a case that fails after streaming
+  // its fwd row would add a failed fwd row; such rows are dropped (emit returns false).
+  const written = new Set<string>(settled ?? []);
+  const emit = (row: ResultRow): boolean => {
+    const id = caseIdOfRow(row);
+    if (written.has(row.id) || written.has(id)) return false;
+    written.add(row.id).add(id);
     appendJsonl(o.out, row);
     rows.push(row);
+    return true;
   };
   const failedCases = new Set<number>();
   const label = (req: CpRunRequest) => `${req.plan.scheme} ${req.family} S=${formatTokens(req.plan.seqlen)} P=${req.plan.world}`;
@@ -106,10 +115,7 @@ export async function runCp(cases: readonly CpRunRequest[], executor: CpExecutor
     if (!Number.isInteger(n) || n < 0 || n >= todo.length || reported.has(n)) throw new AttnbenchError('internal', `the ${executor.id} executor reported case ${n} of ${todo.length} twice or out of range`);
     if ('error' in outcome) return (reported.add(n), fail(n, outcome.error));
     if (!outcome.more) reported.add(n);
-    for (const row of outcome.rows) {
-      if (row.status !== 'ok') failedCases.add(n);
-      emit(row);
-    }
+    for (const row of outcome.rows) if (emit(row) && row.status !== 'ok') failedCases.add(n);
   };
   if (executor.runBatch && todo.length) {
     log(`running ${todo.length} case(s) in one batch on the ${executor.id} executor ...`);
