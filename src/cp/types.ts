@@ -181,8 +181,13 @@ export const CP_OUTPUTS = { o: 'o', dq: 'dq', dkv: 'dkv' } as const;
 /** Scheme-specific layout as given by the user (`--layout k=v,...`) or recorded in a plan. */
 export type CpLayout = Readonly<Record<string, number | string>>;
 
-/** The slowest rank's time (ms) of a plan in one direction, as a cost model sees it (src/cp/plan/plan-cost.ts). */
-export type PlanCost = (plan: Plan, direction: 'fwd' | 'bwd') => number;
+/**
+ * The slowest rank's time (ms) of a plan in one direction, as a cost model sees it
+ * (src/cp/plan/plan-cost.ts). `ibBytesPerMs`, when given, is the most bytes per ms one rank can move
+ * across nodes in one link direction under that model (its NIC): planners bound a candidate's time
+ * by it before building and simulating the candidate.
+ */
+export type PlanCost = ((plan: Plan, direction: 'fwd' | 'bwd') => number) & { readonly ibBytesPerMs?: number };
 
 /** What a planner may be given besides the request: the cost model its choices minimise (default: plan-cost.ts). */
 export interface PlanOptions {

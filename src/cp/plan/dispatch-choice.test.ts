@@ -142,3 +142,104 @@ describe('dispatch chosen and mixed forms on every family (checker + CPU executo
     }
   });
 });
+
+describe('dispatch form by cost: exchange routes per direction (documents over several nodes)', () => {
+  const shape: CpShape = { headsQ: 4, headsKv: 2, headDim: 8, dtypeBytes: 4 };
+  const mask = sharedMask(generateMask('full_document', 2048, { seed: 5 }));
+  const lay = { sharding: 'documents', split: 'zigzag', node: 2 } as const;
+  const relayed = (p: Plan, dir: 'fwd' | 'bwd') => p.ranks.some((r) => (dir === 'fwd' ? r.forward : r.backward).some((s) => s.kind === 'p2p' && s.handle === (dir === 'fwd' ? 'relay' : 'relay.b')));
+  /** Prefers relays in `fwd` / `bwd` (by whether a rank forwards), and counts its calls. */
+  const preferRelay = (fwd: boolean, bwd: boolean, ibBytesPerMs?: number) => {
+    const calls: string[] = [];
+    const c = (plan: Plan, d: 'fwd' | 'bwd') => {
+      calls.push(`${d}:${relayed(plan, d) ? 'relay' : 'direct'}`);
+      return relayed(plan, d) === (d === 'fwd' ? fwd : bwd) ? 1 : 2;
+    };
+    return { calls, cost: (ibBytesPerMs === undefined ? c : Object.assign(c, { ibBytesPerMs })) as PlanCost };
+  };
+
+  it.each([
+    [true, true, 'relay'],
+    [false, false, 'direct'],
+    [true, false, 'relay_direct'],
+    [false, true, 'direct_relay'],
+  ] as const)('a cost model preferring relays fwd=%s bwd=%s gives exchange=%s, recorded and replayed', (fwd, bwd, exchange) => {
+    const p = planCp('dispatch', mask, 8, lay, shape, { cost: preferRelay(fwd, bwd).cost });
+    expect(p.layout.exchange).toBe(exchange);
+    expect(relayed(p, 'fwd')).toBe(fwd);
+    expect(relayed(p, 'bwd')).toBe(bwd);
+    expect(checkPlan(p, mask)).toEqual([]);
+    expect(planCp('dispatch', mask, 8, p.layout, shape, { cost: never })).toEqual(p);
+  });
+
+  it('explicit exchange overrides the cost model', () => {
+    for (const exchange of ['relay', 'direct', 'relay_direct', 'direct_relay'])
+      expect(planCp('dispatch', mask, 8, { ...lay, exchange, steps: 'overlap' }, shape, { cost: never }).layout.exchange).toBe(exchange);
+  });
+
+  it('direct routes whose NIC bound is no less than the relays\' time are not simulated (nor chosen)', () => {
+    const open = preferRelay(false, false);
+    expect(planCp('dispatch', mask, 8, lay, shape, { cost: open.cost }).layout.exchange).toBe('direct');
+    expect(open.calls.some((c) => c.endsWith('direct'))).toBe(true);
+    // 1e-9 bytes per ms: any byte across nodes takes longer than the relays' 1 or 2 ms.
+    const bounded = preferRelay(false, false, 1e-9);
+    expect(planCp('dispatch', mask, 8, lay, shape, { cost: bounded.cost }).layout.exchange).toBe('relay');
+    expect(bounded.calls.length).toBeGreaterThan(0);
+    expect(bounded.calls.every((c) => c.endsWith('relay'))).toBe(true);
+  });
+
+  it('the default cost model: no worse in either direction than relays or direct routes alone', () => {
+    const cost = defaultPlanCost(2);
+    const chosen = planCp('dispatch', mask, 8, lay, shape);
+    for (const exchange of ['relay', 'direct']) {
+      const alone = planCp('dispatch', mask, 8, { ...lay, exchange, steps: 'overlap' }, shape);
+      expect(cost(chosen, 'fwd')).toBeLessThanOrEqual(cost(alone, 'fwd') + 1e-9);
+      expect(cost(chosen, 'bwd')).toBeLessThanOrEqual(cost(alone, 'bwd') + 1e-9);
+    }
+  });
+});
+
+describe('dispatch form by cost: a forward and a backward of two schemes (dense masks)', () => {
+  const mask = sharedMask(generateMask('causal', 1024, { seed: 0 }));
+
+  it('ring forward + all-gather backward when the model prefers each there: pattern=ring_allgather, checker ok, matches the reference', async () => {
+    const cost: PlanCost = (p, d) => (p.layout.pattern === (d === 'fwd' ? 'ring' : 'allgather') ? 1 : 3);
+    const p = planCp('dispatch', mask, 4, {}, SHAPE, { cost });
+    expect(p.layout).toEqual({ pattern: 'ring_allgather' });
+    expect(checkPlan(p, mask)).toEqual([]);
+    expect((await matchesReference(p, mask)).exceedsTolerance).toBe(false);
+    expect(planCp('dispatch', mask, 4, p.layout, SHAPE, { cost: never })).toEqual(p);
+  });
+
+  it('a preferred pair that cannot share a plan (all-gather forward + ring backward) falls back to the cheapest single plan', () => {
+    const cost: PlanCost = (p, d) => (p.layout.pattern === (d === 'fwd' ? 'allgather' : 'ring') ? 1 : p.layout.pattern === 'usp' ? 1.5 : 3); // usp 3 < ring or allgather alone 4 < the pair 2
+    expect(planCp('dispatch', mask, 4, {}, SHAPE, { cost }).layout).toEqual({ pattern: 'usp' });
+  });
+});
+
+describe('the NIC bound that prunes direct routes is a lower bound of the simulated time', () => {
+  it.each(['full_document', 'causal_document'])('%s, P = 16 over nodes of 4, direct routes, both step forms', (family) => {
+    const shape: CpShape = { headsQ: 32, headsKv: 8, headDim: 128, dtypeBytes: 2 };
+    const mask = sharedMask(generateMask(family, 16 * 2048, { seed: 1 }));
+    const G = 4;
+    const cost = defaultPlanCost(G);
+    for (const steps of ['overlap', 'one']) {
+      const p = planCp('dispatch', mask, 16, { sharding: 'documents', node: G, exchange: 'direct', steps }, shape);
+      // Key bytes each rank receives / sends across nodes in the forward (the direct fetch).
+      const got = new Array<number>(16).fill(0);
+      const sent = new Array<number>(16).fill(0);
+      for (const rp of p.ranks) {
+        const bytes = new Map(rp.buffers.map((b) => [b.name, b.bytes]));
+        for (const st of rp.forward)
+          if (st.kind === 'p2p')
+            for (const op of st.ops)
+              if (Math.floor(op.peer / G) !== Math.floor(rp.rank / G)) (op.op === 'recv' ? got : sent)[rp.rank] += bytes.get(op.buf)!;
+      }
+      const g = Math.max(...got);
+      const s = Math.max(...sent);
+      expect(g).toBeGreaterThan(0);
+      expect(cost(p, 'fwd')).toBeGreaterThanOrEqual(Math.max(g, s) / cost.ibBytesPerMs!);
+      expect(cost(p, 'bwd')).toBeGreaterThanOrEqual(Math.max(2 * g, s) / cost.ibBytesPerMs!);
+    }
+  });
+});

@@ -19,7 +19,8 @@
 //    it owns, split by owner. Batched p2p moves exactly those ranges, then one attention step
 //    covers all of them (concatenated); when every rank needs everything it is an all-gather
 //    instead. Routes (layout `exchange`, dispatch-routes.ts): direct (one batch, during the local
-//    step), or relay (auto: when it at least halves the busiest NIC's load): keys from another
+//    step), or relay (chosen by cost per direction for document placements; for granule ones
+//    when it at least halves the busiest NIC's load): keys from another
 //    node cross InfiniBand once per node, to one relay rank that forwards them to the others
 //    over NVLink (a second batch, during the local step), and an owner's messages to other
 //    nodes leave through its node's NICs (egress helpers). Backward fetches again, computes the
@@ -28,10 +29,13 @@
 //    at most three attention steps per direction (local or its two head halves, remote),
 //    whatever the placement.
 // 3. Form, by cost (plan-cost.ts: the slowest rank's simulated forward + backward, with the
-//    caller's cost model or a generic one): within one node (direct routes) each direction runs
-//    `steps=one` or `overlap`, whichever costs less; dense masks without documents (full, causal)
-//    take the cheapest of this plan and other schemes' plans under dispatch's name (layout
-//    `pattern`: loongtrain's ring, usp, ulysses, ring_allgather). An explicit layout key
+//    caller's cost model or a generic one): each direction on direct routes runs `steps=one` or
+//    `overlap`, whichever costs less; document placements over several nodes take relays or
+//    direct routes per direction (a forward and a backward of two forms over one placement:
+//    splice.ts), direct ones bounded by their busiest NIC before they are simulated; dense masks
+//    without documents (full, causal) take the cheapest of this plan and other schemes' plans
+//    under dispatch's name (layout `pattern`: loongtrain's ring, usp, ulysses, ring_allgather,
+//    or a forward and a backward of two of them: dispatch-pattern.ts). An explicit layout key
 //    overrides the choice, and the plan's layout records it.
 import type { Range } from '../../mask/types.js';
 import type { CpLayout, CpShape, Plan, PlanCost, Planner } from '../types.js';
@@ -41,38 +45,24 @@ import { tileOrder } from './doc-order.js';
 import { documentUnits, placeDocuments } from './doc-place.js';
 import { nodeOrder } from './doc-nodes.js';
 import { buildDispatch } from './dispatch-build.js';
-import { directRoutes, interNodePeak, relayRoutes } from './dispatch-routes.js';
+import { directRoutes, interNodePeak, relayRoutes, type Routes } from './dispatch-routes.js';
+import { splicePlans } from './splice.js';
 import { fetchSets, fetchTokens, granulePlacement, imbalanceOf, layoutNumber } from './dispatch-granules.js';
 import { checkLayoutKeys, checkShape, checkSquare, checkWorld, layoutEnum, layoutInt, type LayoutParam } from './common.js';
 import { badInput } from '../../errors.js';
 import { maskArea } from '../../mask/slices.js';
-import * as loongtrain from './loongtrain.js';
-import * as ringAllgather from './ring_allgather.js';
-import * as ulysses from './ulysses.js';
-import * as usp from './usp.js';
-import { defaultPlanCost, stepCost } from './plan-cost.js';
-import { AttnbenchError } from '../../errors.js';
+import { borrowed, cheapestPattern, PATTERNS } from './dispatch-pattern.js';
+import { defaultPlanCost, memoCost, stepCost } from './plan-cost.js';
 
 const SHARDING_MODES = ['auto', 'documents', 'granules', 'contiguous', 'chunked', 'chunked_local'] as const;
 const SPLIT_MODES = ['fill', 'zigzag'] as const;
 const COMM_MODES = ['auto', 'p2p', 'all_gather'] as const;
-const EXCHANGE_MODES = ['auto', 'direct', 'relay'] as const;
-const PATTERNS = ['auto', 'own', 'ring', 'usp', 'ulysses', 'allgather'] as const;
+/** exchange: both directions, or `<forward>_<backward>`. */
+const EXCHANGE_MODES = ['auto', 'direct', 'relay', 'relay_direct', 'direct_relay'] as const;
 /** steps: both directions, or `<forward>_<backward>`. */
 const STEPS_MODES = ['auto', 'one', 'overlap', 'one_overlap', 'overlap_one'] as const;
-type Pattern = Exclude<(typeof PATTERNS)[number], 'auto' | 'own'>;
 type Steps = Exclude<(typeof STEPS_MODES)[number], 'auto'>;
 const stepsOf = (fwd: boolean, bwd: boolean): Steps => (fwd === bwd ? (fwd ? 'one' : 'overlap') : fwd ? 'one_overlap' : 'overlap_one');
-
-/** Another scheme's plan with its defaults, under dispatch's name (layout {pattern}). */
-function borrowed(p: Pattern, mask: Mask, P: number, shape: CpShape): Plan {
-  const plan =
-    p === 'ring' ? loongtrain.plan(mask, P, {}, shape)
-    : p === 'usp' ? usp.plan(mask, P, {}, shape)
-    : p === 'ulysses' ? ulysses.plan(mask, P, P > shape.headsKv ? { replicate_kv: 1 } : {}, shape)
-    : ringAllgather.plan(mask, P, {}, shape);
-  return { ...plan, scheme: 'dispatch', layout: { pattern: p } };
-}
 
 export const params: readonly LayoutParam[] = [
   {
@@ -93,15 +83,15 @@ export const params: readonly LayoutParam[] = [
     kind: 'enum',
     values: PATTERNS,
     description:
-      "own (this placement and fetch), ring (loongtrain's head x context double ring with its defaults: every hop overlaps a step of compute), usp, ulysses (K/V replicated past the KV heads), allgather (ring_allgather's plan with its defaults) or auto (default: for masks without documents that cover at least a quarter of S x S, when no other layout key is given, the cheapest of own and the others by the cost model (plan-cost.ts); else own)",
+      "own (this placement and fetch), ring (loongtrain's head x context double ring with its defaults: every hop overlaps a step of compute), usp, ulysses (K/V replicated past the KV heads), allgather (ring_allgather's plan with its defaults) <forward>_<backward> of two of those that share a placement and whose backward reads no saved activation (ring_allgather, usp_allgather: splice.ts) or auto (default: for masks without documents that cover at least a quarter of S x S, when no other layout key is given, the cheapest of own and the others by the cost model (plan-cost.ts), or the fastest forward's and the fastest backward's pair where they share a plan; else own)",
   },
-  { key: 'exchange', kind: 'enum', values: EXCHANGE_MODES, description: 'p2p routes of the K/V exchange: direct (every rank fetches from every owner), relay (keys from another node cross InfiniBand once per node, to one relay rank that forwards them over NVLink: dispatch-routes.ts) or auto (default: relay when it at least halves the most key tokens a rank sends or receives across nodes, else direct)' },
+  { key: 'exchange', kind: 'enum', values: EXCHANGE_MODES, description: 'p2p routes of the K/V exchange: direct (every rank fetches from every owner), relay (keys from another node cross InfiniBand once per node, to one relay rank that forwards them over NVLink: dispatch-routes.ts), relay_direct / direct_relay (forward / backward differ) or auto (default: document placements over several nodes: per direction the cheaper by the cost model (plan-cost.ts), direct routes skipped where their busiest NIC alone takes longer than the relays; granule placements: relay when it at least halves the most key tokens a rank sends or receives across nodes, else direct)' },
   {
     key: 'steps',
     kind: 'enum',
     values: STEPS_MODES,
     description:
-      "one (the exchange first, then ONE attention step per direction over the rank's rows against its own K/V and what it received, concatenated: no merge; direct routes only), overlap (the local step runs during the exchange, then a remote step and a merge), one_overlap / overlap_one (forward / backward differ) or auto (default: with direct routes and p2p (within one node), per direction the cheaper of one and overlap by the cost model (plan-cost.ts); else overlap)",
+      "one (the exchange first, then ONE attention step per direction over the rank's rows against its own K/V and what it received, concatenated: no merge; direct routes only), overlap (the local step runs during the exchange, then a remote step and a merge), one_overlap / overlap_one (forward / backward differ) or auto (default: with p2p, per direction on direct routes the cheaper of one and overlap by the cost model (plan-cost.ts); relayed directions overlap)",
   },
   { key: 'max_token_ratio', kind: 'number', description: 'largest tokens per rank / mean (default 1.5 for documents, 2 for chunked, none for contiguous)' },
 ];
@@ -116,8 +106,8 @@ export const plan: Planner = (mask, world, layout, shape, opts) => {
   if (S < P) throw badInput(`dispatch: seqlen ${S} is smaller than world ${P} (every rank needs at least one token)`);
   const pattern = layoutEnum('dispatch', layout, 'pattern', PATTERNS, 'auto');
   const G = layoutInt('dispatch', layout, 'node', 8, 1);
-  let cost: PlanCost | undefined = opts?.cost;
-  const costOf = () => (cost ??= defaultPlanCost(G));
+  let cost: PlanCost | undefined;
+  const costOf = () => (cost ??= memoCost(opts?.cost ?? defaultPlanCost(G)));
   if (pattern !== 'auto' && pattern !== 'own') {
     for (const k of Object.keys(layout)) if (k !== 'pattern') throw badInput(`dispatch: layout ${k} does not apply with pattern=${pattern} (that scheme's defaults)`);
     return borrowed(pattern, mask, P, shape);
@@ -130,20 +120,7 @@ export const plan: Planner = (mask, world, layout, shape, opts) => {
   if (pattern === 'auto' && Object.keys(layout).length === 0 && P > 1) {
     const area = maskArea(mask);
     if (area >= 0.25 * S * S && documentUnits(idx, 0).length <= 1) {
-      let best = planOwn(mask, P, layout, shape, idx, G, costOf);
-      let bestCost = stepCost(costOf(), best);
-      for (const p of ['ring', 'usp', 'ulysses', 'allgather'] as const) {
-        let c: Plan;
-        try {
-          c = borrowed(p, mask, P, shape);
-        } catch (e) {
-          if (e instanceof AttnbenchError) continue; // not plannable here (e.g. ulysses past the heads)
-          throw e;
-        }
-        const x = stepCost(costOf(), c);
-        if (x < bestCost) [best, bestCost] = [c, x];
-      }
-      return best;
+      return cheapestPattern(planOwn(mask, P, layout, shape, idx, G, costOf), mask, P, shape, costOf());
     }
   }
   return planOwn(mask, P, layout, shape, idx, G, costOf);
@@ -157,14 +134,21 @@ export const plan: Planner = (mask, world, layout, shape, opts) => {
  */
 function planOwn(mask: Mask, P: number, layout: CpLayout, shape: CpShape, idx: AreaIndex, G: number, costOf: () => PlanCost): Plan {
   const mode = layoutEnum('dispatch', layout, 'sharding', SHARDING_MODES, 'auto');
-  if (layout.split !== undefined || (mode !== 'auto' && mode !== 'documents')) return planPlaced(mask, P, layout, shape, idx, G, costOf);
-  const zigzag = planPlaced(mask, P, { ...layout, split: 'zigzag' }, shape, idx, G, costOf);
-  if (zigzag.layout.sharding !== 'documents') return zigzag; // no document placement: split does not apply (nor is it recorded)
-  const fill = planPlaced(mask, P, { ...layout, split: 'fill' }, shape, idx, G, costOf);
-  return fill.layout.sharding === 'documents' && stepCost(costOf(), fill) < stepCost(costOf(), zigzag) ? fill : zigzag;
+  if (layout.split !== undefined || (mode !== 'auto' && mode !== 'documents')) return planPlaced(mask, P, layout, shape, idx, G, costOf, false);
+  // One choice at a time (not the joint optimum): the split with relays wherever direct routes are
+  // an alternative (the exchange below), then the routes for that split only.
+  const refined = (p: Plan) => REFINE.get(p)?.() ?? p;
+  const zigzag = planPlaced(mask, P, { ...layout, split: 'zigzag' }, shape, idx, G, costOf, true);
+  if (zigzag.layout.sharding !== 'documents') return refined(zigzag); // no document placement: split does not apply (nor is it recorded)
+  const fill = planPlaced(mask, P, { ...layout, split: 'fill' }, shape, idx, G, costOf, true);
+  return refined(fill.layout.sharding === 'documents' && stepCost(costOf(), fill) < stepCost(costOf(), zigzag) ? fill : zigzag);
 }
 
-function planPlaced(mask: Mask, P: number, layout: CpLayout, shape: CpShape, idx: AreaIndex, G: number, costOf: () => PlanCost): Plan {
+/** A plan planned with relays where direct routes were an alternative -> the choice among them (planOwn). */
+const REFINE = new WeakMap<Plan, () => Plan>();
+
+/** `defer`: where the routes are a choice, return the relayed plan and register the choice in REFINE. */
+function planPlaced(mask: Mask, P: number, layout: CpLayout, shape: CpShape, idx: AreaIndex, G: number, costOf: () => PlanCost, defer: boolean): Plan {
   const S = mask.seqlenQ;
   const mode = layoutEnum('dispatch', layout, 'sharding', SHARDING_MODES, 'auto');
   const commMode = layoutEnum('dispatch', layout, 'comm', COMM_MODES, 'auto');
@@ -212,36 +196,141 @@ function planPlaced(mask: Mask, P: number, layout: CpLayout, shape: CpShape, idx
   const everyone = need.every((m, r) => m.size === P - 1 && [...m].every(([s, rs]) => rangesLength(rs) === rangesLength(owned[s])));
   const comm = commMode === 'auto' ? (everyone && P > 1 ? 'all_gather' : 'p2p') : commMode;
   const exMode = layoutEnum('dispatch', layout, 'exchange', EXCHANGE_MODES, 'auto');
-  // auto: relays when they at least halve the busiest NIC's load (an extra NVLink phase costs a
-  // synchronisation: block_causal_document at P = 64 moved 1.5x fewer bytes over its busiest NIC
-  // with relays, and its simulated forward fell from 343 to 277 TFLOP/s per GPU).
   const stepsMode = layoutEnum('dispatch', layout, 'steps', STEPS_MODES, 'auto');
   const given = stepsMode === 'auto' ? null : { fwd: stepsMode.startsWith('one'), bwd: stepsMode.endsWith('one') };
-  if (given && (given.fwd || given.bwd) && exMode === 'relay') throw badInput('dispatch: steps=one takes direct routes only (exchange=relay forwards during the local step)');
-  let routes = directRoutes(need);
-  let exchange: 'direct' | 'relay' = 'direct';
-  if (comm === 'p2p' && G > 1 && P > G && exMode !== 'direct' && !(given && (given.fwd || given.bwd))) {
-    const relay = relayRoutes(need, G);
-    if (exMode === 'relay' || interNodePeak(relay, G) < 0.5 * interNodePeak(routes, G)) [routes, exchange] = [relay, 'relay'];
+  // Routes per direction (each a choice where the list has two).
+  const multi = comm === 'p2p' && G > 1 && P > G;
+  const direct = directRoutes(need);
+  let relay: Routes | null = null;
+  const relayR = () => (relay ??= relayRoutes(need, G));
+  let routeSet: { fwd: Route[]; bwd: Route[] };
+  if (!multi || exMode === 'direct') routeSet = { fwd: ['direct'], bwd: ['direct'] };
+  else if (exMode !== 'auto') {
+    const [f, b = f] = exMode.split('_') as Route[];
+    routeSet = { fwd: [f], bwd: [b] };
+  } else if (given && (given.fwd || given.bwd)) routeSet = { fwd: ['direct'], bwd: ['direct'] };
+  else if (placed.used.sharding === 'documents') routeSet = { fwd: ['relay', 'direct'], bwd: ['relay', 'direct'] };
+  else {
+    // Granule placements (full, causal, windows: every rank fetches from most others) keep the
+    // rule: relays when they at least halve the busiest NIC's load. Measured: relays were 8-20%
+    // faster on causal at P = 16-128 (H100 flex), and direct routes at P = 1024 (about P^2 / 2
+    // messages) took 116 s to build and simulate (README CP section).
+    const r: Route = interNodePeak(relayR(), G) < 0.5 * interNodePeak(direct, G) ? 'relay' : 'direct';
+    routeSet = { fwd: [r], bwd: [r] };
   }
+  for (const d of ['fwd', 'bwd'] as const)
+    if (given?.[d] && !routeSet[d].includes('direct')) throw badInput('dispatch: steps=one takes direct routes only (exchange=relay forwards during the local step)');
   // Document placements: each rank's remote-reading pieces first, tile-aligned (doc-order.ts).
   const order = placed.used.sharding === 'documents' ? owned.map((own) => tileOrder(idx, own, units0 ??= documentUnits(idx, 0))) : null;
-  // steps auto: with p2p over direct routes, per direction the cheaper of one and overlap (the
-  // same messages; over several nodes `one` would give up the relays: simulated P = 16-64 7-62%
-  // slower on the H100 flex curves, README CP section, so it is a candidate only where the
-  // routes are direct anyway). The layout records steps wherever it was a choice. A granule
-  // sharding named in the layout keeps the overlapped form unless steps is given too, so layouts
-  // recorded before this choice (the measured H200 rows) replay as they ran.
+  // steps, per direction on direct routes: given, else (p2p) the cheaper of one and overlap. A
+  // granule sharding named in the layout keeps the overlapped form unless steps is given too, so
+  // layouts recorded before this choice (the measured H200 rows) replay as they ran. Relayed
+  // directions run overlap (the relays forward during the local step).
   const named = mode !== 'auto' && mode !== 'documents';
-  const choose = !given && !named && comm === 'p2p' && exchange === 'direct';
-  const base = { ...placed.used, comm, ...(exchange === 'relay' ? { exchange, node: G } : {}) };
-  const build = (one: { fwd: boolean; bwd: boolean }) =>
-    buildDispatch(mask, P, given || choose ? { ...base, steps: stepsOf(one.fwd, one.bwd) } : base, shape, idx, owned, need, comm, order, routes, one);
-  if (!choose) return build(given ?? { fwd: false, bwd: false });
+  const chooseSteps = !given && !named && comm === 'p2p';
+  const formsOf = (d: Dir): Form[] =>
+    routeSet[d].flatMap((rt): Form[] => (rt === 'relay' ? [{ route: 'relay', one: false }] : given ? [{ route: 'direct', one: given[d] }] : chooseSteps ? [{ route: 'direct', one: false }, { route: 'direct', one: true }] : [{ route: 'direct', one: false }]));
+  const forms = { fwd: formsOf('fwd'), bwd: formsOf('bwd') };
+  const layoutOf = (f: Form, b: Form): CpLayout => {
+    const out: Record<string, number | string> = { ...placed.used, comm };
+    const routeChoice = multi && (exMode !== 'auto' || forms.fwd.some((x) => x.route === 'relay') || forms.bwd.some((x) => x.route === 'relay'));
+    // exchange: recorded wherever relays were an option (so a replay needs no cost model).
+    if (routeChoice) {
+      out.exchange = f.route === b.route ? f.route : `${f.route}_${b.route}`;
+      if (f.route === 'relay' || b.route === 'relay') out.node = G;
+    }
+    // steps: recorded where given or chosen on a direct direction (a relay-only plan has none).
+    if ((given || chooseSteps) && (f.route === 'direct' || b.route === 'direct')) out.steps = stepsOf(f.one, b.one);
+    return out;
+  };
+  const build = (rt: Route, one: { fwd: boolean; bwd: boolean }, lay: CpLayout) =>
+    buildDispatch(mask, P, lay, shape, idx, owned, need, comm, order, rt === 'relay' ? relayR() : direct, one);
+  /** The plan running `f` forward and `b` backward (one build, or a splice of two over the same placement). */
+  const assemble = (f: Form, b: Form, built?: (x: Form, y: Form) => Plan | undefined): Plan => {
+    const lay = layoutOf(f, b);
+    if (f.route === b.route) {
+      const p = built?.(f, b);
+      return p ? { ...p, layout: lay } : build(f.route, { fwd: f.one, bwd: b.one }, lay);
+    }
+    const pf = built?.(f, f) ?? build(f.route, { fwd: f.one, bwd: f.one }, lay);
+    const pb = built?.(b, b) ?? build(b.route, { fwd: b.one, bwd: b.one }, lay);
+    const p = splicePlans(pf, pb, lay);
+    if (!p) throw new Error('internal: dispatch forms over one placement did not splice');
+    return p;
+  };
+  if (forms.fwd.length === 1 && forms.bwd.length === 1) return assemble(forms.fwd[0], forms.bwd[0]);
+  // By cost, per direction (plan-cost.ts): every form built once over both directions, each
+  // direction simulated only for the forms it may take. Direct routes over several nodes are
+  // bounded first (nicTokens), and a direction whose bound is no less than the relays' simulated
+  // time does not simulate (nor, when neither does, build) the direct forms.
+  const plans = new Map<string, Plan>();
+  const keyOf = (x: Form) => `${x.route}:${x.one}`;
+  const planOf = (x: Form) => {
+    let p = plans.get(keyOf(x));
+    if (!p) plans.set(keyOf(x), (p = build(x.route, { fwd: x.one, bwd: x.one }, layoutOf(x, x))));
+    return p;
+  };
+  const relayed: Form = { route: 'relay', one: false };
+  if (defer && forms.fwd.some((x) => x.route === 'relay') && forms.bwd.some((x) => x.route === 'relay')) {
+    const p = assemble(relayed, relayed);
+    plans.set(keyOf(relayed), p);
+    REFINE.set(p, () => choose());
+    return p;
+  }
+  return choose();
+  function choose(): Plan {
   const cost = costOf();
-  const over = build({ fwd: false, bwd: false });
-  const one = build({ fwd: true, bwd: true });
-  const fwd = cost(one, 'fwd') < cost(over, 'fwd');
-  const bwd = cost(one, 'bwd') < cost(over, 'bwd');
-  return fwd === bwd ? (fwd ? one : over) : build({ fwd, bwd });
+  const best: Partial<Record<Dir, { form: Form; ms: number }>> = {};
+  const nic = multi && cost.ibBytesPerMs ? nicTokens(need, G) : null;
+  for (const d of ['fwd', 'bwd'] as const) {
+    if (forms[d].length === 1) {
+      best[d] = { form: forms[d][0], ms: NaN };
+      continue;
+    }
+    const relayMs = forms[d].some((x) => x.route === 'relay') ? cost(planOf({ route: 'relay', one: false }), d) : Infinity;
+    let pick: { form: Form; ms: number } = { form: forms[d][0], ms: relayMs };
+    const bound = nic ? (Math.max(d === 'fwd' ? nic.got : 2 * nic.got, nic.sent) * kvTokenBytes(shape)) / cost.ibBytesPerMs! : 0;
+    if (bound < relayMs)
+      for (const x of forms[d]) {
+        if (x.route === 'relay') continue;
+        const ms = cost(planOf(x), d);
+        if (ms < pick.ms) pick = { form: x, ms };
+      }
+    best[d] = pick;
+  }
+  return assemble(best.fwd!.form, best.bwd!.form, (x, y) => (keyOf(x) === keyOf(y) ? plans.get(keyOf(x)) : undefined));
+  }
 }
+
+type Dir = 'fwd' | 'bwd';
+type Route = 'direct' | 'relay';
+/** One direction's form: its routes, and whether it runs one attention step (direct routes only). */
+interface Form {
+  readonly route: Route;
+  readonly one: boolean;
+}
+/**
+ * Direct routes' key tokens across nodes of G: the most one rank receives (`got`) and sends
+ * (`sent`). Each crosses the rank's one NIC, so at the NIC's rate they bound a direction's time:
+ * forward >= max(got, sent); backward >= max(2 got, sent), since a rank fetches every remote key
+ * before its remote step (both forms) and returns their gradients after it, over the same NIC.
+ * (The owner's side gets no factor 2: its gradients may come back while it still sends.)
+ */
+function nicTokens(need: readonly Map<number, Range[]>[], G: number): { got: number; sent: number } {
+  const sent = new Float64Array(need.length);
+  let got = 0;
+  need.forEach((m, r) => {
+    let g = 0;
+    for (const [s, rs] of m) {
+      if (Math.floor(s / G) === Math.floor(r / G)) continue;
+      const t = rangesLength(rs);
+      g += t;
+      sent[s] += t;
+    }
+    got = Math.max(got, g);
+  });
+  return { got, sent: Math.max(0, ...sent) };
+}
+
+/** Bytes of one token's K and V. */
+const kvTokenBytes = (shape: CpShape) => 2 * shape.headsKv * shape.headDim * shape.dtypeBytes;

@@ -97,6 +97,8 @@ export const SCHEMES: readonly SchemeDef[] = [
       { sharding: 'contiguous' },
       { sharding: 'chunked' },
       { comm: 'all_gather' },
+      { sharding: 'documents', node: 2, exchange: 'relay_direct' },
+      { pattern: 'ring_allgather' },
     ],
   },
 ];

@@ -1,5 +1,6 @@
 // Properties of the issue-14 placements the scheme registry's layout lists do not reach: the
-// ring-level doc_zigzag of usp / loongtrain (U > 1) and dispatch's node-aware rank order (P > G).
+// ring-level doc_zigzag of usp / loongtrain (U > 1), dispatch's node-aware rank order (P > G) and
+// its per-direction exchange routes (a relayed forward with a direct backward and vice versa: splice.ts).
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { AttnbenchError } from '../../errors.js';
@@ -25,6 +26,8 @@ const LAYOUTS: readonly [string, number, CpLayout][] = [
   ['dispatch', 8, { sharding: 'granules', exchange: 'relay', node: 2 }],
   ['dispatch', 8, { sharding: 'documents', steps: 'one', node: 4 }],
   ['dispatch', 4, { sharding: 'documents', steps: 'one' }],
+  ['dispatch', 8, { sharding: 'documents', node: 2, exchange: 'relay_direct' }],
+  ['dispatch', 8, { sharding: 'documents', node: 4, exchange: 'direct_relay', steps: 'one_overlap' }],
 ];
 
 const arbCase = fc

@@ -11,13 +11,17 @@
 import type { Direction } from '../../results/schema.js';
 import { resolveCluster, type Cluster } from '../../sim/hardware.js';
 import { curveMs, type KernelCall, type KernelCurve, type KernelModel } from '../../sim/kernel-model.js';
+import { gbpsToBytesPerMs } from '../../sim/network.js';
 import { PairsCache, simulatePlan } from '../../sim/simulate.js';
 import type { Plan, PlanCost } from '../types.js';
 
 /** The simulated slowest rank's time (ms) of `plan` in `direction` on `cluster` with `kernels`. */
 export function simPlanCost(cluster: Cluster, kernels: KernelModel, opts: { readonly dtype?: string; readonly overlap?: boolean } = {}): PlanCost {
   const cache = new PairsCache(); // step masks by content: candidates and directions share most
-  return (plan: Plan, direction: Direction) => simulatePlan(plan, cluster, kernels, { direction, ...opts }, cache).makespanMs;
+  // A rank's messages between nodes cross its one NIC (network.ts nicOf), each link direction at
+  // most at its bandwidth x efficiency: no flow is faster.
+  const ibBytesPerMs = gbpsToBytesPerMs(cluster.ib.bandwidthGBps * cluster.ib.efficiency);
+  return Object.assign((plan: Plan, direction: Direction) => simulatePlan(plan, cluster, kernels, { direction, ...opts }, cache).makespanMs, { ibBytesPerMs });
 }
 
 const GENERIC = {
@@ -58,6 +62,17 @@ export function genericKernelModel(cluster: Cluster): KernelModel {
 export function defaultPlanCost(node: number): PlanCost {
   const cluster = resolveCluster('h100', { gpusPerNode: node });
   return simPlanCost(cluster, genericKernelModel(cluster));
+}
+
+/** `c` remembering each (plan object, direction) it was asked (a planner asks again while it compares). */
+export function memoCost(c: PlanCost): PlanCost {
+  const seen = new WeakMap<Plan, { fwd?: number; bwd?: number }>();
+  const memo = (plan: Plan, direction: Direction) => {
+    let m = seen.get(plan);
+    if (!m) seen.set(plan, (m = {}));
+    return (m[direction] ??= c(plan, direction));
+  };
+  return c.ibBytesPerMs === undefined ? memo : Object.assign(memo, { ibBytesPerMs: c.ibBytesPerMs });
 }
 
 /** One training step: forward + backward of the slowest rank. */
