@@ -27,7 +27,14 @@ except ImportError:  # pure-python users (py_ref, CP plan logic, CI without torc
 
 BIG = 1 << 40  # "unbounded" diagonal offset
 KINDS = SLICE_KINDS  # wire codes: 0 full, 1 causal, 2 invcausal, 3 bicausal
-LINEAR_MAX = 4  # up to this many slices per interval the predicate scans them instead of bisecting
+# Up to this many slices per interval the predicate scans them instead of bisecting. Was 4: CP
+# steps over zigzag-gathered keys reach 5 on causal/full_document at P = 8 (a long document's keys
+# arrive in several pieces), took the bisection, and flex failed to compile on an H100 (2026-12-05,
+# results/h100/cp/issue13-paper_cp_p8.jsonl: "No valid triton configs ... Required: 1183744" bytes
+# of shared memory) for ring_allgather, usp and loongtrain. The scan's loads depend on the row only;
+# the scan is unrolled to the mask's own maximum, so masks with <= 4 per interval are unchanged.
+# 16 is not yet run on a GPU (next device call: issue13.sh call10's paper_cp_p8 step).
+LINEAR_MAX = 16
 
 
 # --- pure python ----------------------------------------------------------------------------------
