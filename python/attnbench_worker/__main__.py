@@ -77,8 +77,9 @@ def _dispatch(a):
         print("[]")
         return 0
     if a.cmd == "serve":
-        from .serve import serve
+        from .serve import end_with_parent, serve
 
+        end_with_parent()
         return serve(a.group)
     if a.cmd == "run":
         from .filemode import run_file

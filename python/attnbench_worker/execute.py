@@ -54,6 +54,8 @@ def run_job(job, process_group, base_dir=None):
         r = protocol.result_for(job, "error", protocol.one_line(e))
     except Fatal as e:
         r = protocol.result_for(job, "error", protocol.one_line(e), fatal=True)
+    except MemoryError as e:  # host memory (a device OOM is classified by the torch / jax runners)
+        r = protocol.result_for(job, "oom", protocol.one_line(f"MemoryError: {e}"))
     except Exception as e:  # noqa: BLE001 - any other failure is this case's error
         r = protocol.result_for(job, "error", protocol.one_line(f"{type(e).__name__}: {e}"))
     r["wallMs"] = (time.perf_counter() - t0) * 1e3

@@ -108,7 +108,7 @@ def _err(x, r):
 def _classify(e):
     msg = protocol.one_line(f"{type(e).__name__}: {e}")
     text = str(e)
-    if "RESOURCE_EXHAUSTED" in text or "out of memory" in text.lower():
+    if isinstance(e, MemoryError) or "RESOURCE_EXHAUSTED" in text or "out of memory" in text.lower():
         return "oom", msg
     return "error", msg
 

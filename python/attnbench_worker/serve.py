@@ -6,7 +6,10 @@ anything a library prints (Triton, inductor, JAX) cannot corrupt the stream.
 
 import json
 import os
+import signal
 import sys
+import threading
+import time
 
 from . import PROTOCOL_VERSION, kernels, protocol
 from .env import environment
@@ -18,6 +21,26 @@ def _protocol_stream():
     os.dup2(2, 1)
     sys.stdout = sys.stderr
     return os.fdopen(fd, "w", buffering=1, encoding="utf-8")
+
+
+def end_with_parent(interval_s=0.5):
+    """Ends this worker when the process that started it is gone.
+
+    A client killed with -9 while a job runs closes our stdin, but the loop only reads it after the
+    job: a hung or long job would keep the worker (and the GPU memory it holds) alive with no one to
+    read its result, and a resumed sweep would start beside it. The clients (TypeScript, file mode)
+    start the worker in its own session, so its process group holds it and its compiler children.
+    """
+    parent = os.getppid()
+
+    def watch():
+        while os.getppid() == parent:
+            time.sleep(interval_s)
+        if os.getpgid(0) == os.getpid():
+            os.killpg(os.getpid(), signal.SIGKILL)
+        os._exit(3)
+
+    threading.Thread(target=watch, name="end-with-parent", daemon=True).start()
 
 
 def serve(group, stdin=None):

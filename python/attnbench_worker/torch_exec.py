@@ -81,7 +81,7 @@ def classify(e):
     """(status, message, fatal) for an exception raised by a kernel or the runner."""
     msg = protocol.one_line(f"{type(e).__name__}: {e}")
     text = str(e)
-    if isinstance(e, torch.cuda.OutOfMemoryError) or any(p in text for p in OOM_PATTERNS):
+    if isinstance(e, (torch.cuda.OutOfMemoryError, MemoryError)) or any(p in text for p in OOM_PATTERNS):
         return "oom", msg, False
     if any(p in text for p in FATAL_PATTERNS):
         return "error", msg, True

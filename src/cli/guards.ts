@@ -58,7 +58,7 @@ export const RESULT_OUTS: Readonly<Record<string, string>> = {
  * such lines settle nothing), would bury new rows in a file no reader accepts. A torn last line
  * (no newline: a killed run) is fine; the writer repairs it.
  */
-export function checkResultsOut(file: string, flag: string): void {
+export function checkResultsOut(file: string, flag: string, externalKernels = false): void {
   let st: fs.Stats;
   try {
     st = fs.statSync(file);
@@ -68,7 +68,10 @@ export function checkResultsOut(file: string, flag: string): void {
   if (!st.isFile() || st.size === 0) return;
   const text = fs.readFileSync(file, 'utf8');
   const lastLine = text.split('\n').length;
-  const errors = parseResultJsonl(text, file).errors.filter((e) => text.endsWith('\n') || e.line !== lastLine);
+  // With --kernel-module, rows of its kernels are ours: their ids are registered only after this check (python describes them).
+  const errors = parseResultJsonl(text, file).errors.filter(
+    (e) => (text.endsWith('\n') || e.line !== lastLine) && !(externalKernels && /^not a result row: kernel: unknown kernel '[^']*'.*--kernel-module\)$/.test(e.message)),
+  );
   if (errors.length)
     throw badInput(`${flag} '${file}' is not a results file of attnbench: ${formatLineError(errors[0])}${errors.length > 1 ? ` (+${errors.length - 1} more bad lines)` : ''}; pick another ${flag} or move it away`);
 }
@@ -122,7 +125,9 @@ export function checkCommand(cmd: Command): void {
   const given = (k: string) => o[k] !== undefined && o[k] !== false && cmd.getOptionValueSource(k) !== 'default';
   for (const [a, b] of NEEDS[name] ?? []) if (given(a) && !given(b)) throw usage(`${flagOf(a)} needs ${flagOf(b)}`);
   for (const [a, b] of CONFLICTS[name] ?? []) if (given(a) && given(b)) throw usage(`${flagOf(a)} and ${flagOf(b)} cannot be given together`);
-  const lock = checkOptions(name, o);
+  let root = cmd;
+  while (root.parent) root = root.parent;
+  const lock = checkOptions(name, o, ((root.opts() as { kernelModule?: string[] }).kernelModule ?? []).length > 0);
   if (lock) commandLocks.push(lock);
 }
 
@@ -131,7 +136,7 @@ export function checkCommand(cmd: Command): void {
  * budgets, and the --out lock, returned (the caller releases it). `attnbench run` calls the
  * commands' functions through this, so a stage gets the same checks as the command typed.
  */
-export function checkOptions(name: string, o: Readonly<Record<string, unknown>>): Lock | undefined {
+export function checkOptions(name: string, o: Readonly<Record<string, unknown>>, externalKernels = false): Lock | undefined {
   if (o.list || o.listPresets) return undefined; // listings write nothing
   const paths = { ...(PATH_OPTIONS[name] ?? {}) };
   // File mode: with --ingest, --plan-dir is where the jobs were planned (read, not written).
@@ -148,7 +153,7 @@ export function checkOptions(name: string, o: Readonly<Record<string, unknown>>)
   const lockAttr = OUT_LOCKS[name];
   const planOnly = o.planDir !== undefined && o.ingest === undefined;
   const rowsAttr = RESULT_OUTS[name];
-  if (rowsAttr && typeof o[rowsAttr] === 'string' && !planOnly) checkResultsOut(o[rowsAttr] as string, flagOf(rowsAttr));
+  if (rowsAttr && typeof o[rowsAttr] === 'string' && !planOnly) checkResultsOut(o[rowsAttr] as string, flagOf(rowsAttr), externalKernels);
   return lockAttr && typeof o[lockAttr] === 'string' && !planOnly ? lockNow(o[lockAttr] as string, flagOf(lockAttr)) : undefined;
 }
 
