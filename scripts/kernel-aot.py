@@ -122,10 +122,10 @@ def pow2(n):
     return max(16, 1 << (n - 1).bit_length())
 
 
-def fwd_src(d, pack, tq, tk, subn, maxb=0, persist=False, split=1, tma=False):
+def fwd_src(d, pack, tq, tk, subn, maxb=0, persist=False, split=1):
     types = {"Q": PTR_BF, "K": PTR_BF, "V": PTR_BF, "O": PTR_BF, "LSE": PTR_F32, **LISTS, **STRIDES, **SIZES, "qk_scale": "fp32"}
     return sig(rf._fwd, types, {"P": pack, "TQ": tq, "NR": tq * pack, "BM": pow2(tq * pack) // split, "TK": tk, "SUBN": subn, "D": d,
-                                "MAXB": maxb, "PERSIST": persist, "SPLIT": split, "TMA": tma})
+                                "MAXB": maxb, "PERSIST": persist, "SPLIT": split})
 
 
 def dkdv_src(d, pack, tq, tk, kb, subm, atomic, maxb=0, persist=False):
@@ -135,11 +135,11 @@ def dkdv_src(d, pack, tq, tk, kb, subm, atomic, maxb=0, persist=False):
                                  "ATOMIC": bool(atomic), "MAXB": maxb, "PERSIST": persist})
 
 
-def dq_src(d, pack, tq, tk, subn, maxb=0, persist=False, split=1, tma=False):
+def dq_src(d, pack, tq, tk, subn, maxb=0, persist=False, split=1):
     types = {"Q": PTR_BF, "K": PTR_BF, "V": PTR_BF, "DO": PTR_BF, "LSE": PTR_F32, "DELTA": PTR_F32, "DQ": PTR_BF,
              **LISTS, **STRIDES, **SIZES, "qk_scale": "fp32", "sm_scale": "fp32"}
     return sig(rb._dq, types, {"P": pack, "TQ": tq, "NR": tq * pack, "BM": pow2(tq * pack) // split, "TK": tk, "SUBN": subn, "D": d,
-                               "MAXB": maxb, "PERSIST": persist, "SPLIT": split, "TMA": tma})
+                               "MAXB": maxb, "PERSIST": persist, "SPLIT": split})
 
 
 def ref_fwd_src(d, bm, bn):
@@ -197,12 +197,6 @@ def configs():
         for sn in (64, 128):
             for st in (2, 3):
                 out.append((f"fwd d{d} pack8 split2 64x{sn} w4 s{st}", fwd_src(d, 8, 16, 128, sn, split=2), 4, st))
-        # K/V through tensor descriptors (tuning.fwdTma = 1)
-        out += [(f"fwd d{d} pack8 128x{subn} w8 s3 tma", fwd_src(d, 8, 16, 128, subn, tma=True), 8, 3),
-                (f"fwd d{d} pack8 split2 64x64 w4 s2 tma", fwd_src(d, 8, 16, 128, 64, split=2, tma=True), 4, 2),
-                (f"fwd d{d} pack1 128x{subn} w8 s3 tma", fwd_src(d, 1, 128, 128, subn, tma=True), 8, 3),
-                (f"dq d{d} pack8 128x64 w8 s2 tma", dq_src(d, 8, 16, 128, 64, tma=True), 8, 2),
-                (f"dq d{d} pack8 split2 64x32 w4 s2 tma", dq_src(d, 8, 16, 128, 32, split=2, tma=True), 4, 2)]
         out += [(f"dq d{d} pack8 split2 64x64 w4 s2", dq_src(d, 8, 16, 128, 64, split=2), 4, 2),
                 (f"dq d{d} pack8 split2 64x32 w4 s2", dq_src(d, 8, 16, 128, 32, split=2), 4, 2),
                 (f"dq d{d} pack8 split2 64x64 w4 s3", dq_src(d, 8, 16, 128, 64, split=2), 4, 3)]

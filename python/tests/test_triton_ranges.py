@@ -104,17 +104,13 @@ class TritonRangesOnCpu(unittest.TestCase):
         # dQ by the second pass and by atomics; band tests looped, and unrolled over 4 slots (lists
         # with a tile cut by 3+ bands fall back to the loop); the persistent grid (LPT shares); tiles
         # split over two programs in the forward and the dQ pass (where a half keeps >= 16 rows)
-        # (and K/V through tensor descriptors in the forward, tuning.fwdTma)
         unrolled, persistent, split = [], [], 0
-        variants = ((0, 0, 0, 1, 0), (1, 0, 0, 1, 0), (0, 4, 0, 1, 0), (0, 0, 1, 1, 0), (0, 0, 0, 2, 0), (0, 0, 0, 1, 1))
-        for case, atomic, static, persist, sp, tma in [(c, *v) for c in self.cases for v in variants]:
-            if tma and self.backend != "interpreter":
-                continue  # the stand-in has no tensor descriptors
-            with self.subTest(case=case["name"], dq_atomic=atomic, bands_static=static, persistent=persist, split=sp, tma=tma,
-                              backend=self.backend):
+        variants = ((0, 0, 0, 1), (1, 0, 0, 1), (0, 4, 0, 1), (0, 0, 1, 1), (0, 0, 0, 2))
+        for case, atomic, static, persist, sp in [(c, *v) for c in self.cases for v in variants]:
+            with self.subTest(case=case["name"], dq_atomic=atomic, bands_static=static, persistent=persist, split=sp, backend=self.backend):
                 tr = self.tr
                 a = self.args_of(case)
-                a["tuning"] = {**a["tuning"], "dqAtomic": atomic, "bandsStatic": static, "persistent": persist, "fwdTma": tma, "dqTma": tma}
+                a["tuning"] = {**a["tuning"], "dqAtomic": atomic, "bandsStatic": static, "persistent": persist}
                 if sp > 1:
                     if tr.Lists(a, case["hq"], case["hkv"], case["d"], "cpu").bm < 32:
                         continue
@@ -174,8 +170,8 @@ class TritonRangesOnCpu(unittest.TestCase):
                     self.assertGreater(float(x.abs().max()), 0.0)
 
     def test_unsupported_shapes_are_refused(self):
-        """head_dim outside 64 / 128, a pack that is not the GQA group, lists of the wrong head count:
-        Unsupported with the reason, never a fallback."""
+        """head_dim outside 64 / 128, a pack that is not the GQA group, lists of the wrong head count,
+        an unknown tuning key: Unsupported with the reason, never a fallback."""
         case = self.cases[0]
         cases = [(96, case["hq"], case["hkv"], "head_dim 64 or 128, not 96"),
                  (case["d"], case["hq"] * 3, case["hkv"], "packs the whole GQA group"),
@@ -185,6 +181,12 @@ class TritonRangesOnCpu(unittest.TestCase):
                 with self.assertRaises(self.tr.Unsupported) as cm:
                     self.tr.Lists(self.args_of(case), hq, hkv, d, "cpu")
                 self.assertIn(reason, str(cm.exception))
+        # a tuning key the kernel does not have (fwdTma / dqTma were removed) is refused, not ignored
+        a = self.args_of(case)
+        a["tuning"] = {**a["tuning"], "fwdTma": 1}
+        with self.assertRaises(self.tr.Unsupported) as cm:
+            self.tr.Lists(a, case["hq"], case["hkv"], case["d"], "cpu")
+        self.assertIn("no tuning key fwdTma", str(cm.exception))
 
     def test_the_mask_matters(self):
         """A wrong list must fail: dropping the partial tiles changes the output."""

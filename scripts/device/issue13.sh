@@ -32,7 +32,7 @@
 #   call5  what call4 left: pipelining-depth A/B, CP flex beside ours, sparse 4:4
 #   call6  occupancy A/B (split tiles, one-warpgroup dK/dV, depth) per direction
 #   call7  issue 14: paper-cp virtual ranks P = 8, 4 (every scheme, flex) on the document families
-#   call8  scarce loans: split / TMA check + forward A/B (13), paper-cp P = 8 (14), calibrate preset (15)
+#   call8  scarce loans: split check + forward A/B (13), paper-cp P = 8 (14), calibrate preset (15)
 #   (tune steps resume: ranges_tune.py --resume skips the runs their file holds; ratios stay within one call)
 #   call9  what call8 leaves: backward A/B, every family checked at 2k, calibrate (resumed), paper-cp
 #          P = 4, then full and causal at P = 8 and 4 (the four paper families of issue 14)
@@ -138,13 +138,13 @@ case "$MODE" in
     # When device loans are scarce: one call for the three issues, each in priority order (the
     # steps resume; call9 takes what is left): the split-tile check and forward A/B (13), the
     # paper-cp P = 8 document rows (14), then the calibrate preset (15, its own file)
-    STEPS+=("tune|check_split|80|triton_ranges|--family causal_document --seqlen 2k --samples 1 --heads 64:8|[$SPLIT_FWD,$SPLIT_DQ,$DKDV64,{\"fwdTma\":1,\"dqTma\":1}]|--check")
-    STEPS+=("tune|ab_fwd32k|150|triton_ranges,flex,sdpa_cudnn|--family causal,causal_document,full_document --direction fwd --seqlen 32k --samples 1|[{},{\"bandsStatic\":4},{\"fwdStages\":2},{\"fwdStages\":4},$SPLIT_FWD,{\"fwdSplit\":2,\"fwdWarps\":4,\"fwdStages\":2,\"bandsStatic\":4},{\"fwdSplit\":2,\"fwdWarps\":4,\"fwdStages\":3},{\"fwdSubN\":128,\"fwdStages\":2},{\"fwdTma\":1},{\"fwdTma\":1,\"fwdSplit\":2,\"fwdWarps\":4,\"fwdStages\":2}]|--iters 10")
+    STEPS+=("tune|check_split|80|triton_ranges|--family causal_document --seqlen 2k --samples 1 --heads 64:8|[$SPLIT_FWD,$SPLIT_DQ,$DKDV64]|--check")
+    STEPS+=("tune|ab_fwd32k|150|triton_ranges,flex,sdpa_cudnn|--family causal,causal_document,full_document --direction fwd --seqlen 32k --samples 1|[{},{\"bandsStatic\":4},{\"fwdStages\":2},{\"fwdStages\":4},$SPLIT_FWD,{\"fwdSplit\":2,\"fwdWarps\":4,\"fwdStages\":2,\"bandsStatic\":4},{\"fwdSplit\":2,\"fwdWarps\":4,\"fwdStages\":3},{\"fwdSubN\":128,\"fwdStages\":2}]|--iters 10")
     STEPS+=("cp|paper_cp_p8|110|--virtual-ranks 8 --preset paper-cp --family causal_document,full_document")
     STEPS+=("kern|calibrate|480|--preset calibrate|calibrate.jsonl")
     ;;&
   call9|plan)
-    STEPS+=("tune|ab_bwd32k_occ|200|triton_ranges,flex,sdpa_cudnn|--family causal,causal_document,block_causal_document --direction bwd --seqlen 32k --samples 1|[{},{\"bandsStatic\":4},{\"bwdStages\":3},$DKDV64,{\"bwdKeys\":64,\"bwdSubM\":16,\"bwdWarps\":4,\"bwdStages\":3},{\"bwdKeys\":64,\"bwdSubM\":32},$SPLIT_DQ,{\"dqSplit\":2,\"dqWarps\":4},{\"dqTma\":1},{\"dqTma\":1,\"dqSplit\":2,\"dqWarps\":4,\"dqSubN\":32}]|--iters 10")
+    STEPS+=("tune|ab_bwd32k_occ|200|triton_ranges,flex,sdpa_cudnn|--family causal,causal_document,block_causal_document --direction bwd --seqlen 32k --samples 1|[{},{\"bandsStatic\":4},{\"bwdStages\":3},$DKDV64,{\"bwdKeys\":64,\"bwdSubM\":16,\"bwdWarps\":4,\"bwdStages\":3},{\"bwdKeys\":64,\"bwdSubM\":32},$SPLIT_DQ,{\"dqSplit\":2,\"dqWarps\":4}]|--iters 10")
     STEPS+=("tune|check_families|120|triton_ranges|--seqlen 2k --samples 1|[{}]|--check")  # every family of the paper preset at 2k vs float32
     STEPS+=("kern|calibrate|480|--preset calibrate|calibrate.jsonl")
     STEPS+=("cp|paper_cp_p4|150|--virtual-ranks 4 --preset paper-cp --family causal_document,full_document")
@@ -155,7 +155,7 @@ case "$MODE" in
   call10|plan)
     # A short loan after call8 (the paper-cp P = 8 step took ~25 s a row on an H100, so 110 s
     # covered 2 of 12 cases): the backward A/B (13), then P = 8 document rows (14, resumed)
-    STEPS+=("tune|ab_bwd32k_occ|200|triton_ranges,flex,sdpa_cudnn|--family causal,causal_document,block_causal_document --direction bwd --seqlen 32k --samples 1|[{},{\"bandsStatic\":4},{\"bwdStages\":3},$DKDV64,{\"bwdKeys\":64,\"bwdSubM\":16,\"bwdWarps\":4,\"bwdStages\":3},{\"bwdKeys\":64,\"bwdSubM\":32},$SPLIT_DQ,{\"dqSplit\":2,\"dqWarps\":4},{\"dqTma\":1},{\"dqTma\":1,\"dqSplit\":2,\"dqWarps\":4,\"dqSubN\":32}]|--iters 10")
+    STEPS+=("tune|ab_bwd32k_occ|200|triton_ranges,flex,sdpa_cudnn|--family causal,causal_document,block_causal_document --direction bwd --seqlen 32k --samples 1|[{},{\"bandsStatic\":4},{\"bwdStages\":3},$DKDV64,{\"bwdKeys\":64,\"bwdSubM\":16,\"bwdWarps\":4,\"bwdStages\":3},{\"bwdKeys\":64,\"bwdSubM\":32},$SPLIT_DQ,{\"dqSplit\":2,\"dqWarps\":4}]|--iters 10")
     STEPS+=("cp|paper_cp_p8|600|--virtual-ranks 8 --preset paper-cp --family causal_document,full_document")
     ;;
 esac

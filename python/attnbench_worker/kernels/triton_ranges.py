@@ -36,8 +36,6 @@ DEFAULT_TUNING = {
     "persistent": 0,  # 1: launch that persistent grid (each program loops over its share); 0: LPT launch order
     "fwdSplit": 1,  # > 1: each forward tile's rows are split over that many programs (fewer rows and warps, more programs per SM)
     "dqSplit": 1,  # the same for the dQ pass
-    "fwdTma": 0,  # 1: the forward loads K/V tiles through tensor descriptors (TMA on Hopper) instead of pointers
-    "dqTma": 0,  # the same for the dQ pass
 }
 # head_dim 128, or no GQA packing (also the CP steps' default, whose lists carry no tuning): the
 # dK/dV shape that compiles for sm_90a without spills (scripts/kernel-aot.py; src/kernels/gpu/triton_ranges.ts).
@@ -97,6 +95,9 @@ class Lists:
         self.heads = int(args["heads"])
         self.tq, self.tk = int(args["tileQ"]), int(args["tileK"])
         given = {k: int(v) for k, v in (args.get("tuning") or {}).items()}
+        unknown = sorted(set(given) - set(DEFAULT_TUNING))
+        if unknown:  # e.g. a removed variant (fwdTma, dqTma): refused, not run as the default under its name
+            raise Unsupported(f"triton_ranges has no tuning key {', '.join(unknown)}")
         unpacked = given.get("pack", 1) == 1
         self.tuning = dict(DEFAULT_TUNING, **(WIDE_TUNING if d > 64 or unpacked else {}))
         if d > 64 and unpacked:
@@ -147,32 +148,11 @@ class Lists:
         rows = f"{self.nr} rows" + (f" (padded to {self.bm})" if self.nr < self.bm else "")
         return (f"ranges tiles {self.tq} tok x {self.pack} heads = {rows} x {self.tk} keys; "
                 f"fwd {self.fwd.full} full + {self.fwd.partial} partial tiles; "
-                f"fwd subN {t['fwdSubN']} w{t['fwdWarps']} s{t['fwdStages']}" + (f" split {t['fwdSplit']}" if t['fwdSplit'] > 1 else "")
-                + (" TMA" if t['fwdTma'] else "") + "; "
+                f"fwd subN {t['fwdSubN']} w{t['fwdWarps']} s{t['fwdStages']}" + (f" split {t['fwdSplit']}" if t['fwdSplit'] > 1 else "") + "; "
                 f"bwd keys {t['bwdKeys']} subM {t['bwdSubM']} w{t['bwdWarps']} s{t['bwdStages']}; "
-                f"dq subN {t['dqSubN']} w{t['dqWarps']} s{t['dqStages']}" + (f" split {t['dqSplit']}" if t['dqSplit'] > 1 else "")
-                + (" TMA" if t['dqTma'] else "") + f"; {mode}; "
+                f"dq subN {t['dqSubN']} w{t['dqWarps']} s{t['dqStages']}" + (f" split {t['dqSplit']}" if t['dqSplit'] > 1 else "") + f"; {mode}; "
                 f"band tests {'unrolled x' + str(self.fwd.maxb) + '/' + str(self.bwd.maxb) if self.fwd.maxb or self.bwd.maxb else 'looped'}; "
                 + (f"persistent grid of {self.fwd.programs()} / {self.bwd.programs()} programs (LPT shares)" if self.fwd.persist else "LPT launch order"))
-
-
-_ALLOCATOR = []
-
-
-def _tma(t, key, k, v):
-    """tuning[key] (fwdTma, dqTma): K/V through tensor descriptors. Descriptors made inside a kernel
-    need scratch memory from the launcher (torch's allocator, set once) and K/V read as one
-    [batch x keys, heads x dim] tensor."""
-    if not t[key]:
-        return False
-    if not (k.is_contiguous() and v.is_contiguous()):
-        raise Unsupported(f"tuning.{key} reads K/V as one [batch x keys, heads x dim] tensor: they must be contiguous")
-    if not _ALLOCATOR:
-        import triton
-        dev = k.device
-        triton.set_allocator(lambda size, align, stream: torch.empty(size, dtype=torch.int8, device=dev))
-        _ALLOCATOR.append(True)
-    return True
 
 
 def next_pow2(n):
@@ -194,12 +174,11 @@ def forward(q, k, v, ls, scale):
     lse = torch.empty((b, sq, hq), dtype=torch.float32, device=q.device)
     t = ls.tuning
     sp = ls.split("fwdSplit")
-    tma = _tma(t, "fwdTma", k, v)
     fwd._fwd[ls.fwd.grid(ls.rep * sp, b)](q, k, v, o, lse, ls.bands, *ls.fwd.args(),
                    q.stride(0), q.stride(1), k.stride(0), k.stride(1),
                    hq, sq, sk, ls.fwd.nrows, ls.rep, scale * LOG2E,
                    P=ls.pack, TQ=ls.tq, NR=ls.nr, BM=ls.bm // sp, TK=ls.tk, SUBN=t["fwdSubN"], D=d, MAXB=ls.fwd.maxb, PERSIST=ls.fwd.persist,
-                   SPLIT=sp, TMA=tma, num_warps=t["fwdWarps"], num_stages=t["fwdStages"])
+                   SPLIT=sp, num_warps=t["fwdWarps"], num_stages=t["fwdStages"])
     return o, lse
 
 
@@ -228,12 +207,11 @@ def backward(q, k, v, o, lse, do, ls, scale):
     else:
         dq = torch.empty_like(q)
         sp = ls.split("dqSplit")
-        tma = _tma(t, "dqTma", k, v)
         bwd._dq[ls.fwd.grid(ls.rep * sp, b)](q, k, v, do, lse, delta, dq, ls.bands, *ls.fwd.args(),
                       q.stride(0), q.stride(1), k.stride(0), k.stride(1),
                       hq, sq, sk, ls.fwd.nrows, ls.rep, scale * LOG2E, scale,
                       P=ls.pack, TQ=ls.tq, NR=ls.nr, BM=ls.bm // sp, TK=ls.tk, SUBN=t["dqSubN"], D=d, MAXB=ls.fwd.maxb, PERSIST=ls.fwd.persist,
-                      SPLIT=sp, TMA=tma, num_warps=t["dqWarps"], num_stages=t["dqStages"])
+                      SPLIT=sp, num_warps=t["dqWarps"], num_stages=t["dqStages"])
     return dq, dk, dv
 
 

@@ -18,7 +18,7 @@ element is written by one program either way, so dK, dV and the dQ pass are dete
 import triton
 import triton.language as tl
 
-from .triton_ranges_jit import band_keep, first_step, kv_descriptors, kv_tile, packed_rows, part_of, run_of, tile_rows
+from .triton_ranges_jit import band_keep, first_step, kv_tile, packed_rows, part_of, run_of, tile_rows
 
 
 @triton.jit
@@ -144,7 +144,7 @@ def _dkdv(Q, K, V, DO, LSE, DELTA, DK, DV, DQA, BANDS, ORDER, PROGS, ROWRUNS, RU
 def _dq_row(Q, K, V, DO, LSE, DELTA, DQ, BANDS, ROWRUNS, RUNS, ROWPARTS, PARTS, SIDS, x, rep, half, b,
             sqb, sqs, skb, sks, HQ, SQ, SK, NROWS, REP, qk_scale, sm_scale,
             P: tl.constexpr, TQ: tl.constexpr, NR: tl.constexpr, BM: tl.constexpr, TK: tl.constexpr, SUBN: tl.constexpr,
-            D: tl.constexpr, MAXB: tl.constexpr, TMA: tl.constexpr):
+            D: tl.constexpr, MAXB: tl.constexpr):
     """dQ of row x of the forward list for its rep-th KV head (the query heads of the group), written once."""
     hg = (x // NROWS) * REP + rep
     qt = x % NROWS
@@ -156,7 +156,8 @@ def _dq_row(Q, K, V, DO, LSE, DELTA, DQ, BANDS, ROWRUNS, RUNS, ROWPARTS, PARTS, 
     r_off = b * SQ * HQ + tok.to(tl.int64) * HQ + head
     lse = tl.load(LSE + r_off, mask=row_ok, other=float("inf"))
     delta = tl.load(DELTA + r_off, mask=row_ok, other=0.0)
-    kd, vd, row0, col0 = kv_descriptors(K, V, b, hg, SK, skb, sks, SUBN, D, TMA)  # descriptors (TMA) or pointers
+    kbase = K + b * skb + hg * D
+    vbase = V + b * skb + hg * D
     dq = tl.zeros([BM, D], tl.float32)
     offs_s = tl.arange(0, SUBN)
     r0 = tl.load(ROWRUNS + x)
@@ -164,8 +165,8 @@ def _dq_row(Q, K, V, DO, LSE, DELTA, DQ, BANDS, ROWRUNS, RUNS, ROWPARTS, PARTS, 
     for ri in range(r0, r1):
         c0, c1 = run_of(RUNS, ri)
         for kk in range(c0 * TK, c1 * TK, SUBN):
-            k = kv_tile(kd, row0, col0, kk, offs_s, offs_d, sks, SK, TMA, False)
-            v = kv_tile(vd, row0, col0, kk, offs_s, offs_d, sks, SK, TMA, False)
+            k = kv_tile(kbase, kk, offs_s, offs_d, sks, SK, False)
+            v = kv_tile(vbase, kk, offs_s, offs_d, sks, SK, False)
             dq = _dq_step(q, do, lse, delta, k, v, dq, None, qk_scale, False)
     p0 = tl.load(ROWPARTS + x)
     p1 = tl.load(ROWPARTS + x + 1)
@@ -174,8 +175,8 @@ def _dq_row(Q, K, V, DO, LSE, DELTA, DQ, BANDS, ROWRUNS, RUNS, ROWPARTS, PARTS, 
         for kk in range(first_step(klo, c, TK, SUBN), khi, SUBN):
             offs_n = kk + offs_s
             keep = band_keep(BANDS, SIDS, s0, sn, tok[:, None], offs_n[None, :], BM, SUBN, MAXB)
-            k = kv_tile(kd, row0, col0, kk, offs_s, offs_d, sks, SK, TMA, True)
-            v = kv_tile(vd, row0, col0, kk, offs_s, offs_d, sks, SK, TMA, True)
+            k = kv_tile(kbase, kk, offs_s, offs_d, sks, SK, True)
+            v = kv_tile(vbase, kk, offs_s, offs_d, sks, SK, True)
             dq = _dq_step(q, do, lse, delta, k, v, dq, keep, qk_scale, True)
     dq = dq * sm_scale
     tl.store(DQ + q_off[:, None] + offs_d[None, :], dq.to(DQ.dtype.element_ty), mask=row_ok[:, None])
@@ -186,16 +187,16 @@ def _dq(Q, K, V, DO, LSE, DELTA, DQ, BANDS, ORDER, PROGS, ROWRUNS, RUNS, ROWPART
         sqb, sqs, skb, sks,
         HQ, SQ, SK, NROWS, REP, qk_scale, sm_scale,
         P: tl.constexpr, TQ: tl.constexpr, NR: tl.constexpr, BM: tl.constexpr, TK: tl.constexpr, SUBN: tl.constexpr,
-        D: tl.constexpr, MAXB: tl.constexpr, PERSIST: tl.constexpr, SPLIT: tl.constexpr, TMA: tl.constexpr):
+        D: tl.constexpr, MAXB: tl.constexpr, PERSIST: tl.constexpr, SPLIT: tl.constexpr):
     pid = tl.program_id(0)
     b = tl.program_id(1).to(tl.int64)
     if PERSIST:  # the forward list's LPT shares (SPLIT = 1)
         for j in tl.range(tl.load(PROGS + pid) * REP, tl.load(PROGS + pid + 1) * REP, num_stages=1):
             x = tl.load(ORDER + j // REP)
             _dq_row(Q, K, V, DO, LSE, DELTA, DQ, BANDS, ROWRUNS, RUNS, ROWPARTS, PARTS, SIDS, x, j % REP, 0, b,
-                    sqb, sqs, skb, sks, HQ, SQ, SK, NROWS, REP, qk_scale, sm_scale, P, TQ, NR, BM, TK, SUBN, D, MAXB, TMA)
+                    sqb, sqs, skb, sks, HQ, SQ, SK, NROWS, REP, qk_scale, sm_scale, P, TQ, NR, BM, TK, SUBN, D, MAXB)
     else:  # one program per (row, KV head, SPLIT-th of the tile's rows)
         x = tl.load(ORDER + pid // (REP * SPLIT))
         r = pid % (REP * SPLIT)
         _dq_row(Q, K, V, DO, LSE, DELTA, DQ, BANDS, ROWRUNS, RUNS, ROWPARTS, PARTS, SIDS, x, r // SPLIT, r % SPLIT, b,
-                sqb, sqs, skb, sks, HQ, SQ, SK, NROWS, REP, qk_scale, sm_scale, P, TQ, NR, BM, TK, SUBN, D, MAXB, TMA)
+                sqb, sqs, skb, sks, HQ, SQ, SK, NROWS, REP, qk_scale, sm_scale, P, TQ, NR, BM, TK, SUBN, D, MAXB)

@@ -20,14 +20,14 @@ LSE is stored in log2 units of the scaled scores, [B, S, Hq]; +inf on rows with 
 import triton
 import triton.language as tl
 
-from .triton_ranges_jit import band_keep, first_step, kv_descriptors, kv_tile, part_of, run_of, tile_rows
+from .triton_ranges_jit import band_keep, first_step, kv_tile, part_of, run_of, tile_rows
 
 
 @triton.jit
 def _fwd_row(Q, K, V, O, LSE, BANDS, ROWRUNS, RUNS, ROWPARTS, PARTS, SIDS, x, rep, half, b,
              sqb, sqs, skb, sks, HQ, SQ, SK, NROWS, REP, qk_scale,
              P: tl.constexpr, TQ: tl.constexpr, NR: tl.constexpr, BM: tl.constexpr, TK: tl.constexpr, SUBN: tl.constexpr,
-             D: tl.constexpr, MAXB: tl.constexpr, TMA: tl.constexpr):
+             D: tl.constexpr, MAXB: tl.constexpr):
     """Row x of the forward list (mask head x // NROWS, query tile x % NROWS) for its rep-th KV head,
     the half-th BM rows of the tile."""
     hg = (x // NROWS) * REP + rep
@@ -36,7 +36,8 @@ def _fwd_row(Q, K, V, O, LSE, BANDS, ROWRUNS, RUNS, ROWPARTS, PARTS, SIDS, x, re
     offs_d = tl.arange(0, D)
     q_off = b * sqb + tok.to(tl.int64) * sqs + head * D
     q = tl.load(Q + q_off[:, None] + offs_d[None, :], mask=row_ok[:, None], other=0.0)
-    kd, vd, row0, col0 = kv_descriptors(K, V, b, hg, SK, skb, sks, SUBN, D, TMA)  # descriptors (TMA) or pointers
+    kbase = K + b * skb + hg * D
+    vbase = V + b * skb + hg * D
     m_i = tl.full([BM], float("-inf"), tl.float32)
     l_i = tl.zeros([BM], tl.float32)
     acc = tl.zeros([BM, D], tl.float32)
@@ -47,13 +48,13 @@ def _fwd_row(Q, K, V, O, LSE, BANDS, ROWRUNS, RUNS, ROWPARTS, PARTS, SIDS, x, re
     for ri in range(r0, r1):
         c0, c1 = run_of(RUNS, ri)
         for kk in range(c0 * TK, c1 * TK, SUBN):
-            k = kv_tile(kd, row0, col0, kk, offs_s, offs_d, sks, SK, TMA, False)
+            k = kv_tile(kbase, kk, offs_s, offs_d, sks, SK, False)
             s = tl.dot(q, tl.trans(k))
             m_new = tl.maximum(m_i, tl.max(s, 1) * qk_scale)
             p = tl.exp2(s * qk_scale - m_new[:, None])
             alpha = tl.exp2(m_i - m_new)
             l_i = l_i * alpha + tl.sum(p, 1)
-            v = kv_tile(vd, row0, col0, kk, offs_s, offs_d, sks, SK, TMA, False)
+            v = kv_tile(vbase, kk, offs_s, offs_d, sks, SK, False)
             acc = acc * alpha[:, None]
             acc = tl.dot(p.to(v.dtype), v, acc)
             m_i = m_new
@@ -65,7 +66,7 @@ def _fwd_row(Q, K, V, O, LSE, BANDS, ROWRUNS, RUNS, ROWPARTS, PARTS, SIDS, x, re
         for kk in range(first_step(klo, c, TK, SUBN), khi, SUBN):
             offs_n = kk + offs_s
             keep = band_keep(BANDS, SIDS, s0, sn, tok[:, None], offs_n[None, :], BM, SUBN, MAXB)
-            k = kv_tile(kd, row0, col0, kk, offs_s, offs_d, sks, SK, TMA, True)
+            k = kv_tile(kbase, kk, offs_s, offs_d, sks, SK, True)
             s = tl.dot(q, tl.trans(k)) * qk_scale
             s = tl.where(keep, s, float("-inf"))
             m_new = tl.maximum(m_i, tl.max(s, 1))
@@ -73,7 +74,7 @@ def _fwd_row(Q, K, V, O, LSE, BANDS, ROWRUNS, RUNS, ROWPARTS, PARTS, SIDS, x, re
             p = tl.exp2(s - m_safe[:, None])
             alpha = tl.exp2(m_i - m_safe)
             l_i = l_i * alpha + tl.sum(p, 1)
-            v = kv_tile(vd, row0, col0, kk, offs_s, offs_d, sks, SK, TMA, True)
+            v = kv_tile(vbase, kk, offs_s, offs_d, sks, SK, True)
             acc = acc * alpha[:, None]
             acc = tl.dot(p.to(v.dtype), v, acc)
             m_i = m_new
@@ -89,19 +90,19 @@ def _fwd(Q, K, V, O, LSE, BANDS, ORDER, PROGS, ROWRUNS, RUNS, ROWPARTS, PARTS, S
          sqb, sqs, skb, sks,
          HQ, SQ, SK, NROWS, REP, qk_scale,
          P: tl.constexpr, TQ: tl.constexpr, NR: tl.constexpr, BM: tl.constexpr, TK: tl.constexpr, SUBN: tl.constexpr,
-         D: tl.constexpr, MAXB: tl.constexpr, PERSIST: tl.constexpr, SPLIT: tl.constexpr, TMA: tl.constexpr):
+         D: tl.constexpr, MAXB: tl.constexpr, PERSIST: tl.constexpr, SPLIT: tl.constexpr):
     pid = tl.program_id(0)
     b = tl.program_id(1).to(tl.int64)
     if PERSIST:  # program pid loops over its LPT share of rows, every KV head of each (SPLIT = 1)
         for j in tl.range(tl.load(PROGS + pid) * REP, tl.load(PROGS + pid + 1) * REP, num_stages=1):
             x = tl.load(ORDER + j // REP)
             _fwd_row(Q, K, V, O, LSE, BANDS, ROWRUNS, RUNS, ROWPARTS, PARTS, SIDS, x, j % REP, 0, b,
-                     sqb, sqs, skb, sks, HQ, SQ, SK, NROWS, REP, qk_scale, P, TQ, NR, BM, TK, SUBN, D, MAXB, TMA)
+                     sqb, sqs, skb, sks, HQ, SQ, SK, NROWS, REP, qk_scale, P, TQ, NR, BM, TK, SUBN, D, MAXB)
     else:  # one program per (row, KV head, SPLIT-th of the tile's rows), launched in LPT order
         x = tl.load(ORDER + pid // (REP * SPLIT))
         r = pid % (REP * SPLIT)
         _fwd_row(Q, K, V, O, LSE, BANDS, ROWRUNS, RUNS, ROWPARTS, PARTS, SIDS, x, r // SPLIT, r % SPLIT, b,
-                 sqb, sqs, skb, sks, HQ, SQ, SK, NROWS, REP, qk_scale, P, TQ, NR, BM, TK, SUBN, D, MAXB, TMA)
+                 sqb, sqs, skb, sks, HQ, SQ, SK, NROWS, REP, qk_scale, P, TQ, NR, BM, TK, SUBN, D, MAXB)
 
 
 @triton.jit

@@ -96,33 +96,12 @@ def packed_rows(m0, rows, hg, P: tl.constexpr, SUBM: tl.constexpr):
 
 
 @triton.jit
-def kv_descriptors(K, V, b, hg, SK, skb, sks, SUBN: tl.constexpr, D: tl.constexpr, TMA: tl.constexpr):
-    """With TMA: tensor descriptors of SUBN x D tiles over K/V read as one [batch x keys, KV heads x D]
-    tensor (contiguous), and the tile origin of batch b's key 0 for KV head hg; loads past the end
-    read zeros, keys past SK (the next batch's) are masked by the caller's bands. Without: the K/V
-    bases of batch b and head hg, for kv_tile's pointer loads."""
-    if TMA:
-        kd = tl.make_tensor_descriptor(K, shape=[tl.num_programs(1) * SK, sks], strides=[sks, 1], block_shape=[SUBN, D])
-        vd = tl.make_tensor_descriptor(V, shape=[tl.num_programs(1) * SK, sks], strides=[sks, 1], block_shape=[SUBN, D])
-        row0 = (b * SK).to(tl.int32)
-        col0 = (hg * D).to(tl.int32)
-    else:
-        kd = K + b * skb + hg * D
-        vd = V + b * skb + hg * D
-        row0 = 0
-        col0 = 0
-    return kd, vd, row0, col0
-
-
-@triton.jit
-def kv_tile(src, row0, col0, kk, offs_s, offs_d, sks, SK, TMA: tl.constexpr, BOUNDED: tl.constexpr):
-    """Keys kk + [0, SUBN) of K or V (src from kv_descriptors): by the descriptor, or by pointers,
+def kv_tile(base, kk, offs_s, offs_d, sks, SK, BOUNDED: tl.constexpr):
+    """Keys kk + [0, SUBN) of K or V from base (batch b's key 0 of KV head hg) by pointers;
     BOUNDED: keys >= SK read zeros (partial tiles; a full run never reaches them)."""
-    if TMA:
-        t = src.load([row0 + kk, col0])
-    elif BOUNDED:
+    if BOUNDED:
         offs_n = kk + offs_s
-        t = tl.load(src + offs_n.to(tl.int64)[:, None] * sks + offs_d[None, :], mask=(offs_n < SK)[:, None], other=0.0)
+        t = tl.load(base + offs_n.to(tl.int64)[:, None] * sks + offs_d[None, :], mask=(offs_n < SK)[:, None], other=0.0)
     else:
-        t = tl.load(src + (kk + offs_s).to(tl.int64)[:, None] * sks + offs_d[None, :])
+        t = tl.load(base + (kk + offs_s).to(tl.int64)[:, None] * sks + offs_d[None, :])
     return t

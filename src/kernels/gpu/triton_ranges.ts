@@ -28,8 +28,6 @@ export interface RangesTuning {
   readonly persistent: number; // 1: launch the persistent grid (each program loops over its share); 0: one program per row, LPT launch order
   readonly fwdSplit: number; // > 1: a forward tile's rows split over that many programs (fewer warps each, more programs per SM)
   readonly dqSplit: number; // the same for the dQ pass
-  readonly fwdTma: number; // 1: the forward loads K/V through tensor descriptors (TMA on Hopper); 0: pointer loads
-  readonly dqTma: number; // the same for the dQ pass
 }
 
 /** SMs of the H200 (and H100 SXM): the persistent grid's programs, one per SM (the kernels' shared memory and registers allow one). */
@@ -89,11 +87,10 @@ export function rangesTuning(shape: KernelShape, block: number): { tileQ: number
       // already hands out the LPT launch order greedily
       programs: RANGES_PROGRAMS,
       persistent: 0,
-      // off until a GPU A/B decides (issue13.sh call8 / call9; scripts/kernel-aot.py "split2", "tma")
+      // off: on an H100 (issue13.sh call8 / call10) fwdSplit 2 gave +8% on causal_document but -6%
+      // on causal, dqSplit 2 -2 / +3 / -1% (causal, causal_document, block_causal_document)
       fwdSplit: 1,
       dqSplit: 1,
-      fwdTma: 0,
-      dqTma: 0,
     },
   };
 }
