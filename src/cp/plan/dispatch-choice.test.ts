@@ -188,6 +188,18 @@ describe('dispatch form by cost: exchange routes per direction (documents over s
     expect(bounded.calls.every((c) => c.endsWith('relay'))).toBe(true);
   });
 
+  it('over more than 16 nodes the routes follow the halving rule, not the cost model (planning time)', () => {
+    const many = sharedMask(generateMask('full_document', 34 * 128, { seed: 5 }));
+    // 17 nodes: the rule keeps direct routes here, though this model prefers relays.
+    const rule = planCp('dispatch', many, 34, { ...lay, exchange: 'direct' }, shape, { cost: preferRelay(true, true).cost });
+    const p = planCp('dispatch', many, 34, lay, shape, { cost: preferRelay(true, true).cost });
+    expect(p.layout.exchange).toBeUndefined();
+    expect(p.ranks).toEqual(rule.ranks);
+    // 16 nodes: relays and direct routes are weighed, and the model's preference wins.
+    expect(planCp('dispatch', many, 32, lay, shape, { cost: preferRelay(true, true).cost }).layout.exchange).toBe('relay');
+    expect(planCp('dispatch', many, 32, lay, shape, { cost: preferRelay(false, false).cost }).layout.exchange).toBe('direct');
+  });
+
   it('the default cost model: no worse in either direction than relays or direct routes alone', () => {
     const cost = defaultPlanCost(2);
     const chosen = planCp('dispatch', mask, 8, lay, shape);

@@ -85,7 +85,7 @@ export const params: readonly LayoutParam[] = [
     description:
       "own (this placement and fetch), ring (loongtrain's head x context double ring with its defaults: every hop overlaps a step of compute), usp, ulysses (K/V replicated past the KV heads), allgather (ring_allgather's plan with its defaults) <forward>_<backward> of two of those that share a placement and whose backward reads no saved activation (ring_allgather, usp_allgather: splice.ts) or auto (default: for masks without documents that cover at least a quarter of S x S, when no other layout key is given, the cheapest of own and the others by the cost model (plan-cost.ts), or the fastest forward's and the fastest backward's pair where they share a plan; else own)",
   },
-  { key: 'exchange', kind: 'enum', values: EXCHANGE_MODES, description: 'p2p routes of the K/V exchange: direct (every rank fetches from every owner), relay (keys from another node cross InfiniBand once per node, to one relay rank that forwards them over NVLink: dispatch-routes.ts), relay_direct / direct_relay (forward / backward differ) or auto (default: document placements over several nodes: per direction the cheaper by the cost model (plan-cost.ts), direct routes skipped where their busiest NIC alone takes longer than the relays; granule placements: relay when it at least halves the most key tokens a rank sends or receives across nodes, else direct)' },
+  { key: 'exchange', kind: 'enum', values: EXCHANGE_MODES, description: 'p2p routes of the K/V exchange: direct (every rank fetches from every owner), relay (keys from another node cross InfiniBand once per node, to one relay rank that forwards them over NVLink: dispatch-routes.ts), relay_direct / direct_relay (forward / backward differ) or auto (default: document placements over 2-16 nodes: per direction the cheaper by the cost model (plan-cost.ts), direct routes skipped where their busiest NIC alone takes longer than the relays; granule placements, and document ones over more nodes: relay when it at least halves the most key tokens a rank sends or receives across nodes, else direct)' },
   {
     key: 'steps',
     kind: 'enum',
@@ -209,12 +209,13 @@ function planPlaced(mask: Mask, P: number, layout: CpLayout, shape: CpShape, idx
     const [f, b = f] = exMode.split('_') as Route[];
     routeSet = { fwd: [f], bwd: [b] };
   } else if (given && (given.fwd || given.bwd)) routeSet = { fwd: ['direct'], bwd: ['direct'] };
-  else if (placed.used.sharding === 'documents') routeSet = { fwd: ['relay', 'direct'], bwd: ['relay', 'direct'] };
+  else if (placed.used.sharding === 'documents' && Math.ceil(P / G) <= DIRECT_NODES) routeSet = { fwd: ['relay', 'direct'], bwd: ['relay', 'direct'] };
   else {
     // Granule placements (full, causal, windows: every rank fetches from most others) keep the
-    // rule: relays when they at least halve the busiest NIC's load. Measured: relays were 8-20%
-    // faster on causal at P = 16-128 (H100 flex), and direct routes at P = 1024 (about P^2 / 2
-    // messages) took 116 s to build and simulate (README CP section).
+    // rule: relays when they at least halve the busiest NIC's load. Measured: relays were 3-20%
+    // faster on causal at P = 16-128 (H100 flex), and with direct routes (about P^2 / 2
+    // messages) planning causal at P = 1024 took 116 s (docs/cp.md). So do document placements
+    // over more than DIRECT_NODES nodes.
     const r: Route = interNodePeak(relayR(), G) < 0.5 * interNodePeak(direct, G) ? 'relay' : 'direct';
     routeSet = { fwd: [r], bwd: [r] };
   }
@@ -301,6 +302,15 @@ function planPlaced(mask: Mask, P: number, layout: CpLayout, shape: CpShape, idx
   return assemble(best.fwd!.form, best.bwd!.form, (x, y) => (keyOf(x) === keyOf(y) ? plans.get(keyOf(x)) : undefined));
   }
 }
+
+/**
+ * Document placements weigh direct routes against relays over at most this many nodes. Beyond,
+ * the relays won in both directions on every paper-cp row (H100 flex and flex@cp, P = 128-1024,
+ * by cost; `--layout exchange=direct` at P = 256-1024: full_document 149-172 / 154-189 against
+ * 227-255 / 184-208 TFLOP/s per GPU), and the NIC bound pruned too little there to keep full_document
+ * at P = 1024 near its planning time without them (docs/cp.md).
+ */
+const DIRECT_NODES = 16;
 
 type Dir = 'fwd' | 'bwd';
 type Route = 'direct' | 'relay';
