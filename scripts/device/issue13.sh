@@ -34,8 +34,10 @@
 #   call7  issue 14: paper-cp virtual ranks P = 8, 4 (every scheme, flex) on the document families
 #   call8  scarce loans: split check + forward A/B (13), paper-cp P = 8 (14), calibrate preset (15)
 #   (tune steps resume: ranges_tune.py --resume skips the runs their file holds; ratios stay within one call)
-#   call9  what call8 leaves: backward A/B, every family checked at 2k, calibrate (resumed), paper-cp
-#          P = 4, then full and causal at P = 8 and 4 (the four paper families of issue 14)
+#   call9  what call8 / call10 leave: every family checked at 2k, the paper-cp P = 8 document rows
+#          (errored rows again), calibrate (resumed), paper-cp P = 4, then full and causal at P = 8
+#          and 4 (the four paper families of issue 14). Next session: call9 (twice if cut), from a
+#          .kstage of main with results/sim/calibration.json (and results/<gpu>/ to resume)
 #   call3  ncu of _fwd / _dkdv / _dq (and flex's) on
 #          causal_document 32k, CP virtual ranks P = 4, 8 at 8k tokens per rank (triton_ranges vs
 #          flex, ring_p2p and ulysses), last a 4:4 d 128 check
@@ -144,8 +146,9 @@ case "$MODE" in
     STEPS+=("kern|calibrate|480|--preset calibrate|calibrate.jsonl")
     ;;&
   call9|plan)
-    STEPS+=("tune|ab_bwd32k_occ|200|triton_ranges,flex,sdpa_cudnn|--family causal,causal_document,block_causal_document --direction bwd --seqlen 32k --samples 1|[{},{\"bandsStatic\":4},{\"bwdStages\":3},$DKDV64,{\"bwdKeys\":64,\"bwdSubM\":16,\"bwdWarps\":4,\"bwdStages\":3},{\"bwdKeys\":64,\"bwdSubM\":32},$SPLIT_DQ,{\"dqSplit\":2,\"dqWarps\":4}]|--iters 10")
+    # (the backward A/B ran in call10 on an H100: bwdStages 3 is now the d 128 default)
     STEPS+=("tune|check_families|120|triton_ranges|--seqlen 2k --samples 1|[{}]|--check")  # every family of the paper preset at 2k vs float32
+    STEPS+=("cp|paper_cp_p8|400|--virtual-ranks 8 --preset paper-cp --family causal_document,full_document")  # errored rows again (--retry error): the slicemask scan fix, d0e5067
     STEPS+=("kern|calibrate|480|--preset calibrate|calibrate.jsonl")
     STEPS+=("cp|paper_cp_p4|150|--virtual-ranks 4 --preset paper-cp --family causal_document,full_document")
     for P in 8 4; do  # issue 14's other two paper families, each P into the same file as its documents
@@ -257,9 +260,9 @@ for s in "${STEPS[@]}"; do
     cp)
       [ -f results/sim/calibration.json ] || echo "WARNING: no results/sim/calibration.json here: dispatch plans its form with the generic model, not flex@cp"
       # shellcheck disable=SC2086
-      cmd $AB cp run --executor torch $a --out $RCP/issue13-$name.jsonl --resume --timeout 600
+      cmd $AB cp run --executor torch $a --out $RCP/issue13-$name.jsonl --resume --retry error --timeout 600
       # shellcheck disable=SC2086
-      timeout "$t" $AB cp run --executor torch $a --out $RCP/issue13-$name.jsonl --resume --timeout 600 2>&1 | grep -v -e AOTAutograd -e '^\s*$' | tee -a "$LOGS/$name.log" | tail -25 ;;
+      timeout "$t" $AB cp run --executor torch $a --out $RCP/issue13-$name.jsonl --resume --retry error --timeout 600 2>&1 | grep -v -e AOTAutograd -e '^\s*$' | tee -a "$LOGS/$name.log" | tail -25 ;;
   esac
   echo "rc=$? ($(left)s left)"; save
 done

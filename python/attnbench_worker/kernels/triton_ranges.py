@@ -102,6 +102,8 @@ class Lists:
         self.tuning = dict(DEFAULT_TUNING, **(WIDE_TUNING if d > 64 or unpacked else {}))
         if d > 64 and unpacked:
             self.tuning["bwdSubM"] = 16  # no spills without packing either (d 64: 32)
+        if d > 64:
+            self.tuning["bwdStages"] = 3  # as src/kernels/gpu/triton_ranges.ts (H100 backward A/B, 2026-12-05)
         self.tuning.update(given)
         t = self.tuning
         self.pack = t["pack"]

@@ -78,7 +78,9 @@ export function rangesTuning(shape: KernelShape, block: number): { tileQ: number
       bwdKeys: wide || g === 1 ? tileK : Math.min(tileK, 64),
       bwdSubM: wide ? (g === 1 ? 16 : 32) : g === 1 ? 32 : 64,
       bwdWarps: wide || g === 1 ? 8 : 4,
-      bwdStages: 2,
+      // d = 128: 3 stages (the H100 backward A/B at 32k, 64:8, beside flex: +16% causal, +11%
+      // causal_document, +16% block_causal_document over 2; results/h100/kernels/ranges-ab_bwd32k_occ.jsonl)
+      bwdStages: wide ? 3 : 2,
       dqSubN: Math.min(tileK, 64),
       dqWarps: 8,
       dqStages: 2,
