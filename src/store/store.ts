@@ -410,7 +410,8 @@ export async function exportRows(store: Store, file: string, opts: { filter?: Ro
   fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
   let inner: string;
   let params: DuckDBValue[] = [];
-  if (opts.sql) inner = opts.sql;
+  // One SELECT (checkSql): its trailing ';' and a closing '-- comment' must not swallow COPY's ')'.
+  if (opts.sql) inner = `\n${opts.sql.replace(/[\s;]+$/, '')}\n`;
   else {
     const select = format === 'json' ? 'row' : [...COLUMNS.map((c) => c.name), 'source'].join(', ');
     ({ sql: inner, params } = latestSql(opts.filter ?? {}, select));

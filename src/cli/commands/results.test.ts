@@ -126,6 +126,10 @@ describe('attnbench results', () => {
     await cli('results', '--db', db, '--sql', 'EXPLAIN SELECT * FROM results');
     await cli('results', '--db', db, '--sql', 'SELECT kernel FROM results', '--export', target('one.csv'));
     expect(fs.readFileSync(target('one.csv'), 'utf8').split('\n')[0]).toBe('kernel');
+    // a trailing ';' or comment is still one SELECT (COPY's parenthesis used to be swallowed: exit 2 after --ingest)
+    await cli('results', '--db', db, '--sql', 'SELECT kernel FROM results; ', '--export', target('semi.csv'));
+    await cli('results', '--db', db, '--sql', 'SELECT kernel FROM results -- the kernels', '--export', target('comment.csv'));
+    expect(fs.readFileSync(target('comment.csv'), 'utf8')).toBe(fs.readFileSync(target('one.csv'), 'utf8'));
   });
 });
 
