@@ -106,6 +106,7 @@ export const BAD_INPUTS: readonly Drill[] = [
   d("invalid seqlen '12q'", 'cp', 'plan', '--scheme', 'ring_p2p', '--world', '2', '--family', 'causal', '--seqlen', '12q'),
   d('divisible', 'cp', 'plan', '--scheme', 'ring_p2p', '--world', '3', '--family', 'causal', '--seqlen', '1000'),
   d('layout', 'cp', 'plan', '--scheme', 'ring_p2p', '--world', '2', '--family', 'causal', ...S, '--layout', 'x'),
+  d("empty layout ','", 'cp', 'plan', '--scheme', 'ring_p2p', '--world', '2', '--family', 'causal', ...S, '--layout', ','),
   d('sharding', 'cp', 'plan', '--scheme', 'ring_p2p', '--world', '2', '--family', 'causal', ...S, '--layout', 'sharding=diagonal'),
   d('heads', 'cp', 'plan', '--scheme', 'ring_p2p', '--world', '2', '--family', 'causal', ...S, '--heads', '64:3'),
   d('head-dim|head dim', 'cp', 'plan', '--scheme', 'ring_p2p', '--world', '2', '--family', 'causal', ...S, '--head-dim', '0'),

@@ -132,6 +132,7 @@ export function sharedMask(gm: GeneratedMask): Mask {
 export function parseLayout(text: string | undefined): CpLayout {
   const out: Record<string, number | string> = Object.create(null) as Record<string, number | string>; // '__proto__=1' is a key (unknown)
   if (!text) return out;
+  if (!text.split(',').some((p) => p.trim())) throw badInput(`empty layout '${text}': expected key=value[,key=value...] or leave --layout out`);
   for (const part of text.split(',')) {
     const t = part.trim();
     if (!t) continue;
