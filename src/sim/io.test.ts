@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { syntheticRow } from '../report/fixtures.js';
-import { loadRows, rowsAppender, writeRowsMerged } from './io.js';
+import { loadCalibration, loadRows, rowsAppender, writeJson, writeRowsMerged } from './io.js';
 
 describe('loadRows', () => {
   it('keeps one row per machine and id, the last one read (a resumed run measures a cut-short case again)', async () => {
@@ -55,5 +55,20 @@ describe('writing simulated rows', () => {
     const lines = fs.readFileSync(f, 'utf8').split('\n').filter(Boolean);
     expect(lines.map((l) => (JSON.parse(l) as { tflops: number }).tflops)).toEqual([1, 2]);
     expect(fs.readFileSync(`${f}.torn`, 'utf8')).toBe(`${lineB.slice(0, 40)}\n`);
+  });
+});
+
+describe('loadCalibration', () => {
+  it("keeps a curve's optional terms (the host floor): they change its predictions", () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'attnbench-io-'));
+    const f = path.join(dir, 'cal.json');
+    const curve = {
+      gpu: 'h100+h200', kernel: 'flex', direction: 'bwd', dtype: 'bfloat16', slots: 132, c0Ms: 0, msPerProgram: 0, msPerTflopFull: 2.4,
+      msPerTflopPartial: 7, msPerTflopEmpty: 0, hostFloorMs: 5, assumed: [], fitRows: 6, fitMedianAbsPct: 1, holdoutRows: 0,
+      holdoutMedianAbsPct: null, seen: { heads: [], seqlenMin: 0, seqlenMax: 0, families: [] },
+    };
+    writeJson(f, { version: 2, blockSize: 128, model: 'm', holdout: 'h', curves: [curve], uncalibrated: [], holdoutMedianAbsPct: null, fitMedianAbsPct: null, rows: 6 });
+    const { calibration } = loadCalibration(f);
+    expect(calibration!.curves[0].hostFloorMs).toBe(5);
   });
 });

@@ -70,6 +70,9 @@ const CurveSchema = z.object({
   msPerTflopFull: z.number().min(0),
   msPerTflopPartial: z.number().min(0),
   msPerTflopEmpty: z.number().min(0),
+  // Optional terms (kernel-model.ts KernelCurve): z.object drops keys it does not list.
+  hostFloorMs: z.number().min(0).optional(),
+  keyTileBound: z.boolean().optional(),
   assumed: z.array(z.string()),
   fitRows: z.number().int(),
   fitMedianAbsPct: z.number(),
