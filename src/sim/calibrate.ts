@@ -15,7 +15,9 @@ import {
   BLOCK_SIZE,
   curveKey,
   curveMs,
+  KEY_TILE_SHARE,
   kernelCall,
+  keyTileFeatures,
   launchFeatures,
   makeKernelModel,
   type Calibration,
@@ -27,7 +29,7 @@ import { tileProfile, type TileProfile } from './tiles.js';
 
 export const HOLDOUT_RULE = 'fnv1a32(row id) % 4 == 0 is held out (never fitted)';
 export const MODEL_TEXT =
-  't_ms = c0 + max(aProg*P + aFull*W_full + aPartial*W_partial + aEmpty*W_empty over ceil(programs/slots) waves, the heaviest program, bytes/HBM); programs = query tiles x heads; W_x = dirFactor*4*headDim*pairs in 128x128 blocks of kind x (TFLOP); slots = SMs x {1..4} and the a_x by non-negative least squares on log time; kernels that compute every block (torch_naive, sdpa_math, @dense paths): one cost for all blocks; plain paths: the smallest launch-constant cap (free, 0.1, 0.03, 0.01 ms) within (1%)^2 per row of the free fit; nested-tensor (@varlen) paths: t = max(host floor, the above) where that fits their training rows better, floor = geometric mean of the fastest rows, the curve fitted on the rest; every row weighted by 1 / (1 + (sigma / 0.05)^2), sigma = its own p20-p80 spread / 1.683';
+  't_ms = c0 + max(aProg*P + aFull*W_full + aPartial*W_partial + aEmpty*W_empty over ceil(programs/slots) waves, the heaviest program, bytes/HBM); programs = query tiles x heads; W_x = dirFactor*4*headDim*pairs in 128x128 blocks of kind x (TFLOP); slots = SMs x {1..4} and the a_x by non-negative least squares on log time; kernels that compute every block (torch_naive, sdpa_math, @dense paths): one cost for all blocks; plain paths: the smallest launch-constant cap (free, 0.1, 0.03, 0.01 ms) within (1%)^2 per row of the free fit; nested-tensor (@varlen) paths: t = max(host floor, the above) where that fits their training rows better, floor = geometric mean of the fastest rows, the curve fitted on the rest; every row weighted by 1 / (1 + (sigma / 0.05)^2), sigma = its own p20-p80 spread / 1.683; flex backward also >= (1 - 1/KV heads) x waves + GQA group x (4/7 aFull (full + partial) + (aPartial - aFull) partial) of its heaviest key tile (dK/dV program)';
 /**
  * The error a curve is expected to keep on a row with no noise of its own (relative, ~ log units):
  * the floor of the noise model below. 5%: about the fitted rows' p75 |error| in-sample.
@@ -220,9 +222,11 @@ export function fitGroup(train: readonly KernelObservation[], sms: number, cap =
   for (const occ of OCCUPANCIES) {
     const slots = sms * occ;
     const dense = computesEveryBlock(first.kernel);
+    const keyTiles = keyTileBackward(first.kernel, first.call.direction);
     const feats = train.map((o) => {
       const f = launchFeatures(o.call, slots);
-      return dense ? { wave: oneWorkColumn(f.wave), heavy: oneWorkColumn(f.heavy) } : f;
+      const bounds = [f.heavy, ...(keyTiles ? keyTileFeatures(o.call, slots, f.wave) : [])];
+      return dense ? { wave: oneWorkColumn(f.wave), bounds: bounds.map(oneWorkColumn) } : { wave: f.wave, bounds };
     });
     let xs = feats.map((f) => f.wave);
     // A launch constant above the cap is pinned at the cap (the other coefficients refitted).
@@ -236,7 +240,7 @@ export function fitGroup(train: readonly KernelObservation[], sms: number, cap =
     }
     for (let it = 0; it < 2; it++) {
       const b = fit.beta.map((v) => (Number.isNaN(v) ? 0 : v));
-      const next = feats.map((f) => (dotp(b, f.heavy) > dotp(b, f.wave) ? f.heavy : f.wave));
+      const next = feats.map((f) => f.bounds.reduce((x, y) => (dotp(b, y) > dotp(b, x) ? y : x), f.wave));
       if (next.every((x, i) => x === xs[i])) break;
       xs = next;
       fit = fitCurve(train.map((o, i): FitSample => ({ x: xs[i], ms: o.ms, weight: rowWeight(o) })), { noConstant, offset });
@@ -251,12 +255,14 @@ export function fitGroup(train: readonly KernelObservation[], sms: number, cap =
     if (Number.isNaN(aP0) && !dense) assumed.push('partial=full');
     const aE = dense ? aF : !Number.isNaN(aE0) ? aE0 : 0;
     if (Number.isNaN(aE0) && !dense) assumed.push('empty=0');
+    if (keyTiles) assumed.push(`key-tile programs: ${(KEY_TILE_SHARE * 7).toFixed(0)}/7 of each block + the partial surcharge, after (1 - 1/K/V heads) of the work`);
     const curve = {
       gpu: computeClass(first.gpu),
       kernel: first.kernel,
       direction: first.call.direction,
       dtype: first.call.dtype,
       slots,
+      ...(keyTiles ? { keyTileBound: true } : {}),
       c0Ms: c0,
       msPerProgram: Number.isNaN(aProg) ? 0 : aProg,
       msPerTflopFull: aF,
@@ -361,6 +367,15 @@ export function fitHostFloor(train: readonly KernelObservation[], sms: number, c
     if (loss < best.loss - 1e-12) best = { curve, loss };
   }
   return best;
+}
+
+/**
+ * Backward launches with one program per (key tile, K/V head) walking its key tile's column for the
+ * whole GQA group (kernel-model.ts keyTileFeatures): torch/_inductor's flex backward template, in
+ * the kernel suite and in the CP executor's calls.
+ */
+export function keyTileBackward(kernelPath: string, direction: string): boolean {
+  return direction === 'bwd' && kernelPath.split('@')[0] === 'flex';
 }
 
 /**

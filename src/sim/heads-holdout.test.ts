@@ -11,8 +11,11 @@ import { generatedProfile, observe, type MaskGenerator } from './calibrate.js';
 import { kernelGroupReport, leaveGroupOut } from './holdout.js';
 import { curveMs, kernelCall, type KernelCurve } from './kernel-model.js';
 
+// c0 on the grid of launch-constant caps (calibrate.ts LAUNCH_CAPS), so the fit can represent it: at
+// 0.015 ms it is capped at 0.01 and the one-wave 4:4 backward rows, bound by flex's key-tile
+// programs (keyTileBackward), then miss by 1.5%.
 const truth: KernelCurve = {
-  gpu: 'h100+h200', kernel: 'flex', direction: 'fwd', dtype: 'bfloat16', slots: 264, c0Ms: 0.015, msPerProgram: 3e-5,
+  gpu: 'h100+h200', kernel: 'flex', direction: 'fwd', dtype: 'bfloat16', slots: 264, c0Ms: 0.01, msPerProgram: 3e-5,
   msPerTflopFull: 1.7, msPerTflopPartial: 2.6, msPerTflopEmpty: 0, assumed: [], fitRows: 0, fitMedianAbsPct: 0,
   holdoutRows: 0, holdoutMedianAbsPct: null, seen: { heads: [], seqlenMin: 0, seqlenMax: 0, families: [] },
 };
@@ -43,7 +46,7 @@ function presetRows(preset: 'calibrate' | 'paper'): ResultRow[] {
     .filter((c) => c.kernel === 'flex' && c.suite === 'kernel' && c.seqlen <= 131072 && FAMILIES.has(c.family));
   return cases.map((c) => {
     const call = kernelCall(generatedProfile([gen(c.family, c.seqlen, c.seed, c.maskParams)]), c.headsQ, c.headDim, c.direction, c.dtype, 1, c.headsKv);
-    const ms = curveMs({ ...truth, direction: c.direction }, call);
+    const ms = curveMs({ ...truth, direction: c.direction, keyTileBound: c.direction === 'bwd' }, call); // flex's backward form (keyTileBackward)
     return {
       schema: 1, id: c.id, suite: c.suite, executor: 'torch', kernel: c.kernel, scheme: null, family: c.family, maskParams: c.maskParams, seed: c.seed,
       seqlen: c.seqlen, batch: c.batch, headsQ: c.headsQ, headsKv: c.headsKv, headDim: c.headDim, dtype: c.dtype, direction: c.direction, world: 1,
@@ -69,7 +72,7 @@ describe('heads hold-out from the calibrate preset', () => {
     // Unseen heads are extrapolation; a kernel that follows the model is predicted to a fraction of a percent.
     for (const p of heads) {
       expect(p.extrapolation, p.group).toBe(true);
-      if (p.errorPct !== null) expect(Math.abs(p.errorPct)).toBeLessThan(1);
+      if (p.errorPct !== null) expect(Math.abs(p.errorPct), `${p.obs.id} ${p.group} ${p.errorPct}`).toBeLessThan(1);
     }
     // Every heads group keeps enough rows of the other heads to refit, so every row is predicted.
     expect(heads.filter((p) => p.errorPct === null)).toEqual([]);

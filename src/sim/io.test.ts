@@ -59,16 +59,17 @@ describe('writing simulated rows', () => {
 });
 
 describe('loadCalibration', () => {
-  it("keeps a curve's optional terms (the host floor): they change its predictions", () => {
+  it("keeps a curve's optional terms (host floor, key-tile bound): they change its predictions", () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'attnbench-io-'));
     const f = path.join(dir, 'cal.json');
     const curve = {
       gpu: 'h100+h200', kernel: 'flex', direction: 'bwd', dtype: 'bfloat16', slots: 132, c0Ms: 0, msPerProgram: 0, msPerTflopFull: 2.4,
-      msPerTflopPartial: 7, msPerTflopEmpty: 0, hostFloorMs: 5, assumed: [], fitRows: 6, fitMedianAbsPct: 1, holdoutRows: 0,
+      msPerTflopPartial: 7, msPerTflopEmpty: 0, hostFloorMs: 5, keyTileBound: true, assumed: [], fitRows: 6, fitMedianAbsPct: 1, holdoutRows: 0,
       holdoutMedianAbsPct: null, seen: { heads: [], seqlenMin: 0, seqlenMax: 0, families: [] },
     };
     writeJson(f, { version: 2, blockSize: 128, model: 'm', holdout: 'h', curves: [curve], uncalibrated: [], holdoutMedianAbsPct: null, fitMedianAbsPct: null, rows: 6 });
     const { calibration } = loadCalibration(f);
     expect(calibration!.curves[0].hostFloorMs).toBe(5);
+    expect(calibration!.curves[0].keyTileBound).toBe(true);
   });
 });

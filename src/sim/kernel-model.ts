@@ -13,7 +13,8 @@
 // 128 x 128 blocks of kind x (SPEC 6: forward 4 * pairs * heads * head_dim, backward 2.5 x that).
 // Coefficients and programs-per-SM are fitted per (GPU class, kernel + input path, direction,
 // dtype) in calibrate.ts (kernels that compute every block get one cost for all blocks; plain paths a
-// launch constant no larger than their rows need). A (kernel, direction, dtype) with too few rows has no curve: the
+// launch constant no larger than their rows need; flex's backward also the bound of its key-tile
+// programs, keyTileFeatures). A (kernel, direction, dtype) with too few rows has no curve: the
 // calibration lists it under `uncalibrated`, and the model falls back to the roofline
 // F / (peak(dtype) x efficiency), flagged `fallback` wherever it is used.
 import type { Direction } from '../results/schema.js';
@@ -35,6 +36,8 @@ export interface KernelCall {
   readonly profile: TileProfile;
   /** Copies of the profile in the launch: query heads x batch (programs = profile.items x copies). */
   readonly copies: number;
+  /** K/V heads x batch (GQA: copies / kvCopies query heads share one K/V head). */
+  readonly kvCopies: number;
   /** FLOPs per query-key pair of one copy: direction factor x 4 x head_dim. */
   readonly flopsPerPair: number;
   /** Bytes the launch must move at least (Q, K, V, O; and the gradients for bwd): the memory floor. */
@@ -65,7 +68,7 @@ export function kernelCall(
   const perQ = direction === 'fwd' ? 2 : 4;
   const perK = direction === 'fwd' ? 2 : 4;
   const bytes = elt * headDim * (perQ * profile.seqlenQ * copies + perK * profile.seqlenK * kvCopies);
-  return { direction, dtype, flops, profile, copies, flopsPerPair, bytes, wFull: k * profile.full, wPartial: k * profile.partial, wEmpty: k * profile.empty };
+  return { direction, dtype, flops, profile, copies, kvCopies, flopsPerPair, bytes, wFull: k * profile.full, wPartial: k * profile.partial, wEmpty: k * profile.empty };
 }
 
 /** Feature columns of the linear model: constant, programs, full / partial / empty block work (TFLOP). */
@@ -103,6 +106,41 @@ export function launchFeatures(call: KernelCall, slots: number): { wave: number[
   return { wave, heavy };
 }
 
+/**
+ * Share of a block's backward matmuls done by the program that owns its key tile (dK/dV): 4 of the
+ * 7 (recomputed Q K^T, dP = dO V^T, dV += P^T dO, dK += dS^T Q; the query tile's dQ program does
+ * Q K^T, dO V^T and dQ += dS K).
+ */
+export const KEY_TILE_SHARE = 4 / 7;
+
+/**
+ * Bounds of a backward launch with one program per (key tile, K/V head) that walks its key tile's
+ * column for every query head of its GQA group (torch/_inductor's flex backward: grid (query tiles
+ * x group + key tiles, 1, batch x K/V heads), dK/dV programs first in each K/V head's range; the
+ * dQ programs are the query tiles' items of launchFeatures). Such a program does KEY_TILE_SHARE of
+ * each block's matmuls, and the partial-block surcharge (aPartial - aFull) falls on it whole: its
+ * mask lookups change with every query block it visits (in a dQ program and the forward they are
+ * the program's own rows). Blocks start in grid order, so the last K/V head's heaviest key tile
+ * starts after about (1 - 1 / kvCopies) of the launch's work and then runs alone:
+ *     t >= (1 - 1/kvCopies) x waves + group x (share x aFull x (full + partial) + (aPartial - aFull) x partial)
+ * One row per candidate tile (the heaviest, the one with the most partial pairs); in the wave units
+ * of launchFeatures (a lone program at 1 / slots of the GPU, as the `heavy` bound).
+ */
+export function keyTileFeatures(call: KernelCall, slots: number, wave: readonly number[]): number[][] {
+  const kt = call.profile.keyTiles?.();
+  if (!kt) return [];
+  const group = Math.max(1, call.copies / Math.max(1, call.kvCopies));
+  const before = 1 - 1 / Math.max(1, call.kvCopies);
+  const pp = call.flopsPerPair / 1e12;
+  return [kt.heaviest, kt.mostPartial].map((c) => [
+    1,
+    before * wave[1] + slots,
+    before * wave[2] + slots * group * pp * (KEY_TILE_SHARE * (c.full + c.partial) - c.partial),
+    before * wave[3] + slots * group * pp * c.partial,
+    before * wave[4],
+  ]);
+}
+
 /** A fitted curve (coefficients in ms, ms per program and ms per TFLOP, whole-GPU units). */
 export interface KernelCurve {
   readonly gpu: string;
@@ -121,6 +159,8 @@ export interface KernelCurve {
    * whatever its kernel time (calibrate.ts fitHostFloor); absent on every other path.
    */
   readonly hostFloorMs?: number;
+  /** Backward with one program per key tile and K/V head (keyTileFeatures): bounded by its heaviest. */
+  readonly keyTileBound?: boolean;
   /** Coefficients not supported by the data and set by assumption (e.g. "partial=full"). */
   readonly assumed: readonly string[];
   /** Rows fitted and the median absolute % error on them / on the held-out rows. */
@@ -156,7 +196,9 @@ export function curveCoefficients(c: KernelCurve): number[] {
 export function curveMs(c: KernelCurve, call: KernelCall, memFloorMs = 0): number {
   const a = curveCoefficients(c);
   const f = launchFeatures(call, c.slots);
-  const gpuMs = c.c0Ms + Math.max(dot(a, f.wave) - c.c0Ms, dot(a, f.heavy) - c.c0Ms, memFloorMs);
+  let work = Math.max(dot(a, f.wave), dot(a, f.heavy));
+  if (c.keyTileBound) for (const x of keyTileFeatures(call, c.slots, f.wave)) work = Math.max(work, dot(a, x));
+  const gpuMs = c.c0Ms + Math.max(work - c.c0Ms, memFloorMs);
   return c.hostFloorMs === undefined ? gpuMs : Math.max(c.hostFloorMs, gpuMs);
 }
 

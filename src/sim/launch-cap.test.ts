@@ -3,7 +3,7 @@
 // from the per-program and wave terms. Test data only: times from a made-up kernel.
 import { describe, expect, it } from 'vitest';
 import type { Mask, Slice } from '../mask/types.js';
-import { chooseLaunchCap, computesEveryBlock, fitGroup, hostPath, type KernelObservation } from './calibrate.js';
+import { chooseLaunchCap, computesEveryBlock, fitGroup, hostPath, keyTileBackward, type KernelObservation } from './calibrate.js';
 import { fitCurve } from './fit.js';
 import { curveMs, kernelCall, launchFeatures, tileProfile, type KernelCurve } from './kernel-model.js';
 
@@ -18,7 +18,7 @@ function curve(over: Partial<KernelCurve>): KernelCurve {
   return {
     gpu: 'h100+h200', kernel: 'flex', direction: 'bwd', dtype: 'bfloat16', slots: 396, c0Ms: 0.01, msPerProgram: 2e-4, msPerTflopFull: 2.5,
     msPerTflopPartial: 4, msPerTflopEmpty: 0, assumed: [], fitRows: 0, fitMedianAbsPct: 0, holdoutRows: 0, holdoutMedianAbsPct: null,
-    seen: { heads: [], seqlenMin: 0, seqlenMax: 0, families: [] }, ...over,
+    seen: { heads: [], seqlenMin: 0, seqlenMax: 0, families: [] }, keyTileBound: keyTileBackward(over.kernel ?? 'flex', over.direction ?? 'bwd'), ...over,
   };
 }
 

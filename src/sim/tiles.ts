@@ -7,7 +7,7 @@
 // that cannot skip them still pay for). `TileProfile` keeps that list sorted by work with prefix
 // sums, so the kernel model can ask for "the r lightest items" (the last, partial wave) in
 // O(log tiles).
-import { bandRowHi, bandRowLo, bandRows, sliceToBand } from '../mask/band.js';
+import { bandRowHi, bandRowLo, bandRows, bandToSlices, sliceToBand } from '../mask/band.js';
 import { blockMap } from '../mask/slices.js';
 import type { Mask, Slice } from '../mask/types.js';
 
@@ -175,6 +175,45 @@ export interface TileProfile {
   readonly cumFull: Float64Array;
   readonly cumPartial: Float64Array;
   readonly cumEmpty: Float64Array;
+  /**
+   * The heaviest key tiles (columns of blocks) of one copy, computed on first use: kernels whose
+   * backward runs one program per key tile (flex's dK/dV programs) are bounded by them.
+   */
+  readonly keyTiles?: () => KeyTiles;
+}
+
+/** Pairs in full and partial blocks of one key tile (a column of B x B blocks). */
+export interface KeyTileLoad {
+  readonly full: number;
+  readonly partial: number;
+}
+
+/** The key tile with the most pairs in non-empty blocks and the one with the most in partial blocks. */
+export interface KeyTiles {
+  readonly heaviest: KeyTileLoad;
+  readonly mostPartial: KeyTileLoad;
+}
+
+/** The mask with queries and keys swapped: its query tiles are the original's key tiles. */
+export function transposeMask(mask: Mask): Mask {
+  const slices = mask.slices.flatMap((s) => {
+    const b = sliceToBand(s);
+    return bandToSlices({ q0: b.k0, q1: b.k1, k0: b.q0, k1: b.q1, lo: -b.hi, hi: -b.lo });
+  });
+  return { seqlenQ: mask.seqlenK, seqlenK: mask.seqlenQ, slices };
+}
+
+/** Heaviest key tiles over masks (per unit weight: each mask is one copy's, e.g. one head's). */
+export function keyTilesOf(masks: readonly Mask[], block = BLOCK_SIZE): KeyTiles {
+  let heavy: KeyTileLoad = { full: 0, partial: 0 };
+  let part: KeyTileLoad = { full: 0, partial: 0 };
+  for (const m of masks) {
+    for (const it of itemsOf(transposeMask(m), block, 1)) {
+      if (it.full + it.partial > heavy.full + heavy.partial) heavy = { full: it.full, partial: it.partial };
+      if (it.partial > part.partial || (it.partial === part.partial && it.full > part.full)) part = { full: it.full, partial: it.partial };
+    }
+  }
+  return { heaviest: heavy, mostPartial: part };
 }
 
 interface Item {
@@ -242,7 +281,10 @@ export function tileProfile(masks: readonly { mask: Mask; weight: number }[], bl
     cumEmpty[i + 1] = cumEmpty[i] + it.empty * it.w;
   }
   const m0 = masks[0]?.mask;
+  let cols: KeyTiles | undefined;
+  const keyTiles = () => (cols ??= keyTilesOf(masks.flatMap(({ mask }) => (varlen ? perSequence(mask) : [mask])), block));
   return {
+    keyTiles,
     items: cumW[n],
     seqlenQ: m0?.seqlenQ ?? 0,
     seqlenK: m0?.seqlenK ?? 0,

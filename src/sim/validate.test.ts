@@ -110,7 +110,7 @@ describe("the CP executor's own call curve ('<kernel>@cp')", () => {
     msPerTflopFull: truth.aFull, msPerTflopPartial: truth.aPartial, msPerTflopEmpty: 0, assumed: [], fitRows: 0,
     fitMedianAbsPct: 0, holdoutRows: 0, holdoutMedianAbsPct: null, seen: { heads: [], seqlenMin: 0, seqlenMax: 0, families: [] },
   };
-  const callMs = (c: KernelCall) => curveMs(truthCurve, c);
+  const callMs = (c: KernelCall) => curveMs({ ...truthCurve, keyTileBound: c.direction === 'bwd' }, c); // flex's backward form (keyTileBackward)
   const executor: KernelModel = { kernel: 'truth', predict: (c) => ({ ms: callMs(c), fallback: false }), describe: () => 'truth', missing: () => null };
   const cluster = resolveCluster('h100');
   const rows: ResultRow[] = [];
