@@ -143,12 +143,13 @@ export function observe(
     const samples = maskSamplesOf(r);
     // Variable-length paths tile each document from its own start.
     const varlen = kernelPath(r).endsWith('@varlen');
-    const key = JSON.stringify([r.family, r.seqlen, r.seed, samples, r.maskParams, varlen]);
+    const tile = kernelTile(r);
+    const key = JSON.stringify([r.family, r.seqlen, r.seed, samples, r.maskParams, varlen, tile]);
     let profile = cache.get(key);
     if (!profile) {
       try {
         const gens = Array.from({ length: samples }, (_, s) => gen(r.family, r.seqlen, r.seed + s, r.maskParams));
-        profile = generatedProfile(gens, varlen);
+        profile = generatedProfile(gens, varlen, tile);
         cache.set(key, profile);
       } catch (e) {
         skipped.push({ id: r.id, reason: e instanceof Error ? e.message : String(e) });
@@ -171,6 +172,18 @@ export function observe(
     });
   }
   return { observations, skipped };
+}
+
+/**
+ * The tile a row's kernel worked in: block-table kernels (flex, triton_blocksparse, triton_ranges)
+ * take a block mask's own block when it is smaller than BLOCK_SIZE (block_sparse with 64-token
+ * blocks: the rows' notes say "kernel tiles for 64x64 blocks", "block table 64x64", "ranges tiles
+ * 64 tok"), so its blocks are whole tiles, not partial 128 x 128 ones; every other row BLOCK_SIZE.
+ */
+export function kernelTile(r: Pick<ResultRow, 'kernel' | 'notes' | 'maskParams'>): number {
+  const b = r.maskParams?.block;
+  const blockTable = ['flex', 'triton_blocksparse', 'triton_ranges'].includes(r.kernel ?? '');
+  return blockTable && typeof b === 'number' && b > 0 && b < BLOCK_SIZE && BLOCK_SIZE % b === 0 ? b : BLOCK_SIZE;
 }
 
 /**
