@@ -12,7 +12,7 @@ const stub = {
     b.onResolve({ filter: new RegExp(`^(${stubbed.map((s) => s.replace('/', '\\/')).join('|')})$`) }, (a) => ({ path: a.path, namespace: 'stub' }));
     b.onLoad({ filter: /.*/, namespace: 'stub' }, (a) => ({
       contents: `const no = () => { throw new Error('${'${a.path}'} is not in the device bundle: ingest the results and run this command where attnbench is installed'); };
-        export const DuckDBInstance = { create: no }; export class Resvg { constructor() { no(); } };`.replace('${a.path}', a.path),
+        export const DuckDBInstance = { create: no }; export const StatementType = {}; export class Resvg { constructor() { no(); } };`.replace('${a.path}', a.path),
       loader: 'js',
     }));
   },
