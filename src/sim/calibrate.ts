@@ -10,7 +10,7 @@
 import type { GeneratedMask } from '../mask/types.js';
 import type { ResultRow } from '../results/schema.js';
 import { fitCurve, medianAbs, type FitSample } from './fit.js';
-import { computeClass, GPU_SPECS, normalizeGpu, type Cluster } from './hardware.js';
+import { computeClass, normalizeGpu, smsOfClass, type Cluster } from './hardware.js';
 import {
   BLOCK_SIZE,
   curveKey,
@@ -29,7 +29,7 @@ import { tileProfile, type TileProfile } from './tiles.js';
 
 export const HOLDOUT_RULE = 'fnv1a32(row id) % 4 == 0 is held out (never fitted)';
 export const MODEL_TEXT =
-  't_ms = c0 + max(aProg*P + aFull*W_full + aPartial*W_partial + aEmpty*W_empty over ceil(programs/slots) waves, the heaviest program, bytes/HBM); programs = query tiles x heads; W_x = dirFactor*4*headDim*pairs in 128x128 blocks of kind x (TFLOP); slots = SMs x {1..4} and the a_x by non-negative least squares on log time; kernels that compute every block (torch_naive, sdpa_math, @dense paths): one cost for all blocks; plain paths: the smallest launch-constant cap (free, 0.1, 0.03, 0.01 ms) within (1%)^2 per row of the free fit; nested-tensor (@varlen) paths: t = max(host floor, the above) where that fits their training rows better, floor = geometric mean of the fastest rows, the curve fitted on the rest; every row weighted by 1 / (1 + (sigma / 0.05)^2), sigma = its own p20-p80 spread / 1.683; flex backward also >= (1 - 1/KV heads) x waves + GQA group x (4/7 aFull (full + partial) + (aPartial - aFull) partial) of its heaviest key tile (dK/dV program)';
+  't_ms = c0 + max(aProg*P + aFull*W_full + aPartial*W_partial + aEmpty*W_empty over ceil(programs/slots) waves, the heaviest program, bytes/HBM); programs = query tiles x heads; a launch of one wave on min(slots, SMs x ceil(programs/SMs)) slots (a program alone on its SM at the SM speed); W_x = dirFactor*4*headDim*pairs in 128x128 blocks of kind x (TFLOP); slots = SMs x {1..4} and the a_x by non-negative least squares on log time; kernels that compute every block (torch_naive, sdpa_math, @dense paths): one cost for all blocks, and rows that differ only by mask family are one shape to them; plain paths: the smallest launch-constant cap (free, 0.1, 0.03, 0.01 ms) within (1%)^2 per row of the free fit; nested-tensor (@varlen) paths: t = max(host floor, the above) where that fits their training rows better, floor = geometric mean of the fastest rows, the curve fitted on the rest; every row weighted by 1 / (1 + (sigma / 0.05)^2), sigma = its own p20-p80 spread / 1.683; flex backward also >= (1 - 1/KV heads) x waves + GQA group x (4/7 aFull (full + partial) + (aPartial - aFull) partial) of its heaviest key tile (dK/dV program)';
 /**
  * The error a curve is expected to keep on a row with no noise of its own (relative, ~ log units):
  * the floor of the noise model below. 5%: about the fitted rows' p75 |error| in-sample.
@@ -212,8 +212,15 @@ export interface FittedCurve {
 /** Programs per SM tried by the fit (slots = SMs x this). */
 export const OCCUPANCIES = [1, 2, 3, 4] as const;
 
+/**
+ * What makes two rows different shapes to a fit: heads, S, world and the mask family, except for
+ * kernels that compute every block, whose work does not depend on the mask (rows of several
+ * families at one S and heads are one shape to them: they cannot separate the launch constant
+ * from the block cost).
+ */
 function shapeKey(o: KernelObservation): string {
-  return `${o.headsQ}:${o.headsKv}|${o.seqlen}|${o.family}|${o.world}`;
+  const family = computesEveryBlock(o.kernel) ? '*' : o.family;
+  return `${o.headsQ}:${o.headsKv}|${o.seqlen}|${family}|${o.world}`;
 }
 
 /** Why these observations cannot make a curve, or null when they can. */
@@ -237,7 +244,7 @@ export function fitGroup(train: readonly KernelObservation[], sms: number, cap =
     const dense = computesEveryBlock(first.kernel);
     const keyTiles = keyTileBackward(first.kernel, first.call.direction);
     const feats = train.map((o) => {
-      const f = launchFeatures(o.call, slots);
+      const f = launchFeatures(o.call, slots, sms);
       const bounds = [f.heavy, ...(keyTiles ? keyTileFeatures(o.call, slots, f.wave) : [])];
       return dense ? { wave: oneWorkColumn(f.wave), bounds: bounds.map(oneWorkColumn) } : { wave: f.wave, bounds };
     });
@@ -410,11 +417,7 @@ function dotp(a: readonly number[], b: readonly number[]): number {
   return s;
 }
 
-/** SMs of a GPU class key ('h100+h200' -> 132); 132 when unknown. */
-export function smsOfClass(gpuClass: string): number {
-  for (const k of gpuClass.split('+')) if (GPU_SPECS[k]) return GPU_SPECS[k].sms;
-  return 132;
-}
+export { smsOfClass } from './hardware.js';
 
 export function groupKey(o: KernelObservation): string {
   return curveKey(computeClass(o.gpu), o.kernel, o.call.direction, o.call.dtype);

@@ -228,3 +228,9 @@ export function normalizeGpu(name: string): string {
 function stripUndefined<T extends object>(o: T): Partial<T> {
   return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
 }
+
+/** SMs of a GPU class key ('h100+h200' -> 132); 132 when unknown. */
+export function smsOfClass(gpuClass: string): number {
+  for (const k of gpuClass.split('+')) if (GPU_SPECS[k]) return GPU_SPECS[k].sms;
+  return 132;
+}

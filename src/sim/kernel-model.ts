@@ -2,7 +2,9 @@
 //
 // A tiled attention kernel launches one program per (query tile, head): `programs` = query tiles x
 // heads (tiles.ts). The GPU runs `slots` = SMs x programs-per-SM of them at once, so a launch takes
-// ceil(programs / slots) waves, and the last one is partly idle (launchFeatures). Each program costs
+// ceil(programs / slots) waves, and the last one is partly idle (launchFeatures). A launch of one
+// wave spreads its programs over the SMs: ceil(programs / SMs) share an SM, so one of at most SMs
+// programs runs each at a whole SM's speed, not at 1 / slots of the GPU (residentSlots). Each program costs
 // a fixed part (load Q, write O) plus its blocks by kind: full blocks at full cost, partial blocks at
 // full cost plus masking, empty blocks only for kernels that cannot skip them. Per launch:
 //     t = c0 + max( aProg P + aFull W_full + aPartial W_partial + aEmpty W_empty   (waves)
@@ -18,7 +20,7 @@
 // calibration lists it under `uncalibrated`, and the model falls back to the roofline
 // F / (peak(dtype) x efficiency), flagged `fallback` wherever it is used.
 import type { Direction } from '../results/schema.js';
-import { curveCoversGpu, type Cluster } from './hardware.js';
+import { curveCoversGpu, smsOfClass, type Cluster } from './hardware.js';
 import { heaviest, lightest, type TileProfile } from './tiles.js';
 
 export { BLOCK_SIZE, blockMapPairs, blockPairs, disjointSlicePairs, tileProfile, type BlockPairs, type TileProfile } from './tiles.js';
@@ -75,35 +77,51 @@ export function kernelCall(
 export const FEATURES = ['launch', 'program', 'full', 'partial', 'empty'] as const;
 
 /**
- * The launch's features on `slots` concurrent programs (SMs x programs per SM), in whole-GPU units:
+ * The launch's features on `slots` concurrent programs (`sms` x programs per SM; sms = slots gives
+ * the rule before small launches were told apart), in whole-GPU units:
  * each column is the amount that would take `slots` times as long on one slot, i.e. the total plus
  * what the last, partial wave wastes. A launch of n programs runs in ceil(n / slots) waves; with the
  * heaviest programs first (FlashAttention's causal order; close to what the hardware scheduler does
  * with a varied grid) the last wave holds the r lightest ones, so the makespan is about
  *     (total - tail) / slots + mean(tail) = total / slots + (1 - r / slots) mean(tail).
- * `heavy` is the alternative bound: the heaviest program alone on its slot.
+ * `heavy` is the alternative bound: the heaviest program alone on its slot. A launch of one wave
+ * (n <= slots) has ceil(n / SMs) programs on an SM, each at 1 / (SMs x that) of the GPU: its
+ * programs, its tail and its heaviest program take residentSlots(n) in place of slots.
  */
-export function launchFeatures(call: KernelCall, slots: number): { wave: number[]; heavy: number[] } {
+export function launchFeatures(call: KernelCall, slots: number, sms = slots): { wave: number[]; heavy: number[] } {
   const p = call.profile;
   const n = p.items * call.copies;
   const t = call.flopsPerPair * call.copies / 1e12; // TFLOP per pair over all copies
   if (!(n > 0)) return { wave: [1, 0, 0, 0, 0], heavy: [1, 0, 0, 0, 0] };
   const waves = Math.max(1, Math.ceil(n / slots - 1e-9));
   const r = n - (waves - 1) * slots; // programs in the last wave, (0, slots]
-  const frac = 1 - r / slots;
+  // A launch of one wave spreads its programs over the SMs: ceil(n / SMs) share an SM (at most
+  // slots / SMs), so a launch of at most SMs programs runs each at a whole SM's speed. The last
+  // wave of a longer launch starts as earlier programs end, beside them: it keeps the full share.
+  const tailSlots = waves === 1 ? residentSlots(n, slots, sms) : slots;
   const light = lightest(p, r / call.copies); // per copy: the lightest r / copies items (x copies = r programs)
-  const tail = (x: number) => (frac * slots * x * call.copies) / r; // frac x slots x mean over the r programs
+  const tail = (x: number) => ((tailSlots - r) * x * call.copies) / r; // (last wave's slots - r) x mean over the r programs
   const pp = call.flopsPerPair / 1e12;
   const wave = [
     1,
-    n + frac * slots,
+    n - r + tailSlots,
     t * p.full + tail(light.full * pp),
     t * p.partial + tail(light.partial * pp),
     t * p.empty + tail(light.empty * pp),
   ];
   const h = heaviest(p);
-  const heavy = [1, slots, slots * h.full * pp, slots * h.partial * pp, slots * h.empty * pp];
+  const hs = residentSlots(n, slots, sms);
+  const heavy = [1, hs, hs * h.full * pp, hs * h.partial * pp, hs * h.empty * pp];
   return { wave, heavy };
+}
+
+/**
+ * Slots, in whole-GPU units, of one program among `n` spread over `sms` SMs with at most
+ * slots / sms on each: a program sharing its SM with k - 1 others runs at 1 / (SMs x k) of the GPU,
+ * so a launch of at most SMs programs runs each at a whole SM's speed.
+ */
+export function residentSlots(n: number, slots: number, sms: number): number {
+  return Math.min(slots, sms * Math.max(1, Math.ceil(n / sms - 1e-9)));
 }
 
 /**
@@ -195,7 +213,8 @@ export function curveCoefficients(c: KernelCurve): number[] {
 /** The curve's time for a call; `memFloorMs` is the launch's bytes at the GPU's HBM bandwidth. */
 export function curveMs(c: KernelCurve, call: KernelCall, memFloorMs = 0): number {
   const a = curveCoefficients(c);
-  const f = launchFeatures(call, c.slots);
+  const sms = smsOfClass(c.gpu);
+  const f = launchFeatures(call, c.slots, sms);
   let work = Math.max(dot(a, f.wave), dot(a, f.heavy));
   if (c.keyTileBound) for (const x of keyTileFeatures(call, c.slots, f.wave)) work = Math.max(work, dot(a, x));
   const gpuMs = c.c0Ms + Math.max(work - c.c0Ms, memFloorMs);

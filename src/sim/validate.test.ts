@@ -118,9 +118,9 @@ describe("the CP executor's own call curve ('<kernel>@cp')", () => {
     for (const family of ['full', 'causal', 'causal_document'])
       for (const world of [2, 4])
         for (const direction of ['fwd', 'bwd'] as const) {
-          const seqlen = 2048 * world;
+          const seqlen = (family === 'causal_document' ? 2048 : 4096) * world;
           // dispatch's document placement gives a rank up to 1.5x the mean tokens: more programs than
-          // these one-wave observations pin the slots for (fitted 132, truth 264), so its granules.
+          // one wave of the truth's slots, so its granules.
           const layout: CpLayout = scheme === 'ulysses' ? { replicate_kv: 1 } : scheme === 'dispatch' ? { sharding: 'granules' } : {};
           const plan = planCp(scheme, generateMask(family, seqlen, { seed: 0 }).heads[0], world, layout, shape);
           const sim = simulatePlan(plan, cluster, executor, { direction, network: 'none' });
@@ -148,11 +148,14 @@ describe("the CP executor's own call curve ('<kernel>@cp')", () => {
     const cal = calibrate(cpObservations(rows, deps).observations);
     for (const d of ['fwd', 'bwd']) {
       const c = cal.curves.find((x) => x.kernel === `flex${CP_PATH}` && x.direction === d)!;
-      // 8 heads x 16 query tiles per rank: every launch is one wave, where only a x slots shows
-      // (and the program term is a constant, slots x aProg, beside c0).
-      expect(c.c0Ms + c.msPerProgram * c.slots).toBeCloseTo(truth.c0, 4);
-      expect(c.msPerTflopFull * c.slots).toBeCloseTo(truth.aFull * 264, 4);
-      expect(c.msPerTflopPartial * c.slots).toBeCloseTo(truth.aPartial * 264, 4);
+      // 8 heads x 32 query tiles per rank on full / causal: one wave of 133-264 programs, 2 on some
+      // SMs, which pins the slots (a launch of at most 132 runs each program at a whole SM whatever
+      // the slots); 16 tiles on causal_document: 128 programs, one per SM, which tells c0 from aProg.
+      expect(c.slots).toBe(264);
+      expect(c.c0Ms).toBeCloseTo(truth.c0, 4);
+      expect(c.msPerProgram).toBeCloseTo(0, 6);
+      expect(c.msPerTflopFull).toBeCloseTo(truth.aFull, 4);
+      expect(c.msPerTflopPartial).toBeCloseTo(truth.aPartial, 4);
     }
     expect(hasCurve(cal, `flex${CP_PATH}`, 'h100')).toBe(true);
     const { predictions } = validateCp(rows, { ...deps, kernelsFor: (cl) => makeKernelModel(cl, cal, `flex${CP_PATH}`) });
