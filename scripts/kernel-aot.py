@@ -128,10 +128,11 @@ def fwd_src(d, pack, tq, tk, subn, maxb=0, persist=False, split=1):
                                 "MAXB": maxb, "PERSIST": persist, "SPLIT": split})
 
 
-def dkdv_src(d, pack, tq, tk, kb, subm, atomic, maxb=0, persist=False):
+def dkdv_src(d, pack, tq, tk, kb, subm, atomic, maxb=0, persist=False, submp=0):
     types = {"Q": PTR_BF, "K": PTR_BF, "V": PTR_BF, "DO": PTR_BF, "LSE": PTR_F32, "DELTA": PTR_F32, "DK": PTR_BF, "DV": PTR_BF,
              "DQA": PTR_F32, **LISTS, **STRIDES, **SIZES, "qk_scale": "fp32", "sm_scale": "fp32"}
-    return sig(rb._dkdv, types, {"P": pack, "TQ": tq, "NR": tq * pack, "TK": tk, "KB": kb, "NSPLIT": tk // kb, "SUBM": subm, "D": d,
+    return sig(rb._dkdv, types, {"P": pack, "TQ": tq, "NR": tq * pack, "TK": tk, "KB": kb, "NSPLIT": tk // kb, "SUBM": subm,
+                                 "SUBMP": submp or subm, "D": d,
                                  "ATOMIC": bool(atomic), "MAXB": maxb, "PERSIST": persist})
 
 
@@ -140,6 +141,16 @@ def dq_src(d, pack, tq, tk, subn, maxb=0, persist=False, split=1):
              **LISTS, **STRIDES, **SIZES, "qk_scale": "fp32", "sm_scale": "fp32"}
     return sig(rb._dq, types, {"P": pack, "TQ": tq, "NR": tq * pack, "BM": pow2(tq * pack) // split, "TK": tk, "SUBN": subn, "D": d,
                                "MAXB": maxb, "PERSIST": persist, "SPLIT": split})
+
+
+def fused_src(d, pack, tq, tk, kb, subm, subn, split=1, submp=0):
+    """dK/dV and dQ in one launch (tuning.bwdFused): the backward list's ORDER..SIDS, then the forward list's F*."""
+    lists = {n: PTR_I32 for n in ("BANDS", "ORDER", "ROWRUNS", "RUNS", "ROWPARTS", "PARTS", "SIDS",
+                                  "FORDER", "FROWRUNS", "FRUNS", "FROWPARTS", "FPARTS", "FSIDS")}
+    types = {"Q": PTR_BF, "K": PTR_BF, "V": PTR_BF, "DO": PTR_BF, "LSE": PTR_F32, "DELTA": PTR_F32, "DK": PTR_BF, "DV": PTR_BF,
+             "DQ": PTR_BF, **lists, **STRIDES, **SIZES, "FNROWS": "i32/16", "NDKDV": "i32", "qk_scale": "fp32", "sm_scale": "fp32"}
+    return sig(rb._bwd, types, {"P": pack, "TQ": tq, "NR": tq * pack, "BM": pow2(tq * pack) // split, "TK": tk, "KB": kb,
+                                "NSPLIT": tk // kb, "SUBM": subm, "SUBMP": submp or subm, "SUBN": subn, "D": d, "MAXB": 0, "FMAXB": 0, "SPLIT": split})
 
 
 def ref_fwd_src(d, bm, bn):
@@ -232,7 +243,36 @@ def configs():
                 (f"dkdv d{d} pack{g} ({tq} tok) kb{kb} subm{subm} w{w} s2 *", dkdv_src(d, g, tq, 128, kb, subm, 0), w, 2),
                 (f"dq d{d} pack{g} ({tq} tok) 128x64 w8 s2 *", dq_src(d, g, tq, 128, 64), 8, 2),
             ]
+    # Seventh pass (call11): flex's Hopper d 128 backward shapes (torch 2.11 FlexBwDConfig(64, 128, 128, 64, 3, 8):
+    # 64 query rows per dK/dV step over 128 keys, dQ over 128 rows x 64 keys, 8 warps, 3 stages, dQ and
+    # dK/dV in one launch), and register caps (Triton's maxnreg) for more forward programs per SM
+    out += [
+        ("dq d128 pack8 128x64 w8 s3 call11", dq_src(128, 8, 16, 128, 64), 8, 3),
+        ("dkdv d128 pack8 kb128 subm64 w8 s3 call11", dkdv_src(128, 8, 16, 128, 128, 64, 0), 8, 3),
+        ("dkdv d128 pack8 kb64 subm64 w4 s3 call11", dkdv_src(128, 8, 16, 128, 64, 64, 0), 4, 3),
+        ("bwd fused d128 pack8 kb128 subm32 + dq 128x64 w8 s3 call11", fused_src(128, 8, 16, 128, 128, 32, 64), 8, 3),
+        ("bwd fused d128 pack8 kb128 subm32 + dq 128x64 w8 s2 call11", fused_src(128, 8, 16, 128, 128, 32, 64), 8, 2),
+        ("bwd fused d128 pack8 kb128 subm64 + dq 128x64 w8 s3 call11", fused_src(128, 8, 16, 128, 128, 64, 64), 8, 3),
+        ("ref_dkdv d128 128x64 w8 s3 call11", ref_dkdv_src(128, 128, 64), 8, 3),
+        ("dkdv d128 pack8 kb128 subm64 part32 w8 s3 call11", dkdv_src(128, 8, 16, 128, 128, 64, 0, submp=32), 8, 3),
+        ("dkdv d128 pack8 kb128 subm64 part16 w8 s3 call11", dkdv_src(128, 8, 16, 128, 128, 64, 0, submp=16), 8, 3),
+        ("bwd fused d128 pack8 kb128 subm64 part32 + dq 128x64 w8 s3 call11", fused_src(128, 8, 16, 128, 128, 64, 64, submp=32), 8, 3),
+        ("bwd fused d128 pack8 kb128 subm64 part16 + dq 128x64 w8 s3 call11", fused_src(128, 8, 16, 128, 128, 64, 64, submp=16), 8, 3),
+        ("fwd d128 pack8 split2 64x64 w4 s3 call11", fwd_src(128, 8, 16, 128, 64, split=2), 4, 3),
+        ("fwd d128 pack8 split2 64x64 w4 s2 maxnreg168 call11", fwd_src(128, 8, 16, 128, 64, split=2), 4, 2, {"maxnreg": 168}),
+        ("fwd d128 pack8 split2 64x32 w4 s3 maxnreg168 call11", fwd_src(128, 8, 16, 128, 32, split=2), 4, 3, {"maxnreg": 168}),
+        ("fwd d128 pack8 split2 64x32 w4 s3 call11", fwd_src(128, 8, 16, 128, 32, split=2), 4, 3),
+        ("fwd d128 pack8 128x64 w8 s2 maxnreg128 call11", fwd_src(128, 8, 16, 128, 64), 8, 2, {"maxnreg": 128}),
+        ("ref_fwd d128 128x64 w8 s2 maxnreg128 call11", ref_fwd_src(128, 128, 64), 8, 2, {"maxnreg": 128}),
+    ]
     return out
+
+
+def per_sm(regs, warps, smem):
+    """Programs of this kernel one Hopper SM holds at once: 64K registers (allocated per warp in
+    units of 256), 228 KB of shared memory (1 KB of it reserved per program), 64 warps."""
+    per_warp = -(-regs * 32 // 256) * 256
+    return min(65536 // (per_warp * warps), 233472 // (smem + 1024), 64 // warps)
 
 
 def ptxas_v(ptx):
@@ -264,15 +304,15 @@ def main():
     ap.add_argument("--json", default="", help="also write the rows as JSON to this file")
     a = ap.parse_args()
     rows = []
-    print("| kernel, config (* = descriptor's choice) | regs/thread | spill st/ld (bytes) | smem (bytes) | HGMMA | HMMA | ring buffers | atomics |")
-    print("| --- | --- | --- | --- | --- | --- | --- | --- |")
-    for name, src, warps, stages in configs():
+    print("| kernel, config (* = descriptor's choice) | regs/thread | spill st/ld (bytes) | smem (bytes) | programs/SM | HGMMA | HMMA | ring buffers | atomics |")
+    print("| --- | --- | --- | --- | --- | --- | --- | --- | --- |")
+    for name, src, warps, stages, *extra in configs():
         if a.only and not any(o in name for o in a.only.split(",")):
             continue
         try:
-            k = triton.compile(src, target=TARGET, options={"num_warps": warps, "num_stages": stages})
+            k = triton.compile(src, target=TARGET, options={"num_warps": warps, "num_stages": stages, **(extra[0] if extra else {})})
         except Exception as e:  # noqa: BLE001 - report and go on
-            print(f"| {name} | compile failed: {str(e).splitlines()[0][:120]} | | | | | | |", flush=True)
+            print(f"| {name} | compile failed: {str(e).splitlines()[0][:120]} | | | | | | | |", flush=True)
             rows.append({"name": name, "error": str(e).splitlines()[0][:300]})
             continue
         regs, sst, sld, _ = ptxas_v(k.asm["ptx"])
@@ -285,9 +325,10 @@ def main():
                     f.write(text)
         piped = len(re.findall(r"ttg\.local_alloc : \(\) -> !ttg\.memdesc<\d+x", k.asm["ttgir"]))
         atomics = len(re.findall(r"^\s*(?:@%p\d+\s+)?(?:atom|red)\.", k.asm["ptx"], re.M))  # PTX atomics (none: deterministic)
-        rows.append({"name": name, "regs": regs, "spillStores": sst, "spillLoads": sld, "smem": k.metadata.shared, "hgmma": hg, "hmma": hm,
-                     "rings": piped, "atomics": atomics})
-        print(f"| {name} | {regs} | {sst} / {sld} | {k.metadata.shared} | {hg} | {hm} | {piped} | {atomics} |", flush=True)
+        sm = per_sm(regs, warps, k.metadata.shared)
+        rows.append({"name": name, "regs": regs, "spillStores": sst, "spillLoads": sld, "smem": k.metadata.shared, "perSm": sm, "hgmma": hg,
+                     "hmma": hm, "rings": piped, "atomics": atomics})
+        print(f"| {name} | {regs} | {sst} / {sld} | {k.metadata.shared} | {sm} | {hg} | {hm} | {piped} | {atomics} |", flush=True)
     if a.json:
         with open(a.json, "w") as f:
             json.dump(rows, f, indent=1)

@@ -104,19 +104,24 @@ class TritonRangesOnCpu(unittest.TestCase):
         # dQ by the second pass and by atomics; band tests looped, and unrolled over 4 slots (lists
         # with a tile cut by 3+ bands fall back to the loop); the persistent grid (LPT shares); tiles
         # split over two programs in the forward and the dQ pass (where a half keeps >= 16 rows)
-        unrolled, persistent, split = [], [], 0
-        variants = ((0, 0, 0, 1), (1, 0, 0, 1), (0, 4, 0, 1), (0, 0, 1, 1), (0, 0, 0, 2))
-        for case, atomic, static, persist, sp in [(c, *v) for c in self.cases for v in variants]:
-            with self.subTest(case=case["name"], dq_atomic=atomic, bands_static=static, persistent=persist, split=sp, backend=self.backend):
+        # and (call11) dK/dV and dQ in one launch, with partial tiles walked in smaller row steps
+        # than full runs (bwdSubMPart), under a forward register cap (maxnreg: ignored by the interpreter)
+        unrolled, persistent, split, fused = [], [], 0, 0
+        call11 = {"bwdFused": 1, "bwdSubMPart": 16, "fwdMaxRegs": 168}
+        variants = ((0, 0, 0, 1, {}), (1, 0, 0, 1, {}), (0, 4, 0, 1, {}), (0, 0, 1, 1, {}), (0, 0, 0, 2, {}), (0, 0, 0, 1, call11))
+        for case, atomic, static, persist, sp, extra in [(c, *v) for c in self.cases for v in variants]:
+            with self.subTest(case=case["name"], dq_atomic=atomic, bands_static=static, persistent=persist, split=sp, extra=extra, backend=self.backend):
                 tr = self.tr
                 a = self.args_of(case)
-                a["tuning"] = {**a["tuning"], "dqAtomic": atomic, "bandsStatic": static, "persistent": persist}
+                a["tuning"] = {**a["tuning"], "dqAtomic": atomic, "bandsStatic": static, "persistent": persist, **extra}
                 if sp > 1:
                     if tr.Lists(a, case["hq"], case["hkv"], case["d"], "cpu").bm < 32:
                         continue
                     a["tuning"].update(fwdSplit=sp, dqSplit=sp)
                     split += 1
                 ls = tr.Lists(a, case["hq"], case["hkv"], case["d"], "cpu")
+                if extra:  # the fused launch with its own partial-tile row steps
+                    fused += ls.tuning["bwdSubMPart"] < ls.tuning["bwdSubM"]
                 unrolled += [lst.maxb for lst in (ls.fwd, ls.bwd)]
                 if persist:  # programs with several rows each
                     persistent.append(max(int((lst.progs[1:] - lst.progs[:-1]).max()) for lst in (ls.fwd, ls.bwd)))
@@ -137,6 +142,7 @@ class TritonRangesOnCpu(unittest.TestCase):
         self.assertGreater(unrolled.count(0), 2 * len(self.cases))  # and some fell back
         self.assertGreaterEqual(max(persistent), 4)  # some persistent programs looped over 4+ rows
         self.assertGreater(split, len(self.cases) // 2)  # most cases also ran with split tiles
+        self.assertGreaterEqual(fused, 4)  # the fused runs of the d 128 and wide-step cases stepped partial tiles by fewer rows
 
     def run_case(self, case, tuning, reverse=False):
         """(dq, dk, dv) of one case; reverse: the programs launched in the opposite order."""
@@ -187,6 +193,28 @@ class TritonRangesOnCpu(unittest.TestCase):
         with self.assertRaises(self.tr.Unsupported) as cm:
             self.tr.Lists(a, case["hq"], case["hkv"], case["d"], "cpu")
         self.assertIn("no tuning key fwdTma", str(cm.exception))
+
+    def test_call11_keys(self):
+        """The seventh pass's tuning keys: the fused backward refuses the persistent grid and dQ
+        atomics; partial-tile row steps are normalised like bwdSubM (0: bwdSubM); the row's notes
+        name what ran, and the list statistic the TypeScript rule read."""
+        case = next(c for c in self.cases if c["name"] == "causal_docs_d128_gqa8_descriptor")
+        for bad in ({"bwdFused": 1, "persistent": 1}, {"bwdFused": 1, "dqAtomic": 1}):
+            a = self.args_of(case)
+            a["tuning"] = {**a["tuning"], **bad}
+            with self.assertRaises(self.tr.Unsupported):
+                self.tr.Lists(a, case["hq"], case["hkv"], case["d"], "cpu")
+        a = self.args_of(case)
+        plain = self.tr.Lists(a, case["hq"], case["hkv"], case["d"], "cpu")
+        self.assertEqual(plain.tuning["bwdSubMPart"], plain.tuning["bwdSubM"])
+        self.assertNotIn("partial tiles)", plain.note())
+        a["tuning"] = {**a["tuning"], "bwdFused": 1, "bwdSubM": 64, "bwdSubMPart": 3, "fwdMaxRegs": 168}
+        a["fwdMeanSteps"] = 12.2
+        ls = self.tr.Lists(a, case["hq"], case["hkv"], case["d"], "cpu")
+        self.assertEqual((ls.tuning["bwdSubM"], ls.tuning["bwdSubMPart"]), (64, 16))  # 3 -> a power of two >= 16
+        note = ls.note()
+        for part in ("subM 64 (16 on partial tiles)", "dq subN 64 in the dK/dV launch", "maxnreg 168", "mean 12.2 64-key steps"):
+            self.assertIn(part, note)
 
     def test_the_mask_matters(self):
         """A wrong list must fail: dropping the partial tiles changes the output."""

@@ -24,6 +24,11 @@ CONFIGS = {
     "fwd d64 pack8 128x64 w8 s3 persistent P": {"atomics": 0, "spill": 0},
     "dkdv d64 pack8 kb128 subm32 w8 s2 persistent P": {"atomics": 0, "spill": 0},
     "fwd d64 pack3 (42 tok) 128x64 w8 s3 *": {"spill": 0},
+    # call11 (seventh pass): the split forward the short-loop rule picks, two per SM; the fused
+    # backward; three capped split programs per SM
+    "fwd d128 pack8 split2 64x64 w4 s3 call11": {"spill": 0, "perSm": 2},
+    "bwd fused d128 pack8 kb128 subm32 + dq 128x64 w8 s3 call11": {"atomics": 0, "spill": 0},
+    "fwd d128 pack8 split2 64x32 w4 s3 maxnreg168 call11": {"spill": 0, "perSm": 3},
 }
 
 
@@ -57,6 +62,8 @@ class TritonRangesAot(unittest.TestCase):
                     self.assertEqual(row["atomics"], 0)
                 if "spill" in want:
                     self.assertEqual(row["spillStores"] + row["spillLoads"], 0)
+                if "perSm" in want:
+                    self.assertEqual(row["perSm"], want["perSm"])
 
 
 if __name__ == "__main__":

@@ -7,8 +7,9 @@
 # env.txt.
 #
 #   bash scripts/device/issue13.sh --help            this text
-#   bash scripts/device/issue13.sh plan [CALL...]    NO GPU: plan every step's cases through the real
-#                                                    CLI (--plan-dir), print them and a time estimate
+#   bash scripts/device/issue13.sh plan [CALL]       NO GPU: plan every step's cases (of CALL only, if
+#                                                    given) through the real CLI (--plan-dir), print
+#                                                    them and a time estimate
 #   bash scripts/device/issue13.sh call1|call2|call3 on the device machine
 #
 # Calling convention (as scripts/device/kernels.sh): here, `npm run build && node scripts/device-bundle.mjs`
@@ -38,6 +39,10 @@
 #          (errored rows again), calibrate (resumed), paper-cp P = 4, then full and causal at P = 8
 #          and 4 (the four paper families of issue 14). Next session: call9 (twice if cut), from a
 #          .kstage of main with results/sim/calibration.json (and results/<gpu>/ to resume)
+#   call11 (seventh pass) the new variants checked at 2k against float32, then the forward A/B at 32k
+#          (the short-loop rule that picks split tiles from the work list, against the old default;
+#          3 capped split programs per SM) and the backward A/B (flex's shapes: dQ at 3 stages, dQ and
+#          dK/dV in one launch, 64-row dK/dV steps), beside flex and sdpa_cudnn; ~480 s on an H100
 #   call3  ncu of _fwd / _dkdv / _dq (and flex's) on
 #          causal_document 32k, CP virtual ranks P = 4, 8 at 8k tokens per rank (triton_ranges vs
 #          flex, ring_p2p and ulysses), last a 4:4 d 128 check
@@ -47,8 +52,8 @@ usage() { sed -n '2,/^set -uo/p' "$0" | sed '$d' | sed 's/^# \{0,1\}//'; }
 MODE=${1:-}
 case "$MODE" in
   -h|--help|"") usage; exit 0 ;;
-  plan|call1|call2|call3|call4|call5|call6|call7|call8|call9|call10) ;;
-  *) echo "issue13.sh: unknown mode '$MODE' (plan, call1, ..., call9, --help)" >&2; exit 2 ;;
+  plan|call1|call2|call3|call4|call5|call6|call7|call8|call9|call10|call11) ;;
+  *) echo "issue13.sh: unknown mode '$MODE' (plan, call1, ..., call11, --help)" >&2; exit 2 ;;
 esac
 
 FAM32K=causal,full_document,causal_document,prefix_lm_document,share_question,causal_blockwise,block_causal_document,full_document_long,causal_document_long,sliding_window,sliding_window_causal,global_sliding_window
@@ -70,11 +75,14 @@ R=results/$GPUDIR/kernels
 RCP=results/$GPUDIR/cp
 CPCASES="--scheme ring_p2p,ulysses --family causal_document,full_document --tokens-per-rank 8192 --warmup 2 --iters 5"
 STEPS=()
+# `plan CALL` plans that call's steps only (plan alone: every call's)
+SEL=$MODE; [ "$MODE" = plan ] && [ $# -gt 1 ] && SEL=$2
+case "$SEL" in plan|call1|call2|call3|call4|call5|call6|call7|call8|call9|call10|call11) ;; *) echo "issue13.sh plan: unknown call '$SEL'" >&2; exit 2 ;; esac
 # step KIND NAME SECONDS ARGS...: KIND kern (CLI rows into $R/ranges.jsonl), tune (ranges_tune.py
 # A/B rows into $R/ranges-NAME.jsonl), cp (CLI rows into $RCP/issue13-cp.jsonl), ncu, sh.
 # Steps in order of priority within each call (a call that runs out of time drops its last steps;
 # rerun the call in a later session and it resumes): see `plan` for the cases and an estimate.
-case "$MODE" in
+case "$SEL" in
   call1|plan)
     STEPS+=("tune|check|110|triton_ranges|--family causal,causal_document,sliding_window --seqlen 2k --samples 1 --heads 64:8|[{},$PERSIST_D128]|--check")
     STEPS+=("tune|check_g3_d64|50|triton_ranges|--family causal_document,sliding_window --seqlen 2k --samples 1 --heads 12:4 --head-dim 64|[{}]|--check")
@@ -160,9 +168,30 @@ case "$MODE" in
     # covered 2 of 12 cases): the backward A/B (13), then P = 8 document rows (14, resumed)
     STEPS+=("tune|ab_bwd32k_occ|200|triton_ranges,flex,sdpa_cudnn|--family causal,causal_document,block_causal_document --direction bwd --seqlen 32k --samples 1|[{},{\"bandsStatic\":4},{\"bwdStages\":3},$DKDV64,{\"bwdKeys\":64,\"bwdSubM\":16,\"bwdWarps\":4,\"bwdStages\":3},{\"bwdKeys\":64,\"bwdSubM\":32},$SPLIT_DQ,{\"dqSplit\":2,\"dqWarps\":4}]|--iters 10")
     STEPS+=("cp|paper_cp_p8|600|--virtual-ranks 8 --preset paper-cp --family causal_document,full_document")
+    ;;&
+  call11|plan)
+    # Seventh pass (CPU prep, results/h200/kernels/triton_ranges-notes.md): {} is the new default,
+    # whose forward tuning comes from the work list (split tiles below RANGES_SHORT_LOOP_STEPS mean
+    # 64-key steps per query tile: causal 32k 256.5 keeps 8 warps; causal_document 12.2,
+    # full_document 23.4, share_question 19.1 split); OLD_FWD is the old default everywhere.
+    # Backward: flex's Hopper d 128 shapes (torch 2.11 FlexBwDConfig(64, 128, 128, 64, 3, 8)).
+    OLD_FWD='{"fwdSplit":1,"fwdWarps":8,"fwdStages":3}'
+    SPLIT_S3='{"fwdSplit":2,"fwdWarps":4,"fwdStages":3}'  # the rule's short-loop choice, forced on every family
+    SPLIT3='{"fwdSplit":2,"fwdWarps":4,"fwdStages":3,"fwdSubN":32,"fwdMaxRegs":168}'  # 168 regs, 64 KB: 3 programs per SM
+    SPLIT32='{"fwdSplit":2,"fwdWarps":4,"fwdStages":3,"fwdSubN":32}'  # the same tile uncapped (176 regs: 2 per SM)
+    FUSED='{"bwdFused":1}'  # dQ programs in the dK/dV launch (248 regs, 160 KB, no spills)
+    DQS3='{"dqStages":3}'  # flex's dQ depth (231 regs, 160 KB)
+    SUBM64='{"bwdSubM":64,"bwdSubMPart":16}'  # flex's 64-row dK/dV steps on full runs (spills 68 B)
+    FUSED64='{"bwdFused":1,"bwdSubM":64,"bwdSubMPart":16}'  # both (spills 84 B)
+    AGAIN='{"bandsStatic":0}'  # the default once more, last: the run-to-run noise of this call
+    STEPS+=("tune|check11|120|triton_ranges|--family causal,causal_document --seqlen 2k --samples 1 --heads 64:8|[{},$OLD_FWD,$SPLIT3,$SPLIT32,$FUSED,$DQS3,$SUBM64,$FUSED64]|--check")
+    # forward: the rule's families (short: causal_document 12.2, share_question 19.1, full_document 23.4;
+    # long: sliding_window 32.5, block_causal_document 55.0, causal 256.5 mean 64-key steps per query tile)
+    STEPS+=("tune|ab_fwd11|140|triton_ranges,flex,sdpa_cudnn|--family causal,causal_document,full_document,share_question,block_causal_document,sliding_window --direction fwd --seqlen 32k --samples 1|[{},$OLD_FWD,$SPLIT_S3,$SPLIT3,$SPLIT32,$AGAIN]|--iters 10")
+    STEPS+=("tune|ab_bwd11|220|triton_ranges,flex,sdpa_cudnn|--family causal,causal_document,block_causal_document --direction bwd --seqlen 32k --samples 1|[{},$DQS3,$FUSED,$SUBM64,$FUSED64,$AGAIN]|--iters 10")
     ;;
 esac
-[ "$MODE" = plan ] && [ $# -gt 1 ] && { echo "(plan covers all three calls; the CALL arguments are ignored)"; }
+[ "$MODE" = plan ] && [ $# -gt 2 ] && { echo "(plan takes one CALL; the others are ignored)"; }
 
 if [ "$MODE" = plan ]; then
   # No GPU: plan each step's jobs through the real CLI (file mode) and estimate the call's time.

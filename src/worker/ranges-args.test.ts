@@ -5,8 +5,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { KernelCase } from '../kernels/case.js';
-import { tritonRanges } from '../kernels/gpu/triton_ranges.js';
+import { RANGES_SHORT_LOOP_STEPS, tritonRanges } from '../kernels/gpu/triton_ranges.js';
 import { toRanges } from '../mask/adapters/index.js';
+import { meanInnerSteps } from '../mask/adapters/ranges.js';
 import { generateMask } from '../mask/families/index.js';
 import { ArrayFile, readArray } from './arrays.js';
 import { buildJob } from './jobs.js';
@@ -17,9 +18,9 @@ import type { ArrayRef } from './protocol.js';
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'attnbench-ranges-args-'));
 afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
-function kcase(headsQ: number, headsKv: number, family: string, seqlen: number): KernelCase {
+function kcase(headsQ: number, headsKv: number, family: string, seqlen: number, headDim = 128): KernelCase {
   return {
-    suite: 'kernel', kernel: 'triton_ranges', family, maskParams: {}, seed: 0, seqlen, batch: 1, headsQ, headsKv, headDim: 128,
+    suite: 'kernel', kernel: 'triton_ranges', family, maskParams: {}, seed: 0, seqlen, batch: 1, headsQ, headsKv, headDim,
     dtype: 'bfloat16', direction: 'bwd', warmup: 5, iters: 20, checkUpTo: 8192, id: 'x',
   } as KernelCase;
 }
@@ -78,5 +79,42 @@ describe('ranges job arguments', () => {
       expect(Array.from(readArray(args[`t${t}.bwd.rowRuns`] as ArrayRef, tmp))).toEqual(Array.from(want.value.bwd.rowRuns));
     }
     expect(Object.values(args).every((v) => typeof v === 'number' || (typeof v === 'object' && 'path' in v))).toBe(true);
+  });
+
+  it('the forward tuning is chosen from the work list: split tiles on short key loops only, the statistic in the args', () => {
+    const arrays = new ArrayFile(path.join(tmp, 'd.bin'), tmp);
+    const got: Record<string, { split: number; warps: number; stages: number; mean: number | undefined }> = {};
+    const means: Record<string, number> = {};
+    for (const [family, d] of [['causal', 128], ['causal_document', 128], ['causal_document', 64]] as const) {
+      const mask = generateMask(family, 8192, { seed: 0 });
+      const plan = buildJob(kcase(64, 8, family, 8192, d), mask, tritonRanges, arrays);
+      if (plan.kind !== 'job') throw new Error('expected a job');
+      const a = plan.job.mask.args as Record<string, any>;
+      got[`${family}/d${d}`] = { split: a.tuning.fwdSplit, warps: a.tuning.fwdWarps, stages: a.tuning.fwdStages, mean: a.fwdMeanSteps };
+      const l = toRanges(mask.heads[0], { ranges: { tileQ: 16, tileK: 128 } });
+      if (l.kind !== 'ok') throw new Error(l.reason);
+      means[family] = meanInnerSteps(l.value.fwd, 128, 64);
+    }
+    arrays.close();
+    // causal at 8k: query tile r walks 16 r / 64 + 1 steps, mean ~64; documents: far fewer
+    expect(means.causal).toBeGreaterThan(60);
+    expect(means.causal_document).toBeLessThan(RANGES_SHORT_LOOP_STEPS);
+    expect(got['causal/d128']).toEqual({ split: 1, warps: 8, stages: 3, mean: Math.round(means.causal * 10) / 10 });
+    expect(got['causal_document/d128']).toEqual({ split: 2, warps: 4, stages: 3, mean: Math.round(means.causal_document * 10) / 10 });
+    // d 64: the rule was not measured there, so the shape class's tuning stands and no statistic is sent
+    expect(got['causal_document/d64']).toEqual({ split: 1, warps: 8, stages: 3, mean: undefined });
+  });
+
+  it('mean inner steps of a causal list: full tiles count tileK / step, the diagonal tile its touched steps', () => {
+    const S = 4096;
+    const r = toRanges({ seqlenQ: S, seqlenK: S, slices: [{ qStart: 0, qEnd: S, kStart: 0, kEnd: S, kind: 'causal' }] }, { ranges: { tileQ: 16, tileK: 128 } });
+    if (r.kind !== 'ok') throw new Error(r.reason);
+    let steps = 0;
+    for (let q = 0; q < S / 16; q++) {
+      const c = Math.floor((16 * q) / 128); // full key tiles [0, c), then the diagonal tile c up to key 16 q + 15
+      steps += c * 2 + Math.ceil((16 * q + 16 - c * 128) / 64);
+    }
+    expect(meanInnerSteps(r.value.fwd, 128, 64)).toBeCloseTo(steps / (S / 16), 9);
+    expect(meanInnerSteps(r.value.fwd, 128, 128)).toBeLessThan(meanInnerSteps(r.value.fwd, 128, 64));
   });
 });

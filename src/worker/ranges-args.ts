@@ -36,6 +36,7 @@ export function encodeRanges(v: RangesValue, arrays: ArrayFile): { [k: string]: 
     tileQ: v.tileQ,
     tileK: v.tileK,
     tuning: { ...v.tuning },
+    ...(v.fwdMeanSteps !== undefined ? { fwdMeanSteps: Math.round(v.fwdMeanSteps * 10) / 10 } : {}),
     bands: arrays.add(bands.values, bands.shape),
     fwd: encodeList(v.fwd, arrays),
     bwd: encodeList(v.bwd, arrays),

@@ -36,6 +36,9 @@ DEFAULT_TUNING = {
     "persistent": 0,  # 1: launch that persistent grid (each program loops over its share); 0: LPT launch order
     "fwdSplit": 1,  # > 1: each forward tile's rows are split over that many programs (fewer rows and warps, more programs per SM)
     "dqSplit": 1,  # the same for the dQ pass
+    "bwdFused": 0,  # 1: dK/dV and dQ programs in one launch (as flex's backward), at bwdWarps / bwdStages
+    "bwdSubMPart": 0,  # > 0: rows per dK/dV step on partial tiles (bwdSubM on full runs); 0: bwdSubM
+    "fwdMaxRegs": 0,  # > 0: the forward's register cap (Triton's maxnreg), for more programs per SM
 }
 # head_dim 128, or no GQA packing (also the CP steps' default, whose lists carry no tuning): the
 # dK/dV shape that compiles for sm_90a without spills (scripts/kernel-aot.py; src/kernels/gpu/triton_ranges.ts).
@@ -94,6 +97,7 @@ class Lists:
     def __init__(self, args, hq, hkv, d, device):
         self.heads = int(args["heads"])
         self.tq, self.tk = int(args["tileQ"]), int(args["tileK"])
+        self.mean_steps = args.get("fwdMeanSteps")  # the list statistic the TypeScript tuning rule read (shortLoops), if any
         given = {k: int(v) for k, v in (args.get("tuning") or {}).items()}
         unknown = sorted(set(given) - set(DEFAULT_TUNING))
         if unknown:  # e.g. a removed variant (fwdTma, dqTma): refused, not run as the default under its name
@@ -122,8 +126,9 @@ class Lists:
         t["fwdSubN"] = min(t["fwdSubN"], self.tk)
         t["dqSubN"] = min(t["dqSubN"], self.tk)
         t["bwdKeys"] = min(t["bwdKeys"], self.tk)
-        subm = max(next_pow2(min(t["bwdSubM"], self.bm)), 16)
-        t["bwdSubM"] = max(subm, self.pack) if self.pack & (self.pack - 1) == 0 else subm
+        for key in ("bwdSubM", "bwdSubMPart"):
+            subm = max(next_pow2(min(t[key] or t["bwdSubM"], self.bm)), 16)
+            t[key] = max(subm, self.pack) if self.pack & (self.pack - 1) == 0 else subm
         self.bands = args["bands"].to(device=device, dtype=torch.int32).contiguous().view(-1)
         self.fwd = TileList(args["fwd"], device)
         self.bwd = TileList(args["bwd"], device)
@@ -139,6 +144,8 @@ class Lists:
                 raise Unsupported(f"tuning.{key} {sp}: a power of two that leaves >= 16 of the {self.bm} rows per program")
             if sp > 1 and t["persistent"]:
                 raise Unsupported(f"tuning.{key} {sp} splits tiles over launched programs; the persistent grid takes whole tiles")
+        if t["bwdFused"] and (t["persistent"] or t["dqAtomic"]):
+            raise Unsupported("tuning.bwdFused launches dK/dV and the dQ pass together: not with the persistent grid or dQ atomics")
 
     def split(self, key):
         """Programs per tile row of the forward list (fwdSplit for the forward, dqSplit for dQ)."""
@@ -146,15 +153,21 @@ class Lists:
 
     def note(self):
         t = self.tuning
-        mode = "dQ fp32 atomics" if t["dqAtomic"] else "dQ deterministic pass"
         rows = f"{self.nr} rows" + (f" (padded to {self.bm})" if self.nr < self.bm else "")
-        return (f"ranges tiles {self.tq} tok x {self.pack} heads = {rows} x {self.tk} keys; "
-                f"fwd {self.fwd.full} full + {self.fwd.partial} partial tiles; "
-                f"fwd subN {t['fwdSubN']} w{t['fwdWarps']} s{t['fwdStages']}" + (f" split {t['fwdSplit']}" if t['fwdSplit'] > 1 else "") + "; "
-                f"bwd keys {t['bwdKeys']} subM {t['bwdSubM']} w{t['bwdWarps']} s{t['bwdStages']}; "
-                f"dq subN {t['dqSubN']} w{t['dqWarps']} s{t['dqStages']}" + (f" split {t['dqSplit']}" if t['dqSplit'] > 1 else "") + f"; {mode}; "
-                f"band tests {'unrolled x' + str(self.fwd.maxb) + '/' + str(self.bwd.maxb) if self.fwd.maxb or self.bwd.maxb else 'looped'}; "
-                + (f"persistent grid of {self.fwd.programs()} / {self.bwd.programs()} programs (LPT shares)" if self.fwd.persist else "LPT launch order"))
+        fwd = f"fwd subN {t['fwdSubN']} w{t['fwdWarps']} s{t['fwdStages']}"
+        fwd += (f" split {t['fwdSplit']}" if t["fwdSplit"] > 1 else "") + (f" maxnreg {t['fwdMaxRegs']}" if t["fwdMaxRegs"] else "")
+        if self.mean_steps is not None:  # the statistic the TypeScript rule (shortLoops) chose the forward tuning by
+            fwd += f" (fwd list: mean {self.mean_steps} 64-key steps per query tile)"
+        bwd = f"bwd keys {t['bwdKeys']} subM {t['bwdSubM']}"
+        bwd += (f" ({t['bwdSubMPart']} on partial tiles)" if t["bwdSubMPart"] != t["bwdSubM"] else "") + f" w{t['bwdWarps']} s{t['bwdStages']}"
+        dq = f"dq subN {t['dqSubN']} " + ("in the dK/dV launch" if t["bwdFused"] else f"w{t['dqWarps']} s{t['dqStages']}")
+        dq += f" split {t['dqSplit']}" if t["dqSplit"] > 1 else ""
+        bands = f"unrolled x{self.fwd.maxb}/{self.bwd.maxb}" if self.fwd.maxb or self.bwd.maxb else "looped"
+        launch = (f"persistent grid of {self.fwd.programs()} / {self.bwd.programs()} programs (LPT shares)" if self.fwd.persist
+                  else "LPT launch order")
+        return "; ".join([f"ranges tiles {self.tq} tok x {self.pack} heads = {rows} x {self.tk} keys",
+                          f"fwd {self.fwd.full} full + {self.fwd.partial} partial tiles", fwd, bwd, dq,
+                          "dQ fp32 atomics" if t["dqAtomic"] else "dQ deterministic pass", f"band tests {bands}", launch])
 
 
 def next_pow2(n):
@@ -180,8 +193,13 @@ def forward(q, k, v, ls, scale):
                    q.stride(0), q.stride(1), k.stride(0), k.stride(1),
                    hq, sq, sk, ls.fwd.nrows, ls.rep, scale * LOG2E,
                    P=ls.pack, TQ=ls.tq, NR=ls.nr, BM=ls.bm // sp, TK=ls.tk, SUBN=t["fwdSubN"], D=d, MAXB=ls.fwd.maxb, PERSIST=ls.fwd.persist,
-                   SPLIT=sp, num_warps=t["fwdWarps"], num_stages=t["fwdStages"])
+                   SPLIT=sp, num_warps=t["fwdWarps"], num_stages=t["fwdStages"], **_maxnreg(t["fwdMaxRegs"]))
     return o, lse
+
+
+def _maxnreg(n):
+    """Triton's register cap (CUDAOptions.maxnreg) as a launch option, none when 0 (the interpreter drops it)."""
+    return {"maxnreg": int(n)} if n else {}
 
 
 def backward(q, k, v, o, lse, do, ls, scale):
@@ -195,13 +213,25 @@ def backward(q, k, v, o, lse, do, ls, scale):
     n = delta.numel()
     fwd._delta[(triton_cdiv(n, 64),)](o, do, delta, n, BLOCK=64, D=d)
     dk, dv = torch.empty_like(k), torch.empty_like(v)
+    nsplit = ls.tk // t["bwdKeys"]
+    if t["bwdFused"]:  # one launch: dK/dV programs first (LPT), then the dQ pass's (LPT)
+        dq = torch.empty_like(q)
+        sp = ls.split("dqSplit")
+        ndkdv = ls.bwd.order.numel() * ls.rep * nsplit
+        bwd._bwd[(ndkdv + ls.fwd.order.numel() * ls.rep * sp, b)](
+            q, k, v, do, lse, delta, dk, dv, dq, ls.bands, *ls.bwd.args()[:1], *ls.bwd.args()[2:], *ls.fwd.args()[:1], *ls.fwd.args()[2:],
+            q.stride(0), q.stride(1), k.stride(0), k.stride(1),
+            hq, sq, sk, ls.bwd.nrows, ls.fwd.nrows, ls.rep, ndkdv, scale * LOG2E, scale,
+            P=ls.pack, TQ=ls.tq, NR=ls.nr, BM=ls.bm // sp, TK=ls.tk, KB=t["bwdKeys"], NSPLIT=nsplit, SUBM=t["bwdSubM"],
+            SUBMP=t["bwdSubMPart"], SUBN=t["dqSubN"], D=d, MAXB=ls.bwd.maxb, FMAXB=ls.fwd.maxb, SPLIT=sp,
+            num_warps=t["bwdWarps"], num_stages=t["bwdStages"])
+        return dq, dk, dv
     atomic = bool(t["dqAtomic"])
     dqa = torch.zeros(q.shape, dtype=torch.float32, device=q.device) if atomic else delta
-    nsplit = ls.tk // t["bwdKeys"]
     bwd._dkdv[ls.bwd.grid(ls.rep * nsplit, b)](q, k, v, do, lse, delta, dk, dv, dqa, ls.bands, *ls.bwd.args(),
                     q.stride(0), q.stride(1), k.stride(0), k.stride(1),
                     hq, sq, sk, ls.bwd.nrows, ls.rep, scale * LOG2E, scale,
-                    P=ls.pack, TQ=ls.tq, NR=ls.nr, TK=ls.tk, KB=t["bwdKeys"], NSPLIT=nsplit, SUBM=t["bwdSubM"], D=d, ATOMIC=atomic,
+                    P=ls.pack, TQ=ls.tq, NR=ls.nr, TK=ls.tk, KB=t["bwdKeys"], NSPLIT=nsplit, SUBM=t["bwdSubM"], SUBMP=t["bwdSubMPart"], D=d, ATOMIC=atomic,
                     MAXB=ls.bwd.maxb, PERSIST=ls.bwd.persist,
                     num_warps=t["bwdWarps"], num_stages=t["bwdStages"])
     if atomic:
@@ -241,7 +271,7 @@ def build(ctx):
         raise Unsupported(f"triton_ranges takes ranges work lists, not {ctx.format}")
     if ctx.dtype not in (torch.bfloat16, torch.float16):
         raise Unsupported("triton_ranges takes bfloat16 or float16")
-    args = {k: ctx.arg(k) for k in ("heads", "tileQ", "tileK", "tuning", "bands", "fwd", "bwd")}
+    args = {k: ctx.arg(k) for k in ("heads", "tileQ", "tileK", "tuning", "bands", "fwd", "bwd", "fwdMeanSteps")}
     ls = Lists(args, ctx.hq, ctx.hkv, ctx.d, ctx.device)
     _kernels()
 

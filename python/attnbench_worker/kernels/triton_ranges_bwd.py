@@ -48,9 +48,10 @@ def _dq_step(q, do, lse, delta, k, v, dq, keep, qk_scale, MASKED: tl.constexpr):
 def _dkdv_tile(Q, K, V, DO, LSE, DELTA, DK, DV, DQA, BANDS, ROWRUNS, RUNS, ROWPARTS, PARTS, SIDS, x, rep, split, b,
                sqb, sqs, skb, sks, HQ, SQ, SK, NROWS, REP, qk_scale, sm_scale,
                P: tl.constexpr, TQ: tl.constexpr, NR: tl.constexpr, TK: tl.constexpr, KB: tl.constexpr,
-               SUBM: tl.constexpr, D: tl.constexpr, ATOMIC: tl.constexpr, MAXB: tl.constexpr):
+               SUBM: tl.constexpr, SUBMP: tl.constexpr, D: tl.constexpr, ATOMIC: tl.constexpr, MAXB: tl.constexpr):
     """Keys [split * KB, (split + 1) * KB) of row x of the backward list (mask head x // NROWS, key
-    tile x % NROWS) for its rep-th KV head: dK and dV complete, written once."""
+    tile x % NROWS) for its rep-th KV head: dK and dV complete, written once. Full runs step SUBM
+    packed rows at a time, partial tiles SUBMP (their band test holds a [KB, SUBMP] mask as well)."""
     hg = (x // NROWS) * REP + rep
     kt = x % NROWS
     offs_n = kt * TK + split * KB + tl.arange(0, KB)
@@ -90,24 +91,25 @@ def _dkdv_tile(Q, K, V, DO, LSE, DELTA, DK, DV, DQA, BANDS, ROWRUNS, RUNS, ROWPA
                     tl.atomic_add(DQA + q_off[:, None] + offs_d[None, :], dq, sem="relaxed")
                 else:
                     tl.atomic_add(DQA + q_off[:, None] + offs_d[None, :], dq, mask=row_ok[:, None], sem="relaxed")
+    rowsp = tl.arange(0, SUBMP)
     p0 = tl.load(ROWPARTS + x)
     p1 = tl.load(ROWPARTS + x + 1)
     for pi in range(p0, p1):
         c, s0, sn, qlo, qhi = part_of(PARTS, pi)  # [qlo, qhi): the query tokens its bands touch
         rq0 = (qlo - c * TQ) * P
         pend = c * NR + (qhi - c * TQ) * P
-        for m0 in range(first_step(c * NR + rq0, c, NR, SUBM), pend, SUBM):
-            tok, head = packed_rows(m0, rows, hg, P, SUBM)
+        for m0 in range(first_step(c * NR + rq0, c, NR, SUBMP), pend, SUBMP):
+            tok, head = packed_rows(m0, rowsp, hg, P, SUBMP)
             row_ok = tok < SQ
-            if NR % SUBM != 0:  # a step may reach into the next query tile: not this part's
-                row_ok = row_ok & (m0 + rows < pend)
+            if NR % SUBMP != 0:  # a step may reach into the next query tile: not this part's
+                row_ok = row_ok & (m0 + rowsp < pend)
             q_off = b * sqb + tok.to(tl.int64) * sqs + head * D
             q = tl.load(Q + q_off[:, None] + offs_d[None, :], mask=row_ok[:, None], other=0.0)
             do = tl.load(DO + q_off[:, None] + offs_d[None, :], mask=row_ok[:, None], other=0.0)
             r_off = b * SQ * HQ + tok.to(tl.int64) * HQ + head
             lse = tl.load(LSE + r_off, mask=row_ok, other=float("inf"))
             delta = tl.load(DELTA + r_off, mask=row_ok, other=0.0)
-            keepT = band_keep(BANDS, SIDS, s0, sn, tok[None, :], offs_n[:, None], KB, SUBM, MAXB)  # [KB, SUBM]
+            keepT = band_keep(BANDS, SIDS, s0, sn, tok[None, :], offs_n[:, None], KB, SUBMP, MAXB)  # [KB, SUBMP]
             dk, dv, dsT = _dkdv_step(q, do, lse, delta, k, v, dk, dv, keepT, qk_scale, True)
             if ATOMIC:
                 dq = tl.dot(tl.trans(dsT).to(k.dtype), k) * sm_scale
@@ -122,7 +124,7 @@ def _dkdv(Q, K, V, DO, LSE, DELTA, DK, DV, DQA, BANDS, ORDER, PROGS, ROWRUNS, RU
           sqb, sqs, skb, sks,
           HQ, SQ, SK, NROWS, REP, qk_scale, sm_scale,
           P: tl.constexpr, TQ: tl.constexpr, NR: tl.constexpr, TK: tl.constexpr, KB: tl.constexpr, NSPLIT: tl.constexpr,
-          SUBM: tl.constexpr, D: tl.constexpr, ATOMIC: tl.constexpr, MAXB: tl.constexpr, PERSIST: tl.constexpr):
+          SUBM: tl.constexpr, SUBMP: tl.constexpr, D: tl.constexpr, ATOMIC: tl.constexpr, MAXB: tl.constexpr, PERSIST: tl.constexpr):
     pid = tl.program_id(0)
     b = tl.program_id(1).to(tl.int64)
     if PERSIST:  # program pid loops over its LPT share of key tiles, every KV head and key split of each
@@ -131,13 +133,13 @@ def _dkdv(Q, K, V, DO, LSE, DELTA, DK, DV, DQA, BANDS, ORDER, PROGS, ROWRUNS, RU
             rs = j % (REP * NSPLIT)
             _dkdv_tile(Q, K, V, DO, LSE, DELTA, DK, DV, DQA, BANDS, ROWRUNS, RUNS, ROWPARTS, PARTS, SIDS,
                        x, rs // NSPLIT, rs % NSPLIT, b, sqb, sqs, skb, sks, HQ, SQ, SK, NROWS, REP, qk_scale, sm_scale,
-                       P, TQ, NR, TK, KB, SUBM, D, ATOMIC, MAXB)
+                       P, TQ, NR, TK, KB, SUBM, SUBMP, D, ATOMIC, MAXB)
     else:  # one program per (row, KV head, key split), launched in LPT order
         rem = pid % (REP * NSPLIT)
         x = tl.load(ORDER + pid // (REP * NSPLIT))
         _dkdv_tile(Q, K, V, DO, LSE, DELTA, DK, DV, DQA, BANDS, ROWRUNS, RUNS, ROWPARTS, PARTS, SIDS,
                    x, rem // NSPLIT, rem % NSPLIT, b, sqb, sqs, skb, sks, HQ, SQ, SK, NROWS, REP, qk_scale, sm_scale,
-                   P, TQ, NR, TK, KB, SUBM, D, ATOMIC, MAXB)
+                   P, TQ, NR, TK, KB, SUBM, SUBMP, D, ATOMIC, MAXB)
 
 
 @triton.jit
@@ -200,3 +202,30 @@ def _dq(Q, K, V, DO, LSE, DELTA, DQ, BANDS, ORDER, PROGS, ROWRUNS, RUNS, ROWPART
         r = pid % (REP * SPLIT)
         _dq_row(Q, K, V, DO, LSE, DELTA, DQ, BANDS, ROWRUNS, RUNS, ROWPARTS, PARTS, SIDS, x, r // SPLIT, r % SPLIT, b,
                 sqb, sqs, skb, sks, HQ, SQ, SK, NROWS, REP, qk_scale, sm_scale, P, TQ, NR, BM, TK, SUBN, D, MAXB)
+
+
+@triton.jit
+def _bwd(Q, K, V, DO, LSE, DELTA, DK, DV, DQ, BANDS,
+         ORDER, ROWRUNS, RUNS, ROWPARTS, PARTS, SIDS, FORDER, FROWRUNS, FRUNS, FROWPARTS, FPARTS, FSIDS,
+         sqb, sqs, skb, sks,
+         HQ, SQ, SK, NROWS, FNROWS, REP, NDKDV, qk_scale, sm_scale,
+         P: tl.constexpr, TQ: tl.constexpr, NR: tl.constexpr, BM: tl.constexpr, TK: tl.constexpr, KB: tl.constexpr,
+         NSPLIT: tl.constexpr, SUBM: tl.constexpr, SUBMP: tl.constexpr, SUBN: tl.constexpr, D: tl.constexpr, MAXB: tl.constexpr,
+         FMAXB: tl.constexpr, SPLIT: tl.constexpr):
+    """dK/dV and dQ in one launch (flex's backward does this): programs [0, NDKDV) are _dkdv's (the
+    backward list, LPT order), the rest _dq's (the forward list, F*, LPT order), so dQ programs fill
+    the SMs that the dK/dV tail leaves idle and neither pass waits for the other's launch."""
+    pid = tl.program_id(0)
+    b = tl.program_id(1).to(tl.int64)
+    if pid < NDKDV:
+        rem = pid % (REP * NSPLIT)
+        x = tl.load(ORDER + pid // (REP * NSPLIT))
+        _dkdv_tile(Q, K, V, DO, LSE, DELTA, DK, DV, DQ, BANDS, ROWRUNS, RUNS, ROWPARTS, PARTS, SIDS,
+                   x, rem // NSPLIT, rem % NSPLIT, b, sqb, sqs, skb, sks, HQ, SQ, SK, NROWS, REP, qk_scale, sm_scale,
+                   P, TQ, NR, TK, KB, SUBM, SUBMP, D, False, MAXB)
+    else:
+        j = pid - NDKDV
+        x = tl.load(FORDER + j // (REP * SPLIT))
+        r = j % (REP * SPLIT)
+        _dq_row(Q, K, V, DO, LSE, DELTA, DQ, BANDS, FROWRUNS, FRUNS, FROWPARTS, FPARTS, FSIDS, x, r // SPLIT, r % SPLIT, b,
+                sqb, sqs, skb, sks, HQ, SQ, SK, FNROWS, REP, qk_scale, sm_scale, P, TQ, NR, BM, TK, SUBN, D, FMAXB)

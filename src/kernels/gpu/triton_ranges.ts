@@ -4,7 +4,7 @@
 // and K/V are read once per group. Tiles and tuning are chosen here per shape class and travel in
 // the job (the worker chooses nothing; the row's notes record them).
 import { DEFAULT_RANGES_TILES } from '../../mask/adapters/ranges.js';
-import type { AdaptOptions } from '../../mask/adapters/index.js';
+import type { AdaptOptions, RangesTiles } from '../../mask/adapters/index.js';
 import type { GpuKernelDescriptor, KernelShape } from './accept.js';
 
 /** Rows of a forward program (tokens x packed heads). */
@@ -30,6 +30,18 @@ export interface RangesTuning {
   readonly dqSplit: number; // the same for the dQ pass
 }
 
+/**
+ * Split forward tiles when the forward list's key loops are short: below this mean of 64-key steps per
+ * query tile (the work list's, not the family's), a 128-row tile runs as two 64-row programs of one
+ * warpgroup at 3 stages (two programs per SM: 244 registers x 128 threads, 112 KB each by
+ * scripts/kernel-aot.py). H100 forward A/B at 32k, 64:8, d 128 (issue13.sh call8; mean steps from the
+ * lists): causal_document 12.2 steps +8%, full_document 23.4 steps +1%, causal 256.5 steps -6%. The
+ * threshold sits above the measured tie and far below the loss; call11 measures share_question (19.1)
+ * and block_causal_document (55.0) with both tunings to place it better.
+ */
+export const RANGES_SHORT_LOOP_STEPS = 32;
+const SPLIT_FWD = { fwdSplit: 2, fwdWarps: 4, fwdStages: 3 } as const;
+
 /** SMs of the H200 (and H100 SXM): the persistent grid's programs, one per SM (the kernels' shared memory and registers allow one). */
 export const RANGES_PROGRAMS = 132;
 
@@ -54,7 +66,10 @@ export function rangesRefusal(shape: KernelShape): string | null {
  * a power of two (3, 5, 6...) get floor(128 / g) tokens per tile (126, 125, 126 rows; the kernel pads
  * a program to 128 rows); with 64-blocks a power of two of tokens, so tiles stay inside blocks.
  */
-export function rangesTuning(shape: KernelShape, block: number): { tileQ: number; tileK: number; tuning: RangesTuning } | null {
+export function rangesTuning(
+  shape: KernelShape,
+  block: number,
+): { tileQ: number; tileK: number; tuning: RangesTuning; shortLoops?: RangesTiles['shortLoops'] } | null {
   if (rangesRefusal(shape) !== null) return null;
   const g = shape.headsQ / shape.headsKv;
   const d = shape.headDim;
@@ -63,9 +78,12 @@ export function rangesTuning(shape: KernelShape, block: number): { tileQ: number
   if (block === 64) tileQ = pow2Floor(Math.min(tileQ, 64));
   const tileK = block === 64 ? 64 : 128;
   const wide = d > 64;
+  // the short-loop rule where it was measured: d 128, 128-row tiles (a full GQA group tile) of 128 keys
+  const shortLoops = wide && tileK === 128 && tileQ * g === RANGES_ROWS ? { stepKeys: 64, belowSteps: RANGES_SHORT_LOOP_STEPS, tuning: { ...SPLIT_FWD } } : undefined;
   return {
     tileQ,
     tileK,
+    ...(shortLoops ? { shortLoops } : {}),
     tuning: {
       pack: g,
       // 64-key steps at d 128, and at d 64 for padded tiles (groups of 3: 128-key steps spilled 32 B)
@@ -89,8 +107,8 @@ export function rangesTuning(shape: KernelShape, block: number): { tileQ: number
       // already hands out the LPT launch order greedily
       programs: RANGES_PROGRAMS,
       persistent: 0,
-      // off: on an H100 (issue13.sh call8 / call10) fwdSplit 2 gave +8% on causal_document but -6%
-      // on causal, dqSplit 2 -2 / +3 / -1% (causal, causal_document, block_causal_document)
+      // 1 here; 2 (4 warps, 3 stages) on short key loops: shortLoops above, chosen from the list.
+      // dqSplit 2 off: -2 / +3 / -1% on an H100 (causal, causal_document, block_causal_document)
       fwdSplit: 1,
       dqSplit: 1,
     },
@@ -100,7 +118,7 @@ export function rangesTuning(shape: KernelShape, block: number): { tileQ: number
 function adaptOptions(shape: KernelShape, block: number): AdaptOptions {
   const t = rangesTuning(shape, block);
   // A shape the kernel cannot take: the adapter refuses with the reason (the job is planned as unsupported).
-  return t ? { ranges: { tileQ: t.tileQ, tileK: t.tileK, tuning: { ...t.tuning } } } : { ranges: { ...DEFAULT_RANGES_TILES, refuse: rangesRefusal(shape) ?? 'no tiles' } };
+  return t ? { ranges: { tileQ: t.tileQ, tileK: t.tileK, tuning: { ...t.tuning }, ...(t.shortLoops ? { shortLoops: t.shortLoops } : {}) } } : { ranges: { ...DEFAULT_RANGES_TILES, refuse: rangesRefusal(shape) ?? 'no tiles' } };
 }
 
 export const tritonRanges = {

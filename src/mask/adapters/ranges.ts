@@ -270,6 +270,24 @@ export function buildTileList(inp: ListInput): TileList {
   };
 }
 
+/**
+ * Mean inner steps of `step` keys per row of a forward list (every mask head x query tile, empty
+ * rows included): full runs count tileC / step each; a partial tile counts the steps from the one
+ * holding its first touched column to its last (as the kernel walks them).
+ */
+export function meanInnerSteps(l: TileList, tileC: number, step: number): number {
+  const X = l.rowRuns.length - 1;
+  let steps = 0;
+  for (let t = 0; t < l.runs.length; t += 2) steps += ((l.runs[t + 1] - l.runs[t]) * tileC) / step;
+  for (let p = 0; p < l.parts.length; p += 5) {
+    const c = l.parts[p];
+    const lo = l.parts[p + 3];
+    const hi = l.parts[p + 4];
+    if (hi > lo) steps += Math.ceil((hi - (lo - ((lo - c * tileC) % step))) / step);
+  }
+  return X > 0 ? steps / X : 0;
+}
+
 /** The bands of every head, concatenated (id order = head-major, slice order within a head). */
 function headBands(heads: readonly Mask[]): { bands: Band[]; headOf: Int32Array } {
   const bands: Band[] = [];
@@ -294,7 +312,7 @@ export function toRanges(masks: Mask | readonly Mask[], opts: AdaptOptions = {})
   if (shape.kind !== 'ok') return shape;
   const { heads, seqlenQ, seqlenK } = shape.value;
   if (seqlenQ >= BAND_INF || seqlenK >= BAND_INF) return unsupported(`seqlen ${seqlenQ}x${seqlenK} exceeds the band table's 2^30`);
-  const { tileQ, tileK, tuning = {}, refuse } = rangesTilesOf(opts);
+  const { tileQ, tileK, tuning = {}, refuse, shortLoops } = rangesTilesOf(opts);
   if (refuse) return unsupported(refuse);
   if (!(tileQ >= 1 && tileK >= 1)) return unsupported(`bad tiles ${tileQ}x${tileK}`);
   const { bands, headOf } = headBands(heads);
@@ -304,5 +322,8 @@ export function toRanges(masks: Mask | readonly Mask[], opts: AdaptOptions = {})
   const programs = tuning.programs ?? 0; // the persistent grid's programs (its schedule rides along; tuning.persistent switches it on)
   const fwd = buildTileList({ bands, headOf, heads: H, nRows: seqlenQ, nCols: seqlenK, tileR: tileQ, tileC: tileK, programs });
   const bwd = buildTileList({ bands: bands.map(transposeBand), headOf, heads: H, nRows: seqlenK, nCols: seqlenQ, tileR: tileK, tileC: tileQ, programs });
-  return ok({ heads: H, seqlenQ, seqlenK, tileQ, tileK, tuning, bands: table, fwd, bwd });
+  if (!shortLoops) return ok({ heads: H, seqlenQ, seqlenK, tileQ, tileK, tuning, bands: table, fwd, bwd });
+  const fwdMeanSteps = meanInnerSteps(fwd, tileK, shortLoops.stepKeys);
+  const chosen = fwdMeanSteps < shortLoops.belowSteps ? { ...tuning, ...shortLoops.tuning } : tuning;
+  return ok({ heads: H, seqlenQ, seqlenK, tileQ, tileK, tuning: chosen, fwdMeanSteps, bands: table, fwd, bwd });
 }

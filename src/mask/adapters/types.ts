@@ -174,6 +174,8 @@ export interface RangesValue {
   readonly tileQ: number;
   readonly tileK: number;
   readonly tuning: { readonly [k: string]: number };
+  /** Mean inner steps of shortLoops.stepKeys keys per query tile of the forward list, when tiles.shortLoops asked for it (the row's notes). */
+  readonly fwdMeanSteps?: number;
   /** [nBands, 6]: q0, q1, k0, k1, lo, hi (inclusive j - i bounds, +-BAND_INF when unbounded); all heads. */
   readonly bands: Int32Array;
   readonly fwd: TileList;
@@ -185,6 +187,12 @@ export interface RangesTiles {
   readonly tileK: number;
   /** The kernel's choices for this shape class (GQA pack, warps, stages...), passed through to the job. */
   readonly tuning?: { readonly [k: string]: number };
+  /**
+   * Tuning chosen from the forward list, not only the shape class: when the list's mean inner steps
+   * of stepKeys keys per query tile (full runs and the trimmed partial tiles) is below belowSteps,
+   * tuning is merged over the shape class's (triton_ranges: split tiles for short key loops).
+   */
+  readonly shortLoops?: { readonly stepKeys: number; readonly belowSteps: number; readonly tuning: { readonly [k: string]: number } };
   /** Set by a kernel that cannot take the case's shape (e.g. its head_dim): the adapter refuses with this reason. */
   readonly refuse?: string;
 }
