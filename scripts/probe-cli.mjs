@@ -5,7 +5,7 @@
 // exit with its expected code, prints more than one line (or a stack trace) on stderr, writes into
 // its folder or the fixtures on error, hangs, or grows past MAX_RSS_MB.
 //   node scripts/probe-cli.mjs [filter-regex]      (not part of `npm test`: minutes, see test/drills for the fast table)
-import { execFile, execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -95,11 +95,35 @@ F.planempty = path.join(fix, 'plan-empty');
 fs.mkdirSync(F.planempty);
 F.dbgarbage = path.join(fix, 'garbage.duckdb');
 fs.writeFileSync(F.dbgarbage, 'not a database\n');
+// Rows of another command: goodRow is a simulator row (executor sim); a measured kernel row and a CP row.
+put('kernrow', 'kernrow.jsonl', `${JSON.stringify({ ...goodRow, executor: 'torch', id: 'kernel:probe' })}\n`);
+put('cprow', 'cprow.jsonl', `${JSON.stringify({ ...goodRow, executor: 'torch', suite: 'cp', scheme: 'ring_p2p', world: 2, id: 'cp:probe' })}\n`);
+// A results file the user cannot write (read as nobody: root writes anywhere).
+F.rofiles = path.join(fix, 'ro-files');
+fs.mkdirSync(F.rofiles);
+F.rorows = path.join(F.rofiles, 'rows.jsonl');
+fs.writeFileSync(F.rorows, `${JSON.stringify({ ...goodRow, executor: 'cpu', id: 'kernel:ro' })}\n`);
+fs.chmodSync(F.rorows, 0o444);
+// Kernel plan folders cut short: cases.jsonl / jobs.jsonl torn mid-line, jobs.jsonl cut at a line end.
+const planOf = (name) => {
+  const d = path.join(fix, name);
+  execFileSync(process.execPath, [BIN, 'kernels', '--executor', 'torch', '--kernel', 'sdpa_math', '--family', 'causal,causal_document', '--seqlen', '1k', '--plan-dir', d], { stdio: 'ignore' });
+  return d;
+};
+const half = (f) => fs.writeFileSync(f, fs.readFileSync(f).subarray(0, Math.floor(fs.statSync(f).size / 2)));
+F.plancut = planOf('plan-cut');
+half(path.join(F.plancut, 'cases.jsonl'));
+F.planjobscut = planOf('plan-jobs-cut');
+half(path.join(F.planjobscut, 'jobs.jsonl'));
+F.planjobsshort = planOf('plan-jobs-short');
+fs.writeFileSync(path.join(F.planjobsshort, 'jobs.jsonl'), `${fs.readFileSync(path.join(F.planjobsshort, 'jobs.jsonl'), 'utf8').split('\n')[0]}\n`);
 
 // [expected exit code ('2', '0', '0|2' ...), ...args]; {out} = a path in the case's folder; {k} = fixture k.
 // `nobody:` as first arg runs the case as uid 65534 (for unwritable-folder checks; root writes anywhere).
 const C = [];
 const add = (exp, ...args) => C.push({ exp, args });
+/** A legitimate case that takes long on a busy machine (it must still end: 3 minutes at least). */
+const addSlow = (exp, ...args) => C.push({ exp, args, timeoutS: Math.max(TIMEOUT_S, 180) });
 const S = ['--seqlen', '1k'];
 const K = ['kernels', '--executor', 'cpu', '--family', 'causal', '--seqlen', '256', '--no-progress'];
 const KO = [...K, '--out', '{out}/k.jsonl'];
@@ -107,13 +131,15 @@ const CPL = ['cp', 'plan', '--scheme', 'ring_p2p', '--world', '2', '--family', '
 const CPR = ['cp', 'run', '--scheme', 'ring_p2p', '--world', '2', '--family', 'causal', ...S, '--out', '{out}/c.jsonl'];
 const SB = ['cp', 'sbatch', '--nodes', '1', '--gpus-per-node', '2', '--scheme', 'ring_p2p', '--world', '2', '--family', 'causal', ...S];
 const SR = ['sim', 'run', '--gpus', '8', '--family', 'causal', '--scheme', 'ring_p2p', '--direction', 'fwd', '--out', '{out}/s.jsonl'];
-const NUMS = ['', '-1', '0', 'NaN', '1e309', '1.5', '0x10', '1e3', ' ', 'Infinity', '99999999999999999999', '-0', '+5'];
+const NUMS = ['', '-1', '0', 'NaN', '1e309', '1.5', '0x10', '1e3', ' ', 'Infinity', '99999999999999999999', '-0', '+5', '0b11', '1_000'];
 
 // ---- global flags
 for (const v of NUMS) add('2', '--mem-budget', v, ...CPL);
 for (const v of NUMS) add('2', '--time-budget', v, ...CPL);
 add('2', '--mem-budget', '9'.repeat(400), ...CPL);
 add('2', '--time-budget', '9'.repeat(400), ...CPL);
+add('2', '--mem-budget', '2000T', ...CPL); // more memory than any machine: the guards would be off
+add('0', '--mem-budget', '1024T', ...CPL);
 for (const v of ['', '{missing}', '{dir}', '{devzero}', '{fifo}', '{pyfile}', '{pyerr}', 'no_such_module_xyz', '{file}'])
   add('2', '--kernel-module', v, ...K, '--executor', 'torch', '--python', '/usr/bin/python3', '--out', '{out}/k.jsonl');
 add('2', '--nope');
@@ -129,12 +155,17 @@ add('2', 'doctor', 'extra');
 // ---- masks
 const M = ['masks', '--family', 'causal', '--json'];
 for (const v of NUMS) add('2', ...M, '--seqlen', v);
-for (const v of ['1e12', '1000000000000', '1T', '1G', '2097152k', '9007199254740993']) add('2', 'masks', '--family', 'causal_document', '--seqlen', v, '--json');
+for (const v of ['1e12', '1000000000000', '1T', '1G', '9007199254740993']) add('2', 'masks', '--family', 'causal_document', '--seqlen', v, '--json');
+// 2^31 tokens of documents fits (about 1.2 GB, 250 MB of JSON streamed in 8 s): made or refused by the size guard, never a hang
+addSlow('0|2', 'masks', '--family', 'causal_document', '--seqlen', '2097152k', '--json');
+add('2', '--mem-budget', '256M', 'masks', '--family', 'causal_document', '--seqlen', '4096M', '--json'); // over the budget: refused at once
 for (const v of ['1000000000000', '1T']) add('2', 'masks', '--family', 'causal', '--seqlen', v, '--out', '{out}/m');
 for (const v of NUMS) if (v !== '0' && v !== '-0' && v !== '+5' && v !== '1e3') add('2', ...M, '--seed', v);
 add('0|2', ...M, '--seed', '99999999999999999999');
-for (const v of ['', ',', ',,', 'causal,,causal', ' causal', 'CAUSAL', 'causal,nope', '__proto__', 'constructor', 'toString']) add('2', 'masks', '--family', v, '--json');
-for (const v of ['w=', '=5', 'w=5=6', 'w=NaN', 'w=1e309', 'w=1.5', 'w=-0', '__proto__=1', 'w=0x10', 'w=  ', 'w']) add('2', 'masks', '--family', 'sliding_window', '--seqlen', '4k', '--param', v, '--json');
+for (const v of ['', ',', ',,', 'causal,,causal', 'CAUSAL', 'causal,nope', '__proto__', 'constructor', 'toString']) add('2', 'masks', '--family', v, '--json');
+add('0', 'masks', '--family', ' causal', '--json'); // list items are trimmed ('causal, full' is a common way to write a list)
+add('0', 'masks', '--family', 'sliding_window', '--seqlen', '4k', '--param', 'w=-0', '--json'); // -0 is 0, a valid window (0 <= w < S: the diagonal)
+for (const v of ['w=', '=5', 'w=5=6', 'w=NaN', 'w=1e309', 'w=1.5', '__proto__=1', 'w=0x10', 'w=0b11', 'w=0o7', 'w=1_0', 'w=Infinity', 'w=  ', 'w']) add('2', 'masks', '--family', 'sliding_window', '--seqlen', '4k', '--param', v, '--json');
 add('0|2', 'masks', '--family', 'sliding_window', '--seqlen', '4k', '--param', 'w=512', '--param', 'w=1024', '--json');
 for (const v of ['{devzero}', '{procmem}', '{procstat}', '{fifo}', '{empty}', '{json-arr}', '{json-null}', '{json-str}', '{json-num}', '{json-obj}', '{hist-nan}', '{hist-inf}', '{hist-big}', '{hist-rev}', '{hist-zero}', '{hist-empty}', '{hist-frac}', '{hist-2p32}', '{hist-sum}', '{random}', '{devnull}', ''])
   add('2', 'masks', '--family', 'causal_document', ...S, '--doclens', v, '--json');
@@ -152,15 +183,26 @@ for (const v of ['1e9', '1000000000']) add('2', ...KO, '--samples', v);
 add('2', ...KO, '--warmup', '1000000000');
 for (const v of ['3', '1', '7']) add('0|2', ...KO, '--head-dim', v);
 add('2', ...KO, '--head-dim', '100000');
+add('2', ...KO, '--head-dim', '1025');
+add('0', ...KO, '--seqlen', '256,256,0.25k'); // one seqlen (ids are written once; src/cli/robust-values.test.ts counts them)
+// GPU file mode has no time budget: loop counts and samples are bounded where they are parsed
+const KP = ['kernels', '--executor', 'torch', '--family', 'causal_document', '--seqlen', '1k', '--plan-dir', '{out}/p'];
+for (const [f, v] of [['--iters', '1000000000'], ['--iters', '1e9'], ['--warmup', '1000000000'], ['--samples', '1000000000'], ['--samples', '1001'], ['--heads', '2048:8'], ['--head-dim', '2048']]) add('2', ...KP, f, v);
 for (const v of ['0:0', ':', '1e309:1', '8:', ':8', '8:4:2', '1.5:1', 'NaN:1', '-8:-4', '100000:1', '', '4:8']) add('2', ...KO, '--heads', v);
 for (const v of ['', 'nope', 'flex,,', 'cpu_naive,cpu_naive', '__proto__', 'toString']) add('2', ...KO, '--kernel', v);
 for (const v of ['', ',', 'fwd,fwd', 'FWD', 'fwd,nope']) add('0|2', ...KO, '--direction', v);
-for (const v of ['', 'float64', 'FLOAT32', 'bf16']) add('2', ...KO, '--dtype', v);
+for (const v of ['', 'float64', 'FLOAT32', 'bfloat']) add('2', ...KO, '--dtype', v);
+add('0', ...KO, '--dtype', 'fp32'); // short spellings bf16 / fp16 / fp32 are documented (ids.ts parseDtype)
 for (const v of ['', '__proto__', 'toString', 'paper,cpu']) add('2', 'kernels', '--executor', 'cpu', '--preset', v, '--out', '{out}/k.jsonl');
-for (const v of ['', '1e309', '-1', '0', '1.5k', 'x']) add('2', ...KO, '--check-up-to', v);
+for (const v of ['', '1e309', '-1', '0', '1.3k', 'x', '0x100']) add('2', ...KO, '--check-up-to', v);
+add('0', ...KO, '--check-up-to', '1.5k'); // 1536 tokens: 1.5k is a documented token count (util/parse.ts parseTokens)
 for (const v of ['1e12', '1000000000000', '1T', '1G', '1M,1M,1M']) add('2', 'kernels', '--executor', 'cpu', '--family', 'causal', '--seqlen', v, '--out', '{out}/k.jsonl');
-for (const v of ['', ',', 'ok', 'nope', 'error,,']) add('2', ...KO, '--resume', '--retry', v);
-for (const o of ['{devnull}', '{devzero}', '{devfull}', '{fifo}', '{procmem}', '{ro}/k.jsonl', '{ro}', '{dir}/', '.', '..', '/']) add('2', ...K, '--out', o);
+for (const v of ['', ',', 'ok', 'nope', 'error,,', 'error,ok']) add('2', ...KO, '--resume', '--retry', v);
+for (const o of ['{devzero}', '{devfull}', '{fifo}', '{procmem}', '{ro}/k.jsonl', '{ro}', '{dir}/', '{dir}', '.', '..', '/']) add('2', ...K, '--out', o);
+add('0', ...K, '--out', '{devnull}'); // /dev/null is the one device --out takes (rows thrown away on purpose: util/paths.ts)
+add('0', ...K, '--out', '{out}/not/yet/k.jsonl'); // folders of --out are made
+// a results file of another command (simulator rows, CP rows), one the user cannot write
+for (const o of ['{rows}', '{cprow}', '{rorows}']) add('2', ...K, '--resume', '--out', o);
 for (const o of ['{random}', '{nullrow}', '{numrow}', '{arrrow}', '{strrow}', '{wrongrow}', '{bom}', '{hugeline}']) add('2', ...K, '--resume', '--out', o);
 add('0|2', ...K, '--resume', '--out', '{crlf}');
 for (const i of ['{devzero}', '{fifo}', '{procmem}', '{random}', '{empty}', '{nullrow}', '{json-arr}', '{dir}'])
@@ -173,10 +215,13 @@ for (const py of ['/bin/false', '/dev/null', '{dir}', '{file}', '', '/bin/echo']
 // ---- cp plan
 for (const v of [...NUMS, '10000000', '1e7', '2,,2', '2,x']) add('2', 'cp', 'plan', '--scheme', 'ring_p2p', '--world', v, '--family', 'causal', ...S);
 add('2', 'cp', 'plan', '--scheme', 'ring_p2p', '--world', '10000000', '--family', 'causal', '--seqlen', '10000000');
-for (const v of ['1e12', '1000000000000', '1T', '2097152k']) add('2', 'cp', 'plan', '--scheme', 'ring_p2p', '--world', '2', '--family', 'causal', '--seqlen', v);
+for (const v of ['1e12', '1000000000000', '1T']) add('2', 'cp', 'plan', '--scheme', 'ring_p2p', '--world', '2', '--family', 'causal', '--seqlen', v);
 add('2', 'cp', 'plan', '--scheme', 'ring_p2p', '--world', '2', '--family', 'causal_document', '--seqlen', '1000000000000');
-for (const v of ['0:0', '1e309:1', '8:', '64:7', '3:3', '100000000:1', '1.5:1']) add('2', ...CPL, '--heads', v);
-for (const v of [...NUMS.filter((x) => !['+5', '1e3'].includes(x)), '1000000000']) add('2', ...CPL, '--head-dim', v);
+add('0', 'cp', 'plan', '--scheme', 'ring_p2p', '--world', '2', '--family', 'causal', '--seqlen', '2097152k'); // a causal plan is a few slices at any S
+for (const v of ['0:0', '1e309:1', '8:', '64:7', '100000000:1', '1025:1', '1.5:1', '0x8:1']) add('2', ...CPL, '--heads', v);
+add('0', ...CPL, '--heads', '3:3'); // ring_p2p shards tokens, not heads
+add('2', 'cp', 'plan', '--scheme', 'ulysses', '--world', '2', '--family', 'causal', ...S, '--heads', '3:3'); // ulysses shards heads: 2 must divide 3
+for (const v of [...NUMS.filter((x) => !['+5', '1e3'].includes(x)), '1000000000', '1025']) add('2', ...CPL, '--head-dim', v);
 for (const v of ['', '__proto__', 'ring_p2p,ulysses', 'RING_P2P']) add('2', 'cp', 'plan', '--scheme', v, '--world', '2', '--family', 'causal', ...S);
 for (const v of ['', '=', ',', 'ring=', '=2', 'ring=2,ring=4', 'ring=1e309', 'ring=0', 'ring=-1', 'ring=1.5', 'foo=1', '__proto__=1', 'ring', 'ulysses=3']) add('2', ...CPL, '--layout', v);
 for (const v of ['', '-1', '0', 'NaN', '1e309', '1.5', 'x']) add('2', ...CPL, '--check', '--budget', v);
@@ -189,6 +234,9 @@ for (const v of ['10000000', '1e7']) add('2', 'cp', 'run', '--scheme', 'ring_p2p
 add('2', 'cp', 'run', '--scheme', 'ring_p2p', '--world', '2', '--family', 'causal', '--seqlen', '1000000000000', '--out', '{out}/c.jsonl');
 add('2', 'cp', 'run', '--scheme', 'ring_p2p', '--world', '64', '--family', 'causal', '--seqlen', '64', '--out', '{out}/c.jsonl');
 for (const v of ['1e9', '1000000000']) add('2', ...CPR, '--iters', v);
+for (const [f, v] of [['--iters', '1000000000'], ['--warmup', '1000000000'], ['--head-dim', '4096'], ['--heads', '4096:8']]) add('2', 'cp', 'run', '--executor', 'torch', '--scheme', 'ring_p2p', '--world', '2', '--family', 'causal', ...S, '--plan-dir', '{out}/p', f, v);
+for (const o of ['{rows}', '{kernrow}', '{rorows}']) add('2', ...CPR.slice(0, -2), '--resume', '--out', o); // simulator / kernel rows, read-only
+for (const o of ['{kernrow}', '{cprow}']) add('2', ...SR.slice(0, -2), '--out', o); // measured rows in a simulator file
 for (const v of ['', 'nope']) add('2', ...CPR, '--backend', v);
 for (const v of ['', 'nope']) add('2', ...CPR, '--device', v);
 for (const v of ['', 'nope', ':', 'host:99999']) add('2', ...CPR, '--rdzv-endpoint', v);
@@ -238,7 +286,8 @@ for (const v of ['', '__proto__', 'toString', 'constructor']) add('2', 'sim', 'r
 for (const o of ['{devzero}', '{devfull}', '{fifo}', '{ro}/s.jsonl', '{random}', '{nullrow}', '{arrrow}', '{hugeline}']) add('2', 'sim', 'run', '--gpus', '8', '--family', 'causal', '--scheme', 'ring_p2p', '--direction', 'fwd', '--out', o);
 for (const t of ['{fifo}', '{ro}/t', '{devnull}']) add('2', ...SR, '--trace', t);
 for (const t of ['{fifo}', '{ro}/p']) add('2', ...SR, '--plots', t);
-for (const p of ['{missing}', '{file}', '{planempty}', '{planbad}', '{fifo}', '', '{procmem}']) add('2', 'sim', 'estimate', '--plan-dir', p);
+for (const p of ['{missing}', '{file}', '{planempty}', '{planbad}', '{fifo}', '', '{procmem}', '{plancut}', '{planjobscut}', '{planjobsshort}']) add('2', 'sim', 'estimate', '--plan-dir', p);
+for (const p of ['{plancut}']) add('2', 'kernels', '--executor', 'torch', '--kernel', 'sdpa_math', '--family', 'causal,causal_document', '--seqlen', '1k', '--plan-dir', p, '--ingest', '{empty}', '--out', '{out}/k.jsonl');
 for (const v of NUMS.filter((x) => !['+5', '1e3'].includes(x))) add('2', 'sim', 'estimate', '--plan-dir', '{planbad}', '--budget-s', v);
 for (const v of ['', 'nope']) add('2', 'sim', 'estimate', '--plan-dir', '{planbad}', '--gpu', v);
 for (const o of ['{fifo}', '{devzero}', '{ro}/c.json', '{dir}']) add('2', 'sim', 'calibrate', '--in', '{rows}', '--out', o);
@@ -276,7 +325,7 @@ if (process.env.PROBE_COUNT) {
   // Cases per command and per kind of input (for a report).
   const by = (f) => C.reduce((m, c) => ((m[f(c)] = (m[f(c)] ?? 0) + 1), m), {});
   const cmd = (c) => { const a = c.args.filter((x) => !x.startsWith('-') || x === '--nope'); const i = a.findIndex((x) => ['run', 'masks', 'kernels', 'cp', 'sim', 'results', 'report', 'dashboard', 'doctor'].includes(x)); return i < 0 ? 'global' : ['cp', 'sim'].includes(a[i]) ? `${a[i]} ${a[i + 1]}` : a[i]; };
-  const kind = (c) => { const j = c.args.join(' '); return /\{(fifo|devzero|devnull|devfull|procmem|procstat|ro|dir|file|missing)\}/.test(j) ? 'paths' : /\{(random|nullrow|numrow|arrrow|strrow|wrongrow|okrow|hugeline|bom|crlf|torn|garbage|empty|rows|json-[a-z]+|hist-[a-z]+|cal-[a-z]+|cfg-[a-z]+|trace-[a-z]+|plan[a-z]+|dbgarbage|py[a-z]*)\}/.test(j) ? 'files' : /__proto__|toString|constructor|nope|FLOAT|CAUSAL|RING|H100|bf16|fp8/.test(j) ? 'ids' : 'numbers/values'; };
+  const kind = (c) => { const j = c.args.join(' '); return /\{(fifo|devzero|devnull|devfull|procmem|procstat|ro|rorows|dir|file|missing)\}/.test(j) ? 'paths' : /\{(random|nullrow|numrow|arrrow|strrow|wrongrow|okrow|kernrow|cprow|hugeline|bom|crlf|torn|garbage|empty|rows|json-[a-z]+|hist-[a-z]+|cal-[a-z]+|cfg-[a-z]+|trace-[a-z]+|plan[a-z]+|dbgarbage|py[a-z]*)\}/.test(j) ? 'files' : /__proto__|toString|constructor|nope|FLOAT|CAUSAL|RING|H100|bf16|fp8/.test(j) ? 'ids' : 'numbers/values'; };
   console.log(JSON.stringify({ total: C.length, byCommand: by(cmd), byKind: by(kind) }, null, 1));
   fs.chmodSync(F.ro, 0o700);
   fs.rmSync(work, { recursive: true, force: true });
@@ -305,17 +354,27 @@ function run1(c, i) {
   fs.chmodSync(dir, 0o777);
   const args = c.args.map((a) => a.replace(/\{([a-z-]+)\}/g, (_, k) => (k === 'out' ? path.join(dir, 'out') : (F[k] ?? `{${k}}`))));
   // Unwritable folders only stop a non-root user: run those as nobody.
-  const asNobody = process.getuid?.() === 0 && args.some((a) => a === F.ro || a.startsWith(`${F.ro}/`));
+  const asNobody = process.getuid?.() === 0 && args.some((a) => a === F.ro || a.startsWith(`${F.ro}/`) || a.startsWith(`${F.rofiles}/`));
   const cmd = asNobody ? ['setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', '/usr/bin/time', '-f', '%M', process.execPath, BIN, ...args]] : ['/usr/bin/time', ['-f', '%M', process.execPath, BIN, ...args]];
   const t0 = Date.now();
+  // stdout is counted, not kept (2^31-token masks stream 250 MB of JSON); stderr is kept up to 1 MB.
   return new Promise((resolve) => {
-    execFile(cmd[0], cmd[1], { cwd: dir, timeout: TIMEOUT_S * 1000, killSignal: 'SIGKILL', maxBuffer: 1 << 26, env: { ...process.env, ATTNBENCH_DEBUG: '' } }, (err, stdout, stderr) => {
+    const child = spawn(cmd[0], cmd[1], { cwd: dir, env: { ...process.env, ATTNBENCH_DEBUG: '' }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdoutBytes = 0;
+    let stderr = '';
+    child.stdout.on('data', (b) => (stdoutBytes += b.length));
+    child.stderr.on('data', (b) => (stderr = (stderr + b).slice(-(1 << 20))));
+    let timedOut = false;
+    const timer = setTimeout(() => ((timedOut = true), child.kill('SIGKILL')), (c.timeoutS ?? TIMEOUT_S) * 1000);
+    child.on('close', (exit, signal) => {
+      clearTimeout(timer);
       const lines = stderr.trimEnd().split('\n');
       const rssKb = Number(lines.at(-1));
       const errLines = Number.isFinite(rssKb) ? lines.slice(0, -1) : lines;
-      let code = err ? (typeof err.code === 'number' ? err.code : null) : 0;
-      if (err?.signal) code = `signal ${err.signal}`;
-      resolve({ c, args, code, stderr: errLines.filter((l) => l.trim() && !l.startsWith('attnbench: warning: ') && !/^Command (exited|terminated)/.test(l)), stdout, ms: Date.now() - t0, rssMb: Math.round(rssKb / 1024), written: tree(dir) });
+      // /usr/bin/time reports a signal of its child as 'Command terminated by signal N'
+      const sig = signal ?? (timedOut ? 'SIGKILL (timeout)' : /Command terminated by signal (\d+)/.exec(stderr)?.[1]);
+      const code = sig ? `signal ${sig}` : exit;
+      resolve({ c, args, code, stderr: errLines.filter((l) => l.trim() && !l.startsWith('attnbench: warning: ') && !/^Command (exited|terminated)/.test(l)), stdoutBytes, ms: Date.now() - t0, rssMb: Math.round(rssKb / 1024), written: tree(dir) });
     });
   });
 }
@@ -351,5 +410,6 @@ if (after !== before) {
 }
 console.log(`${cases.length} cases, ${bad} flagged (work folder ${work})`);
 fs.chmodSync(F.ro, 0o700);
+fs.chmodSync(F.rorows, 0o644);
 if (!process.env.PROBE_KEEP) fs.rmSync(work, { recursive: true, force: true });
 process.exitCode = bad ? 1 : 0;

@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // Executable entry: `attnbench ...`.
-import { main } from './main.js';
+import { endQuietlyOnClosedPipe, main } from './main.js';
 
+endQuietlyOnClosedPipe();
 main(process.argv.slice(2)).then((code) => {
   process.exitCode = code;
 });

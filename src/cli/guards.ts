@@ -9,8 +9,7 @@ import { resolveDocLens } from '../mask/doclen/load.js';
 import { checkPath, type PathKind } from '../util/paths.js';
 import { cpuCpBytes, guardMemory, guardPlan, parseBytes } from '../util/budget.js';
 import { HEAP_PARENT_ENV, heapTargetMb, LARGE_WORLD } from './heap.js';
-import { parseHeads } from '../config/kernel-options.js';
-import { parseInteger, parseIntList, parseTokenList, splitList } from '../util/parse.js';
+import { parseHeadDim, parseHeads, parseInteger, parseIntList, parseTokenList, splitList } from '../util/parse.js';
 import { CP_PRESETS } from '../sim/project.js';
 import { lockNow, type Lock } from '../util/lock.js';
 import { SCHEME_IDS } from '../cp/types.js';
@@ -53,12 +52,24 @@ export const RESULT_OUTS: Readonly<Record<string, string>> = {
 };
 
 /**
+ * The rows each command's --out holds: measurements (kernels, cp run) or predictions (sim). An --out
+ * of another command's rows was appended to (sim predictions in a file of measured kernel rows,
+ * where `sim calibrate` would fit them as measurements) and settled nothing on --resume.
+ */
+export const OUT_ROWS: Readonly<Record<string, { readonly suite?: 'kernel' | 'cp'; readonly sim: boolean; readonly what: string }>> = {
+  kernels: { suite: 'kernel', sim: false, what: 'measured kernel rows (attnbench kernels)' },
+  'cp run': { suite: 'cp', sim: false, what: 'measured CP rows (attnbench cp run)' },
+  'sim run': { sim: true, what: 'simulator rows (attnbench sim run)' },
+  'sim validate': { sim: true, what: 'simulator rows (attnbench sim validate)' },
+};
+
+/**
  * An existing results file that is not ours (random bytes, JSON of another shape, a malformed line
  * before the end) is refused before anything runs: appending to it, or resuming from it (where
  * such lines settle nothing), would bury new rows in a file no reader accepts. A torn last line
  * (no newline: a killed run) is fine; the writer repairs it.
  */
-export function checkResultsOut(file: string, flag: string, externalKernels = false): void {
+export function checkResultsOut(file: string, flag: string, externalKernels = false, command?: string): void {
   let st: fs.Stats;
   try {
     st = fs.statSync(file);
@@ -69,11 +80,18 @@ export function checkResultsOut(file: string, flag: string, externalKernels = fa
   const text = fs.readFileSync(file, 'utf8');
   const lastLine = text.split('\n').length;
   // With --kernel-module, rows of its kernels are ours: their ids are registered only after this check (python describes them).
-  const errors = parseResultJsonl(text, file).errors.filter(
+  const parsed = parseResultJsonl(text, file);
+  const errors = parsed.errors.filter(
     (e) => (text.endsWith('\n') || e.line !== lastLine) && !(externalKernels && /^not a result row: kernel: unknown kernel '[^']*'.*--kernel-module\)$/.test(e.message)),
   );
   if (errors.length)
     throw badInput(`${flag} '${file}' is not a results file of attnbench: ${formatLineError(errors[0])}${errors.length > 1 ? ` (+${errors.length - 1} more bad lines)` : ''}; pick another ${flag} or move it away`);
+  const want = command !== undefined ? OUT_ROWS[command] : undefined;
+  const other = want && parsed.rows.find(({ row }) => (row.executor === 'sim') !== want.sim || (want.suite !== undefined && row.suite !== want.suite));
+  if (want && other)
+    throw badInput(
+      `${flag} '${file}' holds rows of another kind (line ${other.line}: a ${other.row.suite} row of executor ${other.row.executor}); this command appends ${want.what}: pick another ${flag}`,
+    );
 }
 
 const commandLocks: Lock[] = [];
@@ -153,7 +171,7 @@ export function checkOptions(name: string, o: Readonly<Record<string, unknown>>,
   const lockAttr = OUT_LOCKS[name];
   const planOnly = o.planDir !== undefined && o.ingest === undefined;
   const rowsAttr = RESULT_OUTS[name];
-  if (rowsAttr && typeof o[rowsAttr] === 'string' && !planOnly) checkResultsOut(o[rowsAttr] as string, flagOf(rowsAttr), externalKernels);
+  if (rowsAttr && typeof o[rowsAttr] === 'string' && !planOnly) checkResultsOut(o[rowsAttr] as string, flagOf(rowsAttr), externalKernels, name);
   return lockAttr && typeof o[lockAttr] === 'string' && !planOnly ? lockNow(o[lockAttr] as string, flagOf(lockAttr)) : undefined;
 }
 
@@ -178,7 +196,7 @@ function checkBudgets(name: string, o: Readonly<Record<string, unknown>>): void 
   for (const w of worlds) for (const s of schemes) guardPlan(s, w, rerunMb !== null && w >= LARGE_WORLD && !process.env[HEAP_PARENT_ENV] ? rerunMb * 2 ** 20 : undefined);
   if (name === 'cp run' && (str('executor') ?? 'cpu') === 'cpu' && str('seqlen')) {
     const { headsQ, headsKv } = parseHeads(str('heads') ?? '8:4');
-    const d = parseInteger(str('headDim') ?? '32', 'head-dim');
+    const d = parseHeadDim(str('headDim') ?? '32', 'head-dim');
     const S = Math.max(...parseTokenList(str('seqlen')!));
     guardMemory(`cp run --executor cpu at S=${S} (${headsQ}:${headsKv} heads x ${d})`, cpuCpBytes(S, headsQ, headsKv, d, o.reference !== false));
   }

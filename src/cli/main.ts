@@ -47,6 +47,19 @@ export async function main(argv: string[]): Promise<number> {
   }
 }
 
+/**
+ * `attnbench masks --json | head`: the reader is gone, so is the point of going on. Node threw an
+ * unhandled EPIPE (a stack trace) at the next write; now the command ends at once with exit 0, as
+ * a tool killed by SIGPIPE ends quietly. Rows already appended stay (a torn last one is repaired on resume).
+ */
+export function endQuietlyOnClosedPipe(): void {
+  for (const s of [process.stdout, process.stderr])
+    s.on('error', (e: NodeJS.ErrnoException) => {
+      if (e.code === 'EPIPE') process.exit(0);
+      throw e;
+    });
+}
+
 export function reportError(e: unknown): number {
   if (e instanceof ChildExited) return e.exitCode; // the child printed its own messages
   if (e instanceof CommanderError) {

@@ -6,7 +6,7 @@ import { badInput } from '../errors.js';
 import { DENSE_FAMILIES, familyParams, getFamily } from '../mask/families/index.js';
 import { DIRECTIONS, type Direction } from '../results/schema.js';
 import { type ExecutorId, parseDtype, parseExecutorId, parseFamilyIds, parseIdList, parseKernelIds } from '../ids.js';
-import { parseInteger, parseTokenList, parseTokens, splitList } from '../util/parse.js';
+import { decimalNumber, MAX_ITERS, MAX_SAMPLES, parseHeadDim, parseHeads, parseInteger, parseTokenList, parseTokens, splitList } from '../util/parse.js';
 import { KERNEL_PRESETS, presetNames } from './presets.js';
 import { MIN_ITERS, MIN_WARMUP } from '../contract/tables.js';
 
@@ -38,15 +38,7 @@ export interface KernelCliOptions {
   ingest?: string;
 }
 
-export function parseHeads(text: string): { headsQ: number; headsKv: number } {
-  const m = /^(\d+):(\d+)$/.exec(text.trim());
-  if (!m) throw badInput(`invalid --heads '${text}': expected query:kv heads like 64:8`);
-  const headsQ = Number(m[1]);
-  const headsKv = Number(m[2]);
-  if (headsQ < 1 || headsKv < 1 || headsQ % headsKv !== 0)
-    throw badInput(`invalid --heads '${text}': query heads must be a positive multiple of KV heads`);
-  return { headsQ, headsKv };
-}
+export { parseHeads };
 
 export { parseDtype };
 
@@ -57,8 +49,7 @@ export function parseParams(list: string[] | string | undefined): Record<string,
     for (const kv of splitList(item)) {
       const m = /^([A-Za-z_][\w]*)=(.+)$/.exec(kv);
       if (!m) throw badInput(`invalid --param '${kv}': expected key=value`);
-      const v = Number(m[2]);
-      out[m[1]] = Number.isFinite(v) ? v : m[2];
+      out[m[1]] = decimalNumber(m[2]) ?? m[2]; // '0x10' stays a string (then refused by an int parameter)
     }
   }
   return out;
@@ -93,15 +84,15 @@ export function kernelSweepFromOptions(o: KernelCliOptions): { executor: Executo
       directions: directions ?? s.directions,
       headsQ: heads?.headsQ ?? s.headsQ,
       headsKv: heads?.headsKv ?? s.headsKv,
-      headDim: o.headDim ? parseInteger(o.headDim, '--head-dim') : s.headDim,
+      headDim: o.headDim ? parseHeadDim(o.headDim) : s.headDim,
       dtype: o.dtype ? parseDtype(o.dtype) : s.dtype,
       seed: parseInteger(o.seed, '--seed', 0),
       // --param goes to the families that have that parameter (window= to the window families...)
       params: Object.keys(params).length
         ? Object.fromEntries(fams.map((f) => [f, { ...(s.params?.[f] ?? {}), ...familyParams(f, params) }]))
         : s.params,
-      warmup: o.warmup ? parseInteger(o.warmup, '--warmup', 0) : s.warmup,
-      iters: o.iters ? parseInteger(o.iters, '--iters') : s.iters,
+      warmup: o.warmup ? parseInteger(o.warmup, '--warmup', 0, MAX_ITERS) : s.warmup,
+      iters: o.iters ? parseInteger(o.iters, '--iters', 1, MAX_ITERS) : s.iters,
       checkUpTo: o.checkUpTo ? parseTokens(o.checkUpTo, '--check-up-to') : s.checkUpTo,
     }];
   });
@@ -116,7 +107,7 @@ export function kernelSweepFromOptions(o: KernelCliOptions): { executor: Executo
     if (o.warmup !== undefined && sweeps.some((s) => s.warmup < MIN_WARMUP)) throw badInput(`--warmup ${o.warmup}: the ${executor} executor times after at least ${MIN_WARMUP} warm-up calls (SPEC 6)`);
     if (o.iters !== undefined && sweeps.some((s) => s.iters < MIN_ITERS)) throw badInput(`--iters ${o.iters}: the ${executor} executor times at least ${MIN_ITERS} calls (SPEC 6)`);
   }
-  return { executor, sweeps, samples: o.samples ? parseInteger(o.samples, '--samples') : preset.samples };
+  return { executor, sweeps, samples: o.samples ? parseInteger(o.samples, '--samples', 1, MAX_SAMPLES) : preset.samples };
 }
 
 export { DENSE_FAMILIES };

@@ -3,11 +3,16 @@
 // done; `--retry error,timeout` runs those again). Ids are recomputed from each row's fields
 // (caseIdOfRow), so rows written under an older id grammar count too. Pure: the caller reads the file.
 import { caseIdOfRow } from './case-id.js';
+import { badInput } from '../errors.js';
 import { parseIdList } from '../ids.js';
 import { ResultRowSchema, STATUSES, type ResultRow, type Status } from './schema.js';
 
-/** --retry: statuses whose cases --resume runs again (unknown ones: exit 2). */
-export const parseRetry = (text: string): Status[] => parseIdList(STATUSES, text, '--retry');
+/** --retry: statuses whose cases --resume runs again (unknown ones, and ok, a measurement rather than a failure: exit 2). */
+export function parseRetry(text: string): Status[] {
+  const s = parseIdList(STATUSES, text, '--retry');
+  if (s.includes('ok')) throw badInput(`--retry ${text}: ok rows are measured, not failed; to measure them again write to a new --out`);
+  return s;
+}
 
 /** Ids of the cases `rows` (in file order) settle: their last row's status is not in `retry`. */
 export function doneCaseIds(rows: readonly unknown[], retry: readonly Status[] = []): Set<string> {

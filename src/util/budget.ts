@@ -12,12 +12,15 @@ import v8 from 'node:v8';
 import { badInput } from '../errors.js';
 
 const UNITS: Readonly<Record<string, number>> = { '': 1, k: 2 ** 10, m: 2 ** 20, g: 2 ** 30, t: 2 ** 40 };
+export const MAX_BUDGET_BYTES = 2 ** 50;
 
 /** Bytes from "8G", "512M", "1.5g", "1000000" (binary units; a trailing B is allowed). */
 export function parseBytes(text: string, what = 'memory budget'): number {
   const m = /^\s*(\d+(?:\.\d+)?)\s*([kKmMgGtT]?)[bB]?\s*$/.exec(text);
   const v = m ? Number(m[1]) * UNITS[m[2].toLowerCase()] : NaN;
   if (!m || !(v > 0)) throw badInput(`invalid ${what} '${text}': expected a size like 8G, 512M or a number of bytes`);
+  // 1e20 bytes used to pass: a budget no machine has turns every guard off silently.
+  if (v > MAX_BUDGET_BYTES) throw badInput(`invalid ${what} '${text}': at most 1024T (no machine has more memory)`);
   return Math.floor(v);
 }
 

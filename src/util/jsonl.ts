@@ -76,11 +76,13 @@ export function okRowIds(file: string): Set<string> {
 }
 
 /** Reads a JSONL file; a torn last line (a run killed mid-write) is skipped, not fatal. */
-export function readJsonl<T = unknown>(file: string): T[] {
+export function readJsonl<T = unknown>(file: string, o: { readonly whole?: boolean } = {}): T[] {
   if (!fs.existsSync(file)) return [];
   const out: T[] = [];
   const text = fs.readFileSync(file, 'utf8');
   const lines = text.split('\n');
+  // A file written at once (a plan) is never torn: a cut one would be half a plan, read as whole.
+  if (o.whole && text !== '' && !text.endsWith('\n')) throw badInput(`${file}:${lines.length}: cut short (its last line has no newline): the file was not written to its end; write it again`);
   lines.forEach((line, n) => {
     if (!line.trim()) return;
     try {

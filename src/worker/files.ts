@@ -115,5 +115,5 @@ export function readWorkerResults(file: string): WorkerResultRecord[] {
 
 /** cases.jsonl of a planned folder. */
 export function readPlannedCases(file: string): PlannedCase[] {
-  return readJsonl<PlannedCase>(file);
+  return readJsonl<PlannedCase>(file, { whole: true }); // written at once: a torn one is half a plan
 }

@@ -43,6 +43,10 @@ def parse(argv):
 
 def main(argv=None):
     args = parse(sys.argv[1:] if argv is None else argv)
+    if argv is None:  # a launch of the CLI (src/cp/torch/spawn.ts): end with it, even when it is killed -9
+        from ..lifeline import end_with_launcher
+
+        end_with_launcher()
     if args.kernel_module:
         from ..kernels.external import KernelModuleError, use
 

@@ -6,7 +6,7 @@ import type { CpShape } from '../../cp/types.js';
 import { parseHeads, parseParams } from '../../config/kernel-options.js';
 import { familyParams, generateMask } from '../../mask/families/index.js';
 import type { GeneratedMask, Mask } from '../../mask/types.js';
-import { parseInteger } from '../../util/parse.js';
+import { parseHeadDim, parseInteger } from '../../util/parse.js';
 import { badInput, usage } from '../../errors.js';
 
 
@@ -117,7 +117,7 @@ export function makeMask(family: string, seqlen: number, o: MaskOptions, familie
 
 export function shapeOf(heads: string, headDim: string, dtypeBytes: number): CpShape {
   const h = parseHeads(heads);
-  return { ...h, headDim: parseInteger(headDim, 'head-dim'), dtypeBytes };
+  return { ...h, headDim: parseHeadDim(headDim, 'head-dim'), dtypeBytes };
 }
 
 export function maskOptions(c: Command): Command {

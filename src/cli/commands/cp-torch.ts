@@ -24,7 +24,7 @@ import {
   type TorchLaunch,
 } from '../../cp/torch/index.js';
 import type { CpExecutorSettings, CpRunRequest } from '../../cp/exec/index.js';
-import { parseHeads } from '../../config/kernel-options.js';
+import { MAX_ITERS, parseHeadDim, parseHeads } from '../../util/parse.js';
 import { CP_REFERENCE, parseDtype, parseFamilyIds, parseSchemeIds } from '../../ids.js';
 import { gitRev } from '../../util/env.js';
 import { parseInteger, parseIntList, parseTokenList, parseTokens } from '../../util/parse.js';
@@ -87,11 +87,11 @@ export function torchCaseFlags(o: TorchCaseOptions, device: 'cuda' | 'cpu'): Cas
     params: (family) => paramsOf(family, all, o),
     seed: parseInteger(o.seed, 'seed', 0),
     heads: o.heads !== undefined ? parseHeads(o.heads) : undefined,
-    headDim: optInt(o.headDim, 'head-dim'),
+    headDim: o.headDim !== undefined ? parseHeadDim(o.headDim, 'head-dim') : undefined,
     dtype: o.dtype !== undefined ? parseDtype(o.dtype) : device === 'cpu' ? 'float32' : undefined,
     kernel: parseKernel(o.kernel),
-    warmup: optInt(o.warmup, 'warmup', 0),
-    iters: optInt(o.iters, 'iters'),
+    warmup: o.warmup !== undefined ? parseInteger(o.warmup, 'warmup', 0, MAX_ITERS) : undefined,
+    iters: o.iters !== undefined ? parseInteger(o.iters, 'iters', 1, MAX_ITERS) : undefined,
     checkUpTo: o.reference === false ? 0 : o.checkUpTo !== undefined ? parseTokens(o.checkUpTo, 'check-up-to') : undefined,
     docLens: o.doclens,
     gitRev: gitRev(),

@@ -19,7 +19,7 @@ import { formatTokens } from '../../util/parse.js';
 /** A plan file's lines (the shared reader: a malformed line is one clear error, not a stack trace). */
 function readLines<T>(file: string): T[] {
   if (!fs.existsSync(file)) throw badInput(`${file} not found: plan the sweep first (attnbench kernels ... --plan-dir DIR)`);
-  return readJsonl<T>(file);
+  return readJsonl<T>(file, { whole: true }); // a cut plan file is half a plan: refused, not estimated
 }
 
 /** The input path the worker will take, as the calibration names it (see calibrate.ts kernelPath). */
@@ -31,7 +31,7 @@ function pathNotes(kernel: string, format: string | undefined): string[] {
 }
 
 export function estimateReport(o: { planDir: string; calibration?: string; gpu: string; budgetS: number }): string {
-  const cases = readLines<{ jobId: string; case: KernelCase }>(path.join(o.planDir, 'cases.jsonl'));
+  const cases = readLines<{ jobId: string; case: KernelCase; unsupported?: string }>(path.join(o.planDir, 'cases.jsonl'));
   const jobs = readLines<{ id: string; mask: { format?: string } }>(path.join(o.planDir, 'jobs.jsonl'));
   const format = new Map(jobs.map((j) => [j.id, j.mask?.format]));
   const { calibration, path: calPath } = loadCalibration(o.calibration);
@@ -43,6 +43,7 @@ export function estimateReport(o: { planDir: string; calibration?: string; gpu: 
   for (const l of cases) {
     // Cases without a job are refused at planning (unsupported): they cost nothing on the device.
     if (!format.has(l.jobId)) {
+      if (l.unsupported === undefined) throw badInput(`${o.planDir}: job ${l.jobId} of cases.jsonl is not in jobs.jsonl: the plan folder is incomplete; plan it again`);
       unplanned++;
       continue;
     }

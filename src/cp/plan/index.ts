@@ -2,6 +2,7 @@
 // and the value stored with results. Adding a scheme = one file + one line here.
 import { badInput } from '../../errors.js';
 import { guardPlan } from '../../util/budget.js';
+import { decimalNumber } from '../../util/parse.js';
 import type { GeneratedMask, Mask } from '../../mask/types.js';
 import { SCHEME_IDS, type CpLayout, type CpShape, type Plan, type Planner, type PlanOptions, type SchemeId } from '../types.js';
 import type { LayoutParam } from './common.js';
@@ -140,7 +141,7 @@ export function parseLayout(text: string | undefined): CpLayout {
     if (eq <= 0) throw badInput(`invalid layout '${t}': expected key=value`);
     const k = t.slice(0, eq).trim();
     const v = t.slice(eq + 1).trim();
-    out[k] = v !== '' && Number.isFinite(Number(v)) ? Number(v) : v;
+    out[k] = decimalNumber(v) ?? v; // '0x10' stays text (refused as a number)
   }
   return out;
 }

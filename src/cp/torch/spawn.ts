@@ -1,12 +1,19 @@
 // Starts one launch of the executor (torchrun, or python for virtual ranks) and watches it: its
 // output goes out line by line, `onTick` runs about once a second (row streaming), and a launch
 // that shows no sign of progress (no output line, no change to the watched files) for `idleMs`
-// is stopped: SIGTERM (torchrun then stops its workers), SIGKILL after `graceMs`.
-import { spawn } from 'node:child_process';
+// is stopped: SIGTERM (torchrun then stops its workers), SIGKILL to its whole process group after `graceMs`.
+//   The launch runs in a process group of its own (as the kernels worker does, worker/client.ts) with
+// this process's pid in ATTNBENCH_LAUNCHER_PID: each python process of the launch watches that pid
+// and kills the launch's groups once this process is gone, even by kill -9
+// (python/attnbench_worker/lifeline.py); before, a killed CLI left torchrun and its ranks running.
+import { spawn, type ChildProcess } from 'node:child_process';
 import readline from 'node:readline';
 
 /** Exit code reported for a launch this module stopped (the python watchdog uses it too). */
 export const STOPPED_EXIT = 124;
+
+/** The launch's processes end when the process with this pid is gone (python/attnbench_worker/lifeline.py). */
+export const LAUNCHER_PID_ENV = 'ATTNBENCH_LAUNCHER_PID';
 
 export interface LaunchWatch {
   readonly onLine: (line: string) => void;
@@ -23,7 +30,7 @@ export interface LaunchWatch {
 /** Runs argv to its end; resolves with its exit code (STOPPED_EXIT when stopped here). */
 export function launchProcess(argv: readonly string[], env: NodeJS.ProcessEnv, w: LaunchWatch): Promise<number> {
   return new Promise((resolve, reject) => {
-    const child = spawn(argv[0], argv.slice(1), { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(argv[0], argv.slice(1), { env: { ...env, [LAUNCHER_PID_ENV]: String(process.pid) }, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
     let last = Date.now();
     let print = w.fingerprint?.() ?? '';
     let stopped = false;
@@ -46,10 +53,26 @@ export function launchProcess(argv: readonly string[], env: NodeJS.ProcessEnv, w
         stopped = true;
         w.onStop?.(w.idleMs);
         child.kill('SIGTERM');
-        killTimer = setTimeout(() => child.kill('SIGKILL'), w.graceMs ?? 45_000);
+        killTimer = setTimeout(() => killGroup(child), w.graceMs ?? 45_000);
       }
     }, period);
+    // A Ctrl-C reaches only this process now (the launch has its own group): pass it on, then die of it.
+    const forward = (sig: NodeJS.Signals) => () => {
+      unhook();
+      try {
+        if (child.pid !== undefined) process.kill(-child.pid, sig);
+      } catch {
+        /* gone */
+      }
+      process.kill(process.pid, sig);
+    };
+    const hooks = (['SIGINT', 'SIGTERM', 'SIGHUP'] as const).map((s) => [s, forward(s)] as const);
+    for (const [s, h] of hooks) process.on(s, h);
+    const unhook = () => {
+      for (const [s, h] of hooks) process.off(s, h);
+    };
     const done = () => {
+      unhook();
       clearInterval(tick);
       if (killTimer) clearTimeout(killTimer);
     };
@@ -59,7 +82,22 @@ export function launchProcess(argv: readonly string[], env: NodeJS.ProcessEnv, w
     });
     child.on('close', (code, signal) => {
       done();
+      if (stopped) killGroup(child); // what the launch left behind in its group
       resolve(stopped ? STOPPED_EXIT : (code ?? (signal ? 128 : 1)));
     });
   });
+}
+
+/** SIGKILL to the launch's process group (it leads one), or to the process alone where that fails. */
+function killGroup(child: ChildProcess): void {
+  if (child.pid === undefined) return;
+  try {
+    process.kill(-child.pid, 'SIGKILL');
+  } catch {
+    try {
+      child.kill('SIGKILL');
+    } catch {
+      /* gone */
+    }
+  }
 }

@@ -5,7 +5,7 @@ import { attentionFlops } from '../../results/flops.js';
 import { badInput } from '../../errors.js';
 import { resolveDocLens } from '../doclen/load.js';
 import { maskArea } from '../slices.js';
-import { MAX_TOKENS } from '../../util/parse.js';
+import { decimalNumber, MAX_TOKENS } from '../../util/parse.js';
 import { guardMaskSize } from './size.js';
 import type { GeneratedMask } from '../types.js';
 import { blockCausalDocument } from './block_causal_document.js';
@@ -89,7 +89,7 @@ export interface GenerateOptions {
 /** Coerce one user-given parameter value to its declared kind, or throw naming it. */
 function coerce(family: string, spec: ParamSpec, raw: number | string): number | string {
   if (spec.kind === 'string') return String(raw);
-  const v = typeof raw === 'number' ? raw : raw.trim() === '' ? NaN : Number(raw);
+  const v = typeof raw === 'number' ? raw : (decimalNumber(raw) ?? NaN); // not '0x10'
   if (!Number.isFinite(v) || (spec.kind === 'int' && !Number.isSafeInteger(v)))
     throw badInput(`${family}: parameter ${spec.name}='${raw}' must be ${spec.kind === 'int' ? 'an integer' : 'a number'}`);
   return v;
