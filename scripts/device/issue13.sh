@@ -40,6 +40,8 @@
 #          (errored rows again), calibrate (resumed), paper-cp P = 4, then full and causal at P = 8
 #          and 4 (the four paper families of issue 14). Next session: call9 (twice if cut), from a
 #          .kstage of main with results/sim/calibration.json (and results/<gpu>/ to resume)
+#   call12 (lead, 2026-12-05) call11's variants and the one-loop kernels (fwdFlat / dqFlat / bwdFlat)
+#          in one call: 2k check, forward and backward A/B at 32k, then the paper-cp P = 8 document rows
 #   call11 (seventh pass) the new variants checked at 2k against float32, then the forward A/B at 32k
 #          (the short-loop rule that picks split tiles from the work list, against the old default;
 #          3 capped split programs per SM) and the backward A/B (flex's shapes: dQ at 3 stages, dQ and
@@ -53,8 +55,8 @@ usage() { sed -n '2,/^set -uo/p' "$0" | sed '$d' | sed 's/^# \{0,1\}//'; }
 MODE=${1:-}
 case "$MODE" in
   -h|--help|"") usage; exit 0 ;;
-  plan|call1|call2|call3|call4|call5|call6|call7|call8|call9|call10|call11) ;;
-  *) echo "issue13.sh: unknown mode '$MODE' (plan, call1, ..., call11, --help)" >&2; exit 2 ;;
+  plan|call1|call2|call3|call4|call5|call6|call7|call8|call9|call10|call11|call12) ;;
+  *) echo "issue13.sh: unknown mode '$MODE' (plan, call1, ..., call12, --help)" >&2; exit 2 ;;
 esac
 
 FAM32K=causal,full_document,causal_document,prefix_lm_document,share_question,causal_blockwise,block_causal_document,full_document_long,causal_document_long,sliding_window,sliding_window_causal,global_sliding_window
@@ -78,7 +80,7 @@ CPCASES="--scheme ring_p2p,ulysses --family causal_document,full_document --toke
 STEPS=()
 # `plan CALL` plans that call's steps only (plan alone: every call's)
 SEL=$MODE; [ "$MODE" = plan ] && [ $# -gt 1 ] && SEL=$2
-case "$SEL" in plan|call1|call2|call3|call4|call5|call6|call7|call8|call9|call10|call11) ;; *) echo "issue13.sh plan: unknown call '$SEL'" >&2; exit 2 ;; esac
+case "$SEL" in plan|call1|call2|call3|call4|call5|call6|call7|call8|call9|call10|call11|call12) ;; *) echo "issue13.sh plan: unknown call '$SEL'" >&2; exit 2 ;; esac
 # step KIND NAME SECONDS ARGS...: KIND kern (CLI rows into $R/ranges.jsonl), tune (ranges_tune.py
 # A/B rows into $R/ranges-NAME.jsonl), cp (CLI rows into $RCP/issue13-cp.jsonl), ncu, sh.
 # Steps in order of priority within each call (a call that runs out of time drops its last steps;
@@ -193,6 +195,20 @@ case "$SEL" in
     # long: sliding_window 32.5, block_causal_document 55.0, causal 256.5 mean 64-key steps per query tile)
     STEPS+=("tune|ab_fwd11|140|triton_ranges,flex,sdpa_cudnn|--family causal,causal_document,full_document,share_question,block_causal_document,sliding_window --direction fwd --seqlen 32k --samples 1|[{},$OLD_FWD,$SPLIT_S3,$SPLIT3,$SPLIT32,$AGAIN]|--iters 10")
     STEPS+=("tune|ab_bwd11|220|triton_ranges,flex,sdpa_cudnn|--family causal,causal_document,block_causal_document --direction bwd --seqlen 32k --samples 1|[{},$DQS3,$FUSED,$SUBM64,$FUSED64,$AGAIN]|--iters 10")
+    ;;&
+  call12|plan)
+    # call11's strongest variants beside the one-loop kernels (triton_ranges_flat.py: the default's
+    # partial-tile loops are not software-pipelined), one call when loans are scarce
+    OLD_FWD='{"fwdSplit":1,"fwdWarps":8,"fwdStages":3}'
+    SPLIT3='{"fwdSplit":2,"fwdWarps":4,"fwdStages":3,"fwdSubN":32,"fwdMaxRegs":168}'
+    FLAT='{"fwdFlat":1}'  # on top of the rule's forward tuning (split on short loops)
+    FLAT8='{"fwdFlat":1,"fwdSplit":1,"fwdWarps":8,"fwdStages":3}'  # the one loop at the old 8-warp tile
+    FLATALL='{"fwdFlat":1,"dqFlat":1,"bwdFlat":1}'
+    AGAIN='{"bandsStatic":0}'
+    STEPS+=("tune|check12|150|triton_ranges|--family causal,causal_document,full_document,share_question,sliding_window --seqlen 2k --samples 1 --heads 64:8|[{},$FLATALL,$FLAT8,$SPLIT3,{\"bwdFused\":1},{\"dqStages\":3}]|--check")
+    STEPS+=("tune|ab_fwd12|130|triton_ranges,flex,sdpa_cudnn|--family causal,causal_document,full_document,share_question,sliding_window,block_causal_document --direction fwd --seqlen 32k --samples 1|[{},$OLD_FWD,$FLAT,$FLAT8,$SPLIT3,$AGAIN]|--iters 10")
+    STEPS+=("tune|ab_bwd12|170|triton_ranges,flex,sdpa_cudnn|--family causal,causal_document,block_causal_document --direction bwd --seqlen 32k --samples 1|[{},{\"dqFlat\":1},$FLATALL,{\"bwdFused\":1},{\"dqStages\":3},$AGAIN]|--iters 10")
+    STEPS+=("cp|paper_cp_p8|300|--virtual-ranks 8 --preset paper-cp --family causal_document,full_document")
     ;;
 esac
 [ "$MODE" = plan ] && [ $# -gt 2 ] && { echo "(plan takes one CALL; the others are ignored)"; }
