@@ -32,7 +32,6 @@ from triton.backends.compiler import GPUTarget  # noqa: E402
 from triton.compiler import ASTSource  # noqa: E402
 
 from attnbench_worker.kernels import triton_ranges_bwd as rb  # noqa: E402
-from attnbench_worker.kernels import triton_ranges_flat as rflat  # noqa: E402
 from attnbench_worker.kernels import triton_ranges_fwd as rf  # noqa: E402
 
 BIN = os.path.join(os.path.dirname(triton.__file__), "backends", "nvidia", "bin")
@@ -127,29 +126,6 @@ def fwd_src(d, pack, tq, tk, subn, maxb=0, persist=False, split=1):
     types = {"Q": PTR_BF, "K": PTR_BF, "V": PTR_BF, "O": PTR_BF, "LSE": PTR_F32, **LISTS, **STRIDES, **SIZES, "qk_scale": "fp32"}
     return sig(rf._fwd, types, {"P": pack, "TQ": tq, "NR": tq * pack, "BM": pow2(tq * pack) // split, "TK": tk, "SUBN": subn, "D": d,
                                 "MAXB": maxb, "PERSIST": persist, "SPLIT": split})
-
-
-def flat_src(d, pack, tq, tk, subn, bands, stages, split=1):
-    """The one-loop forward (tuning fwdFlat = 1, triton_ranges_flat.py)."""
-    types = {"Q": PTR_BF, "K": PTR_BF, "V": PTR_BF, "O": PTR_BF, "LSE": PTR_F32, **LISTS, **STRIDES, **SIZES, "qk_scale": "fp32"}
-    return sig(rflat._fwd_flat, types, {"P": pack, "TQ": tq, "NR": tq * pack, "BM": pow2(tq * pack) // split, "TK": tk, "SUBN": subn, "D": d,
-                                        "MAXB": bands, "PERSIST": False, "SPLIT": split, "STAGES": stages})
-
-
-def dq_flat_src(d, pack, tq, tk, subn, bands, stages):
-    """The one-loop dQ pass (tuning dqFlat = 1)."""
-    types = {"Q": PTR_BF, "K": PTR_BF, "V": PTR_BF, "DO": PTR_BF, "LSE": PTR_F32, "DELTA": PTR_F32, "DQ": PTR_BF,
-             **LISTS, **STRIDES, **SIZES, "qk_scale": "fp32", "sm_scale": "fp32"}
-    return sig(rflat._dq_flat, types, {"P": pack, "TQ": tq, "NR": tq * pack, "BM": pow2(tq * pack), "TK": tk, "SUBN": subn, "D": d,
-                                       "MAXB": bands, "PERSIST": False, "SPLIT": 1, "STAGES": stages})
-
-
-def dkdv_flat_src(d, pack, tq, tk, kb, subm, bands, stages):
-    """The one-loop dK/dV (tuning bwdFlat = 1)."""
-    types = {"Q": PTR_BF, "K": PTR_BF, "V": PTR_BF, "DO": PTR_BF, "LSE": PTR_F32, "DELTA": PTR_F32, "DK": PTR_BF, "DV": PTR_BF,
-             **LISTS, **STRIDES, **SIZES, "qk_scale": "fp32", "sm_scale": "fp32"}
-    return sig(rflat._dkdv_flat, types, {"P": pack, "TQ": tq, "NR": tq * pack, "TK": tk, "KB": kb, "NSPLIT": tk // kb, "SUBM": subm, "D": d,
-                                         "MAXB": bands, "STAGES": stages})
 
 
 def dkdv_src(d, pack, tq, tk, kb, subm, atomic, maxb=0, persist=False, submp=0):
@@ -289,17 +265,6 @@ def configs():
         ("fwd d128 pack8 128x64 w8 s2 maxnreg128 call11", fwd_src(128, 8, 16, 128, 64), 8, 2, {"maxnreg": 128}),
         ("ref_fwd d128 128x64 w8 s2 maxnreg128 call11", ref_fwd_src(128, 128, 64), 8, 2, {"maxnreg": 128}),
     ]
-    # the one-loop forward (fwdFlat): its loop is pipelined across runs and partial tiles
-    for d in (128, 64):
-        subn = 64 if d > 64 else 128
-        for bands, st in ((2, 3), (4, 3), (2, 2)):
-            out.append((f"fwd flat d{d} pack8 128x{subn} w8 s{st} bands {bands}", flat_src(d, 8, 16, 128, subn, bands, st), 8, st))
-        out.append((f"fwd flat d{d} pack1 128x{subn} w8 s3 bands 2", flat_src(d, 1, 128, 128, subn, 2, 3), 8, 3))
-        out.append((f"fwd flat d{d} pack8 split2 64x{subn} w4 s3 bands 2", flat_src(d, 8, 16, 128, subn, 2, 3, split=2), 4, 3))
-        for st in (2, 3):
-            out.append((f"dq flat d{d} pack8 128x64 w8 s{st} bands 2", dq_flat_src(d, 8, 16, 128, 64, 2, st), 8, st))
-            out.append((f"dkdv flat d{d} pack8 kb128 subm32 w8 s{st} bands 2", dkdv_flat_src(d, 8, 16, 128, 128, 32, 2, st), 8, st))
-        out.append((f"dkdv flat d{d} pack1 kb128 subm16 w8 s3 bands 2", dkdv_flat_src(d, 1, 128, 128, 128, 16, 2, 3), 8, 3))
     return out
 
 

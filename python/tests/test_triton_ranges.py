@@ -144,31 +144,6 @@ class TritonRangesOnCpu(unittest.TestCase):
         self.assertGreater(split, len(self.cases) // 2)  # most cases also ran with split tiles
         self.assertGreaterEqual(fused, 4)  # the fused runs of the d 128 and wide-step cases stepped partial tiles by fewer rows
 
-    def test_flat_loops(self):
-        # fwdFlat / dqFlat / bwdFlat: one pipelined loop per program over runs and partial tiles; flatBands 1
-        # walks a tile cut by k bands in k passes (the bands are disjoint), 2 in ceil(k / 2)
-        passes = 0
-        for case, bands in [(c, nb) for c in self.cases for nb in (1, 2)]:
-            with self.subTest(case=case["name"], flat_bands=bands, backend=self.backend):
-                a = self.args_of(case)
-                a["tuning"] = {**a["tuning"], "fwdFlat": 1, "dqFlat": 1, "bwdFlat": 1, "dqAtomic": 0, "flatBands": bands}
-                ls = self.tr.Lists(a, case["hq"], case["hkv"], case["d"], "cpu")
-                passes += int((a["fwd"]["parts"].view(-1, 5)[:, 2] > bands).sum() + (a["bwd"]["parts"].view(-1, 5)[:, 2] > bands).sum())
-                q, k, v, do = self.inputs(case, 5)
-                scale = 1.0 / math.sqrt(case["d"])
-                ro, rlse, rdq, rdk, rdv = reference(q, k, v, dense_masks(case), do, scale)
-                o, lse2 = self.tr.forward(q[None], k[None], v[None], ls, scale)
-                self.check("out", o[0], ro)
-                lse = torch.where(torch.isinf(lse2[0]), torch.full_like(lse2[0], float("-inf")), lse2[0] * self.tr.LN2)
-                self.assertTrue(torch.equal(torch.isinf(lse), torch.isinf(rlse)), "rows with no key")
-                fin = ~torch.isinf(rlse)
-                self.check("lse", lse[fin], rlse[fin])
-                dq, dk, dv = self.tr.backward(q[None], k[None], v[None], o, lse2, do[None], ls, scale)
-                self.check("dq", dq[0], rdq, grad=True)
-                self.check("dk", dk[0], rdk, grad=True)
-                self.check("dv", dv[0], rdv, grad=True)
-        self.assertGreater(passes, 0)  # some partial tiles took several band passes
-
     def run_case(self, case, tuning, reverse=False):
         """(dq, dk, dv) of one case; reverse: the programs launched in the opposite order."""
         a = self.args_of(case)

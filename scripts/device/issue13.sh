@@ -35,8 +35,7 @@
 #   call7  issue 14: paper-cp virtual ranks P = 8, 4 (every scheme, flex) on the document families
 #   call8  scarce loans: split check + forward A/B (13), paper-cp P = 8 (14), calibrate preset (15)
 #   (tune steps resume: ranges_tune.py --resume skips the runs their file holds; ratios stay within one call)
-#   call9  what call8 / call10 leave: every family checked at 2k (+ the one-loop forward fwdFlat, and its
-#          A/B at 32k), the paper-cp P = 8 document rows
+#   call9  what call8 / call10 leave: every family checked at 2k, the paper-cp P = 8 document rows
 #          (errored rows again), calibrate (resumed), paper-cp P = 4, then full and causal at P = 8
 #          and 4 (the four paper families of issue 14). Next session: call9 (twice if cut), from a
 #          .kstage of main with results/sim/calibration.json (and results/<gpu>/ to resume)
@@ -158,11 +157,8 @@ case "$SEL" in
     ;;&
   call9|plan)
     # (the backward A/B ran in call10 on an H100: bwdStages 3 is now the d 128 default)
-    STEPS+=("tune|check_families|150|triton_ranges|--seqlen 2k --samples 1|[{},{\"fwdFlat\":1,\"dqFlat\":1,\"bwdFlat\":1}]|--check")  # every family of the paper preset at 2k vs float32 (and the one-loop forward)
-    # the one-loop forward (fwdFlat, lead 2026-12-05: the default's partial-tile loop is not pipelined) beside the default, flex and sdpa_cudnn
-    STEPS+=("tune|ab_flat32k|130|triton_ranges,flex,sdpa_cudnn|--family causal,causal_document,full_document,share_question --direction fwd --seqlen 32k --samples 1|[{},{\"fwdFlat\":1},{\"fwdFlat\":1,\"flatBands\":4},{\"fwdFlat\":1,\"fwdStages\":2},{\"fwdFlat\":1,\"fwdSplit\":2,\"fwdWarps\":4}]|--iters 10")
-    STEPS+=("tune|ab_flat_bwd32k|110|triton_ranges,flex|--family causal,causal_document,block_causal_document --direction bwd --seqlen 32k --samples 1|[{},{\"dqFlat\":1},{\"dqFlat\":1,\"bwdFlat\":1}]|--iters 10")
-    STEPS+=("cp|paper_cp_p8|300|--virtual-ranks 8 --preset paper-cp --family causal_document,full_document")  # errored rows again (--retry error): the slicemask scan fix, d0e5067
+    STEPS+=("tune|check_families|120|triton_ranges|--seqlen 2k --samples 1|[{}]|--check")  # every family of the paper preset at 2k vs float32
+    STEPS+=("cp|paper_cp_p8|400|--virtual-ranks 8 --preset paper-cp --family causal_document,full_document")  # errored rows again (--retry error): the slicemask scan fix, d0e5067
     STEPS+=("kern|calibrate|480|--preset calibrate|calibrate.jsonl")
     STEPS+=("cp|paper_cp_p4|150|--virtual-ranks 4 --preset paper-cp --family causal_document,full_document")
     for P in 8 4; do  # issue 14's other two paper families, each P into the same file as its documents

@@ -39,10 +39,6 @@ DEFAULT_TUNING = {
     "bwdFused": 0,  # 1: dK/dV and dQ programs in one launch (as flex's backward), at bwdWarps / bwdStages
     "bwdSubMPart": 0,  # > 0: rows per dK/dV step on partial tiles (bwdSubM on full runs); 0: bwdSubM
     "fwdMaxRegs": 0,  # > 0: the forward's register cap (Triton's maxnreg), for more programs per SM
-    "fwdFlat": 0,  # 1: the forward as one pipelined loop per program over all its steps (triton_ranges_flat.py)
-    "dqFlat": 0,  # 1: the dQ pass in that one loop too
-    "bwdFlat": 0,  # 1: dK/dV in that one loop too (with the dQ pass, not dQ atomics)
-    "flatBands": 2,  # bands unrolled per pass of a partial step in that loop (a tile cut by more takes more passes)
 }
 # head_dim 128, or no GQA packing (also the CP steps' default, whose lists carry no tuning): the
 # dK/dV shape that compiles for sm_90a without spills (scripts/kernel-aot.py; src/kernels/gpu/triton_ranges.ts).
@@ -151,15 +147,6 @@ class Lists:
         if t["bwdFused"] and (t["persistent"] or t["dqAtomic"]):
             raise Unsupported("tuning.bwdFused launches dK/dV and the dQ pass together: not with the persistent grid or dQ atomics")
 
-        if any(t[f] not in (0, 1) for f in ("fwdFlat", "dqFlat", "bwdFlat")) or not 1 <= t["flatBands"] <= 8:
-            raise Unsupported(f"tuning.fwdFlat / dqFlat / bwdFlat {t['fwdFlat']} / {t['dqFlat']} / {t['bwdFlat']}: 0 or 1; flatBands {t['flatBands']}: 1..8")
-        if t["bwdFused"] and (t["bwdFlat"] or t["dqFlat"]):
-            raise Unsupported("tuning.bwdFused is its own launch of dK/dV and dQ: not with bwdFlat / dqFlat")
-        if t["bwdFlat"] and t["dqAtomic"]:
-            raise Unsupported("tuning.bwdFlat computes dK/dV only: dQ comes from the dQ pass (dqAtomic 0)")
-        if (t["fwdFlat"] or t["dqFlat"] or t["bwdFlat"]) and t["persistent"]:
-            raise Unsupported("tuning.fwdFlat launches one program per tile row; the persistent grid is the other forward")
-
     def split(self, key):
         """Programs per tile row of the forward list (fwdSplit for the forward, dqSplit for dQ)."""
         return int(self.tuning[key])
@@ -169,15 +156,12 @@ class Lists:
         rows = f"{self.nr} rows" + (f" (padded to {self.bm})" if self.nr < self.bm else "")
         fwd = f"fwd subN {t['fwdSubN']} w{t['fwdWarps']} s{t['fwdStages']}"
         fwd += (f" split {t['fwdSplit']}" if t["fwdSplit"] > 1 else "") + (f" maxnreg {t['fwdMaxRegs']}" if t["fwdMaxRegs"] else "")
-        fwd += f" flat ({t['flatBands']} bands a pass)" if t["fwdFlat"] else ""
         if self.mean_steps is not None:  # the statistic the TypeScript rule (shortLoops) chose the forward tuning by
             fwd += f" (fwd list: mean {self.mean_steps} 64-key steps per query tile)"
         bwd = f"bwd keys {t['bwdKeys']} subM {t['bwdSubM']}"
         bwd += (f" ({t['bwdSubMPart']} on partial tiles)" if t["bwdSubMPart"] != t["bwdSubM"] else "") + f" w{t['bwdWarps']} s{t['bwdStages']}"
-        bwd += " flat" if t["bwdFlat"] else ""
         dq = f"dq subN {t['dqSubN']} " + ("in the dK/dV launch" if t["bwdFused"] else f"w{t['dqWarps']} s{t['dqStages']}")
         dq += f" split {t['dqSplit']}" if t["dqSplit"] > 1 else ""
-        dq += " flat" if t["dqFlat"] else ""
         bands = f"unrolled x{self.fwd.maxb}/{self.bwd.maxb}" if self.fwd.maxb or self.bwd.maxb else "looped"
         launch = (f"persistent grid of {self.fwd.programs()} / {self.bwd.programs()} programs (LPT shares)" if self.fwd.persist
                   else "LPT launch order")
@@ -196,11 +180,6 @@ def _kernels():
     return fwd, bwd
 
 
-def _flat():
-    from . import triton_ranges_flat as flat
-    return flat
-
-
 def forward(q, k, v, ls, scale):
     """q [B, Sq, Hq, D], k/v [B, Sk, Hkv, D] contiguous -> (o like q, lse2 [B, Sq, Hq] float32, log2 units)."""
     fwd, _ = _kernels()
@@ -210,13 +189,6 @@ def forward(q, k, v, ls, scale):
     lse = torch.empty((b, sq, hq), dtype=torch.float32, device=q.device)
     t = ls.tuning
     sp = ls.split("fwdSplit")
-    if t["fwdFlat"]:
-        _flat()._fwd_flat[ls.fwd.grid(ls.rep * sp, b)](q, k, v, o, lse, ls.bands, *ls.fwd.args(),
-                   q.stride(0), q.stride(1), k.stride(0), k.stride(1),
-                   hq, sq, sk, ls.fwd.nrows, ls.rep, scale * LOG2E,
-                   P=ls.pack, TQ=ls.tq, NR=ls.nr, BM=ls.bm // sp, TK=ls.tk, SUBN=t["fwdSubN"], D=d, MAXB=t["flatBands"], PERSIST=False,
-                   SPLIT=sp, STAGES=t["fwdStages"], num_warps=t["fwdWarps"], num_stages=t["fwdStages"], **_maxnreg(t["fwdMaxRegs"]))
-        return o, lse
     fwd._fwd[ls.fwd.grid(ls.rep * sp, b)](q, k, v, o, lse, ls.bands, *ls.fwd.args(),
                    q.stride(0), q.stride(1), k.stride(0), k.stride(1),
                    hq, sq, sk, ls.fwd.nrows, ls.rep, scale * LOG2E,
@@ -256,31 +228,17 @@ def backward(q, k, v, o, lse, do, ls, scale):
         return dq, dk, dv
     atomic = bool(t["dqAtomic"])
     dqa = torch.zeros(q.shape, dtype=torch.float32, device=q.device) if atomic else delta
-    if t["bwdFlat"]:
-        _flat()._dkdv_flat[ls.bwd.grid(ls.rep * nsplit, b)](q, k, v, do, lse, delta, dk, dv, ls.bands, *ls.bwd.args(),
+    bwd._dkdv[ls.bwd.grid(ls.rep * nsplit, b)](q, k, v, do, lse, delta, dk, dv, dqa, ls.bands, *ls.bwd.args(),
                     q.stride(0), q.stride(1), k.stride(0), k.stride(1),
                     hq, sq, sk, ls.bwd.nrows, ls.rep, scale * LOG2E, scale,
-                    P=ls.pack, TQ=ls.tq, NR=ls.nr, TK=ls.tk, KB=t["bwdKeys"], NSPLIT=nsplit, SUBM=t["bwdSubM"], D=d,
-                    MAXB=t["flatBands"], STAGES=t["bwdStages"], num_warps=t["bwdWarps"], num_stages=t["bwdStages"])
-    else:
-        bwd._dkdv[ls.bwd.grid(ls.rep * nsplit, b)](q, k, v, do, lse, delta, dk, dv, dqa, ls.bands, *ls.bwd.args(),
-                        q.stride(0), q.stride(1), k.stride(0), k.stride(1),
-                        hq, sq, sk, ls.bwd.nrows, ls.rep, scale * LOG2E, scale,
-                        P=ls.pack, TQ=ls.tq, NR=ls.nr, TK=ls.tk, KB=t["bwdKeys"], NSPLIT=nsplit, SUBM=t["bwdSubM"], SUBMP=t["bwdSubMPart"], D=d, ATOMIC=atomic,
-                        MAXB=ls.bwd.maxb, PERSIST=ls.bwd.persist,
-                        num_warps=t["bwdWarps"], num_stages=t["bwdStages"])
+                    P=ls.pack, TQ=ls.tq, NR=ls.nr, TK=ls.tk, KB=t["bwdKeys"], NSPLIT=nsplit, SUBM=t["bwdSubM"], SUBMP=t["bwdSubMPart"], D=d, ATOMIC=atomic,
+                    MAXB=ls.bwd.maxb, PERSIST=ls.bwd.persist,
+                    num_warps=t["bwdWarps"], num_stages=t["bwdStages"])
     if atomic:
         dq = dqa.to(q.dtype)
     else:
         dq = torch.empty_like(q)
         sp = ls.split("dqSplit")
-        if t["dqFlat"]:
-            _flat()._dq_flat[ls.fwd.grid(ls.rep * sp, b)](q, k, v, do, lse, delta, dq, ls.bands, *ls.fwd.args(),
-                      q.stride(0), q.stride(1), k.stride(0), k.stride(1),
-                      hq, sq, sk, ls.fwd.nrows, ls.rep, scale * LOG2E, scale,
-                      P=ls.pack, TQ=ls.tq, NR=ls.nr, BM=ls.bm // sp, TK=ls.tk, SUBN=t["dqSubN"], D=d, MAXB=t["flatBands"], PERSIST=False,
-                      SPLIT=sp, STAGES=t["dqStages"], num_warps=t["dqWarps"], num_stages=t["dqStages"])
-            return dq, dk, dv
         bwd._dq[ls.fwd.grid(ls.rep * sp, b)](q, k, v, do, lse, delta, dq, ls.bands, *ls.fwd.args(),
                       q.stride(0), q.stride(1), k.stride(0), k.stride(1),
                       hq, sq, sk, ls.fwd.nrows, ls.rep, scale * LOG2E, scale,

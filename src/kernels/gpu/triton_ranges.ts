@@ -28,10 +28,6 @@ export interface RangesTuning {
   readonly persistent: number; // 1: launch the persistent grid (each program loops over its share); 0: one program per row, LPT launch order
   readonly fwdSplit: number; // > 1: a forward tile's rows split over that many programs (fewer warps each, more programs per SM)
   readonly dqSplit: number; // the same for the dQ pass
-  readonly fwdFlat: number; // 1: the forward as one pipelined loop per program over runs and partial tiles
-  readonly dqFlat: number; // 1: the dQ pass in that one loop too
-  readonly bwdFlat: number; // 1: dK/dV in that one loop too (dQ from the dQ pass)
-  readonly flatBands: number; // bands unrolled per pass of a partial step in that loop (more bands: more passes)
 }
 
 /**
@@ -115,12 +111,6 @@ export function rangesTuning(
       // dqSplit 2 off: -2 / +3 / -1% on an H100 (causal, causal_document, block_causal_document)
       fwdSplit: 1,
       dqSplit: 1,
-      // off until the GPU A/B (issue13.sh call9): the default's partial-tile loop is not software-
-      // pipelined (scripts/kernel-aot.py: no async copies in it); this loop is, across tiles
-      fwdFlat: 0,
-      dqFlat: 0,
-      bwdFlat: 0,
-      flatBands: 2,
     },
   };
 }

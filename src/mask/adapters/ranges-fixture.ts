@@ -32,7 +32,7 @@ interface FixtureCase {
 }
 
 type Shape = Omit<FixtureCase, 'name' | 'masks'>;
-const DESCRIPTOR_TUNING = { fwdWarps: 8, fwdStages: 3, bwdStages: 2, dqSubN: 64, dqWarps: 8, dqStages: 2, dqAtomic: 0, programs: 132, persistent: 0, fwdSplit: 1, dqSplit: 1, fwdFlat: 0, dqFlat: 0, bwdFlat: 0, flatBands: 2 };
+const DESCRIPTOR_TUNING = { fwdWarps: 8, fwdStages: 3, bwdStages: 2, dqSubN: 64, dqWarps: 8, dqStages: 2, dqAtomic: 0, programs: 132, persistent: 0, fwdSplit: 1, dqSplit: 1 };
 export const DESCRIPTOR_D128_GQA8: Shape = {
   hq: 8, hkv: 1, d: 128, tileQ: 16, tileK: 128,
   tuning: { ...DESCRIPTOR_TUNING, pack: 8, fwdSubN: 64, bwdKeys: 128, bwdSubM: 32, bwdWarps: 8, bwdStages: 3 },
