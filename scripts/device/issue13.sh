@@ -39,8 +39,10 @@
 #          (errored rows again), calibrate (resumed), paper-cp P = 4, then full and causal at P = 8
 #          and 4 (the four paper families of issue 14). Next session: call9 (twice if cut), from a
 #          .kstage of main with results/sim/calibration.json (and results/<gpu>/ to resume)
-#   call12 (lead, 2026-12-05) call11's variants and the one-loop kernels (fwdFlat / dqFlat / bwdFlat)
-#          in one call: 2k check, forward and backward A/B at 32k, then the paper-cp P = 8 document rows
+#   call12 (lead, 2026-12-05, ran on an H100) call11's variants and the one-loop kernels (fwdFlat /
+#          dqFlat / bwdFlat: lost 35-50%, removed, so their variants are now refused) in one call
+#   call13 the fused backward (now the d 128 default) against the two-launch one, the paper-cp P = 8
+#          document rows left, and triton_ranges as the CP executor's kernel at P = 8 (issue 13's CP target)
 #   call11 (seventh pass) the new variants checked at 2k against float32, then the forward A/B at 32k
 #          (the short-loop rule that picks split tiles from the work list, against the old default;
 #          3 capped split programs per SM) and the backward A/B (flex's shapes: dQ at 3 stages, dQ and
@@ -54,8 +56,8 @@ usage() { sed -n '2,/^set -uo/p' "$0" | sed '$d' | sed 's/^# \{0,1\}//'; }
 MODE=${1:-}
 case "$MODE" in
   -h|--help|"") usage; exit 0 ;;
-  plan|call1|call2|call3|call4|call5|call6|call7|call8|call9|call10|call11|call12) ;;
-  *) echo "issue13.sh: unknown mode '$MODE' (plan, call1, ..., call12, --help)" >&2; exit 2 ;;
+  plan|call1|call2|call3|call4|call5|call6|call7|call8|call9|call10|call11|call12|call13) ;;
+  *) echo "issue13.sh: unknown mode '$MODE' (plan, call1, ..., call13, --help)" >&2; exit 2 ;;
 esac
 
 FAM32K=causal,full_document,causal_document,prefix_lm_document,share_question,causal_blockwise,block_causal_document,full_document_long,causal_document_long,sliding_window,sliding_window_causal,global_sliding_window
@@ -79,7 +81,7 @@ CPCASES="--scheme ring_p2p,ulysses --family causal_document,full_document --toke
 STEPS=()
 # `plan CALL` plans that call's steps only (plan alone: every call's)
 SEL=$MODE; [ "$MODE" = plan ] && [ $# -gt 1 ] && SEL=$2
-case "$SEL" in plan|call1|call2|call3|call4|call5|call6|call7|call8|call9|call10|call11|call12) ;; *) echo "issue13.sh plan: unknown call '$SEL'" >&2; exit 2 ;; esac
+case "$SEL" in plan|call1|call2|call3|call4|call5|call6|call7|call8|call9|call10|call11|call12|call13) ;; *) echo "issue13.sh plan: unknown call '$SEL'" >&2; exit 2 ;; esac
 # step KIND NAME SECONDS ARGS...: KIND kern (CLI rows into $R/ranges.jsonl), tune (ranges_tune.py
 # A/B rows into $R/ranges-NAME.jsonl), cp (CLI rows into $RCP/issue13-cp.jsonl), ncu, sh.
 # Steps in order of priority within each call (a call that runs out of time drops its last steps;
@@ -205,6 +207,11 @@ case "$SEL" in
     STEPS+=("tune|ab_fwd12|130|triton_ranges,flex,sdpa_cudnn|--family causal,causal_document,full_document,share_question,sliding_window,block_causal_document --direction fwd --seqlen 32k --samples 1|[{},$OLD_FWD,$FLAT,$FLAT8,$SPLIT3,$AGAIN]|--iters 10")
     STEPS+=("tune|ab_bwd12|170|triton_ranges,flex,sdpa_cudnn|--family causal,causal_document,block_causal_document --direction bwd --seqlen 32k --samples 1|[{},{\"dqFlat\":1},$FLATALL,{\"bwdFused\":1},{\"dqStages\":3},$AGAIN]|--iters 10")
     STEPS+=("cp|paper_cp_p8|300|--virtual-ranks 8 --preset paper-cp --family causal_document,full_document")
+    ;;&
+  call13|plan)
+    STEPS+=("tune|ab_bwd13|80|triton_ranges,flex|--family causal,causal_document,block_causal_document --direction bwd --seqlen 32k --samples 1|[{},{\"bwdFused\":0}]|--iters 10")
+    STEPS+=("cp|paper_cp_p8|120|--virtual-ranks 8 --preset paper-cp --family causal_document,full_document")
+    STEPS+=("cp|paper_cp_p8|200|--virtual-ranks 8 --preset paper-cp --family causal_document,full_document --kernel triton_ranges --scheme dispatch,ulysses,ring_allgather")
     ;;
 esac
 [ "$MODE" = plan ] && [ $# -gt 2 ] && { echo "(plan takes one CALL; the others are ignored)"; }

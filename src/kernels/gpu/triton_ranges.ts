@@ -28,6 +28,7 @@ export interface RangesTuning {
   readonly persistent: number; // 1: launch the persistent grid (each program loops over its share); 0: one program per row, LPT launch order
   readonly fwdSplit: number; // > 1: a forward tile's rows split over that many programs (fewer warps each, more programs per SM)
   readonly dqSplit: number; // the same for the dQ pass
+  readonly bwdFused: number; // 1: the dQ pass's programs in the dK/dV launch (one launch, as flex's backward)
 }
 
 /**
@@ -99,6 +100,9 @@ export function rangesTuning(
       // d = 128: 3 stages (the H100 backward A/B at 32k, 64:8, beside flex: +16% causal, +11%
       // causal_document, +16% block_causal_document over 2; results/h100/kernels/ranges-ab_bwd32k_occ.jsonl)
       bwdStages: wide ? 3 : 2,
+      // d = 128: dK/dV and the dQ pass in one launch (H100 A/B at 32k, 64:8, beside flex, issue13.sh
+      // call12: +5% causal, +8% causal_document, +7% block_causal_document; results/h100/kernels/ranges-ab_bwd12.jsonl)
+      bwdFused: wide ? 1 : 0,
       dqSubN: Math.min(tileK, 64),
       dqWarps: 8,
       dqStages: 2,
