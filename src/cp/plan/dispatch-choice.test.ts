@@ -6,6 +6,7 @@ import { DENSE_FAMILIES, generateMask } from '../../mask/families/index.js';
 import { checkPlan } from '../check.js';
 import { assemble, compare, randomInputs, rankInputs, reference, runLocal } from '../exec/harness.js';
 import type { CpShape, Plan, PlanCost, Step } from '../types.js';
+import { MAX_PAIRS } from './dispatch-pattern.js';
 import { planCp, sharedMask } from './index.js';
 import { defaultPlanCost, stepCost } from './plan-cost.js';
 
@@ -213,19 +214,64 @@ describe('dispatch form by cost: exchange routes per direction (documents over s
 
 describe('dispatch form by cost: a forward and a backward of two schemes (dense masks)', () => {
   const mask = sharedMask(generateMask('causal', 1024, { seed: 0 }));
+  /** All-to-alls into re-created head shards among a direction's steps (rank 0). */
+  const recreations = (p: Plan, d: 'fwd' | 'bwd') =>
+    (d === 'fwd' ? p.ranks[0].forward : p.ranks[0].backward).filter((s) => s.kind === 'all_to_all' && s.recv.some((n) => n.startsWith('re.'))).length;
+  /** fwd: `f` costs 1, others 3; bwd: `b` costs 1, others 3; each re-creating all-to-all adds `x` (fwd: `xf`). */
+  const model = (f: string, b: string, x: number, xf = x): PlanCost => (p, d) => {
+    const [pf, pb] = String(p.layout.pattern).split('_');
+    const who = d === 'fwd' ? pf : (pb ?? pf);
+    return (who === (d === 'fwd' ? f : b) ? 1 : 3) + (d === 'fwd' ? xf : x) * recreations(p, d);
+  };
 
-  it('ring forward + all-gather backward when the model prefers each there: pattern=ring_allgather, checker ok, matches the reference', async () => {
-    const cost: PlanCost = (p, d) => (p.layout.pattern === (d === 'fwd' ? 'ring' : 'allgather') ? 1 : 3);
-    const p = planCp('dispatch', mask, 4, {}, SHAPE, { cost });
+  it('ring forward + all-gather backward (nothing to re-create) when the model prefers each there: pattern=ring_allgather, checker ok, matches the reference', async () => {
+    const p = planCp('dispatch', mask, 4, {}, SHAPE, { cost: model('ring', 'allgather', 10) });
     expect(p.layout).toEqual({ pattern: 'ring_allgather' });
     expect(checkPlan(p, mask)).toEqual([]);
     expect((await matchesReference(p, mask)).exceedsTolerance).toBe(false);
     expect(planCp('dispatch', mask, 4, p.layout, SHAPE, { cost: never })).toEqual(p);
   });
 
-  it('a preferred pair that cannot share a plan (all-gather forward + ring backward) falls back to the cheapest single plan', () => {
-    const cost: PlanCost = (p, d) => (p.layout.pattern === (d === 'fwd' ? 'allgather' : 'ring') ? 1 : p.layout.pattern === 'usp' ? 1.5 : 3); // usp 3 < ring or allgather alone 4 < the pair 2
-    expect(planCp('dispatch', mask, 4, {}, SHAPE, { cost }).layout).toEqual({ pattern: 'usp' });
+  it('all-gather forward + ring backward: taken when re-creating the ring\'s head shards costs less than it gains, prefetched when that is cheaper, else the best single plan', async () => {
+    // Singles: ring 3 + 1 = 4 (first of the ties), allgather 1 + 3 = 4.
+    const cheap = planCp('dispatch', mask, 4, {}, SHAPE, { cost: model('allgather', 'ring', 0.1) }); // 1 + 1 + 3 x 0.1 = 2.3; prefetched (1 + 0.2) + (1 + 0.1) = 2.3: a tie keeps the first
+    expect(cheap.layout).toEqual({ pattern: 'allgather_ring' });
+    expect(recreations(cheap, 'bwd')).toBe(3);
+    const overlapped = planCp('dispatch', mask, 4, {}, SHAPE, { cost: model('allgather', 'ring', 0.1, 0.01) }); // prefetched 1.02 + 1.1 < 2.3
+    expect(overlapped.layout).toEqual({ pattern: 'allgather_ring', prefetch: 1 });
+    expect([recreations(overlapped, 'fwd'), recreations(overlapped, 'bwd')]).toEqual([2, 1]);
+    for (const p of [cheap, overlapped]) {
+      expect(checkPlan(p, mask)).toEqual([]);
+      expect((await matchesReference(p, mask)).exceedsTolerance).toBe(false);
+      expect(planCp('dispatch', mask, 4, p.layout, SHAPE, { cost: never })).toEqual(p);
+    }
+    expect(planCp('dispatch', mask, 4, {}, SHAPE, { cost: model('allgather', 'ring', 1.5) }).layout).toEqual({ pattern: 'ring' }); // 1 + 1 + 4.5, prefetched 4 + 2.5
+  });
+
+  it('at most MAX_PAIRS pairs are tried, cheapest bound first', () => {
+    // fwd: allgather 1, others 3; bwd: ring 1, usp 1.1, ulysses 1.2, others 3; each re-creation +0.4.
+    // Singles: ring 4 (best), allgather 4. Pair bounds: allgather_ring 2, allgather_usp 2.1,
+    // allgather_ulysses 2.2: all below 4, but only the first two are tried.
+    const bwd: Record<string, number> = { ring: 1, usp: 1.1, ulysses: 1.2 };
+    const halves = new Set<string>();
+    const cost: PlanCost = (p, d) => {
+      const [pf, pb] = String(p.layout.pattern).split('_');
+      const n = recreations(p, d);
+      if (d === 'bwd' && n > 0) halves.add(pb ?? pf);
+      return (d === 'fwd' ? (pf === 'allgather' ? 1 : 3) : (bwd[pb ?? pf] ?? 3)) + 0.4 * n;
+    };
+    expect(MAX_PAIRS).toBe(2);
+    const p = planCp('dispatch', mask, 4, {}, SHAPE, { cost });
+    expect(p.layout).toEqual({ pattern: 'allgather_ring' }); // 1 + 1 + 1.2 = 3.2; prefetched 1.8 + 1.4 ties
+    expect([...halves].sort()).toEqual(['ring', 'usp']);
+  });
+
+  it('the default cost model: the choice is no worse than any single plan or pair it priced, in forward + backward', () => {
+    const cost = defaultPlanCost(8);
+    const chosen = planCp('dispatch', mask, 4, {}, SHAPE);
+    const step = (p: Plan) => cost(p, 'fwd') + cost(p, 'bwd');
+    for (const pattern of ['ring', 'usp', 'ulysses', 'allgather', 'allgather_ring', 'ring_usp', 'usp_ulysses'])
+      expect(step(chosen)).toBeLessThanOrEqual(step(planCp('dispatch', mask, 4, { pattern }, SHAPE)) + 1e-9);
   });
 });
 

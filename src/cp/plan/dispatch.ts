@@ -83,8 +83,9 @@ export const params: readonly LayoutParam[] = [
     kind: 'enum',
     values: PATTERNS,
     description:
-      "own (this placement and fetch), ring (loongtrain's head x context double ring with its defaults: every hop overlaps a step of compute), usp, ulysses (K/V replicated past the KV heads), allgather (ring_allgather's plan with its defaults) <forward>_<backward> of two of those that share a placement and whose backward reads no saved activation (ring_allgather, usp_allgather: splice.ts) or auto (default: for masks without documents that cover at least a quarter of S x S, when no other layout key is given, the cheapest of own and the others by the cost model (plan-cost.ts), or the fastest forward's and the fastest backward's pair where they share a plan; else own)",
+      "own (this placement and fetch), ring (loongtrain's head x context double ring with its defaults: every hop overlaps a step of compute), usp, ulysses (K/V replicated past the KV heads), allgather (ring_allgather's plan with its defaults), <forward>_<backward> of two of those (splice.ts: both on the zigzag placement; a head-sharded backward re-creates its head shards of q / kv / o with all-to-alls of its own) or auto (default: for masks without documents that cover at least a quarter of S x S, when no other layout key is given, the cheapest of own, the others and their pairs by the cost model (plan-cost.ts); else own)",
   },
+  { key: 'prefetch', kind: 'int', description: "with pattern=<forward>_<backward> whose backward re-creates head shards: 1 runs the all-to-alls of q and kv during the forward (async, waited after its last step), leaving o's in the backward; 0 (default) keeps all three in the backward. auto records the cheaper" },
   { key: 'exchange', kind: 'enum', values: EXCHANGE_MODES, description: 'p2p routes of the K/V exchange: direct (every rank fetches from every owner), relay (keys from another node cross InfiniBand once per node, to one relay rank that forwards them over NVLink: dispatch-routes.ts), relay_direct / direct_relay (forward / backward differ) or auto (default: document placements over 2-16 nodes: per direction the cheaper by the cost model (plan-cost.ts), direct routes skipped where their busiest NIC alone takes longer than the relays; granule placements, and document ones over more nodes: relay when it at least halves the most key tokens a rank sends or receives across nodes, else direct)' },
   {
     key: 'steps',
@@ -109,9 +110,14 @@ export const plan: Planner = (mask, world, layout, shape, opts) => {
   let cost: PlanCost | undefined;
   const costOf = () => (cost ??= memoCost(opts?.cost ?? defaultPlanCost(G)));
   if (pattern !== 'auto' && pattern !== 'own') {
-    for (const k of Object.keys(layout)) if (k !== 'pattern') throw badInput(`dispatch: layout ${k} does not apply with pattern=${pattern} (that scheme's defaults)`);
-    return borrowed(pattern, mask, P, shape);
+    const pair = pattern.includes('_');
+    for (const k of Object.keys(layout))
+      if (k !== 'pattern' && !(k === 'prefetch' && pair)) throw badInput(`dispatch: layout ${k} does not apply with pattern=${pattern} (that scheme's defaults${pair ? '; prefetch only' : ''})`);
+    const prefetch = layoutInt('dispatch', layout, 'prefetch', 0, 0);
+    if (prefetch > 1) throw badInput(`dispatch: layout prefetch=${prefetch} must be 0 or 1`);
+    return borrowed(pattern, mask, P, shape, prefetch === 1);
   }
+  if (layout.prefetch !== undefined) throw badInput('dispatch: layout prefetch applies only with pattern=<forward>_<backward>');
   const idx = new AreaIndex(mask);
   // Dense masks without documents (full, causal), when no layout is given: the cheapest of this
   // plan and the other schemes' (its one remote step over up to the whole sequence is fed by an

@@ -86,7 +86,7 @@ export const SCHEMES: readonly SchemeDef[] = [
     description: 'ours: whole documents per rank balanced by area (or area-balanced granules), fetch only the K/V ranges each rank needs',
     params: dispatch.params,
     plan: dispatch.plan,
-    layouts: (): CpLayout[] => [
+    layouts: (world, shape): CpLayout[] => [
       {},
       { sharding: 'documents' },
       { sharding: 'documents', split: 'zigzag' },
@@ -100,6 +100,9 @@ export const SCHEMES: readonly SchemeDef[] = [
       { comm: 'all_gather' },
       { sharding: 'documents', node: 2, exchange: 'relay_direct' },
       { pattern: 'ring_allgather' },
+      // Pairs whose backward re-creates head shards (Ulysses degree > 1), in the backward or prefetched.
+      ...(usp.defaultHeadDegree(world, shape) > 1 ? [{ pattern: 'allgather_ring' }, { pattern: 'ring_usp', prefetch: 1 }] : []),
+      ...(world > 1 && shape.headsQ % world === 0 && (world > shape.headsKv || shape.headsKv % world === 0) ? [{ pattern: 'usp_ulysses', prefetch: 1 }] : []),
     ],
   },
 ];

@@ -2,9 +2,10 @@
 // ranks of a head group form a double ring: inner rings of `window` ranks (inside a node), an
 // outer ring across them whose transfers overlap the inner ring's compute.
 import { badInput } from '../../errors.js';
-import type { Planner } from '../types.js';
+import type { Mask } from '../../mask/types.js';
+import type { CpLayout, CpShape, Planner } from '../types.js';
 import { checkLayoutKeys, checkWorld, layoutEnum, layoutInt, ringSharding, SHARDING_HELP, SHARDINGS, type LayoutParam } from './common.js';
-import { PLACEMENTS, planHeadRing } from './ring.js';
+import { PLACEMENTS, planHeadRing, type HeadRingLayout } from './ring.js';
 import { defaultHeadDegree, twoDegrees } from './usp.js';
 
 export const params: readonly LayoutParam[] = [
@@ -16,7 +17,8 @@ export const params: readonly LayoutParam[] = [
   { key: 'replicate_kv', kind: 'int', description: '1: allow hp above the KV heads by replicating K/V heads' },
 ];
 
-export const plan: Planner = (mask, world, layout, shape) => {
+/** The head x ring layout of a loongtrain request, and the layout the plan records. */
+export function headRing(mask: Mask, world: number, layout: CpLayout, shape: CpShape): { ly: HeadRingLayout; used: CpLayout } {
   checkWorld('loongtrain', world);
   checkLayoutKeys('loongtrain', layout, params);
   const given = (k: string) => (layout[k] === undefined ? undefined : layoutInt('loongtrain', layout, k, 1));
@@ -32,12 +34,13 @@ export const plan: Planner = (mask, world, layout, shape) => {
   if (cp % window !== 0) throw badInput(`loongtrain: window ${window} does not divide the context degree cp=${cp}`);
   const sharding = ringSharding('loongtrain', layout, mask, world);
   const replicateKv = layoutInt('loongtrain', layout, 'replicate_kv', 0, 0) > 0;
-  return planHeadRing(
-    'loongtrain',
-    mask,
-    world,
-    { ulysses: hp, inner: window, outer: cp / window, placement, sharding, replicateKv },
-    shape,
-    { hp, cp, window, placement, sharding, replicate_kv: replicateKv ? 1 : 0 },
-  );
+  return {
+    ly: { ulysses: hp, inner: window, outer: cp / window, placement, sharding, replicateKv },
+    used: { hp, cp, window, placement, sharding, replicate_kv: replicateKv ? 1 : 0 },
+  };
+}
+
+export const plan: Planner = (mask, world, layout, shape) => {
+  const { ly, used } = headRing(mask, world, layout, shape);
+  return planHeadRing('loongtrain', mask, world, ly, shape, used);
 };

@@ -54,6 +54,12 @@ export interface HeadRingLayout {
   readonly placement: Placement;
   readonly sharding: Sharding;
   readonly replicateKv: boolean;
+  /**
+   * With U > 1: the backward re-creates its head-sharded q / kv / o from the well-known buffers
+   * (three all-to-alls, under names of its own) instead of reading the forward's, so it reads
+   * nothing its forward made and can follow another plan's forward (splice.ts). Default false.
+   */
+  readonly recreate?: boolean;
 }
 
 /** Validates the head split: U divides the query heads; KV heads are split or replicated. */
@@ -148,11 +154,11 @@ export function planHeadRing(scheme: SchemeId, mask: Mask, world: number, ly: He
 
       const group = U > 1 ? groups.ulysses[c] : [];
       /** all-to-all of tensor `from` (own tokens, all heads) into `into` (group tokens, heads u). */
-      const scatterHeads = (steps: Step[], t: 'q' | 'kv' | 'do', into: string) => {
+      const scatterHeads = (steps: Step[], t: 'q' | 'kv' | 'o' | 'do', into: string, prefix = '') => {
         const heads = t === 'kv' ? kvHeads : qHeads;
         const tensor = t;
-        const send = qHeads.map((_, m) => rb.buf(bufs.get(`${t}.to${m}`, tensor, owned[rankOf(u, c)], heads[m])));
-        const recv = qHeads.map((_, m) => rb.buf(bufs.get(`${t}.from${m}`, tensor, owned[rankOf(m, c)], heads[u])));
+        const send = qHeads.map((_, m) => rb.buf(bufs.get(`${prefix}${t}.to${m}`, tensor, owned[rankOf(u, c)], heads[m])));
+        const recv = qHeads.map((_, m) => rb.buf(bufs.get(`${prefix}${t}.from${m}`, tensor, owned[rankOf(m, c)], heads[u])));
         for (const s of send) steps.push({ kind: 'copy', from: t, into: s });
         steps.push({ kind: 'all_to_all', group, send, recv });
         for (const s of recv) steps.push({ kind: 'copy', from: s, into });
@@ -183,7 +189,12 @@ export function planHeadRing(scheme: SchemeId, mask: Mask, world: number, ly: He
       /** Context index of the K/V held at global step (o, s). */
       const originAt = (o: number, s: number) => ctx(i - o, p - s);
       const tr = travel[u];
-      const kvDesc = (oc: number, phase: 'f' | 'b'): BufferDesc => (oc === c ? kvh : phase === 'f' ? tr.kvF(oc) : tr.kvB(oc));
+      // The backward's own head shards: the forward's, or re-created ones (ly.recreate).
+      const re = ly.recreate === true && U > 1;
+      const qhB = re ? rb.desc(rb.buf(bufs.get('re.qh', 'q', T, qHeads[u]))) : qh;
+      const kvhB = re ? rb.desc(rb.buf(bufs.get('re.kvh', 'kv', T, kvHeads[u]))) : kvh;
+      const ohB = re ? rb.buf(bufs.get('re.oh', 'o', T, qHeads[u])) : head.o;
+      const kvDesc = (oc: number, phase: 'f' | 'b'): BufferDesc => (oc === c ? (phase === 'f' ? kvh : kvhB) : phase === 'f' ? tr.kvF(oc) : tr.kvB(oc));
       const dkvName = (oc: number, realigned = false) => rb.buf(realigned ? tr.dkvR(oc) : tr.dkv(oc));
       const p2p = (steps: Step[], handle: string, send: string, to: number, recv: BufferDesc | string, from: number) => {
         const recvName = typeof recv === 'string' ? recv : rb.buf(recv);
@@ -224,10 +235,15 @@ export function planHeadRing(scheme: SchemeId, mask: Mask, world: number, ly: He
 
       // ---- backward ----
       const B = rb.backward;
+      if (re) {
+        scatterHeads(B, 'q', qhB.name, 're.');
+        scatterHeads(B, 'kv', kvhB.name, 're.');
+        scatterHeads(B, 'o', ohB, 're.');
+      }
       if (U > 1) scatterHeads(B, 'do', head.do);
       let dName = w === 1 && n === 1 ? head.dkv : dkvName(c);
       let pending: string | null = null;
-      const names = { o: head.o, dout: head.do, dq: head.dq };
+      const names = { o: ohB, dout: head.do, dq: head.dq };
       for (let o = 0; o < n; o++) {
         const outerHandle = hB.outer(o);
         if (o < n - 1) p2p(B, outerHandle, rb.buf(kvDesc(originAt(o, 0), 'b')), outerNext, kvDesc(originAt(o + 1, 0), 'b'), outerPrev);
@@ -238,7 +254,7 @@ export function planHeadRing(scheme: SchemeId, mask: Mask, world: number, ly: He
           if (pending) B.push(waitStep(pending));
           pending = null;
           const pair = pairAt(originAt(o, s), o === 0 && s === 0);
-          if (pair) B.push(attnBwdStep(qh, cur, { ...names, dkv: dName }, pair, shape));
+          if (pair) B.push(attnBwdStep(qhB, cur, { ...names, dkv: dName }, pair, shape));
           if (s < w - 1) {
             B.push(waitStep(kHandle));
             const next = dkvName(originAt(o, s + 1));

@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { generateMask } from '../../mask/families/index.js';
 import { checkPlan } from '../check.js';
 import { assemble, compare, randomInputs, rankInputs, reference, runLocal } from '../exec/harness.js';
-import type { CpShape, Plan, PlanCost } from '../types.js';
+import type { CpShape, Plan, PlanCost, Step } from '../types.js';
 import { planCp, sharedMask } from './index.js';
 import { defaultPlanCost } from './plan-cost.js';
 import { namesIn, splicePlans } from './splice.js';
@@ -97,9 +97,61 @@ describe('dispatch per-direction forms through splices', () => {
     expect(await matchesReference(p, causal)).toBe(false);
   });
 
-  it('a pattern pair that cannot share a plan is refused (ring backward reads its forward head shards; ulysses places contiguously)', () => {
+  it('every pair of the borrowed schemes shares one plan: head-sharded backwards re-create their head shards (ring.ts recreate), ulysses moves to zigzag', async () => {
     const causal = sharedMask(generateMask('causal', 1024, { seed: 0 }));
-    expect(() => planCp('dispatch', causal, 4, { pattern: 'allgather_ring' }, SHAPE)).toThrow(/cannot share one plan/);
-    expect(() => planCp('dispatch', causal, 4, { pattern: 'ulysses_allgather' }, SHAPE)).toThrow(/cannot share one plan/);
+    const schemes = ['ring', 'usp', 'ulysses', 'allgather'];
+    for (const f of schemes)
+      for (const b of schemes) {
+        if (f === b) continue;
+        const p = planCp('dispatch', causal, 4, { pattern: `${f}_${b}` }, SHAPE);
+        expect(p.layout).toEqual({ pattern: `${f}_${b}` });
+        expect(checkPlan(p, causal), `${f}_${b}`).toEqual([]);
+        expect(await matchesReference(p, causal), `${f}_${b}`).toBe(false);
+        const owned = p.ranks.map((r) => r.owned);
+        expect(owned).toEqual(planCp('dispatch', causal, 4, { pattern: 'allgather' }, SHAPE).ranks.map((r) => r.owned)); // zigzag
+        // A head-sharded backward starts with the all-to-alls of q, kv and o into its own names.
+        const re = p.ranks[0].backward.filter((s) => s.kind === 'all_to_all' && s.recv.some((n) => n.startsWith('re.')));
+        expect(re.length, `${f}_${b}`).toBe(b === 'allgather' ? 0 : 3);
+      }
+  });
+
+  it.each(['allgather_usp', 'ring_ulysses', 'ulysses_ring'])('pattern=%s,prefetch=1: the q / kv re-creation runs during the forward (async), o\'s stays in the backward; checker ok, matches the reference', async (pattern) => {
+    const causal = sharedMask(generateMask('causal', 1024, { seed: 0 }));
+    const p = planCp('dispatch', causal, 4, { pattern, prefetch: 1 }, SHAPE);
+    const plain = planCp('dispatch', causal, 4, { pattern }, SHAPE);
+    expect(p.layout).toEqual({ pattern, prefetch: 1 });
+    const re = (steps: readonly Step[]) => steps.filter((s) => s.kind === 'all_to_all' && s.recv.some((n) => n.startsWith('re.')));
+    for (const [i, r] of p.ranks.entries()) {
+      expect(re(r.forward).map((s) => 'handle' in s && s.handle)).toEqual(['re.q.pre', 're.kv.pre']);
+      expect(re(r.backward).length).toBe(1);
+      expect(r.forward.length).toBeGreaterThan(plain.ranks[i].forward.length);
+      expect(r.backward.length).toBeLessThan(plain.ranks[i].backward.length);
+    }
+    expect(checkPlan(p, causal)).toEqual([]);
+    expect(await matchesReference(p, causal)).toBe(false);
+    expect(planCp('dispatch', causal, 4, p.layout, SHAPE, { cost: never })).toEqual(p);
+    // Without its waits the forward leaves the prefetch in flight: the checker says so.
+    const unwaited: Plan = { ...p, ranks: p.ranks.map((r) => ({ ...r, forward: r.forward.filter((s) => !(s.kind === 'wait' && s.handle.startsWith('re.'))) })) };
+    expect(checkPlan(unwaited, causal).some((v) => v.rule === 'dataflow')).toBe(true);
+  });
+
+  it('prefetch needs a pair whose backward re-creates something', () => {
+    const causal = sharedMask(generateMask('causal', 1024, { seed: 0 }));
+    expect(() => planCp('dispatch', causal, 4, { pattern: 'ring_allgather', prefetch: 1 }, SHAPE)).toThrow(/nothing to prefetch/);
+    expect(() => planCp('dispatch', causal, 4, { pattern: 'ring', prefetch: 1 }, SHAPE)).toThrow(/does not apply/);
+    expect(() => planCp('dispatch', causal, 4, { prefetch: 1 }, SHAPE)).toThrow(/only with pattern/);
+    expect(() => planCp('dispatch', causal, 4, { pattern: 'allgather_usp', prefetch: 2 }, SHAPE)).toThrow(/0 or 1/);
+  });
+
+  it('a backward that still reads its own forward\'s head shards cannot follow another forward (the checker, not the splice, would have to catch it)', () => {
+    const causal = sharedMask(generateMask('causal', 1024, { seed: 0 }));
+    const ag = planCp('dispatch', causal, 4, { pattern: 'allgather' }, SHAPE);
+    const usp = planCp('dispatch', causal, 4, { pattern: 'usp' }, SHAPE); // its backward reads qh / kvh / oh
+    expect(splicePlans(ag, usp, {})).toBeNull();
+    // The same backward with the re-created shards splices, and without them the checker rejects it.
+    const spliced = planCp('dispatch', causal, 4, { pattern: 'allgather_usp' }, SHAPE);
+    expect(checkPlan(spliced, causal)).toEqual([]);
+    const broken: Plan = { ...spliced, ranks: spliced.ranks.map((r) => ({ ...r, backward: r.backward.filter((s) => !(s.kind === 'all_to_all' && s.recv.some((n) => n.startsWith('re.o')))) })) };
+    expect(checkPlan(broken, causal).length).toBeGreaterThan(0);
   });
 });

@@ -1,9 +1,10 @@
 // usp (Unified Sequence Parallelism): 2-D, Ulysses inside groups of `ulysses` consecutive ranks
 // (inside a node), ring attention across the `ring` groups. Degrees multiply to the world size.
 import { badInput } from '../../errors.js';
-import type { CpShape, Planner } from '../types.js';
+import type { Mask } from '../../mask/types.js';
+import type { CpLayout, CpShape, Planner } from '../types.js';
 import { checkLayoutKeys, checkWorld, layoutInt, ringSharding, SHARDING_HELP, SHARDINGS, type LayoutParam } from './common.js';
-import { planHeadRing } from './ring.js';
+import { planHeadRing, type HeadRingLayout } from './ring.js';
 
 export const params: readonly LayoutParam[] = [
   { key: 'ulysses', kind: 'int', description: 'Ulysses degree (default: the largest divisor of P that splits the KV heads, at most 8)' },
@@ -38,17 +39,21 @@ export function twoDegrees(
   return [va, vb];
 }
 
-export const plan: Planner = (mask, world, layout, shape) => {
+/** The head x ring layout of a usp request, and the layout the plan records. */
+export function headRing(mask: Mask, world: number, layout: CpLayout, shape: CpShape): { ly: HeadRingLayout; used: CpLayout } {
   checkWorld('usp', world);
   checkLayoutKeys('usp', layout, params);
   const given = (k: string) => (layout[k] === undefined ? undefined : layoutInt('usp', layout, k, 1));
   const [U, R] = twoDegrees('usp', world, { key: 'ulysses', value: given('ulysses') }, { key: 'ring', value: given('ring') }, defaultHeadDegree(world, shape));
   const sharding = ringSharding('usp', layout, mask, world);
   const replicateKv = layoutInt('usp', layout, 'replicate_kv', 0, 0) > 0;
-  return planHeadRing('usp', mask, world, { ulysses: U, inner: R, outer: 1, placement: 'head_first', sharding, replicateKv }, shape, {
-    ulysses: U,
-    ring: R,
-    sharding,
-    replicate_kv: replicateKv ? 1 : 0,
-  });
+  return {
+    ly: { ulysses: U, inner: R, outer: 1, placement: 'head_first', sharding, replicateKv },
+    used: { ulysses: U, ring: R, sharding, replicate_kv: replicateKv ? 1 : 0 },
+  };
+}
+
+export const plan: Planner = (mask, world, layout, shape) => {
+  const { ly, used } = headRing(mask, world, layout, shape);
+  return planHeadRing('usp', mask, world, ly, shape, used);
 };
