@@ -128,12 +128,20 @@ def fwd_src(d, pack, tq, tk, subn, maxb=0, persist=False, split=1):
                                 "MAXB": maxb, "PERSIST": persist, "SPLIT": split})
 
 
-def dkdv_src(d, pack, tq, tk, kb, subm, atomic, maxb=0, persist=False, submp=0):
+def dkdv_src(d, pack, tq, tk, kb, subm, atomic, maxb=0, persist=False, submp=0, items=False):
+    """items: a split list (src/mask/adapters/ranges-split.ts): programs per item, chunks write float32 partials."""
     types = {"Q": PTR_BF, "K": PTR_BF, "V": PTR_BF, "DO": PTR_BF, "LSE": PTR_F32, "DELTA": PTR_F32, "DK": PTR_BF, "DV": PTR_BF,
-             "DQA": PTR_F32, **LISTS, **STRIDES, **SIZES, "qk_scale": "fp32", "sm_scale": "fp32"}
+             "DQA": PTR_F32, **LISTS, **STRIDES, **SIZES, "qk_scale": "fp32", "sm_scale": "fp32",
+             "ITEMSP": PTR_I32, "DKP": PTR_F32, "DVP": PTR_F32, "NSLOTS": "i32"}
     return sig(rb._dkdv, types, {"P": pack, "TQ": tq, "NR": tq * pack, "TK": tk, "KB": kb, "NSPLIT": tk // kb, "SUBM": subm,
                                  "SUBMP": submp or subm, "D": d,
-                                 "ATOMIC": bool(atomic), "MAXB": maxb, "PERSIST": persist})
+                                 "ATOMIC": bool(atomic), "MAXB": maxb, "PERSIST": persist, "ITEMS": items})
+
+
+def reduce_src(d, tk, rb_):
+    types = {"DKP": PTR_F32, "DVP": PTR_F32, "DK": PTR_BF, "DV": PTR_BF, "SPLITROWS": PTR_I32, "skb": "i32/16", "sks": "i32/16",
+             "SK": "i32/16", "NROWS": "i32/16", "REP": "i32", "NSLOTS": "i32"}
+    return sig(rb._dkdv_reduce, types, {"TK": tk, "RB": rb_, "D": d})
 
 
 def dq_src(d, pack, tq, tk, subn, maxb=0, persist=False, split=1):
@@ -211,6 +219,18 @@ def configs():
         out += [(f"dq d{d} pack8 split2 64x64 w4 s2", dq_src(d, 8, 16, 128, 64, split=2), 4, 2),
                 (f"dq d{d} pack8 split2 64x32 w4 s2", dq_src(d, 8, 16, 128, 32, split=2), 4, 2),
                 (f"dq d{d} pack8 split2 64x64 w4 s3", dq_src(d, 8, 16, 128, 64, split=2), 4, 3)]
+        # split backward lists (long key tiles over several programs, float32 partials + the ordered
+        # reduction): the descriptor's dK/dV shapes (8:1 and 1:1 groups) with items, and the reduction
+        wide = d > 64
+        out += [
+            (f"dkdv d{d} pack8 kb{128 if wide else 64} subm{32 if wide else 64} w{8 if wide else 4} s{3 if wide else 2} items",
+             dkdv_src(d, 8, 16, 128, 128 if wide else 64, 32 if wide else 64, 0, items=True), 8 if wide else 4, 3 if wide else 2),
+            (f"dkdv d{d} pack1 kb128 subm{16 if wide else 32} w8 s{3 if wide else 2} items",
+             dkdv_src(d, 1, 128, 128, 128, 16 if wide else 32, 0, items=True), 8, 3 if wide else 2),
+            (f"dkdv d{d} pack8 kb{128 if wide else 64} subm{32 if wide else 64} w{8 if wide else 4} s{3 if wide else 2} items atomic",
+             dkdv_src(d, 8, 16, 128, 128 if wide else 64, 32 if wide else 64, 1, items=True), 8 if wide else 4, 3 if wide else 2),
+            (f"dkdv_reduce d{d} 32 rows w4", reduce_src(d, 128, 32), 4, 1),
+        ]
         # dK/dV of 64 keys in one warpgroup (two programs per SM if <= 255 registers and ~113 KB)
         out += [(f"dkdv d{d} pack8 kb64 subm16 w4 s{st}", dkdv_src(d, 8, 16, 128, 64, 16, 0), 4, st) for st in (2, 3)]
         # the persistent grid (tuning.persistent = 1): at the descriptor's steps, and at the smaller

@@ -110,6 +110,8 @@ class TritonRangesOnCpu(unittest.TestCase):
         call11 = {"bwdFused": 1, "bwdSubMPart": 16, "fwdMaxRegs": 168}
         variants = ((0, 0, 0, 1, {}), (1, 0, 0, 1, {}), (0, 4, 0, 1, {}), (0, 0, 1, 1, {}), (0, 0, 0, 2, {}), (0, 0, 0, 1, call11))
         for case, atomic, static, persist, sp, extra in [(c, *v) for c in self.cases for v in variants]:
+            if persist and "items" in case["args"]["bwd"]:
+                continue  # split lists are launched per item (test_split_backward_rows checks the refusal)
             with self.subTest(case=case["name"], dq_atomic=atomic, bands_static=static, persistent=persist, split=sp, extra=extra, backend=self.backend):
                 tr = self.tr
                 a = self.args_of(case)
@@ -151,6 +153,8 @@ class TritonRangesOnCpu(unittest.TestCase):
         if reverse:
             for d in ("fwd", "bwd"):
                 a[d]["order"] = a[d]["order"].flip(0)
+                if "items" in a[d]:
+                    a[d]["items"] = a[d]["items"].view(-1, 6).flip(0).reshape(-1)
         ls = self.tr.Lists(a, case["hq"], case["hkv"], case["d"], "cpu")
         q, k, v, do = self.inputs(case, 11)
         o, lse2 = self.tr.forward(q[None], k[None], v[None], ls, 0.125)
@@ -174,6 +178,61 @@ class TritonRangesOnCpu(unittest.TestCase):
                     self.assertTrue(torch.equal(x, z), f"{name} depends on the launch order")
                     self.assertTrue(torch.equal(x, w), f"{name} differs on the persistent grid")
                     self.assertGreater(float(x.abs().max()), 0.0)
+
+    def test_split_backward_rows(self):
+        """Key tiles split over several dK/dV programs (src/mask/adapters/ranges-split.ts: few heads,
+        a long document): every gradient against the float64 reference (dQ by the second pass and by
+        atomics), bitwise equal when the items are launched in the opposite order (the chunks' float32
+        partials are summed in slot order: deterministic); dropping a chunk from the reduction, or
+        a chunk's full runs, must fail; the persistent grid refuses a split list."""
+        cases = [c for c in self.cases if "items" in c["args"]["bwd"]]
+        self.assertEqual(len(cases), 2)
+        for case in cases:
+            with self.subTest(case=case["name"], backend=self.backend):
+                a = self.args_of(case)
+                items = a["bwd"]["items"].view(-1, 6)
+                split = a["bwd"]["splitRows"].view(-1, 3)
+                self.assertTrue(bool((items[:, 5] >= 0).any()) and bool((split[:, 2] >= 2).all()))
+                q, k, v, do = self.inputs(case, 11)  # run_case's inputs and scale
+                ro, _, rdq, rdk, rdv = reference(q, k, v, dense_masks(case), do, 0.125)
+                ls = self.tr.Lists(a, case["hq"], case["hkv"], case["d"], "cpu")
+                self.assertIn("chunks", ls.note())
+                for atomic in (0, 1):
+                    dq, dk, dv = self.run_case(case, {"dqAtomic": atomic})
+                    self.check("dq", dq[0], rdq, grad=True)
+                    self.check("dk", dk[0], rdk, grad=True)
+                    self.check("dv", dv[0], rdv, grad=True)
+                first = self.run_case(case, {})
+                rev = self.run_case(case, {}, reverse=True)
+                for name, x, y in zip(("dq", "dk", "dv"), first, rev):
+                    self.assertTrue(torch.equal(x, y), f"{name} depends on the launch order")
+                # bwdSplit 0 (the device A/B): the same list's whole rows, as if never split
+                whole = self.run_case(case, {"bwdSplit": 0})
+                self.check("dk whole rows", whole[1][0], rdk, grad=True)
+                self.assertNotIn("chunks", self.tr.Lists({**a, "tuning": {**a["tuning"], "bwdSplit": 0}}, case["hq"], case["hkv"], case["d"], "cpu").note())
+                # a chunk left out of the reduction: dK/dV wrong
+                b = self.args_of(case)
+                sr = b["bwd"]["splitRows"].clone().view(-1, 3)
+                sr[0, 2] -= 1
+                b["bwd"]["splitRows"] = sr.view(-1)
+                dk_bad = self.run_args(case, b)[1]
+                self.assertGreater(float((dk_bad[0].double() - rdk).abs().max()), 0.1 * float(rdk.abs().max()))
+                # a chunk without its full runs (their tiles never computed): dK/dV wrong
+                c = self.args_of(case)
+                it = c["bwd"]["items"].clone().view(-1, 6)
+                i = int(((it[:, 5] >= 0) & (it[:, 2] > it[:, 1])).nonzero()[0, 0])
+                it[i, 2] = it[i, 1]
+                c["bwd"]["items"] = it.view(-1)
+                dk_bad = self.run_args(case, c)[1]
+                self.assertGreater(float((dk_bad[0].double() - rdk).abs().max()), 0.1 * float(rdk.abs().max()))
+                with self.assertRaises(self.tr.Unsupported):
+                    self.tr.Lists({**a, "tuning": {**a["tuning"], "persistent": 1, "programs": 4}}, case["hq"], case["hkv"], case["d"], "cpu")
+
+    def run_args(self, case, a):
+        ls = self.tr.Lists(a, case["hq"], case["hkv"], case["d"], "cpu")
+        q, k, v, do = self.inputs(case, 11)
+        o, lse2 = self.tr.forward(q[None], k[None], v[None], ls, 0.125)
+        return self.tr.backward(q[None], k[None], v[None], o, lse2, do[None], ls, 0.125)
 
     def test_unsupported_shapes_are_refused(self):
         """head_dim outside 64 / 128, a pack that is not the GQA group, lists of the wrong head count,

@@ -47,6 +47,9 @@
 #          (the short-loop rule that picks split tiles from the work list, against the old default;
 #          3 capped split programs per SM) and the backward A/B (flex's shapes: dQ at 3 stages, dQ and
 #          dK/dV in one launch, 64-row dK/dV steps), beside flex and sdpa_cudnn; ~480 s on an H100
+#   call14 (kernel2) split dK/dV rows at few heads (src/mask/adapters/ranges-split.ts): 2k check of
+#          causal_document at 16:2 and 4:1 against float32, then the backward at 16k beside flex,
+#          split ({}) against whole rows ({"bwdSplit":0}); causal 16:2 is the no-split control
 #   call3  ncu of _fwd / _dkdv / _dq (and flex's) on
 #          causal_document 32k, CP virtual ranks P = 4, 8 at 8k tokens per rank (triton_ranges vs
 #          flex, ring_p2p and ulysses), last a 4:4 d 128 check
@@ -56,8 +59,8 @@ usage() { sed -n '2,/^set -uo/p' "$0" | sed '$d' | sed 's/^# \{0,1\}//'; }
 MODE=${1:-}
 case "$MODE" in
   -h|--help|"") usage; exit 0 ;;
-  plan|call1|call2|call3|call4|call5|call6|call7|call8|call9|call10|call11|call12|call13) ;;
-  *) echo "issue13.sh: unknown mode '$MODE' (plan, call1, ..., call13, --help)" >&2; exit 2 ;;
+  plan|call1|call2|call3|call4|call5|call6|call7|call8|call9|call10|call11|call12|call13|call14) ;;
+  *) echo "issue13.sh: unknown mode '$MODE' (plan, call1, ..., call14, --help)" >&2; exit 2 ;;
 esac
 
 FAM32K=causal,full_document,causal_document,prefix_lm_document,share_question,causal_blockwise,block_causal_document,full_document_long,causal_document_long,sliding_window,sliding_window_causal,global_sliding_window
@@ -81,7 +84,7 @@ CPCASES="--scheme ring_p2p,ulysses --family causal_document,full_document --toke
 STEPS=()
 # `plan CALL` plans that call's steps only (plan alone: every call's)
 SEL=$MODE; [ "$MODE" = plan ] && [ $# -gt 1 ] && SEL=$2
-case "$SEL" in plan|call1|call2|call3|call4|call5|call6|call7|call8|call9|call10|call11|call12|call13) ;; *) echo "issue13.sh plan: unknown call '$SEL'" >&2; exit 2 ;; esac
+case "$SEL" in plan|call1|call2|call3|call4|call5|call6|call7|call8|call9|call10|call11|call12|call13|call14) ;; *) echo "issue13.sh plan: unknown call '$SEL'" >&2; exit 2 ;; esac
 # step KIND NAME SECONDS ARGS...: KIND kern (CLI rows into $R/ranges.jsonl), tune (ranges_tune.py
 # A/B rows into $R/ranges-NAME.jsonl), cp (CLI rows into $RCP/issue13-cp.jsonl), ncu, sh.
 # Steps in order of priority within each call (a call that runs out of time drops its last steps;
@@ -212,6 +215,16 @@ case "$SEL" in
     STEPS+=("tune|ab_bwd13|80|triton_ranges,flex|--family causal,causal_document,block_causal_document --direction bwd --seqlen 32k --samples 1|[{},{\"bwdFused\":0}]|--iters 10")
     STEPS+=("cp|paper_cp_p8|120|--virtual-ranks 8 --preset paper-cp --family causal_document,full_document")
     STEPS+=("cp|paper_cp_p8|200|--virtual-ranks 8 --preset paper-cp --family causal_document,full_document --kernel triton_ranges --scheme dispatch,ulysses,ring_allgather")
+    ;;&
+  call14|plan)
+    # kernel2: the H100 calibrate rows had causal_document 16k bwd at 80 (16:2) and 42 (4:1) TFLOP/s
+    # against 300 on causal 16:2: a few long key tiles set the dK/dV launch's time. The lists now
+    # split them (chunks with float32 partials, an ordered reduction); the notes of a split row say
+    # "key tiles split into N chunks". {"bwdSplit":0} launches the same list's whole rows.
+    STEPS+=("tune|check_bwdsplit|60|triton_ranges|--family causal_document --seqlen 2k --samples 1 --heads 16:2|[{},{\"bwdSplit\":0}]|--check")
+    STEPS+=("tune|check_bwdsplit_4x1|40|triton_ranges|--family causal_document --seqlen 2k --samples 1 --heads 4:1|[{}]|--check")
+    STEPS+=("tune|bwdsplit16k_16x2|120|triton_ranges,flex|--family causal_document,causal --direction bwd --seqlen 16k --samples 1 --heads 16:2|[{},{\"bwdSplit\":0}]|--iters 10")
+    STEPS+=("tune|bwdsplit16k_4x1|90|triton_ranges,flex|--family causal_document --direction bwd --seqlen 16k --samples 1 --heads 4:1|[{},{\"bwdSplit\":0}]|--iters 10")
     ;;
 esac
 [ "$MODE" = plan ] && [ $# -gt 2 ] && { echo "(plan takes one CALL; the others are ignored)"; }

@@ -10,6 +10,11 @@ function nonEmpty(a: Int32Array, width: number): { values: Int32Array; shape: nu
   return a.length > 0 ? { values: a, shape: [a.length / width, width] } : { values: new Int32Array(width), shape: [1, width] };
 }
 
+function nonEmptyRef(a: Int32Array, width: number, arrays: ArrayFile): ArrayRef {
+  const x = nonEmpty(a, width);
+  return arrays.add(x.values, x.shape);
+}
+
 function encodeList(l: TileList, arrays: ArrayFile): { [k: string]: MaskArg } {
   const runs = nonEmpty(l.runs, 2);
   const parts = nonEmpty(l.parts, 5);
@@ -26,6 +31,13 @@ function encodeList(l: TileList, arrays: ArrayFile): { [k: string]: MaskArg } {
     sliceIds: arrays.add(ids.values, [ids.values.length]),
     order: arrays.add(l.order, [l.order.length]),
     ...(l.progStart ? { progStart: arrays.add(l.progStart, [l.progStart.length]) } : {}),
+    ...(l.items && l.itemRuns && l.splitRows
+      ? {
+          items: arrays.add(l.items, [l.items.length / 6, 6]),
+          itemRuns: nonEmptyRef(l.itemRuns, 2, arrays),
+          splitRows: arrays.add(l.splitRows, [l.splitRows.length / 3, 3]),
+        }
+      : {}),
   };
 }
 

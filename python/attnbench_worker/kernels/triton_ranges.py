@@ -39,12 +39,14 @@ DEFAULT_TUNING = {
     "bwdFused": 0,  # 1: dK/dV and dQ programs in one launch (as flex's backward), at bwdWarps / bwdStages
     "bwdSubMPart": 0,  # > 0: rows per dK/dV step on partial tiles (bwdSubM on full runs); 0: bwdSubM
     "fwdMaxRegs": 0,  # > 0: the forward's register cap (Triton's maxnreg), for more programs per SM
+    "bwdSplit": 1,  # 1: a backward list with split rows (items) launches them; 0: its whole rows (the A/B of the split)
 }
 # head_dim 128, or no GQA packing (also the CP steps' default, whose lists carry no tuning): the
 # dK/dV shape that compiles for sm_90a without spills (scripts/kernel-aot.py; src/kernels/gpu/triton_ranges.ts).
 WIDE_TUNING = {"bwdKeys": 128, "bwdSubM": 32, "bwdWarps": 8}
 HEAD_DIMS = (64, 128)  # what the kernels are built and checked for (src/kernels/gpu/triton_ranges.ts RANGES_HEAD_DIMS)
 LIST_KEYS = ("rowRuns", "runs", "rowParts", "parts", "sliceIds", "order")  # and, optional, "progStart"
+SPLIT_KEYS = ("items", "itemRuns", "splitRows")  # optional: a backward list with split rows
 
 
 def available():
@@ -78,13 +80,25 @@ class TileList:
         ps = d.get("progStart")
         self.progs = ps.to(device=device, dtype=torch.int32).contiguous().view(-1) if ps is not None else None
         self.persist = False  # Lists sets it from tuning.persistent
+        # a split list (backward, src/mask/adapters/ranges-split.ts): the launched items, their runs, the split rows
+        sp = {k: d[k].to(device=device, dtype=torch.int32).contiguous().view(-1) for k in SPLIT_KEYS if d.get(k) is not None}
+        if sp and len(sp) != len(SPLIT_KEYS):
+            raise Unsupported(f"a split work list needs {', '.join(SPLIT_KEYS)}")
+        self.items, self.item_runs, self.split_rows = (sp.get(k) for k in SPLIT_KEYS)
+        self.nslots = 0  # float32 partial slots the chunks write (items' slot column)
+        if self.items is not None:
+            self.nslots = int(self.items[5::6].max()) + 1
+            if self.split_rows.numel() and int((self.split_rows[1::3] + self.split_rows[2::3]).max()) > self.nslots:
+                raise Unsupported("splitRows reduces slots that no item writes")
 
     def programs(self):
         return self.progs.numel() - 1 if self.persist else None
 
     def grid(self, per_row, batch):
-        """(programs, batch): the persistent grid, or one program per row x per_row (KV heads, splits)."""
-        return (self.programs(), batch) if self.persist else (self.order.numel() * per_row, batch)
+        """(programs, batch): the persistent grid, or one program per row (item of a split list) x per_row (KV heads, splits)."""
+        if self.persist:
+            return (self.programs(), batch)
+        return ((self.items.numel() // 6 if self.items is not None else self.order.numel()) * per_row, batch)
 
     def args(self):
         progs = self.progs if self.progs is not None else self.order  # PROGS is not read without PERSIST
@@ -132,9 +146,14 @@ class Lists:
         self.bands = args["bands"].to(device=device, dtype=torch.int32).contiguous().view(-1)
         self.fwd = TileList(args["fwd"], device)
         self.bwd = TileList(args["bwd"], device)
+        if not t["bwdSplit"] or t["bwdFused"]:  # a split list's rows are whole: launched as unsplit (the fused launch takes whole rows)
+            self.bwd.items = self.bwd.item_runs = self.bwd.split_rows = None
+            self.bwd.nslots = 0
         for tl_ in (self.fwd, self.bwd):
             tl_.maxb = t["bandsStatic"] if 0 < tl_.max_bands <= t["bandsStatic"] else 0
             if t["persistent"]:
+                if tl_.items is not None:
+                    raise Unsupported("tuning.persistent takes whole rows; this list's rows are split (build it without bwdSplit)")
                 if tl_.progs is None or tl_.progs.numel() < 2:
                     raise Unsupported("tuning.persistent needs the lists' persistent schedule (build them with tuning.programs > 0)")
                 tl_.persist = True
@@ -160,6 +179,8 @@ class Lists:
             fwd += f" (fwd list: mean {self.mean_steps} 64-key steps per query tile)"
         bwd = f"bwd keys {t['bwdKeys']} subM {t['bwdSubM']}"
         bwd += (f" ({t['bwdSubMPart']} on partial tiles)" if t["bwdSubMPart"] != t["bwdSubM"] else "") + f" w{t['bwdWarps']} s{t['bwdStages']}"
+        if self.bwd.items is not None:  # a split list (src/mask/adapters/ranges-split.ts)
+            bwd += f" ({self.bwd.split_rows.numel() // 3} key tiles split into {self.bwd.nslots} chunks)"
         dq = f"dq subN {t['dqSubN']} " + ("in the dK/dV launch" if t["bwdFused"] else f"w{t['dqWarps']} s{t['dqStages']}")
         dq += f" split {t['dqSplit']}" if t["dqSplit"] > 1 else ""
         bands = f"unrolled x{self.fwd.maxb}/{self.bwd.maxb}" if self.fwd.maxb or self.bwd.maxb else "looped"
@@ -228,12 +249,27 @@ def backward(q, k, v, o, lse, do, ls, scale):
         return dq, dk, dv
     atomic = bool(t["dqAtomic"])
     dqa = torch.zeros(q.shape, dtype=torch.float32, device=q.device) if atomic else delta
-    bwd._dkdv[ls.bwd.grid(ls.rep * nsplit, b)](q, k, v, do, lse, delta, dk, dv, dqa, ls.bands, *ls.bwd.args(),
+    items = ls.bwd.items is not None
+    if items:  # split key tiles: float32 partials per chunk [B, slots, KV heads per mask head, TK, D], summed below
+        dkp = torch.empty((b, ls.bwd.nslots, ls.rep, ls.tk, d), dtype=torch.float32, device=q.device)
+        dvp = torch.empty_like(dkp)
+    else:
+        dkp = dvp = delta  # not read
+    largs = ls.bwd.args()
+    if items:  # the items' runs (clipped to each chunk) in place of the rows' runs
+        largs = largs[:3] + (ls.bwd.item_runs,) + largs[4:]
+    bwd._dkdv[ls.bwd.grid(ls.rep * nsplit, b)](q, k, v, do, lse, delta, dk, dv, dqa, ls.bands, *largs,
                     q.stride(0), q.stride(1), k.stride(0), k.stride(1),
                     hq, sq, sk, ls.bwd.nrows, ls.rep, scale * LOG2E, scale,
+                    ITEMSP=ls.bwd.items if items else ls.bwd.order, DKP=dkp, DVP=dvp, NSLOTS=ls.bwd.nslots,
                     P=ls.pack, TQ=ls.tq, NR=ls.nr, TK=ls.tk, KB=t["bwdKeys"], NSPLIT=nsplit, SUBM=t["bwdSubM"], SUBMP=t["bwdSubMPart"], D=d, ATOMIC=atomic,
-                    MAXB=ls.bwd.maxb, PERSIST=ls.bwd.persist,
+                    MAXB=ls.bwd.maxb, PERSIST=ls.bwd.persist, ITEMS=items,
                     num_warps=t["bwdWarps"], num_stages=t["bwdStages"])
+    if items:  # the split rows' chunks summed in slot order (deterministic)
+        rb = min(32, ls.tk)
+        bwd._dkdv_reduce[(ls.bwd.split_rows.numel() // 3 * ls.rep * (ls.tk // rb), b)](
+            dkp, dvp, dk, dv, ls.bwd.split_rows, k.stride(0), k.stride(1), sk, ls.bwd.nrows, ls.rep, ls.bwd.nslots,
+            TK=ls.tk, RB=rb, D=d, num_warps=4)
     if atomic:
         dq = dqa.to(q.dtype)
     else:

@@ -48,10 +48,14 @@ def _dq_step(q, do, lse, delta, k, v, dq, keep, qk_scale, MASKED: tl.constexpr):
 def _dkdv_tile(Q, K, V, DO, LSE, DELTA, DK, DV, DQA, BANDS, ROWRUNS, RUNS, ROWPARTS, PARTS, SIDS, x, rep, split, b,
                sqb, sqs, skb, sks, HQ, SQ, SK, NROWS, REP, qk_scale, sm_scale,
                P: tl.constexpr, TQ: tl.constexpr, NR: tl.constexpr, TK: tl.constexpr, KB: tl.constexpr,
-               SUBM: tl.constexpr, SUBMP: tl.constexpr, D: tl.constexpr, ATOMIC: tl.constexpr, MAXB: tl.constexpr):
+               SUBM: tl.constexpr, SUBMP: tl.constexpr, D: tl.constexpr, ATOMIC: tl.constexpr, MAXB: tl.constexpr,
+               ITEMSP, item, DKP, DVP, NSLOTS, ITEMS: tl.constexpr):
     """Keys [split * KB, (split + 1) * KB) of row x of the backward list (mask head x // NROWS, key
     tile x % NROWS) for its rep-th KV head: dK and dV complete, written once. Full runs step SUBM
-    packed rows at a time, partial tiles SUBMP (their band test holds a [KB, SUBMP] mask as well)."""
+    packed rows at a time, partial tiles SUBMP (their band test holds a [KB, SUBMP] mask as well).
+    ITEMS (a split list): only item `item` (x, run0, run1, part0, part1, slot) of the row, its runs
+    in RUNS = the list's itemRuns (already clipped to the item); a chunk (slot >= 0) writes float32
+    partials to slot `slot` of DKP / DVP [B, NSLOTS, REP, TK, D], summed by _dkdv_reduce."""
     hg = (x // NROWS) * REP + rep
     kt = x % NROWS
     offs_n = kt * TK + split * KB + tl.arange(0, KB)
@@ -63,8 +67,12 @@ def _dkdv_tile(Q, K, V, DO, LSE, DELTA, DK, DV, DQA, BANDS, ROWRUNS, RUNS, ROWPA
     dk = tl.zeros([KB, D], tl.float32)
     dv = tl.zeros([KB, D], tl.float32)
     rows = tl.arange(0, SUBM)
-    r0 = tl.load(ROWRUNS + x)
-    r1 = tl.load(ROWRUNS + x + 1)
+    if ITEMS:  # item (x, run0, run1, part0, part1, slot)
+        r0 = tl.load(ITEMSP + 6 * item + 1)
+        r1 = tl.load(ITEMSP + 6 * item + 2)
+    else:
+        r0 = tl.load(ROWRUNS + x)
+        r1 = tl.load(ROWRUNS + x + 1)
     for ri in range(r0, r1):
         # run_of(RUNS, ri) inline here: the call moves dkdv d64 pack3's registers by one (scripts/kernel-aot.py)
         c0 = tl.load(RUNS + 2 * ri)
@@ -92,8 +100,12 @@ def _dkdv_tile(Q, K, V, DO, LSE, DELTA, DK, DV, DQA, BANDS, ROWRUNS, RUNS, ROWPA
                 else:
                     tl.atomic_add(DQA + q_off[:, None] + offs_d[None, :], dq, mask=row_ok[:, None], sem="relaxed")
     rowsp = tl.arange(0, SUBMP)
-    p0 = tl.load(ROWPARTS + x)
-    p1 = tl.load(ROWPARTS + x + 1)
+    if ITEMS:
+        p0 = tl.load(ITEMSP + 6 * item + 3)
+        p1 = tl.load(ITEMSP + 6 * item + 4)
+    else:
+        p0 = tl.load(ROWPARTS + x)
+        p1 = tl.load(ROWPARTS + x + 1)
     for pi in range(p0, p1):
         c, s0, sn, qlo, qhi = part_of(PARTS, pi)  # [qlo, qhi): the query tokens its bands touch
         rq0 = (qlo - c * TQ) * P
@@ -115,8 +127,18 @@ def _dkdv_tile(Q, K, V, DO, LSE, DELTA, DK, DV, DQA, BANDS, ROWRUNS, RUNS, ROWPA
                 dq = tl.dot(tl.trans(dsT).to(k.dtype), k) * sm_scale
                 tl.atomic_add(DQA + q_off[:, None] + offs_d[None, :], dq, mask=row_ok[:, None], sem="relaxed")
     dk = dk * sm_scale
-    tl.store(DK + kv_off, dk.to(DK.dtype.element_ty), mask=col_ok[:, None])
-    tl.store(DV + kv_off, dv.to(DV.dtype.element_ty), mask=col_ok[:, None])
+    if ITEMS:
+        slot = tl.load(ITEMSP + 6 * item + 5)
+        if slot >= 0:  # a chunk of a split row: float32 partials, summed in slot order by _dkdv_reduce
+            p_off = (((b * NSLOTS + slot) * REP + rep) * TK + split * KB + tl.arange(0, KB))[:, None] * D + offs_d[None, :]
+            tl.store(DKP + p_off, dk, mask=col_ok[:, None])
+            tl.store(DVP + p_off, dv, mask=col_ok[:, None])
+        else:
+            tl.store(DK + kv_off, dk.to(DK.dtype.element_ty), mask=col_ok[:, None])
+            tl.store(DV + kv_off, dv.to(DV.dtype.element_ty), mask=col_ok[:, None])
+    else:
+        tl.store(DK + kv_off, dk.to(DK.dtype.element_ty), mask=col_ok[:, None])
+        tl.store(DV + kv_off, dv.to(DV.dtype.element_ty), mask=col_ok[:, None])
 
 
 @triton.jit
@@ -124,22 +146,59 @@ def _dkdv(Q, K, V, DO, LSE, DELTA, DK, DV, DQA, BANDS, ORDER, PROGS, ROWRUNS, RU
           sqb, sqs, skb, sks,
           HQ, SQ, SK, NROWS, REP, qk_scale, sm_scale,
           P: tl.constexpr, TQ: tl.constexpr, NR: tl.constexpr, TK: tl.constexpr, KB: tl.constexpr, NSPLIT: tl.constexpr,
-          SUBM: tl.constexpr, SUBMP: tl.constexpr, D: tl.constexpr, ATOMIC: tl.constexpr, MAXB: tl.constexpr, PERSIST: tl.constexpr):
+          SUBM: tl.constexpr, SUBMP: tl.constexpr, D: tl.constexpr, ATOMIC: tl.constexpr, MAXB: tl.constexpr, PERSIST: tl.constexpr,
+          ITEMSP, DKP, DVP, NSLOTS, ITEMS: tl.constexpr):
     pid = tl.program_id(0)
     b = tl.program_id(1).to(tl.int64)
-    if PERSIST:  # program pid loops over its LPT share of key tiles, every KV head and key split of each
+    if PERSIST:  # program pid loops over its LPT share of key tiles, every KV head and key split of each (never a split list)
         for j in tl.range(tl.load(PROGS + pid) * (REP * NSPLIT), tl.load(PROGS + pid + 1) * (REP * NSPLIT), num_stages=1):
             x = tl.load(ORDER + j // (REP * NSPLIT))
             rs = j % (REP * NSPLIT)
             _dkdv_tile(Q, K, V, DO, LSE, DELTA, DK, DV, DQA, BANDS, ROWRUNS, RUNS, ROWPARTS, PARTS, SIDS,
                        x, rs // NSPLIT, rs % NSPLIT, b, sqb, sqs, skb, sks, HQ, SQ, SK, NROWS, REP, qk_scale, sm_scale,
-                       P, TQ, NR, TK, KB, SUBM, SUBMP, D, ATOMIC, MAXB)
+                       P, TQ, NR, TK, KB, SUBM, SUBMP, D, ATOMIC, MAXB, ITEMSP, 0, DKP, DVP, NSLOTS, False)
+    elif ITEMS:  # a split list: one program per (item, KV head, key split), items in LPT order
+        rem = pid % (REP * NSPLIT)
+        item = pid // (REP * NSPLIT)
+        x = tl.load(ITEMSP + 6 * item)
+        _dkdv_tile(Q, K, V, DO, LSE, DELTA, DK, DV, DQA, BANDS, ROWRUNS, RUNS, ROWPARTS, PARTS, SIDS,
+                   x, rem // NSPLIT, rem % NSPLIT, b, sqb, sqs, skb, sks, HQ, SQ, SK, NROWS, REP, qk_scale, sm_scale,
+                   P, TQ, NR, TK, KB, SUBM, SUBMP, D, ATOMIC, MAXB, ITEMSP, item, DKP, DVP, NSLOTS, True)
     else:  # one program per (row, KV head, key split), launched in LPT order
         rem = pid % (REP * NSPLIT)
         x = tl.load(ORDER + pid // (REP * NSPLIT))
         _dkdv_tile(Q, K, V, DO, LSE, DELTA, DK, DV, DQA, BANDS, ROWRUNS, RUNS, ROWPARTS, PARTS, SIDS,
                    x, rem // NSPLIT, rem % NSPLIT, b, sqb, sqs, skb, sks, HQ, SQ, SK, NROWS, REP, qk_scale, sm_scale,
-                   P, TQ, NR, TK, KB, SUBM, SUBMP, D, ATOMIC, MAXB)
+                   P, TQ, NR, TK, KB, SUBM, SUBMP, D, ATOMIC, MAXB, ITEMSP, 0, DKP, DVP, NSLOTS, False)
+
+
+@triton.jit
+def _dkdv_reduce(DKP, DVP, DK, DV, SPLITROWS, skb, sks, SK, NROWS, REP, NSLOTS,
+                 TK: tl.constexpr, RB: tl.constexpr, D: tl.constexpr):
+    """dK, dV of the split rows: rows (x, slot0, n) of SPLITROWS, the float32 partials of slots
+    slot0 .. slot0 + n - 1 summed in slot order (deterministic), per (split row, KV head, RB keys)."""
+    pid = tl.program_id(0)
+    b = tl.program_id(1).to(tl.int64)
+    nb: tl.constexpr = TK // RB
+    s = pid // (REP * nb)
+    rem = pid % (REP * nb)
+    rep = rem // nb
+    keys = (rem % nb) * RB + tl.arange(0, RB)
+    x = tl.load(SPLITROWS + 3 * s)
+    slot0 = tl.load(SPLITROWS + 3 * s + 1)
+    n = tl.load(SPLITROWS + 3 * s + 2)
+    offs_n = (x % NROWS) * TK + keys
+    ok = (offs_n < SK)[:, None]
+    offs_d = tl.arange(0, D)
+    dk = tl.zeros([RB, D], tl.float32)
+    dv = tl.zeros([RB, D], tl.float32)
+    for j in range(0, n):
+        p_off = (((b * NSLOTS + slot0 + j) * REP + rep) * TK + keys)[:, None] * D + offs_d[None, :]
+        dk += tl.load(DKP + p_off, mask=ok, other=0.0)
+        dv += tl.load(DVP + p_off, mask=ok, other=0.0)
+    kv_off = b * skb + offs_n.to(tl.int64)[:, None] * sks + ((x // NROWS) * REP + rep) * D + offs_d[None, :]
+    tl.store(DK + kv_off, dk.to(DK.dtype.element_ty), mask=ok)
+    tl.store(DV + kv_off, dv.to(DV.dtype.element_ty), mask=ok)
 
 
 @triton.jit
@@ -222,7 +281,7 @@ def _bwd(Q, K, V, DO, LSE, DELTA, DK, DV, DQ, BANDS,
         x = tl.load(ORDER + pid // (REP * NSPLIT))
         _dkdv_tile(Q, K, V, DO, LSE, DELTA, DK, DV, DQ, BANDS, ROWRUNS, RUNS, ROWPARTS, PARTS, SIDS,
                    x, rem // NSPLIT, rem % NSPLIT, b, sqb, sqs, skb, sks, HQ, SQ, SK, NROWS, REP, qk_scale, sm_scale,
-                   P, TQ, NR, TK, KB, SUBM, SUBMP, D, False, MAXB)
+                   P, TQ, NR, TK, KB, SUBM, SUBMP, D, False, MAXB, ORDER, 0, DK, DV, 0, False)  # whole rows
     else:
         j = pid - NDKDV
         x = tl.load(FORDER + j // (REP * SPLIT))

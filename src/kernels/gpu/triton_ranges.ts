@@ -5,6 +5,7 @@
 // the job (the worker chooses nothing; the row's notes record them).
 import { DEFAULT_RANGES_TILES } from '../../mask/adapters/ranges.js';
 import type { AdaptOptions, RangesTiles } from '../../mask/adapters/index.js';
+import type { RowSplit } from '../../mask/adapters/types.js';
 import type { GpuKernelDescriptor, KernelShape } from './accept.js';
 
 /** Rows of a forward program (tokens x packed heads). */
@@ -119,10 +120,19 @@ export function rangesTuning(
   };
 }
 
+/**
+ * How the backward list's long key tiles are split (src/mask/adapters/ranges-split.ts): the
+ * device's program slots (RANGES_PROGRAMS SMs; one dK/dV program per SM at 8 warps, ~250 registers
+ * by scripts/kernel-aot.py; two at 4 warps) and the programs each list row launches.
+ */
+export function rangesBwdSplit(shape: KernelShape, tileK: number, t: RangesTuning): RowSplit {
+  return { sms: RANGES_PROGRAMS, perSm: t.bwdWarps >= 8 ? 1 : 2, kvHeads: shape.headsKv, keySplits: Math.max(1, tileK / t.bwdKeys) };
+}
+
 function adaptOptions(shape: KernelShape, block: number): AdaptOptions {
   const t = rangesTuning(shape, block);
   // A shape the kernel cannot take: the adapter refuses with the reason (the job is planned as unsupported).
-  return t ? { ranges: { tileQ: t.tileQ, tileK: t.tileK, tuning: { ...t.tuning }, ...(t.shortLoops ? { shortLoops: t.shortLoops } : {}) } } : { ranges: { ...DEFAULT_RANGES_TILES, refuse: rangesRefusal(shape) ?? 'no tiles' } };
+  return t ? { ranges: { tileQ: t.tileQ, tileK: t.tileK, tuning: { ...t.tuning }, bwdSplit: rangesBwdSplit(shape, t.tileK, t.tuning), ...(t.shortLoops ? { shortLoops: t.shortLoops } : {}) } } : { ranges: { ...DEFAULT_RANGES_TILES, refuse: rangesRefusal(shape) ?? 'no tiles' } };
 }
 
 export const tritonRanges = {

@@ -6,7 +6,7 @@ import { gridMask } from '../testing.js';
 import type { Mask, Slice } from '../types.js';
 import { toRanges } from './ranges.js';
 import { toSlices } from './slices.js';
-import type { TileList } from './ranges.js';
+import type { RowSplit, TileList } from './ranges.js';
 
 export const RANGES_FIXTURE_PATH = 'python/tests/fixtures/ranges_cases.json';
 
@@ -29,9 +29,11 @@ interface FixtureCase {
   readonly tileK: number;
   readonly tuning: Readonly<Record<string, number>>;
   readonly masks: readonly Mask[];
+  /** Split the backward list's long rows (src/mask/adapters/ranges-split.ts) for a device of these slots. */
+  readonly bwdSplit?: RowSplit;
 }
 
-type Shape = Omit<FixtureCase, 'name' | 'masks'>;
+type Shape = Omit<FixtureCase, 'name' | 'masks' | 'bwdSplit'>;
 const DESCRIPTOR_TUNING = { fwdWarps: 8, fwdStages: 3, bwdStages: 2, dqSubN: 64, dqWarps: 8, dqStages: 2, dqAtomic: 0, programs: 132, persistent: 0, fwdSplit: 1, dqSplit: 1, bwdFused: 0 };
 export const DESCRIPTOR_D128_GQA8: Shape = {
   hq: 8, hkv: 1, d: 128, tileQ: 16, tileK: 128,
@@ -87,6 +89,21 @@ const CASES: readonly FixtureCase[] = [
     tuning: { pack: 5, bwdKeys: 16, bwdSubM: 16, fwdSubN: 16, dqSubN: 16, programs: 4 },
     masks: [gridMask(48, 48, [16, 32], [16, 32], ['full', null, 'full', null, null, null, 'causal', 'full', 'bicausal']), gridMask(48, 48, [16, 32], [16, 32], [null, 'full', 'bicausal', 'causal', null, 'full'])],
   },
+  // split backward rows (few heads, one long document: its first key tiles carry most query tiles):
+  // chunks of a key tile accumulate float32 partials, reduced in order; 4:1 heads with key splits
+  // (8 keys per program of a 16-key tile), and 4:2 heads (two KV heads per list row), on 32 / 24 program slots
+  {
+    name: 'split_causal_doc_gqa4', hq: 4, hkv: 1, d: 64, tileQ: 4, tileK: 16,
+    tuning: { pack: 4, bwdKeys: 8, bwdSubM: 16, fwdSubN: 16, dqSubN: 16 },
+    bwdSplit: { sms: 16, perSm: 2, kvHeads: 1, keySplits: 2 },
+    masks: [docs([130, 3, 1, 26], 'causal')],
+  },
+  {
+    name: 'split_full_doc_gqa2', hq: 4, hkv: 2, d: 64, tileQ: 8, tileK: 16,
+    tuning: { pack: 2, bwdKeys: 16, bwdSubM: 16, fwdSubN: 16, dqSubN: 16 },
+    bwdSplit: { sms: 24, perSm: 1, kvHeads: 2, keySplits: 1 },
+    masks: [docs([5, 150, 1, 20], 'full')],
+  },
 ];
 
 /** src/worker/ranges-args.ts STEP_TILES_Q (the mask layer imports no worker module). */
@@ -106,6 +123,7 @@ function listJson(l: TileList): Record<string, unknown> {
     rowRuns: Array.from(l.rowRuns), runs: Array.from(l.runs), rowParts: Array.from(l.rowParts), parts: Array.from(l.parts),
     sliceIds: Array.from(l.sliceIds), order: Array.from(l.order),
     ...(l.progStart ? { progStart: Array.from(l.progStart) } : {}),
+    ...(l.items && l.itemRuns && l.splitRows ? { items: Array.from(l.items), itemRuns: Array.from(l.itemRuns.length ? l.itemRuns : [0, 0]), splitRows: Array.from(l.splitRows) } : {}),
   };
 }
 
@@ -121,8 +139,9 @@ function stepJson(m: Mask, tileQ: number): Record<string, unknown> {
 /** The fixture: per case the shape, the slices of each mask head, and the ranges arguments (arrays as lists). */
 export function rangesFixture(): unknown[] {
   return CASES.map((c) => {
-    const r = toRanges(c.masks, { ranges: { tileQ: c.tileQ, tileK: c.tileK, tuning: c.tuning } });
+    const r = toRanges(c.masks, { ranges: { tileQ: c.tileQ, tileK: c.tileK, tuning: c.tuning, ...(c.bwdSplit ? { bwdSplit: c.bwdSplit } : {}) } });
     if (r.kind !== 'ok') throw new Error(`${c.name}: ${r.reason}`);
+    if (c.bwdSplit && !r.value.bwd.items) throw new Error(`${c.name}: the backward list was not split`);
     const v = r.value;
     return {
       name: c.name, hq: c.hq, hkv: c.hkv, d: c.d, sq: v.seqlenQ, sk: v.seqlenK,

@@ -21,6 +21,7 @@
 import { bandArea, bandRows, clipBand, sliceToBand, type Band } from '../band.js';
 import type { Mask } from '../types.js';
 import { ok, sameShapeHeads, unsupported } from './exact.js';
+import { splitRows } from './ranges-split.js';
 import type { AdaptOptions, AdaptResult, RangesTiles, RangesValue, TileList } from './types.js';
 
 /** Stand-in for an unbounded diagonal in the int32 band table (|i|, |j| < 2^30 then never overflow). */
@@ -30,7 +31,7 @@ export const PARTIAL_COST = 1.5;
 /** Fixed cost of a program (Q load, output write) in full-tile units. */
 const ROW_COST = 1;
 
-export type { RangesTiles, RangesValue, TileList } from './types.js';
+export type { RangesTiles, RangesValue, RowSplit, TileList } from './types.js';
 
 /** Default tiles (no GQA packing): 128 x 128. */
 export const DEFAULT_RANGES_TILES: RangesTiles = { tileQ: 128, tileK: 128 };
@@ -312,7 +313,7 @@ export function toRanges(masks: Mask | readonly Mask[], opts: AdaptOptions = {})
   if (shape.kind !== 'ok') return shape;
   const { heads, seqlenQ, seqlenK } = shape.value;
   if (seqlenQ >= BAND_INF || seqlenK >= BAND_INF) return unsupported(`seqlen ${seqlenQ}x${seqlenK} exceeds the band table's 2^30`);
-  const { tileQ, tileK, tuning = {}, refuse, shortLoops } = rangesTilesOf(opts);
+  const { tileQ, tileK, tuning = {}, refuse, shortLoops, bwdSplit } = rangesTilesOf(opts);
   if (refuse) return unsupported(refuse);
   if (!(tileQ >= 1 && tileK >= 1)) return unsupported(`bad tiles ${tileQ}x${tileK}`);
   const { bands, headOf } = headBands(heads);
@@ -321,7 +322,9 @@ export function toRanges(masks: Mask | readonly Mask[], opts: AdaptOptions = {})
   const H = heads.length;
   const programs = tuning.programs ?? 0; // the persistent grid's programs (its schedule rides along; tuning.persistent switches it on)
   const fwd = buildTileList({ bands, headOf, heads: H, nRows: seqlenQ, nCols: seqlenK, tileR: tileQ, tileC: tileK, programs });
-  const bwd = buildTileList({ bands: bands.map(transposeBand), headOf, heads: H, nRows: seqlenK, nCols: seqlenQ, tileR: tileK, tileC: tileQ, programs });
+  let bwd = buildTileList({ bands: bands.map(transposeBand), headOf, heads: H, nRows: seqlenK, nCols: seqlenQ, tileR: tileK, tileC: tileQ, programs });
+  // long key tiles over several programs (float32 partials + an ordered reduction); not with the persistent grid (whole rows)
+  if (bwdSplit && !tuning.persistent && bwdSplit.kvHeads % H === 0) bwd = splitRows(bwd, bwdSplit, (bwdSplit.kvHeads / H) * Math.max(1, bwdSplit.keySplits)).list;
   if (!shortLoops) return ok({ heads: H, seqlenQ, seqlenK, tileQ, tileK, tuning, bands: table, fwd, bwd });
   const fwdMeanSteps = meanInnerSteps(fwd, tileK, shortLoops.stepKeys);
   const chosen = fwdMeanSteps < shortLoops.belowSteps ? { ...tuning, ...shortLoops.tuning } : tuning;

@@ -165,6 +165,25 @@ export interface TileList {
   readonly progStart?: Int32Array;
   readonly fullTiles: number;
   readonly partialTiles: number;
+  /**
+   * Only on a list whose long rows were split (./ranges-split.ts; the backward list, when it pays):
+   * [nItems, 6] the launched programs in LPT order, (row x, run0, run1, part0, part1, slot): full
+   * runs [run0, run1) of itemRuns and partial tiles [part0, part1) of parts, a contiguous piece of
+   * row x; slot -1 = the whole row, written directly; slot >= 0 = a chunk writing float32 partials there.
+   */
+  readonly items?: Int32Array;
+  /** [n, 2]: the items' full runs (runs cut by a chunk's bounds clipped to the chunk). */
+  readonly itemRuns?: Int32Array;
+  /** [nSplit, 3]: (row x, first slot, chunks) of the split rows; their slots are summed in order by a second launch. */
+  readonly splitRows?: Int32Array;
+}
+
+/** How to split the backward list's long rows over programs (the device's program slots). */
+export interface RowSplit {
+  readonly sms: number; // SMs of the device
+  readonly perSm: number; // dK/dV programs resident per SM
+  readonly kvHeads: number; // KV heads of the case: programs per row = kvHeads / mask heads x keySplits
+  readonly keySplits: number; // programs per key tile and KV head (tileK / the kernel's keys per program)
 }
 
 export interface RangesValue {
@@ -195,4 +214,6 @@ export interface RangesTiles {
   readonly shortLoops?: { readonly stepKeys: number; readonly belowSteps: number; readonly tuning: { readonly [k: string]: number } };
   /** Set by a kernel that cannot take the case's shape (e.g. its head_dim): the adapter refuses with this reason. */
   readonly refuse?: string;
+  /** Split long rows of the backward list over programs when that shortens the launch (./ranges-split.ts); absent: never. */
+  readonly bwdSplit?: RowSplit;
 }
