@@ -223,11 +223,11 @@ def configs():
         # reduction): the descriptor's dK/dV shapes (8:1 and 1:1 groups) with items, and the reduction
         wide = d > 64
         out += [
-            (f"dkdv d{d} pack8 kb{128 if wide else 64} subm{32 if wide else 64} w{8 if wide else 4} s{3 if wide else 2} items",
+            (f"dkdv split-list d{d} pack8 kb{128 if wide else 64} subm{32 if wide else 64} w{8 if wide else 4} s{3 if wide else 2} *",
              dkdv_src(d, 8, 16, 128, 128 if wide else 64, 32 if wide else 64, 0, items=True), 8 if wide else 4, 3 if wide else 2),
-            (f"dkdv d{d} pack1 kb128 subm{16 if wide else 32} w8 s{3 if wide else 2} items",
+            (f"dkdv split-list d{d} pack1 kb128 subm{16 if wide else 32} w8 s{3 if wide else 2} *",
              dkdv_src(d, 1, 128, 128, 128, 16 if wide else 32, 0, items=True), 8, 3 if wide else 2),
-            (f"dkdv d{d} pack8 kb{128 if wide else 64} subm{32 if wide else 64} w{8 if wide else 4} s{3 if wide else 2} items atomic",
+            (f"dkdv split-list atomic d{d} pack8 kb{128 if wide else 64} subm{32 if wide else 64} w{8 if wide else 4} s{3 if wide else 2}",
              dkdv_src(d, 8, 16, 128, 128 if wide else 64, 32 if wide else 64, 1, items=True), 8 if wide else 4, 3 if wide else 2),
             (f"dkdv_reduce d{d} 32 rows w4", reduce_src(d, 128, 32), 4, 1),
         ]

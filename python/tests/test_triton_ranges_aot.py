@@ -1,6 +1,7 @@
 """triton_ranges compiled ahead of time for Hopper (sm_90a) on this CPU machine (scripts/kernel-aot.py,
 run in a subprocess so this process's Triton stays as the other tests left it): the deterministic
-backward has no atomic instruction (the atomic mode has), every kernel uses HGMMA, and the chosen
+backward has no atomic instruction (the atomic mode has; nor has the split-list dK/dV, whose chunks
+write float32 partials), every kernel uses HGMMA, and the chosen
 configurations of the persistent grid and of a group of 3 do not spill. Skipped without Triton
 (the CI python has none); no GPU needed, nothing runs.
 """
@@ -29,6 +30,8 @@ CONFIGS = {
     "fwd d128 pack8 split2 64x64 w4 s3 call11": {"spill": 0, "perSm": 2},
     "bwd fused d128 pack8 kb128 subm32 + dq 128x64 w8 s3 call11": {"atomics": 0, "spill": 0},
     "fwd d128 pack8 split2 64x32 w4 s3 maxnreg168 call11": {"spill": 0, "perSm": 3},
+    # split backward lists (src/mask/adapters/ranges-split.ts): chunks' float32 partials, no atomics
+    "dkdv split-list d64 pack8 kb64 subm64 w4 s2 *": {"atomics": 0, "spill": 0},
 }
 
 
