@@ -21,13 +21,11 @@
 //             kernel clips nothing);
 //   splitRows [nSplit, 3] (row x, first slot, chunks): slots of a row are consecutive; a second
 //             launch sums them in slot order (deterministic) and writes dK/dV.
-import { PARTIAL_COST } from './ranges.js';
+import { PARTIAL_COST, ROW_COST } from './ranges-cost.js';
 import type { RowSplit, TileList } from './types.js';
 
 export type { RowSplit } from './types.js';
 
-/** Fixed cost of a row (program): as ranges.ts ROW_COST. */
-const ROW_COST = 1;
 /** Chunk bounds tried, as fractions of the ideal per-slot load (smaller: more pieces for LPT to pack, more chunk costs). */
 export const SPLIT_BOUNDS: readonly number[] = [1, 1 / 2, 1 / 3, 1 / 4];
 /** Smallest chunk target in tile units: below it a chunk's fixed costs are not worth it. */

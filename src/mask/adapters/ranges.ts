@@ -21,15 +21,13 @@
 import { bandArea, bandRows, clipBand, sliceToBand, type Band } from '../band.js';
 import type { Mask } from '../types.js';
 import { ok, sameShapeHeads, unsupported } from './exact.js';
+import { PARTIAL_COST, ROW_COST } from './ranges-cost.js';
 import { splitRows } from './ranges-split.js';
 import type { AdaptOptions, AdaptResult, RangesTiles, RangesValue, TileList } from './types.js';
 
 /** Stand-in for an unbounded diagonal in the int32 band table (|i|, |j| < 2^30 then never overflow). */
 export const BAND_INF = 2 ** 30;
-/** Cost of a partial tile relative to a full one (mask evaluation, more scalar loads). */
-export const PARTIAL_COST = 1.5;
-/** Fixed cost of a program (Q load, output write) in full-tile units. */
-const ROW_COST = 1;
+export { PARTIAL_COST } from './ranges-cost.js';
 
 export type { RangesTiles, RangesValue, RowSplit, TileList } from './types.js';
 
