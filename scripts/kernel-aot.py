@@ -151,14 +151,16 @@ def dq_src(d, pack, tq, tk, subn, maxb=0, persist=False, split=1):
                                "MAXB": maxb, "PERSIST": persist, "SPLIT": split})
 
 
-def fused_src(d, pack, tq, tk, kb, subm, subn, split=1, submp=0):
+def fused_src(d, pack, tq, tk, kb, subm, subn, split=1, submp=0, items=False):
     """dK/dV and dQ in one launch (tuning.bwdFused): the backward list's ORDER..SIDS, then the forward list's F*."""
     lists = {n: PTR_I32 for n in ("BANDS", "ORDER", "ROWRUNS", "RUNS", "ROWPARTS", "PARTS", "SIDS",
                                   "FORDER", "FROWRUNS", "FRUNS", "FROWPARTS", "FPARTS", "FSIDS")}
     types = {"Q": PTR_BF, "K": PTR_BF, "V": PTR_BF, "DO": PTR_BF, "LSE": PTR_F32, "DELTA": PTR_F32, "DK": PTR_BF, "DV": PTR_BF,
-             "DQ": PTR_BF, **lists, **STRIDES, **SIZES, "FNROWS": "i32/16", "NDKDV": "i32", "qk_scale": "fp32", "sm_scale": "fp32"}
+             "DQ": PTR_BF, **lists, **STRIDES, **SIZES, "FNROWS": "i32/16", "NDKDV": "i32", "qk_scale": "fp32", "sm_scale": "fp32",
+             "ITEMSP": PTR_I32, "DKP": PTR_F32, "DVP": PTR_F32, "NSLOTS": "i32"}
     return sig(rb._bwd, types, {"P": pack, "TQ": tq, "NR": tq * pack, "BM": pow2(tq * pack) // split, "TK": tk, "KB": kb,
-                                "NSPLIT": tk // kb, "SUBM": subm, "SUBMP": submp or subm, "SUBN": subn, "D": d, "MAXB": 0, "FMAXB": 0, "SPLIT": split})
+                                "NSPLIT": tk // kb, "SUBM": subm, "SUBMP": submp or subm, "SUBN": subn, "D": d, "MAXB": 0, "FMAXB": 0, "SPLIT": split,
+                                "ITEMS": items})
 
 
 def ref_fwd_src(d, bm, bn):
@@ -271,6 +273,8 @@ def configs():
         ("dkdv d128 pack8 kb128 subm64 w8 s3 call11", dkdv_src(128, 8, 16, 128, 128, 64, 0), 8, 3),
         ("dkdv d128 pack8 kb64 subm64 w4 s3 call11", dkdv_src(128, 8, 16, 128, 64, 64, 0), 4, 3),
         ("bwd fused d128 pack8 kb128 subm32 + dq 128x64 w8 s3 call11", fused_src(128, 8, 16, 128, 128, 32, 64), 8, 3),
+        ("bwd fused split-list d128 pack8 kb128 subm32 + dq 128x64 w8 s3", fused_src(128, 8, 16, 128, 128, 32, 64, items=True), 8, 3),
+        ("bwd fused split-list d128 pack1 kb128 subm16 + dq 128x64 w8 s3", fused_src(128, 1, 128, 128, 128, 16, 64, items=True), 8, 3),
         ("bwd fused d128 pack8 kb128 subm32 + dq 128x64 w8 s2 call11", fused_src(128, 8, 16, 128, 128, 32, 64), 8, 2),
         ("bwd fused d128 pack8 kb128 subm64 + dq 128x64 w8 s3 call11", fused_src(128, 8, 16, 128, 128, 64, 64), 8, 3),
         ("ref_dkdv d128 128x64 w8 s3 call11", ref_dkdv_src(128, 128, 64), 8, 3),

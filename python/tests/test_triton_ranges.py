@@ -181,8 +181,8 @@ class TritonRangesOnCpu(unittest.TestCase):
 
     def test_split_backward_rows(self):
         """Key tiles split over several dK/dV programs (src/mask/adapters/ranges-split.ts: few heads,
-        a long document): every gradient against the float64 reference (dQ by the second pass and by
-        atomics), bitwise equal when the items are launched in the opposite order (the chunks' float32
+        a long document): every gradient against the float64 reference (dQ by the second pass, by
+        atomics, and in the fused dK/dV + dQ launch), bitwise equal when the items are launched in the opposite order (the chunks' float32
         partials are summed in slot order: deterministic); dropping a chunk from the reduction, or
         a chunk's full runs, must fail; the persistent grid refuses a split list."""
         cases = [c for c in self.cases if "items" in c["args"]["bwd"]]
@@ -197,8 +197,8 @@ class TritonRangesOnCpu(unittest.TestCase):
                 ro, _, rdq, rdk, rdv = reference(q, k, v, dense_masks(case), do, 0.125)
                 ls = self.tr.Lists(a, case["hq"], case["hkv"], case["d"], "cpu")
                 self.assertIn("chunks", ls.note())
-                for atomic in (0, 1):
-                    dq, dk, dv = self.run_case(case, {"dqAtomic": atomic})
+                for extra in ({"dqAtomic": 0}, {"dqAtomic": 1}, {"bwdFused": 1}):  # fused: the items in the dK/dV + dQ launch
+                    dq, dk, dv = self.run_case(case, extra)
                     self.check("dq", dq[0], rdq, grad=True)
                     self.check("dk", dk[0], rdk, grad=True)
                     self.check("dv", dv[0], rdv, grad=True)

@@ -146,7 +146,7 @@ class Lists:
         self.bands = args["bands"].to(device=device, dtype=torch.int32).contiguous().view(-1)
         self.fwd = TileList(args["fwd"], device)
         self.bwd = TileList(args["bwd"], device)
-        if not t["bwdSplit"] or t["bwdFused"]:  # a split list's rows are whole: launched as unsplit (the fused launch takes whole rows)
+        if not t["bwdSplit"]:  # a split list's rows are whole: launched as unsplit
             self.bwd.items = self.bwd.item_runs = self.bwd.split_rows = None
             self.bwd.nslots = 0
         for tl_ in (self.fwd, self.bwd):
@@ -235,20 +235,6 @@ def backward(q, k, v, o, lse, do, ls, scale):
     fwd._delta[(triton_cdiv(n, 64),)](o, do, delta, n, BLOCK=64, D=d)
     dk, dv = torch.empty_like(k), torch.empty_like(v)
     nsplit = ls.tk // t["bwdKeys"]
-    if t["bwdFused"]:  # one launch: dK/dV programs first (LPT), then the dQ pass's (LPT)
-        dq = torch.empty_like(q)
-        sp = ls.split("dqSplit")
-        ndkdv = ls.bwd.order.numel() * ls.rep * nsplit
-        bwd._bwd[(ndkdv + ls.fwd.order.numel() * ls.rep * sp, b)](
-            q, k, v, do, lse, delta, dk, dv, dq, ls.bands, *ls.bwd.args()[:1], *ls.bwd.args()[2:], *ls.fwd.args()[:1], *ls.fwd.args()[2:],
-            q.stride(0), q.stride(1), k.stride(0), k.stride(1),
-            hq, sq, sk, ls.bwd.nrows, ls.fwd.nrows, ls.rep, ndkdv, scale * LOG2E, scale,
-            P=ls.pack, TQ=ls.tq, NR=ls.nr, BM=ls.bm // sp, TK=ls.tk, KB=t["bwdKeys"], NSPLIT=nsplit, SUBM=t["bwdSubM"],
-            SUBMP=t["bwdSubMPart"], SUBN=t["dqSubN"], D=d, MAXB=ls.bwd.maxb, FMAXB=ls.fwd.maxb, SPLIT=sp,
-            num_warps=t["bwdWarps"], num_stages=t["bwdStages"])
-        return dq, dk, dv
-    atomic = bool(t["dqAtomic"])
-    dqa = torch.zeros(q.shape, dtype=torch.float32, device=q.device) if atomic else delta
     items = ls.bwd.items is not None
     if items:  # split key tiles: float32 partials per chunk [B, slots, KV heads per mask head, TK, D], summed below
         dkp = torch.empty((b, ls.bwd.nslots, ls.rep, ls.tk, d), dtype=torch.float32, device=q.device)
@@ -258,6 +244,23 @@ def backward(q, k, v, o, lse, do, ls, scale):
     largs = ls.bwd.args()
     if items:  # the items' runs (clipped to each chunk) in place of the rows' runs
         largs = largs[:3] + (ls.bwd.item_runs,) + largs[4:]
+    if t["bwdFused"]:  # one launch: dK/dV programs first (LPT), then the dQ pass's (LPT)
+        dq = torch.empty_like(q)
+        sp = ls.split("dqSplit")
+        ndkdv = ls.bwd.grid(ls.rep * nsplit, b)[0]
+        bwd._bwd[(ndkdv + ls.fwd.order.numel() * ls.rep * sp, b)](
+            q, k, v, do, lse, delta, dk, dv, dq, ls.bands, *largs[:1], *largs[2:], *ls.fwd.args()[:1], *ls.fwd.args()[2:],
+            q.stride(0), q.stride(1), k.stride(0), k.stride(1),
+            hq, sq, sk, ls.bwd.nrows, ls.fwd.nrows, ls.rep, ndkdv, scale * LOG2E, scale,
+            P=ls.pack, TQ=ls.tq, NR=ls.nr, BM=ls.bm // sp, TK=ls.tk, KB=t["bwdKeys"], NSPLIT=nsplit, SUBM=t["bwdSubM"],
+            SUBMP=t["bwdSubMPart"], SUBN=t["dqSubN"], D=d, MAXB=ls.bwd.maxb, FMAXB=ls.fwd.maxb, SPLIT=sp,
+            ITEMSP=ls.bwd.items if items else ls.bwd.order, DKP=dkp, DVP=dvp, NSLOTS=ls.bwd.nslots, ITEMS=items,
+            num_warps=t["bwdWarps"], num_stages=t["bwdStages"])
+        if items:
+            _reduce(bwd, ls, dkp, dvp, dk, dv, k, sk, d, b)
+        return dq, dk, dv
+    atomic = bool(t["dqAtomic"])
+    dqa = torch.zeros(q.shape, dtype=torch.float32, device=q.device) if atomic else delta
     bwd._dkdv[ls.bwd.grid(ls.rep * nsplit, b)](q, k, v, do, lse, delta, dk, dv, dqa, ls.bands, *largs,
                     q.stride(0), q.stride(1), k.stride(0), k.stride(1),
                     hq, sq, sk, ls.bwd.nrows, ls.rep, scale * LOG2E, scale,
@@ -265,11 +268,8 @@ def backward(q, k, v, o, lse, do, ls, scale):
                     P=ls.pack, TQ=ls.tq, NR=ls.nr, TK=ls.tk, KB=t["bwdKeys"], NSPLIT=nsplit, SUBM=t["bwdSubM"], SUBMP=t["bwdSubMPart"], D=d, ATOMIC=atomic,
                     MAXB=ls.bwd.maxb, PERSIST=ls.bwd.persist, ITEMS=items,
                     num_warps=t["bwdWarps"], num_stages=t["bwdStages"])
-    if items:  # the split rows' chunks summed in slot order (deterministic)
-        rb = min(32, ls.tk)
-        bwd._dkdv_reduce[(ls.bwd.split_rows.numel() // 3 * ls.rep * (ls.tk // rb), b)](
-            dkp, dvp, dk, dv, ls.bwd.split_rows, k.stride(0), k.stride(1), sk, ls.bwd.nrows, ls.rep, ls.bwd.nslots,
-            TK=ls.tk, RB=rb, D=d, num_warps=4)
+    if items:
+        _reduce(bwd, ls, dkp, dvp, dk, dv, k, sk, d, b)
     if atomic:
         dq = dqa.to(q.dtype)
     else:
@@ -281,6 +281,14 @@ def backward(q, k, v, o, lse, do, ls, scale):
                       P=ls.pack, TQ=ls.tq, NR=ls.nr, BM=ls.bm // sp, TK=ls.tk, SUBN=t["dqSubN"], D=d, MAXB=ls.fwd.maxb, PERSIST=ls.fwd.persist,
                       SPLIT=sp, num_warps=t["dqWarps"], num_stages=t["dqStages"])
     return dq, dk, dv
+
+
+def _reduce(bwd, ls, dkp, dvp, dk, dv, k, sk, d, b):
+    """dK/dV of the split rows: their chunks' float32 partials summed in slot order (deterministic)."""
+    rb = min(32, ls.tk)
+    bwd._dkdv_reduce[(ls.bwd.split_rows.numel() // 3 * ls.rep * (ls.tk // rb), b)](
+        dkp, dvp, dk, dv, ls.bwd.split_rows, k.stride(0), k.stride(1), sk, ls.bwd.nrows, ls.rep, ls.bwd.nslots,
+        TK=ls.tk, RB=rb, D=d, num_warps=4)
 
 
 def triton_cdiv(a, b):

@@ -270,13 +270,21 @@ def _bwd(Q, K, V, DO, LSE, DELTA, DK, DV, DQ, BANDS,
          HQ, SQ, SK, NROWS, FNROWS, REP, NDKDV, qk_scale, sm_scale,
          P: tl.constexpr, TQ: tl.constexpr, NR: tl.constexpr, BM: tl.constexpr, TK: tl.constexpr, KB: tl.constexpr,
          NSPLIT: tl.constexpr, SUBM: tl.constexpr, SUBMP: tl.constexpr, SUBN: tl.constexpr, D: tl.constexpr, MAXB: tl.constexpr,
-         FMAXB: tl.constexpr, SPLIT: tl.constexpr):
+         FMAXB: tl.constexpr, SPLIT: tl.constexpr, ITEMSP, DKP, DVP, NSLOTS, ITEMS: tl.constexpr):
     """dK/dV and dQ in one launch (flex's backward does this): programs [0, NDKDV) are _dkdv's (the
     backward list, LPT order), the rest _dq's (the forward list, F*, LPT order), so dQ programs fill
-    the SMs that the dK/dV tail leaves idle and neither pass waits for the other's launch."""
+    the SMs that the dK/dV tail leaves idle and neither pass waits for the other's launch. ITEMS: the
+    dK/dV programs are a split list's items (RUNS = its itemRuns), chunks summed by _dkdv_reduce after."""
     pid = tl.program_id(0)
     b = tl.program_id(1).to(tl.int64)
-    if pid < NDKDV:
+    if ITEMS and pid < NDKDV:
+        item = pid // (REP * NSPLIT)
+        rem = pid % (REP * NSPLIT)
+        x = tl.load(ITEMSP + 6 * item)
+        _dkdv_tile(Q, K, V, DO, LSE, DELTA, DK, DV, DQ, BANDS, ROWRUNS, RUNS, ROWPARTS, PARTS, SIDS,
+                   x, rem // NSPLIT, rem % NSPLIT, b, sqb, sqs, skb, sks, HQ, SQ, SK, NROWS, REP, qk_scale, sm_scale,
+                   P, TQ, NR, TK, KB, SUBM, SUBMP, D, False, MAXB, ITEMSP, item, DKP, DVP, NSLOTS, True)
+    elif pid < NDKDV:
         rem = pid % (REP * NSPLIT)
         x = tl.load(ORDER + pid // (REP * NSPLIT))
         _dkdv_tile(Q, K, V, DO, LSE, DELTA, DK, DV, DQ, BANDS, ROWRUNS, RUNS, ROWPARTS, PARTS, SIDS,
