@@ -6,6 +6,7 @@ import path from 'node:path';
 import readline from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { AttnbenchError } from '../errors.js';
+import { killGroup } from '../util/process-group.js';
 import { HelloSchema, PROTOCOL_VERSION, WorkerMessageSchema, type Hello, type WorkerJob, type WorkerResult } from './protocol.js';
 
 export type WorkerGroup = 'torch' | 'jax';
@@ -184,7 +185,7 @@ export class WorkerProcess {
     if (this.exited) return;
     await new Promise<void>((resolve) => {
       const timer = setTimeout(() => {
-        killGroup(this.child);
+        killWorker(this.child);
         resolve();
       }, graceMs);
       this.child.once('exit', () => {
@@ -195,7 +196,7 @@ export class WorkerProcess {
         this.send({ type: 'bye' });
         this.child.stdin!.end();
       } catch {
-        killGroup(this.child);
+        killWorker(this.child);
       }
     });
   }
@@ -203,7 +204,7 @@ export class WorkerProcess {
   /** Kills the worker's process group; this object is dead from now on. */
   kill(): void {
     this.exited ??= 'killed by attnbench';
-    killGroup(this.child);
+    killWorker(this.child);
   }
 
   get pid(): number | undefined {
@@ -220,17 +221,10 @@ function lastWords(tail: readonly string[]): string {
   return tail.length ? tail[tail.length - 1].trim().slice(0, 400) : 'no output';
 }
 
-function killGroup(child: ChildProcess): void {
-  if (child.pid === undefined || child.exitCode !== null || child.signalCode !== null) return;
-  try {
-    process.kill(-child.pid, 'SIGKILL');
-  } catch {
-    try {
-      child.kill('SIGKILL');
-    } catch {
-      /* already gone */
-    }
-  }
+/** The worker's process group, unless the worker has already exited (the worker's own rule; a CP launch's group is killed after its leader ends too). */
+function killWorker(child: ChildProcess): void {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  killGroup(child);
 }
 
 /** A worker that is started on first use and again after a death or a timeout. */

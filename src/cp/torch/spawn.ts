@@ -6,8 +6,9 @@
 // this process's pid in ATTNBENCH_LAUNCHER_PID: each python process of the launch watches that pid
 // and kills the launch's groups once this process is gone, even by kill -9
 // (python/attnbench_worker/lifeline.py); before, a killed CLI left torchrun and its ranks running.
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import readline from 'node:readline';
+import { killGroup } from '../../util/process-group.js';
 
 /** Exit code reported for a launch this module stopped (the python watchdog uses it too). */
 export const STOPPED_EXIT = 124;
@@ -86,18 +87,4 @@ export function launchProcess(argv: readonly string[], env: NodeJS.ProcessEnv, w
       resolve(stopped ? STOPPED_EXIT : (code ?? (signal ? 128 : 1)));
     });
   });
-}
-
-/** SIGKILL to the launch's process group (it leads one), or to the process alone where that fails. */
-function killGroup(child: ChildProcess): void {
-  if (child.pid === undefined) return;
-  try {
-    process.kill(-child.pid, 'SIGKILL');
-  } catch {
-    try {
-      child.kill('SIGKILL');
-    } catch {
-      /* gone */
-    }
-  }
 }
