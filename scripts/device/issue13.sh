@@ -50,6 +50,10 @@
 #   call14 (kernel2) split dK/dV rows at few heads (src/mask/adapters/ranges-split.ts): 2k check of
 #          causal_document at 16:2 and 4:1 against float32, then the backward at 16k beside flex,
 #          split ({}) against whole rows ({"bwdSplit":0}); causal 16:2 is the no-split control
+#   call15 (2026-12-05, seventh session) call14's split dK/dV check and 16k backward, then issue 13's
+#          CP target in one call: virtual ranks P = 8 and 4, 8k tokens per rank, causal_document and
+#          full_document, dispatch / ulysses / ring_allgather with flex and with triton_ranges (the
+#          dispatch rows also re-measure issue 14's planner on the GPU)
 #   call3  ncu of _fwd / _dkdv / _dq (and flex's) on
 #          causal_document 32k, CP virtual ranks P = 4, 8 at 8k tokens per rank (triton_ranges vs
 #          flex, ring_p2p and ulysses), last a 4:4 d 128 check
@@ -59,8 +63,8 @@ usage() { sed -n '2,/^set -uo/p' "$0" | sed '$d' | sed 's/^# \{0,1\}//'; }
 MODE=${1:-}
 case "$MODE" in
   -h|--help|"") usage; exit 0 ;;
-  plan|call1|call2|call3|call4|call5|call6|call7|call8|call9|call10|call11|call12|call13|call14) ;;
-  *) echo "issue13.sh: unknown mode '$MODE' (plan, call1, ..., call14, --help)" >&2; exit 2 ;;
+  plan|call1|call2|call3|call4|call5|call6|call7|call8|call9|call10|call11|call12|call13|call14|call15) ;;
+  *) echo "issue13.sh: unknown mode '$MODE' (plan, call1, ..., call15, --help)" >&2; exit 2 ;;
 esac
 
 FAM32K=causal,full_document,causal_document,prefix_lm_document,share_question,causal_blockwise,block_causal_document,full_document_long,causal_document_long,sliding_window,sliding_window_causal,global_sliding_window
@@ -84,7 +88,7 @@ CPCASES="--scheme ring_p2p,ulysses --family causal_document,full_document --toke
 STEPS=()
 # `plan CALL` plans that call's steps only (plan alone: every call's)
 SEL=$MODE; [ "$MODE" = plan ] && [ $# -gt 1 ] && SEL=$2
-case "$SEL" in plan|call1|call2|call3|call4|call5|call6|call7|call8|call9|call10|call11|call12|call13|call14) ;; *) echo "issue13.sh plan: unknown call '$SEL'" >&2; exit 2 ;; esac
+case "$SEL" in plan|call1|call2|call3|call4|call5|call6|call7|call8|call9|call10|call11|call12|call13|call14|call15) ;; *) echo "issue13.sh plan: unknown call '$SEL'" >&2; exit 2 ;; esac
 # step KIND NAME SECONDS ARGS...: KIND kern (CLI rows into $R/ranges.jsonl), tune (ranges_tune.py
 # A/B rows into $R/ranges-NAME.jsonl), cp (CLI rows into $RCP/issue13-cp.jsonl), ncu, sh.
 # Steps in order of priority within each call (a call that runs out of time drops its last steps;
@@ -225,6 +229,17 @@ case "$SEL" in
     STEPS+=("tune|check_bwdsplit_4x1|40|triton_ranges|--family causal_document --seqlen 2k --samples 1 --heads 4:1|[{}]|--check")
     STEPS+=("tune|bwdsplit16k_16x2|120|triton_ranges,flex|--family causal_document,causal --direction bwd --seqlen 16k --samples 1 --heads 16:2|[{},{\"bwdSplit\":0}]|--iters 10")
     STEPS+=("tune|bwdsplit16k_4x1|90|triton_ranges,flex|--family causal_document --direction bwd --seqlen 16k --samples 1 --heads 4:1|[{},{\"bwdSplit\":0}]|--iters 10")
+    ;;&
+  call15|plan)
+    STEPS+=("tune|check_bwdsplit|60|triton_ranges|--family causal_document --seqlen 2k --samples 1 --heads 16:2|[{},{\"bwdSplit\":0}]|--check")
+    STEPS+=("tune|bwdsplit16k_16x2|110|triton_ranges,flex|--family causal_document,causal --direction bwd --seqlen 16k --samples 1 --heads 16:2|[{},{\"bwdSplit\":0}]|--iters 10")
+    STEPS+=("tune|bwdsplit16k_4x1|80|triton_ranges,flex|--family causal_document --direction bwd --seqlen 16k --samples 1 --heads 4:1|[{},{\"bwdSplit\":0}]|--iters 10")
+    CP15="--scheme dispatch,ulysses,ring_allgather --family causal_document,full_document --tokens-per-rank 8192 --warmup 2 --iters 5"
+    for P in 8 4; do  # both kernels into one file per P (CP ids name the kernel)
+      for K in flex triton_ranges; do
+        STEPS+=("cp|cp15_p$P|$(( P == 8 ? 110 : 70 ))|--virtual-ranks $P --kernel $K $CP15")
+      done
+    done
     ;;
 esac
 [ "$MODE" = plan ] && [ $# -gt 2 ] && { echo "(plan takes one CALL; the others are ignored)"; }
