@@ -11,7 +11,8 @@ import { isVirtualRanks } from '../results/rows.js';
 import type { ResultRow } from '../results/schema.js';
 import { normalizeGpu, type Cluster } from './hardware.js';
 import { calibrate, isHeldOut, type KernelObservation } from './calibrate.js';
-import { kernelCall, type Calibration, type KernelModel } from './kernel-model.js';
+import { hasCurve, kernelCall, makeKernelModel, type Calibration, type KernelModel } from './kernel-model.js';
+import { groupLine, summarizeErrs } from './holdout.js';
 import { tileProfile } from './tiles.js';
 import { simulatePlan } from './simulate.js';
 
@@ -181,4 +182,30 @@ export function cpLeaveGroupOut(
     out.push({ group: v, predictions });
   }
   return out;
+}
+
+/**
+ * The kernel model for a CP row's partial calls: the executor's own call curves ('<kernel>@cp')
+ * when calibrated, else the kernel suite's curves of that kernel, else the roofline of that kernel
+ * (flagged fallback). Never another kernel's curves: a row measured with a kernel that has no curve
+ * (triton_ranges) is not predicted with flex's. Rows that name no kernel get the best-covered one.
+ */
+export function cpKernelModel(calibration: Calibration | null, cluster: Cluster, kernel: string | null): KernelModel {
+  const k = [kernel && `${kernel}${CP_PATH}`, kernel].find((x) => x && hasCurve(calibration, x, cluster.gpu));
+  return makeKernelModel(cluster, calibration, k || kernel || undefined);
+}
+
+/**
+ * One line per (GPU, kernel, scheme, direction) of CP predictions: where the model is off by scheme
+ * (the rows' own P and tokens per rank are in the per-row table). Rows timed by the roofline are
+ * counted apart ("roofline").
+ */
+export function cpSchemeLines(preds: readonly CpPrediction[]): string[] {
+  const groups = new Map<string, number[]>();
+  for (const p of preds) {
+    const r = p.row;
+    const k = `${normalizeGpu(r.env.gpu!)} ${r.kernel ?? '-'}${p.fallback ? ' (roofline)' : ''} ${r.scheme ?? '-'} ${r.direction}`;
+    groups.set(k, [...(groups.get(k) ?? []), p.errorPct]);
+  }
+  return [...groups].sort((a, b) => a[0].localeCompare(b[0])).map(([k, errs]) => groupLine(k, summarizeErrs(errs)));
 }

@@ -27,7 +27,7 @@ import { CP_PRESETS, expandProjection, projectCase } from '../../sim/project.js'
 import { chromeTrace } from '../../sim/simulate.js';
 import { familyMask, plan as planCp, rowMask } from '../../sim/sources.js';
 import { simPlanCost } from '../../cp/plan/plan-cost.js';
-import { CP_PATH, cpLeaveGroupOut, cpObservations, validateCp } from '../../sim/validate.js';
+import { CP_PATH, cpKernelModel, cpLeaveGroupOut, cpObservations, cpSchemeLines, validateCp } from '../../sim/validate.js';
 import { groupLine, kernelGroupReport, summarizeErrs } from '../../sim/holdout.js';
 import { replicateLines } from '../../sim/replicates.js';
 import { scalingEfficiencySpec } from '../../sim/plots.js';
@@ -257,10 +257,7 @@ export function register(program: Command): void {
         generate: rowMask,
         clusterFor,
         // The executor's own call curves ('<kernel>@cp') when calibrated, else the kernel suite's.
-        kernelsFor: (cluster, kernel) => {
-          const k = [kernel && `${kernel}${CP_PATH}`, kernel].find((x) => x && hasCurve(calibration, x, cluster.gpu));
-          return makeKernelModel(cluster, calibration, k ?? undefined);
-        },
+        kernelsFor: (cluster, kernel) => cpKernelModel(calibration, cluster, kernel),
       });
       for (const s of cp.skipped.slice(0, 5)) warn(`skipped CP row ${s.id}: ${s.reason}`);
       if (cp.skipped.length > 5) {
@@ -282,10 +279,10 @@ export function register(program: Command): void {
           process.stdout.write(`${t.toString()}\n`);
         }
         if (cp.predictions.length) {
-          const t = new Table({ head: ['gpu', 'scheme', 'family', 'S', 'P', 'dir', 'ranks', 'measured ms', 'predicted ms', 'error'], style: { head: [], border: [] } });
+          const t = new Table({ head: ['gpu', 'kernel', 'scheme', 'family', 'S', 'P', 'dir', 'ranks', 'measured ms', 'predicted ms', 'error'], style: { head: [], border: [] } });
           for (const p of cp.predictions) {
             const r = p.row;
-            t.push([normalizeGpu(r.env.gpu!), r.scheme ?? '', r.family, formatTokens(r.seqlen), r.world, r.direction, p.virtualRanks ? 'virtual' : 'real', r.times!.medianMs.toPrecision(4), p.predictedMs.toPrecision(4), `${p.errorPct >= 0 ? '+' : ''}${p.errorPct.toFixed(1)}%`]);
+            t.push([normalizeGpu(r.env.gpu!), `${r.kernel ?? ''}${p.fallback ? ' (roofline)' : ''}`, r.scheme ?? '', r.family, formatTokens(r.seqlen), r.world, r.direction, p.virtualRanks ? 'virtual' : 'real', r.times!.medianMs.toPrecision(4), p.predictedMs.toPrecision(4), `${p.errorPct >= 0 ? '+' : ''}${p.errorPct.toFixed(1)}%`]);
           }
           process.stdout.write(`${t.toString()}\n`);
         }
@@ -312,6 +309,7 @@ export function register(program: Command): void {
           groups.set(k, [...(groups.get(k) ?? []), p.errorPct]);
         }
         if (groups.size > 1) for (const [k, errs] of [...groups].sort()) process.stdout.write(`  ${summaryLine(k, summarizeErrors(errs))}\n`);
+        if (sel.length) for (const l of cpSchemeLines(sel)) process.stdout.write(`  by scheme: ${l}\n`);
       }
       if (!kp.length && !cp.predictions.length) process.stdout.write('no measured GPU configuration found in the given results\n');
       if (o.out) {
@@ -399,10 +397,7 @@ function generalizationReport(rows: readonly ResultRow[], kernelObs: ReturnType<
   const cpObs = cpObservations(rows, { plan: planCp, generate: rowMask, clusterFor }).observations;
   if (!cpObs.length) return;
   const all = [...kernelObs, ...cpObs];
-  const kernelsFor = (cal: Calibration, cluster: Cluster, kernel: string | null) => {
-    const k = [kernel && `${kernel}${CP_PATH}`, kernel].find((x) => x && hasCurve(cal, x, cluster.gpu));
-    return makeKernelModel(cluster, cal, k ?? undefined);
-  };
+  const kernelsFor = (cal: Calibration, cluster: Cluster, kernel: string | null) => cpKernelModel(cal, cluster, kernel);
   out('CP virtual-rank rows, whole groups held out (kernel curves refitted without them):');
   for (const axis of ['world', 'family'] as const) {
     const groups = cpLeaveGroupOut(rows, all, { plan: planCp, generate: rowMask, clusterFor }, kernelsFor, axis);
