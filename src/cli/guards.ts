@@ -13,6 +13,7 @@ import { parseHeadDim, parseHeads, parseInteger, parseIntList, parseTokenList, s
 import { CP_PRESETS } from '../sim/project.js';
 import { lockNow, type Lock } from '../util/lock.js';
 import { SCHEME_IDS } from '../cp/types.js';
+import type { Suite } from '../results/schema.js';
 
 type Paths = Readonly<Record<string, PathKind>>;
 
@@ -56,9 +57,10 @@ export const RESULT_OUTS: Readonly<Record<string, string>> = {
  * of another command's rows was appended to (sim predictions in a file of measured kernel rows,
  * where `sim calibrate` would fit them as measurements) and settled nothing on --resume.
  */
-export const OUT_ROWS: Readonly<Record<string, { readonly suite?: 'kernel' | 'cp'; readonly sim: boolean; readonly what: string }>> = {
-  kernels: { suite: 'kernel', sim: false, what: 'measured kernel rows (attnbench kernels)' },
-  'cp run': { suite: 'cp', sim: false, what: 'measured CP rows (attnbench cp run)' },
+export const OUT_ROWS: Readonly<Record<string, { readonly suites?: readonly Suite[]; readonly sim: boolean; readonly what: string }>> = {
+  // kernels writes both kernel suites: a preset's block_sparse cases (sparse, calibrate) are 'sparse' rows
+  kernels: { suites: ['kernel', 'sparse'], sim: false, what: 'measured kernel rows (attnbench kernels)' },
+  'cp run': { suites: ['cp'], sim: false, what: 'measured CP rows (attnbench cp run)' },
   'sim run': { sim: true, what: 'simulator rows (attnbench sim run)' },
   'sim validate': { sim: true, what: 'simulator rows (attnbench sim validate)' },
 };
@@ -87,7 +89,7 @@ export function checkResultsOut(file: string, flag: string, externalKernels = fa
   if (errors.length)
     throw badInput(`${flag} '${file}' is not a results file of attnbench: ${formatLineError(errors[0])}${errors.length > 1 ? ` (+${errors.length - 1} more bad lines)` : ''}; pick another ${flag} or move it away`);
   const want = command !== undefined ? OUT_ROWS[command] : undefined;
-  const other = want && parsed.rows.find(({ row }) => (row.executor === 'sim') !== want.sim || (want.suite !== undefined && row.suite !== want.suite));
+  const other = want && parsed.rows.find(({ row }) => (row.executor === 'sim') !== want.sim || (want.suites !== undefined && !want.suites.includes(row.suite)));
   if (want && other)
     throw badInput(
       `${flag} '${file}' holds rows of another kind (line ${other.line}: a ${other.row.suite} row of executor ${other.row.executor}); this command appends ${want.what}: pick another ${flag}`,

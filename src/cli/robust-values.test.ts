@@ -88,6 +88,19 @@ describe('a repeated list value runs its case once', () => {
   }, 60_000);
 });
 
+describe('kernels resumes its own file of both kernel suites', () => {
+  it('a block_sparse (suite sparse) row in the --out of kernels is not "another kind" (the calibrate preset writes both)', async () => {
+    const f = path.join(dir, 'mixed.jsonl');
+    const rows = [syntheticRow({ kernel: 'flex', family: 'block_sparse', suite: 'sparse', maskParams: { block: 64, s: 0.5 } }), syntheticRow({ kernel: 'flex' })];
+    fs.writeFileSync(f, rows.map((r) => `${JSON.stringify(r)}\n`).join(''));
+    const code = await main([...KCPU, '--kernel', 'cpu_tiled', '--direction', 'fwd', '--resume', '--out', f]);
+    expect(code, err.join('')).toBe(0);
+    const lines = fs.readFileSync(f, 'utf8').trim().split('\n');
+    expect(lines.length).toBe(3);
+    expect(lines.slice(0, 2).map((l) => (JSON.parse(l) as { suite: string }).suite)).toEqual(['sparse', 'kernel']);
+  }, 60_000);
+});
+
 describe('an --out of another command\'s rows is refused before anything runs', () => {
   it.each([
     ['kernels into simulator predictions', { kernel: 'flex', simulated: true }, [...KCPU, '--resume'], /holds rows of another kind \(line 1: a kernel row of executor sim\); this command appends measured kernel rows/],
