@@ -6,7 +6,7 @@ import math
 
 import torch
 
-from .logic import GRAD_TENSORS, PlanError, overlap_runs, part_shape, parts_of, ranges_len
+from .logic import GRAD_TENSORS, PlanError, coalesced_runs, overlap_runs, part_shape, parts_of, ranges_len
 
 
 class Dtypes:
@@ -89,7 +89,7 @@ def relayout(src, src_desc, dst_desc, dst, add=False):
         return dst
     sh, dh = h0 - src_desc["heads"][0], h0 - dst_desc["heads"][0]
     n_h = h1 - h0
-    for do_, so, n in overlap_runs(dst_desc["tokens"], src_desc["tokens"]):
+    for do_, so, n in coalesced_runs(dst_desc["tokens"], src_desc["tokens"]):
         for sp, dp in pairs:
             view = dst[dp][do_:do_ + n, dh:dh + n_h]
             val = src[sp][so:so + n, sh:sh + n_h]

@@ -84,6 +84,20 @@ def overlap_runs(a, b):
     return runs
 
 
+def coalesced_runs(a, b):
+    """overlap_runs(a, b) with neighbours joined: a run that continues the previous one in both a
+    and b (the same tokens in the same order, e.g. a rank's own K/V copied into the front of a
+    concatenated buffer) becomes one. The executor copies a run per part with one kernel launch,
+    so dispatch's own-K/V copy of 7-15 document ranges takes one launch per part, not one per range."""
+    out = []
+    for ao, bo, n in overlap_runs(a, b):
+        if out and out[-1][0] + out[-1][2] == ao and out[-1][1] + out[-1][2] == bo:
+            out[-1] = (out[-1][0], out[-1][1], out[-1][2] + n)
+        else:
+            out.append((ao, bo, n))
+    return out
+
+
 def head_offset(sub_heads, full_heads, what):
     """Offset of the head range `sub_heads` inside `full_heads`, or PlanError."""
     if sub_heads[0] < full_heads[0] or sub_heads[1] > full_heads[1]:

@@ -17,6 +17,21 @@ class TestRanges(unittest.TestCase):
         group = [(0, 2), (6, 8), (2, 4), (4, 6)]
         self.assertEqual(logic.overlap_runs([(2, 4), (4, 6)], group), [(0, 4, 2), (2, 6, 2)])
 
+    def test_coalesced_runs_join_runs_contiguous_on_both_sides_only(self):
+        # own ranges copied into the front of a concatenated buffer: one run
+        own = [(40, 44), (2, 5), (9, 10)]
+        cat = own + [(20, 26)]
+        self.assertEqual(logic.overlap_runs(cat, own), [(0, 0, 4), (4, 4, 3), (7, 7, 1)])
+        self.assertEqual(logic.coalesced_runs(cat, own), [(0, 0, 8)])
+        # zigzag group order: two ranges adjacent in both the shard and the group read as one run
+        group = [(0, 2), (6, 8), (2, 4), (4, 6)]
+        self.assertEqual(logic.coalesced_runs([(2, 4), (4, 6)], group), [(0, 4, 4)])
+        # contiguous in a but not in b: kept apart
+        self.assertEqual(logic.coalesced_runs([(2, 4), (4, 6)], [(4, 6), (2, 4)]), [(0, 2, 2), (2, 0, 2)])
+        self.assertEqual(logic.coalesced_runs([(0, 4), (8, 12)], [(2, 10)]), [(2, 0, 2), (4, 6, 2)])
+        # contiguous in b only: kept apart too
+        self.assertEqual(logic.coalesced_runs([(0, 2), (5, 7)], [(5, 7), (0, 2)]), [(0, 2, 2), (2, 0, 2)])
+
     def test_head_offset(self):
         self.assertEqual(logic.head_offset((4, 8), (0, 8), "x"), 4)
         with self.assertRaises(logic.PlanError):
