@@ -33,7 +33,7 @@ from .manifest import ManifestError
 from .output import append_line, case_faults, environment, faults_path, faults_text, say, where_text, write_trace
 from .partial import DTYPES, make_kernel, resolve_kernel_name
 from .record import finished_ids, make_record, mode_tag, record_key
-from .timing import StepTimer, Watchdog, run_virtual, stats
+from .timing import HostCover, StepTimer, Watchdog, run_virtual, stats
 
 # The manifest carries the case's tolerance; the shared table serves --dtype overrides.
 L2_FLUSH_BYTES = 256 << 20
@@ -115,6 +115,7 @@ class CaseRun:
             notes.append(kernel.bwd_note)
         if grad == torch.float32 and dtype != torch.float32:
             notes.append("gradient buffers float32")
+        self.cover = HostCover(device) if opts.mode == "virtual" else None
         if opts.mode == "virtual":
             notes.append(f"virtual ranks: {p} ranks on one device; rank time = its compute steps only, messages are device copies")
         masks = Masks(self.doc, device, kernel)
@@ -185,7 +186,10 @@ class CaseRun:
             timer.reset()
             if cuda:
                 torch.cuda.synchronize()
+            self.cover.before(direction)
+            t0 = time.perf_counter()
             run_virtual(execs, lambda ex: self.doc["ranks"][ex.rank][phase], direction, hub, self.progress)
+            self.cover.after(direction, (time.perf_counter() - t0) * 1e3)
             return timer.totals([ex.rank for ex in execs])
         ex = execs[0]
         opts.comm.dist.barrier()
@@ -247,7 +251,8 @@ class CaseRun:
         tol = TOLERANCE.get(opts.dtype, 3e-2) if opts.dtype else case.get("tolerance") or TOLERANCE.get(case["dtype"], 3e-2)
         err = error_metrics(vals, names, tol) if vals else None
         compile_ms = max(first_all) if first_all else None
-        notes = notes + list(getattr(self.kernel, "notes", [])) + ["times.compileMs: the first (warm-up) run, compilation included"]
+        cover = self.cover.notes() if self.cover is not None else []
+        notes = notes + cover + list(getattr(self.kernel, "notes", [])) + ["times.compileMs: the first (warm-up) run, compilation included"]
         if err and err["exceedsTolerance"]:
             notes = notes + ["error exceeds the dtype tolerance"]
         row = make_record(self.doc, direction, opts, self.env, self.kernel_name, "ok", None, per_rank, err, mem, compile_ms, notes)

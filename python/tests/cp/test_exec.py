@@ -162,6 +162,27 @@ class TestVirtualRanks(unittest.TestCase):
         self.assertTrue(torch.allclose(o3, o4, atol=1e-6))
         self.assertTrue(ker.forward(q, k, v, idx, PartialStep(torch.zeros(0, 5, dtype=torch.int32), 6, 6, 0.3, device=cpu, area=0))[1].isinf().all())
 
+    def test_host_cover_sleeps_for_the_previous_runs_host_time_per_direction(self):
+        from attnbench_worker.cp.timing import HostCover
+
+        c = HostCover(torch.device("cpu"))
+        self.assertFalse(c.on)  # CPU: no cover, nothing enqueued, no notes
+        c.before("fwd")
+        self.assertEqual((c.sleep_ms("fwd"), c.notes()), (0.0, []))
+        c.on = True
+        self.assertEqual(c.sleep_ms("fwd"), 0.0)  # nothing before a direction's first run
+        c.after("fwd", 8.0)
+        self.assertAlmostEqual(c.sleep_ms("fwd"), 11.0)
+        self.assertEqual(c.sleep_ms("bwd"), 0.0)
+        c.after("fwd", 1e6)  # the compiling warm-up run: capped
+        self.assertEqual(c.sleep_ms("fwd"), HostCover.MAX_MS)
+        c.slept = 11.0
+        c.after("bwd", 10.0)
+        self.assertEqual(c.outran, 0)
+        c.after("bwd", 12.0)
+        self.assertEqual(c.outran, 1)
+        self.assertIn("outran the sleep in 1 run", " ".join(c.notes()))
+
     def test_merge_is_exact(self):
         from attnbench_worker.cp.partial import merge_into
 
