@@ -60,7 +60,7 @@ class HostCover:
     host time: per-step copies (ulysses: 48 per rank, about 60 us each in the H200 trace of
     results/h200/cp/traces.tgz, about half of its forward rank time) and the ranks late in the
     round-robin (at P = 8 the rank the round-robin reaches last, rank 6 in the forward, took
-    0.9-1.5 ms longer than the others on ulysses' identical work in results/h200/cp/virtual-p8.jsonl
+    0.8-1.7 ms longer than the others on ulysses' identical work in results/h200/cp/virtual-p8.jsonl
     and results/h100/cp/issue13-paper_cp_p8.jsonl). A real run has one host per rank, which runs
     ahead of its GPU in steady-state training. ATTNBENCH_CP_HOST_COVER=0 turns it off (A/B)."""
 
