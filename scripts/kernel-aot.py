@@ -33,6 +33,7 @@ from triton.compiler import ASTSource  # noqa: E402
 
 from attnbench_worker.kernels import triton_ranges_bwd as rb  # noqa: E402
 from attnbench_worker.kernels import triton_ranges_fwd as rf  # noqa: E402
+from attnbench_worker.kernels import triton_ranges_gather as rg  # noqa: E402
 
 BIN = os.path.join(os.path.dirname(triton.__file__), "backends", "nvidia", "bin")
 TARGET = GPUTarget("cuda", 90, 32)
@@ -126,6 +127,14 @@ def fwd_src(d, pack, tq, tk, subn, maxb=0, persist=False, split=1):
     types = {"Q": PTR_BF, "K": PTR_BF, "V": PTR_BF, "O": PTR_BF, "LSE": PTR_F32, **LISTS, **STRIDES, **SIZES, "qk_scale": "fp32"}
     return sig(rf._fwd, types, {"P": pack, "TQ": tq, "NR": tq * pack, "BM": pow2(tq * pack) // split, "TK": tk, "SUBN": subn, "D": d,
                                 "MAXB": maxb, "PERSIST": persist, "SPLIT": split})
+
+
+def gather_src(d, pack, tq, tk, subn, g, full=True, split=1):
+    """The ninth pass's gathered forward (tuning fwdGather = g; fwdGatherFull = full)."""
+    lists = {n: PTR_I32 for n in ("BANDS", "ORDER", "ROWRUNS", "RUNS", "ROWF", "FT", "ROWPS", "PS", "ROWPARTS", "PARTS", "SIDS")}
+    types = {"Q": PTR_BF, "K": PTR_BF, "V": PTR_BF, "O": PTR_BF, "LSE": PTR_F32, **lists, **STRIDES, **SIZES, "qk_scale": "fp32"}
+    return sig(rg._fwd_gather, types, {"P": pack, "TQ": tq, "NR": tq * pack, "BM": pow2(tq * pack) // split, "TK": tk, "SUBN": subn, "D": d,
+                                       "G": g, "FULL": full, "SPLIT": split})
 
 
 def dkdv_src(d, pack, tq, tk, kb, subm, atomic, maxb=0, persist=False, submp=0, items=False):
@@ -289,6 +298,15 @@ def configs():
         ("fwd d128 pack8 128x64 w8 s2 maxnreg128 call11", fwd_src(128, 8, 16, 128, 64), 8, 2, {"maxnreg": 128}),
         ("ref_fwd d128 128x64 w8 s2 maxnreg128 call11", ref_fwd_src(128, 128, 64), 8, 2, {"maxnreg": 128}),
     ]
+    # Ninth pass (kernel2, call17): the gathered forward (fwdGather G: partial steps of <= G bands in
+    # one pipelined loop; full tiles from an index list, or the runs loop with 'runs')
+    for g in (1, 2):
+        out += [(f"fwd gather{g} d128 pack8 128x64 w8 s3 call17", gather_src(128, 8, 16, 128, 64, g), 8, 3),
+                (f"fwd gather{g} d128 pack8 split2 64x64 w4 s3 call17", gather_src(128, 8, 16, 128, 64, g, split=2), 4, 3),
+                (f"fwd gather{g} runs d128 pack8 128x64 w8 s3 call17", gather_src(128, 8, 16, 128, 64, g, full=False), 8, 3),
+                (f"fwd gather{g} runs d128 pack8 split2 64x64 w4 s3 call17", gather_src(128, 8, 16, 128, 64, g, full=False, split=2), 4, 3)]
+    out += [("fwd gather2 d64 pack8 128x128 w8 s3 call17", gather_src(64, 8, 16, 128, 128, 2), 8, 3),
+            ("fwd gather2 d128 pack1 128x64 w8 s3 call17", gather_src(128, 1, 128, 128, 64, 2), 8, 3)]
     return out
 
 
@@ -348,11 +366,13 @@ def main():
                 with open(f"{stem}.{ext}", "w") as f:
                     f.write(text)
         piped = len(re.findall(r"ttg\.local_alloc : \(\) -> !ttg\.memdesc<\d+x", k.asm["ttgir"]))
+        kv = len(re.findall(r"ttg\.local_alloc : \(\) -> !ttg\.memdesc<\d+x\d+x\d+xbf16", k.asm["ttgir"]))  # K/V tile rings (not scalars)
         atomics = len(re.findall(r"^\s*(?:@%p\d+\s+)?(?:atom|red)\.", k.asm["ptx"], re.M))  # PTX atomics (none: deterministic)
         sm = per_sm(regs, warps, k.metadata.shared)
+        kvs = f" ({kv} K/V)" if kv != piped else ""
         rows.append({"name": name, "regs": regs, "spillStores": sst, "spillLoads": sld, "smem": k.metadata.shared, "perSm": sm, "hgmma": hg,
-                     "hmma": hm, "rings": piped, "atomics": atomics})
-        print(f"| {name} | {regs} | {sst} / {sld} | {k.metadata.shared} | {sm} | {hg} | {hm} | {piped} | {atomics} |", flush=True)
+                     "hmma": hm, "rings": piped, "kvRings": kv, "atomics": atomics})
+        print(f"| {name} | {regs} | {sst} / {sld} | {k.metadata.shared} | {sm} | {hg} | {hm} | {piped}{kvs} | {atomics} |", flush=True)
     if a.json:
         with open(a.json, "w") as f:
             json.dump(rows, f, indent=1)

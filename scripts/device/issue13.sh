@@ -54,6 +54,10 @@
 #          CP target in one call: virtual ranks P = 8 and 4, 8k tokens per rank, causal_document and
 #          full_document, dispatch / ulysses / ring_allgather with flex and with triton_ranges (the
 #          dispatch rows also re-measure issue 14's planner on the GPU)
+#   call17 (kernel2, ninth pass) the gathered forward (fwdGather: partial tiles of <= 2 bands as one
+#          pipelined loop over step records; full tiles by an index list, or by the runs loop with
+#          fwdGatherFull 0): 2k check against float32, then the 32k forward A/B beside flex on six
+#          families, and block_sparse 16k 64:8 at kept 0.1 / 0.2 (64- and 128-blocks)
 #   call3  ncu of _fwd / _dkdv / _dq (and flex's) on
 #          causal_document 32k, CP virtual ranks P = 4, 8 at 8k tokens per rank (triton_ranges vs
 #          flex, ring_p2p and ulysses), last a 4:4 d 128 check
@@ -63,8 +67,8 @@ usage() { sed -n '2,/^set -uo/p' "$0" | sed '$d' | sed 's/^# \{0,1\}//'; }
 MODE=${1:-}
 case "$MODE" in
   -h|--help|"") usage; exit 0 ;;
-  plan|call1|call2|call3|call4|call5|call6|call7|call8|call9|call10|call11|call12|call13|call14|call15) ;;
-  *) echo "issue13.sh: unknown mode '$MODE' (plan, call1, ..., call15, --help)" >&2; exit 2 ;;
+  plan|call1|call2|call3|call4|call5|call6|call7|call8|call9|call10|call11|call12|call13|call14|call15|call17) ;;
+  *) echo "issue13.sh: unknown mode '$MODE' (plan, call1, ..., call15, call17, --help)" >&2; exit 2 ;;
 esac
 
 FAM32K=causal,full_document,causal_document,prefix_lm_document,share_question,causal_blockwise,block_causal_document,full_document_long,causal_document_long,sliding_window,sliding_window_causal,global_sliding_window
@@ -88,7 +92,7 @@ CPCASES="--scheme ring_p2p,ulysses --family causal_document,full_document --toke
 STEPS=()
 # `plan CALL` plans that call's steps only (plan alone: every call's)
 SEL=$MODE; [ "$MODE" = plan ] && [ $# -gt 1 ] && SEL=$2
-case "$SEL" in plan|call1|call2|call3|call4|call5|call6|call7|call8|call9|call10|call11|call12|call13|call14|call15) ;; *) echo "issue13.sh plan: unknown call '$SEL'" >&2; exit 2 ;; esac
+case "$SEL" in plan|call1|call2|call3|call4|call5|call6|call7|call8|call9|call10|call11|call12|call13|call14|call15|call17) ;; *) echo "issue13.sh plan: unknown call '$SEL'" >&2; exit 2 ;; esac
 # step KIND NAME SECONDS ARGS...: KIND kern (CLI rows into $R/ranges.jsonl), tune (ranges_tune.py
 # A/B rows into $R/ranges-NAME.jsonl), cp (CLI rows into $RCP/issue13-cp.jsonl), ncu, sh.
 # Steps in order of priority within each call (a call that runs out of time drops its last steps;
@@ -240,6 +244,18 @@ case "$SEL" in
         STEPS+=("cp|cp15_p$P|$(( P == 8 ? 110 : 70 ))|--virtual-ranks $P --kernel $K $CP15")
       done
     done
+    ;;&
+  call17|plan)
+    # kernel2, ninth pass (results/h200/kernels/triton_ranges-notes.md): the default forward's partial
+    # tiles are unpipelined loops (1-2 steps each; sliding_window 32k: 2.9 of 32.5 steps per query
+    # tile, causal_document 3.1 of 12.2); GATHER puts them in one pipelined loop per program, and
+    # GATHER_IDX also the full tiles (an index list: block_sparse's single-tile runs)
+    GATHER='{"fwdGather":2,"fwdGatherFull":0}'
+    GATHER_IDX='{"fwdGather":2}'
+    STEPS+=("tune|check17|50|triton_ranges|--family causal,causal_document,sliding_window --direction fwd --seqlen 2k --samples 1 --heads 64:8|[$GATHER,$GATHER_IDX]|--check")
+    STEPS+=("tune|check17_sparse|30|triton_ranges|--family block_sparse --param s=0.2 --param block=128 --direction fwd --seqlen 2k --samples 1 --heads 64:8|[$GATHER,$GATHER_IDX]|--check --only kernel:")
+    STEPS+=("tune|ab_fwd17|80|triton_ranges,flex|--family causal,causal_document,full_document,sliding_window,sliding_window_causal,share_question --direction fwd --seqlen 32k --samples 1|[{},$GATHER,$GATHER_IDX,{\"bandsStatic\":0}]|--iters 10")
+    STEPS+=("tune|sparse17|40|triton_ranges,flex|--preset sparse --direction fwd --seqlen 16k --heads 64:8 --samples 1|[{},$GATHER,$GATHER_IDX]|--iters 10 --only s=0.1:,s=0.2:")
     ;;
 esac
 [ "$MODE" = plan ] && [ $# -gt 2 ] && { echo "(plan takes one CALL; the others are ignored)"; }
@@ -268,9 +284,9 @@ if [ "$MODE" = plan ]; then
     if ! $AB kernels --executor torch $preset $kern $flags --plan-dir "$T/$name" > "$T/$name.log" 2>&1; then
       echo "== $name: planning FAILED"; tail -5 "$T/$name.log"; continue
     fi
-    one='[{}]'; iters=''; [ "$kind" = tune ] && one=$c && iters=$(grep -oE -- '--iters [0-9]+' <<< "$d")
+    one='[{}]'; iters=''; only=''; if [ "$kind" = tune ]; then one=$c; iters=$(grep -oE -- '--iters [0-9]+' <<< "$d" || true); only=$(grep -oE -- '--only [^ ]+' <<< "$d" || true); fi
     # shellcheck disable=SC2086
-    python3 scripts/device/issue13_plan.py "$T/$name" --name "$name" --budget "$secs" --kind "$kind" --variants "$one" $iters
+    python3 scripts/device/issue13_plan.py "$T/$name" --name "$name" --budget "$secs" --kind "$kind" --variants "$one" $iters $only
   done
   rm -rf "$T"
   exit 0

@@ -87,6 +87,8 @@ def plan(a):
     base = a.plan
     with open(os.path.join(base, "jobs.jsonl")) as f:
         jobs = [json.loads(line) for line in f if line.strip()]
+    only = [x for x in (a.only or "").split(",") if x]  # ranges_tune.py --only: case-id substrings to keep
+    jobs = [j for j in jobs if not only or any(x in j["id"] for x in only)]
     variants = len(json.loads(a.variants)) if a.variants else 1
     groups = collections.OrderedDict()
     compiled = set()
@@ -151,6 +153,7 @@ def main():
     ap.add_argument("--kind", default="kern")
     ap.add_argument("--variants", default="[{}]")
     ap.add_argument("--iters", type=int, default=0, help="timed calls of ranges_tune.py (tune steps; 0: the jobs' own)")
+    ap.add_argument("--only", default="", help="ranges_tune.py --only (tune steps): comma-separated case-id substrings to keep")
     ap.add_argument("--summary", nargs="+", metavar=("STAMP", "ROWS"))
     a = ap.parse_args()
     if a.summary:

@@ -40,6 +40,8 @@ DEFAULT_TUNING = {
     "bwdSubMPart": 0,  # > 0: rows per dK/dV step on partial tiles (bwdSubM on full runs); 0: bwdSubM
     "fwdMaxRegs": 0,  # > 0: the forward's register cap (Triton's maxnreg), for more programs per SM
     "bwdSplit": 1,  # 1: a backward list with split rows (items) launches them; 0: its whole rows (the A/B of the split)
+    "fwdGather": 0,  # G > 0: forward over gathered lists, partial tiles of <= G bands in one pipelined loop (triton_ranges_gather.py)
+    "fwdGatherFull": 1,  # with fwdGather: 1 full tiles from an index list in one pipelined loop; 0 the runs loop
 }
 # head_dim 128, or no GQA packing (also the CP steps' default, whose lists carry no tuning): the
 # dK/dV shape that compiles for sm_90a without spills (scripts/kernel-aot.py; src/kernels/gpu/triton_ranges.ts).
@@ -163,6 +165,9 @@ class Lists:
                 raise Unsupported(f"tuning.{key} {sp}: a power of two that leaves >= 16 of the {self.bm} rows per program")
             if sp > 1 and t["persistent"]:
                 raise Unsupported(f"tuning.{key} {sp} splits tiles over launched programs; the persistent grid takes whole tiles")
+        self.gather = None  # fwdGather's lists (triton_ranges_gather.gather_lists), built at the first forward
+        if t["fwdGather"] and (t["persistent"] or t["fwdGather"] < 0 or t["fwdGather"] > 8):
+            raise Unsupported("tuning.fwdGather: 1..8 band slots, with the LPT launch (not the persistent grid)")
         if t["bwdFused"] and (t["persistent"] or t["dqAtomic"]):
             raise Unsupported("tuning.bwdFused launches dK/dV and the dQ pass together: not with the persistent grid or dQ atomics")
 
@@ -174,6 +179,7 @@ class Lists:
         t = self.tuning
         rows = f"{self.nr} rows" + (f" (padded to {self.bm})" if self.nr < self.bm else "")
         fwd = f"fwd subN {t['fwdSubN']} w{t['fwdWarps']} s{t['fwdStages']}"
+        fwd += f" gather {t['fwdGather']}" + ("" if t["fwdGatherFull"] else " (runs)") if t["fwdGather"] else ""
         fwd += (f" split {t['fwdSplit']}" if t["fwdSplit"] > 1 else "") + (f" maxnreg {t['fwdMaxRegs']}" if t["fwdMaxRegs"] else "")
         if self.mean_steps is not None:  # the statistic the TypeScript rule (shortLoops) chose the forward tuning by
             fwd += f" (fwd list: mean {self.mean_steps} 64-key steps per query tile)"
@@ -209,6 +215,14 @@ def forward(q, k, v, ls, scale):
     o = torch.empty_like(q)
     lse = torch.empty((b, sq, hq), dtype=torch.float32, device=q.device)
     t = ls.tuning
+    if t["fwdGather"]:  # ninth pass: gathered step lists (triton_ranges_gather.py)
+        from . import triton_ranges_gather as ga
+        if ls.gather is None:
+            f = ls.fwd
+            ls.gather = tuple(a.to(q.device) for a in ga.gather_lists(f.row_runs, f.runs, f.row_parts, f.parts, f.sids, ls.bands,
+                                                                      t["fwdGather"], ls.tk, t["fwdSubN"]))
+        ga.forward_gather(q, k, v, o, lse, ls, scale * LOG2E, ls.gather)
+        return o, lse
     sp = ls.split("fwdSplit")
     fwd._fwd[ls.fwd.grid(ls.rep * sp, b)](q, k, v, o, lse, ls.bands, *ls.fwd.args(),
                    q.stride(0), q.stride(1), k.stride(0), k.stride(1),
