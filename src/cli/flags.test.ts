@@ -17,7 +17,7 @@ const FLAGS: Readonly<Record<string, readonly string[]>> = {
   'cp sbatch': ['--account', '--calibration', '--check-up-to', '--cpus-per-task', '--dir', '--doclens', '--dtype', '--family', '--gpus-per-node', '--head-dim', '--heads', '--iters', '--job-name', '--kernel', '--layout', '--log', '--no-reference', '--nodes', '--param', '--partition', '--port', '--preset', '--python', '--repo-root', '--scheme', '--script', '--seed', '--seqlen', '--setup', '--time', '--timeout', '--tokens-per-rank', '--trace', '--trace-dir', '--warmup', '--world'],
   'sim': [],
   'sim calibrate': ['--db', '--in', '--out'],
-  'sim validate': ['--calibration', '--config', '--db', '--in', '--json', '--no-groups', '--out'],
+  'sim validate': ['--calibration', '--config', '--db', '--in', '--json', '--no-groups', '--out', '--ranks'],
   'sim run': ['--calibration', '--config', '--direction', '--family', '--gpu', '--gpus', '--kernel', '--layout', '--no-overlap', '--out', '--plots', '--preset', '--scheme', '--seed', '--seqlen', '--trace'],
   'sim network': ['--config', '--fit'],
   'sim estimate': ['--budget-s', '--calibration', '--gpu', '--plan-dir'],

@@ -7,7 +7,7 @@ import type { Calibration, KernelCurve } from './kernel-model.js';
 import { kernelCall } from './kernel-model.js';
 import { tileProfile } from './tiles.js';
 import { FULL_128 } from './testing.js';
-import { cpKernelModel, cpSchemeLines, type CpPrediction } from './validate.js';
+import { cpKernelModel, cpRankLines, cpSchemeLines, type CpPrediction } from './validate.js';
 
 function curve(kernel: string, direction: 'fwd' | 'bwd'): KernelCurve {
   return {
@@ -58,6 +58,16 @@ describe('cpSchemeLines', () => {
       'h100 flex ulysses bwd: n=2 median |err| 45.0%, p90 50.0%, max 50.0%',
       'h100 flex ulysses fwd: n=1 median |err| 10.0%, p90 10.0%, max 10.0%',
       'h100 triton_ranges (roofline) ring_p2p fwd: n=1 median |err| 80.0%, p90 80.0%, max 80.0%',
+    ]);
+  });
+});
+
+describe('cpRankLines', () => {
+  it('prints every recorded rank of virtual-rank predictions, and nothing for rows without ranks', () => {
+    const row = { scheme: 'ulysses', kernel: 'flex', family: 'causal_document', seqlen: 65536, world: 2, direction: 'fwd', env: { gpu: 'NVIDIA H200' } } as unknown as ResultRow;
+    const base: CpPrediction = { row, virtualRanks: true, predictedMs: 5, errorPct: 0, fallback: false, heldOut: false };
+    expect(cpRankLines([{ ...base, ranks: [{ rank: 0, measuredMs: 4.123, predictedMs: 5 }, { rank: 1, measuredMs: 6.4, predictedMs: 5.01 }] }, base])).toEqual([
+      'h200 flex ulysses causal_document S=65536 P=2 fwd (rank measured/simulated ms): 0:4.12/5.00 1:6.40/5.01',
     ]);
   });
 });

@@ -76,6 +76,16 @@ describe('CP validation', () => {
     expect(predictions[0].errorPct).toBeCloseTo(0, 9);
   });
 
+  it("pairs each recorded rank's time with its simulated compute time (virtual ranks only)", () => {
+    const ranks = virt.ranks.map((x, rank) => ({ rank, ms: x.computeMs * (rank === 2 ? 2 : 1), flops: 0, bytesSent: 0 }));
+    const row = cpRow({ layout: { sharding: 'zigzag', virtualRanks: 4 }, ranks }, Math.max(...ranks.map((x) => x.ms)));
+    const p = validateCp([row], deps).predictions[0];
+    expect(p.ranks?.map((x) => x.rank)).toEqual([0, 1, 2, 3]);
+    for (const x of p.ranks!) expect(x.predictedMs).toBeCloseTo(virt.ranks[x.rank].computeMs, 9);
+    expect(p.ranks![2].measuredMs).toBeCloseTo(2 * virt.ranks[2].computeMs, 9);
+    expect(validateCp([cpRow({ ranks }, real.makespanMs)], deps).predictions[0].ranks).toBeUndefined();
+  });
+
   it("re-plans rows whose layout records an older planner's outcome (dispatch's achieved imbalance) as the plan they ran", () => {
     const layout = { sharding: 'contiguous', comm: 'p2p', granule: 128, chunks: 1 };
     const dplan = planCp('dispatch', generateMask('causal', 8192, { seed: 0 }).heads[0], 4, layout, shape);

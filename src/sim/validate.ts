@@ -31,6 +31,8 @@ export interface CpPrediction {
   readonly fallback: boolean;
   /** The row's id is in the calibration's held-out quarter (its calls were not fitted). */
   readonly heldOut: boolean;
+  /** Virtual-rank rows: each recorded rank's measured time and its simulated compute time. */
+  readonly ranks?: readonly { readonly rank: number; readonly measuredMs: number; readonly predictedMs: number }[];
 }
 
 export function isCpMeasurement(r: ResultRow): boolean {
@@ -147,6 +149,9 @@ export function validateCp(rows: readonly ResultRow[], deps: CpValidationDeps): 
         errorPct: ((predicted - measured) / measured) * 100,
         fallback: sim.fallback,
         heldOut: isHeldOut(r.id),
+        ...(virtual && r.ranks?.length
+          ? { ranks: r.ranks.filter((rk) => sim.ranks[rk.rank]).map((rk) => ({ rank: rk.rank, measuredMs: rk.ms, predictedMs: sim.ranks[rk.rank].computeMs })) }
+          : {}),
       });
     } catch (e) {
       if (e instanceof AttnbenchError && e.exit !== 2) throw e;
@@ -208,4 +213,19 @@ export function cpSchemeLines(preds: readonly CpPrediction[]): string[] {
     groups.set(k, [...(groups.get(k) ?? []), p.errorPct]);
   }
   return [...groups].sort((a, b) => a[0].localeCompare(b[0])).map(([k, errs]) => groupLine(k, summarizeErrs(errs)));
+}
+
+/**
+ * Per-rank lines of virtual-rank predictions: `rank measured/simulated ms` for every recorded rank,
+ * so an error can be told apart as one slow rank (the row's time is its slowest) or all of them.
+ */
+export function cpRankLines(preds: readonly CpPrediction[]): string[] {
+  const f = (x: number) => x.toFixed(2);
+  return preds
+    .filter((p) => p.ranks?.length)
+    .map((p) => {
+      const r = p.row;
+      const ranks = p.ranks!.map((k) => `${k.rank}:${f(k.measuredMs)}/${f(k.predictedMs)}`).join(' ');
+      return `${normalizeGpu(r.env.gpu!)} ${r.kernel ?? '-'} ${r.scheme ?? '-'} ${r.family} S=${r.seqlen} P=${r.world} ${r.direction} (rank measured/simulated ms): ${ranks}`;
+    });
 }

@@ -27,7 +27,7 @@ import { CP_PRESETS, expandProjection, projectCase } from '../../sim/project.js'
 import { chromeTrace } from '../../sim/simulate.js';
 import { familyMask, plan as planCp, rowMask } from '../../sim/sources.js';
 import { simPlanCost } from '../../cp/plan/plan-cost.js';
-import { CP_PATH, cpKernelModel, cpLeaveGroupOut, cpObservations, cpSchemeLines, validateCp } from '../../sim/validate.js';
+import { CP_PATH, cpKernelModel, cpLeaveGroupOut, cpObservations, cpRankLines, cpSchemeLines, validateCp } from '../../sim/validate.js';
 import { groupLine, kernelGroupReport, summarizeErrs } from '../../sim/holdout.js';
 import { replicateLines } from '../../sim/replicates.js';
 import { scalingEfficiencySpec } from '../../sim/plots.js';
@@ -245,7 +245,8 @@ export function register(program: Command): void {
     .option('--json', 'print the per-configuration predictions as JSON lines')
     .option('--out <file>', 'also write one simulated row per measured configuration (the report pairs them)')
     .option('--no-groups', 'skip the leave-one-group-out refits (heads, S range, family; CP: P, family)')
-    .action(async (o: SourceOptions & { calibration?: string; config?: string; json?: boolean; out?: string; groups: boolean }) => {
+    .option('--ranks', "also print each virtual-rank CP row's per-rank measured and simulated times")
+    .action(async (o: SourceOptions & { calibration?: string; config?: string; json?: boolean; out?: string; groups: boolean; ranks?: boolean }) => {
       const rows = await sources(o);
       const { calibration, path: calPath } = loadCalibration(o.calibration);
       const clusterFor = clusterFactory(o.config, calibration);
@@ -310,6 +311,7 @@ export function register(program: Command): void {
         }
         if (groups.size > 1) for (const [k, errs] of [...groups].sort()) process.stdout.write(`  ${summaryLine(k, summarizeErrors(errs))}\n`);
         if (sel.length) for (const l of cpSchemeLines(sel)) process.stdout.write(`  by scheme: ${l}\n`);
+        if (o.ranks) for (const l of cpRankLines(sel)) process.stdout.write(`  ranks: ${l}\n`);
       }
       if (!kp.length && !cp.predictions.length) process.stdout.write('no measured GPU configuration found in the given results\n');
       if (o.out) {
