@@ -137,14 +137,14 @@ def gather_src(d, pack, tq, tk, subn, g, full=True, split=1):
                                        "G": g, "FULL": full, "SPLIT": split})
 
 
-def dkdv_src(d, pack, tq, tk, kb, subm, atomic, maxb=0, persist=False, submp=0, items=False):
+def dkdv_src(d, pack, tq, tk, kb, subm, atomic, maxb=0, persist=False, submp=0, items=False, plse=False):
     """items: a split list (src/mask/adapters/ranges-split.ts): programs per item, chunks write float32 partials."""
     types = {"Q": PTR_BF, "K": PTR_BF, "V": PTR_BF, "DO": PTR_BF, "LSE": PTR_F32, "DELTA": PTR_F32, "DK": PTR_BF, "DV": PTR_BF,
              "DQA": PTR_F32, **LISTS, **STRIDES, **SIZES, "qk_scale": "fp32", "sm_scale": "fp32",
              "ITEMSP": PTR_I32, "DKP": PTR_F32, "DVP": PTR_F32, "NSLOTS": "i32"}
     return sig(rb._dkdv, types, {"P": pack, "TQ": tq, "NR": tq * pack, "TK": tk, "KB": kb, "NSPLIT": tk // kb, "SUBM": subm,
                                  "SUBMP": submp or subm, "D": d,
-                                 "ATOMIC": bool(atomic), "MAXB": maxb, "PERSIST": persist, "ITEMS": items})
+                                 "ATOMIC": bool(atomic), "MAXB": maxb, "PERSIST": persist, "ITEMS": items, "PLSE": plse})
 
 
 def reduce_src(d, tk, rb_):
@@ -160,16 +160,16 @@ def dq_src(d, pack, tq, tk, subn, maxb=0, persist=False, split=1):
                                "MAXB": maxb, "PERSIST": persist, "SPLIT": split})
 
 
-def fused_src(d, pack, tq, tk, kb, subm, subn, split=1, submp=0, items=False):
+def fused_src(d, pack, tq, tk, kb, subm, subn, split=1, submp=0, items=False, plse=False):
     """dK/dV and dQ in one launch (tuning.bwdFused): the backward list's ORDER..SIDS, then the forward list's F*."""
     lists = {n: PTR_I32 for n in ("BANDS", "ORDER", "ROWRUNS", "RUNS", "ROWPARTS", "PARTS", "SIDS",
                                   "FORDER", "FROWRUNS", "FRUNS", "FROWPARTS", "FPARTS", "FSIDS")}
     types = {"Q": PTR_BF, "K": PTR_BF, "V": PTR_BF, "DO": PTR_BF, "LSE": PTR_F32, "DELTA": PTR_F32, "DK": PTR_BF, "DV": PTR_BF,
              "DQ": PTR_BF, **lists, **STRIDES, **SIZES, "FNROWS": "i32/16", "NDKDV": "i32", "qk_scale": "fp32", "sm_scale": "fp32",
-             "ITEMSP": PTR_I32, "DKP": PTR_F32, "DVP": PTR_F32, "NSLOTS": "i32"}
+             "ITEMSP": PTR_I32, "DKP": PTR_F32, "DVP": PTR_F32, "NSLOTS": "i32", "LSEP": PTR_F32, "DELTAP": PTR_F32}
     return sig(rb._bwd, types, {"P": pack, "TQ": tq, "NR": tq * pack, "BM": pow2(tq * pack) // split, "TK": tk, "KB": kb,
                                 "NSPLIT": tk // kb, "SUBM": subm, "SUBMP": submp or subm, "SUBN": subn, "D": d, "MAXB": 0, "FMAXB": 0, "SPLIT": split,
-                                "ITEMS": items})
+                                "ITEMS": items, "PLSE": plse})
 
 
 def ref_fwd_src(d, bm, bn):
@@ -307,6 +307,26 @@ def configs():
                 (f"fwd gather{g} runs d128 pack8 split2 64x64 w4 s3 call17", gather_src(128, 8, 16, 128, 64, g, full=False, split=2), 4, 3)]
     out += [("fwd gather2 d64 pack8 128x128 w8 s3 call17", gather_src(64, 8, 16, 128, 128, 2), 8, 3),
             ("fwd gather2 d128 pack1 128x64 w8 s3 call17", gather_src(128, 1, 128, 128, 64, 2), 8, 3)]
+    # Ninth pass (call16): dK/dV reading LSE / DELTA packed [B, KV heads, S, pack] (tuning.bwdPackLse), at
+    # the default 32-row steps and at flex's 64-row steps (partial tiles 16 / 32 rows), two launches and fused;
+    # pack 1 (heads 4:4, 1:1) at 16 and 32 rows
+    for pl in (False, True):
+        tag = " plse" if pl else ""
+        out += [
+            (f"dkdv d128 pack8 kb128 subm32 w8 s3{tag} ninth", dkdv_src(128, 8, 16, 128, 128, 32, 0, plse=pl), 8, 3),
+            (f"dkdv d128 pack8 kb128 subm64 part16 w8 s3{tag} ninth", dkdv_src(128, 8, 16, 128, 128, 64, 0, submp=16, plse=pl), 8, 3),
+            (f"bwd fused d128 pack8 kb128 subm32 + dq 128x64 w8 s3{tag} ninth", fused_src(128, 8, 16, 128, 128, 32, 64, plse=pl), 8, 3),
+            (f"bwd fused d128 pack8 kb128 subm64 part16 + dq 128x64 w8 s3{tag} ninth",
+             fused_src(128, 8, 16, 128, 128, 64, 64, submp=16, plse=pl), 8, 3),
+            (f"bwd fused d128 pack8 kb128 subm64 part32 + dq 128x64 w8 s3{tag} ninth",
+             fused_src(128, 8, 16, 128, 128, 64, 64, submp=32, plse=pl), 8, 3),
+            (f"bwd fused split-list d128 pack8 kb128 subm64 part16 + dq 128x64 w8 s3{tag} ninth",
+             fused_src(128, 8, 16, 128, 128, 64, 64, submp=16, items=True, plse=pl), 8, 3),
+            (f"bwd fused d128 pack1 kb128 subm16 + dq 128x64 w8 s3{tag} ninth", fused_src(128, 1, 128, 128, 128, 16, 64, plse=pl), 8, 3),
+            (f"bwd fused d128 pack1 kb128 subm32 part16 + dq 128x64 w8 s3{tag} ninth",
+             fused_src(128, 1, 128, 128, 128, 32, 64, submp=16, plse=pl), 8, 3),
+            (f"dkdv d64 pack8 kb64 subm64 w4 s2{tag} ninth", dkdv_src(64, 8, 16, 128, 64, 64, 0, plse=pl), 4, 2),
+        ]
     return out
 
 

@@ -36,6 +36,10 @@ CONFIGS = {
     # (the default has 2: its partial-tile loop is not pipelined), split tiles still two per SM
     "fwd gather2 d128 pack8 128x64 w8 s3 call17": {"atomics": 0, "spill": 0, "kvRings": 4},
     "fwd gather2 runs d128 pack8 split2 64x64 w4 s3 call17": {"spill": 0, "perSm": 2, "kvRings": 4},
+    # ninth pass (call16): LSE / DELTA packed per KV group (bwdPackLse) at the default steps, fused, packs 8
+    # and 1 (the pack-1 default spills 16 B without it)
+    "bwd fused d128 pack8 kb128 subm32 + dq 128x64 w8 s3 plse ninth": {"atomics": 0, "spill": 0},
+    "bwd fused d128 pack1 kb128 subm16 + dq 128x64 w8 s3 plse ninth": {"atomics": 0, "spill": 0},
 }
 
 

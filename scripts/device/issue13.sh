@@ -58,6 +58,10 @@
 #          pipelined loop over step records; full tiles by an index list, or by the runs loop with
 #          fwdGatherFull 0): 2k check against float32, then the 32k forward A/B beside flex on six
 #          families, and block_sparse 16k 64:8 at kept 0.1 / 0.2 (64- and 128-blocks)
+#   call16 (ninth pass, kernel helper) dK/dV on long key loops: LSE / DELTA packed per KV group
+#          (bwdPackLse), flex's 64-row dK/dV steps, both: 2k check against float32, then the 32k
+#          backward (causal, block_causal_document, sliding_window, full_document_long) and
+#          block_sparse 16k 128-blocks (64:8, 4:4) beside flex; ~261 s by `plan call16`
 #   call3  ncu of _fwd / _dkdv / _dq (and flex's) on
 #          causal_document 32k, CP virtual ranks P = 4, 8 at 8k tokens per rank (triton_ranges vs
 #          flex, ring_p2p and ulysses), last a 4:4 d 128 check
@@ -67,8 +71,8 @@ usage() { sed -n '2,/^set -uo/p' "$0" | sed '$d' | sed 's/^# \{0,1\}//'; }
 MODE=${1:-}
 case "$MODE" in
   -h|--help|"") usage; exit 0 ;;
-  plan|call1|call2|call3|call4|call5|call6|call7|call8|call9|call10|call11|call12|call13|call14|call15|call17) ;;
-  *) echo "issue13.sh: unknown mode '$MODE' (plan, call1, ..., call15, call17, --help)" >&2; exit 2 ;;
+  plan|call1|call2|call3|call4|call5|call6|call7|call8|call9|call10|call11|call12|call13|call14|call15|call16|call17) ;;
+  *) echo "issue13.sh: unknown mode '$MODE' (plan, call1, ..., call17, --help)" >&2; exit 2 ;;
 esac
 
 FAM32K=causal,full_document,causal_document,prefix_lm_document,share_question,causal_blockwise,block_causal_document,full_document_long,causal_document_long,sliding_window,sliding_window_causal,global_sliding_window
@@ -92,7 +96,7 @@ CPCASES="--scheme ring_p2p,ulysses --family causal_document,full_document --toke
 STEPS=()
 # `plan CALL` plans that call's steps only (plan alone: every call's)
 SEL=$MODE; [ "$MODE" = plan ] && [ $# -gt 1 ] && SEL=$2
-case "$SEL" in plan|call1|call2|call3|call4|call5|call6|call7|call8|call9|call10|call11|call12|call13|call14|call15|call17) ;; *) echo "issue13.sh plan: unknown call '$SEL'" >&2; exit 2 ;; esac
+case "$SEL" in plan|call1|call2|call3|call4|call5|call6|call7|call8|call9|call10|call11|call12|call13|call14|call15|call16|call17) ;; *) echo "issue13.sh plan: unknown call '$SEL'" >&2; exit 2 ;; esac
 # step KIND NAME SECONDS ARGS...: KIND kern (CLI rows into $R/ranges.jsonl), tune (ranges_tune.py
 # A/B rows into $R/ranges-NAME.jsonl), cp (CLI rows into $RCP/issue13-cp.jsonl), ncu, sh.
 # Steps in order of priority within each call (a call that runs out of time drops its last steps;
@@ -256,6 +260,28 @@ case "$SEL" in
     STEPS+=("tune|check17_sparse|30|triton_ranges|--family block_sparse --param s=0.2 --param block=128 --direction fwd --seqlen 2k --samples 1 --heads 64:8|[$GATHER,$GATHER_IDX]|--check --only kernel:")
     STEPS+=("tune|ab_fwd17|80|triton_ranges,flex|--family causal,causal_document,full_document,sliding_window,sliding_window_causal,share_question --direction fwd --seqlen 32k --samples 1|[{},$GATHER,$GATHER_IDX,{\"bandsStatic\":0}]|--iters 10")
     STEPS+=("tune|sparse17|40|triton_ranges,flex|--preset sparse --direction fwd --seqlen 16k --heads 64:8 --samples 1|[{},$GATHER,$GATHER_IDX]|--iters 10 --only s=0.1:,s=0.2:")
+    ;;&
+  call16|plan)
+    # Ninth pass (kernel helper, CPU prep; results/h200/kernels/triton_ranges-notes.md): the dK/dV
+    # program on long key loops, where flex still wins. bwdPackLse: dK/dV reads LSE / DELTA from a
+    # [B, KV heads, S, pack] copy (a step's rows contiguous: scripts/kernel-aot.py, step loop 306 -> 262
+    # instructions per 32-row step, 506 -> 415 per 64-row step, no spill in any loop); flex's 64-row
+    # steps (never measured; their 84-108 B of spills are per program and run, none per step).
+    PLSE='{"bwdPackLse":1}'
+    SUBM64='{"bwdSubM":64,"bwdSubMPart":16}'
+    SUBM64P='{"bwdSubM":64,"bwdSubMPart":16,"bwdPackLse":1}'
+    SUBM64P32='{"bwdSubM":64,"bwdSubMPart":32,"bwdPackLse":1}'
+    AGAIN='{"bandsStatic":0}'  # the default once more, last: the run-to-run noise of this call
+    STEPS+=("tune|check16|60|triton_ranges|--family causal,causal_document,sliding_window --direction bwd --seqlen 2k --samples 1 --heads 64:8|[$PLSE,$SUBM64,$SUBM64P,$SUBM64P32]|--check")
+    STEPS+=("tune|check16|20|triton_ranges|--preset none --family block_sparse --direction bwd --seqlen 2k --samples 1 --heads 64:8 --param block=128 --param s=0.2|[$PLSE,$SUBM64P32]|--check")
+    STEPS+=("tune|ab_bwd16|130|triton_ranges,flex|--family causal,block_causal_document,sliding_window,full_document_long --direction bwd --seqlen 32k --samples 1|[{},$PLSE,$SUBM64,$SUBM64P,$SUBM64P32,$AGAIN]|--iters 10")
+    # block_sparse 16k, 128-blocks, backward (0.66-0.74x flex in old rows, before the 3-stage and fused defaults)
+    STEPS+=("tune|ab_sparse16|40|triton_ranges,flex|--preset none --family block_sparse --direction bwd --seqlen 16k --heads 64:8 --samples 1 --param block=128 --param s=0.1|[{},$PLSE,$SUBM64P32]|--iters 10")
+    # heads 4:4 (no packing: 16-row dK/dV steps by default, whose fused kernel spills 16 B; packed LSE: none,
+    # and 32-row steps with 44 B outside the loops)
+    PACK1='{"bwdSubM":32,"bwdSubMPart":16,"bwdPackLse":1}'
+    STEPS+=("tune|check16|20|triton_ranges|--preset none --family block_sparse --direction bwd --seqlen 2k --samples 1 --heads 4:4 --param block=128 --param s=0.2|[$PLSE,$PACK1]|--check")
+    STEPS+=("tune|ab_sparse16|40|triton_ranges,flex|--preset none --family block_sparse --direction bwd --seqlen 16k --heads 4:4 --samples 1 --param block=128 --param s=0.2|[{},$PLSE,$PACK1]|--iters 10")
     ;;
 esac
 [ "$MODE" = plan ] && [ $# -gt 2 ] && { echo "(plan takes one CALL; the others are ignored)"; }
@@ -280,6 +306,7 @@ if [ "$MODE" = plan ]; then
         continue ;;
     esac
     preset="--preset paper"; [[ "$flags" == *--preset* ]] && preset=''
+    flags=${flags/--preset none/}  # no preset: exactly the flags' cases
     # shellcheck disable=SC2086
     if ! $AB kernels --executor torch $preset $kern $flags --plan-dir "$T/$name" > "$T/$name.log" 2>&1; then
       echo "== $name: planning FAILED"; tail -5 "$T/$name.log"; continue
@@ -323,6 +350,7 @@ for s in "${STEPS[@]}"; do
   case $kind in
     kern)
       preset="--preset paper"; [[ "$a" == *--preset* ]] && preset=''
+      a=${a/--preset none/}
       # shellcheck disable=SC2086
       kf=$R/${b:-ranges.jsonl}  # a kern step's optional 5th field names its file (calibrate.jsonl)
       cmd $AB kernels --executor torch $preset --job-timeout 150 --out "$kf" --resume $a
@@ -332,6 +360,7 @@ for s in "${STEPS[@]}"; do
       rm -rf /tmp/plan-$name
       # shellcheck disable=SC2086
       preset="--preset paper"; [[ "$b" == *--preset* ]] && preset=''
+      b=${b/--preset none/}
       # shellcheck disable=SC2086
       $AB kernels --executor torch $preset --kernel "$a" $b --plan-dir /tmp/plan-$name > /tmp/plan-$name.log 2>&1 || { cat /tmp/plan-$name.log; continue; }
       cmd python3 scripts/device/ranges_tune.py /tmp/plan-$name --variants "$c" --out $R/ranges-$name.jsonl --resume $d "# planned: kernels $preset --kernel $a $b"

@@ -42,6 +42,7 @@ DEFAULT_TUNING = {
     "bwdSplit": 1,  # 1: a backward list with split rows (items) launches them; 0: its whole rows (the A/B of the split)
     "fwdGather": 0,  # G > 0: forward over gathered lists, partial tiles of <= G bands in one pipelined loop (triton_ranges_gather.py)
     "fwdGatherFull": 1,  # with fwdGather: 1 full tiles from an index list in one pipelined loop; 0 the runs loop
+    "bwdPackLse": 0,  # 1: dK/dV reads LSE / DELTA from a [B, KV heads, S, pack] copy (a step's rows contiguous; ninth pass)
 }
 # head_dim 128, or no GQA packing (also the CP steps' default, whose lists carry no tuning): the
 # dK/dV shape that compiles for sm_90a without spills (scripts/kernel-aot.py; src/kernels/gpu/triton_ranges.ts).
@@ -185,6 +186,7 @@ class Lists:
             fwd += f" (fwd list: mean {self.mean_steps} 64-key steps per query tile)"
         bwd = f"bwd keys {t['bwdKeys']} subM {t['bwdSubM']}"
         bwd += (f" ({t['bwdSubMPart']} on partial tiles)" if t["bwdSubMPart"] != t["bwdSubM"] else "") + f" w{t['bwdWarps']} s{t['bwdStages']}"
+        bwd += " packed lse" if t["bwdPackLse"] else ""
         if self.bwd.items is not None:  # a split list (src/mask/adapters/ranges-split.ts)
             bwd += f" ({self.bwd.split_rows.numel() // 3} key tiles split into {self.bwd.nslots} chunks)"
         dq = f"dq subN {t['dqSubN']} " + ("in the dK/dV launch" if t["bwdFused"] else f"w{t['dqWarps']} s{t['dqStages']}")
@@ -256,6 +258,8 @@ def backward(q, k, v, o, lse, do, ls, scale):
     else:
         dkp = dvp = delta  # not read
     largs = ls.bwd.args()
+    plse = bool(t["bwdPackLse"])
+    lsep, deltap = (_packed(lse, ls.pack), _packed(delta, ls.pack)) if plse else (lse, delta)
     if items:  # the items' runs (clipped to each chunk) in place of the rows' runs
         largs = largs[:3] + (ls.bwd.item_runs,) + largs[4:]
     if t["bwdFused"]:  # one launch: dK/dV programs first (LPT), then the dQ pass's (LPT)
@@ -269,18 +273,18 @@ def backward(q, k, v, o, lse, do, ls, scale):
             P=ls.pack, TQ=ls.tq, NR=ls.nr, BM=ls.bm // sp, TK=ls.tk, KB=t["bwdKeys"], NSPLIT=nsplit, SUBM=t["bwdSubM"],
             SUBMP=t["bwdSubMPart"], SUBN=t["dqSubN"], D=d, MAXB=ls.bwd.maxb, FMAXB=ls.fwd.maxb, SPLIT=sp,
             ITEMSP=ls.bwd.items if items else ls.bwd.order, DKP=dkp, DVP=dvp, NSLOTS=ls.bwd.nslots, ITEMS=items,
-            num_warps=t["bwdWarps"], num_stages=t["bwdStages"])
+            LSEP=lsep, DELTAP=deltap, PLSE=plse, num_warps=t["bwdWarps"], num_stages=t["bwdStages"])
         if items:
             _reduce(bwd, ls, dkp, dvp, dk, dv, k, sk, d, b)
         return dq, dk, dv
     atomic = bool(t["dqAtomic"])
     dqa = torch.zeros(q.shape, dtype=torch.float32, device=q.device) if atomic else delta
-    bwd._dkdv[ls.bwd.grid(ls.rep * nsplit, b)](q, k, v, do, lse, delta, dk, dv, dqa, ls.bands, *largs,
+    bwd._dkdv[ls.bwd.grid(ls.rep * nsplit, b)](q, k, v, do, lsep, deltap, dk, dv, dqa, ls.bands, *largs,
                     q.stride(0), q.stride(1), k.stride(0), k.stride(1),
                     hq, sq, sk, ls.bwd.nrows, ls.rep, scale * LOG2E, scale,
                     ITEMSP=ls.bwd.items if items else ls.bwd.order, DKP=dkp, DVP=dvp, NSLOTS=ls.bwd.nslots,
                     P=ls.pack, TQ=ls.tq, NR=ls.nr, TK=ls.tk, KB=t["bwdKeys"], NSPLIT=nsplit, SUBM=t["bwdSubM"], SUBMP=t["bwdSubMPart"], D=d, ATOMIC=atomic,
-                    MAXB=ls.bwd.maxb, PERSIST=ls.bwd.persist, ITEMS=items,
+                    MAXB=ls.bwd.maxb, PERSIST=ls.bwd.persist, ITEMS=items, PLSE=plse,
                     num_warps=t["bwdWarps"], num_stages=t["bwdStages"])
     if items:
         _reduce(bwd, ls, dkp, dvp, dk, dv, k, sk, d, b)
@@ -295,6 +299,13 @@ def backward(q, k, v, o, lse, do, ls, scale):
                       P=ls.pack, TQ=ls.tq, NR=ls.nr, BM=ls.bm // sp, TK=ls.tk, SUBN=t["dqSubN"], D=d, MAXB=ls.fwd.maxb, PERSIST=ls.fwd.persist,
                       SPLIT=sp, num_warps=t["dqWarps"], num_stages=t["dqStages"])
     return dq, dk, dv
+
+
+def _packed(x, pack):
+    """[B, S, Hq] float32 -> [B, Hq / pack, S, pack] contiguous: the dK/dV rows of one KV group, token-major
+    (tuning.bwdPackLse; one copy of 4 bytes per row, e.g. 8 MB at 32k x 64 heads)."""
+    b, s, hq = x.shape
+    return x.view(b, s, hq // pack, pack).permute(0, 2, 1, 3).contiguous()
 
 
 def _reduce(bwd, ls, dkp, dvp, dk, dv, k, sk, d, b):

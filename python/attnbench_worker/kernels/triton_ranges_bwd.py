@@ -49,13 +49,16 @@ def _dkdv_tile(Q, K, V, DO, LSE, DELTA, DK, DV, DQA, BANDS, ROWRUNS, RUNS, ROWPA
                sqb, sqs, skb, sks, HQ, SQ, SK, NROWS, REP, qk_scale, sm_scale,
                P: tl.constexpr, TQ: tl.constexpr, NR: tl.constexpr, TK: tl.constexpr, KB: tl.constexpr,
                SUBM: tl.constexpr, SUBMP: tl.constexpr, D: tl.constexpr, ATOMIC: tl.constexpr, MAXB: tl.constexpr,
-               ITEMSP, item, DKP, DVP, NSLOTS, ITEMS: tl.constexpr):
+               ITEMSP, item, DKP, DVP, NSLOTS, ITEMS: tl.constexpr, PLSE: tl.constexpr = False):
     """Keys [split * KB, (split + 1) * KB) of row x of the backward list (mask head x // NROWS, key
     tile x % NROWS) for its rep-th KV head: dK and dV complete, written once. Full runs step SUBM
     packed rows at a time, partial tiles SUBMP (their band test holds a [KB, SUBMP] mask as well).
     ITEMS (a split list): only item `item` (x, run0, run1, part0, part1, slot) of the row, its runs
     in RUNS = the list's itemRuns (already clipped to the item); a chunk (slot >= 0) writes float32
-    partials to slot `slot` of DKP / DVP [B, NSLOTS, REP, TK, D], summed by _dkdv_reduce."""
+    partials to slot `slot` of DKP / DVP [B, NSLOTS, REP, TK, D], summed by _dkdv_reduce.
+    PLSE: LSE and DELTA come packed as [B, KV heads, S, P] (tuning.bwdPackLse), so the rows of a
+    step are contiguous there: one scalar base + the row index, where [B, S, Hq] needs a 64-bit
+    address per row (scripts/kernel-aot.py: 14-17% fewer instructions in the full-run loop)."""
     hg = (x // NROWS) * REP + rep
     kt = x % NROWS
     offs_n = kt * TK + split * KB + tl.arange(0, KB)
@@ -67,6 +70,7 @@ def _dkdv_tile(Q, K, V, DO, LSE, DELTA, DK, DV, DQA, BANDS, ROWRUNS, RUNS, ROWPA
     dk = tl.zeros([KB, D], tl.float32)
     dv = tl.zeros([KB, D], tl.float32)
     rows = tl.arange(0, SUBM)
+    rbase = (b * (HQ // P) + hg) * SQ * P  # PLSE: packed row m = token * P + head of the group at rbase + m
     if ITEMS:  # item (x, run0, run1, part0, part1, slot)
         r0 = tl.load(ITEMSP + 6 * item + 1)
         r1 = tl.load(ITEMSP + 6 * item + 2)
@@ -84,14 +88,22 @@ def _dkdv_tile(Q, K, V, DO, LSE, DELTA, DK, DV, DQA, BANDS, ROWRUNS, RUNS, ROWPA
             if NR % SUBM == 0:  # steps never leave the run: no bounds
                 q = tl.load(Q + q_off[:, None] + offs_d[None, :])
                 do = tl.load(DO + q_off[:, None] + offs_d[None, :])
-                lse = tl.load(LSE + r_off)
-                delta = tl.load(DELTA + r_off)
+                if PLSE:
+                    lse = tl.load((LSE + (rbase + m0)) + rows)
+                    delta = tl.load((DELTA + (rbase + m0)) + rows)
+                else:
+                    lse = tl.load(LSE + r_off)
+                    delta = tl.load(DELTA + r_off)
             else:  # padded tiles (P not a power of two): the last step of a run stops at its end
                 row_ok = m0 + rows < c1 * NR
                 q = tl.load(Q + q_off[:, None] + offs_d[None, :], mask=row_ok[:, None], other=0.0)
                 do = tl.load(DO + q_off[:, None] + offs_d[None, :], mask=row_ok[:, None], other=0.0)
-                lse = tl.load(LSE + r_off, mask=row_ok, other=float("inf"))
-                delta = tl.load(DELTA + r_off, mask=row_ok, other=0.0)
+                if PLSE:
+                    lse = tl.load((LSE + (rbase + m0)) + rows, mask=row_ok, other=float("inf"))
+                    delta = tl.load((DELTA + (rbase + m0)) + rows, mask=row_ok, other=0.0)
+                else:
+                    lse = tl.load(LSE + r_off, mask=row_ok, other=float("inf"))
+                    delta = tl.load(DELTA + r_off, mask=row_ok, other=0.0)
             dk, dv, dsT = _dkdv_step(q, do, lse, delta, k, v, dk, dv, col_ok[:, None], qk_scale, False)
             if ATOMIC:
                 dq = tl.dot(tl.trans(dsT).to(k.dtype), k) * sm_scale
@@ -118,9 +130,13 @@ def _dkdv_tile(Q, K, V, DO, LSE, DELTA, DK, DV, DQA, BANDS, ROWRUNS, RUNS, ROWPA
             q_off = b * sqb + tok.to(tl.int64) * sqs + head * D
             q = tl.load(Q + q_off[:, None] + offs_d[None, :], mask=row_ok[:, None], other=0.0)
             do = tl.load(DO + q_off[:, None] + offs_d[None, :], mask=row_ok[:, None], other=0.0)
-            r_off = b * SQ * HQ + tok.to(tl.int64) * HQ + head
-            lse = tl.load(LSE + r_off, mask=row_ok, other=float("inf"))
-            delta = tl.load(DELTA + r_off, mask=row_ok, other=0.0)
+            if PLSE:
+                lse = tl.load((LSE + (rbase + m0)) + rowsp, mask=row_ok, other=float("inf"))
+                delta = tl.load((DELTA + (rbase + m0)) + rowsp, mask=row_ok, other=0.0)
+            else:
+                r_off = b * SQ * HQ + tok.to(tl.int64) * HQ + head
+                lse = tl.load(LSE + r_off, mask=row_ok, other=float("inf"))
+                delta = tl.load(DELTA + r_off, mask=row_ok, other=0.0)
             keepT = band_keep(BANDS, SIDS, s0, sn, tok[None, :], offs_n[:, None], KB, SUBMP, MAXB)  # [KB, SUBMP]
             dk, dv, dsT = _dkdv_step(q, do, lse, delta, k, v, dk, dv, keepT, qk_scale, True)
             if ATOMIC:
@@ -147,7 +163,7 @@ def _dkdv(Q, K, V, DO, LSE, DELTA, DK, DV, DQA, BANDS, ORDER, PROGS, ROWRUNS, RU
           HQ, SQ, SK, NROWS, REP, qk_scale, sm_scale,
           P: tl.constexpr, TQ: tl.constexpr, NR: tl.constexpr, TK: tl.constexpr, KB: tl.constexpr, NSPLIT: tl.constexpr,
           SUBM: tl.constexpr, SUBMP: tl.constexpr, D: tl.constexpr, ATOMIC: tl.constexpr, MAXB: tl.constexpr, PERSIST: tl.constexpr,
-          ITEMSP, DKP, DVP, NSLOTS, ITEMS: tl.constexpr):
+          ITEMSP, DKP, DVP, NSLOTS, ITEMS: tl.constexpr, PLSE: tl.constexpr = False):
     pid = tl.program_id(0)
     b = tl.program_id(1).to(tl.int64)
     if PERSIST:  # program pid loops over its LPT share of key tiles, every KV head and key split of each (never a split list)
@@ -156,20 +172,20 @@ def _dkdv(Q, K, V, DO, LSE, DELTA, DK, DV, DQA, BANDS, ORDER, PROGS, ROWRUNS, RU
             rs = j % (REP * NSPLIT)
             _dkdv_tile(Q, K, V, DO, LSE, DELTA, DK, DV, DQA, BANDS, ROWRUNS, RUNS, ROWPARTS, PARTS, SIDS,
                        x, rs // NSPLIT, rs % NSPLIT, b, sqb, sqs, skb, sks, HQ, SQ, SK, NROWS, REP, qk_scale, sm_scale,
-                       P, TQ, NR, TK, KB, SUBM, SUBMP, D, ATOMIC, MAXB, ITEMSP, 0, DKP, DVP, NSLOTS, False)
+                       P, TQ, NR, TK, KB, SUBM, SUBMP, D, ATOMIC, MAXB, ITEMSP, 0, DKP, DVP, NSLOTS, False, PLSE)
     elif ITEMS:  # a split list: one program per (item, KV head, key split), items in LPT order
         rem = pid % (REP * NSPLIT)
         item = pid // (REP * NSPLIT)
         x = tl.load(ITEMSP + 6 * item)
         _dkdv_tile(Q, K, V, DO, LSE, DELTA, DK, DV, DQA, BANDS, ROWRUNS, RUNS, ROWPARTS, PARTS, SIDS,
                    x, rem // NSPLIT, rem % NSPLIT, b, sqb, sqs, skb, sks, HQ, SQ, SK, NROWS, REP, qk_scale, sm_scale,
-                   P, TQ, NR, TK, KB, SUBM, SUBMP, D, ATOMIC, MAXB, ITEMSP, item, DKP, DVP, NSLOTS, True)
+                   P, TQ, NR, TK, KB, SUBM, SUBMP, D, ATOMIC, MAXB, ITEMSP, item, DKP, DVP, NSLOTS, True, PLSE)
     else:  # one program per (row, KV head, key split), launched in LPT order
         rem = pid % (REP * NSPLIT)
         x = tl.load(ORDER + pid // (REP * NSPLIT))
         _dkdv_tile(Q, K, V, DO, LSE, DELTA, DK, DV, DQA, BANDS, ROWRUNS, RUNS, ROWPARTS, PARTS, SIDS,
                    x, rem // NSPLIT, rem % NSPLIT, b, sqb, sqs, skb, sks, HQ, SQ, SK, NROWS, REP, qk_scale, sm_scale,
-                   P, TQ, NR, TK, KB, SUBM, SUBMP, D, ATOMIC, MAXB, ITEMSP, 0, DKP, DVP, NSLOTS, False)
+                   P, TQ, NR, TK, KB, SUBM, SUBMP, D, ATOMIC, MAXB, ITEMSP, 0, DKP, DVP, NSLOTS, False, PLSE)
 
 
 @triton.jit
@@ -270,26 +286,28 @@ def _bwd(Q, K, V, DO, LSE, DELTA, DK, DV, DQ, BANDS,
          HQ, SQ, SK, NROWS, FNROWS, REP, NDKDV, qk_scale, sm_scale,
          P: tl.constexpr, TQ: tl.constexpr, NR: tl.constexpr, BM: tl.constexpr, TK: tl.constexpr, KB: tl.constexpr,
          NSPLIT: tl.constexpr, SUBM: tl.constexpr, SUBMP: tl.constexpr, SUBN: tl.constexpr, D: tl.constexpr, MAXB: tl.constexpr,
-         FMAXB: tl.constexpr, SPLIT: tl.constexpr, ITEMSP, DKP, DVP, NSLOTS, ITEMS: tl.constexpr):
+         FMAXB: tl.constexpr, SPLIT: tl.constexpr, ITEMSP, DKP, DVP, NSLOTS, ITEMS: tl.constexpr,
+         LSEP=None, DELTAP=None, PLSE: tl.constexpr = False):
     """dK/dV and dQ in one launch (flex's backward does this): programs [0, NDKDV) are _dkdv's (the
     backward list, LPT order), the rest _dq's (the forward list, F*, LPT order), so dQ programs fill
     the SMs that the dK/dV tail leaves idle and neither pass waits for the other's launch. ITEMS: the
-    dK/dV programs are a split list's items (RUNS = its itemRuns), chunks summed by _dkdv_reduce after."""
+    dK/dV programs are a split list's items (RUNS = its itemRuns), chunks summed by _dkdv_reduce after.
+    PLSE: the dK/dV programs read LSEP / DELTAP (packed [B, KV heads, S, P]), the dQ programs LSE / DELTA."""
     pid = tl.program_id(0)
     b = tl.program_id(1).to(tl.int64)
     if ITEMS and pid < NDKDV:
         item = pid // (REP * NSPLIT)
         rem = pid % (REP * NSPLIT)
         x = tl.load(ITEMSP + 6 * item)
-        _dkdv_tile(Q, K, V, DO, LSE, DELTA, DK, DV, DQ, BANDS, ROWRUNS, RUNS, ROWPARTS, PARTS, SIDS,
+        _dkdv_tile(Q, K, V, DO, LSEP if PLSE else LSE, DELTAP if PLSE else DELTA, DK, DV, DQ, BANDS, ROWRUNS, RUNS, ROWPARTS, PARTS, SIDS,
                    x, rem // NSPLIT, rem % NSPLIT, b, sqb, sqs, skb, sks, HQ, SQ, SK, NROWS, REP, qk_scale, sm_scale,
-                   P, TQ, NR, TK, KB, SUBM, SUBMP, D, False, MAXB, ITEMSP, item, DKP, DVP, NSLOTS, True)
+                   P, TQ, NR, TK, KB, SUBM, SUBMP, D, False, MAXB, ITEMSP, item, DKP, DVP, NSLOTS, True, PLSE)
     elif pid < NDKDV:
         rem = pid % (REP * NSPLIT)
         x = tl.load(ORDER + pid // (REP * NSPLIT))
-        _dkdv_tile(Q, K, V, DO, LSE, DELTA, DK, DV, DQ, BANDS, ROWRUNS, RUNS, ROWPARTS, PARTS, SIDS,
+        _dkdv_tile(Q, K, V, DO, LSEP if PLSE else LSE, DELTAP if PLSE else DELTA, DK, DV, DQ, BANDS, ROWRUNS, RUNS, ROWPARTS, PARTS, SIDS,
                    x, rem // NSPLIT, rem % NSPLIT, b, sqb, sqs, skb, sks, HQ, SQ, SK, NROWS, REP, qk_scale, sm_scale,
-                   P, TQ, NR, TK, KB, SUBM, SUBMP, D, False, MAXB, ORDER, 0, DK, DV, 0, False)  # whole rows
+                   P, TQ, NR, TK, KB, SUBM, SUBMP, D, False, MAXB, ORDER, 0, DK, DV, 0, False, PLSE)  # whole rows
     else:
         j = pid - NDKDV
         x = tl.load(FORDER + j // (REP * SPLIT))

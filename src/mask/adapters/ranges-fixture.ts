@@ -104,6 +104,16 @@ const CASES: readonly FixtureCase[] = [
     bwdSplit: { sms: 24, perSm: 1, kvHeads: 2, keySplits: 1 },
     masks: [docs([5, 150, 1, 20], 'full')],
   },
+  // block_sparse at the descriptor's d 128 tiles with two KV heads (16:2, groups of 8), one mask per
+  // KV head: kept 128-blocks scattered (full runs of one tile between gaps, the gathered forward's
+  // case), runs of 2-3 tiles, a causal block (partial tiles), an empty query block; 64-row dK/dV steps
+  {
+    ...DESCRIPTOR_D128_GQA8, hq: 16, hkv: 2, name: 'block_sparse_d128_gqa8_2kv',
+    masks: [
+      gridMask(640, 640, [128, 256, 384, 512], [128, 256, 384, 512], ['full', null, 'full', null, 'full', null, null, null, null, null, 'full', 'full', 'causal', null, 'full', null, 'full', 'full', 'full', null, 'full', null, null, 'full', 'full']),
+      gridMask(640, 640, [128, 256, 384, 512], [128, 256, 384, 512], [null, 'full', null, 'full', null, 'causal', null, null, 'full', null, 'full', null, 'full', null, 'full', 'full', 'full', 'full', 'full', 'full', null, null, null, null, 'full']),
+    ],
+  },
 ];
 
 /** src/worker/ranges-args.ts STEP_TILES_Q (the mask layer imports no worker module). */
