@@ -42,6 +42,10 @@ class GatherLists(unittest.TestCase):
         self.assertEqual(rec[0, 7:].tolist(), [0] * 6)  # an empty slot
         self.assertEqual(rowparts2.tolist(), [0, 0, 1])  # row 1's 3-band tile falls back
         self.assertEqual(parts2.tolist(), [0, 1, 3, 0, 9])
+        # without the index list (fwdGatherFull 0: the kernel walks the runs) no full tile is listed
+        rowf0, ft0, *rest = gather_lists(row_runs, runs, row_parts, parts, sids, bands, 2, 16, 8, full=False)
+        self.assertEqual(rowf0.tolist(), [0, 0, 0])
+        self.assertTrue(all(torch.equal(x, y) for x, y in zip(rest, (rowps, ps, rowparts2, parts2))))
         # with G = 3 nothing falls back and row 1's tile is two steps (0 and 8) of three slots
         rowf, ft, rowps, ps, rowparts2, parts2 = gather_lists(row_runs, runs, row_parts, parts, sids, bands, 3, 16, 8)
         self.assertEqual(rowps.tolist(), [0, 2, 4])

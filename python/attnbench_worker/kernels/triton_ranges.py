@@ -222,7 +222,7 @@ def forward(q, k, v, ls, scale):
         if ls.gather is None:
             f = ls.fwd
             ls.gather = tuple(a.to(q.device) for a in ga.gather_lists(f.row_runs, f.runs, f.row_parts, f.parts, f.sids, ls.bands,
-                                                                      t["fwdGather"], ls.tk, t["fwdSubN"]))
+                                                                      t["fwdGather"], ls.tk, t["fwdSubN"], bool(t["fwdGatherFull"])))
         ga.forward_gather(q, k, v, o, lse, ls, scale * LOG2E, ls.gather)
         return o, lse
     sp = ls.split("fwdSplit")

@@ -160,14 +160,17 @@ def _offsets(counts, starts):
     return cs[starts.long()].to(torch.int32)
 
 
-def gather_lists(row_runs, runs, row_parts, parts, sids, bands, g, tk, subn):
+def gather_lists(row_runs, runs, row_parts, parts, sids, bands, g, tk, subn, full=True):
     """(ROWF, FT, ROWPS, PS, ROWPARTS2, PARTS2) of one forward list (int32 CPU tensors of the
-    TileList's layout): full tiles as indices, partial tiles cut by <= g bands as step records,
-    the others as a partial list of the default's layout. Every array has >= one record."""
+    TileList's layout): full tiles as indices (full = False: none, the kernel walks the runs; the
+    index list is O(full tiles): 134M entries at causal 1M), partial tiles cut by <= g bands as step
+    records, the others as a partial list of the default's layout. Every array has >= one record."""
     row_runs, runs, row_parts, parts, sids, bands = (t.cpu().long() for t in (row_runs, runs, row_parts, parts, sids, bands))
     nrun = int(row_runs[-1])
     c0, c1 = runs[0:2 * nrun:2], runs[1:2 * nrun:2]
     n = c1 - c0
+    if not full:
+        n = torch.zeros_like(n)
     total = int(n.sum())
     first = torch.repeat_interleave(torch.cumsum(n, 0) - n, n)
     ft = torch.repeat_interleave(c0, n) + torch.arange(total) - first
