@@ -40,6 +40,7 @@ CONFIGS = {
     # and 1 (the pack-1 default spills 16 B without it)
     "bwd fused d128 pack8 kb128 subm32 + dq 128x64 w8 s3 plse ninth": {"atomics": 0, "spill": 0},
     "bwd fused d128 pack1 kb128 subm16 + dq 128x64 w8 s3 plse ninth": {"atomics": 0, "spill": 0},
+    "bwd fused d128 pack8 kb128 subm32 + dq 128x64 w8 s4 plse ninth": {"atomics": 0, "spill": 0, "perSm": 1},
 }
 
 

@@ -59,9 +59,9 @@
 #          fwdGatherFull 0): 2k check against float32, then the 32k forward A/B beside flex on six
 #          families, and block_sparse 16k 64:8 at kept 0.1 / 0.2 (64- and 128-blocks)
 #   call16 (ninth pass, kernel helper) dK/dV on long key loops: LSE / DELTA packed per KV group
-#          (bwdPackLse), flex's 64-row dK/dV steps, both: 2k check against float32, then the 32k
+#          (bwdPackLse), flex's 64-row dK/dV steps, both, 4 stages: 2k check against float32, then the 32k
 #          backward (causal, block_causal_document, sliding_window, full_document_long) and
-#          block_sparse 16k 128-blocks (64:8, 4:4) beside flex; ~261 s by `plan call16`
+#          block_sparse 16k 128-blocks (64:8, 4:4) beside flex; ~290 s by `plan call16`
 #   call3  ncu of _fwd / _dkdv / _dq (and flex's) on
 #          causal_document 32k, CP virtual ranks P = 4, 8 at 8k tokens per rank (triton_ranges vs
 #          flex, ring_p2p and ulysses), last a 4:4 d 128 check
@@ -271,10 +271,11 @@ case "$SEL" in
     SUBM64='{"bwdSubM":64,"bwdSubMPart":16}'
     SUBM64P='{"bwdSubM":64,"bwdSubMPart":16,"bwdPackLse":1}'
     SUBM64P32='{"bwdSubM":64,"bwdSubMPart":32,"bwdPackLse":1}'
+    PLSE4='{"bwdPackLse":1,"bwdStages":4}'  # one stage deeper (192 KB, 250 regs, no spill; 3 stages gave +11-16% in call10)
     AGAIN='{"bandsStatic":0}'  # the default once more, last: the run-to-run noise of this call
-    STEPS+=("tune|check16|60|triton_ranges|--family causal,causal_document,sliding_window --direction bwd --seqlen 2k --samples 1 --heads 64:8|[$PLSE,$SUBM64,$SUBM64P,$SUBM64P32]|--check")
+    STEPS+=("tune|check16|60|triton_ranges|--family causal,causal_document,sliding_window --direction bwd --seqlen 2k --samples 1 --heads 64:8|[$PLSE,$SUBM64,$SUBM64P,$SUBM64P32,$PLSE4]|--check")
     STEPS+=("tune|check16|20|triton_ranges|--preset none --family block_sparse --direction bwd --seqlen 2k --samples 1 --heads 64:8 --param block=128 --param s=0.2|[$PLSE,$SUBM64P32]|--check")
-    STEPS+=("tune|ab_bwd16|130|triton_ranges,flex|--family causal,block_causal_document,sliding_window,full_document_long --direction bwd --seqlen 32k --samples 1|[{},$PLSE,$SUBM64,$SUBM64P,$SUBM64P32,$AGAIN]|--iters 10")
+    STEPS+=("tune|ab_bwd16|145|triton_ranges,flex|--family causal,block_causal_document,sliding_window,full_document_long --direction bwd --seqlen 32k --samples 1|[{},$PLSE,$SUBM64,$SUBM64P,$SUBM64P32,$PLSE4,$AGAIN]|--iters 10")
     # block_sparse 16k, 128-blocks, backward (0.66-0.74x flex in old rows, before the 3-stage and fused defaults)
     STEPS+=("tune|ab_sparse16|40|triton_ranges,flex|--preset none --family block_sparse --direction bwd --seqlen 16k --heads 64:8 --samples 1 --param block=128 --param s=0.1|[{},$PLSE,$SUBM64P32]|--iters 10")
     # heads 4:4 (no packing: 16-row dK/dV steps by default, whose fused kernel spills 16 B; packed LSE: none,
