@@ -18,7 +18,9 @@ export interface RangesTuning {
   readonly fwdWarps: number;
   readonly fwdStages: number;
   readonly bwdKeys: number; // keys per dK/dV program (a divisor of tileK)
-  readonly bwdSubM: number; // rows per inner step of dK/dV
+  readonly bwdSubM: number; // rows per inner step of dK/dV (full runs)
+  readonly bwdSubMPart: number; // rows per inner step of dK/dV on partial tiles (0: bwdSubM)
+  readonly bwdPackLse: number; // 1: dK/dV reads LSE / DELTA from a copy packed per KV group ([B, KV heads, S, pack])
   readonly bwdWarps: number;
   readonly bwdStages: number;
   readonly dqSubN: number; // keys per inner step of the dQ pass
@@ -92,11 +94,17 @@ export function rangesTuning(
       fwdSubN: Math.min(tileK, wide || (g & (g - 1)) !== 0 ? 64 : 128),
       fwdWarps: 8,
       fwdStages: 3,
-      // d = 128: 128 keys x 32 rows (16 rows without packing), 8 warps; d = 64 without packing:
-      // 128 x 32, 8 warps. ptxas for sm_90a shows no spills (64 keys x 64 rows, 4 warps spilled
-      // 332 bytes at d 128 64:8, 956 at d 128 1:1, 212 at d 64 1:1): scripts/kernel-aot.py, the notes.
+      // d = 128: 128 keys x 64 rows on full runs, 32 on partial tiles (32 / 16 without packing), 8
+      // warps, LSE / DELTA packed per KV group: H100 backward A/B at 32k, 64:8, beside flex (issue13.sh
+      // call16, results/h100/kernels/ranges-ab_bwd16.jsonl) against 32-row steps: causal +5%,
+      // block_causal_document +7%, sliding_window +2.5%, full_document_long +5%; block_sparse 16k
+      // 128-blocks 64:8 +5%, 4:4 (32 / 16 rows) +17%. Their spills (64-124 B by scripts/kernel-aot.py)
+      // are outside the step loops. d = 64 without packing: 128 x 32, 8 warps (64 keys x 64 rows, 4
+      // warps spilled 212 bytes at d 64 1:1): the notes.
       bwdKeys: wide || g === 1 ? tileK : Math.min(tileK, 64),
-      bwdSubM: wide ? (g === 1 ? 16 : 32) : g === 1 ? 32 : 64,
+      bwdSubM: wide ? (g === 1 ? 32 : 64) : g === 1 ? 32 : 64,
+      bwdSubMPart: wide ? (g === 1 ? 16 : 32) : 0,
+      bwdPackLse: wide ? 1 : 0,
       bwdWarps: wide || g === 1 ? 8 : 4,
       // d = 128: 3 stages (the H100 backward A/B at 32k, 64:8, beside flex: +16% causal, +11%
       // causal_document, +16% block_causal_document over 2; results/h100/kernels/ranges-ab_bwd32k_occ.jsonl)

@@ -34,10 +34,11 @@ interface FixtureCase {
 }
 
 type Shape = Omit<FixtureCase, 'name' | 'masks' | 'bwdSplit'>;
-const DESCRIPTOR_TUNING = { fwdWarps: 8, fwdStages: 3, bwdStages: 2, dqSubN: 64, dqWarps: 8, dqStages: 2, dqAtomic: 0, programs: 132, persistent: 0, fwdSplit: 1, dqSplit: 1, bwdFused: 0 };
+const DESCRIPTOR_TUNING = { fwdWarps: 8, fwdStages: 3, bwdStages: 2, dqSubN: 64, dqWarps: 8, dqStages: 2, dqAtomic: 0, programs: 132, persistent: 0, fwdSplit: 1, dqSplit: 1, bwdFused: 0, bwdSubMPart: 0, bwdPackLse: 0 };
+const D128_BWD = { bwdKeys: 128, bwdSubM: 64, bwdSubMPart: 32, bwdPackLse: 1, bwdWarps: 8, bwdStages: 3, bwdFused: 1 };
 export const DESCRIPTOR_D128_GQA8: Shape = {
   hq: 8, hkv: 1, d: 128, tileQ: 16, tileK: 128,
-  tuning: { ...DESCRIPTOR_TUNING, pack: 8, fwdSubN: 64, bwdKeys: 128, bwdSubM: 32, bwdWarps: 8, bwdStages: 3, bwdFused: 1 },
+  tuning: { ...DESCRIPTOR_TUNING, pack: 8, fwdSubN: 64, ...D128_BWD },
 };
 export const DESCRIPTOR_D64_MHA: Shape = {
   hq: 2, hkv: 2, d: 64, tileQ: 128, tileK: 128,
@@ -47,7 +48,7 @@ export const DESCRIPTOR_D64_MHA: Shape = {
 /** Groups that are not a power of two, at the descriptor's tiles (42 x 3 = 126 rows, 21 x 6 = 126 rows). */
 export const DESCRIPTOR_D128_GQA3: Shape = {
   hq: 6, hkv: 2, d: 128, tileQ: 42, tileK: 128,
-  tuning: { ...DESCRIPTOR_TUNING, pack: 3, fwdSubN: 64, bwdKeys: 128, bwdSubM: 32, bwdWarps: 8, bwdStages: 3, bwdFused: 1 },
+  tuning: { ...DESCRIPTOR_TUNING, pack: 3, fwdSubN: 64, ...D128_BWD },
 };
 export const DESCRIPTOR_D64_GQA6: Shape = {
   hq: 6, hkv: 1, d: 64, tileQ: 21, tileK: 128,
