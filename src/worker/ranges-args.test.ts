@@ -5,9 +5,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { KernelCase } from '../kernels/case.js';
-import { RANGES_SHORT_LOOP_STEPS, tritonRanges } from '../kernels/gpu/triton_ranges.js';
+import { RANGES_GATHER_PARTIAL_SHARE, RANGES_SHORT_LOOP_STEPS, tritonRanges } from '../kernels/gpu/triton_ranges.js';
 import { toRanges } from '../mask/adapters/index.js';
-import { meanInnerSteps } from '../mask/adapters/ranges.js';
+import { innerSteps, meanInnerSteps, partialStepShare } from '../mask/adapters/ranges.js';
 import { generateMask } from '../mask/families/index.js';
 import { ArrayFile, readArray } from './arrays.js';
 import { buildJob } from './jobs.js';
@@ -105,6 +105,31 @@ describe('ranges job arguments', () => {
     expect(got['causal_document/d64']).toEqual({ split: 1, warps: 8, stages: 3, mean: undefined });
   });
 
+  it('the gathered forward is chosen from the work list: where partial-tile steps are a large share (documents), not on causal or block_sparse', () => {
+    const arrays = new ArrayFile(path.join(tmp, 'g.bin'), tmp);
+    const got: Record<string, { gather: number | undefined; full: number | undefined }> = {};
+    const share: Record<string, number> = {};
+    for (const [family, d] of [['causal', 128], ['causal_document', 128], ['block_sparse', 128], ['causal_document', 64]] as const) {
+      const mask = generateMask(family, 8192, { seed: 0 });
+      const plan = buildJob(kcase(64, 8, family, 8192, d), mask, tritonRanges, arrays);
+      if (plan.kind !== 'job') throw new Error('expected a job');
+      const a = plan.job.mask.args as Record<string, any>;
+      got[`${family}/d${d}`] = { gather: a.tuning.fwdGather, full: a.tuning.fwdGatherFull };
+      const l = toRanges(mask.heads, { ranges: { tileQ: 16, tileK: 128 } });
+      if (l.kind !== 'ok') throw new Error(l.reason);
+      share[family] = partialStepShare(l.value.fwd, 128, 64);
+    }
+    arrays.close();
+    expect(share.causal_document).toBeGreaterThanOrEqual(RANGES_GATHER_PARTIAL_SHARE);
+    expect(share.causal).toBeLessThan(RANGES_GATHER_PARTIAL_SHARE);
+    expect(share.block_sparse).toBe(0); // 128-blocks: every tile full
+    expect(got['causal_document/d128']).toEqual({ gather: 2, full: 0 });
+    expect(got['causal/d128']).toEqual({ gather: undefined, full: undefined });
+    expect(got['block_sparse/d128']).toEqual({ gather: undefined, full: undefined });
+    // d 64: not measured there, the shape class's tuning stands
+    expect(got['causal_document/d64']).toEqual({ gather: undefined, full: undefined });
+  });
+
   it('mean inner steps of a causal list: full tiles count tileK / step, the diagonal tile its touched steps', () => {
     const S = 4096;
     const r = toRanges({ seqlenQ: S, seqlenK: S, slices: [{ qStart: 0, qEnd: S, kStart: 0, kEnd: S, kind: 'causal' }] }, { ranges: { tileQ: 16, tileK: 128 } });
@@ -116,5 +141,9 @@ describe('ranges job arguments', () => {
     }
     expect(meanInnerSteps(r.value.fwd, 128, 64)).toBeCloseTo(steps / (S / 16), 9);
     expect(meanInnerSteps(r.value.fwd, 128, 128)).toBeLessThan(meanInnerSteps(r.value.fwd, 128, 64));
+    // every query tile has one partial (diagonal) tile: its steps are the partial ones
+    const { full, partial } = innerSteps(r.value.fwd, 128, 64);
+    expect(partial).toBe(Array.from({ length: S / 16 }, (_, q) => Math.ceil((16 * q + 16 - Math.floor((16 * q) / 128) * 128) / 64)).reduce((x, y) => x + y, 0));
+    expect(partialStepShare(r.value.fwd, 128, 64)).toBeCloseTo(partial / (full + partial), 12);
   });
 });

@@ -46,6 +46,19 @@ export interface RangesTuning {
 export const RANGES_SHORT_LOOP_STEPS = 32;
 const SPLIT_FWD = { fwdSplit: 2, fwdWarps: 4, fwdStages: 3 } as const;
 
+/**
+ * The gathered forward (python triton_ranges_gather.py: a row's partial-tile steps of <= 2 bands in one
+ * software-pipelined loop; full tiles by the default's runs loop) when at least this share of the
+ * forward list's 64-key steps are partial-tile steps. FITTED on the 10 cases of one H100 call
+ * (issue13.sh call17, 32k / 16k, 64:8, d 128; results/h100/kernels/ranges-ab_fwd17.jsonl, ranges-sparse17.jsonl),
+ * not yet confirmed by a second call: winners causal_document (share 0.253) +7%, share_question
+ * (0.212) +2%, sliding_window_causal (0.176) +5%; not winners full_document (0.145) -1%,
+ * sliding_window (0.090) -3%, causal (0.006) -12%, block_sparse (0: every tile full) -2..-13%.
+ * The run-to-run noise of that call was ~3% ({} twice).
+ */
+export const RANGES_GATHER_PARTIAL_SHARE = 0.16;
+const GATHER_FWD = { fwdGather: 2, fwdGatherFull: 0 } as const;
+
 /** SMs of the H200 (and H100 SXM): the persistent grid's programs, one per SM (the kernels' shared memory and registers allow one). */
 export const RANGES_PROGRAMS = 132;
 
@@ -73,7 +86,7 @@ export function rangesRefusal(shape: KernelShape): string | null {
 export function rangesTuning(
   shape: KernelShape,
   block: number,
-): { tileQ: number; tileK: number; tuning: RangesTuning; shortLoops?: RangesTiles['shortLoops'] } | null {
+): { tileQ: number; tileK: number; tuning: RangesTuning; shortLoops?: RangesTiles['shortLoops']; partialSteps?: RangesTiles['partialSteps'] } | null {
   if (rangesRefusal(shape) !== null) return null;
   const g = shape.headsQ / shape.headsKv;
   const d = shape.headDim;
@@ -83,11 +96,15 @@ export function rangesTuning(
   const tileK = block === 64 ? 64 : 128;
   const wide = d > 64;
   // the short-loop rule where it was measured: d 128, 128-row tiles (a full GQA group tile) of 128 keys
-  const shortLoops = wide && tileK === 128 && tileQ * g === RANGES_ROWS ? { stepKeys: 64, belowSteps: RANGES_SHORT_LOOP_STEPS, tuning: { ...SPLIT_FWD } } : undefined;
+  const measured = wide && tileK === 128 && tileQ * g === RANGES_ROWS;
+  const shortLoops = measured ? { stepKeys: 64, belowSteps: RANGES_SHORT_LOOP_STEPS, tuning: { ...SPLIT_FWD } } : undefined;
+  // the same shape class only (call17 measured d 128, 128-row tiles of 128 keys)
+  const partialSteps = measured ? { stepKeys: 64, atLeast: RANGES_GATHER_PARTIAL_SHARE, tuning: { ...GATHER_FWD } } : undefined;
   return {
     tileQ,
     tileK,
     ...(shortLoops ? { shortLoops } : {}),
+    ...(partialSteps ? { partialSteps } : {}),
     tuning: {
       pack: g,
       // 64-key steps at d 128, and at d 64 for padded tiles (groups of 3: 128-key steps spilled 32 B)
@@ -140,7 +157,7 @@ export function rangesBwdSplit(shape: KernelShape, tileK: number, t: RangesTunin
 function adaptOptions(shape: KernelShape, block: number): AdaptOptions {
   const t = rangesTuning(shape, block);
   // A shape the kernel cannot take: the adapter refuses with the reason (the job is planned as unsupported).
-  return t ? { ranges: { tileQ: t.tileQ, tileK: t.tileK, tuning: { ...t.tuning }, bwdSplit: rangesBwdSplit(shape, t.tileK, t.tuning), ...(t.shortLoops ? { shortLoops: t.shortLoops } : {}) } } : { ranges: { ...DEFAULT_RANGES_TILES, refuse: rangesRefusal(shape) ?? 'no tiles' } };
+  return t ? { ranges: { tileQ: t.tileQ, tileK: t.tileK, tuning: { ...t.tuning }, bwdSplit: rangesBwdSplit(shape, t.tileK, t.tuning), ...(t.shortLoops ? { shortLoops: t.shortLoops } : {}), ...(t.partialSteps ? { partialSteps: t.partialSteps } : {}) } } : { ranges: { ...DEFAULT_RANGES_TILES, refuse: rangesRefusal(shape) ?? 'no tiles' } };
 }
 
 export const tritonRanges = {

@@ -19,6 +19,7 @@ describe('ranges fixture for the python kernel test', () => {
       // the shape-class tuning above; split forward tiles on short key loops are chosen from the list
       // (shortLoops) only at d 128 with 128-row tiles (the python test runs split tiles on every case)
       expect(t?.shortLoops !== undefined).toBe(c.d === 128 && c.tileQ * c.tuning.pack === 128);
+      expect(t?.partialSteps !== undefined).toBe(c.d === 128 && c.tileQ * c.tuning.pack === 128); // the gathered forward (fwdGather), same class
     }
   });
 

@@ -276,15 +276,28 @@ export function buildTileList(inp: ListInput): TileList {
  */
 export function meanInnerSteps(l: TileList, tileC: number, step: number): number {
   const X = l.rowRuns.length - 1;
-  let steps = 0;
-  for (let t = 0; t < l.runs.length; t += 2) steps += ((l.runs[t + 1] - l.runs[t]) * tileC) / step;
+  const { full, partial } = innerSteps(l, tileC, step);
+  return X > 0 ? (full + partial) / X : 0;
+}
+
+/** Inner steps of `step` keys of a forward list: in full runs, and in partial tiles (trimmed as the kernel walks them). */
+export function innerSteps(l: TileList, tileC: number, step: number): { full: number; partial: number } {
+  let full = 0;
+  let partial = 0;
+  for (let t = 0; t < l.runs.length; t += 2) full += ((l.runs[t + 1] - l.runs[t]) * tileC) / step;
   for (let p = 0; p < l.parts.length; p += 5) {
     const c = l.parts[p];
     const lo = l.parts[p + 3];
     const hi = l.parts[p + 4];
-    if (hi > lo) steps += Math.ceil((hi - (lo - ((lo - c * tileC) % step))) / step);
+    if (hi > lo) partial += Math.ceil((hi - (lo - ((lo - c * tileC) % step))) / step);
   }
-  return X > 0 ? steps / X : 0;
+  return { full, partial };
+}
+
+/** Share of a forward list's inner steps that are partial-tile steps (0 when it has none). */
+export function partialStepShare(l: TileList, tileC: number, step: number): number {
+  const { full, partial } = innerSteps(l, tileC, step);
+  return full + partial > 0 ? partial / (full + partial) : 0;
 }
 
 /** The bands of every head, concatenated (id order = head-major, slice order within a head). */
@@ -311,7 +324,8 @@ export function toRanges(masks: Mask | readonly Mask[], opts: AdaptOptions = {})
   if (shape.kind !== 'ok') return shape;
   const { heads, seqlenQ, seqlenK } = shape.value;
   if (seqlenQ >= BAND_INF || seqlenK >= BAND_INF) return unsupported(`seqlen ${seqlenQ}x${seqlenK} exceeds the band table's 2^30`);
-  const { tileQ, tileK, tuning = {}, refuse, shortLoops, bwdSplit } = rangesTilesOf(opts);
+  const { tileQ, tileK, tuning: given = {}, refuse, shortLoops, partialSteps, bwdSplit } = rangesTilesOf(opts);
+  let tuning = given;
   if (refuse) return unsupported(refuse);
   if (!(tileQ >= 1 && tileK >= 1)) return unsupported(`bad tiles ${tileQ}x${tileK}`);
   const { bands, headOf } = headBands(heads);
@@ -323,8 +337,14 @@ export function toRanges(masks: Mask | readonly Mask[], opts: AdaptOptions = {})
   let bwd = buildTileList({ bands: bands.map(transposeBand), headOf, heads: H, nRows: seqlenK, nCols: seqlenQ, tileR: tileK, tileC: tileQ, programs });
   // long key tiles over several programs (float32 partials + an ordered reduction); not with the persistent grid (whole rows)
   if (bwdSplit && !tuning.persistent && bwdSplit.kvHeads % H === 0) bwd = splitRows(bwd, bwdSplit, (bwdSplit.kvHeads / H) * Math.max(1, bwdSplit.keySplits)).list;
-  if (!shortLoops) return ok({ heads: H, seqlenQ, seqlenK, tileQ, tileK, tuning, bands: table, fwd, bwd });
+  let fwdPartialShare: number | undefined;
+  if (partialSteps) {
+    fwdPartialShare = partialStepShare(fwd, tileK, partialSteps.stepKeys);
+    if (fwdPartialShare >= partialSteps.atLeast) tuning = { ...tuning, ...partialSteps.tuning };
+  }
+  const share = fwdPartialShare !== undefined ? { fwdPartialShare } : {};
+  if (!shortLoops) return ok({ heads: H, seqlenQ, seqlenK, tileQ, tileK, tuning, ...share, bands: table, fwd, bwd });
   const fwdMeanSteps = meanInnerSteps(fwd, tileK, shortLoops.stepKeys);
   const chosen = fwdMeanSteps < shortLoops.belowSteps ? { ...tuning, ...shortLoops.tuning } : tuning;
-  return ok({ heads: H, seqlenQ, seqlenK, tileQ, tileK, tuning: chosen, fwdMeanSteps, bands: table, fwd, bwd });
+  return ok({ heads: H, seqlenQ, seqlenK, tileQ, tileK, tuning: chosen, fwdMeanSteps, ...share, bands: table, fwd, bwd });
 }

@@ -195,6 +195,8 @@ export interface RangesValue {
   readonly tuning: { readonly [k: string]: number };
   /** Mean inner steps of shortLoops.stepKeys keys per query tile of the forward list, when tiles.shortLoops asked for it (the row's notes). */
   readonly fwdMeanSteps?: number;
+  /** Share of partial-tile inner steps in the forward list, when tiles.partialSteps asked for it. */
+  readonly fwdPartialShare?: number;
   /** [nBands, 6]: q0, q1, k0, k1, lo, hi (inclusive j - i bounds, +-BAND_INF when unbounded); all heads. */
   readonly bands: Int32Array;
   readonly fwd: TileList;
@@ -212,6 +214,12 @@ export interface RangesTiles {
    * tuning is merged over the shape class's (triton_ranges: split tiles for short key loops).
    */
   readonly shortLoops?: { readonly stepKeys: number; readonly belowSteps: number; readonly tuning: { readonly [k: string]: number } };
+  /**
+   * Tuning chosen from the forward list: when the partial tiles' inner steps of stepKeys keys are at
+   * least atLeast of all its inner steps (full runs and the trimmed partial tiles), tuning is merged
+   * over the rest (triton_ranges: the partial steps in one pipelined loop, fwdGather).
+   */
+  readonly partialSteps?: { readonly stepKeys: number; readonly atLeast: number; readonly tuning: { readonly [k: string]: number } };
   /** Set by a kernel that cannot take the case's shape (e.g. its head_dim): the adapter refuses with this reason. */
   readonly refuse?: string;
   /** Split long rows of the backward list over programs when that shortens the launch (./ranges-split.ts); absent: never. */
