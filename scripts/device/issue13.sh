@@ -56,7 +56,7 @@
 #          dispatch rows also re-measure issue 14's planner on the GPU)
 #   call17 (kernel2, ninth pass) the gathered forward (fwdGather: partial tiles of <= 2 bands as one
 #          pipelined loop over step records; full tiles by an index list, or by the runs loop with
-#          fwdGatherFull 0): 2k check against float32, then the 32k forward A/B beside flex on six
+#          fwdGatherFull 0): 2k check against float32, then the 32k forward A/B beside flex on eight
 #          families, and block_sparse 16k 64:8 at kept 0.1 / 0.2 (64- and 128-blocks)
 #   call16 (ninth pass, kernel helper) dK/dV on long key loops: LSE / DELTA packed per KV group
 #          (bwdPackLse), flex's 64-row dK/dV steps, both, 4 stages: 2k check against float32, then the 32k
@@ -258,7 +258,11 @@ case "$SEL" in
     GATHER_IDX='{"fwdGather":2}'
     STEPS+=("tune|check17|50|triton_ranges|--family causal,causal_document,sliding_window --direction fwd --seqlen 2k --samples 1 --heads 64:8|[$GATHER,$GATHER_IDX]|--check")
     STEPS+=("tune|check17_sparse|30|triton_ranges|--family block_sparse --param s=0.2 --param block=128 --direction fwd --seqlen 2k --samples 1 --heads 64:8|[$GATHER,$GATHER_IDX]|--check --only kernel:")
-    STEPS+=("tune|ab_fwd17|80|triton_ranges,flex|--family causal,causal_document,full_document,sliding_window,sliding_window_causal,share_question --direction fwd --seqlen 32k --samples 1|[{},$GATHER,$GATHER_IDX,{\"bandsStatic\":0}]|--iters 10")
+    # since f5241b4 {} is the partial-share rule (gather on causal_document, share_question,
+    # sliding_window_causal, prefix_lm_document, causal_blockwise at 32k): {"fwdGather":0} is the old
+    # default there, so the A/B confirms the rule on the two families it switched unmeasured (a new
+    # file: --resume would skip the H100 rows of ab_fwd17, whose {} was the old default)
+    STEPS+=("tune|ab_fwd17r|100|triton_ranges,flex|--family causal,causal_document,full_document,sliding_window,sliding_window_causal,share_question,prefix_lm_document,causal_blockwise --direction fwd --seqlen 32k --samples 1|[{},{\"fwdGather\":0},$GATHER,$GATHER_IDX,{\"bandsStatic\":0}]|--iters 10")
     STEPS+=("tune|sparse17|40|triton_ranges,flex|--preset sparse --direction fwd --seqlen 16k --heads 64:8 --samples 1|[{},$GATHER,$GATHER_IDX]|--iters 10 --only s=0.1:,s=0.2:")
     ;;&
   call16|plan)
