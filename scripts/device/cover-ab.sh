@@ -3,10 +3,10 @@
 # the same CP cases with ATTNBENCH_CP_HOST_COVER=0 (rank spans may hold host launch gaps) and with
 # the default (a GPU sleep before each run covers the host's launches), one file each, on the
 # device machine from a staged copy (as scripts/device/issue13.sh: .device/node.xz and
-# .device/attnbench.mjs). Usage: bash scripts/device/cover-ab.sh [SECONDS per side, default 40]
+# .device/attnbench.mjs). Usage: bash scripts/device/cover-ab.sh [SECONDS per side, default 100: 35 s was too short on an H100 (both sides cut while compiling)]
 set -uo pipefail
 cd "$(dirname "$0")/../.."
-T=${1:-40}
+T=${1:-100}
 mkdir -p /tmp/nodebin
 [ -x /tmp/nodebin/node ] || { xz -dc .device/node.xz > /tmp/nodebin/node && chmod +x /tmp/nodebin/node; }
 export PATH=/tmp/nodebin:$PATH PYTHONUNBUFFERED=1 PYTHONPATH=$PWD/python
