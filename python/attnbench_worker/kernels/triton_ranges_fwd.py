@@ -24,12 +24,10 @@ from .triton_ranges_jit import band_keep, first_step, kv_tile, part_of, run_of, 
 
 
 @triton.jit
-def _fwd_row(Q, K, V, O, LSE, BANDS, ROWRUNS, RUNS, ROWPARTS, PARTS, SIDS, x, rep, half, b,
-             sqb, sqs, skb, sks, HQ, SQ, SK, NROWS, REP, qk_scale,
-             P: tl.constexpr, TQ: tl.constexpr, NR: tl.constexpr, BM: tl.constexpr, TK: tl.constexpr, SUBN: tl.constexpr,
-             D: tl.constexpr, MAXB: tl.constexpr):
-    """Row x of the forward list (mask head x // NROWS, query tile x % NROWS) for its rep-th KV head,
-    the half-th BM rows of the tile."""
+def row_start(Q, K, V, x, rep, half, b, sqb, sqs, skb, SQ, NROWS, REP,
+              P: tl.constexpr, TQ: tl.constexpr, NR: tl.constexpr, BM: tl.constexpr, D: tl.constexpr):
+    """Row x's query tile for its rep-th KV head (the half-th BM rows): its tokens, heads, Q and the
+    K/V bases (also the gathered forward's, triton_ranges_gather.py)."""
     hg = (x // NROWS) * REP + rep
     qt = x % NROWS
     tok, head, row_ok = tile_rows(qt, hg, half, SQ, P, TQ, NR, BM)
@@ -38,27 +36,60 @@ def _fwd_row(Q, K, V, O, LSE, BANDS, ROWRUNS, RUNS, ROWPARTS, PARTS, SIDS, x, re
     q = tl.load(Q + q_off[:, None] + offs_d[None, :], mask=row_ok[:, None], other=0.0)
     kbase = K + b * skb + hg * D
     vbase = V + b * skb + hg * D
-    m_i = tl.full([BM], float("-inf"), tl.float32)
-    l_i = tl.zeros([BM], tl.float32)
-    acc = tl.zeros([BM, D], tl.float32)
-    offs_s = tl.arange(0, SUBN)
-    # Full runs: every row has keys here, so m stays finite; no mask, no bounds.
+    return tok, head, row_ok, q_off, q, kbase, vbase
+
+
+@triton.jit
+def full_step(q, kbase, vbase, kk, offs_s, offs_d, sks, SK, m_i, l_i, acc, qk_scale):
+    """One online-softmax step over keys kk + [0, SUBN) of a full tile: every row has keys, so m
+    stays finite; no mask, no bounds."""
+    k = kv_tile(kbase, kk, offs_s, offs_d, sks, SK, False)
+    s = tl.dot(q, tl.trans(k))
+    m_new = tl.maximum(m_i, tl.max(s, 1) * qk_scale)
+    p = tl.exp2(s * qk_scale - m_new[:, None])
+    alpha = tl.exp2(m_i - m_new)
+    l_i = l_i * alpha + tl.sum(p, 1)
+    v = kv_tile(vbase, kk, offs_s, offs_d, sks, SK, False)
+    acc = acc * alpha[:, None]
+    acc = tl.dot(p.to(v.dtype), v, acc)
+    return m_new, l_i, acc
+
+
+@triton.jit
+def masked_step(q, keep, kbase, vbase, kk, offs_s, offs_d, sks, SK, m_i, l_i, acc, qk_scale):
+    """One online-softmax step over keys kk + [0, SUBN) of a partial tile, (row, key) pairs outside
+    keep masked; keys >= SK read zeros, and a row with no key so far keeps m = -inf."""
+    k = kv_tile(kbase, kk, offs_s, offs_d, sks, SK, True)
+    s = tl.dot(q, tl.trans(k)) * qk_scale
+    s = tl.where(keep, s, float("-inf"))
+    m_new = tl.maximum(m_i, tl.max(s, 1))
+    m_safe = tl.where(m_new == float("-inf"), 0.0, m_new)
+    p = tl.exp2(s - m_safe[:, None])
+    alpha = tl.exp2(m_i - m_safe)
+    l_i = l_i * alpha + tl.sum(p, 1)
+    v = kv_tile(vbase, kk, offs_s, offs_d, sks, SK, True)
+    acc = acc * alpha[:, None]
+    acc = tl.dot(p.to(v.dtype), v, acc)
+    return m_new, l_i, acc
+
+
+@triton.jit
+def full_runs(q, kbase, vbase, ROWRUNS, RUNS, x, offs_s, offs_d, sks, SK, m_i, l_i, acc, qk_scale,
+              TK: tl.constexpr, SUBN: tl.constexpr):
+    """Row x's full runs of key tiles, one software-pipelined loop per run."""
     r0 = tl.load(ROWRUNS + x)
     r1 = tl.load(ROWRUNS + x + 1)
     for ri in range(r0, r1):
         c0, c1 = run_of(RUNS, ri)
         for kk in range(c0 * TK, c1 * TK, SUBN):
-            k = kv_tile(kbase, kk, offs_s, offs_d, sks, SK, False)
-            s = tl.dot(q, tl.trans(k))
-            m_new = tl.maximum(m_i, tl.max(s, 1) * qk_scale)
-            p = tl.exp2(s * qk_scale - m_new[:, None])
-            alpha = tl.exp2(m_i - m_new)
-            l_i = l_i * alpha + tl.sum(p, 1)
-            v = kv_tile(vbase, kk, offs_s, offs_d, sks, SK, False)
-            acc = acc * alpha[:, None]
-            acc = tl.dot(p.to(v.dtype), v, acc)
-            m_i = m_new
-    # Partial tiles: the mask from the bands that cut the tile, over the key steps they touch.
+            m_i, l_i, acc = full_step(q, kbase, vbase, kk, offs_s, offs_d, sks, SK, m_i, l_i, acc, qk_scale)
+    return m_i, l_i, acc
+
+
+@triton.jit
+def band_parts(q, tok, kbase, vbase, BANDS, SIDS, ROWPARTS, PARTS, x, offs_s, offs_d, sks, SK, m_i, l_i, acc, qk_scale,
+               BM: tl.constexpr, TK: tl.constexpr, SUBN: tl.constexpr, MAXB: tl.constexpr):
+    """Row x's partial tiles: the mask from the bands that cut each tile, over the key steps they touch."""
     p0 = tl.load(ROWPARTS + x)
     p1 = tl.load(ROWPARTS + x + 1)
     for pi in range(p0, p1):
@@ -66,23 +97,37 @@ def _fwd_row(Q, K, V, O, LSE, BANDS, ROWRUNS, RUNS, ROWPARTS, PARTS, SIDS, x, re
         for kk in range(first_step(klo, c, TK, SUBN), khi, SUBN):
             offs_n = kk + offs_s
             keep = band_keep(BANDS, SIDS, s0, sn, tok[:, None], offs_n[None, :], BM, SUBN, MAXB)
-            k = kv_tile(kbase, kk, offs_s, offs_d, sks, SK, True)
-            s = tl.dot(q, tl.trans(k)) * qk_scale
-            s = tl.where(keep, s, float("-inf"))
-            m_new = tl.maximum(m_i, tl.max(s, 1))
-            m_safe = tl.where(m_new == float("-inf"), 0.0, m_new)
-            p = tl.exp2(s - m_safe[:, None])
-            alpha = tl.exp2(m_i - m_safe)
-            l_i = l_i * alpha + tl.sum(p, 1)
-            v = kv_tile(vbase, kk, offs_s, offs_d, sks, SK, True)
-            acc = acc * alpha[:, None]
-            acc = tl.dot(p.to(v.dtype), v, acc)
-            m_i = m_new
+            m_i, l_i, acc = masked_step(q, keep, kbase, vbase, kk, offs_s, offs_d, sks, SK, m_i, l_i, acc, qk_scale)
+    return m_i, l_i, acc
+
+
+@triton.jit
+def row_end(O, LSE, q_off, offs_d, tok, head, row_ok, b, SQ, HQ, m_i, l_i, acc):
+    """Normalizes and stores the row's out, and its LSE (+inf on rows with no key)."""
     l_safe = tl.where(l_i == 0.0, 1.0, l_i)
     o = acc / l_safe[:, None]
     tl.store(O + q_off[:, None] + offs_d[None, :], o.to(O.dtype.element_ty), mask=row_ok[:, None])
     lse = tl.where(l_i == 0.0, float("inf"), m_i + tl.log2(l_safe))
     tl.store(LSE + b * SQ * HQ + tok.to(tl.int64) * HQ + head, lse, mask=row_ok)
+
+
+@triton.jit
+def _fwd_row(Q, K, V, O, LSE, BANDS, ROWRUNS, RUNS, ROWPARTS, PARTS, SIDS, x, rep, half, b,
+             sqb, sqs, skb, sks, HQ, SQ, SK, NROWS, REP, qk_scale,
+             P: tl.constexpr, TQ: tl.constexpr, NR: tl.constexpr, BM: tl.constexpr, TK: tl.constexpr, SUBN: tl.constexpr,
+             D: tl.constexpr, MAXB: tl.constexpr):
+    """Row x of the forward list (mask head x // NROWS, query tile x % NROWS) for its rep-th KV head,
+    the half-th BM rows of the tile: its full runs, then its partial tiles."""
+    tok, head, row_ok, q_off, q, kbase, vbase = row_start(Q, K, V, x, rep, half, b, sqb, sqs, skb, SQ, NROWS, REP, P, TQ, NR, BM, D)
+    offs_d = tl.arange(0, D)
+    offs_s = tl.arange(0, SUBN)
+    m_i = tl.full([BM], float("-inf"), tl.float32)
+    l_i = tl.zeros([BM], tl.float32)
+    acc = tl.zeros([BM, D], tl.float32)
+    m_i, l_i, acc = full_runs(q, kbase, vbase, ROWRUNS, RUNS, x, offs_s, offs_d, sks, SK, m_i, l_i, acc, qk_scale, TK, SUBN)
+    m_i, l_i, acc = band_parts(q, tok, kbase, vbase, BANDS, SIDS, ROWPARTS, PARTS, x, offs_s, offs_d, sks, SK, m_i, l_i, acc,
+                               qk_scale, BM, TK, SUBN, MAXB)
+    row_end(O, LSE, q_off, offs_d, tok, head, row_ok, b, SQ, HQ, m_i, l_i, acc)
 
 
 @triton.jit

@@ -20,7 +20,7 @@ import torch
 import triton
 import triton.language as tl
 
-from .triton_ranges_jit import band_keep, first_step, kv_tile, part_of, run_of, tile_rows
+from .triton_ranges_fwd import band_parts, full_runs, full_step, masked_step, row_end, row_start
 
 
 
@@ -43,50 +43,21 @@ def _gather_row(Q, K, V, O, LSE, BANDS, ROWRUNS, RUNS, ROWF, FT, ROWPS, PS, ROWP
                 sqb, sqs, skb, sks, HQ, SQ, SK, NROWS, REP, qk_scale,
                 P: tl.constexpr, TQ: tl.constexpr, NR: tl.constexpr, BM: tl.constexpr, TK: tl.constexpr, SUBN: tl.constexpr,
                 D: tl.constexpr, G: tl.constexpr, FULL: tl.constexpr):
-    hg = (x // NROWS) * REP + rep
-    qt = x % NROWS
-    tok, head, row_ok = tile_rows(qt, hg, half, SQ, P, TQ, NR, BM)
+    tok, head, row_ok, q_off, q, kbase, vbase = row_start(Q, K, V, x, rep, half, b, sqb, sqs, skb, SQ, NROWS, REP, P, TQ, NR, BM, D)
     offs_d = tl.arange(0, D)
-    q_off = b * sqb + tok.to(tl.int64) * sqs + head * D
-    q = tl.load(Q + q_off[:, None] + offs_d[None, :], mask=row_ok[:, None], other=0.0)
-    kbase = K + b * skb + hg * D
-    vbase = V + b * skb + hg * D
+    offs_s = tl.arange(0, SUBN)
     m_i = tl.full([BM], float("-inf"), tl.float32)
     l_i = tl.zeros([BM], tl.float32)
     acc = tl.zeros([BM, D], tl.float32)
-    offs_s = tl.arange(0, SUBN)
     NSUB: tl.constexpr = TK // SUBN
     if FULL:  # full steps: one pipelined loop over the row's key tiles (an index list)
         f0 = tl.load(ROWF + x) * NSUB
         f1 = tl.load(ROWF + x + 1) * NSUB
         for i in range(f0, f1):
             kk = tl.load(FT + i // NSUB) * TK + (i % NSUB) * SUBN
-            k = kv_tile(kbase, kk, offs_s, offs_d, sks, SK, False)
-            s = tl.dot(q, tl.trans(k))
-            m_new = tl.maximum(m_i, tl.max(s, 1) * qk_scale)
-            p = tl.exp2(s * qk_scale - m_new[:, None])
-            alpha = tl.exp2(m_i - m_new)
-            l_i = l_i * alpha + tl.sum(p, 1)
-            v = kv_tile(vbase, kk, offs_s, offs_d, sks, SK, False)
-            acc = acc * alpha[:, None]
-            acc = tl.dot(p.to(v.dtype), v, acc)
-            m_i = m_new
+            m_i, l_i, acc = full_step(q, kbase, vbase, kk, offs_s, offs_d, sks, SK, m_i, l_i, acc, qk_scale)
     else:  # the default's runs (one pipelined loop per run)
-        r0 = tl.load(ROWRUNS + x)
-        r1 = tl.load(ROWRUNS + x + 1)
-        for ri in range(r0, r1):
-            c0, c1 = run_of(RUNS, ri)
-            for kk in range(c0 * TK, c1 * TK, SUBN):
-                k = kv_tile(kbase, kk, offs_s, offs_d, sks, SK, False)
-                s = tl.dot(q, tl.trans(k))
-                m_new = tl.maximum(m_i, tl.max(s, 1) * qk_scale)
-                p = tl.exp2(s * qk_scale - m_new[:, None])
-                alpha = tl.exp2(m_i - m_new)
-                l_i = l_i * alpha + tl.sum(p, 1)
-                v = kv_tile(vbase, kk, offs_s, offs_d, sks, SK, False)
-                acc = acc * alpha[:, None]
-                acc = tl.dot(p.to(v.dtype), v, acc)
-                m_i = m_new
+        m_i, l_i, acc = full_runs(q, kbase, vbase, ROWRUNS, RUNS, x, offs_s, offs_d, sks, SK, m_i, l_i, acc, qk_scale, TK, SUBN)
     # partial steps of tiles cut by <= G bands: one pipelined loop over the row's step records
     s0 = tl.load(ROWPS + x)
     s1 = tl.load(ROWPS + x + 1)
@@ -97,43 +68,11 @@ def _gather_row(Q, K, V, O, LSE, BANDS, ROWRUNS, RUNS, ROWF, FT, ROWPS, PS, ROWP
         keep = _slot_keep(rec + 1, 0, tok, offs_n[None, :])
         for u in tl.static_range(1, G):
             keep = keep | _slot_keep(rec + 1, u, tok, offs_n[None, :])
-        k = kv_tile(kbase, kk, offs_s, offs_d, sks, SK, True)
-        s = tl.dot(q, tl.trans(k)) * qk_scale
-        s = tl.where(keep, s, float("-inf"))
-        m_new = tl.maximum(m_i, tl.max(s, 1))
-        m_safe = tl.where(m_new == float("-inf"), 0.0, m_new)
-        p = tl.exp2(s - m_safe[:, None])
-        alpha = tl.exp2(m_i - m_safe)
-        l_i = l_i * alpha + tl.sum(p, 1)
-        v = kv_tile(vbase, kk, offs_s, offs_d, sks, SK, True)
-        acc = acc * alpha[:, None]
-        acc = tl.dot(p.to(v.dtype), v, acc)
-        m_i = m_new
+        m_i, l_i, acc = masked_step(q, keep, kbase, vbase, kk, offs_s, offs_d, sks, SK, m_i, l_i, acc, qk_scale)
     # partial tiles cut by more bands: the default's per-tile band loop
-    p0 = tl.load(ROWPARTS + x)
-    p1 = tl.load(ROWPARTS + x + 1)
-    for pi in range(p0, p1):
-        c, b0, bn, klo, khi = part_of(PARTS, pi)
-        for kk in range(first_step(klo, c, TK, SUBN), khi, SUBN):
-            offs_n = kk + offs_s
-            keep = band_keep(BANDS, SIDS, b0, bn, tok[:, None], offs_n[None, :], BM, SUBN, 0)
-            k = kv_tile(kbase, kk, offs_s, offs_d, sks, SK, True)
-            s = tl.dot(q, tl.trans(k)) * qk_scale
-            s = tl.where(keep, s, float("-inf"))
-            m_new = tl.maximum(m_i, tl.max(s, 1))
-            m_safe = tl.where(m_new == float("-inf"), 0.0, m_new)
-            p = tl.exp2(s - m_safe[:, None])
-            alpha = tl.exp2(m_i - m_safe)
-            l_i = l_i * alpha + tl.sum(p, 1)
-            v = kv_tile(vbase, kk, offs_s, offs_d, sks, SK, True)
-            acc = acc * alpha[:, None]
-            acc = tl.dot(p.to(v.dtype), v, acc)
-            m_i = m_new
-    l_safe = tl.where(l_i == 0.0, 1.0, l_i)
-    o = acc / l_safe[:, None]
-    tl.store(O + q_off[:, None] + offs_d[None, :], o.to(O.dtype.element_ty), mask=row_ok[:, None])
-    lse = tl.where(l_i == 0.0, float("inf"), m_i + tl.log2(l_safe))
-    tl.store(LSE + b * SQ * HQ + tok.to(tl.int64) * HQ + head, lse, mask=row_ok)
+    m_i, l_i, acc = band_parts(q, tok, kbase, vbase, BANDS, SIDS, ROWPARTS, PARTS, x, offs_s, offs_d, sks, SK, m_i, l_i, acc,
+                               qk_scale, BM, TK, SUBN, 0)
+    row_end(O, LSE, q_off, offs_d, tok, head, row_ok, b, SQ, HQ, m_i, l_i, acc)
 
 
 @triton.jit
