@@ -62,6 +62,14 @@
 #          (bwdPackLse), flex's 64-row dK/dV steps, both, 4 stages: 2k check against float32, then the 32k
 #          backward (causal, block_causal_document, sliding_window, full_document_long) and
 #          block_sparse 16k 128-blocks (64:8, 4:4) beside flex; ~290 s by `plan call16`
+#   call18 (eighth session, one warm H200 loan for three calls) issue 14's virtual-rank target on the
+#          four paper families: paper-cp at P = 8 and 4, every scheme, triton_ranges as the CP kernel
+#          (the executor's kernel of issue 13; flex compiles for minutes per P), 2 warm-up + 5 runs
+#   call19 what call18 left (resumed), then issue 15's calibrate preset on the H200
+#   call20 calibrate (resumed), then issue 13's 12-family 32k rows at the current defaults beside
+#          flex and sdpa_cudnn (rows32k-s8.jsonl), then the gathered-forward rule's A/B (ab_fwd17r)
+#          Between calls the device keeps results in /tmp/keep (copy them in before, out after),
+#          so a call resumes the previous one's rows without re-staging.
 #   call3  ncu of _fwd / _dkdv / _dq (and flex's) on
 #          causal_document 32k, CP virtual ranks P = 4, 8 at 8k tokens per rank (triton_ranges vs
 #          flex, ring_p2p and ulysses), last a 4:4 d 128 check
@@ -71,8 +79,8 @@ usage() { sed -n '2,/^set -uo/p' "$0" | sed '$d' | sed 's/^# \{0,1\}//'; }
 MODE=${1:-}
 case "$MODE" in
   -h|--help|"") usage; exit 0 ;;
-  plan|call1|call2|call3|call4|call5|call6|call7|call8|call9|call10|call11|call12|call13|call14|call15|call16|call17) ;;
-  *) echo "issue13.sh: unknown mode '$MODE' (plan, call1, ..., call17, --help)" >&2; exit 2 ;;
+  plan|call1|call2|call3|call4|call5|call6|call7|call8|call9|call10|call11|call12|call13|call14|call15|call16|call17|call18|call19|call20) ;;
+  *) echo "issue13.sh: unknown mode '$MODE' (plan, call1, ..., call20, --help)" >&2; exit 2 ;;
 esac
 
 FAM32K=causal,full_document,causal_document,prefix_lm_document,share_question,causal_blockwise,block_causal_document,full_document_long,causal_document_long,sliding_window,sliding_window_causal,global_sliding_window
@@ -96,7 +104,7 @@ CPCASES="--scheme ring_p2p,ulysses --family causal_document,full_document --toke
 STEPS=()
 # `plan CALL` plans that call's steps only (plan alone: every call's)
 SEL=$MODE; [ "$MODE" = plan ] && [ $# -gt 1 ] && SEL=$2
-case "$SEL" in plan|call1|call2|call3|call4|call5|call6|call7|call8|call9|call10|call11|call12|call13|call14|call15|call16|call17) ;; *) echo "issue13.sh plan: unknown call '$SEL'" >&2; exit 2 ;; esac
+case "$SEL" in plan|call1|call2|call3|call4|call5|call6|call7|call8|call9|call10|call11|call12|call13|call14|call15|call16|call17|call18|call19|call20) ;; *) echo "issue13.sh plan: unknown call '$SEL'" >&2; exit 2 ;; esac
 # step KIND NAME SECONDS ARGS...: KIND kern (CLI rows into $R/ranges.jsonl), tune (ranges_tune.py
 # A/B rows into $R/ranges-NAME.jsonl), cp (CLI rows into $RCP/issue13-cp.jsonl), ncu, sh.
 # Steps in order of priority within each call (a call that runs out of time drops its last steps;
@@ -248,6 +256,19 @@ case "$SEL" in
         STEPS+=("cp|cp15_p$P|$(( P == 8 ? 110 : 70 ))|--virtual-ranks $P --kernel $K $CP15")
       done
     done
+    ;;&
+  call18|call19|plan)
+    CPT="--preset paper-cp --kernel triton_ranges --warmup 2 --iters 5"
+    STEPS+=("cp|s8_cp_p8|$([ "$SEL" = call18 ] && echo 230 || echo 120)|--virtual-ranks 8 $CPT --family causal_document,full_document")
+    STEPS+=("cp|s8_cp_p8|$([ "$SEL" = call18 ] && echo 200 || echo 120)|--virtual-ranks 8 $CPT --family full,causal")
+    STEPS+=("cp|s8_cp_p4|$([ "$SEL" = call18 ] && echo 150 || echo 100)|--virtual-ranks 4 $CPT")
+    ;;&
+  call19|call20|plan)
+    STEPS+=("kern|calibrate|560|--preset calibrate|calibrate.jsonl")
+    ;;&
+  call20|plan)
+    STEPS+=("kern|rows32k|400|--kernel triton_ranges,flex,sdpa_cudnn --family $FAM32K --seqlen 32k --samples 1|rows32k-s8.jsonl")
+    STEPS+=("tune|ab_fwd17r|100|triton_ranges,flex|--family causal,causal_document,full_document,sliding_window,sliding_window_causal,share_question,prefix_lm_document,causal_blockwise --direction fwd --seqlen 32k --samples 1|[{},{\"fwdGather\":0},{\"bandsStatic\":0}]|--iters 10")
     ;;&
   call17|plan)
     # kernel2, ninth pass (results/h200/kernels/triton_ranges-notes.md): the default forward's partial
