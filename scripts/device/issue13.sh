@@ -65,9 +65,9 @@
 #   call18 (eighth session, one warm H200 loan for three calls) issue 14's virtual-rank target on the
 #          four paper families: paper-cp at P = 8 and 4, every scheme, triton_ranges as the CP kernel
 #          (the executor's kernel of issue 13; flex compiles for minutes per P), 2 warm-up + 5 runs
-#   call19 what call18 left (resumed), then issue 15's calibrate preset on the H200
-#   call20 calibrate (resumed), then issue 13's 12-family 32k rows at the current defaults beside
-#          flex and sdpa_cudnn (rows32k-s8.jsonl), then the gathered-forward rule's A/B (ab_fwd17r)
+#   call19 what call18 left (resumed), issue 13's 12-family 32k rows at the current defaults beside
+#          flex and sdpa_cudnn (rows32k-s8.jsonl), then issue 15's calibrate preset
+#   call20 calibrate (resumed), then the gathered-forward rule's A/B (ab_fwd17r)
 #          Between calls the device keeps results in /tmp/keep (copy them in before, out after),
 #          so a call resumes the previous one's rows without re-staging.
 #   call3  ncu of _fwd / _dkdv / _dq (and flex's) on
@@ -263,11 +263,13 @@ case "$SEL" in
     STEPS+=("cp|s8_cp_p8|$([ "$SEL" = call18 ] && echo 200 || echo 120)|--virtual-ranks 8 $CPT --family full,causal")
     STEPS+=("cp|s8_cp_p4|$([ "$SEL" = call18 ] && echo 150 || echo 100)|--virtual-ranks 4 $CPT")
     ;;&
+  call19|plan)
+    STEPS+=("kern|rows32k|300|--kernel triton_ranges,flex,sdpa_cudnn --family $FAM32K --seqlen 32k --samples 1|rows32k-s8.jsonl")
+    ;;&
   call19|call20|plan)
     STEPS+=("kern|calibrate|560|--preset calibrate|calibrate.jsonl")
     ;;&
   call20|plan)
-    STEPS+=("kern|rows32k|400|--kernel triton_ranges,flex,sdpa_cudnn --family $FAM32K --seqlen 32k --samples 1|rows32k-s8.jsonl")
     STEPS+=("tune|ab_fwd17r|100|triton_ranges,flex|--family causal,causal_document,full_document,sliding_window,sliding_window_causal,share_question,prefix_lm_document,causal_blockwise --direction fwd --seqlen 32k --samples 1|[{},{\"fwdGather\":0},{\"bandsStatic\":0}]|--iters 10")
     ;;&
   call17|plan)
