@@ -31,6 +31,9 @@ CP_JOB_VERSION = TABLES["cpJob"]["version"]
 CP_INDEX_FORMAT = TABLES["cpJob"]["indexFormat"]
 # Registered kernels (src/kernels/registry.ts): id -> executor ('cpu' kernels run in TypeScript).
 KERNELS = {k: v["executor"] for k, v in TABLES["kernels"].items()}
+# What the CP kernel id 'auto' runs (src/kernels/cp-auto.ts; the rule: cp/logic.py auto_kernel).
+CP_AUTO_CUDA = tuple(TABLES["cpAuto"]["cuda"])
+CP_AUTO_FALLBACK = TABLES["cpAuto"]["fallback"]
 
 
 def tolerance(dtype):

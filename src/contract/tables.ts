@@ -6,6 +6,7 @@
 // Lists whose TypeScript source is a type (step kinds, mask formats, dtypes) are written here
 // with a compile-time check that they name every member of the type and nothing else.
 import type { Step, TensorKind } from '../cp/types.js';
+import { CP_AUTO_CUDA, CP_AUTO_FALLBACK, type CpAutoCandidate } from '../kernels/cp-auto.js';
 import { KERNELS } from '../kernels/registry.js';
 import type { MaskFormat } from '../kernels/types.js';
 import { SLICE_KINDS } from '../mask/types.js';
@@ -52,6 +53,8 @@ export interface SharedTables {
   readonly cpJob: { readonly format: string; readonly version: number; readonly indexFormat: string };
   /** Every registered kernel id and the process that runs it (cpu kernels run in TypeScript). */
   readonly kernels: Readonly<Record<string, { readonly executor: string; readonly formats: readonly string[] }>>;
+  /** What the CP kernel id 'auto' runs (src/kernels/cp-auto.ts): on CUDA the first candidate that takes the shape and can run, else `fallback`. */
+  readonly cpAuto: { readonly cuda: readonly CpAutoCandidate[]; readonly fallback: string };
 }
 
 export function sharedTables(): SharedTables {
@@ -73,6 +76,7 @@ export function sharedTables(): SharedTables {
     timing: { minWarmup: MIN_WARMUP, minIters: MIN_ITERS },
     cpJob: { format: CP_JOB_FORMAT, version: CP_JOB_VERSION, indexFormat: CP_INDEX_FORMAT },
     kernels,
+    cpAuto: { cuda: CP_AUTO_CUDA, fallback: CP_AUTO_FALLBACK },
   };
 }
 

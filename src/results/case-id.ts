@@ -8,8 +8,9 @@
 //                          (the CP job manifest's case id: one plan run for both directions)
 //                   launch = threads (cpu executor) | virtual<P> | dist-<backend>; device = cpu | cuda
 //                   kernel = the partial-attention kernel the ranks ran, RESOLVED (cpKernelOf): `auto` is
-//                            flex on cuda and reference on cpu, as python's make_kernel picks it
-//                            (python/attnbench_worker/cp/partial.py); the cpu executor's is cpu_tiled.
+//                            triton_ranges on cuda where its limits take the shape (else flex) and the
+//                            reference on cpu, as python's make_kernel picks it (src/kernels/cp-auto.ts,
+//                            python/attnbench_worker/cp/partial.py); the cpu executor's is cpu_tiled.
 //                            The job case stays kernel-free: one job folder (manifest ids) serves every kernel.
 //   (simulated rows carry the simulator's own ids: they name the modelled cluster or the measured row.)
 //
@@ -23,8 +24,10 @@
 //   CP rows before 2026-12-05:     <case>|<dir>|<executor>|<launch>|<device> (no kernel segment: a run
 //                                  with another --kernel into the same --out was skipped by --resume).
 //                                  Torch rows of cases that failed then may record kernel null: they
-//                                  count as the default kernel of their device (what `auto` ran).
+//                                  count as what `auto` ran then: flex on cuda, the reference on cpu
+//                                  (caseIdOfRow; `auto` was flex on cuda until issue 13 made it triton_ranges).
 import type { Dtype, ExecutorId, SchemeId } from '../ids.js';
+import { cpAutoKernel, type CpAutoShape } from '../kernels/cp-auto.js';
 import type { Direction, ResultRow, Suite } from './schema.js';
 
 type Params = Readonly<Record<string, number | string>>;
@@ -55,15 +58,19 @@ export interface CaseKey {
 }
 
 /**
- * The kernel segment of a CP id: the partial-attention kernel as the row records it. `auto` (and
- * null: torch rows of failed cases written before 2026-12-05 recorded none) resolves as python's
- * make_kernel does: flex on cuda, the reference on cpu. (Where flex cannot load on a GPU, python
- * runs the reference and its rows say so: they then do not settle the planned flex case.)
+ * The kernel segment of a CP id: the partial-attention kernel as the row records it. `auto` (and no
+ * kernel) resolves as python's make_kernel does (src/kernels/cp-auto.ts): on cuda triton_ranges when
+ * its limits take the shape (head dim, dtype, GQA group), else flex; the reference on cpu. (Where
+ * that kernel cannot load on a GPU, python runs the next candidate and its rows say so: they then do
+ * not settle the planned case, and --resume runs it again.)
  */
-export function cpKernelOf(kernel: string | null | undefined, device: string | undefined): string {
+export function cpKernelOf(kernel: string | null | undefined, device: string | undefined, shape: CpAutoShape): string {
   if (kernel !== null && kernel !== undefined && kernel !== 'auto') return kernel;
-  return device === 'cuda' ? 'flex' : device === 'cpu' ? 'reference' : '-';
+  return cpAutoKernel(device, shape);
 }
+
+/** What a CP row that recorded no kernel ran (torch rows of failed cases before 2026-12-05): `auto` of then. */
+export const legacyCpKernel = (device: string | undefined): string => (device === 'cuda' ? 'flex' : device === 'cpu' ? 'reference' : '-');
 
 /** FNV-1a 64-bit of a string, as 16 hex digits: stable ids on every machine. */
 export function hash64(text: string): string {
@@ -113,7 +120,7 @@ export function kernelCaseKey(k: Pick<CaseKey, 'suite' | 'kernel' | 'family' | '
 export function caseId(k: CaseKey): string {
   if (k.scheme !== null) {
     const key = cpCaseKey({ ...k, scheme: k.scheme, layout: k.layout ?? {} });
-    return cpRowId(key, k.direction, k.executor, k.launch ?? '-', k.device ?? '-', cpKernelOf(k.kernel, k.device));
+    return cpRowId(key, k.direction, k.executor, k.launch ?? '-', k.device ?? '-', cpKernelOf(k.kernel, k.device, k));
   }
   return `${kernelCaseKey(k)}|${k.direction}|${k.executor}`;
 }
@@ -154,5 +161,6 @@ export function launchOfRow(r: ResultRow): { launch?: string; device?: string } 
 /** The id a row's case has in this grammar (whatever id the row was written with); simulated rows keep theirs. */
 export function caseIdOfRow(r: ResultRow): string {
   if (r.simulated || r.executor === 'sim') return r.id;
-  return caseId({ ...r, ...launchOfRow(r) });
+  const l = launchOfRow(r);
+  return caseId({ ...r, ...l, ...(r.scheme !== null && r.kernel === null ? { kernel: legacyCpKernel(l.device) } : {}) });
 }

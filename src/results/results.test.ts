@@ -55,13 +55,32 @@ describe('case ids', () => {
     // Not part of it: the executor's own virtualRanks bookkeeping, the order of layout keys.
     expect(caseId({ ...cpKey, layout: { sharding: 'zigzag', virtualRanks: 2 } })).toBe(caseId(cpKey));
     expect(caseId({ ...cpKey, layout: { b: 1, a: 2 } })).toBe(caseId({ ...cpKey, layout: { a: 2, b: 1 } }));
-    // The kernel segment is the resolved kernel: 'auto' (and null, on rows of cases that failed
-    // before 2026-12-05) is what python runs for it: flex on cuda, the reference on cpu.
-    expect(cpKernelOf('auto', 'cuda')).toBe('flex');
-    expect(cpKernelOf(null, 'cpu')).toBe('reference');
-    expect(cpKernelOf('triton_ranges', 'cuda')).toBe('triton_ranges');
+    // The kernel segment is the resolved kernel: 'auto' is what python runs for it (src/kernels/cp-auto.ts,
+    // issue 13): triton_ranges on cuda where its limits take the shape (head dim 64/128, bf16/fp16,
+    // GQA group <= 128), else flex; the reference on cpu.
+    const shape = { headsQ: 64, headsKv: 8, headDim: 128, dtype: 'bfloat16' };
+    expect(cpKernelOf('auto', 'cuda', shape)).toBe('triton_ranges');
+    expect(cpKernelOf(undefined, 'cuda', { ...shape, headDim: 64, dtype: 'float16' })).toBe('triton_ranges');
+    expect(cpKernelOf('auto', 'cuda', { ...shape, headDim: 96 })).toBe('flex');
+    expect(cpKernelOf('auto', 'cuda', { ...shape, dtype: 'float32' })).toBe('flex');
+    expect(cpKernelOf('auto', 'cuda', { ...shape, headsQ: 12 })).toBe('flex'); // 12:8 is no GQA grouping
+    expect(cpKernelOf('auto', 'cuda', { ...shape, headsQ: 256, headsKv: 1 })).toBe('flex'); // a group of 256 > 128 rows
+    expect(cpKernelOf('auto', 'cpu', shape)).toBe('reference');
+    expect(cpKernelOf(null, 'cpu', shape)).toBe('reference');
+    // Every other kernel stays selectable by id, whatever the shape.
+    for (const k of ['flex', 'triton_ranges', 'reference', 'my_module_kernel']) expect(cpKernelOf(k, 'cuda', { ...shape, headDim: 96 })).toBe(k);
     expect(caseId({ ...cpKey, kernel: 'auto' })).toBe(caseId(cpKey));
-    expect(caseId({ ...cpKey, kernel: 'auto', device: 'cuda' })).toBe(caseId({ ...cpKey, kernel: 'flex', device: 'cuda' }));
+    const cuda = { ...cpKey, device: 'cuda', headsQ: 64, headsKv: 8, headDim: 128 };
+    expect(caseId({ ...cuda, kernel: 'auto' })).toBe(caseId({ ...cuda, kernel: 'triton_ranges' }));
+    expect(caseId({ ...cuda, kernel: 'auto', headDim: 96 })).toBe(caseId({ ...cuda, kernel: 'flex', headDim: 96 }));
+    // Rows that recorded no kernel (failed torch cases before 2026-12-05) ran the 'auto' of then: flex on cuda.
+    const legacy = buildRow(
+      { ...cuda, kernel: null, launch: 'virtual2' }, 10,
+      { status: 'error', message: 'x', times: null, memory: null, error: null, notes: [], ranks: null },
+      { ...env, gpu: 'NVIDIA H100 80GB HBM3' }, { sharding: 'zigzag', virtualRanks: 2 },
+    );
+    expect(legacy.kernel).toBeNull();
+    expect(caseIdOfRow(legacy)).toBe(caseId({ ...cuda, kernel: 'flex', launch: 'virtual2' }));
   });
   it('every committed measured CP row keeps its meaning: its id in this grammar is its old id plus the kernel it ran (or its own id, written in this grammar)', () => {
     const files = committedCpRowFiles('results');

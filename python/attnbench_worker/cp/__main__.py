@@ -30,7 +30,7 @@ def parse(argv):
     r.add_argument("--device", choices=("cuda", "cpu"), default=None, help="default: cuda when available")
     r.add_argument("--timeout", type=float, default=600.0, help="seconds without a step starting before a case is ended")
     r.add_argument("--dtype", choices=("bfloat16", "float16", "float32"), default=None, help="override the job's dtype")
-    r.add_argument("--kernel", default=None, help="override the job's kernel: auto, or a kernel id with a partial-attention entry (flex, reference, ...)")
+    r.add_argument("--kernel", default=None, help="override the job's kernel: auto (triton_ranges, else flex, on CUDA; the reference elsewhere), or a kernel id with a partial-attention entry (triton_ranges, flex, reference, ...)")
     r.add_argument("--warmup", type=int, default=None)
     r.add_argument("--iters", type=int, default=None)
     r.add_argument("--resume", action="store_true", help="skip cases whose every direction already has an ok row in --out")

@@ -19,7 +19,7 @@ together; `lse` alone is the log-sum-exp without the output.
 """
 
 from ..slicemask import all_row_ranges, bands_from_slices
-from ..tables import SLICE_KINDS, STEP_KINDS, TENSOR_KINDS  # noqa: F401 - shared with TypeScript
+from ..tables import CP_AUTO_CUDA, CP_AUTO_FALLBACK, SLICE_KINDS, STEP_KINDS, TENSOR_KINDS  # noqa: F401 - shared with TypeScript
 
 # Slice kinds in the int32 slice arrays [n, 5] = (qStart, qEnd, kStart, kEnd, kind): SLICE_KINDS codes.
 Q_HEAD_TENSORS = ("q", "o", "lse", "do", "dq")
@@ -230,3 +230,33 @@ def percentile(xs, p):
     lo = int(x)
     hi = min(lo + 1, len(s) - 1)
     return s[lo] + (s[hi] - s[lo]) * (x - lo)
+
+
+# --- the CP kernel id 'auto' (shared tables' cpAuto, src/kernels/cp-auto.ts) -------------------------
+
+def case_shape(case, dtype=None):
+    """What the 'auto' rule reads of a job's case entry: (heads_q, heads_kv, head_dim, dtype); `dtype`
+    overrides the case's (the executed one, --dtype)."""
+    return (case["headsQ"], case["headsKv"], case["headDim"], dtype or case["dtype"])
+
+
+def auto_takes(candidate, heads_q, heads_kv, head_dim, dtype):
+    """Whether an 'auto' candidate's limits (headDims, dtypes, maxGroup; None = any) take the shape
+    (src/kernels/cp-auto.ts takesShape)."""
+    c = candidate
+    group = heads_q / heads_kv
+    return ((c["headDims"] is None or head_dim in c["headDims"])
+            and (c["dtypes"] is None or dtype in c["dtypes"])
+            and (c["maxGroup"] is None or (group == int(group) and group <= c["maxGroup"])))
+
+
+def auto_kernel(device_type, shape, usable):
+    """The kernel 'auto' runs: on CUDA the first candidate (triton_ranges, then flex) whose limits take
+    `shape` (case_shape; None: limits unchecked) and for which usable(id) holds (the kernel can run on
+    this device: partial.kernel_problem), else the reference. TypeScript names rows and --resume keys
+    by the same rule (src/results/case-id.ts cpKernelOf), assuming its first candidate can run."""
+    if device_type == "cuda":
+        for c in CP_AUTO_CUDA:
+            if (shape is None or auto_takes(c, *shape)) and usable(c["kernel"]):
+                return c["kernel"]
+    return CP_AUTO_FALLBACK

@@ -1,7 +1,8 @@
 """What the `attn`, `merge` and `attn_bwd` steps of a plan compute: partial attention through a
 kernel module's partial-attention entry (kernels/<id>.py: partial_forward / partial_backward, see
 kernels.base.PartialStep), and the exact log-sum-exp merge. Any kernel with that entry runs under
-CP; `reference` (kernels/reference.py, chunked float32) and `flex` (kernels/flex.py) have it.
+CP; `reference` (kernels/reference.py, chunked float32), `flex` (kernels/flex.py) and
+`triton_ranges` (kernels/triton_ranges.py) have it. The id 'auto' is resolve_kernel_name's rule.
 
 Tensors are [tokens, heads, dim] (batch 1); lse is [tokens, heads] float32, natural log, -inf on
 rows without any unmasked key (their output is 0). The adapter here owns what the kernels should
@@ -19,7 +20,7 @@ import torch
 
 from .. import kernels
 from ..kernels.base import has_partial
-from .logic import gqa_grouping
+from .logic import auto_kernel, gqa_grouping
 
 DTYPES = {"bfloat16": torch.bfloat16, "float16": torch.float16, "float32": torch.float32}
 
@@ -142,19 +143,20 @@ def kernel_problem(kernel_id, device):
     return check(device) if check else mod.available()
 
 
-def resolve_kernel_name(name, device):
-    """The kernel id 'auto' (or none) stands for on this device: flex on CUDA when it can run there,
-    else the reference (TypeScript's src/results/case-id.ts cpKernelOf assumes flex on CUDA). The
+def resolve_kernel_name(name, device, shape=None):
+    """The kernel id 'auto' (or none) stands for on this device (logic.auto_kernel: the shared tables'
+    cpAuto rule, src/kernels/cp-auto.ts): on CUDA triton_ranges where its limits take `shape`
+    (logic.case_shape) and kernel_problem finds none, else flex likewise, else the reference. The
     name records and --resume keys carry."""
-    if name in (None, "auto"):
-        return "flex" if device.type == "cuda" and kernel_problem("flex", device) is None else "reference"
-    return name
+    if name not in (None, "auto"):
+        return name
+    return auto_kernel(device.type, shape, lambda k: kernel_problem(k, device) is None)
 
 
-def make_kernel(name, device):
+def make_kernel(name, device, shape=None):
     """The CP kernel: a kernel id with the partial entry, or 'auto' (resolve_kernel_name).
     RuntimeError says why an explicitly named kernel cannot run."""
-    name = resolve_kernel_name(name, device)
+    name = resolve_kernel_name(name, device, shape)
     problem = kernel_problem(name, device)
     if problem:
         raise RuntimeError(problem)

@@ -28,7 +28,7 @@ from .buffers import Dtypes
 from .check import ErrAcc, Masks, compare, error_metrics, make_globals, reference
 from .comm import VirtualComm, VirtualHub
 from .executor import Progress, RankExec, StepFault
-from .logic import PlanError
+from .logic import PlanError, case_shape
 from .manifest import ManifestError
 from .output import append_line, case_faults, environment, faults_path, faults_text, say, where_text, write_trace
 from .partial import DTYPES, make_kernel, resolve_kernel_name
@@ -106,7 +106,7 @@ class CaseRun:
         grad = torch.float32 if case.get("gradDtype", "float32") == "float32" else dtype
         dts = Dtypes(dtype, grad)
         # Named before it is made: a case whose kernel cannot run still records which one it asked for.
-        self.kernel_name = resolve_kernel_name(opts.kernel or case.get("kernel", "auto"), device)
+        self.kernel_name = resolve_kernel_name(opts.kernel or case.get("kernel", "auto"), device, case_shape(case, dtype_name))
         kernel = make_kernel(self.kernel_name, device)
         self.kernel = kernel
         self.kernel_name = kernel.name
@@ -288,7 +288,7 @@ def run_cases(docs_or_paths, opts, load):
         dirs = doc["case"].get("directions", ["fwd", "bwd"])
         tag = mode_tag(doc["case"], opts)
         if done_ids:
-            kernel = resolve_kernel_name(opts.kernel or doc["case"].get("kernel", "auto"), opts.device)
+            kernel = resolve_kernel_name(opts.kernel or doc["case"].get("kernel", "auto"), opts.device, case_shape(doc["case"], opts.dtype))
             if all(record_key(doc["case"]["id"], d, tag, opts.device.type, kernel) in done_ids for d in dirs):
                 continue
         env = environment(opts.backend, opts.device, doc["case"].get("gitRev"), opts.command)

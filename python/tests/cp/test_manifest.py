@@ -33,7 +33,8 @@ class TestFixture(unittest.TestCase):
             rows = row_ranges(g, case["seqlen"], case["seqlen"])
             self.assertEqual(sum(hi - lo for r in rows for lo, hi in r), case["area"])
             # Every step mask reads back with the declared area and shape, and carries flex's
-            # arguments (kernel 'auto' means flex on GPUs: its block table, src/cp/torch/partial-arrays.ts).
+            # arguments (kernel 'auto' on GPUs: these jobs' head dim 8 and float32 are outside
+            # triton_ranges' limits, so flex only: its block table, src/cp/torch/partial-arrays.ts).
             for e in doc["masks"]:
                 sl = manifest.load_slices(e, doc["_base"])
                 rows = row_ranges(sl, e["seqlenQ"], e["seqlenK"])

@@ -146,7 +146,7 @@ export function torchCaseOptions(c: Command): Command {
     .option('--preset <name>', 'torch: a named case set; paper-cp = every scheme x {full, causal, full_document, causal_document}, 8k tokens per rank, 64:8 heads, d 128, bf16 (flags override)')
     .option('--tokens-per-rank <n>', 'torch: sequence length = n x world (instead of --seqlen)')
     .option('--dtype <t>', 'torch: bfloat16 | float16 | float32 (default bfloat16; float32 with --device cpu)')
-    .option('--kernel <id>', 'torch: partial-attention kernel auto | reference | flex | triton_ranges | a --kernel-module kernel with the partial entry (default auto: flex on GPUs)')
+    .option('--kernel <id>', 'torch: partial-attention kernel auto | reference | flex | triton_ranges | a --kernel-module kernel with the partial entry (default auto: triton_ranges on GPUs where it takes the shape (head dim 64/128, bf16/fp16), else flex; the reference on CPU)')
     .option('--calibration <file>', "torch: kernel curves the planners that choose their form by cost (dispatch) plan with: the CP kernel's <kernel>@cp curve, else <kernel> (default: the shipped results/sim/calibration.json; without a curve: the planner's generic model)")
     .option('--warmup <n>', 'torch: warm-up runs per case (default 5)')
     .option('--iters <n>', 'torch: timed runs per case (default 20)')

@@ -223,7 +223,7 @@ export function planCostOf(file: string | undefined, device: 'cuda' | 'cpu'): (s
   const { calibration } = file !== undefined || shipped !== undefined ? loadCalibration(file ?? shipped) : { calibration: null };
   const costs = new Map<string, PlanCost | undefined>();
   return (spec) => {
-    const kernel = cpKernelOf(spec.kernel, device); // auto: flex on cuda, the reference on cpu (as the rows name it)
+    const kernel = cpKernelOf(spec.kernel, device, spec); // auto: src/kernels/cp-auto.ts, as the rows name it
     if (!calibration || kernel === CP_REFERENCE) return undefined;
     const key = `${kernel}|${spec.dtype}`;
     if (!costs.has(key)) costs.set(key, calibratedCpCost(calibration, kernel, 'h100', spec.dtype)?.cost);

@@ -173,7 +173,8 @@ function simCall(c: SimCases, file: string, calibration: string | undefined, res
     'sim run',
     {
       preset: 'paper-cp', gpus: c.gpus.join(','), family: c.families.join(','), scheme: c.schemes.join(','), direction: 'fwd,bwd', seed: '0', overlap: true,
-      // flex: the partial-attention kernel of the GPU CP executor.
+      // flex: the CP kernel with calibrated curves (the GPU executor's default 'auto' runs triton_ranges
+      // since issue 13, which has no curve yet: its projection would be the roofline).
       ...(calibration ? { calibration, kernel: 'flex' } : {}),
       out: file,
     },

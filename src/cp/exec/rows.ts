@@ -17,7 +17,7 @@ export function cpCaseKey(runner: CpRunner, req: CaseOf, direction: Direction): 
   return {
     suite: 'cp',
     executor: runner.id,
-    kernel: runner.kernel ?? cpKernelOf(req.torch?.kernel, runner.device),
+    kernel: runner.kernel ?? cpKernelOf(req.torch?.kernel, runner.device, { ...p.shape, dtype: req.torch?.dtype ?? runner.dtype }),
     scheme: p.scheme,
     family: req.family,
     maskParams: req.maskParams,

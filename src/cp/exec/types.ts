@@ -26,8 +26,8 @@ export interface CpRunRequest {
 
 /**
  * What the torch executor runs a case with, besides its plan and mask: the dtype (part of the case
- * id: it overrides the runner's), the partial-attention kernel ('auto': flex on GPUs, the reference
- * on CPU tensors), timing and check settings. src/cp/torch/jobs.ts planJob fills it in (after the
+ * id: it overrides the runner's), the partial-attention kernel ('auto': triton_ranges where it takes
+ * the shape, else flex, on GPUs; the reference on CPU tensors: src/kernels/cp-auto.ts), timing and check settings. src/cp/torch/jobs.ts planJob fills it in (after the
  * layout fallback), manifest.ts writes it.
  */
 export interface TorchCaseSettings {

@@ -20,6 +20,9 @@ import { failedRow, torchRowId } from './rows.js';
 import { followTorchLaunches, RAW_RESULTS, writeTorchPlan, type SpawnFn } from './run.js';
 import { fakeLauncher, record } from './testing.js';
 
+/** The shape torchRowId resolves 'auto' with: these calls name their kernel, so any shape. */
+const NAMED = { headsQ: 4, headsKv: 2, headDim: 16, dtype: 'float32' };
+
 const tmp = () => fs.mkdtempSync(path.join(os.tmpdir(), 'attnbench-cp-torch-exec-'));
 
 const small = (scheme: string, family: string, world: number): CpJob =>
@@ -73,7 +76,7 @@ describe('the torch executor behind runCp', () => {
     const ex = createTorchExecutor({ launch: virtual(2), dir: tmp(), dtype: 'bfloat16' });
     // The request's dtype, not the runner's, is part of the id; failed rows carry the same id.
     for (const d of ['fwd', 'bwd'] as const) {
-      expect(cpCaseId(ex.runner, req, d)).toBe(torchRowId(caseId(job.plan, job.meta), d, 'virtual2', 'cpu', 'reference'));
+      expect(cpCaseId(ex.runner, req, d)).toBe(torchRowId(caseId(job.plan, job.meta), d, 'virtual2', 'cpu', 'reference', NAMED));
       const row = ex.failedRow!(req, d, 'error', 'x');
       expect(row.id).toBe(cpCaseId(ex.runner, req, d));
       expect({ ...row, env: null }).toEqual({ ...failedRow(job, d, 'error', 'x', 'virtual2', 'cpu'), env: null });
@@ -106,10 +109,10 @@ describe('the torch executor behind runCp', () => {
     expect(manifestsOf(calls[1])).toHaveLength(1);
     const byId = new Map(res.rows.map((r) => [r.id, r]));
     expect(res.rows).toHaveLength(6);
-    const failed = byId.get(torchRowId(dying, 'fwd', 'dist-gloo', 'cpu', 'reference'))!;
+    const failed = byId.get(torchRowId(dying, 'fwd', 'dist-gloo', 'cpu', 'reference', NAMED))!;
     expect(failed.status).toBe('error');
     expect(failed.message).toContain('rank 1 fwd step 3 (attn)');
-    expect(byId.get(torchRowId(caseId(jobs[2].plan, jobs[2].meta), 'bwd', 'dist-gloo', 'cpu', 'reference'))!.status).toBe('ok');
+    expect(byId.get(torchRowId(caseId(jobs[2].plan, jobs[2].meta), 'bwd', 'dist-gloo', 'cpu', 'reference', NAMED))!.status).toBe('ok');
     expect(fs.readFileSync(out, 'utf8').trim().split('\n')).toHaveLength(6);
     expect(fs.existsSync(path.join(dir, RAW_RESULTS))).toBe(true);
     expect([res.cases, res.failed]).toEqual([3, 1]);

@@ -41,7 +41,7 @@ export const ARRAYS_FILE = 'arrays.bin';
 export const INDEX_FILE = 'index.json';
 
 export type CpDtype = 'bfloat16' | 'float16' | 'float32';
-/** 'auto' (flex on GPUs, reference on CPU tensors) or a kernel id with a partial-attention entry
+/** 'auto' (src/kernels/cp-auto.ts: triton_ranges or flex on GPUs, reference on CPU tensors) or a kernel id with a partial-attention entry
  * (python kernels/<id>.py: flex, reference, triton_ranges, --kernel-module ones). */
 export type CpKernel = string;
 
@@ -51,7 +51,7 @@ export interface CpCaseMeta extends TorchCaseSettings {
   readonly maskParams: Readonly<Record<string, number | string>>;
   readonly seed: number;
   readonly dtype: CpDtype;
-  /** Partial-attention kernel: flex on GPUs, the chunked torch reference on CPU ('auto' picks). */
+  /** Partial-attention kernel ('auto' picks: triton_ranges, else flex, on GPUs; the chunked torch reference on CPU). */
   readonly kernel: CpKernel;
 }
 
@@ -132,7 +132,7 @@ export interface Manifest {
 export interface WriteOptions {
   /** Write the kernels' step arguments (./partial-arrays.ts; default true; the reference needs only slices). */
   readonly blockTables?: boolean;
-  /** Kernels whose arguments to write (default: the case's kernel, 'auto' meaning flex). */
+  /** Kernels whose arguments to write (default: the case's kernel; 'auto': each it may run on GPUs, partial-arrays.ts arrayKernels). */
   readonly arrayKernels?: readonly string[];
 }
 
@@ -209,7 +209,7 @@ export function buildManifest(job: CpJob, arrays: ArrayFile, o: WriteOptions = {
   if (mask.seqlenQ !== plan.seqlen || mask.seqlenK !== plan.seqlen)
     throw badInput(`the mask is ${mask.seqlenQ}x${mask.seqlenK} but the plan is for ${plan.seqlen} tokens`);
   if (plan.ranks.length !== plan.world) throw badInput(`plan ${plan.scheme} has ${plan.ranks.length} rank programs for world ${plan.world}`);
-  const kernels = o.blockTables === false ? [] : (o.arrayKernels ?? arrayKernels(meta.kernel));
+  const kernels = o.blockTables === false ? [] : (o.arrayKernels ?? arrayKernels(meta.kernel, { ...plan.shape, dtype: meta.dtype }));
   const masks: MaskEntry[] = [];
   const seen = new Map<Mask, number>();
   const byKey = new Map<string, number>();

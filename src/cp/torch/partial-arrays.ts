@@ -6,6 +6,7 @@
 // Adding a kernel to CP: its python module gets the partial entry, and, when it needs arguments
 // beyond the slices, ONE line here mapping its id to a hook (the adapters in src/mask/adapters
 // produce the formats).
+import { cpAutoCandidates, type CpAutoShape } from '../../kernels/cp-auto.js';
 import { adapt } from '../../mask/adapters/index.js';
 import type { Mask } from '../../mask/types.js';
 import { badInput } from '../../errors.js';
@@ -41,9 +42,13 @@ export const PARTIAL_ARRAYS: Readonly<Record<string, PartialArraysHook>> = {
   triton_ranges: rangesStepArrays,
 };
 
-/** Which kernels' arguments a case's job files carry: 'auto' means flex on GPUs. */
-export function arrayKernels(kernel: string): string[] {
-  const ids = kernel === 'auto' ? ['flex'] : [kernel];
+/**
+ * Which kernels' arguments a case's job files carry (they are written for GPU runs): 'auto' means
+ * every kernel it may run on CUDA for the shape (src/kernels/cp-auto.ts: triton_ranges, then flex),
+ * so a GPU where triton_ranges cannot load still runs the case with flex (its rows then say flex).
+ */
+export function arrayKernels(kernel: string, shape: CpAutoShape): string[] {
+  const ids = kernel === 'auto' ? cpAutoCandidates('cuda', shape) : [kernel];
   return ids.filter((k) => PARTIAL_ARRAYS[k] !== undefined);
 }
 

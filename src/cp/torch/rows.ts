@@ -9,14 +9,15 @@ import { maskArea } from '../../mask/slices.js';
 import { EnvironmentSchema, ErrorMetricsSchema, STATUSES, type Direction, type ResultRow, type Status } from '../../results/schema.js';
 import { DTYPES, type Dtype } from '../../kernels/types.js';
 import { buildCpRow, buildRow } from '../../results/build.js';
+import type { CpAutoShape } from '../../kernels/cp-auto.js';
 import { cpKernelOf, cpRowId, type CaseKey } from '../../results/case-id.js';
 import { cpuEnvironment } from '../../util/env.js';
 import { caseFacts, INDEX_FILE, readManifest, type CpJob, type Manifest } from './manifest.js';
 
 /** Row id (src/results/case-id.ts; the python executor's --resume compares the same five parts,
  * python/attnbench_worker/cp/record.py record_key). `kernel`: the case's kernel ('auto' resolves). */
-export function torchRowId(id: string, direction: Direction, mode: string, device: string, kernel: string | null): string {
-  return cpRowId(id, direction, 'torch', mode, device, cpKernelOf(kernel, device));
+export function torchRowId(id: string, direction: Direction, mode: string, device: string, kernel: string | null, shape: CpAutoShape): string {
+  return cpRowId(id, direction, 'torch', mode, device, cpKernelOf(kernel, device, shape));
 }
 
 const RankTimesSchema = z.object({ medianMs: z.number(), p20Ms: z.number(), p80Ms: z.number(), samples: z.number().int() });
@@ -59,7 +60,7 @@ type RowCase = Pick<
  */
 function keyOf(c: RowCase, direction: Direction, tag: string, device: string, kernel: string | null, dtype: Dtype): CaseKey {
   const { kernel: asked, ...rest } = c;
-  return { ...rest, suite: 'cp', executor: 'torch', kernel: cpKernelOf(kernel ?? asked, device), direction, dtype, batch: 1, launch: tag, device };
+  return { ...rest, suite: 'cp', executor: 'torch', kernel: cpKernelOf(kernel ?? asked, device, { ...rest, dtype }), direction, dtype, batch: 1, launch: tag, device };
 }
 
 const rowLayout = (c: RowCase, tag: string) => (tag.startsWith('virtual') ? { ...c.layout, virtualRanks: c.world } : { ...c.layout });
@@ -69,7 +70,7 @@ export function measurementRow(m: CpMeasurement, facts: CaseFacts): ResultRow {
   const c = facts.case;
   if (m.case !== c.id) throw new Error(`measurement of case ${m.case} joined with the manifest of ${c.id}`);
   return buildCpRow(
-    { ...m, perRank: m.ranks, kernel: cpKernelOf(m.kernel ?? c.kernel, m.device) },
+    { ...m, perRank: m.ranks, kernel: cpKernelOf(m.kernel ?? c.kernel, m.device, { ...c, dtype: m.dtype }) },
     {
       key: keyOf(c, m.direction, m.tag, m.device, m.kernel, m.dtype),
       area: c.area,

@@ -9,7 +9,7 @@ import type { CpMeasurement } from './rows.js';
 /** A measurement record as python/attnbench_worker/cp/record.py writes it (CPU tensors: the case's kernel, 'auto' = the reference). */
 export function record(job: CpJob, direction: 'fwd' | 'bwd', tag: string, status: CpMeasurement['status'] = 'ok', message: string | null = null): CpMeasurement {
   const ok = status === 'ok';
-  const kernel = cpKernelOf(job.meta.kernel, 'cpu');
+  const kernel = cpKernelOf(job.meta.kernel, 'cpu', { ...job.plan.shape, dtype: job.meta.dtype });
   return {
     record: 'cp.measurement',
     version: 1,

@@ -21,6 +21,9 @@ import { RAW_RESULTS } from './run.js';
 import { failedRow, measurementRow, rowsFromRaw, torchRowId } from './rows.js';
 import { record } from './testing.js';
 
+/** The shape torchRowId resolves 'auto' with: these calls name their kernel, so any shape. */
+const NAMED = { headsQ: 4, headsKv: 2, headDim: 16, dtype: 'float32' };
+
 const tmp = () => fs.mkdtempSync(path.join(os.tmpdir(), 'attnbench-cp-torch-'));
 
 const small = (scheme: string, family: string, world: number, extra: Partial<Parameters<typeof planJob>[0]> = {}): CpJob =>
@@ -160,12 +163,20 @@ describe('job files', () => {
     expect(r.masks.every((e) => Object.keys(e.arrays).length === 0)).toBe(true);
   });
 
-  it("a kernel's arrays come from its one registration in PARTIAL_ARRAYS ('auto' means flex)", () => {
-    expect(arrayKernels('auto')).toEqual(['flex']);
-    expect(arrayKernels('reference')).toEqual([]);
-    for (const id of Object.keys(PARTIAL_ARRAYS)) expect(arrayKernels(id)).toEqual([id]);
+  it("a kernel's arrays come from its one registration in PARTIAL_ARRAYS ('auto': each kernel it may run on a GPU, triton_ranges first)", () => {
+    const fits = { headsQ: 64, headsKv: 8, headDim: 128, dtype: 'bfloat16' };
+    expect(arrayKernels('auto', fits)).toEqual(['triton_ranges', 'flex']);
+    expect(arrayKernels('auto', { ...fits, headDim: 96 })).toEqual(['flex']); // triton_ranges takes head dim 64 or 128
+    expect(arrayKernels('auto', { ...fits, dtype: 'float32' })).toEqual(['flex']);
+    expect(arrayKernels('reference', fits)).toEqual([]);
+    for (const id of Object.keys(PARTIAL_ARRAYS)) expect(arrayKernels(id, { ...fits, headDim: 96 })).toEqual([id]);
     const m = readManifest(writeJobFiles([{ ...small('ring_p2p', 'causal', 2), meta: { ...small('ring_p2p', 'causal', 2).meta, kernel: 'flex' } }], tmp()).manifests[0]);
     expect(m.masks.every((e) => Object.keys(e.arrays).join() === 'flex')).toBe(true);
+    const auto = small('ring_p2p', 'causal_document', 2, { headsQ: 8, headsKv: 2, headDim: 64, dtype: 'bfloat16', kernel: 'auto' });
+    const a = readManifest(writeJobFiles([auto], tmp()).manifests[0]);
+    const used = a.masks.filter((e) => e.seqlenQ > 0 && e.seqlenK > 0);
+    expect(used.length).toBeGreaterThan(0);
+    expect(used.every((e) => Object.keys(e.arrays).join() === 'triton_ranges,flex')).toBe(true);
   });
 });
 
@@ -190,7 +201,7 @@ describe('rows from measurements (python measures, TypeScript derives)', () => {
     const m = readManifest(w.manifests[0]);
     const row = measurementRow(record(job, 'bwd', 'virtual2'), m);
     expect(ResultRowSchema.parse(row)).toEqual(row);
-    expect(row.id).toBe(torchRowId(m.case.id, 'bwd', 'virtual2', 'cpu', 'reference'));
+    expect(row.id).toBe(torchRowId(m.case.id, 'bwd', 'virtual2', 'cpu', 'reference', NAMED));
     expect(row.times).toEqual({ medianMs: 3, p20Ms: 2.5, p80Ms: 3.5, samples: 2, compileMs: 30 });
     expect(row.flops).toBe(m.case.flops.bwd);
     expect(row.tflops).toBeCloseTo(m.case.flops.bwd / 3e-3 / 2 / 1e12, 12);

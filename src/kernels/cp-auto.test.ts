@@ -1,0 +1,50 @@
+// The CP kernel id 'auto' (issue 13): triton_ranges on CUDA where its limits take the shape, else
+// flex; the reference elsewhere. TypeScript (row ids, --resume keys, job arguments) and python (what
+// runs: cp/logic.py auto_kernel) read one table; this checks both sides name the same kernel.
+import { spawnSync } from 'node:child_process';
+import { describe, expect, it } from 'vitest';
+import { pythonDir } from '../worker/client.js';
+import { CP_AUTO_CUDA, cpAutoCandidates, cpAutoKernel, type CpAutoShape } from './cp-auto.js';
+import { rangesRefusal, RANGES_HEAD_DIMS, tritonRanges } from './gpu/triton_ranges.js';
+
+const SHAPES: CpAutoShape[] = [
+  { headsQ: 64, headsKv: 8, headDim: 128, dtype: 'bfloat16' },
+  { headsQ: 8, headsKv: 2, headDim: 64, dtype: 'float16' },
+  { headsQ: 64, headsKv: 8, headDim: 96, dtype: 'bfloat16' },
+  { headsQ: 64, headsKv: 8, headDim: 128, dtype: 'float32' },
+  { headsQ: 12, headsKv: 8, headDim: 128, dtype: 'bfloat16' },
+  { headsQ: 256, headsKv: 1, headDim: 64, dtype: 'bfloat16' },
+  { headsQ: 128, headsKv: 1, headDim: 64, dtype: 'bfloat16' },
+  { headsQ: 4, headsKv: 2, headDim: 8, dtype: 'float32' },
+];
+
+describe("CP kernel 'auto'", () => {
+  it('on CUDA: triton_ranges where its limits take the shape, else flex; elsewhere the reference', () => {
+    expect(CP_AUTO_CUDA.map((c) => c.kernel)).toEqual(['triton_ranges', 'flex']);
+    expect(SHAPES.map((s) => cpAutoKernel('cuda', s))).toEqual(['triton_ranges', 'triton_ranges', 'flex', 'flex', 'flex', 'flex', 'triton_ranges', 'flex']);
+    for (const s of SHAPES) expect(cpAutoKernel('cpu', s)).toBe('reference');
+    expect(cpAutoCandidates('cpu', SHAPES[0])).toEqual([]);
+    expect(cpAutoCandidates('cuda', SHAPES[0])).toEqual(['triton_ranges', 'flex']);
+  });
+
+  it("triton_ranges' limits are the kernel's own (its refusal rule and dtypes)", () => {
+    for (const s of SHAPES) {
+      const takes = cpAutoCandidates('cuda', s).includes('triton_ranges');
+      const kernelTakes = rangesRefusal(s) === null && (tritonRanges.caps.dtypes as readonly string[]).includes(s.dtype);
+      expect(takes, JSON.stringify(s)).toBe(kernelTakes);
+    }
+    expect(CP_AUTO_CUDA[0].headDims).toEqual(RANGES_HEAD_DIMS);
+  });
+
+  it('python resolves every shape to the same kernel (cp/logic.py auto_kernel over the shared tables)', () => {
+    const script = [
+      'import json, sys',
+      'from attnbench_worker.cp.logic import auto_kernel',
+      'shapes = json.loads(sys.argv[1])',
+      'print(json.dumps([[auto_kernel(d, (s["headsQ"], s["headsKv"], s["headDim"], s["dtype"]), lambda k: True) for s in shapes] for d in ("cuda", "cpu")]))',
+    ].join('\n');
+    const r = spawnSync('python3', ['-c', script, JSON.stringify(SHAPES)], { env: { ...process.env, PYTHONPATH: pythonDir() }, encoding: 'utf8', timeout: 60_000 });
+    expect(r.status, r.stderr).toBe(0);
+    expect(JSON.parse(r.stdout)).toEqual([SHAPES.map((s) => cpAutoKernel('cuda', s)), SHAPES.map((s) => cpAutoKernel('cpu', s))]);
+  });
+});
