@@ -8,6 +8,7 @@
 // interpolation otherwise. The fixed hash quarter (calibrate.ts) is another interpolation test.
 import { calibrate, groupKey, pctError, seqlenRange, type KernelObservation } from './calibrate.js';
 import { medianAbs } from './fit.js';
+import { hostTimeLines } from './host-time.js';
 import { curveMs, type Calibration } from './kernel-model.js';
 
 export type HoldoutAxis = 'heads' | 'seqlen' | 'family' | 'world';
@@ -191,6 +192,7 @@ export function kernelGroupReport(obs: readonly KernelObservation[], gpu: string
   const over = (x: number) => fit.filter((p) => p.errorPct !== null && Math.abs(p.errorPct) > x).length;
   lines.push(`  ${groupLine('in-sample (every row fitted, itself included: a floor for the figures above)', summarizeGroup(fit))}; rows off by > 25%: ${over(25)}, > 50%: ${over(50)}`);
   lines.push(...worstLines(lgo, fit));
+  lines.push(...hostTimeLines(calibrate(obs, {}, () => true), obs, gpu));
   return lines;
 }
 

@@ -8,7 +8,7 @@ import { resolveCluster } from './hardware.js';
 import { curveMs, hasCurve, makeKernelModel, type KernelCall, type KernelCurve, type KernelModel } from './kernel-model.js';
 import { simulatePlan } from './simulate.js';
 import { isVirtualRanks } from '../results/rows.js';
-import { CP_PATH, cpObservations, validateCp, type CpValidationDeps } from './validate.js';
+import { CP_PATH, cpObservations, cpTokensLines, validateCp, type CpValidationDeps } from './validate.js';
 
 const shape = { headsQ: 8, headsKv: 2, headDim: 64, dtypeBytes: 2 };
 const deps: CpValidationDeps = {
@@ -94,6 +94,16 @@ describe('CP validation', () => {
     const { predictions, skipped } = validateCp([row], deps);
     expect(skipped).toEqual([]);
     expect(predictions[0].errorPct).toBeCloseTo(0, 9);
+  });
+
+  it('splits CP errors by tokens per rank and direction', () => {
+    const pred = (seqlen: number, world: number, direction: 'fwd' | 'bwd', errorPct: number) =>
+      ({ row: cpRow({ seqlen, world, direction }, 1), virtualRanks: true, predictedMs: 1, errorPct, fallback: false, heldOut: false }) as const;
+    const lines = cpTokensLines([pred(4096, 2, 'fwd', 30), pred(8192, 4, 'fwd', -40), pred(8192, 4, 'bwd', 5), pred(32768, 4, 'fwd', 2)]);
+    expect(lines).toHaveLength(3);
+    expect(lines[0]).toMatch(/^2k tokens per rank, bwd: n=1 median \|err\| 5\.0%/);
+    expect(lines[1]).toMatch(/^2k tokens per rank, fwd: n=2 median \|err\| 35\.0%.*max 40\.0%/);
+    expect(lines[2]).toMatch(/^8k tokens per rank, fwd: n=1 median \|err\| 2\.0%/);
   });
 
   it('skips rows that are not GPU measurements, and reports configurations it cannot re-plan', () => {

@@ -9,6 +9,7 @@ import type { CpLayout, CpShape, Plan, Step } from '../cp/types.js';
 import type { GeneratedMask, Mask } from '../mask/types.js';
 import { isVirtualRanks } from '../results/rows.js';
 import type { ResultRow } from '../results/schema.js';
+import { formatTokens } from '../util/parse.js';
 import { normalizeGpu, type Cluster } from './hardware.js';
 import { calibrate, isHeldOut, type KernelObservation } from './calibrate.js';
 import { hasCurve, kernelCall, makeKernelModel, type Calibration, type KernelModel } from './kernel-model.js';
@@ -210,6 +211,20 @@ export function cpSchemeLines(preds: readonly CpPrediction[]): string[] {
   for (const p of preds) {
     const r = p.row;
     const k = `${normalizeGpu(r.env.gpu!)} ${r.kernel ?? '-'}${p.fallback ? ' (roofline)' : ''} ${r.scheme ?? '-'} ${r.direction}`;
+    groups.set(k, [...(groups.get(k) ?? []), p.errorPct]);
+  }
+  return [...groups].sort((a, b) => a[0].localeCompare(b[0])).map(([k, errs]) => groupLine(k, summarizeErrs(errs)));
+}
+
+/**
+ * One line per (tokens per rank, direction) of CP predictions (`sim validate`'s held-out groups):
+ * ranks with little work per call are where host time can enter a rank's span, so the error is
+ * told apart along these first.
+ */
+export function cpTokensLines(preds: readonly CpPrediction[]): string[] {
+  const groups = new Map<string, number[]>();
+  for (const p of preds) {
+    const k = `${formatTokens(p.row.seqlen / p.row.world)} tokens per rank, ${p.row.direction}`;
     groups.set(k, [...(groups.get(k) ?? []), p.errorPct]);
   }
   return [...groups].sort((a, b) => a[0].localeCompare(b[0])).map(([k, errs]) => groupLine(k, summarizeErrs(errs)));

@@ -27,7 +27,7 @@ import { CP_PRESETS, expandProjection, projectCase } from '../../sim/project.js'
 import { chromeTrace } from '../../sim/simulate.js';
 import { familyMask, plan as planCp, rowMask } from '../../sim/sources.js';
 import { simPlanCost } from '../../cp/plan/plan-cost.js';
-import { CP_PATH, cpKernelModel, cpLeaveGroupOut, cpObservations, cpRankLines, cpSchemeLines, validateCp } from '../../sim/validate.js';
+import { CP_PATH, cpKernelModel, cpLeaveGroupOut, cpObservations, cpRankLines, cpSchemeLines, cpTokensLines, validateCp } from '../../sim/validate.js';
 import { groupLine, kernelGroupReport, summarizeErrs } from '../../sim/holdout.js';
 import { replicateLines } from '../../sim/replicates.js';
 import { scalingEfficiencySpec } from '../../sim/plots.js';
@@ -408,6 +408,7 @@ function generalizationReport(rows: readonly ResultRow[], kernelObs: ReturnType<
       const mine = preds.filter((p) => normalizeGpu(p.row.env.gpu!) === gpu);
       const s = summarizeErrs(mine.map((p) => p.errorPct));
       out(`  ${groupLine(`${gpu}, leave one ${axis === 'world' ? 'P' : 'family'} out (${groups.length} groups)`, s)} (target: median <= 10%)`);
+      for (const l of cpTokensLines(mine)) out(`    ${l}`);
     }
   }
 }
