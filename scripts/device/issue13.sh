@@ -70,6 +70,11 @@
 #   call20 calibrate (resumed), then the gathered-forward rule's A/B (ab_fwd17r)
 #          Between calls the device keeps results in /tmp/keep (copy them in before, out after),
 #          so a call resumes the previous one's rows without re-staging.
+#   call21 (tenth pass, kernel helper) 64-row programs (heads 4:4 with 64-blocks, block_sparse 16k: 0.35-0.55x
+#          flex, 0.35-0.43x triton_blocksparse on the H200): one warpgroup (fwdWarps / bwdWarps 4: the default
+#          8 warps compute S twice on 64 rows, one program per SM), the full-tile index list (fwdGather 2: 80%
+#          of the runs are one 64-key step); 2k check against float32, then 16k beside flex and
+#          triton_blocksparse (64-blocks kept 0.2 / 0.5, 128-blocks kept 0.2 as the control); budgets 265 s, ~205 s by `plan call21`
 #   call3  ncu of _fwd / _dkdv / _dq (and flex's) on
 #          causal_document 32k, CP virtual ranks P = 4, 8 at 8k tokens per rank (triton_ranges vs
 #          flex, ring_p2p and ulysses), last a 4:4 d 128 check
@@ -79,8 +84,8 @@ usage() { sed -n '2,/^set -uo/p' "$0" | sed '$d' | sed 's/^# \{0,1\}//'; }
 MODE=${1:-}
 case "$MODE" in
   -h|--help|"") usage; exit 0 ;;
-  plan|call1|call2|call3|call4|call5|call6|call7|call8|call9|call10|call11|call12|call13|call14|call15|call16|call17|call18|call19|call20) ;;
-  *) echo "issue13.sh: unknown mode '$MODE' (plan, call1, ..., call20, --help)" >&2; exit 2 ;;
+  plan|call1|call2|call3|call4|call5|call6|call7|call8|call9|call10|call11|call12|call13|call14|call15|call16|call17|call18|call19|call20|call21) ;;
+  *) echo "issue13.sh: unknown mode '$MODE' (plan, call1, ..., call21, --help)" >&2; exit 2 ;;
 esac
 
 FAM32K=causal,full_document,causal_document,prefix_lm_document,share_question,causal_blockwise,block_causal_document,full_document_long,causal_document_long,sliding_window,sliding_window_causal,global_sliding_window
@@ -104,7 +109,7 @@ CPCASES="--scheme ring_p2p,ulysses --family causal_document,full_document --toke
 STEPS=()
 # `plan CALL` plans that call's steps only (plan alone: every call's)
 SEL=$MODE; [ "$MODE" = plan ] && [ $# -gt 1 ] && SEL=$2
-case "$SEL" in plan|call1|call2|call3|call4|call5|call6|call7|call8|call9|call10|call11|call12|call13|call14|call15|call16|call17|call18|call19|call20) ;; *) echo "issue13.sh plan: unknown call '$SEL'" >&2; exit 2 ;; esac
+case "$SEL" in plan|call1|call2|call3|call4|call5|call6|call7|call8|call9|call10|call11|call12|call13|call14|call15|call16|call17|call18|call19|call20|call21) ;; *) echo "issue13.sh plan: unknown call '$SEL'" >&2; exit 2 ;; esac
 # step KIND NAME SECONDS ARGS...: KIND kern (CLI rows into $R/ranges.jsonl), tune (ranges_tune.py
 # A/B rows into $R/ranges-NAME.jsonl), cp (CLI rows into $RCP/issue13-cp.jsonl), ncu, sh.
 # Steps in order of priority within each call (a call that runs out of time drops its last steps;
@@ -287,6 +292,30 @@ case "$SEL" in
     # file: --resume would skip the H100 rows of ab_fwd17, whose {} was the old default)
     STEPS+=("tune|ab_fwd17r|100|triton_ranges,flex|--family causal,causal_document,full_document,sliding_window,sliding_window_causal,share_question,prefix_lm_document,causal_blockwise --direction fwd --seqlen 32k --samples 1|[{},{\"fwdGather\":0},$GATHER,$GATHER_IDX,{\"bandsStatic\":0}]|--iters 10")
     STEPS+=("tune|sparse17|40|triton_ranges,flex|--preset sparse --direction fwd --seqlen 16k --heads 64:8 --samples 1|[{},$GATHER,$GATHER_IDX]|--iters 10 --only s=0.1:,s=0.2:")
+    ;;&
+  call21|plan)
+    # Tenth pass (kernel helper, CPU analysis: results/h200/kernels/triton_ranges-notes.md): block_sparse 64-blocks
+    # at 4:4 run 64-row programs at 8 warps: Triton puts both warpgroups on the same 64 rows (S and its exp2
+    # computed twice, scripts/kernel-aot.py: HGMMA.64x32x16), one program per SM (190 regs x 256 threads), and a
+    # run loop per run of full tiles (1.24 tiles of one 64-key step per run on average: the pipeline drains at
+    # every run). Variants (no new key; all spill-free, 2 programs per SM by scripts/kernel-aot.py 'tenth'):
+    W4='{"fwdWarps":4}'
+    G21='{"fwdGather":2}'
+    W4G='{"fwdWarps":4,"fwdGather":2}'
+    B4='{"bwdWarps":4,"bwdSubM":16,"bwdSubMPart":16,"dqSubN":32}'
+    B4X2='{"bwdFused":0,"bwdWarps":4,"bwdSubM":16,"bwdSubMPart":16,"dqWarps":4,"dqSubN":32,"dqStages":3}'
+    AGAIN='{"bandsStatic":0}'  # the default once more, last: this call's run-to-run noise
+    BS64="--preset none --family block_sparse --heads 4:4 --samples 1 --param block=64"
+    STEPS+=("tune|check21|25|triton_ranges|$BS64 --param s=0.2 --direction fwd --seqlen 2k|[$W4,$G21,$W4G]|--check")
+    STEPS+=("tune|check21|25|triton_ranges|$BS64 --param s=0.2 --direction bwd --seqlen 2k|[$B4,$B4X2]|--check")
+    STEPS+=("tune|ab21|35|triton_ranges,flex,triton_blocksparse|$BS64 --param s=0.2 --direction fwd --seqlen 16k|[{},$W4,$G21,$W4G,$AGAIN]|--iters 10")
+    STEPS+=("tune|ab21|50|triton_ranges,flex,triton_blocksparse|$BS64 --param s=0.2 --direction bwd --seqlen 16k|[{},$B4,$B4X2,$AGAIN]|--iters 10")
+    STEPS+=("tune|ab21|30|triton_ranges,flex,triton_blocksparse|$BS64 --param s=0.5 --direction fwd --seqlen 16k|[{},$W4,$W4G]|--iters 10")
+    STEPS+=("tune|ab21|45|triton_ranges,flex,triton_blocksparse|$BS64 --param s=0.5 --direction bwd --seqlen 16k|[{},$B4,$B4X2]|--iters 10")
+    # control: 128-blocks (128-row programs; the W4 / B4 variants do not apply): the index list only
+    BS128="--preset none --family block_sparse --heads 4:4 --samples 1 --param block=128 --param s=0.2 --seqlen 16k"
+    STEPS+=("tune|ab21|25|triton_ranges,flex,triton_blocksparse|$BS128 --direction fwd|[{},$G21]|--iters 10")
+    STEPS+=("tune|ab21|30|triton_ranges,flex,triton_blocksparse|$BS128 --direction bwd|[{}]|--iters 10")
     ;;&
   call16|plan)
     # Ninth pass (kernel helper, CPU prep; results/h200/kernels/triton_ranges-notes.md): the dK/dV

@@ -14,7 +14,7 @@ describe('ranges fixture for the python kernel test', () => {
 
   it("the descriptor cases carry the descriptor's tiles and tuning", () => {
     for (const c of DESCRIPTOR_SHAPES) {
-      const t = rangesTuning({ headsQ: c.hq, headsKv: c.hkv, headDim: c.d, dtype: 'bfloat16' }, 0);
+      const t = rangesTuning({ headsQ: c.hq, headsKv: c.hkv, headDim: c.d, dtype: 'bfloat16' }, c.block ?? 0);
       expect({ tileQ: c.tileQ, tileK: c.tileK, tuning: c.tuning }).toEqual({ tileQ: t?.tileQ, tileK: t?.tileK, tuning: t?.tuning });
       // the shape-class tuning above; split forward tiles on short key loops are chosen from the list
       // (shortLoops) only at d 128 with 128-row tiles (the python test runs split tiles on every case)

@@ -29,6 +29,8 @@ interface FixtureCase {
   readonly tileK: number;
   readonly tuning: Readonly<Record<string, number>>;
   readonly masks: readonly Mask[];
+  /** The mask's block (block_sparse), as rangesTuning takes it: 64-blocks get 64-key tiles. */
+  readonly block?: number;
   /** Split the backward list's long rows (src/mask/adapters/ranges-split.ts) for a device of these slots. */
   readonly bwdSplit?: RowSplit;
 }
@@ -54,8 +56,16 @@ export const DESCRIPTOR_D64_GQA6: Shape = {
   hq: 6, hkv: 1, d: 64, tileQ: 21, tileK: 128,
   tuning: { ...DESCRIPTOR_TUNING, pack: 6, fwdSubN: 64, bwdKeys: 64, bwdSubM: 64, bwdWarps: 4 },
 };
+/**
+ * Heads 2:2 (no packing) at d 128 with a mask of 64-blocks: the descriptor's 64-token x 64-key tiles,
+ * so a program has 64 rows (issue 13's weakest H200 shape, block_sparse 16k 4:4, tenth pass).
+ */
+export const DESCRIPTOR_D128_MHA_BLOCK64: Shape = {
+  hq: 2, hkv: 2, d: 128, tileQ: 64, tileK: 64, block: 64,
+  tuning: { ...DESCRIPTOR_TUNING, pack: 1, fwdSubN: 64, ...D128_BWD, bwdKeys: 64, bwdSubM: 32, bwdSubMPart: 16 },
+};
 /** The descriptor shapes above, checked against src/kernels/gpu/triton_ranges.ts rangesTuning by the fixture's test. */
-export const DESCRIPTOR_SHAPES: readonly Shape[] = [DESCRIPTOR_D128_GQA8, DESCRIPTOR_D64_MHA, DESCRIPTOR_D128_GQA3, DESCRIPTOR_D64_GQA6];
+export const DESCRIPTOR_SHAPES: readonly Shape[] = [DESCRIPTOR_D128_GQA8, DESCRIPTOR_D64_MHA, DESCRIPTOR_D128_GQA3, DESCRIPTOR_D64_GQA6, DESCRIPTOR_D128_MHA_BLOCK64];
 
 const CASES: readonly FixtureCase[] = [
   // documents of 1-37 tokens (one-token documents, tiles cut by 3+ documents), 4:2 heads packed by 2
@@ -113,6 +123,16 @@ const CASES: readonly FixtureCase[] = [
     masks: [
       gridMask(640, 640, [128, 256, 384, 512], [128, 256, 384, 512], ['full', null, 'full', null, 'full', null, null, null, null, null, 'full', 'full', 'causal', null, 'full', null, 'full', 'full', 'full', null, 'full', null, null, 'full', 'full']),
       gridMask(640, 640, [128, 256, 384, 512], [128, 256, 384, 512], [null, 'full', null, 'full', null, 'causal', null, null, 'full', null, 'full', null, 'full', null, 'full', 'full', 'full', 'full', 'full', 'full', null, null, null, null, 'full']),
+    ],
+  },
+  // block_sparse of 64-blocks at d 128 without packing (2:2, one mask per KV head), the descriptor's
+  // 64 x 64 tiles (64-row programs): kept blocks scattered (runs of one tile: 80% of the runs of
+  // block_sparse 16k s = 0.2), a run of 3, a causal block (a partial tile), an empty query block
+  {
+    ...DESCRIPTOR_D128_MHA_BLOCK64, name: 'block_sparse64_d128_mha_descriptor',
+    masks: [
+      gridMask(384, 384, [64, 128, 192, 256, 320], [64, 128, 192, 256, 320], ['full', null, 'full', null, 'full', null, null, 'full', 'full', 'full', null, 'causal', null, null, null, null, null, null, 'full', null, 'full', null, 'full', null, 'causal', null, null, 'full', 'full', null, 'full', null, 'full', null, 'full', 'causal']),
+      gridMask(384, 384, [64, 128, 192, 256, 320], [64, 128, 192, 256, 320], [null, 'full', null, 'full', null, 'full', 'full', null, 'causal', null, null, null, null, 'full', 'full', 'full', 'full', null, 'full', null, null, null, 'full', 'full', null, null, null, null, null, null, 'full', 'full', null, 'full', null, 'full']),
     ],
   },
 ];
