@@ -329,19 +329,19 @@ def configs():
             # one stage deeper (the 3rd stage gave +11-16% in call10): 192 KB, still one program per SM
             (f"bwd fused d128 pack8 kb128 subm32 + dq 128x64 w8 s4{tag} ninth", fused_src(128, 8, 16, 128, 128, 32, 64, plse=pl), 8, 4),
         ]
-    # Tenth pass (call21): 64-row programs (heads 4:4 with 64-blocks: 64 tokens x 1 head, 64-key tiles). The
+    # Eleventh pass (call21): 64-row programs (heads 4:4 with 64-blocks: 64 tokens x 1 head, 64-key tiles). The
     # descriptor's 8 warps put 8 warps along M on 64 rows: both warpgroups compute the whole S (HGMMA.64x32 x16
     # per step instead of 64x64 x8) and its exp2; 4 warps (one warpgroup) do not, and fit 2 programs per SM
-    out += [("fwd d128 pack1 (64 tok) 64x64 w8 s3 * tenth", fwd_src(128, 1, 64, 64, 64), 8, 3),
-            ("fwd d128 pack1 (64 tok) 64x64 w4 s3 tenth", fwd_src(128, 1, 64, 64, 64), 4, 3),
-            ("fwd gather2 d128 pack1 (64 tok) 64x64 w8 s3 tenth", gather_src(128, 1, 64, 64, 64, 2), 8, 3),
-            ("fwd gather2 d128 pack1 (64 tok) 64x64 w4 s3 tenth", gather_src(128, 1, 64, 64, 64, 2), 4, 3),
-            ("bwd fused d128 pack1 (64 tok) kb64 subm32 part16 + dq 64x64 w8 s3 plse * tenth",
+    out += [("fwd d128 pack1 (64 tok) 64x64 w8 s3 * eleventh", fwd_src(128, 1, 64, 64, 64), 8, 3),
+            ("fwd d128 pack1 (64 tok) 64x64 w4 s3 eleventh", fwd_src(128, 1, 64, 64, 64), 4, 3),
+            ("fwd gather2 d128 pack1 (64 tok) 64x64 w8 s3 eleventh", gather_src(128, 1, 64, 64, 64, 2), 8, 3),
+            ("fwd gather2 d128 pack1 (64 tok) 64x64 w4 s3 eleventh", gather_src(128, 1, 64, 64, 64, 2), 4, 3),
+            ("bwd fused d128 pack1 (64 tok) kb64 subm32 part16 + dq 64x64 w8 s3 plse * eleventh",
              fused_src(128, 1, 64, 64, 64, 32, 64, submp=16, plse=True), 8, 3),
-            ("bwd fused d128 pack1 (64 tok) kb64 subm16 part16 + dq 64x32 w4 s3 plse tenth",
+            ("bwd fused d128 pack1 (64 tok) kb64 subm16 part16 + dq 64x32 w4 s3 plse eleventh",
              fused_src(128, 1, 64, 64, 64, 16, 32, submp=16, plse=True), 4, 3),
-            ("dkdv d128 pack1 (64 tok) kb64 subm16 part16 w4 s3 plse tenth", dkdv_src(128, 1, 64, 64, 64, 16, 0, submp=16, plse=True), 4, 3),
-            ("dq d128 pack1 (64 tok) 64x32 w4 s3 tenth", dq_src(128, 1, 64, 64, 32), 4, 3)]
+            ("dkdv d128 pack1 (64 tok) kb64 subm16 part16 w4 s3 plse eleventh", dkdv_src(128, 1, 64, 64, 64, 16, 0, submp=16, plse=True), 4, 3),
+            ("dq d128 pack1 (64 tok) 64x32 w4 s3 eleventh", dq_src(128, 1, 64, 64, 32), 4, 3)]
     return out
 
 

@@ -41,14 +41,14 @@ CONFIGS = {
     "bwd fused d128 pack8 kb128 subm32 + dq 128x64 w8 s3 plse ninth": {"atomics": 0, "spill": 0},
     "bwd fused d128 pack1 kb128 subm16 + dq 128x64 w8 s3 plse ninth": {"atomics": 0, "spill": 0},
     "bwd fused d128 pack8 kb128 subm32 + dq 128x64 w8 s4 plse ninth": {"atomics": 0, "spill": 0, "perSm": 1},
-    # tenth pass (call21): 64-row programs (4:4 with 64-blocks). The descriptor's 8 warps: one program per SM,
+    # eleventh pass (call21): 64-row programs (4:4 with 64-blocks). The descriptor's 8 warps: one program per SM,
     # S in 64x32 HGMMA pieces (each warpgroup computes the whole 64 x 64 S); one warpgroup: 2 per SM, no spill
-    "fwd d128 pack1 (64 tok) 64x64 w8 s3 * tenth": {"spill": 0, "perSm": 1, "hgmmaShape": "64x32x16"},
-    "fwd d128 pack1 (64 tok) 64x64 w4 s3 tenth": {"spill": 0, "perSm": 2, "noHgmmaShape": "64x32x16"},
-    "fwd gather2 d128 pack1 (64 tok) 64x64 w4 s3 tenth": {"spill": 0, "perSm": 2, "kvRings": 4},
-    "bwd fused d128 pack1 (64 tok) kb64 subm16 part16 + dq 64x32 w4 s3 plse tenth": {"atomics": 0, "spill": 0, "perSm": 2},
-    "dkdv d128 pack1 (64 tok) kb64 subm16 part16 w4 s3 plse tenth": {"atomics": 0, "spill": 0, "perSm": 2},
-    "dq d128 pack1 (64 tok) 64x32 w4 s3 tenth": {"spill": 0, "perSm": 2},
+    "fwd d128 pack1 (64 tok) 64x64 w8 s3 * eleventh": {"spill": 0, "perSm": 1, "hgmmaShape": "64x32x16"},
+    "fwd d128 pack1 (64 tok) 64x64 w4 s3 eleventh": {"spill": 0, "perSm": 2, "noHgmmaShape": "64x32x16"},
+    "fwd gather2 d128 pack1 (64 tok) 64x64 w4 s3 eleventh": {"spill": 0, "perSm": 2, "kvRings": 4},
+    "bwd fused d128 pack1 (64 tok) kb64 subm16 part16 + dq 64x32 w4 s3 plse eleventh": {"atomics": 0, "spill": 0, "perSm": 2},
+    "dkdv d128 pack1 (64 tok) kb64 subm16 part16 w4 s3 plse eleventh": {"atomics": 0, "spill": 0, "perSm": 2},
+    "dq d128 pack1 (64 tok) 64x32 w4 s3 eleventh": {"spill": 0, "perSm": 2},
 }
 
 

@@ -70,7 +70,7 @@
 #   call20 calibrate (resumed), then the gathered-forward rule's A/B (ab_fwd17r)
 #          Between calls the device keeps results in /tmp/keep (copy them in before, out after),
 #          so a call resumes the previous one's rows without re-staging.
-#   call21 (tenth pass, kernel helper) 64-row programs (heads 4:4 with 64-blocks, block_sparse 16k: 0.35-0.55x
+#   call21 (eleventh pass, kernel helper) 64-row programs (heads 4:4 with 64-blocks, block_sparse 16k: 0.35-0.55x
 #          flex, 0.35-0.43x triton_blocksparse on the H200): one warpgroup (fwdWarps / bwdWarps 4: the default
 #          8 warps compute S twice on 64 rows, one program per SM), the full-tile index list (fwdGather 2: 80%
 #          of the runs are one 64-key step); 2k check against float32, then 16k beside flex and
@@ -294,11 +294,11 @@ case "$SEL" in
     STEPS+=("tune|sparse17|40|triton_ranges,flex|--preset sparse --direction fwd --seqlen 16k --heads 64:8 --samples 1|[{},$GATHER,$GATHER_IDX]|--iters 10 --only s=0.1:,s=0.2:")
     ;;&
   call21|plan)
-    # Tenth pass (kernel helper, CPU analysis: results/h200/kernels/triton_ranges-notes.md): block_sparse 64-blocks
+    # Eleventh pass (kernel helper, CPU analysis: results/h200/kernels/triton_ranges-notes.md): block_sparse 64-blocks
     # at 4:4 run 64-row programs at 8 warps: Triton puts both warpgroups on the same 64 rows (S and its exp2
     # computed twice, scripts/kernel-aot.py: HGMMA.64x32x16), one program per SM (190 regs x 256 threads), and a
     # run loop per run of full tiles (1.24 tiles of one 64-key step per run on average: the pipeline drains at
-    # every run). Variants (no new key; all spill-free, 2 programs per SM by scripts/kernel-aot.py 'tenth'):
+    # every run). Variants (no new key; all spill-free, 2 programs per SM by scripts/kernel-aot.py 'eleventh'):
     W4='{"fwdWarps":4}'
     G21='{"fwdGather":2}'
     W4G='{"fwdWarps":4,"fwdGather":2}'

@@ -1,4 +1,4 @@
-"""triton_ranges' 64-row programs (issue 13, tenth pass; results/h200/kernels/triton_ranges-notes.md), run
+"""triton_ranges' 64-row programs (issue 13, eleventh pass; results/h200/kernels/triton_ranges-notes.md), run
 like tests/test_triton_ranges.py (Triton's interpreter on CPU tensors, else the stand-in) against the
 same float64 reference, on the fixture case block_sparse64_d128_mha_descriptor (heads 2:2 at d 128,
 64-blocks: the descriptor's 64 x 64 tiles, so a program has 64 rows, as block_sparse 16k 4:4):
@@ -8,7 +8,7 @@ same float64 reference, on the fixture case block_sparse64_d128_mha_descriptor (
 - each variant reaches the launch: the launch options carry its warps and steps (the interpreter
   ignores num_warps, so this is what the test can see of it), and the gathered forward's index list
   holds every full tile of the list (no run loop left).
-Needs torch (skipped without it); the compiled kernels are checked by scripts/kernel-aot.py (tenth-pass
+Needs torch (skipped without it); the compiled kernels are checked by scripts/kernel-aot.py (eleventh-pass
 rows) and on the GPU by scripts/device/issue13.sh call21.
 """
 
@@ -72,7 +72,7 @@ class _Launches:
 
 
 @unittest.skipIf(torch is None, "torch is not installed for this python")
-class TritonRangesTenthPass(unittest.TestCase):
+class TritonRangesEleventhPass(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
         import json
