@@ -101,9 +101,11 @@ describe('CP validation', () => {
       ({ row: cpRow({ seqlen, world, direction }, 1), virtualRanks: true, predictedMs: 1, errorPct, fallback: false, heldOut: false }) as const;
     const lines = cpTokensLines([pred(4096, 2, 'fwd', 30), pred(8192, 4, 'fwd', -40), pred(8192, 4, 'bwd', 5), pred(32768, 4, 'fwd', 2)]);
     expect(lines).toHaveLength(3);
-    expect(lines[0]).toMatch(/^2k tokens per rank, bwd: n=1 median \|err\| 5\.0%/);
-    expect(lines[1]).toMatch(/^2k tokens per rank, fwd: n=2 median \|err\| 35\.0%.*max 40\.0%/);
-    expect(lines[2]).toMatch(/^8k tokens per rank, fwd: n=1 median \|err\| 2\.0%/);
+    expect(lines[0]).toMatch(/^flex, 2k tokens per rank, bwd: n=1 median \|err\| 5\.0%/);
+    expect(lines[1]).toMatch(/^flex, 2k tokens per rank, fwd: n=2 median \|err\| 35\.0%.*max 40\.0%/);
+    expect(lines[2]).toMatch(/^flex, 8k tokens per rank, fwd: n=1 median \|err\| 2\.0%/);
+    const other = { ...pred(8192, 4, 'fwd', 50), row: cpRow({ seqlen: 8192, world: 4, direction: 'fwd', kernel: 'triton_ranges' }, 1) };
+    expect(cpTokensLines([pred(8192, 4, 'fwd', 10), other])).toHaveLength(2);
   });
 
   it('skips rows that are not GPU measurements, and reports configurations it cannot re-plan', () => {

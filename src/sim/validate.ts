@@ -217,14 +217,14 @@ export function cpSchemeLines(preds: readonly CpPrediction[]): string[] {
 }
 
 /**
- * One line per (tokens per rank, direction) of CP predictions (`sim validate`'s held-out groups):
+ * One line per (kernel, tokens per rank, direction) of CP predictions (`sim validate`'s held-out groups):
  * ranks with little work per call are where host time can enter a rank's span, so the error is
  * told apart along these first.
  */
 export function cpTokensLines(preds: readonly CpPrediction[]): string[] {
   const groups = new Map<string, number[]>();
   for (const p of preds) {
-    const k = `${formatTokens(p.row.seqlen / p.row.world)} tokens per rank, ${p.row.direction}`;
+    const k = `${p.row.kernel ?? '-'}, ${formatTokens(p.row.seqlen / p.row.world)} tokens per rank, ${p.row.direction}`;
     groups.set(k, [...(groups.get(k) ?? []), p.errorPct]);
   }
   return [...groups].sort((a, b) => a[0].localeCompare(b[0])).map(([k, errs]) => groupLine(k, summarizeErrs(errs)));
