@@ -32,6 +32,7 @@ BASE=(
   --in results/dev/cp/h100-8k/virtual8k-p2.jsonl --in results/dev/cp/h100-8k/virtual8k-p4.jsonl
   --in results/dev/cp/h100-8k/virtual8k-p8.jsonl
   --in results/h200/cp/virtual-p2.jsonl --in results/h200/cp/virtual-p4.jsonl --in results/h200/cp/virtual-p8.jsonl
+  --in results/h200/cp/issue13-s8_cp_p8.jsonl --in results/h200/cp/issue13-s8_cp_p4.jsonl
 )
 CAL=()
 for gpu in h100 h200; do
