@@ -26,13 +26,16 @@ describe('the plan cost of GPU CP runs', () => {
     expect(calibratedCpCost(calibration!, 'no_such_kernel')).toBeNull();
   });
 
-  it("cuda runs of flex plan dispatch with it; 'auto' is triton_ranges (no curve: the generic model, as --kernel triton_ranges), flex where triton_ranges' limits refuse the shape; the reference and CPU devices keep the generic model", () => {
+  it("cuda runs of flex plan dispatch with it; 'auto' is triton_ranges (its triton_ranges@cp curve, as --kernel triton_ranges), flex where triton_ranges' limits refuse the shape; the reference and CPU devices keep the generic model", () => {
     const onCuda = planCostOf(undefined, 'cuda');
     expect(onCuda(spec('causal_document', 4, 'flex'))).toBeTypeOf('function');
     expect(onCuda(spec('causal_document', 4, 'flex'))).toBe(onCuda(spec('causal_document', 8, 'flex'))); // one model per kernel and dtype
-    expect(calibratedCpCost(calibration!, 'triton_ranges')).toBeNull();
-    expect(onCuda(spec('causal_document', 4))).toBeUndefined(); // auto = triton_ranges
-    expect(onCuda(spec('causal_document', 4, 'auto'))).toBeUndefined();
+    expect(calibratedCpCost(calibration!, 'triton_ranges')?.curve).toBe('h100 triton_ranges@cp');
+    const triton = onCuda(spec('causal_document', 4, 'triton_ranges'));
+    expect(triton).toBeTypeOf('function');
+    expect(triton).not.toBe(onCuda(spec('causal_document', 4, 'flex')));
+    expect(onCuda(spec('causal_document', 4))).toBe(triton); // auto = triton_ranges
+    expect(onCuda(spec('causal_document', 4, 'auto'))).toBe(triton);
     expect(onCuda({ ...spec('causal_document', 4, 'auto'), headDim: 96 })).toBe(onCuda(spec('causal_document', 4, 'flex'))); // auto = flex here
     expect(onCuda(spec('causal_document', 4, 'reference'))).toBeUndefined();
     expect(planCostOf(undefined, 'cpu')(spec('causal_document', 4))).toBeUndefined();
