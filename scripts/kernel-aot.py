@@ -172,6 +172,13 @@ def fused_src(d, pack, tq, tk, kb, subm, subn, split=1, submp=0, items=False, pl
                                 "ITEMS": items, "PLSE": plse})
 
 
+def delta_src(d, pack, packed):
+    """The DELTA preprocess; packed: it also writes LSE / DELTA per KV group (tuning.bwdPackLse)."""
+    types = {"O": PTR_BF, "DO": PTR_BF, "DELTA": PTR_F32, "N": "i32", "LSE": PTR_F32, "LSEP": PTR_F32, "DELTAP": PTR_F32,
+             "S": "i32/16", "HQ": "i32"}
+    return sig(rf._delta, types, {"BLOCK": 64, "D": d, "P": pack, "PACK": packed})
+
+
 def ref_fwd_src(d, bm, bn):
     types = {"Q": PTR_BF, "K": PTR_BF, "V": PTR_BF, "O": PTR_BF, "L": PTR_F32, "stride_m": "i32/16", "N_CTX": "i32/16", "qk_scale": "fp32"}
     return sig(ref_fwd, types, {"BM": bm, "BN": bn, "D": d})
@@ -342,6 +349,8 @@ def configs():
              fused_src(128, 1, 64, 64, 64, 16, 32, submp=16, plse=True), 4, 3),
             ("dkdv d128 pack1 (64 tok) kb64 subm16 part16 w4 s3 plse eleventh", dkdv_src(128, 1, 64, 64, 64, 16, 0, submp=16, plse=True), 4, 3),
             ("dq d128 pack1 (64 tok) 64x32 w4 s3 eleventh", dq_src(128, 1, 64, 64, 32), 4, 3)]
+    # the DELTA launch writing the packed LSE / DELTA copies (replaces two torch copies per backward)
+    out += [(f"delta d128 pack{p}{' packed' if pk else ''} w4", delta_src(128, p, pk), 4, 1) for p, pk in ((8, False), (8, True), (1, True))]
     return out
 
 

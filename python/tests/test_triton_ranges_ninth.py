@@ -101,13 +101,36 @@ class TritonRangesNinthPass(unittest.TestCase):
         case = self.cases["block_sparse_d128_gqa8_2kv"]
         ls, ref, got = self.run_case(case, {"bwdPackLse": 1})
         self.assert_close(ref, got, ("dk",))
-        packed = self.tr._packed
-        self.tr._packed = lambda x, pack: x  # noqa: E731 - the unpacked layout under the packed flag
+        real = self.tr._delta_lse
+
+        def unpacked(fwd, o, do, lse, pack, plse):  # the unpacked layout under the packed flag
+            delta, _, _ = real(fwd, o, do, lse, pack, False)
+            return delta, lse, delta
+        self.tr._delta_lse = unpacked
         try:
             _, ref, bad = self.run_case(case, {"bwdPackLse": 1})
         finally:
-            self.tr._packed = packed
+            self.tr._delta_lse = real
         self.assertGreater(self.err(bad[2], ref[3]), 0.1 * float(ref[3].abs().max()))
+
+    def test_delta_kernel_writes_the_packed_copies(self):
+        """The DELTA launch writes LSE and DELTA packed per KV group ([B, Hq / P, S, P]) bit-equal to the
+        torch copies it replaced (_packed), for groups of 1, 3 and 8, two sequences, S not a multiple of
+        the launch's 64 rows; without the flag it returns LSE and DELTA themselves."""
+        from attnbench_worker.kernels import triton_ranges_fwd as fwd
+
+        g = torch.Generator().manual_seed(5)
+        for hq, pack, s in ((3, 1, 37), (6, 3, 50), (16, 8, 21)):
+            with self.subTest(hq=hq, pack=pack, backend=self.backend):
+                o, do = (torch.randn(2, s, hq, 64, generator=g).to(torch.bfloat16) for _ in range(2))
+                lse = torch.randn(2, s, hq, generator=g)
+                delta, lsep, deltap = self.tr._delta_lse(fwd, o, do, lse, pack, True)
+                want = (o.float() * do.float()).sum(-1)
+                self.assertLessEqual(float((delta - want).abs().max()), 1e-4)
+                self.assertTrue(torch.equal(lsep, self.tr._packed(lse, pack)))
+                self.assertTrue(torch.equal(deltap, self.tr._packed(delta, pack)))
+                d2, l2, dp2 = self.tr._delta_lse(fwd, o, do, lse, pack, False)
+                self.assertTrue(torch.equal(d2, delta) and l2 is lse and dp2 is d2)
 
     def test_packed_lse_batch(self):
         """Two sequences in one launch (batch 2, different inputs): the packed rows of each batch

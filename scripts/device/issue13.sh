@@ -74,7 +74,8 @@
 #          flex, 0.35-0.43x triton_blocksparse on the H200): one warpgroup (fwdWarps / bwdWarps 4: the default
 #          8 warps compute S twice on 64 rows, one program per SM), the full-tile index list (fwdGather 2: 80%
 #          of the runs are one 64-key step); 2k check against float32, then 16k beside flex and
-#          triton_blocksparse (64-blocks kept 0.2 / 0.5, 128-blocks kept 0.2 as the control); budgets 265 s, ~205 s by `plan call21`
+#          triton_blocksparse (64-blocks kept 0.2 / 0.5, 128-blocks kept 0.2 as the control), the 4k 4:4
+#          backward (launch-bound) beside flex; budgets 305 s, ~245 s by `plan call21`
 #   call3  ncu of _fwd / _dkdv / _dq (and flex's) on
 #          causal_document 32k, CP virtual ranks P = 4, 8 at 8k tokens per rank (triton_ranges vs
 #          flex, ring_p2p and ulysses), last a 4:4 d 128 check
@@ -316,6 +317,10 @@ case "$SEL" in
     BS128="--preset none --family block_sparse --heads 4:4 --samples 1 --param block=128 --param s=0.2 --seqlen 16k"
     STEPS+=("tune|ab21|25|triton_ranges,flex,triton_blocksparse|$BS128 --direction fwd|[{},$G21]|--iters 10")
     STEPS+=("tune|ab21|30|triton_ranges,flex,triton_blocksparse|$BS128 --direction bwd|[{}]|--iters 10")
+    # the launch-bound 4k backward rows (causal_document 4k 4:4: 13.1 vs flex 28.4 TFLOP/s on the H200, ~0.35 ms
+    # for a few us of GPU work per program): since the eleventh pass the packed LSE / DELTA come from the DELTA launch
+    # (two launches fewer); {"bwdSplit":0}: the list's whole rows (no reduction launch)
+    STEPS+=("tune|ab21_4k|40|triton_ranges,flex|--preset none --family causal_document,causal --heads 4:4 --samples 1 --seqlen 4k --direction bwd|[{},{\"bwdSplit\":0}]|--iters 10")
     ;;&
   call16|plan)
     # Ninth pass (kernel helper, CPU prep; results/h200/kernels/triton_ranges-notes.md): the dK/dV

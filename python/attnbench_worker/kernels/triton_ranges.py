@@ -246,9 +246,8 @@ def backward(q, k, v, o, lse, do, ls, scale):
     sk = k.shape[1]
     do = do.contiguous()
     t = ls.tuning
-    delta = torch.empty_like(lse)
-    n = delta.numel()
-    fwd._delta[(triton_cdiv(n, 64),)](o, do, delta, n, BLOCK=64, D=d)
+    plse = bool(t["bwdPackLse"])
+    delta, lsep, deltap = _delta_lse(fwd, o, do, lse, ls.pack, plse)
     dk, dv = torch.empty_like(k), torch.empty_like(v)
     nsplit = ls.tk // t["bwdKeys"]
     items = ls.bwd.items is not None
@@ -258,8 +257,6 @@ def backward(q, k, v, o, lse, do, ls, scale):
     else:
         dkp = dvp = delta  # not read
     largs = ls.bwd.args()
-    plse = bool(t["bwdPackLse"])
-    lsep, deltap = (_packed(lse, ls.pack), _packed(delta, ls.pack)) if plse else (lse, delta)
     if items:  # the items' runs (clipped to each chunk) in place of the rows' runs
         largs = largs[:3] + (ls.bwd.item_runs,) + largs[4:]
     if t["bwdFused"]:  # one launch: dK/dV programs first (LPT), then the dQ pass's (LPT)
@@ -301,9 +298,21 @@ def backward(q, k, v, o, lse, do, ls, scale):
     return dq, dk, dv
 
 
+def _delta_lse(fwd, o, do, lse, pack, plse):
+    """(DELTA [B, S, Hq], LSE and DELTA for dK/dV) in one launch of _delta: with plse (tuning.bwdPackLse)
+    the two in the layout of _packed, written by that launch (before 2026-12-05 evening: two torch
+    copies after it, two more launches per backward); else lse and DELTA themselves."""
+    b, sq, hq = lse.shape
+    delta = torch.empty_like(lse)
+    lsep, deltap = (torch.empty((b, hq // pack, sq, pack), dtype=torch.float32, device=lse.device) for _ in range(2)) if plse else (lse, delta)
+    n = delta.numel()
+    fwd._delta[(triton_cdiv(n, 64),)](o, do, delta, n, lse, lsep, deltap, sq, hq, BLOCK=64, D=o.shape[-1], P=pack, PACK=plse)
+    return delta, lsep, deltap
+
+
 def _packed(x, pack):
     """[B, S, Hq] float32 -> [B, Hq / pack, S, pack] contiguous: the dK/dV rows of one KV group, token-major
-    (tuning.bwdPackLse; one copy of 4 bytes per row, e.g. 8 MB at 32k x 64 heads)."""
+    (tuning.bwdPackLse; 4 bytes per row, e.g. 8 MB at 32k x 64 heads). The layout _delta writes (tests' reference)."""
     b, s, hq = x.shape
     return x.view(b, s, hq // pack, pack).permute(0, 2, 1, 3).contiguous()
 

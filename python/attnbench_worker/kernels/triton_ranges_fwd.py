@@ -151,12 +151,21 @@ def _fwd(Q, K, V, O, LSE, BANDS, ORDER, PROGS, ROWRUNS, RUNS, ROWPARTS, PARTS, S
 
 
 @triton.jit
-def _delta(O, DO, DELTA, N, BLOCK: tl.constexpr, D: tl.constexpr):
-    """DELTA[row] = sum_d O[row, d] * dO[row, d] over the flat rows of [B, S, Hq] (FA2 preprocess)."""
+def _delta(O, DO, DELTA, N, LSE, LSEP, DELTAP, S, HQ, BLOCK: tl.constexpr, D: tl.constexpr, P: tl.constexpr, PACK: tl.constexpr):
+    """DELTA[row] = sum_d O[row, d] * dO[row, d] over the flat rows of [B, S, Hq] (FA2 preprocess).
+    PACK (tuning.bwdPackLse): also DELTA and LSE copied to LSEP / DELTAP [B, Hq / P, S, P] (the rows of
+    one KV group token-major), in this launch instead of two torch copies."""
     offs = tl.program_id(0).to(tl.int64) * BLOCK + tl.arange(0, BLOCK)
     ok = offs < N
     offs_d = tl.arange(0, D)
     ptr = offs[:, None] * D + offs_d[None, :]
     o = tl.load(O + ptr, mask=ok[:, None], other=0.0).to(tl.float32)
     do = tl.load(DO + ptr, mask=ok[:, None], other=0.0).to(tl.float32)
-    tl.store(DELTA + offs, tl.sum(o * do, 1), mask=ok)
+    delta = tl.sum(o * do, 1)
+    tl.store(DELTA + offs, delta, mask=ok)
+    if PACK:  # flat row (b * S + s) * HQ + h -> ((b * HQ / P + h / P) * S + s) * P + h % P
+        h = offs % HQ
+        t = offs // HQ
+        dst = ((t // S) * (HQ // P) + h // P) * S * P + (t % S) * P + h % P
+        tl.store(DELTAP + dst, delta, mask=ok)
+        tl.store(LSEP + dst, tl.load(LSE + offs, mask=ok), mask=ok)
