@@ -70,8 +70,8 @@
 #   call20 calibrate (resumed), then the gathered-forward rule's A/B (ab_fwd17r)
 #          Between calls the device keeps results in /tmp/keep (copy them in before, out after),
 #          so a call resumes the previous one's rows without re-staging.
-#   call21 (eleventh pass, kernel helper) 64-row programs (heads 4:4 with 64-blocks, block_sparse 16k: 0.35-0.55x
-#          flex, 0.35-0.43x triton_blocksparse on the H200): one warpgroup (fwdWarps / bwdWarps 4: the default
+#   call21 (eleventh pass, kernel helper) 64-row programs (heads 4:4 with 64-blocks, block_sparse 16k: fwd 0.55-0.65x
+#          flex, fwd + bwd 0.35-0.45x triton_blocksparse on the H200): one warpgroup (fwdWarps / bwdWarps 4: the default
 #          8 warps compute S twice on 64 rows, one program per SM), the full-tile index list (fwdGather 2: 80%
 #          of the runs are one 64-key step); 2k check against float32, then 16k beside flex and
 #          triton_blocksparse (64-blocks kept 0.2 / 0.5, 128-blocks kept 0.2 as the control), the 4k 4:4
