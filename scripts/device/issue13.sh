@@ -76,6 +76,11 @@
 #          of the runs are one 64-key step); 2k check against float32, then 16k beside flex and
 #          triton_blocksparse (64-blocks kept 0.2 / 0.5, 128-blocks kept 0.2 as the control), the 4k 4:4
 #          backward (launch-bound) beside flex; budgets 305 s, ~245 s by `plan call21`
+#   call22 (kernel2, twelfth pass) the launch order's L2 reuse (src/bench/ranges-l2.ts): tuning lptLaunch 1 launches
+#          the lists in plain LPT order, not regrouped by the persistent grid's shares (today's order: programs of
+#          far-apart query tiles, 8 KV heads interleaved; the CPU model puts 50 MB L2 K/V hits at 3-66% today,
+#          94-99% with the key). 2k check against float32, then 32k {} vs the key vs {} again beside flex, fwd and bwd
+#          on five families at 64:8 and causal at 16:2; ~204 s by `plan call22` (budgets 250 s)
 #   call3  ncu of _fwd / _dkdv / _dq (and flex's) on
 #          causal_document 32k, CP virtual ranks P = 4, 8 at 8k tokens per rank (triton_ranges vs
 #          flex, ring_p2p and ulysses), last a 4:4 d 128 check
@@ -85,8 +90,8 @@ usage() { sed -n '2,/^set -uo/p' "$0" | sed '$d' | sed 's/^# \{0,1\}//'; }
 MODE=${1:-}
 case "$MODE" in
   -h|--help|"") usage; exit 0 ;;
-  plan|call1|call2|call3|call4|call5|call6|call7|call8|call9|call10|call11|call12|call13|call14|call15|call16|call17|call18|call19|call20|call21) ;;
-  *) echo "issue13.sh: unknown mode '$MODE' (plan, call1, ..., call21, --help)" >&2; exit 2 ;;
+  plan|call1|call2|call3|call4|call5|call6|call7|call8|call9|call10|call11|call12|call13|call14|call15|call16|call17|call18|call19|call20|call21|call22) ;;
+  *) echo "issue13.sh: unknown mode '$MODE' (plan, call1, ..., call22, --help)" >&2; exit 2 ;;
 esac
 
 FAM32K=causal,full_document,causal_document,prefix_lm_document,share_question,causal_blockwise,block_causal_document,full_document_long,causal_document_long,sliding_window,sliding_window_causal,global_sliding_window
@@ -110,7 +115,7 @@ CPCASES="--scheme ring_p2p,ulysses --family causal_document,full_document --toke
 STEPS=()
 # `plan CALL` plans that call's steps only (plan alone: every call's)
 SEL=$MODE; [ "$MODE" = plan ] && [ $# -gt 1 ] && SEL=$2
-case "$SEL" in plan|call1|call2|call3|call4|call5|call6|call7|call8|call9|call10|call11|call12|call13|call14|call15|call16|call17|call18|call19|call20|call21) ;; *) echo "issue13.sh plan: unknown call '$SEL'" >&2; exit 2 ;; esac
+case "$SEL" in plan|call1|call2|call3|call4|call5|call6|call7|call8|call9|call10|call11|call12|call13|call14|call15|call16|call17|call18|call19|call20|call21|call22) ;; *) echo "issue13.sh plan: unknown call '$SEL'" >&2; exit 2 ;; esac
 # step KIND NAME SECONDS ARGS...: KIND kern (CLI rows into $R/ranges.jsonl), tune (ranges_tune.py
 # A/B rows into $R/ranges-NAME.jsonl), cp (CLI rows into $RCP/issue13-cp.jsonl), ncu, sh.
 # Steps in order of priority within each call (a call that runs out of time drops its last steps;
@@ -321,6 +326,18 @@ case "$SEL" in
     # for a few us of GPU work per program): since the eleventh pass the packed LSE / DELTA come from the DELTA launch
     # (two launches fewer); {"bwdSplit":0}: the list's whole rows (no reduction launch)
     STEPS+=("tune|ab21_4k|40|triton_ranges,flex|--preset none --family causal_document,causal --heads 4:4 --samples 1 --seqlen 4k --direction bwd|[{},{\"bwdSplit\":0}]|--iters 10")
+    ;;&
+  call22|plan)
+    # Twelfth pass (kernel2, CPU model: results/h200/kernels/triton_ranges-notes.md): {"lptLaunch":1} changes only
+    # the launch order (outputs bitwise equal in the interpreter: python/tests/test_triton_ranges_order.py)
+    LPT='{"lptLaunch":1}'
+    AGAIN='{"bandsStatic":0}'  # the default once more, last: this call's run-to-run noise
+    F22=causal,causal_document,block_causal_document,sliding_window,full_document_long
+    STEPS+=("tune|check22|30|triton_ranges|--preset none --family $F22 --seqlen 2k --samples 1 --heads 64:8|[$LPT]|--check")
+    STEPS+=("tune|check22|15|triton_ranges|--preset none --family causal --seqlen 2k --samples 1 --heads 16:2|[$LPT]|--check")
+    STEPS+=("tune|ab22|50|triton_ranges,flex|--preset none --family $F22 --direction fwd --seqlen 32k --samples 1 --heads 64:8|[{},$LPT,$AGAIN]|--iters 10")
+    STEPS+=("tune|ab22|90|triton_ranges,flex|--preset none --family $F22 --direction bwd --seqlen 32k --samples 1 --heads 64:8|[{},$LPT,$AGAIN]|--iters 10")
+    STEPS+=("tune|ab22|65|triton_ranges,flex|--preset none --family causal --seqlen 32k --samples 1 --heads 16:2|[{},$LPT,$AGAIN]|--iters 10")
     ;;&
   call16|plan)
     # Ninth pass (kernel helper, CPU prep; results/h200/kernels/triton_ranges-notes.md): the dK/dV

@@ -43,6 +43,7 @@ DEFAULT_TUNING = {
     "fwdGather": 0,  # G > 0: forward over gathered lists, partial tiles of <= G bands in one pipelined loop (triton_ranges_gather.py)
     "fwdGatherFull": 1,  # with fwdGather: 1 full tiles from an index list in one pipelined loop; 0 the runs loop
     "bwdPackLse": 0,  # 1: dK/dV reads LSE / DELTA from a [B, KV heads, S, pack] copy (a step's rows contiguous; ninth pass)
+    "lptLaunch": 0,  # 1: the TypeScript lists' launch order is plain LPT, not the persistent grid's shares (read the same way)
 }
 # head_dim 128, or no GQA packing (also the CP steps' default, whose lists carry no tuning): the
 # dK/dV shape that compiles for sm_90a without spills (scripts/kernel-aot.py; src/kernels/gpu/triton_ranges.ts).
@@ -108,6 +109,16 @@ class TileList:
         return (self.order, progs, self.row_runs, self.runs, self.row_parts, self.parts, self.sids)
 
 
+def plain_lpt(lst):
+    """The list's rows by src/mask/adapters/ranges.ts' LPT cost (ROW_COST 1 + full tiles + PARTIAL_COST 1.5 x
+    partial tiles, ranges-cost.ts) descending, ties by row: the launch order of tuning.lptLaunch."""
+    lens = (lst.runs[1::2] - lst.runs[0::2]).double()
+    cum = torch.cat([lens.new_zeros(1), lens.cumsum(0)])
+    rr, rp = lst.row_runs.long(), lst.row_parts.long()
+    cost = 1.0 + (cum[rr[1:]] - cum[rr[:-1]]) + 1.5 * (rp[1:] - rp[:-1]).double()
+    return torch.sort(-cost, stable=True).indices.to(torch.int32)
+
+
 class Lists:
     """Both work lists, the band table, the tiles and the tuning of one mask (or one CP step)."""
 
@@ -152,6 +163,8 @@ class Lists:
         if not t["bwdSplit"]:  # a split list's rows are whole: launched as unsplit
             self.bwd.items = self.bwd.item_runs = self.bwd.split_rows = None
             self.bwd.nslots = 0
+        if t["lptLaunch"] and not t["persistent"]:  # as the TypeScript lists with the key: a no-op on those, else re-sorted here
+            self.fwd.order, self.bwd.order = plain_lpt(self.fwd), plain_lpt(self.bwd)
         for tl_ in (self.fwd, self.bwd):
             tl_.maxb = t["bandsStatic"] if 0 < tl_.max_bands <= t["bandsStatic"] else 0
             if t["persistent"]:
@@ -193,7 +206,7 @@ class Lists:
         dq += f" split {t['dqSplit']}" if t["dqSplit"] > 1 else ""
         bands = f"unrolled x{self.fwd.maxb}/{self.bwd.maxb}" if self.fwd.maxb or self.bwd.maxb else "looped"
         launch = (f"persistent grid of {self.fwd.programs()} / {self.bwd.programs()} programs (LPT shares)" if self.fwd.persist
-                  else "LPT launch order")
+                  else "LPT launch order" + (" (plain)" if t["lptLaunch"] else ""))
         return "; ".join([f"ranges tiles {self.tq} tok x {self.pack} heads = {rows} x {self.tk} keys",
                           f"fwd {self.fwd.full} full + {self.fwd.partial} partial tiles", fwd, bwd, dq,
                           "dQ fp32 atomics" if t["dqAtomic"] else "dQ deterministic pass", f"band tests {bands}", launch])

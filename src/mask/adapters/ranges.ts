@@ -332,7 +332,10 @@ export function toRanges(masks: Mask | readonly Mask[], opts: AdaptOptions = {})
   const table = new Int32Array(bands.length * 6);
   bands.forEach((b, i) => table.set([b.q0, b.q1, b.k0, b.k1, finite(b.lo), finite(b.hi)], i * 6));
   const H = heads.length;
-  const programs = tuning.programs ?? 0; // the persistent grid's programs (its schedule rides along; tuning.persistent switches it on)
+  // the persistent grid's programs (its schedule rides along; tuning.persistent switches it on). Its
+  // shares regroup the lists' order by program, which is also the launch order without the grid;
+  // tuning.lptLaunch 1 keeps the plain LPT launch order then (src/bench/ranges-l2.ts: L2 reuse)
+  const programs = tuning.lptLaunch && !tuning.persistent ? 0 : (tuning.programs ?? 0);
   const fwd = buildTileList({ bands, headOf, heads: H, nRows: seqlenQ, nCols: seqlenK, tileR: tileQ, tileC: tileK, programs });
   let bwd = buildTileList({ bands: bands.map(transposeBand), headOf, heads: H, nRows: seqlenK, nCols: seqlenQ, tileR: tileK, tileC: tileQ, programs });
   // long key tiles over several programs (float32 partials + an ordered reduction); not with the persistent grid (whole rows)
