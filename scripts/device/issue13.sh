@@ -78,7 +78,7 @@
 #          backward (launch-bound) beside flex; budgets 305 s, ~245 s by `plan call21`
 #   call22 (kernel2, twelfth pass) the launch order's L2 reuse (src/bench/ranges-l2.ts): tuning lptLaunch 1 launches
 #          the lists in plain LPT order, not regrouped by the persistent grid's shares (today's order: programs of
-#          far-apart query tiles, 8 KV heads interleaved; the CPU model puts 50 MB L2 K/V hits at 3-66% today,
+#          far-apart query tiles, 8 KV heads interleaved; the CPU model puts 50 MB L2 K/V hits at 3-67% today,
 #          94-99% with the key). 2k check against float32, then 32k {} vs the key vs {} again beside flex, fwd and bwd
 #          on five families at 64:8 and causal at 16:2; ~204 s by `plan call22` (budgets 250 s)
 #   call3  ncu of _fwd / _dkdv / _dq (and flex's) on
