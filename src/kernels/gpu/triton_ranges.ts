@@ -134,7 +134,7 @@ export function rangesTuning(
       dqStages: 2,
       dqAtomic: 0,
       // off until a GPU A/B decides (scripts/device/issue13.sh): the hardware block scheduler
-      // already hands out the LPT launch order greedily
+      // hands out the rows greedily (in the order of the LPT shares below, unless lptLaunch)
       programs: RANGES_PROGRAMS,
       persistent: 0,
       // 1 here; 2 (4 warps, 3 stages) on short key loops: shortLoops above, chosen from the list.
