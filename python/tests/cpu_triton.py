@@ -17,6 +17,7 @@ of what runs them:
 """
 
 import importlib.util
+import json
 import os
 import sys
 
@@ -123,3 +124,18 @@ def leave(state):
     pkg = sys.modules.get(KERNEL_MODULES.rpartition(".")[0])
     for child, mod in attrs.items():
         setattr(pkg, child, mod)
+
+
+RANGES_FIXTURE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "fixtures", "ranges_cases.json")
+
+
+def ranges_class_setup(cls):
+    """setUpClass of the triton_ranges interpreter tests: enter() for the class (cls.backend,
+    cls.state; the class's tearDownClass calls leave(cls.state)), cls.tr = the re-imported
+    triton_ranges module. -> the ranges fixture's cases (src/mask/adapters/ranges-fixture.ts)."""
+    cls.backend, cls.state = enter()
+    from attnbench_worker.kernels import triton_ranges
+
+    cls.tr = triton_ranges
+    with open(RANGES_FIXTURE) as f:
+        return json.load(f)

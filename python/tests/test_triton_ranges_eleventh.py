@@ -75,17 +75,13 @@ class _Launches:
 class TritonRangesEleventhPass(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
-        import json
-
         import cpu_triton
 
-        cls.backend, cls.state = cpu_triton.enter()
-        from attnbench_worker.kernels import triton_ranges, triton_ranges_bwd, triton_ranges_fwd, triton_ranges_gather
+        cases = cpu_triton.ranges_class_setup(cls)
+        from attnbench_worker.kernels import triton_ranges_bwd, triton_ranges_fwd, triton_ranges_gather
 
-        cls.tr = triton_ranges
         cls.mods = (triton_ranges_fwd, triton_ranges_bwd, triton_ranges_gather)
-        with open(os.path.join(HERE, "fixtures", "ranges_cases.json")) as f:
-            cls.case = next(c for c in json.load(f) if c["name"] == CASE)
+        cls.case = next(c for c in cases if c["name"] == CASE)
 
     @classmethod
     def tearDownClass(cls):

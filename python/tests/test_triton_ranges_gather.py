@@ -62,14 +62,7 @@ class GatherForwardOnCpu(unittest.TestCase):
         import test_triton_ranges as base
 
         cls.base = base
-        cls.backend, cls.state = cpu_triton.enter()
-        from attnbench_worker.kernels import triton_ranges
-
-        cls.tr = triton_ranges
-        import json
-
-        with open(base.FIXTURE) as f:
-            cls.cases = json.load(f)
+        cls.cases = cpu_triton.ranges_class_setup(cls)
 
     @classmethod
     def tearDownClass(cls):

@@ -32,16 +32,9 @@ BWD_VARIANTS = ({"bwdPackLse": 1}, {"bwdPackLse": 1, "bwdSubM": 64, "bwdSubMPart
 class TritonRangesNinthPass(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
-        import json
-
         import cpu_triton
 
-        cls.backend, cls.state = cpu_triton.enter()
-        from attnbench_worker.kernels import triton_ranges
-
-        cls.tr = triton_ranges
-        with open(os.path.join(HERE, "fixtures", "ranges_cases.json")) as f:
-            cls.cases = {c["name"]: c for c in json.load(f)}
+        cls.cases = {c["name"]: c for c in cpu_triton.ranges_class_setup(cls)}
 
     @classmethod
     def tearDownClass(cls):

@@ -35,18 +35,11 @@ class LptLaunchOnCpu(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
         sys.path.insert(0, HERE)
-        import json
-
         import cpu_triton
         import test_triton_ranges as base
 
         cls.base = base
-        cls.backend, cls.state = cpu_triton.enter()
-        from attnbench_worker.kernels import triton_ranges
-
-        cls.tr = triton_ranges
-        with open(base.FIXTURE) as f:
-            cls.cases = [c for c in json.load(f) if c["name"] in CASES]
+        cls.cases = [c for c in cpu_triton.ranges_class_setup(cls) if c["name"] in CASES]
 
     @classmethod
     def tearDownClass(cls):
