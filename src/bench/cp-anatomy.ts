@@ -9,6 +9,7 @@
 //     sharding=documents,split=zigzag,max_token_ratio=1.5,target=1.05,node=8,comm=p2p,steps=overlap
 //   (scheme, P, family, layout as the row records it; 8k tokens per rank, prolong64k documents, seed 0, 64:8 heads, d = 128, bf16)
 import { pathToFileURL } from 'node:url';
+import { tokenOverlaps } from '../cp/exec/tensors.js';
 import { planCp, sharedMask } from '../cp/plan/index.js';
 import type { BufferDesc, CpShape, Plan, TensorKind } from '../cp/types.js';
 import { toRanges } from '../mask/adapters/index.js';
@@ -52,22 +53,9 @@ export interface RankAnatomy {
 
 const tokens = (rs: readonly Range[]) => rs.reduce((s, r) => s + r.end - r.start, 0);
 
-/** (dst offset, src offset, length) of every pair of overlapping ranges (python cp/logic.py overlap_runs). */
-export function overlapRuns(a: readonly Range[], b: readonly Range[]): [number, number, number][] {
-  const runs: [number, number, number][] = [];
-  let ao = 0;
-  for (const x of a) {
-    let bo = 0;
-    for (const y of b) {
-      const s = Math.max(x.start, y.start);
-      const e = Math.min(x.end, y.end);
-      if (e > s) runs.push([ao + s - x.start, bo + s - y.start, e - s]);
-      bo += y.end - y.start;
-    }
-    ao += x.end - x.start;
-  }
-  return runs;
-}
+/** (dst offset, src offset, length) of every pair of overlapping ranges: the CPU executor's own
+ * tokenOverlaps (python cp/logic.py overlap_runs). */
+export const overlapRuns = tokenOverlaps;
 
 /** overlapRuns with runs that continue each other in both buffers joined (python cp/logic.py coalesced_runs). */
 export function joinedRuns(a: readonly Range[], b: readonly Range[]): [number, number, number][] {

@@ -39,8 +39,8 @@ export function allocate(d: BufferDesc, headDim: number): Float32Array {
   return a;
 }
 
-/** Pairs of overlapping token runs: [from offset, into offset, length]. */
-function tokenOverlaps(from: readonly Range[], into: readonly Range[]): [number, number, number][] {
+/** Pairs of overlapping token runs: [from offset, into offset, length] (python cp/logic.py overlap_runs). */
+export function tokenOverlaps(from: readonly Range[], into: readonly Range[]): [number, number, number][] {
   const out: [number, number, number][] = [];
   let fo = 0;
   for (const f of from) {
