@@ -34,6 +34,9 @@ KERNELS = {k: v["executor"] for k, v in TABLES["kernels"].items()}
 # What the CP kernel id 'auto' runs (src/kernels/cp-auto.ts; the rule: cp/logic.py auto_kernel).
 CP_AUTO_CUDA = tuple(TABLES["cpAuto"]["cuda"])
 CP_AUTO_FALLBACK = TABLES["cpAuto"]["fallback"]
+# triton_ranges' row cost in full tiles (src/mask/adapters/ranges-cost.ts): the lists' LPT order.
+RANGES_ROW_COST = TABLES["rangesCost"]["row"]
+RANGES_PARTIAL_COST = TABLES["rangesCost"]["partial"]
 
 
 def tolerance(dtype):

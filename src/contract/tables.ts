@@ -9,6 +9,7 @@ import type { Step, TensorKind } from '../cp/types.js';
 import { CP_AUTO_CUDA, CP_AUTO_FALLBACK, type CpAutoCandidate } from '../kernels/cp-auto.js';
 import { KERNELS } from '../kernels/registry.js';
 import type { MaskFormat } from '../kernels/types.js';
+import { PARTIAL_COST, ROW_COST } from '../mask/adapters/ranges-cost.js';
 import { SLICE_KINDS } from '../mask/types.js';
 import { DIRECTIONS, STATUSES } from '../results/schema.js';
 import { MAX_ABS_TOLERANCE, GRADIENTS } from '../util/tolerance.js';
@@ -55,6 +56,8 @@ export interface SharedTables {
   readonly kernels: Readonly<Record<string, { readonly executor: string; readonly formats: readonly string[] }>>;
   /** What the CP kernel id 'auto' runs (src/kernels/cp-auto.ts): on CUDA the first candidate that takes the shape and can run, else `fallback`. */
   readonly cpAuto: { readonly cuda: readonly CpAutoCandidate[]; readonly fallback: string };
+  /** triton_ranges' row cost in full tiles (src/mask/adapters/ranges-cost.ts): the lists' LPT order. */
+  readonly rangesCost: { readonly row: number; readonly partial: number };
 }
 
 export function sharedTables(): SharedTables {
@@ -77,6 +80,7 @@ export function sharedTables(): SharedTables {
     cpJob: { format: CP_JOB_FORMAT, version: CP_JOB_VERSION, indexFormat: CP_INDEX_FORMAT },
     kernels,
     cpAuto: { cuda: CP_AUTO_CUDA, fallback: CP_AUTO_FALLBACK },
+    rangesCost: { row: ROW_COST, partial: PARTIAL_COST },
   };
 }
 

@@ -20,6 +20,7 @@ import os
 
 import torch
 
+from ..tables import RANGES_PARTIAL_COST, RANGES_ROW_COST
 from .base import Call, Unsupported, module_available
 
 ID = "triton_ranges"
@@ -110,12 +111,13 @@ class TileList:
 
 
 def plain_lpt(lst):
-    """The list's rows by src/mask/adapters/ranges.ts' LPT cost (ROW_COST 1 + full tiles + PARTIAL_COST 1.5 x
-    partial tiles, ranges-cost.ts) descending, ties by row: the launch order of tuning.lptLaunch."""
+    """The list's rows by src/mask/adapters/ranges.ts' LPT cost (ROW_COST + full tiles + PARTIAL_COST x
+    partial tiles, ranges-cost.ts through the shared tables) descending, ties by row: the launch order
+    of tuning.lptLaunch."""
     lens = (lst.runs[1::2] - lst.runs[0::2]).double()
     cum = torch.cat([lens.new_zeros(1), lens.cumsum(0)])
     rr, rp = lst.row_runs.long(), lst.row_parts.long()
-    cost = 1.0 + (cum[rr[1:]] - cum[rr[:-1]]) + 1.5 * (rp[1:] - rp[:-1]).double()
+    cost = RANGES_ROW_COST + (cum[rr[1:]] - cum[rr[:-1]]) + RANGES_PARTIAL_COST * (rp[1:] - rp[:-1]).double()
     return torch.sort(-cost, stable=True).indices.to(torch.int32)
 
 
