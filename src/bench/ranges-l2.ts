@@ -15,6 +15,7 @@
 // halves, set-associative, with its own replacement), and tiles are whole lines.
 import type { RangesValue, TileList } from '../mask/adapters/types.js';
 import { PARTIAL_COST, ROW_COST } from '../mask/adapters/ranges-cost.js';
+import { siftDown, siftUp } from '../util/heap.js';
 
 /** The launch's geometry beside the lists. */
 export interface L2Shape {
@@ -184,28 +185,14 @@ export function simulateL2(launch: Launch, lists: L2Lists, o: L2Options): L2Resu
   const less = (a: number, b: number) => time[a] < time[b] || (time[a] === time[b] && a < b);
   const push = (x: number) => {
     heap.push(x);
-    for (let i = heap.length - 1; i > 0; ) {
-      const p = (i - 1) >> 1;
-      if (!less(heap[i], heap[p])) break;
-      [heap[i], heap[p]] = [heap[p], heap[i]];
-      i = p;
-    }
+    siftUp(heap, heap.length - 1, less);
   };
   const pop = (): number => {
     const top = heap[0];
     const last = heap.pop() as number;
     if (heap.length > 0) {
       heap[0] = last;
-      for (let i = 0; ; ) {
-        const l = 2 * i + 1;
-        const r = l + 1;
-        let m = i;
-        if (l < heap.length && less(heap[l], heap[m])) m = l;
-        if (r < heap.length && less(heap[r], heap[m])) m = r;
-        if (m === i) break;
-        [heap[i], heap[m]] = [heap[m], heap[i]];
-        i = m;
-      }
+      siftDown(heap, 0, heap.length, less);
     }
     return top;
   };

@@ -13,6 +13,7 @@ import type { Range } from '../../mask/types.js';
 import type { CpLayout } from '../types.js';
 import { AreaIndex, firstEndingAfter, mergeSorted, rangesLength, subtractRanges } from './area.js';
 import { layoutInt } from './common.js';
+import { siftDown } from '../../util/heap.js';
 
 export function layoutNumber(layout: CpLayout, key: string, dflt: number, min: number): number {
   const v = layout[key];
@@ -143,18 +144,7 @@ function chunked(A: Float64Array, g: number, S: number, P: number, k: number, lo
   // Min-heap of ranks with room, keyed by (load, rank).
   const heap: number[] = Array.from({ length: P }, (_, r) => r).filter((r) => count[r] < k);
   const less = (a: number, b: number) => load[a] < load[b] || (load[a] === load[b] && a < b);
-  const down = (i: number) => {
-    for (;;) {
-      const l = 2 * i + 1;
-      const r = l + 1;
-      let m = i;
-      if (l < heap.length && less(heap[l], heap[m])) m = l;
-      if (r < heap.length && less(heap[r], heap[m])) m = r;
-      if (m === i) return;
-      [heap[i], heap[m]] = [heap[m], heap[i]];
-      i = m;
-    }
-  };
+  const down = (i: number) => siftDown(heap, i, heap.length, less);
   for (let i = (heap.length >> 1) - 1; i >= 0; i--) down(i);
   for (const c of order) {
     const r = heap[0];

@@ -23,6 +23,7 @@
 //             launch sums them in slot order (deterministic) and writes dK/dV.
 import { PARTIAL_COST, ROW_COST } from './ranges-cost.js';
 import type { RowSplit, TileList } from './types.js';
+import { siftDown } from '../../util/heap.js';
 
 export type { RowSplit } from './types.js';
 
@@ -47,6 +48,8 @@ export function rowCost(l: TileList, x: number): number {
   return c;
 }
 
+const lessValue = (a: number, b: number) => a < b;
+
 /**
  * Makespan of greedy list scheduling on `slots` identical slots: jobs taken in the given order
  * (each repeated `copies` times, consecutively), each to the slot that frees first.
@@ -59,16 +62,7 @@ export function listMakespan(costs: ArrayLike<number>, copies: number, slots: nu
       const t = heap[0] + costs[i];
       end = Math.max(end, t);
       heap[0] = t;
-      for (let at = 0; ; ) {
-        const l = 2 * at + 1;
-        const r = l + 1;
-        let m = at;
-        if (l < heap.length && heap[l] < heap[m]) m = l;
-        if (r < heap.length && heap[r] < heap[m]) m = r;
-        if (m === at) break;
-        [heap[at], heap[m]] = [heap[m], heap[at]];
-        at = m;
-      }
+      siftDown(heap, 0, heap.length, lessValue);
     }
   return end;
 }

@@ -24,6 +24,7 @@ import { ok, sameShapeHeads, unsupported } from './exact.js';
 import { PARTIAL_COST, ROW_COST } from './ranges-cost.js';
 import { splitRows } from './ranges-split.js';
 import type { AdaptOptions, AdaptResult, RangesTiles, RangesValue, TileList } from './types.js';
+import { siftDown } from '../../util/heap.js';
 
 /** Stand-in for an unbounded diagonal in the int32 band table (|i|, |j| < 2^30 then never overflow). */
 export const BAND_INF = 2 ** 30;
@@ -88,16 +89,7 @@ export function lptShares(order: Int32Array, cost: Float64Array, programs: numbe
     owner[i] = p;
     count[p]++;
     load[p] += cost[order[i]];
-    for (let at = 0; ; ) {
-      const l = 2 * at + 1;
-      const r = l + 1;
-      let m = at;
-      if (l < G && less(heap[l], heap[m])) m = l;
-      if (r < G && less(heap[r], heap[m])) m = r;
-      if (m === at) break;
-      [heap[at], heap[m]] = [heap[m], heap[at]];
-      at = m;
-    }
+    siftDown(heap, 0, G, less);
   }
   const progStart = new Int32Array(G + 1);
   for (let p = 0; p < G; p++) progStart[p + 1] = progStart[p] + count[p];
