@@ -81,6 +81,12 @@
 #          far-apart query tiles, 8 KV heads interleaved; the CPU model puts 50 MB L2 K/V hits at 3-67% today,
 #          94-99% with the key). 2k check against float32, then 32k {} vs the key vs {} again beside flex, fwd and bwd
 #          on five families at 64:8 and causal at 16:2; ~204 s by `plan call22` (budgets 250 s)
+#   call23 (ninth session) issue 14: dispatch's default forms since cdb7150 (planned with the triton_ranges@cp
+#          curves: P = 8 causal_document steps=one_overlap, full_document steps=one, P = 4 full_document steps=one)
+#          beside the forms call18 measured (given by --layout) and the best other schemes of call18, paper-cp,
+#          triton_ranges as the CP kernel, same call; ~200 s
+#   call24 issue 13's CP target: the same paper-cp command (dispatch, ulysses, ring_allgather; causal_document,
+#          full_document; P = 8 and 4) with flex and with triton_ranges as the CP kernel, same call; ~360 s
 #   call3  ncu of _fwd / _dkdv / _dq (and flex's) on
 #          causal_document 32k, CP virtual ranks P = 4, 8 at 8k tokens per rank (triton_ranges vs
 #          flex, ring_p2p and ulysses), last a 4:4 d 128 check
@@ -90,8 +96,8 @@ usage() { sed -n '2,/^set -uo/p' "$0" | sed '$d' | sed 's/^# \{0,1\}//'; }
 MODE=${1:-}
 case "$MODE" in
   -h|--help|"") usage; exit 0 ;;
-  plan|call1|call2|call3|call4|call5|call6|call7|call8|call9|call10|call11|call12|call13|call14|call15|call16|call17|call18|call19|call20|call21|call22) ;;
-  *) echo "issue13.sh: unknown mode '$MODE' (plan, call1, ..., call22, --help)" >&2; exit 2 ;;
+  plan|call1|call2|call3|call4|call5|call6|call7|call8|call9|call10|call11|call12|call13|call14|call15|call16|call17|call18|call19|call20|call21|call22|call23|call24) ;;
+  *) echo "issue13.sh: unknown mode '$MODE' (plan, call1, ..., call24, --help)" >&2; exit 2 ;;
 esac
 
 FAM32K=causal,full_document,causal_document,prefix_lm_document,share_question,causal_blockwise,block_causal_document,full_document_long,causal_document_long,sliding_window,sliding_window_causal,global_sliding_window
@@ -115,7 +121,7 @@ CPCASES="--scheme ring_p2p,ulysses --family causal_document,full_document --toke
 STEPS=()
 # `plan CALL` plans that call's steps only (plan alone: every call's)
 SEL=$MODE; [ "$MODE" = plan ] && [ $# -gt 1 ] && SEL=$2
-case "$SEL" in plan|call1|call2|call3|call4|call5|call6|call7|call8|call9|call10|call11|call12|call13|call14|call15|call16|call17|call18|call19|call20|call21|call22) ;; *) echo "issue13.sh plan: unknown call '$SEL'" >&2; exit 2 ;; esac
+case "$SEL" in plan|call1|call2|call3|call4|call5|call6|call7|call8|call9|call10|call11|call12|call13|call14|call15|call16|call17|call18|call19|call20|call21|call22|call23|call24) ;; *) echo "issue13.sh plan: unknown call '$SEL'" >&2; exit 2 ;; esac
 # step KIND NAME SECONDS ARGS...: KIND kern (CLI rows into $R/ranges.jsonl), tune (ranges_tune.py
 # A/B rows into $R/ranges-NAME.jsonl), cp (CLI rows into $RCP/issue13-cp.jsonl), ncu, sh.
 # Steps in order of priority within each call (a call that runs out of time drops its last steps;
@@ -282,6 +288,23 @@ case "$SEL" in
     ;;&
   call20|plan)
     STEPS+=("tune|ab_fwd17r|100|triton_ranges,flex|--family causal,causal_document,full_document,sliding_window,sliding_window_causal,share_question,prefix_lm_document,causal_blockwise --direction fwd --seqlen 32k --samples 1|[{},{\"fwdGather\":0},{\"bandsStatic\":0}]|--iters 10")
+    ;;&
+  call23|plan)
+    CPD="--preset paper-cp --kernel triton_ranges --warmup 2 --iters 5"
+    OLD="comm=p2p,max_token_ratio=1.5,node=8,sharding=documents,target=1.05"
+    STEPS+=("cp|s9_cp_p8|90|--virtual-ranks 8 $CPD --scheme dispatch,ulysses,usp --family causal_document,full_document")
+    STEPS+=("cp|s9_cp_p8|25|--virtual-ranks 8 $CPD --scheme dispatch --family causal_document --layout $OLD,split=zigzag,steps=overlap")
+    STEPS+=("cp|s9_cp_p8|25|--virtual-ranks 8 $CPD --scheme dispatch --family full_document --layout $OLD,split=fill,steps=overlap")
+    STEPS+=("cp|s9_cp_p4|50|--virtual-ranks 4 $CPD --scheme dispatch,ulysses,ring_allgather --family causal_document,full_document")
+    STEPS+=("cp|s9_cp_p4|20|--virtual-ranks 4 $CPD --scheme dispatch --family full_document --layout $OLD,split=fill,steps=one_overlap")
+    ;;&
+  call24|plan)
+    CP24="--preset paper-cp --scheme dispatch,ulysses,ring_allgather --family causal_document,full_document --warmup 2 --iters 5"
+    for P in 8 4; do  # both kernels into one file per P (CP row ids name the kernel)
+      for K in triton_ranges flex; do
+        STEPS+=("cp|s9_kern_p$P|$(( P == 8 ? 110 : 70 ))|--virtual-ranks $P --kernel $K $CP24")
+      done
+    done
     ;;&
   call17|plan)
     # kernel2, ninth pass (results/h200/kernels/triton_ranges-notes.md): the default forward's partial
