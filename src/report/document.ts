@@ -102,7 +102,7 @@ export function buildSections(rows: readonly ResultRow[], figures: ReadonlySet<s
     });
     const ranges = rangesTable(rows);
     if (ranges.rows.length)
-      sections.push({ title: 'Our range kernel (triton_ranges, issue 13)', text: ['Ours against the fastest other kernel of the same case and against flex.'], figures: [], tables: [ranges] });
+      sections.push({ title: 'Our range kernel (triton_ranges, issue 13)', text: ['Ours against the fastest other kernel of the same case and against flex.'], figures: fig('ranges-ratio'), tables: [ranges] });
     sections.push({
       title: 'Support matrix',
       text: [

@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { syntheticRow } from './fixtures.js';
 import { rangesRatios, rangesTable } from './ranges-panel.js';
+import { specToSvg } from './render.js';
+import { rangesRatioSpec } from './specs.js';
 
 describe('triton_ranges report panel', () => {
   it('ratio against the fastest other kernel of the same case, and against flex', () => {
@@ -25,5 +27,26 @@ describe('triton_ranges report panel', () => {
 
   it('no triton_ranges rows: an empty table', () => {
     expect(rangesTable([syntheticRow({ kernel: 'flex' })]).rows).toEqual([]);
+  });
+
+  it('plot: a bar per case against flex, and against the best other where that is not flex, per direction', async () => {
+    const rows = [
+      syntheticRow({ kernel: 'triton_ranges', family: 'causal_document', tflops: 300 }),
+      syntheticRow({ kernel: 'flex', family: 'causal_document', tflops: 200 }),
+      syntheticRow({ kernel: 'sdpa_flash', family: 'causal_document', tflops: 250 }),
+      syntheticRow({ kernel: 'triton_ranges', family: 'causal', tflops: 100, direction: 'bwd' }),
+      syntheticRow({ kernel: 'flex', family: 'causal', tflops: 400, direction: 'bwd' }), // best other and flex: one bar
+    ];
+    const spec = rangesRatioSpec(rows)!;
+    const values = (spec as unknown as { data: { values: { label: string; vs: string; ratio: number }[] } }).data.values;
+    expect(values.map((v) => [v.label, v.vs, v.ratio])).toEqual([
+      ['causal 4k 64:8 d128', 'flex', 0.25],
+      ['causal_document 4k 64:8 d128', 'flex', 1.5],
+      ['causal_document 4k 64:8 d128', 'best other', 1.2],
+    ]);
+    const svg = await specToSvg(spec);
+    expect(svg.split('aria-roledescription="bar"').length - 1).toBe(3);
+    expect(svg).toContain('Our range kernel vs the others');
+    expect(rangesRatioSpec([syntheticRow({ kernel: 'flex' })])).toBeNull();
   });
 });

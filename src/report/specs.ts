@@ -16,6 +16,7 @@ import {
   sparsityPoints,
   supportMatrix,
 } from './points.js';
+import { rangesRatios } from './ranges-panel.js';
 
 const PANEL_W = 210;
 const PANEL_H = 150;
@@ -311,6 +312,55 @@ export function simVsMeasuredSpec(rows: readonly ResultRow[]): TopLevelSpec | nu
   } as TopLevelSpec;
 }
 
+/**
+ * Issue 13's panel: triton_ranges' TFLOP/s as a ratio to flex and, where another kernel beat flex, to
+ * that fastest other kernel of the same case; per case (family, mask parameters, S, heads), one panel
+ * per direction; the rule at 1 is parity (right of it ours is faster).
+ */
+export function rangesRatioSpec(rows: readonly ResultRow[]): TopLevelSpec | null {
+  const values = rangesRatios(rows).flatMap(({ ours, best, flex }) => {
+    const params = Object.entries(ours.maskParams).map(([k, v]) => `${k}=${v}`).join(' ');
+    const s = ours.seqlen >= 1024 ? `${ours.seqlen / 1024}k` : String(ours.seqlen);
+    const label = [ours.family, params, s, `${ours.headsQ}:${ours.headsKv}`, `d${ours.headDim}`].filter(Boolean).join(' ');
+    const point = (vs: string, other: ResultRow) => ({
+      label,
+      direction: ours.direction,
+      vs,
+      other: other.kernel,
+      ratio: ours.tflops! / other.tflops!,
+      ours: ours.tflops,
+      theirs: other.tflops,
+    });
+    return [...(flex ? [point('flex', flex)] : []), ...(best && best !== flex ? [point('best other', best)] : [])];
+  });
+  if (!values.length) return null;
+  const labels = distinct(values.map((v) => v.label));
+  return {
+    ...BASE,
+    title: { text: 'Our range kernel vs the others', subtitle: 'triton_ranges TFLOP/s / flex, and / the fastest other kernel where that is not flex (> 1: ours is faster)' },
+    data: { values },
+    facet: { column: { field: 'direction', type: 'nominal', title: null, sort: ['fwd', 'bwd'] } },
+    spec: {
+      width: 260,
+      height: Math.max(60, labels.length * 18),
+            layer: [
+        {
+          mark: { type: 'bar' },
+          encoding: {
+            y: { field: 'label', type: 'nominal', title: null, sort: labels, axis: { labelLimit: 320 } },
+            x: { field: 'ratio', type: 'quantitative', title: 'ours / other (TFLOP/s), bars from parity', scale: { type: 'log', base: 2 } },
+            x2: { datum: 1 },
+            yOffset: { field: 'vs', type: 'nominal', sort: ['flex', 'best other'] },
+            color: { field: 'vs', type: 'nominal', title: 'against', scale: { domain: ['flex', 'best other'], range: ['#f58518', '#4c78a8'] } },
+            tooltip: [{ field: 'label', title: 'case' }, { field: 'vs' }, { field: 'other', title: 'kernel' }, { field: 'ratio', format: '.2f' }, { field: 'ours', format: '.1f' }, { field: 'theirs', format: '.1f' }],
+          },
+        },
+        { mark: { type: 'rule', color: '#333', strokeDash: [3, 2] }, encoding: { x: { datum: 1 } } },
+      ],
+    },
+  } as TopLevelSpec;
+}
+
 export interface PlotDef {
   /** File name (without extension) in the report and the dashboard's plot kind. */
   readonly id: string;
@@ -322,6 +372,7 @@ export const PLOTS = [
   { id: 'kernels-tflops', title: 'Kernel throughput', spec: kernelTflopsSpec },
   { id: 'kernels-memory', title: 'Kernel memory', spec: kernelMemorySpec },
   { id: 'support-matrix', title: 'Support matrix', spec: supportMatrixSpec },
+  { id: 'ranges-ratio', title: 'Our range kernel vs the others', spec: rangesRatioSpec },
   { id: 'sparsity', title: 'Block-sparse sweeps', spec: sparsitySpec },
   { id: 'cp-scaling', title: 'CP scaling vs P', spec: cpScalingSpec },
   { id: 'cp-seqlen', title: 'CP vs S', spec: cpSeqlenSpec },
