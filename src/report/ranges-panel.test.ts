@@ -38,11 +38,11 @@ describe('triton_ranges report panel', () => {
       syntheticRow({ kernel: 'flex', family: 'causal', tflops: 400, direction: 'bwd' }), // best other and flex: one bar
     ];
     const spec = rangesRatioSpec(rows)!;
-    const values = (spec as unknown as { data: { values: { label: string; vs: string; ratio: number }[] } }).data.values;
-    expect(values.map((v) => [v.label, v.vs, v.ratio])).toEqual([
-      ['causal 4k 64:8 d128', 'flex', 0.25],
-      ['causal_document 4k 64:8 d128', 'flex', 1.5],
-      ['causal_document 4k 64:8 d128', 'best other', 1.2],
+    const values = (spec as unknown as { data: { values: { label: string; vs: string; ratio: number; sameRun: string }[] } }).data.values;
+    expect(values.map((v) => [v.label, v.vs, v.ratio, v.sameRun])).toEqual([
+      ['causal 4k 64:8 d128', 'flex', 0.25, 'yes'],
+      ['causal_document 4k 64:8 d128', 'flex', 1.5, 'yes'],
+      ['causal_document 4k 64:8 d128', 'best other', 1.2, 'yes'],
     ]);
     const svg = await specToSvg(spec);
     expect(svg.split('aria-roledescription="bar"').length - 1).toBe(3);

@@ -19,7 +19,7 @@ function caseKey(r: ResultRow): string {
 
 const usable = (r: ResultRow) => !r.simulated && r.status === 'ok' && r.tflops !== null && r.kernel !== null && !r.error?.exceedsTolerance && (r.suite === 'kernel' || r.suite === 'sparse');
 
-function sameRun(a: ResultRow, b: ResultRow): boolean {
+export function sameRun(a: ResultRow, b: ResultRow): boolean {
   return a.env.host === b.env.host && Math.abs(Date.parse(a.env.date) - Date.parse(b.env.date)) <= SAME_RUN_MS;
 }
 

@@ -16,7 +16,7 @@ import {
   sparsityPoints,
   supportMatrix,
 } from './points.js';
-import { rangesRatios } from './ranges-panel.js';
+import { rangesRatios, sameRun } from './ranges-panel.js';
 
 const PANEL_W = 210;
 const PANEL_H = 150;
@@ -315,7 +315,8 @@ export function simVsMeasuredSpec(rows: readonly ResultRow[]): TopLevelSpec | nu
 /**
  * Issue 13's panel: triton_ranges' TFLOP/s as a ratio to flex and, where another kernel beat flex, to
  * that fastest other kernel of the same case; per case (family, mask parameters, S, heads), one panel
- * per direction; the rule at 1 is parity (right of it ours is faster).
+ * per direction; the rule at 1 is parity (right of it ours is faster). Bars pale where the other
+ * kernel's row is from another run (the targets are ratios within one device call).
  */
 export function rangesRatioSpec(rows: readonly ResultRow[]): TopLevelSpec | null {
   const values = rangesRatios(rows).flatMap(({ ours, best, flex }) => {
@@ -330,6 +331,7 @@ export function rangesRatioSpec(rows: readonly ResultRow[]): TopLevelSpec | null
       ratio: ours.tflops! / other.tflops!,
       ours: ours.tflops,
       theirs: other.tflops,
+      sameRun: sameRun(ours, other) ? 'yes' : 'no (another run)',
     });
     return [...(flex ? [point('flex', flex)] : []), ...(best && best !== flex ? [point('best other', best)] : [])];
   });
@@ -352,7 +354,8 @@ export function rangesRatioSpec(rows: readonly ResultRow[]): TopLevelSpec | null
             x2: { datum: 1 },
             yOffset: { field: 'vs', type: 'nominal', sort: ['flex', 'best other'] },
             color: { field: 'vs', type: 'nominal', title: 'against', scale: { domain: ['flex', 'best other'], range: ['#f58518', '#4c78a8'] } },
-            tooltip: [{ field: 'label', title: 'case' }, { field: 'vs' }, { field: 'other', title: 'kernel' }, { field: 'ratio', format: '.2f' }, { field: 'ours', format: '.1f' }, { field: 'theirs', format: '.1f' }],
+            opacity: { field: 'sameRun', type: 'ordinal', title: 'same run', scale: { domain: ['yes', 'no (another run)'], range: [1, 0.4] } },
+            tooltip: [{ field: 'label', title: 'case' }, { field: 'vs' }, { field: 'sameRun', title: 'same run' }, { field: 'other', title: 'kernel' }, { field: 'ratio', format: '.2f' }, { field: 'ours', format: '.1f' }, { field: 'theirs', format: '.1f' }],
           },
         },
         { mark: { type: 'rule', color: '#333', strokeDash: [3, 2] }, encoding: { x: { datum: 1 } } },
