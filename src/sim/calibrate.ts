@@ -139,7 +139,13 @@ export function observe(
   const cache = new Map<string, TileProfile>();
   const observations: KernelObservation[] = [];
   const skipped: { id: string; reason: string }[] = [];
+  const stale = supersededRows([...latest.values()]);
   for (const r of latest.values()) {
+    const why = stale.get(r);
+    if (why) {
+      skipped.push({ id: r.id, reason: why });
+      continue;
+    }
     const samples = maskSamplesOf(r);
     // Variable-length paths tile each document from its own start.
     const varlen = kernelPath(r).endsWith('@varlen');
@@ -172,6 +178,32 @@ export function observe(
     });
   }
   return { observations, skipped };
+}
+
+/**
+ * Rows of a case that a later row of the same case on a GPU of the same compute class supersedes
+ * because the kernel's configuration changed in between: the rows' notes (which state the kernel's
+ * tiles and tuning) differ. One compute class has one curve per kernel, so it must be fitted on one
+ * version of the kernel: the later one. (triton_ranges, this project's kernel, was retuned between
+ * the H100 calibrate call, 8fc6751, and the H200 one, 9cb0ea5: H100 / H200 time of its 26 shared
+ * cases 0.59-3.75, median 1.28, where the other kernels' 210 shared cases, whose notes agree, have
+ * median 0.999.) Value: the reason, per stale row.
+ */
+export function supersededRows(rows: readonly ResultRow[]): Map<ResultRow, string> {
+  const byCase = new Map<string, ResultRow[]>();
+  for (const r of rows) {
+    const k = `${computeClass(normalizeGpu(r.env.gpu!))}|${r.id}`;
+    byCase.set(k, [...(byCase.get(k) ?? []), r]);
+  }
+  const out = new Map<ResultRow, string>();
+  for (const group of byCase.values()) {
+    if (group.length < 2 || new Set(group.map((r) => JSON.stringify(r.notes ?? []))).size < 2) continue;
+    const last = group.reduce((a, b) => (Date.parse(b.env.date) > Date.parse(a.env.date) ? b : a));
+    for (const r of group)
+      if (r !== last && JSON.stringify(r.notes ?? []) !== JSON.stringify(last.notes ?? []))
+        out.set(r, `superseded: the kernel's configuration (notes) changed before the same case was measured on ${normalizeGpu(last.env.gpu!)} (${last.env.date.slice(0, 10)})`);
+  }
+  return out;
 }
 
 /**
