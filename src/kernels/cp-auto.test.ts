@@ -4,7 +4,7 @@
 import { spawnSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import { pythonDir } from '../worker/client.js';
-import { CP_AUTO_CUDA, cpAutoCandidates, cpAutoKernel, type CpAutoShape } from './cp-auto.js';
+import { CP_AUTO_CUDA, CP_AUTO_FALLBACK, cpAutoCandidates, cpAutoKernel, type CpAutoShape } from './cp-auto.js';
 import { rangesRefusal, RANGES_HEAD_DIMS, tritonRanges } from './gpu/triton_ranges.js';
 
 const SHAPES: CpAutoShape[] = [
@@ -37,14 +37,45 @@ describe("CP kernel 'auto'", () => {
   });
 
   it('python resolves every shape to the same kernel (cp/logic.py auto_kernel over the shared tables)', () => {
-    const script = [
-      'import json, sys',
-      'from attnbench_worker.cp.logic import auto_kernel',
-      'shapes = json.loads(sys.argv[1])',
-      'print(json.dumps([[auto_kernel(d, (s["headsQ"], s["headsKv"], s["headDim"], s["dtype"]), lambda k: True) for s in shapes] for d in ("cuda", "cpu")]))',
-    ].join('\n');
-    const r = spawnSync('python3', ['-c', script, JSON.stringify(SHAPES)], { env: { ...process.env, PYTHONPATH: pythonDir() }, encoding: 'utf8', timeout: 60_000 });
-    expect(r.status, r.stderr).toBe(0);
-    expect(JSON.parse(r.stdout)).toEqual([SHAPES.map((s) => cpAutoKernel('cuda', s)), SHAPES.map((s) => cpAutoKernel('cpu', s))]);
+    const grid = shapeGrid();
+    expect(grid.length).toBe(1152);
+    // what python runs when every candidate can run, and when the first one cannot (partial.kernel_problem)
+    const first = CP_AUTO_CUDA[0].kernel;
+    const names = (d: string, s: CpAutoShape) => [cpAutoKernel(d, s), cpAutoCandidates(d, s).find((k) => k !== first) ?? CP_AUTO_FALLBACK];
+    const expected = DEVICES.map((d) => grid.map((s) => names(d, s)));
+    // the grid reaches every outcome, so a drift on any side of any limit shows
+    expect(new Set(expected.flat(2))).toEqual(new Set(['triton_ranges', 'flex', 'reference']));
+    expect(pythonAuto(grid)).toEqual(expected);
   });
 });
+
+const DEVICES = ['cuda', 'cpu'] as const;
+
+/** Every combination of values on both sides of each limit (head dims, dtypes, integer group, group <= 128). */
+function shapeGrid(): CpAutoShape[] {
+  const out: CpAutoShape[] = [];
+  for (const headsQ of [1, 2, 3, 4, 8, 12, 16, 64, 128, 129, 256, 384])
+    for (const headsKv of [1, 2, 3, 8])
+      for (const headDim of [8, 32, 64, 96, 128, 256])
+        for (const dtype of ['bfloat16', 'float16', 'float32', 'float8_e4m3fn']) out.push({ headsQ, headsKv, headDim, dtype });
+  return out;
+}
+
+/** python's auto_kernel per device and shape: [all candidates usable, the first one unusable]. */
+function pythonAuto(shapes: readonly CpAutoShape[]): unknown {
+  const script = [
+    'import json, sys',
+    'from attnbench_worker.cp.logic import CP_AUTO_CUDA, auto_kernel',
+    'shapes = [(s["headsQ"], s["headsKv"], s["headDim"], s["dtype"]) for s in json.loads(sys.stdin.read())]',
+    'first = CP_AUTO_CUDA[0]["kernel"]',
+    'print(json.dumps([[[auto_kernel(d, s, lambda k: True), auto_kernel(d, s, lambda k: k != first)] for s in shapes] for d in ("cuda", "cpu")]))',
+  ].join('\n');
+  const r = spawnSync('python3', ['-c', script], {
+    input: JSON.stringify(shapes),
+    env: { ...process.env, PYTHONPATH: pythonDir() },
+    encoding: 'utf8',
+    timeout: 60_000,
+  });
+  expect(r.status, r.stderr).toBe(0);
+  return JSON.parse(r.stdout);
+}
