@@ -33,6 +33,8 @@ def _build_kernels():
     import triton
     import triton.language as tl
 
+    from .triton_ranges_jit import masked_softmax  # the online-softmax update, shared with triton_ranges
+
     @triton.jit
     def _fwd(Q, K, V, O, LSE, FN, FI, PN, PI, TMAP, TILES,
              sqb, sqh, sqm, skb, skh, skn, sob, soh, som,
@@ -77,12 +79,7 @@ def _build_kernels():
                         tile = tl.load(TILES + t * (BLOCK_M * BLOCK_N) + tl.arange(0, BLOCK_M)[:, None] * BLOCK_N
                                        + (sub * SUB_N + offs_s)[None, :])
                         keep = keep & (tile != 0)
-                    s = tl.where(keep, s, float("-inf"))
-                    m_new = tl.maximum(m_i, tl.max(s, 1))
-                    m_safe = tl.where(m_new == float("-inf"), 0.0, m_new)
-                    p = tl.exp2(s - m_safe[:, None])
-                    alpha = tl.exp2(m_i - m_safe)
-                    l_i = l_i * alpha + tl.sum(p, 1)
+                    p, alpha, m_new, l_i = masked_softmax(s, keep, m_i, l_i)
                     v = tl.load(vbase + offs_n[:, None] * skn + offs_d[None, :], mask=col_ok[:, None], other=0.0)
                     acc = acc * alpha[:, None] + tl.dot(p.to(v.dtype), v)
                     m_i = m_new

@@ -20,7 +20,7 @@ LSE is stored in log2 units of the scaled scores, [B, S, Hq]; +inf on rows with 
 import triton
 import triton.language as tl
 
-from .triton_ranges_jit import band_keep, first_step, kv_tile, part_of, run_of, tile_rows
+from .triton_ranges_jit import band_keep, first_step, kv_tile, masked_softmax, part_of, run_of, tile_rows
 
 
 @triton.jit
@@ -40,34 +40,22 @@ def row_start(Q, K, V, x, rep, half, b, sqb, sqs, skb, SQ, NROWS, REP,
 
 
 @triton.jit
-def full_step(q, kbase, vbase, kk, offs_s, offs_d, sks, SK, m_i, l_i, acc, qk_scale):
-    """One online-softmax step over keys kk + [0, SUBN) of a full tile: every row has keys, so m
-    stays finite; no mask, no bounds."""
-    k = kv_tile(kbase, kk, offs_s, offs_d, sks, SK, False)
-    s = tl.dot(q, tl.trans(k))
-    m_new = tl.maximum(m_i, tl.max(s, 1) * qk_scale)
-    p = tl.exp2(s * qk_scale - m_new[:, None])
-    alpha = tl.exp2(m_i - m_new)
-    l_i = l_i * alpha + tl.sum(p, 1)
-    v = kv_tile(vbase, kk, offs_s, offs_d, sks, SK, False)
-    acc = acc * alpha[:, None]
-    acc = tl.dot(p.to(v.dtype), v, acc)
-    return m_new, l_i, acc
-
-
-@triton.jit
-def masked_step(q, keep, kbase, vbase, kk, offs_s, offs_d, sks, SK, m_i, l_i, acc, qk_scale):
-    """One online-softmax step over keys kk + [0, SUBN) of a partial tile, (row, key) pairs outside
-    keep masked; keys >= SK read zeros, and a row with no key so far keeps m = -inf."""
-    k = kv_tile(kbase, kk, offs_s, offs_d, sks, SK, True)
-    s = tl.dot(q, tl.trans(k)) * qk_scale
-    s = tl.where(keep, s, float("-inf"))
-    m_new = tl.maximum(m_i, tl.max(s, 1))
-    m_safe = tl.where(m_new == float("-inf"), 0.0, m_new)
-    p = tl.exp2(s - m_safe[:, None])
-    alpha = tl.exp2(m_i - m_safe)
-    l_i = l_i * alpha + tl.sum(p, 1)
-    v = kv_tile(vbase, kk, offs_s, offs_d, sks, SK, True)
+def kv_step(q, keep, kbase, vbase, kk, offs_s, offs_d, sks, SK, m_i, l_i, acc, qk_scale, MASKED: tl.constexpr):
+    """One online-softmax step over keys kk + [0, SUBN).
+    MASKED False (a full tile; keep unused): every row has keys, so m stays finite; no mask, no bounds.
+    MASKED True (a partial tile): (row, key) pairs outside keep masked; keys >= SK read zeros, and a
+    row with no key so far keeps m = -inf (masked_softmax)."""
+    k = kv_tile(kbase, kk, offs_s, offs_d, sks, SK, MASKED)
+    if MASKED:
+        s = tl.dot(q, tl.trans(k)) * qk_scale
+        p, alpha, m_new, l_i = masked_softmax(s, keep, m_i, l_i)
+    else:
+        s = tl.dot(q, tl.trans(k))
+        m_new = tl.maximum(m_i, tl.max(s, 1) * qk_scale)
+        p = tl.exp2(s * qk_scale - m_new[:, None])
+        alpha = tl.exp2(m_i - m_new)
+        l_i = l_i * alpha + tl.sum(p, 1)
+    v = kv_tile(vbase, kk, offs_s, offs_d, sks, SK, MASKED)
     acc = acc * alpha[:, None]
     acc = tl.dot(p.to(v.dtype), v, acc)
     return m_new, l_i, acc
@@ -82,7 +70,7 @@ def full_runs(q, kbase, vbase, ROWRUNS, RUNS, x, offs_s, offs_d, sks, SK, m_i, l
     for ri in range(r0, r1):
         c0, c1 = run_of(RUNS, ri)
         for kk in range(c0 * TK, c1 * TK, SUBN):
-            m_i, l_i, acc = full_step(q, kbase, vbase, kk, offs_s, offs_d, sks, SK, m_i, l_i, acc, qk_scale)
+            m_i, l_i, acc = kv_step(q, None, kbase, vbase, kk, offs_s, offs_d, sks, SK, m_i, l_i, acc, qk_scale, False)
     return m_i, l_i, acc
 
 
@@ -97,7 +85,7 @@ def band_parts(q, tok, kbase, vbase, BANDS, SIDS, ROWPARTS, PARTS, x, offs_s, of
         for kk in range(first_step(klo, c, TK, SUBN), khi, SUBN):
             offs_n = kk + offs_s
             keep = band_keep(BANDS, SIDS, s0, sn, tok[:, None], offs_n[None, :], BM, SUBN, MAXB)
-            m_i, l_i, acc = masked_step(q, keep, kbase, vbase, kk, offs_s, offs_d, sks, SK, m_i, l_i, acc, qk_scale)
+            m_i, l_i, acc = kv_step(q, keep, kbase, vbase, kk, offs_s, offs_d, sks, SK, m_i, l_i, acc, qk_scale, True)
     return m_i, l_i, acc
 
 

@@ -20,7 +20,7 @@ import torch
 import triton
 import triton.language as tl
 
-from .triton_ranges_fwd import band_parts, full_runs, full_step, masked_step, row_end, row_start
+from .triton_ranges_fwd import band_parts, full_runs, kv_step, row_end, row_start
 
 
 
@@ -55,7 +55,7 @@ def _gather_row(Q, K, V, O, LSE, BANDS, ROWRUNS, RUNS, ROWF, FT, ROWPS, PS, ROWP
         f1 = tl.load(ROWF + x + 1) * NSUB
         for i in range(f0, f1):
             kk = tl.load(FT + i // NSUB) * TK + (i % NSUB) * SUBN
-            m_i, l_i, acc = full_step(q, kbase, vbase, kk, offs_s, offs_d, sks, SK, m_i, l_i, acc, qk_scale)
+            m_i, l_i, acc = kv_step(q, None, kbase, vbase, kk, offs_s, offs_d, sks, SK, m_i, l_i, acc, qk_scale, False)
     else:  # the default's runs (one pipelined loop per run)
         m_i, l_i, acc = full_runs(q, kbase, vbase, ROWRUNS, RUNS, x, offs_s, offs_d, sks, SK, m_i, l_i, acc, qk_scale, TK, SUBN)
     # partial steps of tiles cut by <= G bands: one pipelined loop over the row's step records
@@ -68,7 +68,7 @@ def _gather_row(Q, K, V, O, LSE, BANDS, ROWRUNS, RUNS, ROWF, FT, ROWPS, PS, ROWP
         keep = _slot_keep(rec + 1, 0, tok, offs_n[None, :])
         for u in tl.static_range(1, G):
             keep = keep | _slot_keep(rec + 1, u, tok, offs_n[None, :])
-        m_i, l_i, acc = masked_step(q, keep, kbase, vbase, kk, offs_s, offs_d, sks, SK, m_i, l_i, acc, qk_scale)
+        m_i, l_i, acc = kv_step(q, keep, kbase, vbase, kk, offs_s, offs_d, sks, SK, m_i, l_i, acc, qk_scale, True)
     # partial tiles cut by more bands: the default's per-tile band loop
     m_i, l_i, acc = band_parts(q, tok, kbase, vbase, BANDS, SIDS, ROWPARTS, PARTS, x, offs_s, offs_d, sks, SK, m_i, l_i, acc,
                                qk_scale, BM, TK, SUBN, 0)

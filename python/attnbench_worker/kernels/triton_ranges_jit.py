@@ -3,7 +3,8 @@
 The band mask (a band: rows [q0, q1) x keys [k0, k1) with lo <= key - row <= hi, six int32s per
 band in BANDS, the ids of the bands that cut a partial tile in SIDS), a full run's and a partial tile's header,
 the first inner step of a partial tile, the packed rows of a query tile (P query heads of one KV
-group stacked along M), and the program -> work-list row mapping of both launch modes. Triton
+group stacked along M), the program -> work-list row mapping of both launch modes, and the online
+softmax update of a masked step (also triton_blocksparse's forward). Triton
 inlines these into each kernel; the ahead-of-time compile (scripts/kernel-aot.py) checks that the
 kernels built from them stay spill-free with HGMMA.
 """
@@ -105,3 +106,18 @@ def kv_tile(base, kk, offs_s, offs_d, sks, SK, BOUNDED: tl.constexpr):
     else:
         t = tl.load(base + (kk + offs_s).to(tl.int64)[:, None] * sks + offs_d[None, :])
     return t
+
+
+@triton.jit
+def masked_softmax(s, keep, m_i, l_i):
+    """The online-softmax update of one masked step (triton_ranges' partial tiles, triton_blocksparse's
+    blocks): s = the step's scaled scores (log2 units), (row, key) pairs outside keep dropped; a row
+    with no key so far keeps m = -inf and adds nothing. Returns p, alpha (the rescale of the row's
+    running sums), the new m and l."""
+    s = tl.where(keep, s, float("-inf"))
+    m_new = tl.maximum(m_i, tl.max(s, 1))
+    m_safe = tl.where(m_new == float("-inf"), 0.0, m_new)
+    p = tl.exp2(s - m_safe[:, None])
+    alpha = tl.exp2(m_i - m_safe)
+    l_i = l_i * alpha + tl.sum(p, 1)
+    return p, alpha, m_new, l_i
