@@ -129,6 +129,22 @@ describe('paths that are not regular files', () => {
     expect(problem('/dev/zero', 'out-file')).toMatch(/not a regular file/);
     expect(problem('/dev/null', 'out-file')).toBeUndefined();
   });
+  it('--out through a symbolic-link loop or with a name over 255 bytes: exit 2, one line (was internal: ELOOP / ENAMETOOLONG, exit 1)', async () => {
+    const loop = path.join(dir, 'loop');
+    fs.symlinkSync(loop, loop);
+    for (const [o, re] of [
+      [loop, /--out '.*loop': too many symbolic links/],
+      [path.join(loop, 'k.jsonl'), /too many symbolic links/],
+      [path.join(dir, `${'x'.repeat(300)}.jsonl`), /name too long/],
+    ] as const) {
+      err.length = 0;
+      const r = await cli('kernels', '--executor', 'cpu', '--family', 'causal', '--seqlen', '256', '--no-progress', '--out', o);
+      expect(r.code).toBe(2);
+      expect(r.lines).toHaveLength(1);
+      expect(r.lines[0]).toMatch(re);
+      expect(r.files).toEqual(['loop']);
+    }
+  });
 });
 
 describe('sizes', () => {

@@ -45,6 +45,29 @@ describe('checkPath', () => {
     }
   });
 
+  it('a name over the filesystem limit and a symbolic-link loop are one line (were internal: ENAMETOOLONG / ELOOP, exit 1)', () => {
+    const loop = path.join(dir, 'loop');
+    fs.symlinkSync(loop, loop);
+    const long = 'x'.repeat(300);
+    const cases: [string, Parameters<typeof checkPath>[1], RegExp][] = [
+      [path.join(dir, `${long}.jsonl`), 'out-file', /name too long/],
+      [path.join(dir, long, 'k.jsonl'), 'out-file', /name too long/],
+      [path.join(dir, long), 'out-dir', /name too long/],
+      [path.join(dir, `${long}.jsonl`), 'in-file', /name too long/],
+      [loop, 'out-file', /symbolic links/],
+      [path.join(loop, 'k.jsonl'), 'out-file', /symbolic links/],
+      [loop, 'out-dir', /symbolic links/],
+      [loop, 'in-file', /symbolic links/],
+      [loop, 'in-dir', /symbolic links/],
+    ];
+    for (const [p, kind, re] of cases) {
+      const e = bad(p, kind);
+      expect(e, `${kind} ${p.replace(long, 'LONG')}`).toBeDefined();
+      expect(e!.exit).toBe(2);
+      expect(e!.message).toMatch(re);
+    }
+  });
+
   it('accepts new files under new folders, existing files and folders, /dev/null; writes nothing', () => {
     const file = path.join(dir, 'f.jsonl');
     fs.writeFileSync(file, '');

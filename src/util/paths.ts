@@ -18,10 +18,20 @@ function pseudo(abs: string): string | undefined {
   return PSEUDO_ROOTS.find((r) => under(abs, r));
 }
 
-function statOf(p: string): fs.Stats | undefined {
+/** Why a path that stat refused (other than "not there") cannot be used, by errno code. */
+const STAT_WHY: Record<string, string> = {
+  ENAMETOOLONG: 'name too long (over 255 bytes in one part, or 4095 in all)',
+  ELOOP: 'too many symbolic links (a link loop?)',
+  EACCES: 'permission denied on a folder of the path',
+};
+
+/** stat of p, or undefined where nothing is there; a path that cannot be looked up at all (a name too long, a link loop, a folder that cannot be searched) throws `bad`. */
+function statOf(p: string, bad?: (why: string) => Error): fs.Stats | undefined {
   try {
     return fs.statSync(p);
-  } catch {
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code ?? '';
+    if (bad && code !== 'ENOENT' && code !== 'ENOTDIR') throw bad(STAT_WHY[code] ?? `cannot be looked up (${code})`);
     return undefined;
   }
 }
@@ -72,7 +82,7 @@ export function checkPath(p: string, kind: PathKind, flag: string): void {
   if (typeof p !== 'string' || p.trim() === '') throw bad('empty path');
   if (p.includes('\0')) throw bad('the path contains a NUL byte');
   const abs = path.resolve(p);
-  const st = statOf(abs);
+  const st = statOf(abs, bad);
   if (kind === 'in-file' || kind === 'in-dir') {
     if (!st) throw bad('no such file or folder');
     if (kind === 'in-file' && st.isDirectory()) throw bad('is a folder, expected a file');
