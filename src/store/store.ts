@@ -63,6 +63,32 @@ function sqlString(s: string): string {
 }
 
 
+/** DuckDB's database file header: an 8-byte checksum, then these magic bytes. */
+const DUCKDB_MAGIC = 'DUCK';
+
+/**
+ * Why an existing `file` cannot be opened as a results database, or undefined. DuckDB opens a file
+ * it does not recognise by its name (.jsonl, .csv, .json...) as an empty in-memory database, so an
+ * ingest into `--db rows.jsonl` reported its rows and kept nothing; anything else failed as
+ * 'unavailable' with DuckDB's words.
+ */
+function foreignDbProblem(file: string): string | undefined {
+  let head = Buffer.alloc(0);
+  try {
+    const fd = fs.openSync(file, 'r');
+    try {
+      head = Buffer.alloc(12);
+      head = head.subarray(0, fs.readSync(fd, head, 0, 12, 0));
+    } finally {
+      fs.closeSync(fd);
+    }
+  } catch {
+    return undefined; // DuckDB says why (permissions, a folder...)
+  }
+  if (head.subarray(8, 12).toString('latin1') === DUCKDB_MAGIC) return undefined;
+  return `${file} is not a DuckDB database (${head.length === 0 ? 'an empty file' : 'no DuckDB header'}): --db names the results database; result JSONL files go to --ingest (results) or --in (report, sim)`;
+}
+
 export async function openStore(file: string = DEFAULT_DB_PATH, opts: { readOnly?: boolean } = {}): Promise<Store> {
   const readOnly = opts.readOnly ?? false;
   const memory = file === ':memory:';
@@ -74,6 +100,12 @@ export async function openStore(file: string = DEFAULT_DB_PATH, opts: { readOnly
   // One process at a time opens the file (DuckDB refuses a second one, even a reader, while a
   // writer has it): parallel ingests and the dashboard queue here instead of failing.
   const lock = memory ? undefined : await lockWait(file, 'results database');
+  // (under the lock: a database another process is creating has its header by then)
+  const foreign = !memory && fs.existsSync(file) && fs.statSync(file).isFile() ? foreignDbProblem(file) : undefined;
+  if (foreign) {
+    lock?.release();
+    throw badInput(foreign);
+  }
   let instance: DuckDBInstance;
   try {
     instance = await DuckDBInstance.create(file, readOnly ? { access_mode: 'READ_ONLY' } : {});

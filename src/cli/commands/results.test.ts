@@ -61,6 +61,26 @@ describe('attnbench results', () => {
     expect(out.join('')).toMatch(/┌.*\n.*suite.*kernel\/scheme/);
   });
 
+  it('a --db that exists but is no DuckDB database is refused, not opened as an empty in-memory one (a rows JSONL / CSV / JSON as --db: ingest said "N row(s)", exit 0, and kept nothing)', async () => {
+    const rows = jsonl('rows.jsonl', syntheticKernelSweep(['flex'], ['causal'], [1024], ['fwd']));
+    const before = fs.readFileSync(rows, 'utf8');
+    const csv = path.join(dir, 'x.csv');
+    fs.writeFileSync(csv, 'a,b\n1,2\n');
+    const empty = path.join(dir, 'empty.jsonl');
+    fs.writeFileSync(empty, '');
+    for (const db of [rows, csv, empty]) {
+      await expect(cli('results', '--db', db, '--ingest', rows)).rejects.toMatchObject({ exit: 2, message: expect.stringMatching(/is not a DuckDB database/) });
+      await expect(cli('results', '--db', db)).rejects.toMatchObject({ exit: 2, message: expect.stringMatching(/is not a DuckDB database/) });
+      await expect(cli('report', '--db', db, '--out', path.join(dir, 'rep'))).rejects.toMatchObject({ exit: 2, message: expect.stringMatching(/is not a DuckDB database/) });
+    }
+    expect(fs.readFileSync(rows, 'utf8')).toBe(before);
+    expect(fs.readdirSync(dir).sort()).toEqual(['empty.jsonl', 'rows.jsonl', 'x.csv']);
+    // a database of ours opens whatever its name
+    const db = path.join(dir, 'r.jsonl.db');
+    await cli('results', '--db', db, '--ingest', rows);
+    expect(err.join('')).toContain(`${db}: 1 row(s)`);
+  });
+
   it('exports CSV and Parquet', async () => {
     const db = path.join(dir, 'r.duckdb');
     await cli('results', '--db', db, '--ingest', jsonl('a.jsonl', syntheticKernelSweep()));
