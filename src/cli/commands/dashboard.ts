@@ -20,6 +20,7 @@ export function register(program: Command): void {
       } catch (e) {
         const code = (e as NodeJS.ErrnoException).code;
         if (code === 'EADDRINUSE') throw new AttnbenchError('unavailable', `port ${port} is in use: pick another with --port`);
+        if (code === 'EACCES') throw usage(`port ${port} is not open to this user (ports below 1024 need privileges): pick one from 1024 to 65535, or 0 for any free port`);
         throw e;
       }
       process.stdout.write(`attnbench dashboard on ${dash.url} (Ctrl-C to stop)\n`);
