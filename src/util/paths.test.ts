@@ -52,6 +52,9 @@ describe('checkPath', () => {
     const cases: [string, Parameters<typeof checkPath>[1], RegExp][] = [
       [path.join(dir, `${long}.jsonl`), 'out-file', /name too long/],
       [path.join(dir, long, 'k.jsonl'), 'out-file', /name too long/],
+      [path.join(dir, 'new', `${long}.jsonl`), 'out-file', /name too long/], // under a folder not made yet: stat says ENOENT
+      [path.join(dir, 'new', long, 'k.jsonl'), 'out-file', /name too long/],
+      [path.join(dir, ...Array.from({ length: 20 }, () => 'y'.repeat(250))), 'out-dir', /name too long/], // over 4095 bytes in all
       [path.join(dir, long), 'out-dir', /name too long/],
       [path.join(dir, `${long}.jsonl`), 'in-file', /name too long/],
       [loop, 'out-file', /symbolic links/],

@@ -82,6 +82,9 @@ export function checkPath(p: string, kind: PathKind, flag: string): void {
   if (typeof p !== 'string' || p.trim() === '') throw bad('empty path');
   if (p.includes('\0')) throw bad('the path contains a NUL byte');
   const abs = path.resolve(p);
+  // Linux's limits (NAME_MAX, PATH_MAX); stat only reports them when every folder above exists,
+  // and a new --out's folders are made before its file fails with ENAMETOOLONG.
+  if (Buffer.byteLength(abs) > 4095 || abs.split('/').some((part) => Buffer.byteLength(part) > 255)) throw bad(STAT_WHY.ENAMETOOLONG);
   const st = statOf(abs, bad);
   if (kind === 'in-file' || kind === 'in-dir') {
     if (!st) throw bad('no such file or folder');
