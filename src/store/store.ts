@@ -72,7 +72,7 @@ const DUCKDB_MAGIC = 'DUCK';
  * ingest into `--db rows.jsonl` reported its rows and kept nothing; anything else failed as
  * 'unavailable' with DuckDB's words.
  */
-function foreignDbProblem(file: string): string | undefined {
+export function foreignDbProblem(file: string): string | undefined {
   let head = Buffer.alloc(0);
   try {
     const fd = fs.openSync(file, 'r');

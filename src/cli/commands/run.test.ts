@@ -65,6 +65,27 @@ describe('attnbench run', () => {
     expect(fs.readFileSync(p.masks, 'utf8')).toBe('not a folder\n');
   });
 
+  it('a foreign file where a stage writes (kernels.jsonl, cp.jsonl, sim.jsonl, results.duckdb) is one line, exit 2, before any stage runs (the stages before it used to run and write first)', async () => {
+    for (const [name, text, re] of [
+      ['kernels', 'garbage\n', /^attnbench: bad_input: --out \(kernels\) '.*kernels\.jsonl' is not a results file of attnbench/],
+      ['cp', '{"x":1}\n', /^attnbench: bad_input: --out \(cp\) '.*cp\.jsonl' is not a results file of attnbench/],
+      ['sim', 'garbage\n', /^attnbench: bad_input: --out \(sim\) /],
+      ['db', 'not a database\n', /^attnbench: bad_input: --out \(db\): .*results\.duckdb is not a DuckDB database/],
+    ] as const) {
+      const out = path.join(dir, `foreign-${name}`);
+      fs.mkdirSync(out);
+      const f = runPaths(out)[name];
+      fs.writeFileSync(f, text);
+      const r = await cli('run', '--executor', 'cpu', '--quick', '--out', out);
+      expect(r.code, r.err).toBe(2);
+      expect(r.err.trim().split('\n'), r.err).toHaveLength(1);
+      expect(r.err).toMatch(re);
+      expect(r.out).toBe('');
+      expect(fs.readdirSync(out)).toEqual([path.basename(f)]);
+      expect(fs.readFileSync(f, 'utf8')).toBe(text);
+    }
+  });
+
   it.skipIf(probe.gpu)('--executor torch on a machine without torch: exit 2 like kernels and cp run (issue 17)', async () => {
     const r = await cli('run', '--executor', 'torch', '--out', path.join(dir, 'torchless'));
     expect(r.code).toBe(2);

@@ -20,8 +20,9 @@ import { readTrace } from '../../report/build.js';
 import { CP_PRESETS } from '../../sim/project.js';
 import { SHIPPED_CALIBRATION } from '../../sim/io.js';
 import { readJsonl } from '../../util/jsonl.js';
-import { AttnbenchError, usage } from '../../errors.js';
-import { checkOptions } from '../guards.js';
+import { AttnbenchError, badInput, usage } from '../../errors.js';
+import { foreignDbProblem } from '../../store/store.js';
+import { checkOptions, checkResultsOut } from '../guards.js';
 import { checkPath, type PathKind } from '../../util/paths.js';
 import { ask } from './doctor.js';
 import { kernelsCommand } from './kernels.js';
@@ -101,6 +102,11 @@ const RUN_PATH_KINDS = {
 export function checkRunPaths(out: string): void {
   const p = runPaths(out);
   for (const [name, kind] of Object.entries(RUN_PATH_KINDS)) checkPath(p[name as keyof typeof p], kind, `--out (${name})`);
+  // What a stage would refuse after the earlier ones ran and wrote: rows files that are not ours or
+  // of another kind, a results.duckdb that is no database.
+  for (const [name, command] of [['kernels', 'kernels'], ['cp', 'cp run'], ['sim', 'sim run']] as const) checkResultsOut(p[name], `--out (${name})`, false, command);
+  const foreign = fs.existsSync(p.db) && fs.statSync(p.db).isFile() ? foreignDbProblem(p.db) : undefined;
+  if (foreign) throw badInput(`--out (db): ${foreign}`);
 }
 
 export function runPaths(out: string) {
