@@ -83,6 +83,8 @@ execFileSync('mkfifo', [F.fifo]);
 F.ro = path.join(fix, 'ro');
 fs.mkdirSync(F.ro);
 fs.chmodSync(F.ro, 0o500);
+F.loop = path.join(fix, 'loop'); // a symbolic link to itself (ELOOP)
+fs.symlinkSync(F.loop, F.loop);
 F.devzero = '/dev/zero';
 F.devnull = '/dev/null';
 F.devfull = '/dev/full';
@@ -199,6 +201,7 @@ add('0', ...KO, '--check-up-to', '1.5k'); // 1536 tokens: 1.5k is a documented t
 for (const v of ['1e12', '1000000000000', '1T', '1G', '1M,1M,1M']) add('2', 'kernels', '--executor', 'cpu', '--family', 'causal', '--seqlen', v, '--out', '{out}/k.jsonl');
 for (const v of ['', ',', 'ok', 'nope', 'error,,', 'error,ok']) add('2', ...KO, '--resume', '--retry', v);
 for (const o of ['{devzero}', '{devfull}', '{fifo}', '{procmem}', '{ro}/k.jsonl', '{ro}', '{dir}/', '{dir}', '.', '..', '/']) add('2', ...K, '--out', o);
+for (const o of ['{loop}', '{loop}/k.jsonl', `{out}/${'x'.repeat(300)}.jsonl`, `{out}/${'x'.repeat(300)}/k.jsonl`]) add('2', ...K, '--out', o); // were internal: ELOOP / ENAMETOOLONG
 add('0', ...K, '--out', '{devnull}'); // /dev/null is the one device --out takes (rows thrown away on purpose: util/paths.ts)
 add('0', ...K, '--out', '{out}/not/yet/k.jsonl'); // folders of --out are made
 // a results file of another command (simulator rows, CP rows), one the user cannot write
@@ -298,6 +301,9 @@ add('2', 'sim', 'calibrate', '--db', '{missing}', '--out', '{out}/c.json');
 for (const i of ['{devzero}', '{fifo}', '{procmem}', '{random}', '{nullrow}', '{numrow}', '{arrrow}', '{wrongrow}', '{okrow}', '{hugeline}', ''])
   add('2', 'results', '--db', '{out}/r.duckdb', '--ingest', i);
 for (const d of ['{fifo}', '{devzero}', '{devnull}', '{ro}/r.duckdb', '{procmem}', '']) add('2', 'results', '--db', d, '--ingest', '{rows}');
+// a --db that is no DuckDB database (DuckDB opened a .jsonl / .json / empty file as an empty in-memory one: the ingest said 'N row(s)', exit 0)
+for (const d of ['{rows}', '{garbage}', '{empty}', '{json-obj}']) add('2', 'results', '--db', d, '--ingest', '{rows}');
+for (const d of ['{rows}', '{empty}']) add('2', 'report', '--db', d, '--out', '{out}/rep');
 for (const s of ['', 'SELEC garbage', 'SELECT * FROM nope']) add('2', 'results', '--db', '{out}/r.duckdb', '--ingest', '{rows}', '--sql', s);
 // --sql is read-only: nothing that writes files or changes the database (the probe flags a write into the folder)
 for (const s of ["COPY (SELECT 1) TO '{out}/x.csv'", "EXPORT DATABASE '{out}/exp'", "ATTACH '{out}/a.duckdb'", 'INSTALL httpfs', 'LOAD httpfs', 'DELETE FROM results', 'DROP TABLE results',
