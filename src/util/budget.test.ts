@@ -7,7 +7,7 @@ import { KERNEL_PRESETS } from '../config/presets.js';
 import { planCp, sharedMask } from '../cp/plan/index.js';
 import { generateMask } from '../mask/families/index.js';
 import { referenceForward } from '../kernels/cpu/reference.js';
-import { cpuCpBytes, guardMemory, guardPlan, memoryBudget, parseBytes, planBytes } from './budget.js';
+import { cpuCpBytes, guardMemory, guardPlan, memoryBudget, parseBytes, planBytes, timeBudgetS } from './budget.js';
 
 const saved = { ...process.env };
 afterEach(() => {
@@ -34,6 +34,15 @@ describe('budgets', () => {
     expect(refusal(() => parseBytes('lots'))?.exit).toBe(2);
     process.env.ATTNBENCH_MEM_BUDGET = '1G';
     expect(memoryBudget().bytes).toBe(2 ** 30);
+  });
+
+  it('ATTNBENCH_TIME_BUDGET is decimal seconds: Infinity, 1e999, hex and blanks are refused (1e999 used to turn the guard off)', () => {
+    for (const v of ['1e999', 'Infinity', '0x10', ' ', '-5', 'abc']) {
+      process.env.ATTNBENCH_TIME_BUDGET = v;
+      expect(refusal(() => timeBudgetS())?.message, v).toMatch(/^invalid ATTNBENCH_TIME_BUDGET/);
+    }
+    process.env.ATTNBENCH_TIME_BUDGET = '90.5';
+    expect(timeBudgetS().seconds).toBe(90.5);
   });
 
   it('world = 100000 is refused before planning, naming the estimate and the budget', () => {

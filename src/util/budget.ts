@@ -10,6 +10,7 @@
 import os from 'node:os';
 import v8 from 'node:v8';
 import { badInput } from '../errors.js';
+import { decimalNumber } from './parse.js';
 
 const UNITS: Readonly<Record<string, number>> = { '': 1, k: 2 ** 10, m: 2 ** 20, g: 2 ** 30, t: 2 ** 40 };
 export const MAX_BUDGET_BYTES = 2 ** 50;
@@ -46,8 +47,8 @@ export function memoryBudget(): { bytes: number; source: string } {
 export function timeBudgetS(): { seconds: number; source: string } {
   const env = process.env.ATTNBENCH_TIME_BUDGET;
   if (env !== undefined && env !== '') {
-    const v = Number(env);
-    if (!(v > 0)) throw badInput(`invalid ATTNBENCH_TIME_BUDGET / --time-budget '${env}': expected seconds > 0`);
+    const v = decimalNumber(env); // not Number(): '1e999' (Infinity) turned the guard off, '0x10' was 16
+    if (v === null || !(v > 0)) throw badInput(`invalid ATTNBENCH_TIME_BUDGET / --time-budget '${env}': expected seconds > 0`);
     return { seconds: v, source: 'ATTNBENCH_TIME_BUDGET / --time-budget' };
   }
   return { seconds: 3600, source: 'default' };

@@ -224,7 +224,7 @@ export const BAD_INPUTS: readonly Drill[] = [
   d('cannot export', 'results', '--db', '{out}/r.duckdb', '--export', '{out}/x.txt'),
   d('under /proc', 'results', '--db', '{out}/r.duckdb', '--export', '/proc/attnbench.csv'),
   d('is a folder, expected a file', 'results', '--db', '{out}/r.duckdb', '--export', '{dir}'),
-  d('cannot open results database', 'results', '--db', '{garbage}'),
+  d('is not a DuckDB database', 'results', '--db', '{garbage}'),
 
   // ---- report
   d('malformed JSON', 'report', '--in', '{garbage}', '--out', '{out}/rep'),
@@ -234,7 +234,7 @@ export const BAD_INPUTS: readonly Drill[] = [
   d('is a folder', 'report', '--in', '{dir}', '--out', '{out}/rep'),
   d('malformed JSON', 'report', '--in', '{rows}', '{garbage}', '--out', '{out}/rep'),
   d('no such file', 'report', '--db', '{missing}', '--out', '{out}/rep'),
-  d('cannot open results database', 'report', '--db', '{garbage}', '--out', '{out}/rep'),
+  d('is not a DuckDB database', 'report', '--db', '{garbage}', '--out', '{out}/rep'),
   d('under /proc', 'report', '--in', '{rows}', '--out', '/proc/attnbench-report'),
   d('is a file, expected a folder', 'report', '--in', '{rows}', '--out', '{file}'),
   d('is a file, not a folder', 'report', '--in', '{rows}', '--out', '{file}/rep'),
@@ -247,7 +247,7 @@ export const BAD_INPUTS: readonly Drill[] = [
   d('is a folder', 'dashboard', '--db', '{dir}'),
   d('port', 'dashboard', '--db', '{file}', '--port', '70000'),
   d('port', 'dashboard', '--db', '{file}', '--port', 'x'),
-  d('cannot open results database', 'dashboard', '--db', '{garbage}', '--port', '0'),
+  d('is not a DuckDB database', 'dashboard', '--db', '{garbage}', '--port', '0'),
   d('python|not found|cannot start', 'doctor', '--python', '/nonexistent/python3'),
   d('unknown option', 'doctor', '--gpu'),
   d('--executor must be auto, cpu or torch', 'run', '--executor', 'nope', '--out', '{out}/run'),
