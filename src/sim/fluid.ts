@@ -28,8 +28,6 @@
 // tens of milliseconds): events, transfers and flows live in growable typed arrays addressed by
 // integer ids, and finished transfer ids are reused.
 
-import { siftDown, siftUp } from '../util/heap.js';
-
 /** A flow to start: `bytes` through resources r0 and r1 (every link is an egress and an ingress). */
 export interface FlowSpec {
   readonly r0: number;
@@ -52,88 +50,91 @@ function grownI32(a: Int32Array, n: number): Int32Array<ArrayBuffer> {
   return b;
 }
 
-/**
- * A min-heap of slot ids under `less` (src/util/heap.ts's siftUp / siftDown): the caller keeps each
- * entry's fields in its own arrays indexed by slot, takes a slot from alloc(), fills it, insert()s
- * it; popTop() frees the top's slot (read its fields first: the next alloc() may reuse it).
- */
-class SlotHeap {
-  h = new Int32Array(64);
-  n = 0;
-  private free = new Int32Array(64);
-  private nFree = 0;
-  private slots = 0;
-
-  constructor(private readonly less: (a: number, b: number) => boolean) {}
-
-  /** A free slot (a new one is the highest so far: the caller grows its arrays to hold it). */
-  alloc(): number {
-    return this.nFree > 0 ? this.free[--this.nFree] : this.slots++;
-  }
-
-  insert(slot: number): void {
-    if (this.n === this.h.length) this.h = grownI32(this.h, this.n + 1);
-    this.h[this.n] = slot;
-    siftUp(this.h, this.n++, this.less);
-  }
-
-  /** Removes the top entry and frees its slot. */
-  popTop(): void {
-    const h = this.h;
-    const top = h[0];
-    const n = --this.n;
-    if (n > 0) {
-      h[0] = h[n];
-      siftDown(h, 0, n, this.less);
-    }
-    if (this.nFree === this.free.length) this.free = grownI32(this.free, this.nFree + 1);
-    this.free[this.nFree++] = top;
-  }
-}
+// The two heaps below keep their own sift loops instead of src/util/heap.ts's siftUp / siftDown:
+// those move one array of numbers, so these would become heaps of slot ids over the key arrays.
+// Tried on 2026-12-05 (same pop order, identical sim rows): the 1024-rank ring_p2p simulation of
+// `npm run bench -- sim` took 10-35% more CPU (bwd 2.7-3.0 s -> 3.3-4.4 s, four paired runs on this
+// 2-core machine) against its 5 s target, so the hand-written hole-based loops over parallel arrays stay.
 
 /**
  * Min-heap of events ordered by (time, insertion order). Payload: a resource id r >= 0 (its next
  * drain, valid while `ver` matches the resource's version) or ~id of a transfer to start.
  */
 class EventHeap {
-  private t = new Float64Array(256);
-  private s = new Float64Array(256);
-  private p = new Int32Array(256);
-  private v = new Int32Array(256);
+  t = new Float64Array(256);
+  s = new Float64Array(256);
+  p = new Int32Array(256);
+  v = new Int32Array(256);
+  n = 0;
   private seq = 0;
-  private readonly heap = new SlotHeap((a, b) => {
-    const t = this.t;
-    return t[a] < t[b] || (t[a] === t[b] && this.s[a] < this.s[b]);
-  });
   /** The last popped event. */
   time = 0;
   payload = 0;
   ver = 0;
 
   push(time: number, payload: number, ver: number): void {
-    const i = this.heap.alloc();
+    let i = this.n++;
     if (i === this.t.length) {
       this.t = grownF64(this.t, i + 1);
       this.s = grownF64(this.s, i + 1);
       this.p = grownI32(this.p, i + 1);
       this.v = grownI32(this.v, i + 1);
     }
-    this.t[i] = time;
-    this.s[i] = this.seq++;
-    this.p[i] = payload;
-    this.v[i] = ver;
-    this.heap.insert(i);
+    const t = this.t;
+    const s = this.s;
+    const p = this.p;
+    const v = this.v;
+    const sq = this.seq++;
+    while (i > 0) {
+      const parent = (i - 1) >> 1;
+      if (t[parent] < time || (t[parent] === time && s[parent] < sq)) break;
+      t[i] = t[parent];
+      s[i] = s[parent];
+      p[i] = p[parent];
+      v[i] = v[parent];
+      i = parent;
+    }
+    t[i] = time;
+    s[i] = sq;
+    p[i] = payload;
+    v[i] = ver;
   }
 
   /** Pops the earliest event into time / payload / ver; returns false when empty. */
   pop(): boolean {
-    const heap = this.heap;
-    if (heap.n === 0) return false;
-    const i = heap.h[0];
-    this.time = this.t[i];
-    this.payload = this.p[i];
-    this.ver = this.v[i];
-    heap.popTop();
+    if (this.n === 0) return false;
+    const t = this.t;
+    const s = this.s;
+    const p = this.p;
+    const v = this.v;
+    this.time = t[0];
+    this.payload = p[0];
+    this.ver = v[0];
+    const n = --this.n;
+    if (n > 0) {
+      const lt = t[n];
+      const ls = s[n];
+      const lp = p[n];
+      const lv = v[n];
+      let i = 0;
+      for (;;) {
+        const a = 2 * i + 1;
+        if (a >= n) break;
+        const b = a + 1;
+        let c = a;
+        if (b < n && (t[b] < t[a] || (t[b] === t[a] && s[b] < s[a]))) c = b;
+        if (t[c] > lt || (t[c] === lt && s[c] > ls)) break;
+        t[i] = t[c];
+        s[i] = s[c];
+        p[i] = p[c];
+        v[i] = v[c];
+        i = c;
+      }
+      t[i] = lt;
+      s[i] = ls;
+      p[i] = lp;
+      v[i] = lv;
+    }
     return true;
   }
 }
@@ -141,42 +142,54 @@ class EventHeap {
 /**
  * Min-heap of the flows passing a resource, by finishV (the value of the resource's virtual clock
  * at which the flow has passed all its bytes); per flow also the other resource it crosses (kept
- * for tracing) and its transfer id. The top flow: topV() / topTr().
+ * for tracing) and its transfer id. Entry i is a[3i] = finishV, a[3i + 1] = other, a[3i + 2] =
+ * transfer (one array, so the top entry is one cache line).
  */
 class FlowHeap {
-  private finishV = new Float64Array(4);
-  private other = new Int32Array(4);
-  private tr = new Int32Array(4);
-  private readonly heap = new SlotHeap((a, b) => this.finishV[a] < this.finishV[b]);
-
-  get n(): number {
-    return this.heap.n;
-  }
-
-  topV(): number {
-    return this.finishV[this.heap.h[0]];
-  }
-
-  topTr(): number {
-    return this.tr[this.heap.h[0]];
-  }
+  a = new Float64Array(12);
+  n = 0;
 
   push(finishV: number, other: number, tr: number): void {
-    const i = this.heap.alloc();
-    if (i === this.finishV.length) {
-      this.finishV = grownF64(this.finishV, i + 1);
-      this.other = grownI32(this.other, i + 1);
-      this.tr = grownI32(this.tr, i + 1);
+    let i = this.n++;
+    if (3 * i === this.a.length) this.a = grownF64(this.a, 3 * i + 3);
+    const a = this.a;
+    while (i > 0) {
+      const p = (i - 1) >> 1;
+      if (a[3 * p] <= finishV) break;
+      a[3 * i] = a[3 * p];
+      a[3 * i + 1] = a[3 * p + 1];
+      a[3 * i + 2] = a[3 * p + 2];
+      i = p;
     }
-    this.finishV[i] = finishV;
-    this.other[i] = other;
-    this.tr[i] = tr;
-    this.heap.insert(i);
+    a[3 * i] = finishV;
+    a[3 * i + 1] = other;
+    a[3 * i + 2] = tr;
   }
 
-  /** Removes the top flow (read it with topV() / topTr() first). */
+  /** Removes the top flow (read it from a[0..2] first). */
   pop(): void {
-    this.heap.popTop();
+    const a = this.a;
+    const n = --this.n;
+    if (n > 0) {
+      const lk = a[3 * n];
+      const lo = a[3 * n + 1];
+      const lt = a[3 * n + 2];
+      let i = 0;
+      for (;;) {
+        const l = 2 * i + 1;
+        if (l >= n) break;
+        const r = l + 1;
+        const c = r < n && a[3 * r] < a[3 * l] ? r : l;
+        if (a[3 * c] >= lk) break;
+        a[3 * i] = a[3 * c];
+        a[3 * i + 1] = a[3 * c + 1];
+        a[3 * i + 2] = a[3 * c + 2];
+        i = c;
+      }
+      a[3 * i] = lk;
+      a[3 * i + 1] = lo;
+      a[3 * i + 2] = lt;
+    }
   }
 }
 
@@ -330,9 +343,9 @@ export class FluidNetwork {
     const q = this.queues[r]!;
     const v = this.res[4 * r + 1];
     let nd = 0;
-    while (q.n > 0 && q.topV() <= v + 1e-9 * q.topV() + 1e-6) {
+    while (q.n > 0 && q.a[0] <= v + 1e-9 * q.a[0] + 1e-6) {
       if (nd === this.doneTr.length) this.doneTr = grownI32(this.doneTr, nd + 1);
-      this.doneTr[nd++] = q.topTr();
+      this.doneTr[nd++] = q.a[2];
       q.pop();
     }
     const doneTr = this.doneTr;
@@ -372,6 +385,6 @@ export class FluidNetwork {
     const q = this.queues[r];
     if (q === undefined || q.n === 0) return;
     const share = this.res[4 * r] / this.res[4 * r + 3];
-    this.heap.push(t + Math.max(0, q.topV() - this.res[4 * r + 1]) / share, r, v);
+    this.heap.push(t + Math.max(0, q.a[0] - this.res[4 * r + 1]) / share, r, v);
   }
 }
