@@ -123,10 +123,15 @@ def pow2(n):
     return max(16, 1 << (n - 1).bit_length())
 
 
+def dpad(d):
+    """A tile's head-dim columns: d, or the next power of two (python triton_ranges.Lists.dp; 80, 96 -> 128, 192 -> 256)."""
+    return 1 << (d - 1).bit_length()
+
+
 def fwd_src(d, pack, tq, tk, subn, maxb=0, persist=False, split=1):
     types = {"Q": PTR_BF, "K": PTR_BF, "V": PTR_BF, "O": PTR_BF, "LSE": PTR_F32, **LISTS, **STRIDES, **SIZES, "qk_scale": "fp32"}
     return sig(rf._fwd, types, {"P": pack, "TQ": tq, "NR": tq * pack, "BM": pow2(tq * pack) // split, "TK": tk, "SUBN": subn, "D": d,
-                                "MAXB": maxb, "PERSIST": persist, "SPLIT": split})
+                                "MAXB": maxb, "PERSIST": persist, "SPLIT": split, "DP": dpad(d)})
 
 
 def gather_src(d, pack, tq, tk, subn, g, full=True, split=1):
@@ -134,30 +139,31 @@ def gather_src(d, pack, tq, tk, subn, g, full=True, split=1):
     lists = {n: PTR_I32 for n in ("BANDS", "ORDER", "ROWRUNS", "RUNS", "ROWF", "FT", "ROWPS", "PS", "ROWPARTS", "PARTS", "SIDS")}
     types = {"Q": PTR_BF, "K": PTR_BF, "V": PTR_BF, "O": PTR_BF, "LSE": PTR_F32, **lists, **STRIDES, **SIZES, "qk_scale": "fp32"}
     return sig(rg._fwd_gather, types, {"P": pack, "TQ": tq, "NR": tq * pack, "BM": pow2(tq * pack) // split, "TK": tk, "SUBN": subn, "D": d,
-                                       "G": g, "FULL": full, "SPLIT": split})
+                                       "G": g, "FULL": full, "SPLIT": split, "DP": dpad(d)})
 
 
-def dkdv_src(d, pack, tq, tk, kb, subm, atomic, maxb=0, persist=False, submp=0, items=False, plse=False):
+def dkdv_src(d, pack, tq, tk, kb, subm, atomic, maxb=0, persist=False, submp=0, items=False, plse=False, out=3):
     """items: a split list (src/mask/adapters/ranges-split.ts): programs per item, chunks write float32 partials."""
     types = {"Q": PTR_BF, "K": PTR_BF, "V": PTR_BF, "DO": PTR_BF, "LSE": PTR_F32, "DELTA": PTR_F32, "DK": PTR_BF, "DV": PTR_BF,
              "DQA": PTR_F32, **LISTS, **STRIDES, **SIZES, "qk_scale": "fp32", "sm_scale": "fp32",
              "ITEMSP": PTR_I32, "DKP": PTR_F32, "DVP": PTR_F32, "NSLOTS": "i32"}
     return sig(rb._dkdv, types, {"P": pack, "TQ": tq, "NR": tq * pack, "TK": tk, "KB": kb, "NSPLIT": tk // kb, "SUBM": subm,
                                  "SUBMP": submp or subm, "D": d,
-                                 "ATOMIC": bool(atomic), "MAXB": maxb, "PERSIST": persist, "ITEMS": items, "PLSE": plse})
+                                 "ATOMIC": bool(atomic), "MAXB": maxb, "PERSIST": persist, "ITEMS": items, "PLSE": plse, "DP": dpad(d),
+                                 "OUT": out})
 
 
 def reduce_src(d, tk, rb_):
     types = {"DKP": PTR_F32, "DVP": PTR_F32, "DK": PTR_BF, "DV": PTR_BF, "SPLITROWS": PTR_I32, "skb": "i32/16", "sks": "i32/16",
              "SK": "i32/16", "NROWS": "i32/16", "REP": "i32", "NSLOTS": "i32"}
-    return sig(rb._dkdv_reduce, types, {"TK": tk, "RB": rb_, "D": d})
+    return sig(rb._dkdv_reduce, types, {"TK": tk, "RB": rb_, "D": d, "DP": dpad(d)})
 
 
 def dq_src(d, pack, tq, tk, subn, maxb=0, persist=False, split=1):
     types = {"Q": PTR_BF, "K": PTR_BF, "V": PTR_BF, "DO": PTR_BF, "LSE": PTR_F32, "DELTA": PTR_F32, "DQ": PTR_BF,
              **LISTS, **STRIDES, **SIZES, "qk_scale": "fp32", "sm_scale": "fp32"}
     return sig(rb._dq, types, {"P": pack, "TQ": tq, "NR": tq * pack, "BM": pow2(tq * pack) // split, "TK": tk, "SUBN": subn, "D": d,
-                               "MAXB": maxb, "PERSIST": persist, "SPLIT": split})
+                               "MAXB": maxb, "PERSIST": persist, "SPLIT": split, "DP": dpad(d)})
 
 
 def fused_src(d, pack, tq, tk, kb, subm, subn, split=1, submp=0, items=False, plse=False):
@@ -169,14 +175,14 @@ def fused_src(d, pack, tq, tk, kb, subm, subn, split=1, submp=0, items=False, pl
              "ITEMSP": PTR_I32, "DKP": PTR_F32, "DVP": PTR_F32, "NSLOTS": "i32", "LSEP": PTR_F32, "DELTAP": PTR_F32}
     return sig(rb._bwd, types, {"P": pack, "TQ": tq, "NR": tq * pack, "BM": pow2(tq * pack) // split, "TK": tk, "KB": kb,
                                 "NSPLIT": tk // kb, "SUBM": subm, "SUBMP": submp or subm, "SUBN": subn, "D": d, "MAXB": 0, "FMAXB": 0, "SPLIT": split,
-                                "ITEMS": items, "PLSE": plse})
+                                "ITEMS": items, "PLSE": plse, "DP": dpad(d)})
 
 
 def delta_src(d, pack, packed):
     """The DELTA preprocess; packed: it also writes LSE / DELTA per KV group (tuning.bwdPackLse)."""
     types = {"O": PTR_BF, "DO": PTR_BF, "DELTA": PTR_F32, "N": "i32", "LSE": PTR_F32, "LSEP": PTR_F32, "DELTAP": PTR_F32,
              "S": "i32/16", "HQ": "i32"}
-    return sig(rf._delta, types, {"BLOCK": 64, "D": d, "P": pack, "PACK": packed})
+    return sig(rf._delta, types, {"BLOCK": 64, "D": d, "P": pack, "PACK": packed, "DP": dpad(d)})
 
 
 def ref_fwd_src(d, bm, bn):
@@ -349,8 +355,55 @@ def configs():
              fused_src(128, 1, 64, 64, 64, 16, 32, submp=16, plse=True), 4, 3),
             ("dkdv d128 pack1 (64 tok) kb64 subm16 part16 w4 s3 plse eleventh", dkdv_src(128, 1, 64, 64, 64, 16, 0, submp=16, plse=True), 4, 3),
             ("dq d128 pack1 (64 tok) 64x32 w4 s3 eleventh", dq_src(128, 1, 64, 64, 32), 4, 3)]
+    out += dims_configs()
     # the DELTA launch writing the packed LSE / DELTA copies (replaces two torch copies per backward)
     out += [(f"delta d128 pack{p}{' packed' if pk else ''} w4", delta_src(128, p, pk), 4, 1) for p, pk in ((8, False), (8, True), (1, True))]
+    return out
+
+
+def dims_configs():
+    """Thirteenth pass (head dims, 'dims'): d 16 / 32 (the d 64 shapes), 80 / 96 (padded to 128 columns:
+    the d 128 shapes, masked columns) and 192 / 256 (256 columns: smaller tiles). '*': the descriptor's
+    choice (src/kernels/gpu/triton_ranges.ts rangesTuning); none of them measured on a GPU."""
+    out = []
+    for d in (16, 32):
+        out += [(f"fwd d{d} pack8 128x128 w8 s3 * dims", fwd_src(d, 8, 16, 128, 128), 8, 3),
+                (f"fwd d{d} pack1 128x128 w8 s3 * dims", fwd_src(d, 1, 128, 128, 128), 8, 3),
+                (f"dkdv d{d} pack8 kb64 subm64 w4 s2 * dims", dkdv_src(d, 8, 16, 128, 64, 64, 0), 4, 2),
+                (f"dkdv d{d} pack1 kb128 subm32 w8 s2 * dims", dkdv_src(d, 1, 128, 128, 128, 32, 0), 8, 2),
+                (f"dq d{d} pack8 128x64 w8 s2 * dims", dq_src(d, 8, 16, 128, 64), 8, 2),
+                (f"delta d{d} pack8 w4 dims", delta_src(d, 8, False), 4, 1)]
+    for d in (80, 96):
+        out += [(f"fwd d{d} pack8 128x64 w8 s3 * dims", fwd_src(d, 8, 16, 128, 64), 8, 3),
+                (f"fwd d{d} pack1 128x64 w8 s3 * dims", fwd_src(d, 1, 128, 128, 64), 8, 3),
+                (f"bwd fused d{d} pack8 kb128 subm64 part32 + dq 128x64 w8 s3 plse dims", fused_src(d, 8, 16, 128, 128, 64, 64, submp=32, plse=True), 8, 3),
+                (f"bwd fused d{d} pack8 kb128 subm32 + dq 128x64 w8 s3 plse * dims", fused_src(d, 8, 16, 128, 128, 32, 64, plse=True), 8, 3),
+                (f"bwd fused d{d} pack1 kb128 subm16 + dq 128x64 w8 s3 plse * dims", fused_src(d, 1, 128, 128, 128, 16, 64, plse=True), 8, 3),
+                (f"dkdv d{d} pack8 kb128 subm32 w8 s3 plse dims", dkdv_src(d, 8, 16, 128, 128, 32, 0, plse=True), 8, 3),
+                (f"dq d{d} pack8 128x64 w8 s2 dims", dq_src(d, 8, 16, 128, 64), 8, 2),
+                (f"dkdv_reduce d{d} 32 rows w4 dims", reduce_src(d, 128, 32), 4, 1),
+                (f"delta d{d} pack8 packed w4 dims", delta_src(d, 8, True), 4, 1)]
+    # 256 columns (d 256, and 192 padded): the descriptor's choice, and what was tried against it
+    for d in (256, 192):
+        out += [(f"fwd d{d} pack8 128x32 w8 s3 * dims", fwd_src(d, 8, 16, 128, 32), 8, 3),
+                (f"fwd d{d} pack1 128x32 w8 s3 * dims", fwd_src(d, 1, 128, 128, 32), 8, 3),
+                (f"dkdv dV d{d} pack8 kb64 subm16 w8 s2 plse * dims", dkdv_src(d, 8, 16, 128, 64, 16, 0, plse=True, out=1), 8, 2),
+                (f"dkdv dK d{d} pack8 kb64 subm16 w8 s2 plse * dims", dkdv_src(d, 8, 16, 128, 64, 16, 0, plse=True, out=2), 8, 2),
+                (f"dkdv dK d{d} pack1 kb64 subm16 w8 s2 plse * dims", dkdv_src(d, 1, 128, 128, 64, 16, 0, plse=True, out=2), 8, 2),
+                (f"dkdv split-list dK d{d} pack8 kb64 subm16 w8 s2 plse * dims", dkdv_src(d, 8, 16, 128, 64, 16, 0, plse=True, out=2, items=True), 8, 2),
+                (f"dq d{d} pack8 128x16 w8 s2 * dims", dq_src(d, 8, 16, 128, 16), 8, 2),
+                (f"dkdv_reduce d{d} 32 rows w4 * dims", reduce_src(d, 128, 32), 4, 1),
+                (f"delta d{d} pack8 packed w4 * dims", delta_src(d, 8, True), 4, 1)]
+    out += [("fwd d256 pack8 128x64 w8 s2 dims", fwd_src(256, 8, 16, 128, 64), 8, 2),
+            ("fwd d256 pack8 128x32 w8 s2 dims", fwd_src(256, 8, 16, 128, 32), 8, 2),
+            ("fwd d256 pack8 64x32 w4 s3 dims", fwd_src(256, 8, 8, 128, 32), 4, 3),
+            ("dkdv d256 pack8 kb64 subm16 w8 s2 plse dims", dkdv_src(256, 8, 16, 128, 64, 16, 0, plse=True), 8, 2),
+            ("dkdv d256 pack8 kb64 subm32 w8 s2 plse dims", dkdv_src(256, 8, 16, 128, 64, 32, 0, plse=True), 8, 2),
+            ("dkdv d256 pack8 kb32 subm16 w4 s2 plse dims", dkdv_src(256, 8, 16, 128, 32, 16, 0, plse=True), 4, 2),
+            ("dkdv dK d256 pack8 kb64 subm32 w8 s2 plse dims", dkdv_src(256, 8, 16, 128, 64, 32, 0, plse=True, out=2), 8, 2),
+            ("dkdv dV d256 pack8 kb64 subm32 w8 s2 plse dims", dkdv_src(256, 8, 16, 128, 64, 32, 0, plse=True, out=1), 8, 2),
+            ("dq d256 pack8 128x32 w8 s2 dims", dq_src(256, 8, 16, 128, 32), 8, 2),
+            ("dq d256 pack8 64x32 w8 s2 dims", dq_src(256, 8, 8, 128, 32), 8, 2)]
     return out
 
 

@@ -118,6 +118,8 @@ class TritonRangesOnCpu(unittest.TestCase):
                 a["tuning"] = {**a["tuning"], "dqAtomic": atomic, "bandsStatic": static, "persistent": persist, **extra}
                 if atomic or persist:  # the d 128 cases' fused backward refuses both (test_call11_keys): two launches
                     a["tuning"]["bwdFused"] = 0
+                if atomic:  # head dims > 128: dV and dK apart refuse dQ atomics (test_triton_ranges_dims); one launch
+                    a["tuning"]["bwdSeparate"] = 0
                 if sp > 1:
                     if tr.Lists(a, case["hq"], case["hkv"], case["d"], "cpu").bm < 32:
                         continue
@@ -237,10 +239,10 @@ class TritonRangesOnCpu(unittest.TestCase):
         return self.tr.backward(q[None], k[None], v[None], o, lse2, do[None], ls, 0.125)
 
     def test_unsupported_shapes_are_refused(self):
-        """head_dim outside 64 / 128, a pack that is not the GQA group, lists of the wrong head count,
+        """head_dim not a multiple of 8 in 16..256 (test_triton_ranges_dims: more), a pack that is not the GQA group, lists of the wrong head count,
         an unknown tuning key: Unsupported with the reason, never a fallback."""
         case = self.cases[0]
-        cases = [(96, case["hq"], case["hkv"], "head_dim 64 or 128, not 96"),
+        cases = [(100, case["hq"], case["hkv"], "head_dim a multiple of 8 from 16 to 256, not 100"),
                  (case["d"], case["hq"] * 3, case["hkv"], "packs the whole GQA group"),
                  (case["d"], 6, 2, "packs the whole GQA group")]
         for d, hq, hkv, reason in cases:

@@ -65,7 +65,7 @@ class _Launches:
                 launch = k[grid]
 
                 def run(*args, **kw):
-                    seen.append((name, {o: kw[o] for o in ("num_warps", "num_stages", "SUBM", "SUBMP", "SUBN", "BM", "G", "FULL") if o in kw}))
+                    seen.append((name, {o: kw[o] for o in ("num_warps", "num_stages", "SUBM", "SUBMP", "SUBN", "BM", "G", "FULL", "DP", "OUT") if o in kw}))
                     return launch(*args, **kw)
                 return run
         return Wrapped()

@@ -10,18 +10,21 @@ import { rangesRefusal, RANGES_HEAD_DIMS, tritonRanges } from './gpu/triton_rang
 const SHAPES: CpAutoShape[] = [
   { headsQ: 64, headsKv: 8, headDim: 128, dtype: 'bfloat16' },
   { headsQ: 8, headsKv: 2, headDim: 64, dtype: 'float16' },
-  { headsQ: 64, headsKv: 8, headDim: 96, dtype: 'bfloat16' },
+  { headsQ: 64, headsKv: 8, headDim: 100, dtype: 'bfloat16' },
   { headsQ: 64, headsKv: 8, headDim: 128, dtype: 'float32' },
   { headsQ: 12, headsKv: 8, headDim: 128, dtype: 'bfloat16' },
   { headsQ: 256, headsKv: 1, headDim: 64, dtype: 'bfloat16' },
   { headsQ: 128, headsKv: 1, headDim: 64, dtype: 'bfloat16' },
   { headsQ: 4, headsKv: 2, headDim: 8, dtype: 'float32' },
+  { headsQ: 32, headsKv: 8, headDim: 96, dtype: 'bfloat16' }, // padded to 128 columns inside the kernel
+  { headsQ: 16, headsKv: 2, headDim: 256, dtype: 'bfloat16' },
+  { headsQ: 16, headsKv: 2, headDim: 264, dtype: 'bfloat16' },
 ];
 
 describe("CP kernel 'auto'", () => {
   it('on CUDA: triton_ranges where its limits take the shape, else flex; elsewhere the reference', () => {
     expect(CP_AUTO_CUDA.map((c) => c.kernel)).toEqual(['triton_ranges', 'flex']);
-    expect(SHAPES.map((s) => cpAutoKernel('cuda', s))).toEqual(['triton_ranges', 'triton_ranges', 'flex', 'flex', 'flex', 'flex', 'triton_ranges', 'flex']);
+    expect(SHAPES.map((s) => cpAutoKernel('cuda', s))).toEqual(['triton_ranges', 'triton_ranges', 'flex', 'flex', 'flex', 'flex', 'triton_ranges', 'flex', 'triton_ranges', 'triton_ranges', 'flex']);
     for (const s of SHAPES) expect(cpAutoKernel('cpu', s)).toBe('reference');
     expect(cpAutoCandidates('cpu', SHAPES[0])).toEqual([]);
     expect(cpAutoCandidates('cuda', SHAPES[0])).toEqual(['triton_ranges', 'flex']);

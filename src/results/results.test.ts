@@ -61,18 +61,18 @@ describe('case ids', () => {
     const shape = { headsQ: 64, headsKv: 8, headDim: 128, dtype: 'bfloat16' };
     expect(cpKernelOf('auto', 'cuda', shape)).toBe('triton_ranges');
     expect(cpKernelOf(undefined, 'cuda', { ...shape, headDim: 64, dtype: 'float16' })).toBe('triton_ranges');
-    expect(cpKernelOf('auto', 'cuda', { ...shape, headDim: 96 })).toBe('flex');
+    expect(cpKernelOf('auto', 'cuda', { ...shape, headDim: 100 })).toBe('flex');
     expect(cpKernelOf('auto', 'cuda', { ...shape, dtype: 'float32' })).toBe('flex');
     expect(cpKernelOf('auto', 'cuda', { ...shape, headsQ: 12 })).toBe('flex'); // 12:8 is no GQA grouping
     expect(cpKernelOf('auto', 'cuda', { ...shape, headsQ: 256, headsKv: 1 })).toBe('flex'); // a group of 256 > 128 rows
     expect(cpKernelOf('auto', 'cpu', shape)).toBe('reference');
     expect(cpKernelOf(null, 'cpu', shape)).toBe('reference');
     // Every other kernel stays selectable by id, whatever the shape.
-    for (const k of ['flex', 'triton_ranges', 'reference', 'my_module_kernel']) expect(cpKernelOf(k, 'cuda', { ...shape, headDim: 96 })).toBe(k);
+    for (const k of ['flex', 'triton_ranges', 'reference', 'my_module_kernel']) expect(cpKernelOf(k, 'cuda', { ...shape, headDim: 100 })).toBe(k);
     expect(caseId({ ...cpKey, kernel: 'auto' })).toBe(caseId(cpKey));
     const cuda = { ...cpKey, device: 'cuda', headsQ: 64, headsKv: 8, headDim: 128 };
     expect(caseId({ ...cuda, kernel: 'auto' })).toBe(caseId({ ...cuda, kernel: 'triton_ranges' }));
-    expect(caseId({ ...cuda, kernel: 'auto', headDim: 96 })).toBe(caseId({ ...cuda, kernel: 'flex', headDim: 96 }));
+    expect(caseId({ ...cuda, kernel: 'auto', headDim: 100 })).toBe(caseId({ ...cuda, kernel: 'flex', headDim: 100 }));
     // Rows that recorded no kernel (failed torch cases before 2026-12-05) ran the 'auto' of then: flex on cuda.
     const legacy = buildRow(
       { ...cuda, kernel: null, launch: 'virtual2' }, 10,

@@ -45,11 +45,21 @@ DEFAULT_TUNING = {
     "fwdGatherFull": 1,  # with fwdGather: 1 full tiles from an index list in one pipelined loop; 0 the runs loop
     "bwdPackLse": 0,  # 1: dK/dV reads LSE / DELTA from a [B, KV heads, S, pack] copy (a step's rows contiguous; ninth pass)
     "lptLaunch": 0,  # 1: the TypeScript lists' launch order is plain LPT, not the persistent grid's shares (read the same way)
+    "bwdSeparate": 0,  # 1: dV and dK by two dK/dV launches, one accumulator per program (head dims > 128: no spills)
 }
 # head_dim 128, or no GQA packing (also the CP steps' default, whose lists carry no tuning): the
 # dK/dV shape that compiles for sm_90a without spills (scripts/kernel-aot.py; src/kernels/gpu/triton_ranges.ts).
 WIDE_TUNING = {"bwdKeys": 128, "bwdSubM": 32, "bwdWarps": 8}
-HEAD_DIMS = (64, 128)  # what the kernels are built and checked for (src/kernels/gpu/triton_ranges.ts RANGES_HEAD_DIMS)
+# head_dim > 128 (192, 256: 256 columns), also the CP steps' default: smaller tiles than d 128's, so that the
+# kernels fit 227 KB of shared memory without spills (scripts/kernel-aot.py 'dims'; src/kernels/gpu/triton_ranges.ts
+# D256_TUNING). Chosen by the sm_90a compile only: NOT measured on a GPU.
+HUGE_TUNING = {"fwdSubN": 32, "fwdWarps": 8, "fwdStages": 3, "bwdKeys": 64, "bwdSubM": 16, "bwdSubMPart": 16, "bwdWarps": 8,
+               "bwdStages": 2, "bwdPackLse": 1, "bwdSeparate": 1, "bwdFused": 0, "dqSubN": 16, "dqWarps": 8, "dqStages": 2}
+# What the kernels are built and checked for (src/kernels/gpu/triton_ranges.ts RANGES_HEAD_DIMS): multiples of 8
+# (16-byte rows) from 16 to 256; a head dim that is not a power of two runs as the next power of two of columns,
+# the extra columns masked off in every load and store (80, 96 -> 128; 192 -> 256).
+HEAD_DIMS = tuple(range(16, 257, 8))
+MEASURED_HEAD_DIMS = (64, 128)  # the head dims whose tuning GPU rows chose (the others: the AOT compile's, see the notes)
 LIST_KEYS = ("rowRuns", "runs", "rowParts", "parts", "sliceIds", "order")  # and, optional, "progStart"
 SPLIT_KEYS = ("items", "itemRuns", "splitRows")  # optional: a backward list with split rows
 
@@ -138,6 +148,8 @@ class Lists:
             self.tuning["bwdSubM"] = 16  # no spills without packing either (d 64: 32)
         if d > 64:
             self.tuning["bwdStages"] = 3  # as src/kernels/gpu/triton_ranges.ts (H100 backward A/B, 2026-12-05)
+        if d > 128:
+            self.tuning.update(HUGE_TUNING)
         self.tuning.update(given)
         t = self.tuning
         self.pack = t["pack"]
@@ -147,7 +159,8 @@ class Lists:
             raise Unsupported(f"ranges lists have {self.heads} mask heads; expected 1 or {hkv}")
         self.rep = hkv // self.heads
         if d not in HEAD_DIMS:
-            raise Unsupported(f"triton_ranges takes head_dim {' or '.join(map(str, HEAD_DIMS))}, not {d}")
+            raise Unsupported(f"triton_ranges takes head_dim a multiple of 8 from 16 to 256, not {d}")
+        self.d, self.dp = d, next_pow2(d)  # a tile's head-dim columns: d padded to a power of two (masked columns)
         self.nr = self.tq * self.pack  # rows of a query tile: tokens x packed heads
         self.bm = max(16, next_pow2(self.nr))  # a program's rows: padded when the group is not a power of two
         if self.tk & (self.tk - 1) or self.tk < 16 or self.nr > 256:
@@ -186,6 +199,8 @@ class Lists:
             raise Unsupported("tuning.fwdGather: 1..8 band slots, with the LPT launch (not the persistent grid)")
         if t["bwdFused"] and (t["persistent"] or t["dqAtomic"]):
             raise Unsupported("tuning.bwdFused launches dK/dV and the dQ pass together: not with the persistent grid or dQ atomics")
+        if t["bwdSeparate"] and (t["bwdFused"] or t["dqAtomic"]):
+            raise Unsupported("tuning.bwdSeparate launches dV and dK apart: not with bwdFused or dQ atomics")
 
     def split(self, key):
         """Programs per tile row of the forward list (fwdSplit for the forward, dqSplit for dQ)."""
@@ -202,6 +217,7 @@ class Lists:
         bwd = f"bwd keys {t['bwdKeys']} subM {t['bwdSubM']}"
         bwd += (f" ({t['bwdSubMPart']} on partial tiles)" if t["bwdSubMPart"] != t["bwdSubM"] else "") + f" w{t['bwdWarps']} s{t['bwdStages']}"
         bwd += " packed lse" if t["bwdPackLse"] else ""
+        bwd += " (dV, dK in two launches)" if t["bwdSeparate"] else ""
         if self.bwd.items is not None:  # a split list (src/mask/adapters/ranges-split.ts)
             bwd += f" ({self.bwd.split_rows.numel() // 3} key tiles split into {self.bwd.nslots} chunks)"
         dq = f"dq subN {t['dqSubN']} " + ("in the dK/dV launch" if t["bwdFused"] else f"w{t['dqWarps']} s{t['dqStages']}")
@@ -209,7 +225,10 @@ class Lists:
         bands = f"unrolled x{self.fwd.maxb}/{self.bwd.maxb}" if self.fwd.maxb or self.bwd.maxb else "looped"
         launch = (f"persistent grid of {self.fwd.programs()} / {self.bwd.programs()} programs (LPT shares)" if self.fwd.persist
                   else "LPT launch order" + (" (plain)" if t["lptLaunch"] else ""))
-        return "; ".join([f"ranges tiles {self.tq} tok x {self.pack} heads = {rows} x {self.tk} keys",
+        dims = [] if self.d in MEASURED_HEAD_DIMS else [
+            f"head dim {self.d}" + (f" padded to {self.dp} columns (masked)" if self.dp != self.d else "")
+            + ": tuning from the sm_90a compile (scripts/kernel-aot.py), not measured on a GPU"]
+        return "; ".join([f"ranges tiles {self.tq} tok x {self.pack} heads = {rows} x {self.tk} keys", *dims,
                           f"fwd {self.fwd.full} full + {self.fwd.partial} partial tiles", fwd, bwd, dq,
                           "dQ fp32 atomics" if t["dqAtomic"] else "dQ deterministic pass", f"band tests {bands}", launch])
 
@@ -244,7 +263,7 @@ def forward(q, k, v, ls, scale):
     fwd._fwd[ls.fwd.grid(ls.rep * sp, b)](q, k, v, o, lse, ls.bands, *ls.fwd.args(),
                    q.stride(0), q.stride(1), k.stride(0), k.stride(1),
                    hq, sq, sk, ls.fwd.nrows, ls.rep, scale * LOG2E,
-                   P=ls.pack, TQ=ls.tq, NR=ls.nr, BM=ls.bm // sp, TK=ls.tk, SUBN=t["fwdSubN"], D=d, MAXB=ls.fwd.maxb, PERSIST=ls.fwd.persist,
+                   P=ls.pack, TQ=ls.tq, NR=ls.nr, BM=ls.bm // sp, TK=ls.tk, SUBN=t["fwdSubN"], D=d, DP=ls.dp, MAXB=ls.fwd.maxb, PERSIST=ls.fwd.persist,
                    SPLIT=sp, num_warps=t["fwdWarps"], num_stages=t["fwdStages"], **_maxnreg(t["fwdMaxRegs"]))
     return o, lse
 
@@ -283,7 +302,7 @@ def backward(q, k, v, o, lse, do, ls, scale):
             q.stride(0), q.stride(1), k.stride(0), k.stride(1),
             hq, sq, sk, ls.bwd.nrows, ls.fwd.nrows, ls.rep, ndkdv, scale * LOG2E, scale,
             P=ls.pack, TQ=ls.tq, NR=ls.nr, BM=ls.bm // sp, TK=ls.tk, KB=t["bwdKeys"], NSPLIT=nsplit, SUBM=t["bwdSubM"],
-            SUBMP=t["bwdSubMPart"], SUBN=t["dqSubN"], D=d, MAXB=ls.bwd.maxb, FMAXB=ls.fwd.maxb, SPLIT=sp,
+            SUBMP=t["bwdSubMPart"], SUBN=t["dqSubN"], D=d, DP=ls.dp, MAXB=ls.bwd.maxb, FMAXB=ls.fwd.maxb, SPLIT=sp,
             ITEMSP=ls.bwd.items if items else ls.bwd.order, DKP=dkp, DVP=dvp, NSLOTS=ls.bwd.nslots, ITEMS=items,
             LSEP=lsep, DELTAP=deltap, PLSE=plse, num_warps=t["bwdWarps"], num_stages=t["bwdStages"])
         if items:
@@ -291,13 +310,14 @@ def backward(q, k, v, o, lse, do, ls, scale):
         return dq, dk, dv
     atomic = bool(t["dqAtomic"])
     dqa = torch.zeros(q.shape, dtype=torch.float32, device=q.device) if atomic else delta
-    bwd._dkdv[ls.bwd.grid(ls.rep * nsplit, b)](q, k, v, do, lsep, deltap, dk, dv, dqa, ls.bands, *largs,
-                    q.stride(0), q.stride(1), k.stride(0), k.stride(1),
-                    hq, sq, sk, ls.bwd.nrows, ls.rep, scale * LOG2E, scale,
-                    ITEMSP=ls.bwd.items if items else ls.bwd.order, DKP=dkp, DVP=dvp, NSLOTS=ls.bwd.nslots,
-                    P=ls.pack, TQ=ls.tq, NR=ls.nr, TK=ls.tk, KB=t["bwdKeys"], NSPLIT=nsplit, SUBM=t["bwdSubM"], SUBMP=t["bwdSubMPart"], D=d, ATOMIC=atomic,
-                    MAXB=ls.bwd.maxb, PERSIST=ls.bwd.persist, ITEMS=items, PLSE=plse,
-                    num_warps=t["bwdWarps"], num_stages=t["bwdStages"])
+    for out in ((1, 2) if t["bwdSeparate"] else (3,)):  # bwdSeparate: dV, then dK (the OUT bits of _dkdv)
+        bwd._dkdv[ls.bwd.grid(ls.rep * nsplit, b)](q, k, v, do, lsep, deltap, dk, dv, dqa, ls.bands, *largs,
+                        q.stride(0), q.stride(1), k.stride(0), k.stride(1),
+                        hq, sq, sk, ls.bwd.nrows, ls.rep, scale * LOG2E, scale,
+                        ITEMSP=ls.bwd.items if items else ls.bwd.order, DKP=dkp, DVP=dvp, NSLOTS=ls.bwd.nslots,
+                        P=ls.pack, TQ=ls.tq, NR=ls.nr, TK=ls.tk, KB=t["bwdKeys"], NSPLIT=nsplit, SUBM=t["bwdSubM"], SUBMP=t["bwdSubMPart"], D=d, DP=ls.dp,
+                        ATOMIC=atomic, MAXB=ls.bwd.maxb, PERSIST=ls.bwd.persist, ITEMS=items, PLSE=plse, OUT=out,
+                        num_warps=t["bwdWarps"], num_stages=t["bwdStages"])
     if items:
         _reduce(bwd, ls, dkp, dvp, dk, dv, k, sk, d, b)
     if atomic:
@@ -308,7 +328,7 @@ def backward(q, k, v, o, lse, do, ls, scale):
         bwd._dq[ls.fwd.grid(ls.rep * sp, b)](q, k, v, do, lse, delta, dq, ls.bands, *ls.fwd.args(),
                       q.stride(0), q.stride(1), k.stride(0), k.stride(1),
                       hq, sq, sk, ls.fwd.nrows, ls.rep, scale * LOG2E, scale,
-                      P=ls.pack, TQ=ls.tq, NR=ls.nr, BM=ls.bm // sp, TK=ls.tk, SUBN=t["dqSubN"], D=d, MAXB=ls.fwd.maxb, PERSIST=ls.fwd.persist,
+                      P=ls.pack, TQ=ls.tq, NR=ls.nr, BM=ls.bm // sp, TK=ls.tk, SUBN=t["dqSubN"], D=d, DP=ls.dp, MAXB=ls.fwd.maxb, PERSIST=ls.fwd.persist,
                       SPLIT=sp, num_warps=t["dqWarps"], num_stages=t["dqStages"])
     return dq, dk, dv
 
@@ -321,7 +341,7 @@ def _delta_lse(fwd, o, do, lse, pack, plse):
     delta = torch.empty_like(lse)
     lsep, deltap = (torch.empty((b, hq // pack, sq, pack), dtype=torch.float32, device=lse.device) for _ in range(2)) if plse else (lse, delta)
     n = delta.numel()
-    fwd._delta[(triton_cdiv(n, 64),)](o, do, delta, n, lse, lsep, deltap, sq, hq, BLOCK=64, D=o.shape[-1], P=pack, PACK=plse)
+    fwd._delta[(triton_cdiv(n, 64),)](o, do, delta, n, lse, lsep, deltap, sq, hq, BLOCK=64, D=o.shape[-1], DP=next_pow2(o.shape[-1]), P=pack, PACK=plse)
     return delta, lsep, deltap
 
 
@@ -337,7 +357,7 @@ def _reduce(bwd, ls, dkp, dvp, dk, dv, k, sk, d, b):
     rb = min(32, ls.tk)
     bwd._dkdv_reduce[(ls.bwd.split_rows.numel() // 3 * ls.rep * (ls.tk // rb), b)](
         dkp, dvp, dk, dv, ls.bwd.split_rows, k.stride(0), k.stride(1), sk, ls.bwd.nrows, ls.rep, ls.bwd.nslots,
-        TK=ls.tk, RB=rb, D=d, num_warps=4)
+        TK=ls.tk, RB=rb, D=d, DP=ls.dp, num_warps=4)
 
 
 def triton_cdiv(a, b):

@@ -42,22 +42,22 @@ def _slot_keep(REC, u: tl.constexpr, tok, key):
 def _gather_row(Q, K, V, O, LSE, BANDS, ROWRUNS, RUNS, ROWF, FT, ROWPS, PS, ROWPARTS, PARTS, SIDS, x, rep, half, b,
                 sqb, sqs, skb, sks, HQ, SQ, SK, NROWS, REP, qk_scale,
                 P: tl.constexpr, TQ: tl.constexpr, NR: tl.constexpr, BM: tl.constexpr, TK: tl.constexpr, SUBN: tl.constexpr,
-                D: tl.constexpr, G: tl.constexpr, FULL: tl.constexpr):
-    tok, head, row_ok, q_off, q, kbase, vbase = row_start(Q, K, V, x, rep, half, b, sqb, sqs, skb, SQ, NROWS, REP, P, TQ, NR, BM, D)
-    offs_d = tl.arange(0, D)
+                D: tl.constexpr, G: tl.constexpr, FULL: tl.constexpr, DP: tl.constexpr):
+    tok, head, row_ok, q_off, q, kbase, vbase = row_start(Q, K, V, x, rep, half, b, sqb, sqs, skb, SQ, NROWS, REP, P, TQ, NR, BM, D, DP)
+    offs_d = tl.arange(0, DP)
     offs_s = tl.arange(0, SUBN)
     m_i = tl.full([BM], float("-inf"), tl.float32)
     l_i = tl.zeros([BM], tl.float32)
-    acc = tl.zeros([BM, D], tl.float32)
+    acc = tl.zeros([BM, DP], tl.float32)
     NSUB: tl.constexpr = TK // SUBN
     if FULL:  # full steps: one pipelined loop over the row's key tiles (an index list)
         f0 = tl.load(ROWF + x) * NSUB
         f1 = tl.load(ROWF + x + 1) * NSUB
         for i in range(f0, f1):
             kk = tl.load(FT + i // NSUB) * TK + (i % NSUB) * SUBN
-            m_i, l_i, acc = kv_step(q, None, kbase, vbase, kk, offs_s, offs_d, sks, SK, m_i, l_i, acc, qk_scale, False)
+            m_i, l_i, acc = kv_step(q, None, kbase, vbase, kk, offs_s, offs_d, sks, SK, m_i, l_i, acc, qk_scale, False, D, DP)
     else:  # the default's runs (one pipelined loop per run)
-        m_i, l_i, acc = full_runs(q, kbase, vbase, ROWRUNS, RUNS, x, offs_s, offs_d, sks, SK, m_i, l_i, acc, qk_scale, TK, SUBN)
+        m_i, l_i, acc = full_runs(q, kbase, vbase, ROWRUNS, RUNS, x, offs_s, offs_d, sks, SK, m_i, l_i, acc, qk_scale, TK, SUBN, D, DP)
     # partial steps of tiles cut by <= G bands: one pipelined loop over the row's step records
     s0 = tl.load(ROWPS + x)
     s1 = tl.load(ROWPS + x + 1)
@@ -68,11 +68,11 @@ def _gather_row(Q, K, V, O, LSE, BANDS, ROWRUNS, RUNS, ROWF, FT, ROWPS, PS, ROWP
         keep = _slot_keep(rec + 1, 0, tok, offs_n[None, :])
         for u in tl.static_range(1, G):
             keep = keep | _slot_keep(rec + 1, u, tok, offs_n[None, :])
-        m_i, l_i, acc = kv_step(q, keep, kbase, vbase, kk, offs_s, offs_d, sks, SK, m_i, l_i, acc, qk_scale, True)
+        m_i, l_i, acc = kv_step(q, keep, kbase, vbase, kk, offs_s, offs_d, sks, SK, m_i, l_i, acc, qk_scale, True, D, DP)
     # partial tiles cut by more bands: the default's per-tile band loop
     m_i, l_i, acc = band_parts(q, tok, kbase, vbase, BANDS, SIDS, ROWPARTS, PARTS, x, offs_s, offs_d, sks, SK, m_i, l_i, acc,
-                               qk_scale, BM, TK, SUBN, 0)
-    row_end(O, LSE, q_off, offs_d, tok, head, row_ok, b, SQ, HQ, m_i, l_i, acc)
+                               qk_scale, BM, TK, SUBN, 0, D, DP)
+    row_end(O, LSE, q_off, offs_d, tok, head, row_ok, b, SQ, HQ, m_i, l_i, acc, D, DP)
 
 
 @triton.jit
@@ -80,14 +80,14 @@ def _fwd_gather(Q, K, V, O, LSE, BANDS, ORDER, ROWRUNS, RUNS, ROWF, FT, ROWPS, P
                 sqb, sqs, skb, sks,
                 HQ, SQ, SK, NROWS, REP, qk_scale,
                 P: tl.constexpr, TQ: tl.constexpr, NR: tl.constexpr, BM: tl.constexpr, TK: tl.constexpr, SUBN: tl.constexpr,
-                D: tl.constexpr, G: tl.constexpr, FULL: tl.constexpr, SPLIT: tl.constexpr):
+                D: tl.constexpr, G: tl.constexpr, FULL: tl.constexpr, SPLIT: tl.constexpr, DP: tl.constexpr):
     """One program per (row, KV head, SPLIT-th of the tile's rows), launched in LPT order (as _fwd)."""
     pid = tl.program_id(0)
     b = tl.program_id(1).to(tl.int64)
     x = tl.load(ORDER + pid // (REP * SPLIT))
     r = pid % (REP * SPLIT)
     _gather_row(Q, K, V, O, LSE, BANDS, ROWRUNS, RUNS, ROWF, FT, ROWPS, PS, ROWPARTS, PARTS, SIDS, x, r // SPLIT, r % SPLIT, b,
-                sqb, sqs, skb, sks, HQ, SQ, SK, NROWS, REP, qk_scale, P, TQ, NR, BM, TK, SUBN, D, G, FULL)
+                sqb, sqs, skb, sks, HQ, SQ, SK, NROWS, REP, qk_scale, P, TQ, NR, BM, TK, SUBN, D, G, FULL, DP)
 
 
 # ---- the lists (torch, once per mask) -------------------------------------------------------------
@@ -149,5 +149,5 @@ def forward_gather(q, k, v, o, lse, ls, scale_log2, g_lists):
         q, k, v, o, lse, ls.bands, ls.fwd.order, ls.fwd.row_runs, ls.fwd.runs, rowf, ft, rowps, ps, rowparts2, parts2, ls.fwd.sids,
         q.stride(0), q.stride(1), k.stride(0), k.stride(1),
         hq, sq, k.shape[1], ls.fwd.nrows, ls.rep, scale_log2,
-        P=ls.pack, TQ=ls.tq, NR=ls.nr, BM=ls.bm // sp, TK=ls.tk, SUBN=t["fwdSubN"], D=d, G=t["fwdGather"], FULL=bool(t["fwdGatherFull"]),
+        P=ls.pack, TQ=ls.tq, NR=ls.nr, BM=ls.bm // sp, TK=ls.tk, SUBN=t["fwdSubN"], D=d, DP=ls.dp, G=t["fwdGather"], FULL=bool(t["fwdGatherFull"]),
         SPLIT=sp, num_warps=t["fwdWarps"], num_stages=t["fwdStages"], **({"maxnreg": int(t["fwdMaxRegs"])} if t["fwdMaxRegs"] else {}))

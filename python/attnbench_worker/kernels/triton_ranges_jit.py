@@ -3,8 +3,11 @@
 The band mask (a band: rows [q0, q1) x keys [k0, k1) with lo <= key - row <= hi, six int32s per
 band in BANDS, the ids of the bands that cut a partial tile in SIDS), a full run's and a partial tile's header,
 the first inner step of a partial tile, the packed rows of a query tile (P query heads of one KV
-group stacked along M), the program -> work-list row mapping of both launch modes, and the online
-softmax update of a masked step (also triton_blocksparse's forward). Triton
+group stacked along M), the program -> work-list row mapping of both launch modes, the online
+softmax update of a masked step (also triton_blocksparse's forward), and the loads / stores of
+[rows, head dim] tiles: a head dim D that is not a power of two (80, 96, 192) runs as DP columns
+(the next power of two: tl.arange needs one) with columns >= D masked off (read as zeros, never
+stored); where D == DP the masks are exactly the unpadded kernel's. Triton
 inlines these into each kernel; the ahead-of-time compile (scripts/kernel-aot.py) checks that the
 kernels built from them stay spill-free with HGMMA.
 """
@@ -97,14 +100,36 @@ def packed_rows(m0, rows, hg, P: tl.constexpr, SUBM: tl.constexpr):
 
 
 @triton.jit
-def kv_tile(base, kk, offs_s, offs_d, sks, SK, BOUNDED: tl.constexpr):
+def dmask(rows_ok, offs_d, D: tl.constexpr, DP: tl.constexpr):
+    """The mask of a [R, DP] tile from its rows' rows_ok [R]: rows_ok[:, None] when the head dim is
+    a power of two (D == DP), else also the head dim's columns < D."""
+    if D == DP:
+        m = rows_ok[:, None]
+    else:
+        m = rows_ok[:, None] & (offs_d < D)[None, :]
+    return m
+
+
+@triton.jit
+def load_cols(ptrs, offs_d, D: tl.constexpr, DP: tl.constexpr):
+    """A [R, DP] tile whose rows all exist: unmasked when D == DP, else columns >= D read zeros."""
+    if D == DP:
+        t = tl.load(ptrs)
+    else:
+        t = tl.load(ptrs, mask=(offs_d < D)[None, :], other=0.0)
+    return t
+
+
+@triton.jit
+def kv_tile(base, kk, offs_s, offs_d, sks, SK, BOUNDED: tl.constexpr, D: tl.constexpr, DP: tl.constexpr):
     """Keys kk + [0, SUBN) of K or V from base (batch b's key 0 of KV head hg) by pointers;
-    BOUNDED: keys >= SK read zeros (partial tiles; a full run never reaches them)."""
+    BOUNDED: keys >= SK read zeros (partial tiles; a full run never reaches them). Columns >= D
+    (a padded head dim) read zeros, so they add nothing to S and leave zeros in the output's."""
     if BOUNDED:
         offs_n = kk + offs_s
-        t = tl.load(base + offs_n.to(tl.int64)[:, None] * sks + offs_d[None, :], mask=(offs_n < SK)[:, None], other=0.0)
+        t = tl.load(base + offs_n.to(tl.int64)[:, None] * sks + offs_d[None, :], mask=dmask(offs_n < SK, offs_d, D, DP), other=0.0)
     else:
-        t = tl.load(base + (kk + offs_s).to(tl.int64)[:, None] * sks + offs_d[None, :])
+        t = load_cols(base + (kk + offs_s).to(tl.int64)[:, None] * sks + offs_d[None, :], offs_d, D, DP)
     return t
 
 

@@ -22,15 +22,15 @@ class TestAutoKernel(unittest.TestCase):
         self.assertEqual(auto_kernel("cuda", FITS, EVERY), "triton_ranges")
         self.assertEqual(auto_kernel("cuda", (8, 2, 64, "float16"), EVERY), "triton_ranges")
         self.assertEqual(auto_kernel("cuda", None, EVERY), "triton_ranges")  # shape unknown: limits unchecked
-        for shape in [(64, 8, 96, "bfloat16"), (64, 8, 128, "float32"), (12, 8, 128, "bfloat16"), (256, 1, 128, "bfloat16")]:
+        for shape in [(64, 8, 100, "bfloat16"), (64, 8, 128, "float32"), (12, 8, 128, "bfloat16"), (256, 1, 128, "bfloat16")]:
             self.assertEqual(auto_kernel("cuda", shape, EVERY), "flex", shape)
 
     def test_falls_back_to_what_can_run(self):
         self.assertEqual(auto_kernel("cuda", FITS, lambda k: k != "triton_ranges"), "flex")
         self.assertEqual(auto_kernel("cuda", FITS, lambda k: False), "reference")
-        self.assertEqual(auto_kernel("cuda", (64, 8, 96, "bfloat16"), lambda k: k != "flex"), "reference")
+        self.assertEqual(auto_kernel("cuda", (64, 8, 100, "bfloat16"), lambda k: k != "flex"), "reference")
         asked = []
-        auto_kernel("cuda", (64, 8, 96, "bfloat16"), lambda k: asked.append(k) or True)
+        auto_kernel("cuda", (64, 8, 100, "bfloat16"), lambda k: asked.append(k) or True)
         self.assertEqual(asked, ["flex"])  # a kernel whose limits refuse the shape is not even loaded
 
     def test_cpu_is_the_reference(self):

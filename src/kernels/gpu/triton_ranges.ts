@@ -32,6 +32,7 @@ export interface RangesTuning {
   readonly fwdSplit: number; // > 1: a forward tile's rows split over that many programs (fewer warps each, more programs per SM)
   readonly dqSplit: number; // the same for the dQ pass
   readonly bwdFused: number; // 1: the dQ pass's programs in the dK/dV launch (one launch, as flex's backward)
+  readonly bwdSeparate?: number; // 1: dV and dK by two dK/dV launches, one accumulator per program (head dims > 128 only)
 }
 
 /**
@@ -62,8 +63,33 @@ const GATHER_FWD = { fwdGather: 2, fwdGatherFull: 0 } as const;
 /** SMs of the H200 (and H100 SXM): the persistent grid's programs, one per SM (the kernels' shared memory and registers allow one). */
 export const RANGES_PROGRAMS = 132;
 
-/** Head dims the kernels are built and checked for (python triton_ranges.HEAD_DIMS). */
-export const RANGES_HEAD_DIMS: readonly number[] = [64, 128];
+/**
+ * Head dims the kernels take (python triton_ranges.HEAD_DIMS): multiples of 8 (16-byte rows) from 16 to
+ * 256. A tile has rangesHeadDimColumns(d) columns, the power of two >= d (tl.arange needs one): 80 and
+ * 96 run as 128 columns, 192 as 256, the extra columns masked off in every load and store (python
+ * triton_ranges_jit.dmask), so they cost what 128 / 256 cost.
+ */
+export const RANGES_HEAD_DIMS: readonly number[] = Array.from({ length: 31 }, (_, i) => 16 + 8 * i);
+/** The head dims whose tuning GPU rows chose; the others' come from the sm_90a compile (scripts/kernel-aot.py 'dims'), NOT measured. */
+export const RANGES_MEASURED_HEAD_DIMS: readonly number[] = [64, 128];
+
+/** A tile's head-dim columns: the power of two >= d (80, 96 -> 128; 192 -> 256). */
+export function rangesHeadDimColumns(d: number): number {
+  return 2 ** Math.ceil(Math.log2(d));
+}
+
+/**
+ * Head dims above 128 (192, 256: 256 columns), chosen by the sm_90a compile only (scripts/kernel-aot.py
+ * 'dims', thirteenth pass; NOT measured on a GPU): forward 128 rows x 32 keys, 8 warps, 3 stages (255
+ * registers, no spill, 160 KB; 64-key steps spill 116 B); dK/dV of 64 keys in 16-row steps as two
+ * launches, dV then dK (bwdSeparate: one [64, 256] float32 accumulator per program; both in one program
+ * spill 444 B, the dV launch 0, the dK launch 20 B); dQ 128 rows x 16 keys (44 B spilled, 32 keys: 84 B).
+ * Every d 256 backward tried spills (notes 'Thirteenth pass'); no fused launch.
+ */
+const HUGE = {
+  fwdSubN: 32, fwdWarps: 8, fwdStages: 3, bwdKeys: 64, bwdSubM: 16, bwdSubMPart: 16, bwdPackLse: 1, bwdWarps: 8, bwdStages: 2,
+  bwdSeparate: 1, bwdFused: 0, dqSubN: 16, dqWarps: 8, dqStages: 2,
+} as const;
 
 function pow2Floor(x: number): number {
   return 2 ** Math.floor(Math.log2(x));
@@ -74,7 +100,7 @@ export function rangesRefusal(shape: KernelShape): string | null {
   const g = shape.headsQ / shape.headsKv;
   if (!Number.isInteger(g)) return `triton_ranges packs whole GQA groups: heads ${shape.headsQ}:${shape.headsKv} is not a grouping`;
   if (g > RANGES_ROWS) return `triton_ranges packs a GQA group into one program of ${RANGES_ROWS} rows: group ${g} is larger`;
-  if (!RANGES_HEAD_DIMS.includes(shape.headDim)) return `triton_ranges takes head_dim ${RANGES_HEAD_DIMS.join(' or ')}, not ${shape.headDim}`;
+  if (!RANGES_HEAD_DIMS.includes(shape.headDim)) return `triton_ranges takes head_dim a multiple of 8 from 16 to 256, not ${shape.headDim}`;
   return null;
 }
 
@@ -94,9 +120,11 @@ export function rangesTuning(
   // Block-sparse masks of 64-blocks: tiles inside one block, so every tile is full or empty.
   if (block === 64) tileQ = pow2Floor(Math.min(tileQ, 64));
   const tileK = block === 64 ? 64 : 128;
+  // head dims 72..128 take d 128's tuning (128 columns), 16..64 d 64's (their tiles are smaller), above 128 HUGE's
   const wide = d > 64;
+  const padded = wide && d < 128;
   // the short-loop rule where it was measured: d 128, 128-row tiles (a full GQA group tile) of 128 keys
-  const measured = wide && tileK === 128 && tileQ * g === RANGES_ROWS;
+  const measured = d === 128 && tileK === 128 && tileQ * g === RANGES_ROWS;
   const shortLoops = measured ? { stepKeys: 64, belowSteps: RANGES_SHORT_LOOP_STEPS, tuning: { ...SPLIT_FWD } } : undefined;
   // the same shape class only (call17 measured d 128, 128-row tiles of 128 keys)
   const partialSteps = measured ? { stepKeys: 64, atLeast: RANGES_GATHER_PARTIAL_SHARE, tuning: { ...GATHER_FWD } } : undefined;
@@ -119,8 +147,10 @@ export function rangesTuning(
       // are outside the step loops. d = 64 without packing: 128 x 32, 8 warps (64 keys x 64 rows, 4
       // warps spilled 212 bytes at d 64 1:1): the notes.
       bwdKeys: wide || g === 1 ? tileK : Math.min(tileK, 64),
-      bwdSubM: wide ? (g === 1 ? 32 : 64) : g === 1 ? 32 : 64,
-      bwdSubMPart: wide ? (g === 1 ? 16 : 32) : 0,
+      // head dims 72..120 (128 columns, some masked; not measured): 32-row steps everywhere (16
+      // without packing), as the measured ones spill 100 B there (d 80, scripts/kernel-aot.py 'dims')
+      bwdSubM: padded ? (g === 1 ? 16 : 32) : wide ? (g === 1 ? 32 : 64) : g === 1 ? 32 : 64,
+      bwdSubMPart: padded ? (g === 1 ? 16 : 32) : wide ? (g === 1 ? 16 : 32) : 0,
       bwdPackLse: wide ? 1 : 0,
       bwdWarps: wide || g === 1 ? 8 : 4,
       // d = 128: 3 stages (the H100 backward A/B at 32k, 64:8, beside flex: +16% causal, +11%
@@ -141,6 +171,7 @@ export function rangesTuning(
       // dqSplit 2 off: -2 / +3 / -1% on an H100 (causal, causal_document, block_causal_document)
       fwdSplit: 1,
       dqSplit: 1,
+      ...(d > 128 ? HUGE : {}),
     },
   };
 }

@@ -64,8 +64,32 @@ export const DESCRIPTOR_D128_MHA_BLOCK64: Shape = {
   hq: 2, hkv: 2, d: 128, tileQ: 64, tileK: 64, block: 64,
   tuning: { ...DESCRIPTOR_TUNING, pack: 1, fwdSubN: 64, ...D128_BWD, bwdKeys: 64, bwdSubM: 32, bwdSubMPart: 16 },
 };
+/**
+ * Head dims other than 64 / 128 (thirteenth pass) at their descriptor's tiles: 16, 32 and 48 (48 padded
+ * to 64 columns) take d 64's shapes; 80 and 96 (padded to 128) d 128's with 32 / 16-row dK/dV steps;
+ * 192 (padded to 256) and 256 the HUGE tuning (32-key forward steps, dV and dK in two launches, dQ in
+ * 16-key steps). Their tuning is the sm_90a compile's (scripts/kernel-aot.py 'dims'), not measured.
+ */
+const D64_CLASS = { ...DESCRIPTOR_TUNING, fwdSubN: 128, bwdStages: 2 };
+const D256_CLASS = {
+  ...DESCRIPTOR_TUNING, fwdSubN: 32, bwdKeys: 64, bwdSubM: 16, bwdSubMPart: 16, bwdPackLse: 1, bwdWarps: 8, bwdStages: 2, dqSubN: 16, bwdSeparate: 1,
+};
+export const DESCRIPTOR_D16_MHA: Shape = { hq: 2, hkv: 2, d: 16, tileQ: 128, tileK: 128, tuning: { ...D64_CLASS, pack: 1, bwdKeys: 128, bwdSubM: 32, bwdWarps: 8 } };
+export const DESCRIPTOR_D32_GQA4: Shape = { hq: 4, hkv: 1, d: 32, tileQ: 32, tileK: 128, tuning: { ...D64_CLASS, pack: 4, bwdKeys: 64, bwdSubM: 64, bwdWarps: 4 } };
+export const DESCRIPTOR_D48_GQA2: Shape = { hq: 4, hkv: 2, d: 48, tileQ: 64, tileK: 128, tuning: { ...D64_CLASS, pack: 2, bwdKeys: 64, bwdSubM: 64, bwdWarps: 4 } };
+export const DESCRIPTOR_D80_MHA: Shape = {
+  hq: 2, hkv: 2, d: 80, tileQ: 128, tileK: 128, tuning: { ...DESCRIPTOR_TUNING, pack: 1, fwdSubN: 64, ...D128_BWD, bwdSubM: 16, bwdSubMPart: 16 },
+};
+export const DESCRIPTOR_D96_GQA2: Shape = {
+  hq: 4, hkv: 2, d: 96, tileQ: 64, tileK: 128, tuning: { ...DESCRIPTOR_TUNING, pack: 2, fwdSubN: 64, ...D128_BWD, bwdSubM: 32, bwdSubMPart: 32 },
+};
+export const DESCRIPTOR_D192_GQA2: Shape = { hq: 4, hkv: 2, d: 192, tileQ: 64, tileK: 128, tuning: { ...D256_CLASS, pack: 2 } };
+export const DESCRIPTOR_D256_GQA8: Shape = { hq: 8, hkv: 1, d: 256, tileQ: 16, tileK: 128, tuning: { ...D256_CLASS, pack: 8 } };
 /** The descriptor shapes above, checked against src/kernels/gpu/triton_ranges.ts rangesTuning by the fixture's test. */
-export const DESCRIPTOR_SHAPES: readonly Shape[] = [DESCRIPTOR_D128_GQA8, DESCRIPTOR_D64_MHA, DESCRIPTOR_D128_GQA3, DESCRIPTOR_D64_GQA6, DESCRIPTOR_D128_MHA_BLOCK64];
+export const DESCRIPTOR_SHAPES: readonly Shape[] = [
+  DESCRIPTOR_D128_GQA8, DESCRIPTOR_D64_MHA, DESCRIPTOR_D128_GQA3, DESCRIPTOR_D64_GQA6, DESCRIPTOR_D128_MHA_BLOCK64,
+  DESCRIPTOR_D16_MHA, DESCRIPTOR_D32_GQA4, DESCRIPTOR_D48_GQA2, DESCRIPTOR_D80_MHA, DESCRIPTOR_D96_GQA2, DESCRIPTOR_D192_GQA2, DESCRIPTOR_D256_GQA8,
+];
 
 const CASES: readonly FixtureCase[] = [
   // documents of 1-37 tokens (one-token documents, tiles cut by 3+ documents), 4:2 heads packed by 2
@@ -135,6 +159,20 @@ const CASES: readonly FixtureCase[] = [
       gridMask(384, 384, [64, 128, 192, 256, 320], [64, 128, 192, 256, 320], [null, 'full', null, 'full', null, 'full', 'full', null, 'causal', null, null, null, null, 'full', 'full', 'full', 'full', null, 'full', null, null, null, 'full', 'full', null, null, null, null, null, null, 'full', 'full', null, 'full', null, 'full']),
     ],
   },
+  // thirteenth pass: head dims other than 64 / 128 at their descriptor's tiles (python tests/test_triton_ranges_dims.py):
+  // causal documents (one-token members, tiles cut by several documents) at 16, 32, 256 (256: groups of 8,
+  // 16 tokens x 8 heads); a sliding window at 48 and 96 (masked head-dim columns, both diagonals); full
+  // documents at 80 (no packing); per-KV-head masks at 192 (empty rows and a bicausal block)
+  { ...DESCRIPTOR_D16_MHA, name: 'causal_docs_d16_mha_descriptor', masks: [docs([1, 40, 7, 100, 3, 30], 'causal')] },
+  { ...DESCRIPTOR_D32_GQA4, name: 'causal_docs_d32_gqa4_descriptor', masks: [docs([3, 1, 60, 9, 70, 1], 'causal')] },
+  { ...DESCRIPTOR_D48_GQA2, name: 'window_d48_gqa2_descriptor', masks: [generateMask('sliding_window', 150, { seed: 2, params: { w: 24 } }).heads[0]] },
+  { ...DESCRIPTOR_D80_MHA, name: 'full_docs_d80_mha_descriptor', masks: [docs([60, 1, 70, 19], 'full')] },
+  { ...DESCRIPTOR_D96_GQA2, name: 'window_d96_gqa2_descriptor', masks: [generateMask('sliding_window', 150, { seed: 1, params: { w: 20 } }).heads[0]] },
+  {
+    ...DESCRIPTOR_D192_GQA2, name: 'per_head_d192_gqa2_descriptor',
+    masks: [gridMask(96, 96, [32, 64], [32, 64], ['full', null, 'full', 'causal']), gridMask(96, 96, [32, 64], [32, 64], [null, 'full', 'bicausal', null, null, 'causal'])],
+  },
+  { ...DESCRIPTOR_D256_GQA8, name: 'causal_docs_d256_gqa8_descriptor', masks: [docs([1, 40, 7, 60, 3, 20], 'causal')] },
 ];
 
 /** src/worker/ranges-args.ts STEP_TILES_Q (the mask layer imports no worker module). */

@@ -161,7 +161,9 @@ describe('ranges work lists cover exactly the mask', () => {
   it('refuses what the kernel cannot take, with the reason (never a silent fallback)', () => {
     const m = gridMask(64, 64, [32], [32], ['causal', null, 'full', 'causal']);
     for (const [shape, reason] of [
-      [{ headsQ: 8, headsKv: 2, headDim: 96 }, 'head_dim 64 or 128, not 96'],
+      [{ headsQ: 8, headsKv: 2, headDim: 100 }, 'head_dim a multiple of 8 from 16 to 256, not 100'],
+      [{ headsQ: 8, headsKv: 2, headDim: 264 }, 'head_dim a multiple of 8 from 16 to 256, not 264'],
+      [{ headsQ: 8, headsKv: 2, headDim: 8 }, 'head_dim a multiple of 8 from 16 to 256, not 8'],
       [{ headsQ: 8, headsKv: 3, headDim: 64 }, 'heads 8:3 is not a grouping'],
       [{ headsQ: 256, headsKv: 1, headDim: 128 }, 'group 256 is larger'],
     ] as const) {
