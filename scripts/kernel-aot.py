@@ -436,6 +436,16 @@ def sass_mma(cubin):
     return len(re.findall(r"\bHGMMA\.", sass)), len(re.findall(r"\bHMMA\.", sass)), sass
 
 
+def loop_spills(sass):
+    """Spill instructions (STL / LDL) inside an innermost loop of the SASS (the step loops): between a
+    backward branch's target and the branch, for loops that hold no other loop. Spills outside them
+    (saved before the loops, reloaded per run or for the final stores) cost per program or run, not per step."""
+    code = [(int(a, 16), t) for a, t in re.findall(r"/\*([0-9a-f]{4,})\*/\s+([^;]*);", sass)]
+    loops = [(int(m.group(1), 16), a) for a, t in code for m in [re.search(r"\bBRA\s+(?:`\()?0x([0-9a-f]+)", t)] if m and int(m.group(1), 16) < a]
+    inner = [(lo, hi) for lo, hi in loops if not any((lo, hi) != (l2, h2) and lo <= l2 and h2 <= hi for l2, h2 in loops)]
+    return sum(1 for a, t in code if re.search(r"\b(?:STL|LDL)\b", t) and any(lo <= a <= hi for lo, hi in inner))
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--only", default="")
@@ -470,9 +480,11 @@ def main():
         shapes = {}  # HGMMA instruction shapes (MxNxK) in the SASS: e.g. 64x32x16 where two warpgroups split a 64-row S
         for m in re.findall(r"\bHGMMA\.(\d+x\d+x\d+)", sass):
             shapes[m] = shapes.get(m, 0) + 1
-        rows.append({"name": name, "regs": regs, "spillStores": sst, "spillLoads": sld, "smem": k.metadata.shared, "perSm": sm, "hgmma": hg,
+        inloop = loop_spills(sass) if sst + sld else 0
+        rows.append({"name": name, "regs": regs, "spillStores": sst, "spillLoads": sld, "loopSpills": inloop, "smem": k.metadata.shared, "perSm": sm, "hgmma": hg,
                      "hmma": hm, "rings": piped, "kvRings": kv, "atomics": atomics, "hgmmaShapes": shapes})
-        print(f"| {name} | {regs} | {sst} / {sld} | {k.metadata.shared} | {sm} | {hg} | {hm} | {piped}{kvs} | {atomics} |", flush=True)
+        spills = f"{sst} / {sld}" + (f" ({inloop} in step loops)" if sst + sld else "")
+        print(f"| {name} | {regs} | {spills} | {k.metadata.shared} | {sm} | {hg} | {hm} | {piped}{kvs} | {atomics} |", flush=True)
     if a.json:
         with open(a.json, "w") as f:
             json.dump(rows, f, indent=1)

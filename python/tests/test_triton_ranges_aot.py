@@ -49,6 +49,16 @@ CONFIGS = {
     "bwd fused d128 pack1 (64 tok) kb64 subm16 part16 + dq 64x32 w4 s3 plse eleventh": {"atomics": 0, "spill": 0, "perSm": 2},
     "dkdv d128 pack1 (64 tok) kb64 subm16 part16 w4 s3 plse eleventh": {"atomics": 0, "spill": 0, "perSm": 2},
     "dq d128 pack1 (64 tok) 64x32 w4 s3 eleventh": {"spill": 0, "perSm": 2},
+    # thirteenth pass (head dims, call25): d 32 and 96 (128 masked columns) at the descriptor's choice, no spill;
+    # d 256's forward no spill; its dV launch none, its dK launch and dQ pass spill only outside the step loops
+    "fwd d32 pack8 128x128 w8 s3 * dims": {"spill": 0},
+    "dkdv d32 pack8 kb64 subm64 w4 s2 * dims": {"atomics": 0, "spill": 0, "perSm": 2},
+    "fwd d96 pack8 128x64 w8 s3 * dims": {"spill": 0},
+    "bwd fused d96 pack8 kb128 subm32 + dq 128x64 w8 s3 plse * dims": {"atomics": 0, "spill": 0},
+    "fwd d256 pack8 128x32 w8 s3 * dims": {"spill": 0},
+    "dkdv dV d256 pack8 kb64 subm16 w8 s2 plse * dims": {"atomics": 0, "spill": 0},
+    "dkdv dK d256 pack8 kb64 subm16 w8 s2 plse * dims": {"atomics": 0, "loopSpills": 0},
+    "dq d256 pack8 128x16 w8 s2 * dims": {"loopSpills": 0},
 }
 
 
@@ -82,6 +92,8 @@ class TritonRangesAot(unittest.TestCase):
                     self.assertEqual(row["atomics"], 0)
                 if "spill" in want:
                     self.assertEqual(row["spillStores"] + row["spillLoads"], 0)
+                if "loopSpills" in want:  # STL / LDL inside a step loop (scripts/kernel-aot.py loop_spills)
+                    self.assertEqual(row["loopSpills"], want["loopSpills"])
                 if "kvRings" in want:  # at least this many multi-buffered K/V tile allocations (software pipelining)
                     self.assertGreaterEqual(row["kvRings"], want["kvRings"])
                 if "perSm" in want:

@@ -87,6 +87,11 @@
 #          triton_ranges as the CP kernel, same call; ~200 s
 #   call24 issue 13's CP target: the same paper-cp command (dispatch, ulysses, ring_allgather; causal_document,
 #          full_document; P = 8 and 4) with flex and with triton_ranges as the CP kernel, same call; ~360 s
+#   call25 (thirteenth pass, kernel helper) head dims other than 64 / 128 (16..256, multiples of 8; 80 / 96 / 192 run
+#          as 128 / 256 masked columns): their tunings come from the sm_90a compile only (scripts/kernel-aot.py 'dims').
+#          2k check against float32 at 32, 80, 96, 192, 256 (64:8 and 4:4; fwd + bwd), then 32k causal and
+#          causal_document beside flex at 32, 96, 256 (64:8), and d 256's two dK/dV launches against one; ~310 s by
+#          `plan call25` (new head dims compile new kernels: budgets 410 s, run it with BUDGET_S=450)
 #   call3  ncu of _fwd / _dkdv / _dq (and flex's) on
 #          causal_document 32k, CP virtual ranks P = 4, 8 at 8k tokens per rank (triton_ranges vs
 #          flex, ring_p2p and ulysses), last a 4:4 d 128 check
@@ -96,8 +101,8 @@ usage() { sed -n '2,/^set -uo/p' "$0" | sed '$d' | sed 's/^# \{0,1\}//'; }
 MODE=${1:-}
 case "$MODE" in
   -h|--help|"") usage; exit 0 ;;
-  plan|call1|call2|call3|call4|call5|call6|call7|call8|call9|call10|call11|call12|call13|call14|call15|call16|call17|call18|call19|call20|call21|call22|call23|call24) ;;
-  *) echo "issue13.sh: unknown mode '$MODE' (plan, call1, ..., call24, --help)" >&2; exit 2 ;;
+  plan|call1|call2|call3|call4|call5|call6|call7|call8|call9|call10|call11|call12|call13|call14|call15|call16|call17|call18|call19|call20|call21|call22|call23|call24|call25) ;;
+  *) echo "issue13.sh: unknown mode '$MODE' (plan, call1, ..., call25, --help)" >&2; exit 2 ;;
 esac
 
 FAM32K=causal,full_document,causal_document,prefix_lm_document,share_question,causal_blockwise,block_causal_document,full_document_long,causal_document_long,sliding_window,sliding_window_causal,global_sliding_window
@@ -121,7 +126,7 @@ CPCASES="--scheme ring_p2p,ulysses --family causal_document,full_document --toke
 STEPS=()
 # `plan CALL` plans that call's steps only (plan alone: every call's)
 SEL=$MODE; [ "$MODE" = plan ] && [ $# -gt 1 ] && SEL=$2
-case "$SEL" in plan|call1|call2|call3|call4|call5|call6|call7|call8|call9|call10|call11|call12|call13|call14|call15|call16|call17|call18|call19|call20|call21|call22|call23|call24) ;; *) echo "issue13.sh plan: unknown call '$SEL'" >&2; exit 2 ;; esac
+case "$SEL" in plan|call1|call2|call3|call4|call5|call6|call7|call8|call9|call10|call11|call12|call13|call14|call15|call16|call17|call18|call19|call20|call21|call22|call23|call24|call25) ;; *) echo "issue13.sh plan: unknown call '$SEL'" >&2; exit 2 ;; esac
 # step KIND NAME SECONDS ARGS...: KIND kern (CLI rows into $R/ranges.jsonl), tune (ranges_tune.py
 # A/B rows into $R/ranges-NAME.jsonl), cp (CLI rows into $RCP/issue13-cp.jsonl), ncu, sh.
 # Steps in order of priority within each call (a call that runs out of time drops its last steps;
@@ -305,6 +310,21 @@ case "$SEL" in
         STEPS+=("cp|s9_kern_p$P|$(( P == 8 ? 110 : 70 ))|--virtual-ranks $P --kernel $K $CP24")
       done
     done
+    ;;&
+  call25|plan)
+    # Thirteenth pass (kernel helper, CPU only: results/h200/kernels/triton_ranges-notes.md 'Thirteenth pass'): tiles of
+    # DP = next power of two columns, columns >= d masked; d > 128 run 32-key forward steps, dV and dK as two launches
+    # (bwdSeparate) and 16-key dQ steps (the d 256 dK launch spills 20 B, dQ 44 B: every d 256 backward tried spills).
+    # {"bwdSeparate":0} at 256: one dK/dV launch (444 B spilled) against the two.
+    for D in 32 80 96 192 256; do
+      for H in 64:8 4:4; do
+        STEPS+=("tune|check25|20|triton_ranges|--preset none --family causal_document,sliding_window --seqlen 2k --samples 1 --heads $H --head-dim $D|[{}]|--check")
+      done
+    done
+    for D in 32 96 256; do
+      STEPS+=("tune|dims25|$(( D == 256 ? 75 : D == 96 ? 55 : 50 ))|triton_ranges,flex|--preset none --family causal,causal_document --seqlen 32k --samples 1 --heads 64:8 --head-dim $D|[{}]|--iters 10")
+    done
+    STEPS+=("tune|dims25_sep|30|triton_ranges|--preset none --family causal_document --direction bwd --seqlen 32k --samples 1 --heads 64:8 --head-dim 256|[{},{\"bwdSeparate\":0}]|--iters 10")
     ;;&
   call17|plan)
     # kernel2, ninth pass (results/h200/kernels/triton_ranges-notes.md): the default forward's partial
