@@ -315,7 +315,8 @@ case "$SEL" in
     # Thirteenth pass (kernel helper, CPU only: results/h200/kernels/triton_ranges-notes.md 'Thirteenth pass'): tiles of
     # DP = next power of two columns, columns >= d masked; d > 128 run 32-key forward steps, dV and dK as two launches
     # (bwdSeparate) and 16-key dQ steps (the d 256 dK launch spills 20 B, dQ 44 B: every d 256 backward tried spills).
-    # {"bwdSeparate":0} at 256: one dK/dV launch (444 B spilled) against the two.
+    # At 256: {"bwdSeparate":0} one dK/dV launch (444 B spilled, none in the step loops: 5/4 fewer matmuls) against
+    # the two; {"dqSubN":32} dQ in 32-key steps (84 B, none in the step loops) against 16.
     for D in 32 80 96 192 256; do
       for H in 64:8 4:4; do
         STEPS+=("tune|check25|20|triton_ranges|--preset none --family causal_document,sliding_window --seqlen 2k --samples 1 --heads $H --head-dim $D|[{}]|--check")
@@ -324,7 +325,7 @@ case "$SEL" in
     for D in 32 96 256; do
       STEPS+=("tune|dims25|$(( D == 256 ? 75 : D == 96 ? 55 : 50 ))|triton_ranges,flex|--preset none --family causal,causal_document --seqlen 32k --samples 1 --heads 64:8 --head-dim $D|[{}]|--iters 10")
     done
-    STEPS+=("tune|dims25_sep|30|triton_ranges|--preset none --family causal_document --direction bwd --seqlen 32k --samples 1 --heads 64:8 --head-dim 256|[{},{\"bwdSeparate\":0}]|--iters 10")
+    STEPS+=("tune|dims25_sep|30|triton_ranges|--preset none --family causal_document --direction bwd --seqlen 32k --samples 1 --heads 64:8 --head-dim 256|[{},{\"bwdSeparate\":0},{\"dqSubN\":32}]|--iters 10")
     ;;&
   call17|plan)
     # kernel2, ninth pass (results/h200/kernels/triton_ranges-notes.md): the default forward's partial
