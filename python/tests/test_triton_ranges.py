@@ -118,8 +118,8 @@ class TritonRangesOnCpu(unittest.TestCase):
                 a["tuning"] = {**a["tuning"], "dqAtomic": atomic, "bandsStatic": static, "persistent": persist, **extra}
                 if atomic or persist:  # the d 128 cases' fused backward refuses both (test_call11_keys): two launches
                     a["tuning"]["bwdFused"] = 0
-                if atomic:  # head dims > 128: dV and dK apart refuse dQ atomics (test_triton_ranges_dims); one launch
-                    a["tuning"]["bwdSeparate"] = 0
+                if atomic or extra.get("bwdFused"):  # head dims > 128: dV and dK apart refuse dQ atomics and the fused
+                    a["tuning"]["bwdSeparate"] = 0  # launch (test_triton_ranges_dims): one dK/dV launch
                 if sp > 1:
                     if tr.Lists(a, case["hq"], case["hkv"], case["d"], "cpu").bm < 32:
                         continue
