@@ -11,8 +11,8 @@ of what runs them:
   * tl.dot on bfloat16 operands multiplies their raw uint16 bit patterns (the interpreter stores
     bf16 as uint16): garbage; the operands are widened to float32 first (exact, as the MMA's
     products are), the accumulator stays float32.
-- "stand-in": tests/fake_triton.py (a minimal CPU imitation of triton.language) when Triton is
-  not installed.
+Without a usable Triton, enter() raises unittest.SkipTest: the kernels are only ever checked by
+Triton itself (a hand-written imitation of triton.language drifted from the kernels and was removed).
 `leave(state)` drops the re-imported kernel modules and restores what was there before.
 """
 
@@ -20,6 +20,7 @@ import importlib.util
 import json
 import os
 import sys
+import unittest
 
 KERNEL_MODULES = "attnbench_worker.kernels.triton_ranges"
 _patched = False
@@ -57,8 +58,6 @@ def _patch_interpreter():
 def _real_triton():
     """Import triton in interpreter mode; False when it is missing (or was already imported
     compiled by this process: its own @jit helpers, e.g. tl.zeros, would then not interpret)."""
-    if os.environ.get("ATTNBENCH_FAKE_TRITON") == "1":  # force the stand-in (to compare the two)
-        return False
     if importlib.util.find_spec("triton") is None:
         return False
     env = os.environ.get("TRITON_INTERPRET")
@@ -92,31 +91,20 @@ def _drop_kernel_modules():
 
 
 def enter():
-    """-> (backend name, state for leave())."""
+    """-> (backend name, state for leave()); unittest.SkipTest where Triton cannot run here."""
+    if not _real_triton():
+        raise unittest.SkipTest("triton is not installed for this python (its interpreter runs the kernels on CPU)")
     kernels = _drop_kernel_modules()
-    if _real_triton():
-        env = os.environ.get("TRITON_INTERPRET")
-        os.environ["TRITON_INTERPRET"] = "1"
-        _patch_interpreter()
-        return "interpreter", (kernels, None, env)
-    here = os.path.dirname(os.path.abspath(__file__))
-    if here not in sys.path:
-        sys.path.insert(0, here)
-    import fake_triton
-
-    saved = {k: sys.modules.pop(k) for k in list(sys.modules) if k == "triton" or k.startswith("triton.")}
-    fake_triton.install()
-    return "stand-in", (kernels, saved, None)
+    env = os.environ.get("TRITON_INTERPRET")
+    os.environ["TRITON_INTERPRET"] = "1"
+    _patch_interpreter()
+    return "interpreter", (kernels, env)
 
 
 def leave(state):
-    (kernels, attrs), saved, env = state
+    (kernels, attrs), env = state
     _drop_kernel_modules()
-    if saved is not None:  # the stand-in: put back whatever triton modules were there
-        for k in [k for k in sys.modules if k == "triton" or k.startswith("triton.")]:
-            del sys.modules[k]
-        sys.modules.update(saved)
-    elif env is None:
+    if env is None:
         os.environ.pop("TRITON_INTERPRET", None)
     else:
         os.environ["TRITON_INTERPRET"] = env

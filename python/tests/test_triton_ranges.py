@@ -1,6 +1,5 @@
 """triton_ranges' real kernels, run on the CPU against a float64 dense reference: through Triton's
-interpreter when triton is installed (tests/cpu_triton.py), else through the stand-in
-tests/fake_triton.py: out, lse and dQ/dK/dV on the fixture cases the TypeScript adapter built
+interpreter (tests/cpu_triton.py; skipped where triton is not installed): out, lse and dQ/dK/dV on the fixture cases the TypeScript adapter built
 (python/tests/fixtures/ranges_cases.json: documents with one-token members, every slice kind,
 per-KV-head masks, GQA packing, a rectangular CP-like step, dQ by atomics and by the second pass).
 Also partial_forward / partial_backward (the CP entry). Needs torch (skipped without it); the

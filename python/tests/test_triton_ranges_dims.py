@@ -1,5 +1,5 @@
 """triton_ranges at head dims other than 64 / 128 (issue 13, thirteenth pass), run like
-tests/test_triton_ranges.py (Triton's interpreter on CPU tensors, else the stand-in) against the same
+tests/test_triton_ranges.py (Triton's interpreter on CPU tensors; skipped without triton) against the same
 float64 reference, on the fixture's cases at 16, 32, 48, 80, 96, 192 and 256 (src/mask/adapters/ranges-fixture.ts,
 each at its descriptor's tiles and tuning):
 - out, lse and dQ / dK / dV of every case; a head dim that is not a power of two runs as DP columns

@@ -1,5 +1,5 @@
 """triton_ranges' 64-row programs (issue 13, eleventh pass; results/h200/kernels/triton_ranges-notes.md), run
-like tests/test_triton_ranges.py (Triton's interpreter on CPU tensors, else the stand-in) against the
+like tests/test_triton_ranges.py (Triton's interpreter on CPU tensors; skipped without triton) against the
 same float64 reference, on the fixture case block_sparse64_d128_mha_descriptor (heads 2:2 at d 128,
 64-blocks: the descriptor's 64 x 64 tiles, so a program has 64 rows, as block_sparse 16k 4:4):
 - the descriptor's tuning, and the variants issue13.sh call21 times: one warpgroup (fwdWarps 4), the

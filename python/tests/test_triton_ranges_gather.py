@@ -1,11 +1,12 @@
 """triton_ranges' gathered forward (tuning fwdGather, triton_ranges_gather.py) on the CPU: the lists
-it derives from a forward work list (plain torch, always), and the kernel through Triton's
-interpreter (or the stand-in tests/fake_triton.py) against the float64 reference on the fixture
+it derives from a forward work list (plain torch; the module imports triton, so skipped without it), and the kernel through Triton's
+interpreter (skipped without triton) against the float64 reference on the fixture
 cases (documents, every slice kind, per-KV-head masks with several runs per row, windows, padded
 GQA groups, a rectangular CP step; tiles cut by 3+ bands take the fallback loop). Forward only: the
 backward does not read these lists. Skipped without torch.
 """
 
+import importlib.util
 import math
 import os
 import sys
@@ -20,6 +21,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 
 
 @unittest.skipIf(torch is None, "torch is not installed for this python")
+@unittest.skipIf(importlib.util.find_spec("triton") is None, "triton is not installed for this python")
 class GatherLists(unittest.TestCase):
     def test_lists_cover_the_work_list(self):
         from attnbench_worker.kernels.triton_ranges_gather import gather_lists

@@ -1,5 +1,5 @@
 """triton_ranges' ninth-pass tuning key (issue 13, results/h200/kernels/triton_ranges-notes.md), run
-like tests/test_triton_ranges.py (Triton's interpreter on CPU tensors, else the stand-in) against the
+like tests/test_triton_ranges.py (Triton's interpreter on CPU tensors; skipped without triton) against the
 same float64 reference:
 - bwdPackLse: dK/dV reads LSE and DELTA from a [B, KV heads, S, pack] copy, at the default row
   steps and at flex's 64-row steps (partial tiles 16 / 32 rows), fused and in two launches, dQ by

@@ -1,6 +1,6 @@
 """triton_ranges' tuning key lptLaunch (issue 13, src/mask/adapters/ranges.ts): the TypeScript lists
 then launch in plain LPT order (cost descending) instead of the persistent grid's shares; the kernel
-reads the order the same way. Through Triton's interpreter (or the stand-in tests/fake_triton.py):
+reads the order the same way. Through Triton's interpreter (skipped without triton):
 the outputs and all three gradients are bitwise equal to the default order's (the deterministic
 mode writes every element from one program in a fixed order), on a d 128 fused-backward case, a
 per-KV-head case and a split dK/dV list. Skipped without torch.

@@ -1,7 +1,7 @@
 """CP with triton_ranges as the partial kernel, end to end on CPU tensors: job files from the real
 TypeScript writer (make-jobs.ts --kernel triton_ranges, so every step carries the per-step lists
 of src/worker/ranges-args.ts), virtual ranks, the executor's merge and backward, compared with the
-single-rank reference. The kernels run through Triton's interpreter (or tests/fake_triton.py without triton: tests/cpu_triton.py). Needs torch,
+single-rank reference. The kernels run through Triton's interpreter (tests/cpu_triton.py; skipped without triton). Needs torch,
 node and node_modules; skipped otherwise."""
 
 import json
@@ -43,10 +43,7 @@ class TritonRangesUnderCp(unittest.TestCase):
         self.backend, self.state = cpu_triton.enter()
         from attnbench_worker.kernels import triton_ranges
 
-        if self.backend == "stand-in":
-            triton_ranges.partial_available = lambda device: None  # the stand-in runs on CPU tensors
-        else:
-            self.assertIsNone(triton_ranges.partial_available(torch.device("cpu")))  # TRITON_INTERPRET=1
+        self.assertIsNone(triton_ranges.partial_available(torch.device("cpu")))  # TRITON_INTERPRET=1
 
     def tearDown(self):
         import cpu_triton

@@ -1,5 +1,5 @@
 // Small cases of the 'ranges' format for python/tests/test_triton_ranges.py, which runs the real
-// triton_ranges kernel source on the CPU (Triton's interpreter, or python/tests/fake_triton.py) against a dense reference.
+// triton_ranges kernel source on the CPU (Triton's interpreter) against a dense reference.
 // The committed JSON is checked against this builder by ranges-fixture.test.ts (ATTNBENCH_UPDATE_FIXTURES=1 rewrites it).
 import { generateMask } from '../families/index.js';
 import { gridMask } from '../testing.js';
