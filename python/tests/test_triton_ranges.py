@@ -61,8 +61,31 @@ def reference(q, k, v, masks, do, scale):
     return o.detach(), lse.T.detach(), dq, dk, dv
 
 
+class FixtureCaseMixin:
+    """A fixture case's kernel arguments, random bf16 inputs and the suite's tolerance check, for the
+    interpreter test classes (test_triton_ranges_dims uses it too); not a TestCase itself."""
+
+    def args_of(self, case, tuning=None):
+        a = dict(case["args"])
+        a["bands"] = torch.tensor(a["bands"], dtype=torch.int32)
+        for d in ("fwd", "bwd"):
+            a[d] = {k: torch.tensor(v, dtype=torch.int32) if isinstance(v, list) else v for k, v in a[d].items()}
+        a["tuning"] = {**a["tuning"], **(tuning or {})}  # a copy: the fixture's own dict stays as loaded
+        return a
+
+    def inputs(self, case, seed):
+        g = torch.Generator().manual_seed(seed)
+        mk = lambda s, h: torch.randn(s, h, case["d"], generator=g).to(torch.bfloat16)  # noqa: E731
+        return mk(case["sq"], case["hq"]), mk(case["sk"], case["hkv"]), mk(case["sk"], case["hkv"]), mk(case["sq"], case["hq"])
+
+    def check(self, name, got, ref, grad=False):
+        err = float((got.double() - ref).abs().max()) if got.numel() else 0.0
+        bound = TOL * max(1.0, float(ref.abs().max())) if grad else TOL
+        self.assertTrue(err <= bound, f"{name}: max abs error {err:.4g} > {bound:.4g}")
+
+
 @unittest.skipIf(torch is None, "torch is not installed for this python")
-class TritonRangesOnCpu(unittest.TestCase):
+class TritonRangesOnCpu(FixtureCaseMixin, unittest.TestCase):
     @classmethod
     def setUpClass(cls):
         sys.path.insert(0, HERE)
@@ -81,23 +104,6 @@ class TritonRangesOnCpu(unittest.TestCase):
         import cpu_triton
 
         cpu_triton.leave(cls.state)
-
-    def args_of(self, case):
-        a = dict(case["args"])
-        a["bands"] = torch.tensor(a["bands"], dtype=torch.int32)
-        for d in ("fwd", "bwd"):
-            a[d] = {k: torch.tensor(v, dtype=torch.int32) if isinstance(v, list) else v for k, v in a[d].items()}
-        return a
-
-    def inputs(self, case, seed):
-        g = torch.Generator().manual_seed(seed)
-        mk = lambda s, h: torch.randn(s, h, case["d"], generator=g).to(torch.bfloat16)  # noqa: E731
-        return mk(case["sq"], case["hq"]), mk(case["sk"], case["hkv"]), mk(case["sk"], case["hkv"]), mk(case["sq"], case["hq"])
-
-    def check(self, name, got, ref, grad=False):
-        err = float((got.double() - ref).abs().max()) if got.numel() else 0.0
-        bound = TOL * max(1.0, float(ref.abs().max())) if grad else TOL
-        self.assertTrue(err <= bound, f"{name}: max abs error {err:.4g} > {bound:.4g}")
 
     def test_fixture_cases(self):
         # dQ by the second pass and by atomics; band tests looped, and unrolled over 4 slots (lists
