@@ -27,6 +27,17 @@ describe('attnbench masks', () => {
     expect(out).toMatch(/^ {2}kvHeads=8 /m);
   });
 
+  it('--list --family lists only those families; an unknown one is bad input', async () => {
+    const { code, out } = await cli('masks', '--list', '--family', 'sliding_window,causal');
+    expect(code).toBe(0);
+    expect(out.split('\n').filter((l) => /^\S/.test(l)).map((l) => l.split(' ')[0])).toEqual(['causal', 'sliding_window']);
+    const j = JSON.parse((await cli('masks', '--list', '--family', 'block_sparse', '--json')).out);
+    expect(j.map((f: { id: string }) => f.id)).toEqual(['block_sparse']);
+    const bad = await cli('masks', '--list', '--family', 'nope');
+    expect(bad.code).toBe(2);
+    expect(bad.out).toBe('');
+  });
+
   it('--json prints the mask, its area, sparsity and FLOPs', async () => {
     const { code, out } = await cli('masks', '--family', 'sliding_window', '--seqlen', '4k', '--param', 'w=100', '--json');
     expect(code).toBe(0);

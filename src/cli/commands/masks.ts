@@ -23,10 +23,11 @@ export interface MasksOptions {
 const JSON_HEADS_Q = 64;
 const JSON_HEAD_DIM = 128;
 
-export function listFamilies(): string {
+/** The families (all, or those of `ids`, in registry order) with their parameters, one per line. */
+export function listFamilies(ids: readonly string[] = FAMILY_IDS): string {
   const width = Math.max(...FAMILY_IDS.map((id) => id.length)) + 2;
   const lines: string[] = [];
-  for (const f of FAMILIES) {
+  for (const f of FAMILIES.filter((x) => ids.includes(x.id))) {
     lines.push(`${f.id.padEnd(width)}${f.description}`);
     for (const p of f.params) {
       lines.push(`  ${`${p.name}=${p.default}`.padEnd(width - 2)}${p.description}`);
@@ -80,7 +81,10 @@ export function writeMaskJson(g: GeneratedMask, write: (s: string) => void, chun
 
 export async function masksCommand(o: MasksOptions): Promise<void> {
   if (o.list) {
-    const out = o.json ? `${JSON.stringify(FAMILIES.map(({ id, description, params, perHead }) => ({ id, description, params, perHead })), null, 2)}\n` : listFamilies();
+    // --family narrows the list (it used to be ignored silently); an unknown id is bad input.
+    const ids: readonly string[] = o.family !== undefined ? parseFamilyIds(o.family) : FAMILY_IDS;
+    const listed = FAMILIES.filter((f) => ids.includes(f.id));
+    const out = o.json ? `${JSON.stringify(listed.map(({ id, description, params, perHead }) => ({ id, description, params, perHead })), null, 2)}\n` : listFamilies(ids);
     process.stdout.write(out);
     return;
   }
@@ -107,7 +111,7 @@ export function register(program: Command): void {
   program
     .command('masks')
     .description('list mask families, print one mask as JSON (--json), or draw a gallery (PNG/SVG + index)')
-    .option('--list', 'list the families and their parameters')
+    .option('--list', 'list the families and their parameters (those of --family when given)')
     .option('--family <ids>', 'family id; comma-separated for the gallery (default: all)')
     .option('--seqlen <S>', 'sequence length, e.g. 4096, 8k, 1M', '8k')
     .option('--seed <n>', 'seed of the random parts', '0')
