@@ -83,6 +83,30 @@ class FixtureCaseMixin:
         bound = TOL * max(1.0, float(ref.abs().max())) if grad else TOL
         self.assertTrue(err <= bound, f"{name}: max abs error {err:.4g} > {bound:.4g}")
 
+    def partial_case(self, case):
+        """One case through the CP entry (partial_forward / partial_backward) against the reference;
+        -> (step, lse, reference lse) for checks of the caller's own."""
+        step = type("Step", (), {})()
+        step.arrays = {k: torch.tensor(v, dtype=torch.int32) if isinstance(v, list) else v for k, v in case["step"].items()}
+        step.scale = 0.125
+        step.cache = {}
+        q, k, v, do = self.inputs(case, 5)
+        ro, rlse, rdq, rdk, rdv = reference(q, k, v, dense_masks(case), do, 0.125)
+        o, lse = self.tr.partial_forward(q, k, v, step)
+        self.assertEqual(tuple(lse.shape), (case["sq"], case["hq"]))
+        self.assertEqual(lse.dtype, torch.float32)
+        self.check("out", o, ro)
+        self.assertTrue(torch.equal(torch.isinf(lse), torch.isinf(rlse)))
+        self.assertTrue(bool((lse[torch.isinf(lse)] < 0).all()))
+        key = ("triton_ranges", case["hq"], case["hkv"])
+        self.assertEqual(list(step.cache), [key])  # lists built once, at 128 / pack tokens
+        self.assertEqual(step.cache[key].bm, 128)
+        dq, dk, dv = self.tr.partial_backward(q, k, v, o, lse, do, step)
+        self.check("dq", dq, rdq, grad=True)
+        self.check("dk", dk, rdk, grad=True)
+        self.check("dv", dv, rdv, grad=True)
+        return step, lse, rlse
+
 
 @unittest.skipIf(torch is None, "torch is not installed for this python")
 class TritonRangesOnCpu(FixtureCaseMixin, unittest.TestCase):
@@ -322,26 +346,6 @@ class TritonRangesOnCpu(FixtureCaseMixin, unittest.TestCase):
             with self.subTest(case=case["name"], backend=self.backend):
                 self.partial_case(case)
 
-    def partial_case(self, case):
-        step = type("Step", (), {})()
-        step.arrays = {k: torch.tensor(v, dtype=torch.int32) if isinstance(v, list) else v for k, v in case["step"].items()}
-        step.scale = 0.125
-        step.cache = {}
-        q, k, v, do = self.inputs(case, 5)
-        ro, rlse, rdq, rdk, rdv = reference(q, k, v, dense_masks(case), do, 0.125)
-        o, lse = self.tr.partial_forward(q, k, v, step)
-        self.assertEqual(tuple(lse.shape), (case["sq"], case["hq"]))
-        self.assertEqual(lse.dtype, torch.float32)
-        self.check("out", o, ro)
-        self.assertTrue(torch.equal(torch.isinf(lse), torch.isinf(rlse)))
-        self.assertTrue(bool((lse[torch.isinf(lse)] < 0).all()))
-        key = ("triton_ranges", case["hq"], case["hkv"])
-        self.assertEqual(list(step.cache), [key])  # lists built once, at 128 / pack tokens
-        self.assertEqual(step.cache[key].bm, 128)
-        dq, dk, dv = self.tr.partial_backward(q, k, v, o, lse, do, step)
-        self.check("dq", dq, rdq, grad=True)
-        self.check("dk", dk, rdk, grad=True)
-        self.check("dv", dv, rdv, grad=True)
 
 if __name__ == "__main__":
     unittest.main()
