@@ -62,6 +62,11 @@ def main(argv=None):
 
 
 def _dispatch(a):
+    if a.cmd == "serve":  # the boot line: before --kernel-module and the kernels (torch) are imported
+        from .protocol import boot, dumps
+
+        sys.stdout.write(dumps(boot()) + "\n")
+        sys.stdout.flush()
     if getattr(a, "kernel_module", None):
         from .kernels.external import KernelModuleError, use
 

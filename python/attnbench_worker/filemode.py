@@ -9,6 +9,7 @@ the GPU at once). Each result is appended and flushed as soon as it exists.
 
 import collections
 import json
+import math
 import os
 import queue
 import signal
@@ -20,7 +21,9 @@ import time
 from . import PROTOCOL_VERSION, kernels, protocol
 from .jsonl import iter_records
 
-HELLO_TIMEOUT_S = 600.0
+BOOT_ENV = "ATTNBENCH_WORKER_BOOT_S"
+BOOT_TIMEOUT_S = 30.0  # for the boot line, serve's first (before any heavy import); BOOT_ENV overrides
+HELLO_TIMEOUT_S = 600.0  # after the boot line: importing torch on a cold node can take minutes
 GRACE_S = 30.0  # on top of a job's timeoutS, for reading inputs and the reference
 
 
@@ -29,8 +32,9 @@ class WorkerDied(Exception):
 
 
 class Child:
-    def __init__(self, group, python=None):
+    def __init__(self, group, python=None, boot_s=BOOT_TIMEOUT_S):
         self.group = group
+        exe = python or sys.executable
         env = dict(os.environ)
         here = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
         env["PYTHONPATH"] = here + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
@@ -38,22 +42,42 @@ class Child:
         if group == "jax":
             env.setdefault("XLA_PYTHON_CLIENT_PREALLOCATE", "false")
         self.proc = subprocess.Popen(
-            [python or sys.executable, "-m", "attnbench_worker", "serve", "--group", group],
+            [exe, "-m", "attnbench_worker", "serve", "--group", group],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
             text=True, encoding="utf-8", env=env, start_new_session=True,
         )
         self.lines = queue.Queue()
         self.stderr_tail = collections.deque(maxlen=30)
         threading.Thread(target=self._read_out, daemon=True).start()
-        threading.Thread(target=self._read_err, daemon=True).start()
+        self.err_reader = threading.Thread(target=self._read_err, daemon=True)
+        self.err_reader.start()
         pidfile = os.environ.get("ATTNBENCH_WORKER_PIDFILE")
         if pidfile:  # lets a batch script end a worker (by its process group id) if the supervisor is killed
             with open(pidfile, "a", encoding="utf-8") as f:
                 f.write(f"{self.proc.pid}\n")
-        self.hello = self._expect("hello", HELLO_TIMEOUT_S)
-        if self.hello.get("protocol") != PROTOCOL_VERSION:
-            self.kill()
-            raise WorkerDied(f"worker speaks protocol {self.hello.get('protocol')}, supervisor {PROTOCOL_VERSION}")
+        try:
+            self.hello = self._handshake(exe, boot_s)
+        except BaseException:
+            self.kill()  # never leave a child that did not say hello (it may hold the GPU, or sleep for ever)
+            raise
+
+    def _handshake(self, exe, boot_s):
+        """The boot line within boot_s (else NotAWorker), then the hello within HELLO_TIMEOUT_S."""
+        try:
+            msg = self._expect(("boot", "hello"), boot_s)
+        except TimeoutError:
+            raise NotAWorker(f"python {exe!r} did not start the attnbench worker within {boot_s:g} s (no boot line: not a "
+                             f"python 3 interpreter? pass --python; {BOOT_ENV}=<seconds> allows a slower start)") from None
+        if msg.get("type") == "boot":
+            if msg.get("protocol") != PROTOCOL_VERSION:
+                raise WorkerDied(f"worker speaks protocol {msg.get('protocol')}, supervisor {PROTOCOL_VERSION}")
+            try:
+                msg = self._expect("hello", HELLO_TIMEOUT_S)
+            except TimeoutError:
+                raise WorkerDied(f"worker did not say hello within {HELLO_TIMEOUT_S:g} s") from None
+        if msg.get("protocol") != PROTOCOL_VERSION:
+            raise WorkerDied(f"worker speaks protocol {msg.get('protocol')}, supervisor {PROTOCOL_VERSION}")
+        return msg
 
     def _read_out(self):
         for line in self.proc.stdout:
@@ -72,7 +96,8 @@ class Child:
                 return protocol.one_line(line)
         return protocol.one_line(self.stderr_tail[-1]) if self.stderr_tail else "no output"
 
-    def _expect(self, kind, timeout_s):
+    def _expect(self, kinds, timeout_s):
+        kinds = (kinds, "error") if isinstance(kinds, str) else (*kinds, "error")
         deadline = time.monotonic() + timeout_s
         while True:
             left = deadline - time.monotonic()
@@ -84,12 +109,13 @@ class Child:
                 raise TimeoutError() from None
             if line is None:
                 code = self.proc.wait()
+                self.err_reader.join(timeout=2)  # its last words (stderr) may still be in the pipe
                 raise WorkerDied(f"worker exited with code {code}: {self.last_words()}")
             try:
                 msg = json.loads(line)
             except json.JSONDecodeError:
                 continue
-            if msg.get("type") in (kind, "error"):
+            if isinstance(msg, dict) and msg.get("type") in kinds:
                 return msg
 
     def run(self, job):
@@ -127,6 +153,24 @@ class Child:
 
 class BadInput(Exception):
     """A jobs file or an --out path that cannot be used: one line, exit 2 (see __main__)."""
+
+
+class NotAWorker(BadInput):
+    """--python started something that wrote no boot line in time: the run stops (exit 2)."""
+
+
+def boot_timeout_s():
+    """ATTNBENCH_WORKER_BOOT_S (seconds > 0), else BOOT_TIMEOUT_S; another value is bad input."""
+    text = os.environ.get(BOOT_ENV, "").strip()
+    if not text:
+        return BOOT_TIMEOUT_S
+    try:
+        v = float(text)
+    except ValueError:
+        v = math.nan
+    if not (math.isfinite(v) and v > 0):
+        raise BadInput(f"invalid {BOOT_ENV} {text!r}: expected seconds > 0")
+    return v
 
 
 def check_input_file(path, what="jobs file"):
@@ -177,6 +221,7 @@ def done_ids(path):
 
 
 def run_file(jobs_path, out_path, resume=False, python=None, log=sys.stderr):
+    boot_s = boot_timeout_s()
     jobs = read_jobs(jobs_path)
     check_output_file(out_path)
     base = os.path.dirname(os.path.abspath(jobs_path))
@@ -196,7 +241,7 @@ def run_file(jobs_path, out_path, resume=False, python=None, log=sys.stderr):
     try:
         with open(out_path, "a", encoding="utf-8") as out:
             for n, job in enumerate(todo, 1):
-                r = _one(job, base, python, state)
+                r = _one(job, base, python, state, boot_s)
                 out.write(protocol.dumps(r) + "\n")
                 out.flush()
                 os.fsync(out.fileno())
@@ -216,7 +261,7 @@ def run_file(jobs_path, out_path, resume=False, python=None, log=sys.stderr):
     return 0
 
 
-def _one(job, base, python, state):
+def _one(job, base, python, state, boot_s=BOOT_TIMEOUT_S):
     """Runs one job in the right child (starting, switching or replacing it); always returns a result."""
     if isinstance(job, dict) and not job.get("baseDir"):
         job = dict(job, baseDir=base)
@@ -231,7 +276,7 @@ def _one(job, base, python, state):
             child.close()
             child = state["child"] = None
         if child is None:
-            child = state["child"] = Child(group, python)
+            child = state["child"] = Child(group, python, boot_s)
         env = child.hello.get("env")
         r = child.run(job)
         if r.get("fatal"):

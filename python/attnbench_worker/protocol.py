@@ -156,6 +156,12 @@ def one_line(text, limit=400):
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
+def boot():
+    """serve's first line, written before any heavy import: the client's short boot limit (a
+    --python that is not this worker fails fast), then its long hello limit (torch can take minutes)."""
+    return {"type": "boot", "protocol": PROTOCOL_VERSION}
+
+
 def hello(group, env, kernels):
     return {
         "type": "hello",

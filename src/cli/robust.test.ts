@@ -205,6 +205,25 @@ describe('environment', () => {
   it('an empty ATTNBENCH_PYTHON is unset (spawn of an empty file name failed)', () => {
     expect(withEnv('ATTNBENCH_PYTHON', '', () => pythonExecutable())).toBe('python3');
   });
+  it('a --python that never starts the worker is exit 2 within the boot limit, naming it (it waited the 300 s hello limit)', async () => {
+    const fake = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'attnbench-fake-python-')), 'python');
+    fs.writeFileSync(fake, '#!/bin/sh\nexec sleep 60\n', { mode: 0o755 });
+    const old = process.env.ATTNBENCH_WORKER_BOOT_S;
+    try {
+      const t0 = Date.now();
+      const argv = ['kernels', '--executor', 'torch', '--python', fake, '--family', 'causal', '--seqlen', '1k', '--no-progress', '--out', path.join(dir, 'k.jsonl')];
+      process.env.ATTNBENCH_WORKER_BOOT_S = '1'; // read when the worker starts, after main's first await
+      const r = await cli(...argv);
+      expect(Date.now() - t0).toBeLessThan(20_000);
+      expect(r.code, r.lines.join('\n')).toBe(2);
+      expect(r.lines).toEqual([`attnbench: unavailable: python '${fake}' did not start the attnbench worker within 1 s (no boot line: not a python 3 interpreter? pass --python or set ATTNBENCH_PYTHON; ATTNBENCH_WORKER_BOOT_S=<seconds> allows a slower start)`]);
+      expect(r.files).toEqual([]);
+    } finally {
+      if (old === undefined) delete process.env.ATTNBENCH_WORKER_BOOT_S;
+      else process.env.ATTNBENCH_WORKER_BOOT_S = old;
+      fs.rmSync(path.dirname(fake), { recursive: true, force: true });
+    }
+  });
 });
 
 describe('locks', () => {

@@ -5,7 +5,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import readline from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { AttnbenchError } from '../errors.js';
+import { AttnbenchError, usage } from '../errors.js';
 import { killGroup } from '../util/process-group.js';
 import { HelloSchema, PROTOCOL_VERSION, WorkerMessageSchema, type Hello, type WorkerJob, type WorkerResult } from './protocol.js';
 
@@ -15,7 +15,12 @@ export interface WorkerOptions {
   /** Python executable (default: $ATTNBENCH_PYTHON, else python3 on PATH). */
   readonly python?: string;
   readonly group?: WorkerGroup;
-  /** Handshake limit: the worker imports torch / jax and checks every kernel (default 300 s). */
+  /**
+   * Limit for the worker's boot line, its first line, written before any heavy import (default
+   * $ATTNBENCH_WORKER_BOOT_S, else 30 s): a --python that is not our worker fails fast.
+   */
+  readonly bootTimeoutMs?: number;
+  /** Handshake limit after the boot line: the worker imports torch / jax and checks every kernel (default 300 s). */
   readonly helloTimeoutMs?: number;
   /** Extra seconds on top of a job's timeoutS before the worker is killed (default 30). */
   readonly graceS?: number;
@@ -37,6 +42,17 @@ export function pythonDir(): string {
     dir = path.dirname(dir);
   }
   throw new AttnbenchError('internal', 'cannot find the python/attnbench_worker folder next to this package');
+}
+
+export const BOOT_ENV = 'ATTNBENCH_WORKER_BOOT_S';
+
+/** $ATTNBENCH_WORKER_BOOT_S in ms (default 30 s); a value that is not seconds > 0 is exit 2. */
+export function bootLimitMs(): number {
+  const env = process.env[BOOT_ENV];
+  if (env === undefined || env.trim() === '') return 30_000;
+  const s = Number(env);
+  if (!Number.isFinite(s) || s <= 0) throw usage(`invalid ${BOOT_ENV} '${env}': expected seconds > 0`);
+  return Math.min(s * 1000, 2 ** 31 - 1); // setTimeout fires at once beyond 2^31-1 ms
 }
 
 export function pythonExecutable(opt?: string): string {
@@ -95,21 +111,48 @@ export class WorkerProcess {
     this.child.on('exit', (code, signal) => gone(`worker exited with ${signal ? `signal ${signal}` : `code ${code}`}: ${lastWords(this.tail)}`));
   }
 
+  /**
+   * Starts a worker and waits for its handshake: first the boot line within the boot limit (a
+   * program that is not our worker fails here, fast), then the hello within the hello limit.
+   */
   static async start(o: WorkerOptions = {}): Promise<WorkerProcess> {
+    const bootMs = o.bootTimeoutMs ?? bootLimitMs();
     const w = new WorkerProcess(o);
-    const limitMs = o.helloTimeoutMs ?? 300_000;
+    const helloMs = o.helloTimeoutMs ?? 300_000;
     const raw = await new Promise<unknown>((resolve, reject) => {
-      const timer = setTimeout(() => {
-        w.waiter = null;
-        w.kill();
-        reject(new AttnbenchError('worker', `the python worker did not say hello within ${limitMs / 1000} s`));
-      }, limitMs);
-      w.waiter = (m) => {
+      const fail = (e: AttnbenchError, kill = true) => {
         clearTimeout(timer);
         w.waiter = null;
-        const exit = m as { type?: string; message?: string };
-        if (exit.type === '__exit') reject(new AttnbenchError('unavailable', exit.message ?? 'the python worker did not start'));
-        else resolve(m);
+        if (kill) w.kill();
+        reject(e);
+      };
+      const noHello = () => fail(new AttnbenchError('worker', `the python worker did not say hello within ${helloMs / 1000} s`));
+      let timer = setTimeout(
+        () =>
+          fail(
+            new AttnbenchError(
+              'unavailable',
+              `python '${w.python}' did not start the attnbench worker within ${bootMs / 1000} s (no boot line: not a python 3 interpreter? pass --python or set ATTNBENCH_PYTHON; ${BOOT_ENV}=<seconds> allows a slower start)`,
+            ),
+          ),
+        bootMs,
+      );
+      let booted = false;
+      // One waiter for both steps: boot and hello may arrive in one chunk (no line is dropped in between).
+      w.waiter = (m) => {
+        const msg = m as { type?: unknown; protocol?: unknown; message?: string };
+        if (msg.type === '__exit') return fail(new AttnbenchError('unavailable', msg.message ?? 'the python worker did not start'), false);
+        if (msg.type === 'boot' && !booted) {
+          booted = true;
+          if (msg.protocol !== PROTOCOL_VERSION)
+            return fail(new AttnbenchError('worker', `the python worker speaks protocol ${String(msg.protocol)}, this attnbench speaks ${PROTOCOL_VERSION}`));
+          clearTimeout(timer);
+          timer = setTimeout(noHello, helloMs);
+          return;
+        }
+        clearTimeout(timer); // the hello (or what stands in its place: checked below)
+        w.waiter = null;
+        resolve(m);
       };
       if (w.exited) w.waiter({ type: '__exit', message: w.exited });
     });

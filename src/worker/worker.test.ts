@@ -13,11 +13,12 @@ import type { KernelDescriptor } from '../kernels/types.js';
 import { bandToSlices } from '../mask/band.js';
 import type { GeneratedMask, Mask, Slice } from '../mask/types.js';
 import { ArrayFile, readArray } from './arrays.js';
-import { WorkerClient, WorkerProcess, pythonDir } from './client.js';
+import { BOOT_ENV, WorkerClient, WorkerProcess, bootLimitMs, pythonDir } from './client.js';
 import { TorchExecutor } from './executor.js';
 import { planJobsFile, readWorkerResults } from './files.js';
 import { ingestWorkerResults } from '../bench/file-mode.js';
 import { blockSizeOf, buildJob } from './jobs.js';
+import { PROTOCOL_VERSION } from './protocol.js';
 
 const PY_REF: KernelDescriptor = {
   id: 'py_ref',
@@ -185,6 +186,16 @@ describe('worker process (py_ref, no torch needed)', () => {
     expect(err.message).toBe("python not found: '/nonexistent/python9' (pass --python or put python3 on PATH)");
   });
 
+  it('the real worker writes its boot line, then says hello', async () => {
+    const w = await WorkerProcess.start({ bootTimeoutMs: 60_000 });
+    try {
+      expect(w.hello).toMatchObject({ type: 'hello', protocol: PROTOCOL_VERSION, group: 'torch' });
+      expect(w.hello.kernels.py_ref?.available).toBe(true);
+    } finally {
+      await w.close();
+    }
+  });
+
   it('torch executor without torch says so in one line', async () => {
     const ex = new TorchExecutor({ kernels: [PY_REF], workDir: tmp });
     try {
@@ -203,6 +214,82 @@ describe('worker process (py_ref, no torch needed)', () => {
     }
   });
 });
+
+describe('a --python that is not the worker (boot line, then hello)', () => {
+  /** A stand-in for --python: a shell script (its arguments, `-m attnbench_worker serve ...`, ignored). */
+  const fake = (name: string, body: string): string => {
+    const f = path.join(tmp, name);
+    fs.writeFileSync(f, `#!/bin/sh\n${body}\n`, { mode: 0o755 });
+    return f;
+  };
+  const boot = (protocol = PROTOCOL_VERSION) => JSON.stringify({ type: 'boot', protocol });
+  const hello = JSON.stringify({
+    type: 'hello', protocol: PROTOCOL_VERSION, worker: '0', group: 'torch', kernels: {},
+    env: { host: 'h', gpu: null, driver: null, cuda: null, libs: {}, date: 'd' },
+  });
+  const startError = (python: string, o: { bootTimeoutMs?: number; helloTimeoutMs?: number }) =>
+    WorkerProcess.start({ python, ...o }).then(
+      () => expect.unreachable('started'),
+      (e: AttnbenchError) => e,
+    );
+
+  it('one that never answers fails within the boot limit, naming it, and is killed (it used to cost the 300 s hello limit)', async () => {
+    const pidFile = path.join(tmp, 'sleeper.pid');
+    const python = fake('sleeper', `echo $$ > '${pidFile}'\nexec sleep 60`);
+    const t0 = Date.now();
+    const e = await startError(python, { bootTimeoutMs: 1000 });
+    expect(Date.now() - t0).toBeLessThan(5000);
+    expect(e).toBeInstanceOf(AttnbenchError);
+    expect([e.code, e.exit]).toEqual(['unavailable', 2]);
+    expect(e.message).toContain(`python '${python}' did not start the attnbench worker within 1 s (no boot line: `);
+    expect(e.message).toContain(`${BOOT_ENV}=<seconds> allows a slower start`);
+    expect(e.message).not.toMatch(/\n/);
+    const pid = Number(fs.readFileSync(pidFile, 'utf8'));
+    for (let i = 0; i < 50 && alive(pid); i++) await new Promise((r) => setTimeout(r, 50));
+    expect(alive(pid)).toBe(false);
+  });
+
+  it('after the boot line the hello limit applies; boot and hello in one chunk both count', async () => {
+    const slow = fake('boot-then-nothing', `printf '%s\\n' '${boot()}'\nexec sleep 60`);
+    const t0 = Date.now();
+    const e = await startError(slow, { bootTimeoutMs: 1000, helloTimeoutMs: 2500 });
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(2400); // not failed at the boot limit
+    expect([e.code, e.message]).toEqual(['worker', 'the python worker did not say hello within 2.5 s']);
+    const quick = fake('boot-and-hello', `printf '%s\\n' '${boot()}' '${hello}'\nexec cat >/dev/null`);
+    const w = await WorkerProcess.start({ python: quick, bootTimeoutMs: 2000, helloTimeoutMs: 2000 });
+    expect(w.hello.protocol).toBe(PROTOCOL_VERSION);
+    await w.close();
+  });
+
+  it('a boot line of another protocol is refused at once', async () => {
+    const other = fake('other-protocol', `printf '%s\\n' '${boot(PROTOCOL_VERSION + 1)}'\nexec sleep 60`);
+    const e = await startError(other, { bootTimeoutMs: 5000 });
+    expect([e.code, e.message]).toEqual(['worker', `the python worker speaks protocol ${PROTOCOL_VERSION + 1}, this attnbench speaks ${PROTOCOL_VERSION}`]);
+  });
+
+  it(`${BOOT_ENV}: seconds > 0, default 30 s; another value is exit 2`, () => {
+    const old = process.env[BOOT_ENV];
+    try {
+      for (const [v, want] of [['', 30_000], ['2.5', 2500], ['x', null], ['0', null], ['-1', null]] as const) {
+        process.env[BOOT_ENV] = v;
+        if (want === null) expect(() => bootLimitMs()).toThrow(new RegExp(`invalid ${BOOT_ENV} '${v}'`));
+        else expect(bootLimitMs()).toBe(want);
+      }
+    } finally {
+      if (old === undefined) delete process.env[BOOT_ENV];
+      else process.env[BOOT_ENV] = old;
+    }
+  });
+});
+
+const alive = (pid: number): boolean => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+};
 
 describe('file mode', () => {
   it('plans a folder, runs it with python, and reads the results back', () => {
