@@ -39,7 +39,7 @@ def main(argv=None):
     r.add_argument("--python", default=None, help="python for the worker children (default: this one)")
     h = sub.add_parser("hello", parents=[km], help="print the handshake (environment, kernel availability) and exit")
     h.add_argument("--group", choices=("torch", "jax"), default="torch")
-    d = sub.add_parser("describe", parents=[km], help="print the declarations of --kernel-module kernels as JSON (TypeScript reads them)")
+    d = sub.add_parser("describe", parents=[km], help="print the boot line, then the declarations of --kernel-module kernels as one JSON line (TypeScript reads them)")
     d.set_defaults(kernel_module=[])
     v = sub.add_parser("validate", help="check job files (jobs.jsonl, CP index.json / manifests) and their arrays; run nothing")
     v.add_argument("files", nargs="+")
@@ -62,7 +62,7 @@ def main(argv=None):
 
 
 def _dispatch(a):
-    if a.cmd == "serve":  # the boot line: before --kernel-module and the kernels (torch) are imported
+    if a.cmd in ("serve", "describe"):  # the boot line: before --kernel-module and the kernels (torch) are imported
         from .protocol import boot, dumps
 
         sys.stdout.write(dumps(boot()) + "\n")

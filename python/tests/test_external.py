@@ -1,13 +1,14 @@
 """Bring your own kernel (kernels/external.py), without torch: the example kernel registers, runs a
 job through the worker like a built-in 'py' kernel, and broken declarations are refused."""
 
+import json
 import os
 import subprocess
 import sys
 import tempfile
 import unittest
 
-from attnbench_worker import execute, kernels
+from attnbench_worker import PROTOCOL_VERSION, execute, kernels
 from attnbench_worker.kernels import external
 
 from .helpers import causal_slices, make_job
@@ -33,6 +34,20 @@ class TestExample(unittest.TestCase):
         r = subprocess.run([sys.executable, "-m", "attnbench_worker", "hello"], capture_output=True, text=True, env=env, timeout=120)
         self.assertEqual(r.returncode, 0, r.stderr)
         self.assertIn('"my_kernel"', r.stdout)
+
+    def test_describe_writes_the_boot_line_before_importing_the_module(self):
+        # TypeScript waits a short limit for the boot line, then the long one (the module may import torch).
+        env = dict(os.environ, PYTHONPATH=os.path.join(os.path.dirname(__file__), ".."))
+        r = subprocess.run([sys.executable, "-m", "attnbench_worker", "describe", "--kernel-module", EXAMPLE],
+                           capture_output=True, text=True, env=env, timeout=120)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        boot, decl = r.stdout.splitlines()
+        self.assertEqual(json.loads(boot), {"type": "boot", "protocol": PROTOCOL_VERSION})
+        self.assertEqual([d["id"] for d in json.loads(decl)], ["my_kernel"])
+        r = subprocess.run([sys.executable, "-m", "attnbench_worker", "describe", "--kernel-module", "/nonexistent/k.py"],
+                           capture_output=True, text=True, env=env, timeout=120)
+        self.assertEqual((r.returncode, r.stdout.splitlines()), (2, [boot]))  # the boot line is already out
+        self.assertIn("no such file", r.stderr)
 
 
 class TestBadDeclarations(unittest.TestCase):

@@ -28,9 +28,9 @@ export function buildProgram(): Command {
   // The guards' hook runs first (bad values are exit 2 before any python starts); then external
   // kernels are registered before any command parses its --kernel flags.
   installGuards(program);
-  program.hook('preAction', (_cmd, action) => {
+  program.hook('preAction', async (_cmd, action) => {
     const specs = program.opts().kernelModule as string[];
-    if (specs.length) useKernelModules(specs, (action.opts() as { python?: string }).python);
+    if (specs.length) await useKernelModules(specs, (action.opts() as { python?: string }).python);
   });
   return program;
 }

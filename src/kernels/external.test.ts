@@ -1,7 +1,8 @@
 // Bring your own kernel, without torch: the example external kernel (examples/my_kernel.py, a
 // pure-python 'py' kernel with a torch partial entry) is described by python, registered, listed
 // by doctor, run by a kernel sweep through the real python worker, and accepted in rows, as a
-// built-in kernel would be; broken modules are one-line usage errors (exit 2).
+// built-in kernel would be; broken modules are one-line usage errors (exit 2), and a --python that
+// never answers fails within the boot limit.
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -13,9 +14,12 @@ import { captureIo, type CapturedIo } from '../cli/testing.js';
 import { readManifest } from '../cp/torch/manifest.js';
 import { parseKernelId, rowKernelProblem } from '../ids.js';
 import { ResultRowSchema } from '../results/schema.js';
+import { AttnbenchError } from '../errors.js';
+import type { BootedRun } from '../worker/boot.js';
+import { BOOT_ENV, pythonDir } from '../worker/client.js';
 import { TorchExecutor } from '../worker/executor.js';
-import { pythonDir } from '../worker/client.js';
-import { describeKernelModules, isPurePython, KERNEL_MODULES_ENV, useKernelModules } from './external.js';
+import { PROTOCOL_VERSION } from '../worker/protocol.js';
+import { describedKernels, describeKernelModules, isPurePython, KERNEL_MODULES_ENV, useKernelModules } from './external.js';
 import { allKernels, getKernel, KERNEL_IDS } from './registry.js';
 
 const EXAMPLE = path.resolve(pythonDir(), '..', 'examples', 'my_kernel.py');
@@ -24,8 +28,8 @@ let io: CapturedIo;
 captureIo('attnbench-byok-', (x) => (io = x));
 
 describe('--kernel-module (torch-free example)', () => {
-  it('python describes the declaration in the TypeScript descriptor form', () => {
-    const [d] = describeKernelModules([EXAMPLE]);
+  it('python describes the declaration in the TypeScript descriptor form (after its boot line)', async () => {
+    const [d] = await describeKernelModules([EXAMPLE]);
     expect(d).toMatchObject({
       id: 'my_kernel',
       executor: 'torch',
@@ -39,8 +43,8 @@ describe('--kernel-module (torch-free example)', () => {
   });
 
   it('registered, it is a kernel like the built-in ones: ids, rows, sweeps', async () => {
-    useKernelModules([EXAMPLE]);
-    useKernelModules([EXAMPLE]); // twice: the same module is a no-op
+    await useKernelModules([EXAMPLE]);
+    await useKernelModules([EXAMPLE]); // twice: the same module is a no-op
     expect(process.env[KERNEL_MODULES_ENV]).toBe(EXAMPLE);
     expect(parseKernelId('my_kernel')).toBe('my_kernel');
     expect((KERNEL_IDS as readonly string[]).filter((k) => k === 'my_kernel')).toHaveLength(1);
@@ -93,11 +97,82 @@ describe('--kernel-module (torch-free example)', () => {
   it('a module that is not a kernel: one line, exit 2', async () => {
     const bad = path.join(io.dir, 'not_a_kernel.py');
     fs.writeFileSync(bad, 'ID = "nak"\nGROUP = "py"\ndef available():\n    return None\n');
-    expect(() => describeKernelModules([bad])).toThrow(/defines neither run\(job, bands_per_head\) nor partial_forward/);
+    await expect(describeKernelModules([bad])).rejects.toThrow(/defines neither run\(job, bands_per_head\) nor partial_forward/);
     const clash = path.join(io.dir, 'clash.py');
     fs.writeFileSync(clash, fs.readFileSync(EXAMPLE, 'utf8').replace('ID = "my_kernel"', 'ID = "flex"'));
-    expect(() => describeKernelModules([clash])).toThrow(/ID 'flex' is a built-in kernel id/);
+    await expect(describeKernelModules([clash])).rejects.toThrow(/ID 'flex' is a built-in kernel id/);
     expect(await main(['--kernel-module', path.join(io.dir, 'missing.py'), 'doctor', '--no-jax'])).toBe(2);
     expect(io.err.join('')).toMatch(/--kernel-module: kernel module .*missing\.py: no such file/);
   }, 60_000);
 });
+
+describe('--kernel-module with a --python that never answers (boot line first, then the long limit)', () => {
+  /** A stand-in for --python: a shell script (its arguments, `-m attnbench_worker describe ...`, ignored). */
+  const fake = (name: string, body: string): string => {
+    const f = path.join(io.dir, name);
+    fs.writeFileSync(f, `#!/bin/sh\n${body}\n`, { mode: 0o755 });
+    return f;
+  };
+  const noBoot = (python: string, s: number) =>
+    `--kernel-module: python '${python}' did not start the attnbench worker within ${s} s (no boot line: not a python 3 interpreter? pass --python or set ATTNBENCH_PYTHON; ${BOOT_ENV}=<seconds> allows a slower start)`;
+  const failure = (p: Promise<unknown>) => p.then(() => expect.unreachable('described'), (e: AttnbenchError) => e);
+
+  it('one that sleeps fails within the boot limit, naming it, and is killed (it cost the 300 s limit)', async () => {
+    const pidFile = path.join(io.dir, 'sleeper.pid');
+    const python = fake('sleeper', `echo $$ > '${pidFile}'\nexec sleep 60`);
+    const t0 = Date.now();
+    const e = await failure(describeKernelModules([EXAMPLE], python, { bootMs: 1000 }));
+    expect(Date.now() - t0).toBeLessThan(5000);
+    expect(e).toBeInstanceOf(AttnbenchError);
+    expect([e.code, e.exit, e.message]).toEqual(['unavailable', 2, noBoot(python, 1)]);
+    const pid = Number(fs.readFileSync(pidFile, 'utf8'));
+    for (let i = 0; i < 50 && alive(pid); i++) await new Promise((r) => setTimeout(r, 50));
+    expect(alive(pid)).toBe(false);
+  });
+
+  it('after the boot line the long limit applies', async () => {
+    const python = fake('boot-then-nothing', `printf '%s\\n' '{"type": "boot", "protocol": ${PROTOCOL_VERSION}}'\nexec sleep 60`);
+    const t0 = Date.now();
+    const e = await failure(describeKernelModules([EXAMPLE], python, { bootMs: 1000, timeoutMs: 2500 }));
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(2400); // not failed at the boot limit
+    expect([e.code, e.message]).toEqual(['unavailable', `--kernel-module: python '${python}' did not describe the modules within 2.5 s`]);
+  });
+
+  it(`through the CLI with ${BOOT_ENV}=1: exit 2, one line, nothing written`, async () => {
+    const python = fake('sleeper', 'exec sleep 60');
+    const out = path.join(io.dir, 'k.jsonl');
+    const old = process.env[BOOT_ENV];
+    process.env[BOOT_ENV] = '1';
+    try {
+      const t0 = Date.now();
+      const code = await main(['--kernel-module', EXAMPLE, 'kernels', '--executor', 'torch', '--python', python, '--family', 'causal', '--seqlen', '32', '--no-progress', '--out', out]);
+      expect(Date.now() - t0).toBeLessThan(10_000);
+      expect(code).toBe(2);
+      expect(io.err.join('').trim().split('\n')).toEqual([`attnbench: unavailable: ${noBoot(python, 1)}`]);
+      expect(fs.existsSync(out)).toBe(false);
+    } finally {
+      if (old === undefined) delete process.env[BOOT_ENV];
+      else process.env[BOOT_ENV] = old;
+    }
+  });
+
+  it('what the run means (pure): the last stdout line, after what a module printed; exits; another protocol', () => {
+    const done = (o: Partial<Extract<BootedRun, { kind: 'done' }>>): BootedRun => ({ kind: 'done', code: 0, signal: null, boot: { type: 'boot', protocol: PROTOCOL_VERSION }, stdout: '', stderr: '', ...o });
+    expect(describedKernels(done({ stdout: 'loading my kernel\n[{"id": "k"}]\n' }), 'py', 1000, 300_000)).toEqual([{ id: 'k' }]);
+    expect(describedKernels(done({ boot: null, stdout: '[]\n' }), 'py', 1000, 300_000)).toEqual([]); // no boot line, exited: taken
+    expect(() => describedKernels(done({ code: 2, stderr: 'attnbench_worker: kernel module m: no such file\n' }), 'py', 1000, 300_000)).toThrow(/^--kernel-module: kernel module m: no such file$/);
+    expect(() => describedKernels(done({ code: null, signal: 'SIGKILL' }), 'py', 1000, 300_000)).toThrow('--kernel-module: python exited with signal SIGKILL');
+    expect(() => describedKernels(done({ boot: { type: 'boot', protocol: 99 }, stdout: '[]' }), 'py', 1000, 300_000)).toThrow(/speaks protocol 99/);
+    expect(() => describedKernels(done({ stdout: 'nothing useful\n' }), 'py', 1000, 300_000)).toThrow("--kernel-module: python 'py' printed no declarations (nothing useful)");
+    expect(() => describedKernels({ kind: 'no_boot', stderr: '' }, 'py', 2500, 300_000)).toThrow(noBoot('py', 2.5));
+  });
+});
+
+const alive = (pid: number): boolean => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+};

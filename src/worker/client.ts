@@ -55,6 +55,17 @@ export function bootLimitMs(): number {
   return Math.min(s * 1000, 2 ** 31 - 1); // setTimeout fires at once beyond 2^31-1 ms
 }
 
+/**
+ * A python that wrote no boot line within the boot limit (the worker, `describe`, the torch probe):
+ * one line naming it, exit 2 like a missing python. WHAT is what it did not start.
+ */
+export function noBootError(python: string, what: string, bootMs: number): AttnbenchError {
+  return new AttnbenchError(
+    'unavailable',
+    `python '${python}' did not start ${what} within ${bootMs / 1000} s (no boot line: not a python 3 interpreter? pass --python or set ATTNBENCH_PYTHON; ${BOOT_ENV}=<seconds> allows a slower start)`,
+  );
+}
+
 export function pythonExecutable(opt?: string): string {
   // An empty ATTNBENCH_PYTHON is unset (spawn('') fails with "The argument 'file' cannot be empty").
   return opt ?? (process.env.ATTNBENCH_PYTHON || 'python3');
@@ -127,16 +138,7 @@ export class WorkerProcess {
         reject(e);
       };
       const noHello = () => fail(new AttnbenchError('worker', `the python worker did not say hello within ${helloMs / 1000} s`));
-      let timer = setTimeout(
-        () =>
-          fail(
-            new AttnbenchError(
-              'unavailable',
-              `python '${w.python}' did not start the attnbench worker within ${bootMs / 1000} s (no boot line: not a python 3 interpreter? pass --python or set ATTNBENCH_PYTHON; ${BOOT_ENV}=<seconds> allows a slower start)`,
-            ),
-          ),
-        bootMs,
-      );
+      let timer = setTimeout(() => fail(noBootError(w.python, 'the attnbench worker', bootMs)), bootMs);
       let booted = false;
       // One waiter for both steps: boot and hello may arrive in one chunk (no line is dropped in between).
       w.waiter = (m) => {

@@ -207,6 +207,26 @@ describe('attnbench cp run --executor torch', () => {
     expect(fs.existsSync(path.join(dir, 'r.jsonl'))).toBe(false);
   });
 
+  it('a --python that never answers: exit 2 within the boot limit, one line naming it, nothing written (it waited 120 s)', async () => {
+    const python = path.join(dir, 'python');
+    fs.writeFileSync(python, '#!/bin/sh\nexec sleep 60\n', { mode: 0o755 });
+    const args = ['cp', 'run', '--executor', 'torch', '--scheme', 'ring_p2p', '--family', 'causal', '--world', '2', '--seqlen', '256', ...small];
+    const old = process.env.ATTNBENCH_WORKER_BOOT_S;
+    process.env.ATTNBENCH_WORKER_BOOT_S = '1';
+    try {
+      const t0 = Date.now();
+      expect(await main([...args, '--python', python, '--device', 'cpu', '--out', path.join(dir, 'r.jsonl')])).toBe(2);
+      expect(Date.now() - t0).toBeLessThan(10_000);
+    } finally {
+      if (old === undefined) delete process.env.ATTNBENCH_WORKER_BOOT_S;
+      else process.env.ATTNBENCH_WORKER_BOOT_S = old;
+    }
+    expect(err.join('').trim().split('\n')).toEqual([
+      `attnbench: unavailable: python '${python}' did not start the torch check within 1 s (no boot line: not a python 3 interpreter? pass --python or set ATTNBENCH_PYTHON; ATTNBENCH_WORKER_BOOT_S=<seconds> allows a slower start)`,
+    ]);
+    expect(fs.readdirSync(dir)).toEqual(['python']);
+  });
+
   it.skipIf(pythonHasTorch('python3') !== false)('a python without torch: exit 2, "torch is not installed for python3"', async () => {
     const args = ['cp', 'run', '--executor', 'torch', '--scheme', 'ring_p2p', '--family', 'causal', '--world', '2', '--seqlen', '256', ...small];
     expect(await main([...args, '--python', 'python3', '--device', 'cpu', '--out', path.join(dir, 'r.jsonl')])).toBe(2);

@@ -1,14 +1,18 @@
 // Can this python run the GPU CP executor? One short `python -c` (imports torch, counts GPUs,
 // asks for NCCL / gloo) before anything is launched, so a missing python, torch or GPU is one
-// clear line instead of a torchrun traceback per rank. probeTorch does the I/O; torchProblem
-// decides (pure).
-import { spawn } from 'node:child_process';
+// clear line instead of a torchrun traceback per rank. Its first line comes before torch is
+// imported: a --python that never answers fails within the boot limit (seconds), not the 120 s
+// torch limit. probeTorch does the I/O; probeResult and torchProblem decide (pure).
 import { AttnbenchError } from '../../errors.js';
+import { lastLine, runBooted, type BootedRun } from '../../worker/boot.js';
+import { bootLimitMs, noBootError } from '../../worker/client.js';
 
 /** What the python reported, or why it could not. */
 export type TorchProbe =
   | { readonly kind: 'ok'; readonly torch: string; readonly cuda: boolean; readonly gpus: number; readonly nccl: boolean; readonly gloo: boolean }
   | { readonly kind: 'no_python'; readonly message: string }
+  /** It wrote no boot line within the boot limit: not a python 3 interpreter, or one that never answers. */
+  | { readonly kind: 'no_boot'; readonly message: string }
   | { readonly kind: 'no_torch'; readonly message: string }
   | { readonly kind: 'failed'; readonly message: string };
 
@@ -21,8 +25,18 @@ export interface TorchNeeds {
   readonly gpus: number;
 }
 
+export interface ProbeOptions {
+  /** Limit for the boot line, written before torch is imported (default $ATTNBENCH_WORKER_BOOT_S, else 30 s). */
+  readonly bootMs?: number;
+  /** Limit for the rest, importing torch (default 120 s). */
+  readonly timeoutMs?: number;
+}
+
+// The boot line first: a python that prints nothing within the boot limit is not one (it sleeps,
+// reads stdin, or is not a python 3 interpreter), and torch may take minutes to import on a cold node.
 const SCRIPT = `
 import json, sys
+print(json.dumps({"type": "boot"}), flush=True)
 try:
     import torch
 except Exception as e:
@@ -34,54 +48,48 @@ print(json.dumps({"torch": torch.__version__, "cuda": torch.cuda.is_available(),
                   "nccl": bool(d and dist.is_nccl_available()), "gloo": bool(d and dist.is_gloo_available())}))
 `;
 
-/** Runs the probe; never throws (a missing python is a result). */
-export function probeTorch(python: string, timeoutMs = 120_000): Promise<TorchProbe> {
-  return new Promise((resolve) => {
-    let out = '';
-    let err = '';
-    let done = false;
-    const finish = (p: TorchProbe) => {
-      if (done) return;
-      done = true;
-      clearTimeout(timer);
-      resolve(p);
-    };
-    const child = spawn(python, ['-c', SCRIPT], { stdio: ['ignore', 'pipe', 'pipe'] });
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      finish({ kind: 'failed', message: `${python} did not answer within ${timeoutMs / 1000} s (importing torch)` });
-    }, timeoutMs);
-    child.stdout.on('data', (b: Buffer) => (out += b.toString()));
-    child.stderr.on('data', (b: Buffer) => (err += b.toString()));
-    child.on('error', (e: NodeJS.ErrnoException) =>
-      finish(
-        e.code === 'ENOENT'
-          ? { kind: 'no_python', message: `python not found: '${python}' (pass --python or set ATTNBENCH_PYTHON)` }
-          : { kind: 'no_python', message: `cannot run python '${python}': ${e.code ?? e.message}` },
-      ),
-    );
-    child.on('close', (code) => {
-      const line = out.trim().split('\n').pop() ?? '';
-      let j: Record<string, unknown> | null = null;
-      try {
-        j = JSON.parse(line) as Record<string, unknown>;
-      } catch {
-        j = null;
-      }
-      if (!j) {
-        const last = err.trim().split('\n').pop() ?? '';
-        return finish({ kind: 'failed', message: `${python} exited with code ${code} while checking for torch${last ? `: ${last}` : ''}` });
-      }
-      if (j.torch === null) {
-        return finish(
-          j.missing
-            ? { kind: 'no_torch', message: `torch is not installed for ${python}` }
-            : { kind: 'no_torch', message: `torch cannot be imported by ${python}: ${String(j.error)}` },
-        );
-      }
-      finish({ kind: 'ok', torch: String(j.torch), cuda: j.cuda === true, gpus: Number(j.gpus) || 0, nccl: j.nccl === true, gloo: j.gloo === true });
-    });
-  });
+/**
+ * Runs the probe. A missing, silent or broken python is a result; it rejects only for a bad
+ * $ATTNBENCH_WORKER_BOOT_S (usage, exit 2).
+ */
+export async function probeTorch(python: string, o: ProbeOptions = {}): Promise<TorchProbe> {
+  const bootMs = o.bootMs ?? bootLimitMs();
+  const timeoutMs = o.timeoutMs ?? 120_000;
+  return probeResult(await runBooted(python, ['-c', SCRIPT], { bootMs, limitMs: timeoutMs }), python, bootMs, timeoutMs);
+}
+
+/** What the probe's run means (pure). */
+export function probeResult(r: BootedRun, python: string, bootMs: number, timeoutMs: number): TorchProbe {
+  switch (r.kind) {
+    case 'spawn_error':
+      return r.error.code === 'ENOENT'
+        ? { kind: 'no_python', message: `python not found: '${python}' (pass --python or set ATTNBENCH_PYTHON)` }
+        : { kind: 'no_python', message: `cannot run python '${python}': ${r.error.code ?? r.error.message}` };
+    case 'no_boot':
+      return { kind: 'no_boot', message: noBootError(python, 'the torch check', bootMs).message };
+    case 'timeout':
+      return { kind: 'failed', message: `${python} did not answer within ${timeoutMs / 1000} s (importing torch)` };
+    case 'done':
+      break;
+  }
+  let j: Record<string, unknown> | null = null;
+  try {
+    const v = JSON.parse(lastLine(r.stdout)) as unknown;
+    j = typeof v === 'object' && v !== null && !Array.isArray(v) && (v as { type?: unknown }).type !== 'boot' ? (v as Record<string, unknown>) : null;
+  } catch {
+    j = null;
+  }
+  if (!j) {
+    const last = lastLine(r.stderr);
+    const how = r.code === null ? `signal ${r.signal}` : `code ${r.code}`;
+    return { kind: 'failed', message: `${python} exited with ${how} while checking for torch${last ? `: ${last}` : ''}` };
+  }
+  if (j.torch === null) {
+    return j.missing
+      ? { kind: 'no_torch', message: `torch is not installed for ${python}` }
+      : { kind: 'no_torch', message: `torch cannot be imported by ${python}: ${String(j.error)}` };
+  }
+  return { kind: 'ok', torch: String(j.torch), cuda: j.cuda === true, gpus: Number(j.gpus) || 0, nccl: j.nccl === true, gloo: j.gloo === true };
 }
 
 /** Why this python cannot run the launch, or null when it can. */
