@@ -19,6 +19,7 @@ import type { BootedRun } from '../worker/boot.js';
 import { BOOT_ENV, pythonDir } from '../worker/client.js';
 import { TorchExecutor } from '../worker/executor.js';
 import { PROTOCOL_VERSION } from '../worker/protocol.js';
+import { fakePython, goneSoon, sleeperPython } from '../worker/testing.js';
 import { describedKernels, describeKernelModules, isPurePython, KERNEL_MODULES_ENV, useKernelModules } from './external.js';
 import { allKernels, getKernel, KERNEL_IDS } from './registry.js';
 
@@ -108,26 +109,20 @@ describe('--kernel-module (torch-free example)', () => {
 
 describe('--kernel-module with a --python that never answers (boot line first, then the long limit)', () => {
   /** A stand-in for --python: a shell script (its arguments, `-m attnbench_worker describe ...`, ignored). */
-  const fake = (name: string, body: string): string => {
-    const f = path.join(io.dir, name);
-    fs.writeFileSync(f, `#!/bin/sh\n${body}\n`, { mode: 0o755 });
-    return f;
-  };
+  const fake = (name: string, body: string): string => fakePython(io.dir, name, body);
   const noBoot = (python: string, s: number) =>
     `--kernel-module: python '${python}' did not start the attnbench worker within ${s} s (no boot line: not a python 3 interpreter? pass --python or set ATTNBENCH_PYTHON; ${BOOT_ENV}=<seconds> allows a slower start)`;
   const failure = (p: Promise<unknown>) => p.then(() => expect.unreachable('described'), (e: AttnbenchError) => e);
 
   it('one that sleeps fails within the boot limit, naming it, and is killed (it cost the 300 s limit)', async () => {
     const pidFile = path.join(io.dir, 'sleeper.pid');
-    const python = fake('sleeper', `echo $$ > '${pidFile}'\nexec sleep 60`);
+    const python = sleeperPython(io.dir, pidFile);
     const t0 = Date.now();
     const e = await failure(describeKernelModules([EXAMPLE], python, { bootMs: 1000 }));
     expect(Date.now() - t0).toBeLessThan(5000);
     expect(e).toBeInstanceOf(AttnbenchError);
     expect([e.code, e.exit, e.message]).toEqual(['unavailable', 2, noBoot(python, 1)]);
-    const pid = Number(fs.readFileSync(pidFile, 'utf8'));
-    for (let i = 0; i < 50 && alive(pid); i++) await new Promise((r) => setTimeout(r, 50));
-    expect(alive(pid)).toBe(false);
+    expect(await goneSoon(pidFile)).toBe(true);
   });
 
   it('after the boot line the long limit applies', async () => {
@@ -167,12 +162,3 @@ describe('--kernel-module with a --python that never answers (boot line first, t
     expect(() => describedKernels({ kind: 'no_boot', stderr: '' }, 'py', 2500, 300_000)).toThrow(noBoot('py', 2.5));
   });
 });
-
-const alive = (pid: number): boolean => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-};

@@ -19,6 +19,7 @@ import { planJobsFile, readWorkerResults } from './files.js';
 import { ingestWorkerResults } from '../bench/file-mode.js';
 import { blockSizeOf, buildJob } from './jobs.js';
 import { PROTOCOL_VERSION } from './protocol.js';
+import { fakePython, goneSoon, sleeperPython } from './testing.js';
 
 const PY_REF: KernelDescriptor = {
   id: 'py_ref',
@@ -217,11 +218,7 @@ describe('worker process (py_ref, no torch needed)', () => {
 
 describe('a --python that is not the worker (boot line, then hello)', () => {
   /** A stand-in for --python: a shell script (its arguments, `-m attnbench_worker serve ...`, ignored). */
-  const fake = (name: string, body: string): string => {
-    const f = path.join(tmp, name);
-    fs.writeFileSync(f, `#!/bin/sh\n${body}\n`, { mode: 0o755 });
-    return f;
-  };
+  const fake = (name: string, body: string): string => fakePython(tmp, name, body);
   const boot = (protocol = PROTOCOL_VERSION) => JSON.stringify({ type: 'boot', protocol });
   const hello = JSON.stringify({
     type: 'hello', protocol: PROTOCOL_VERSION, worker: '0', group: 'torch', kernels: {},
@@ -235,7 +232,7 @@ describe('a --python that is not the worker (boot line, then hello)', () => {
 
   it('one that never answers fails within the boot limit, naming it, and is killed (it used to cost the 300 s hello limit)', async () => {
     const pidFile = path.join(tmp, 'sleeper.pid');
-    const python = fake('sleeper', `echo $$ > '${pidFile}'\nexec sleep 60`);
+    const python = sleeperPython(tmp, pidFile);
     const t0 = Date.now();
     const e = await startError(python, { bootTimeoutMs: 1000 });
     expect(Date.now() - t0).toBeLessThan(5000);
@@ -244,9 +241,7 @@ describe('a --python that is not the worker (boot line, then hello)', () => {
     expect(e.message).toContain(`python '${python}' did not start the attnbench worker within 1 s (no boot line: `);
     expect(e.message).toContain(`${BOOT_ENV}=<seconds> allows a slower start`);
     expect(e.message).not.toMatch(/\n/);
-    const pid = Number(fs.readFileSync(pidFile, 'utf8'));
-    for (let i = 0; i < 50 && alive(pid); i++) await new Promise((r) => setTimeout(r, 50));
-    expect(alive(pid)).toBe(false);
+    expect(await goneSoon(pidFile)).toBe(true);
   });
 
   it('after the boot line the hello limit applies; boot and hello in one chunk both count', async () => {
@@ -281,15 +276,6 @@ describe('a --python that is not the worker (boot line, then hello)', () => {
     }
   });
 });
-
-const alive = (pid: number): boolean => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-};
 
 describe('file mode', () => {
   it('plans a folder, runs it with python, and reads the results back', () => {

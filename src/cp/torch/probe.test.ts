@@ -10,6 +10,7 @@ import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { AttnbenchError } from '../../errors.js';
 import { BOOT_ENV } from '../../worker/client.js';
+import { fakePython, goneSoon, sleeperPython } from '../../worker/testing.js';
 import { probeResult, probeTorch, requireTorch, torchProblem, type TorchProbe } from './probe.js';
 
 let tmp = '';
@@ -19,39 +20,25 @@ beforeEach(() => {
 afterEach(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
 /** A stand-in for --python: a shell script (its arguments, `-c SCRIPT`, ignored). */
-const fake = (name: string, body: string): string => {
-  const f = path.join(tmp, name);
-  fs.writeFileSync(f, `#!/bin/sh\n${body}\n`, { mode: 0o755 });
-  return f;
-};
+const fake = (name: string, body: string): string => fakePython(tmp, name, body);
 const noBoot = (python: string, s: number) =>
   `python '${python}' did not start the torch check within ${s} s (no boot line: not a python 3 interpreter? pass --python or set ATTNBENCH_PYTHON; ${BOOT_ENV}=<seconds> allows a slower start)`;
 const hasTorch = (python: string): boolean | null => {
   const r = spawnSync(python, ['-c', 'import torch'], { stdio: 'ignore' });
   return r.error ? null : r.status === 0;
 };
-const alive = (pid: number): boolean => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-};
 const NEED = { device: 'cpu', gpus: 1 } as const;
 
 describe('probeTorch: the boot line, then the torch limit', () => {
   it('a python that sleeps is no_boot within the boot limit, naming it, and is killed (it cost 120 s)', async () => {
     const pidFile = path.join(tmp, 'sleeper.pid');
-    const python = fake('sleeper', `echo $$ > '${pidFile}'\nexec sleep 60`);
+    const python = sleeperPython(tmp, pidFile);
     const t0 = Date.now();
     const p = await probeTorch(python, { bootMs: 1000 });
     expect(Date.now() - t0).toBeLessThan(5000);
     expect(p).toEqual({ kind: 'no_boot', message: noBoot(python, 1) });
     expect(torchProblem(p, python, NEED)).toBe(noBoot(python, 1));
-    const pid = Number(fs.readFileSync(pidFile, 'utf8'));
-    for (let i = 0; i < 50 && alive(pid); i++) await new Promise((r) => setTimeout(r, 50));
-    expect(alive(pid)).toBe(false);
+    expect(await goneSoon(pidFile)).toBe(true);
   });
 
   it(`requireTorch with ${BOOT_ENV}=1: one line, 'unavailable', exit 2, within seconds`, async () => {
