@@ -317,9 +317,10 @@ case "$SEL" in
     # (bwdSeparate) and 16-key dQ steps (the d 256 dK launch spills 20 B, dQ 44 B: every d 256 backward tried spills).
     # At 256: {"bwdSeparate":0} one dK/dV launch (444 B spilled, none in the step loops: 5/4 fewer matmuls) against
     # the two; {"dqSubN":32} dQ in 32-key steps (84 B, none in the step loops) against 16.
+    # Check budgets: a cold compile at a new dim took > 20 s at 64:8 (2026-12-06, H200: the first backward 8.3 s).
     for D in 32 80 96 192 256; do
       for H in 64:8 4:4; do
-        STEPS+=("tune|check25|20|triton_ranges|--preset none --family causal_document,sliding_window --seqlen 2k --samples 1 --heads $H --head-dim $D|[{}]|--check")
+        STEPS+=("tune|check25|$(( D > 128 ? 45 : 35 ))|triton_ranges|--preset none --family causal_document,sliding_window --seqlen 2k --samples 1 --heads $H --head-dim $D|[{}]|--check")
       done
     done
     for D in 32 96 256; do
