@@ -18,3 +18,26 @@ export function killGroup(child: ChildProcess): void {
     }
   }
 }
+
+/**
+ * While a child leads its own group, a Ctrl-C (or SIGTERM, SIGHUP) reaches only this process. The
+ * returned hook passes such a signal on to the child's group, then lets it end this process as it
+ * would have; call the returned function once the child is done, to unhook.
+ */
+export function forwardSignals(child: ChildProcess): () => void {
+  const forward = (sig: NodeJS.Signals) => () => {
+    unhook();
+    try {
+      if (child.pid !== undefined) process.kill(-child.pid, sig);
+    } catch {
+      /* gone */
+    }
+    process.kill(process.pid, sig);
+  };
+  const hooks = (['SIGINT', 'SIGTERM', 'SIGHUP'] as const).map((s) => [s, forward(s)] as const);
+  for (const [s, h] of hooks) process.on(s, h);
+  const unhook = () => {
+    for (const [s, h] of hooks) process.off(s, h);
+  };
+  return unhook;
+}

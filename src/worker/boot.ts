@@ -5,6 +5,7 @@
 // kernels worker does with its protocol (client.ts). runBooted does the I/O and reports what
 // happened; each caller decides what that means (pure functions next to it).
 import { spawn } from 'node:child_process';
+import { forwardSignals, killGroup } from '../util/process-group.js';
 
 /** `{"type": "boot", ...}`, the first stdout line of such a child (the worker's carries `protocol`). */
 export interface BootLine {
@@ -53,16 +54,14 @@ export function runBooted(python: string, args: readonly string[], o: BootedOpti
       if (settled) return;
       settled = true;
       clearTimeout(timer);
+      unhook();
       resolve(r);
     };
-    const child = spawn(python, [...args], { stdio: ['ignore', 'pipe', 'pipe'], env: o.env ?? process.env });
-    const kill = () => {
-      try {
-        child.kill('SIGKILL');
-      } catch {
-        /* gone */
-      }
-    };
+    // Its own process group, so a kill on a timeout also ends what it started (a compiler, a
+    // --kernel-module's helpers); a Ctrl-C is passed on to that group.
+    const child = spawn(python, [...args], { stdio: ['ignore', 'pipe', 'pipe'], env: o.env ?? process.env, detached: true });
+    const unhook = forwardSignals(child);
+    const kill = () => killGroup(child);
     let timer = setTimeout(() => {
       kill();
       settle({ kind: 'no_boot', stderr: err });

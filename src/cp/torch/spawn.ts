@@ -8,7 +8,7 @@
 // (python/attnbench_worker/lifeline.py); before, a killed CLI left torchrun and its ranks running.
 import { spawn } from 'node:child_process';
 import readline from 'node:readline';
-import { killGroup } from '../../util/process-group.js';
+import { forwardSignals, killGroup } from '../../util/process-group.js';
 
 /** Exit code reported for a launch this module stopped (the python watchdog uses it too). */
 export const STOPPED_EXIT = 124;
@@ -57,21 +57,7 @@ export function launchProcess(argv: readonly string[], env: NodeJS.ProcessEnv, w
         killTimer = setTimeout(() => killGroup(child), w.graceMs ?? 45_000);
       }
     }, period);
-    // A Ctrl-C reaches only this process now (the launch has its own group): pass it on, then die of it.
-    const forward = (sig: NodeJS.Signals) => () => {
-      unhook();
-      try {
-        if (child.pid !== undefined) process.kill(-child.pid, sig);
-      } catch {
-        /* gone */
-      }
-      process.kill(process.pid, sig);
-    };
-    const hooks = (['SIGINT', 'SIGTERM', 'SIGHUP'] as const).map((s) => [s, forward(s)] as const);
-    for (const [s, h] of hooks) process.on(s, h);
-    const unhook = () => {
-      for (const [s, h] of hooks) process.off(s, h);
-    };
+    const unhook = forwardSignals(child); // a Ctrl-C reaches only this process now (the launch has its own group)
     const done = () => {
       unhook();
       clearInterval(tick);
