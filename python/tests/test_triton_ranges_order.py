@@ -50,15 +50,19 @@ class LptLaunchOnCpu(unittest.TestCase):
     def run_case(self, case, key):
         helper = self.base.TritonRangesOnCpu("test_fixture_cases")
         a = helper.args_of(case)
-        if key:  # the key over lists built without it (as ranges_tune.py's variants): the kernel side re-sorts
-            a["tuning"] = {**a["tuning"], "lptLaunch": 1}
+        # the key over lists built with the fixture's (2: the forward's order plain already; as ranges_tune.py's
+        # variants): the kernel side re-sorts what the key names
+        a["tuning"] = {**a["tuning"], "lptLaunch": int(key)}
+        if key:
             for d in ("fwd", "bwd"):
                 if "items" in a[d]:  # a split list's items are in LPT order already (the key leaves them); launched reversed here
                     a[d]["items"] = a[d]["items"].view(-1, 6).flip(0).reshape(-1)
         ls = self.tr.Lists(a, case["hq"], case["hkv"], case["d"], "cpu")
-        if key:
-            for d, lst in (("fwd", ls.fwd), ("bwd", ls.bwd)):
+        for d, lst in (("fwd", ls.fwd), ("bwd", ls.bwd)):
+            if key == 1 or (key == 2 and d == "fwd"):
                 self.assertEqual(lst.order.tolist(), plain_lpt(a[d]).tolist())
+            else:
+                self.assertEqual(lst.order.tolist(), a[d]["order"].tolist())
         q, k, v, do = helper.inputs(case, 13)
         o, lse = self.tr.forward(q[None], k[None], v[None], ls, 0.125)
         grads = self.tr.backward(q[None], k[None], v[None], o, lse, do[None], ls, 0.125)
@@ -69,13 +73,14 @@ class LptLaunchOnCpu(unittest.TestCase):
         moved = 0
         for case in self.cases:
             with self.subTest(case=case["name"], backend=self.backend):
-                ls0, ref = self.run_case(case, False)
-                ls1, got = self.run_case(case, True)
-                self.assertIn("LPT launch order (plain)", ls1.note())
+                ls0, ref = self.run_case(case, 0)
                 self.assertNotIn("(plain)", ls0.note())
-                moved += int(not torch.equal(ls0.fwd.order, ls1.fwd.order)) + int(not torch.equal(ls0.bwd.order, ls1.bwd.order))
-                for name, x, y in zip(("out", "lse", "dq", "dk", "dv"), ref, got):
-                    self.assertTrue(torch.equal(x, y), f"{name} differs with the plain LPT launch order")
+                for key in (1, 2):
+                    ls1, got = self.run_case(case, key)
+                    self.assertIn("LPT launch order (plain)", ls1.note())
+                    moved += int(not torch.equal(ls0.fwd.order, ls1.fwd.order)) + int(not torch.equal(ls0.bwd.order, ls1.bwd.order))
+                    for name, x, y in zip(("out", "lse", "dq", "dk", "dv"), ref, got):
+                        self.assertTrue(torch.equal(x, y), f"{name} differs with the plain LPT launch order (lptLaunch {key})")
         self.assertGreater(moved, 0)  # some list's order really changed
 
 

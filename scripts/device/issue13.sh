@@ -92,6 +92,11 @@
 #          2k check against float32 at 32, 80, 96, 192, 256 (64:8 and 4:4; fwd + bwd), then 32k causal and
 #          causal_document beside flex at 32, 96, 256 (64:8), and d 256's two dK/dV launches against one; ~310 s by
 #          `plan call25` (new head dims compile new kernels: budgets 410 s, run it with BUDGET_S=450)
+#   call26 (eleventh session) the defaults that call21, call22 and call25 chose (on an H100), against the
+#          old tuning given as a variant, the default run twice: 64-row programs (block_sparse 16k 4:4,
+#          64-blocks), the forward's plain LPT order (sliding_window, causal_document 32k 64:8) and d 256's
+#          one dK/dV launch (causal_document 32k 64:8); 2k checks of the new defaults against float32
+#          (64-rows first, d 256 last); ~150 s by `plan call26` (budgets 165 s)
 #   call3  ncu of _fwd / _dkdv / _dq (and flex's) on
 #          causal_document 32k, CP virtual ranks P = 4, 8 at 8k tokens per rank (triton_ranges vs
 #          flex, ring_p2p and ulysses), last a 4:4 d 128 check
@@ -101,8 +106,8 @@ usage() { sed -n '2,/^set -uo/p' "$0" | sed '$d' | sed 's/^# \{0,1\}//'; }
 MODE=${1:-}
 case "$MODE" in
   -h|--help|"") usage; exit 0 ;;
-  plan|call1|call2|call3|call4|call5|call6|call7|call8|call9|call10|call11|call12|call13|call14|call15|call16|call17|call18|call19|call20|call21|call22|call23|call24|call25) ;;
-  *) echo "issue13.sh: unknown mode '$MODE' (plan, call1, ..., call25, --help)" >&2; exit 2 ;;
+  plan|call1|call2|call3|call4|call5|call6|call7|call8|call9|call10|call11|call12|call13|call14|call15|call16|call17|call18|call19|call20|call21|call22|call23|call24|call25|call26) ;;
+  *) echo "issue13.sh: unknown mode '$MODE' (plan, call1, ..., call26, --help)" >&2; exit 2 ;;
 esac
 
 FAM32K=causal,full_document,causal_document,prefix_lm_document,share_question,causal_blockwise,block_causal_document,full_document_long,causal_document_long,sliding_window,sliding_window_causal,global_sliding_window
@@ -126,7 +131,7 @@ CPCASES="--scheme ring_p2p,ulysses --family causal_document,full_document --toke
 STEPS=()
 # `plan CALL` plans that call's steps only (plan alone: every call's)
 SEL=$MODE; [ "$MODE" = plan ] && [ $# -gt 1 ] && SEL=$2
-case "$SEL" in plan|call1|call2|call3|call4|call5|call6|call7|call8|call9|call10|call11|call12|call13|call14|call15|call16|call17|call18|call19|call20|call21|call22|call23|call24|call25) ;; *) echo "issue13.sh plan: unknown call '$SEL'" >&2; exit 2 ;; esac
+case "$SEL" in plan|call1|call2|call3|call4|call5|call6|call7|call8|call9|call10|call11|call12|call13|call14|call15|call16|call17|call18|call19|call20|call21|call22|call23|call24|call25|call26) ;; *) echo "issue13.sh plan: unknown call '$SEL'" >&2; exit 2 ;; esac
 # step KIND NAME SECONDS ARGS...: KIND kern (CLI rows into $R/ranges.jsonl), tune (ranges_tune.py
 # A/B rows into $R/ranges-NAME.jsonl), cp (CLI rows into $RCP/issue13-cp.jsonl), ncu, sh.
 # Steps in order of priority within each call (a call that runs out of time drops its last steps;
@@ -371,6 +376,16 @@ case "$SEL" in
     # for a few us of GPU work per program): since the eleventh pass the packed LSE / DELTA come from the DELTA launch
     # (two launches fewer); {"bwdSplit":0}: the list's whole rows (no reduction launch)
     STEPS+=("tune|ab21_4k|40|triton_ranges,flex|--preset none --family causal_document,causal --heads 4:4 --samples 1 --seqlen 4k --direction bwd|[{},{\"bwdSplit\":0}]|--iters 10")
+    ;;&
+  call26|plan)
+    OLD64='{"fwdWarps":8,"fwdGather":0,"bwdWarps":8,"bwdSubM":32,"bwdSubMPart":16,"dqSubN":64}'
+    AGAIN='{"bandsStatic":0}'  # the default once more, last: this call's run-to-run noise
+    BS64="--preset none --family block_sparse --heads 4:4 --samples 1 --param block=64 --param s=0.2"
+    STEPS+=("tune|check26|25|triton_ranges|$BS64 --seqlen 2k|[{}]|--check")
+    STEPS+=("tune|ab26|50|triton_ranges,flex|$BS64 --seqlen 16k|[{},$OLD64,$AGAIN]|--iters 10")
+    STEPS+=("tune|ab26|30|triton_ranges,flex|--preset none --family sliding_window,causal_document --direction fwd --seqlen 32k --samples 1 --heads 64:8|[{},{\"lptLaunch\":0},$AGAIN]|--iters 10")
+    STEPS+=("tune|ab26|35|triton_ranges,flex|--preset none --family causal_document --direction bwd --seqlen 32k --samples 1 --heads 64:8 --head-dim 256|[{},{\"bwdSeparate\":1},$AGAIN]|--iters 10")
+    STEPS+=("tune|check26|25|triton_ranges|--preset none --family causal_document --seqlen 2k --samples 1 --heads 64:8 --head-dim 256|[{}]|--check")
     ;;&
   call22|plan)
     # Twelfth pass (kernel2, CPU model: results/h200/kernels/triton_ranges-notes.md): {"lptLaunch":1} changes only

@@ -44,7 +44,7 @@ DEFAULT_TUNING = {
     "fwdGather": 0,  # G > 0: forward over gathered lists, partial tiles of <= G bands in one pipelined loop (triton_ranges_gather.py)
     "fwdGatherFull": 1,  # with fwdGather: 1 full tiles from an index list in one pipelined loop; 0 the runs loop
     "bwdPackLse": 0,  # 1: dK/dV reads LSE / DELTA from a [B, KV heads, S, pack] copy (a step's rows contiguous; ninth pass)
-    "lptLaunch": 0,  # 1: the TypeScript lists' launch order is plain LPT, not the persistent grid's shares (read the same way)
+    "lptLaunch": 0,  # 1: the TypeScript lists' launch order is plain LPT, not the persistent grid's shares (read the same way); 2: the forward's only
     "bwdSeparate": 0,  # 1: dV and dK by two dK/dV launches, one accumulator per program (head dims > 128: no spills)
 }
 # head_dim 128, or no GQA packing (also the CP steps' default, whose lists carry no tuning): the
@@ -52,9 +52,9 @@ DEFAULT_TUNING = {
 WIDE_TUNING = {"bwdKeys": 128, "bwdSubM": 32, "bwdWarps": 8}
 # head_dim > 128 (192, 256: 256 columns), also the CP steps' default: smaller tiles than d 128's, so that the
 # kernels fit 227 KB of shared memory without spills (scripts/kernel-aot.py 'dims'; src/kernels/gpu/triton_ranges.ts
-# D256_TUNING). Chosen by the sm_90a compile only: NOT measured on a GPU.
+# HUGE). Chosen by the sm_90a compile, then bwdSeparate 0 by an H100 A/B at d 256 (one launch 45.7 ms, two 58.6 ms).
 HUGE_TUNING = {"fwdSubN": 32, "fwdWarps": 8, "fwdStages": 3, "bwdKeys": 64, "bwdSubM": 16, "bwdSubMPart": 16, "bwdWarps": 8,
-               "bwdStages": 2, "bwdPackLse": 1, "bwdSeparate": 1, "bwdFused": 0, "dqSubN": 16, "dqWarps": 8, "dqStages": 2}
+               "bwdStages": 2, "bwdPackLse": 1, "bwdSeparate": 0, "bwdFused": 0, "dqSubN": 16, "dqWarps": 8, "dqStages": 2}
 # What the kernels are built and checked for (src/kernels/gpu/triton_ranges.ts RANGES_HEAD_DIMS): multiples of 8
 # (16-byte rows) from 16 to 256; a head dim that is not a power of two runs as the next power of two of columns,
 # the extra columns masked off in every load and store (80, 96 -> 128; 192 -> 256).
@@ -179,7 +179,9 @@ class Lists:
             self.bwd.items = self.bwd.item_runs = self.bwd.split_rows = None
             self.bwd.nslots = 0
         if t["lptLaunch"] and not t["persistent"]:  # as the TypeScript lists with the key: a no-op on those, else re-sorted here
-            self.fwd.order, self.bwd.order = plain_lpt(self.fwd), plain_lpt(self.bwd)
+            self.fwd.order = plain_lpt(self.fwd)
+            if t["lptLaunch"] == 1:  # 2: the forward only
+                self.bwd.order = plain_lpt(self.bwd)
         for tl_ in (self.fwd, self.bwd):
             tl_.maxb = t["bandsStatic"] if 0 < tl_.max_bands <= t["bandsStatic"] else 0
             if t["persistent"]:

@@ -46,10 +46,10 @@ describe('triton_ranges head dims', () => {
           } else if (d === 128) {
             expect(t).toEqual(d128);
           } else {
-            expect(t.tuning).toMatchObject({ fwdSubN: 32, fwdWarps: 8, fwdStages: 3, bwdKeys: 64, bwdSubM: 16, bwdSubMPart: 16, bwdSeparate: 1, bwdFused: 0, bwdStages: 2, dqSubN: 16 });
-            expect({ ...t.tuning, fwdSubN: 0, bwdKeys: 0, bwdSubM: 0, bwdSubMPart: 0, bwdWarps: 0, bwdStages: 0, bwdPackLse: 0, bwdSeparate: undefined, bwdFused: 0, dqSubN: 0 }).toEqual({
-              ...d128.tuning, fwdSubN: 0, bwdKeys: 0, bwdSubM: 0, bwdSubMPart: 0, bwdWarps: 0, bwdStages: 0, bwdPackLse: 0, bwdSeparate: undefined, bwdFused: 0, dqSubN: 0,
-            });
+            expect(t.tuning).toMatchObject({ fwdSubN: 32, fwdWarps: 8, fwdStages: 3, bwdKeys: 64, bwdSubM: 16, bwdSubMPart: 16, bwdSeparate: 0, bwdFused: 0, bwdStages: 2, dqSubN: 16 });
+            expect('fwdGather' in t.tuning).toBe(false); // the 64-row class's keys are d <= 128 only
+            const rest = { fwdSubN: 0, fwdWarps: 0, fwdGather: undefined, bwdKeys: 0, bwdSubM: 0, bwdSubMPart: 0, bwdWarps: 0, bwdStages: 0, bwdPackLse: 0, bwdSeparate: undefined, bwdFused: 0, dqSubN: 0 };
+            expect({ ...t.tuning, ...rest }).toEqual({ ...d128.tuning, ...rest });
             expect(t.shortLoops ?? t.partialSteps).toBeUndefined();
           }
         }
@@ -63,8 +63,24 @@ describe('triton_ranges head dims', () => {
     if (ok.kind === 'ok') expect(ok.value.tuning).toMatchObject({ pack: 4, bwdSubM: 32, bwdFused: 1 });
     const huge = adapt(m, 'ranges', tritonRanges.adaptOptions(shape(192, 8, 2), 128));
     if (huge.kind !== 'ok') throw new Error('192 refused');
-    expect(huge.value.tuning).toMatchObject({ bwdSeparate: 1, fwdSubN: 32 });
+    expect(huge.value.tuning).toMatchObject({ bwdSeparate: 0, fwdSubN: 32 });
     const no = adapt(m, 'ranges', tritonRanges.adaptOptions(shape(100, 8, 2), 128));
     expect(no.kind).toBe('unsupported');
+  });
+
+  it('64-row programs (64-blocks without packing, d <= 128) take one warpgroup, the gathered forward and 16-row dK/dV steps; the forward launches in plain LPT order everywhere', () => {
+    for (const [hq, hkv] of [[4, 4], [1, 1], [64, 8], [8, 2], [16, 2]] as const)
+      for (const d of [64, 96, 128, 256])
+        for (const block of [64, 128]) {
+          const t = rangesTuning(shape(d, hq, hkv), block);
+          if (!t) throw new Error('refused');
+          const rows = t.tileQ * (hq / hkv);
+          const cls = block === 64 && rows <= 64 && d <= 128;
+          if (block === 64) expect(rows === 64, `${hq}:${hkv}`).toBe(hq === hkv);
+          const want = { fwdWarps: 4, fwdGather: 2, bwdWarps: 4, bwdSubM: 16, bwdSubMPart: 16, dqSubN: 32 };
+          if (cls) expect(t.tuning).toMatchObject(want);
+          else expect(t.tuning.fwdGather, `${hq}:${hkv} d ${d} block ${block}`).toBeUndefined();
+          expect(t.tuning.lptLaunch).toBe(2);
+        }
   });
 });

@@ -33,6 +33,8 @@ export interface RangesTuning {
   readonly dqSplit: number; // the same for the dQ pass
   readonly bwdFused: number; // 1: the dQ pass's programs in the dK/dV launch (one launch, as flex's backward)
   readonly bwdSeparate?: number; // 1: dV and dK by two dK/dV launches, one accumulator per program (head dims > 128 only)
+  readonly lptLaunch?: number; // launch order of plain LPT (longest row first) instead of the program shares': 1 both directions, 2 the forward only
+  readonly fwdGather?: number; // > 0: the gathered forward (partial steps of <= that many bands in one pipelined loop)
 }
 
 /**
@@ -88,8 +90,28 @@ export function rangesHeadDimColumns(d: number): number {
  */
 const HUGE = {
   fwdSubN: 32, fwdWarps: 8, fwdStages: 3, bwdKeys: 64, bwdSubM: 16, bwdSubMPart: 16, bwdPackLse: 1, bwdWarps: 8, bwdStages: 2,
-  bwdSeparate: 1, bwdFused: 0, dqSubN: 16, dqWarps: 8, dqStages: 2,
+  bwdSeparate: 0, bwdFused: 0, dqSubN: 16, dqWarps: 8, dqStages: 2,
 } as const;
+// bwdSeparate 0 since 2026-12-06 (H100, issue13.sh call25, 32k causal_document 64:8 d 256 backward;
+// results/h100/kernels/ranges-dims25_sep.jsonl): dK and dV in one launch 45.7 ms against 58.6 ms for
+// the two launches (the spill of 444 B costs less than reading Q, dO, LSE and DELTA twice);
+// dqSubN 32 gave 56.5 ms (within 4% of the default). Still 0.61-0.74x flex's backward at d 256.
+
+/**
+ * Programs of 64 rows (64-blocks without GQA packing: 4:4, 1:1), d <= 128: one warpgroup per
+ * program, two programs per SM, the gathered forward, and 16-row dK/dV steps with 32-key dQ steps.
+ * H100 A/B, issue13.sh call21 (block_sparse 16k 4:4, 64-blocks; results/h100/kernels/ranges-ab21.jsonl),
+ * against 8 warps on the same 64 rows (both warpgroups on one 64-row tile: S computed twice):
+ * forward 0.746 -> 0.296 ms (s 0.2), 1.548 -> 0.682 ms (s 0.5), now 1.40x / 1.47x flex; backward
+ * 2.185 -> 1.022 ms, 4.814 -> 2.252 ms. The default measured twice in that call moved 0.7% / 0.8%.
+ */
+const ROWS64 = { fwdWarps: 4, fwdGather: 2, bwdWarps: 4, bwdSubM: 16, bwdSubMPart: 16, dqSubN: 32 } as const;
+
+/** What a class changes in the common tuning: head dims above 128, or 64-row programs. */
+function classTuning(d: number, block: number, rows: number): Partial<RangesTuning> {
+  if (d > 128) return HUGE;
+  return block === 64 && rows <= 64 ? ROWS64 : {};
+}
 
 function pow2Floor(x: number): number {
   return 2 ** Math.floor(Math.log2(x));
@@ -171,7 +193,15 @@ export function rangesTuning(
       // dqSplit 2 off: -2 / +3 / -1% on an H100 (causal, causal_document, block_causal_document)
       fwdSplit: 1,
       dqSplit: 1,
-      ...(d > 128 ? HUGE : {}),
+      // The forward's launch order is plain LPT (longest row first), not the persistent grid's shares
+      // regrouped by program: H100 A/B at 32k 64:8 d 128 beside flex, the default run twice
+      // (issue13.sh call22, results/h100/kernels/ranges-ab22.jsonl): forward causal -10% (the two default
+      // runs 10% apart), causal_document -5% (1%), block_causal_document -12% (1%), sliding_window -23%
+      // (0.1%), full_document_long -6% (5%), 16:2 causal -1.5% (0.2%). The backward is mixed (causal -6%,
+      // full_document_long -6%, block_causal_document +2%, sliding_window +1%, 16:2 causal +4%), so it
+      // keeps the shares' order: 2 is forward only.
+      lptLaunch: 2,
+      ...classTuning(d, block, tileQ * g),
     },
   };
 }

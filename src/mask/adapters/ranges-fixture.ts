@@ -36,7 +36,7 @@ interface FixtureCase {
 }
 
 type Shape = Omit<FixtureCase, 'name' | 'masks' | 'bwdSplit'>;
-const DESCRIPTOR_TUNING = { fwdWarps: 8, fwdStages: 3, bwdStages: 2, dqSubN: 64, dqWarps: 8, dqStages: 2, dqAtomic: 0, programs: 132, persistent: 0, fwdSplit: 1, dqSplit: 1, bwdFused: 0, bwdSubMPart: 0, bwdPackLse: 0 };
+const DESCRIPTOR_TUNING = { fwdWarps: 8, fwdStages: 3, bwdStages: 2, dqSubN: 64, dqWarps: 8, dqStages: 2, dqAtomic: 0, programs: 132, persistent: 0, fwdSplit: 1, dqSplit: 1, bwdFused: 0, bwdSubMPart: 0, bwdPackLse: 0, lptLaunch: 2 };
 const D128_BWD = { bwdKeys: 128, bwdSubM: 64, bwdSubMPart: 32, bwdPackLse: 1, bwdWarps: 8, bwdStages: 3, bwdFused: 1 };
 export const DESCRIPTOR_D128_GQA8: Shape = {
   hq: 8, hkv: 1, d: 128, tileQ: 16, tileK: 128,
@@ -62,17 +62,17 @@ export const DESCRIPTOR_D64_GQA6: Shape = {
  */
 export const DESCRIPTOR_D128_MHA_BLOCK64: Shape = {
   hq: 2, hkv: 2, d: 128, tileQ: 64, tileK: 64, block: 64,
-  tuning: { ...DESCRIPTOR_TUNING, pack: 1, fwdSubN: 64, ...D128_BWD, bwdKeys: 64, bwdSubM: 32, bwdSubMPart: 16 },
+  tuning: { ...DESCRIPTOR_TUNING, pack: 1, fwdSubN: 64, ...D128_BWD, bwdKeys: 64, fwdWarps: 4, fwdGather: 2, bwdWarps: 4, bwdSubM: 16, bwdSubMPart: 16, dqSubN: 32 },
 };
 /**
  * Head dims other than 64 / 128 (thirteenth pass) at their descriptor's tiles: 16, 32 and 48 (48 padded
  * to 64 columns) take d 64's shapes; 80 and 96 (padded to 128) d 128's with 32 / 16-row dK/dV steps;
- * 192 (padded to 256) and 256 the HUGE tuning (32-key forward steps, dV and dK in two launches, dQ in
- * 16-key steps). Their tuning is the sm_90a compile's (scripts/kernel-aot.py 'dims'), not measured.
+ * 192 (padded to 256) and 256 the HUGE tuning (32-key forward steps, dV and dK in one launch, dQ in
+ * 16-key steps). Their tuning is the sm_90a compile's (scripts/kernel-aot.py 'dims'), bar one H100 A/B.
  */
 const D64_CLASS = { ...DESCRIPTOR_TUNING, fwdSubN: 128, bwdStages: 2 };
 const D256_CLASS = {
-  ...DESCRIPTOR_TUNING, fwdSubN: 32, bwdKeys: 64, bwdSubM: 16, bwdSubMPart: 16, bwdPackLse: 1, bwdWarps: 8, bwdStages: 2, dqSubN: 16, bwdSeparate: 1,
+  ...DESCRIPTOR_TUNING, fwdSubN: 32, bwdKeys: 64, bwdSubM: 16, bwdSubMPart: 16, bwdPackLse: 1, bwdWarps: 8, bwdStages: 2, dqSubN: 16, bwdSeparate: 0,
 };
 export const DESCRIPTOR_D16_MHA: Shape = { hq: 2, hkv: 2, d: 16, tileQ: 128, tileK: 128, tuning: { ...D64_CLASS, pack: 1, bwdKeys: 128, bwdSubM: 32, bwdWarps: 8 } };
 export const DESCRIPTOR_D32_GQA4: Shape = { hq: 4, hkv: 1, d: 32, tileQ: 32, tileK: 128, tuning: { ...D64_CLASS, pack: 4, bwdKeys: 64, bwdSubM: 64, bwdWarps: 4 } };

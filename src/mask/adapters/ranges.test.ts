@@ -244,4 +244,24 @@ describe('ranges work lists cover exactly the mask', () => {
       expect(Array.from(l.parts)).toEqual(Array.from(plain.value[dir].parts));
     }
   });
+
+  it('tuning.lptLaunch 1 builds both lists in plain LPT order; 2 (the forward only, re-sorted by the worker) keeps the shares in both', () => {
+    const m = generateMask('causal_document', 700, { seed: 2 }).heads[0];
+    const at = (lptLaunch: number) => {
+      const r = toRanges(m, { ranges: { tileQ: 16, tileK: 64, tuning: { programs: 7, lptLaunch } } });
+      if (r.kind !== 'ok') throw new Error('no lists');
+      return r.value;
+    };
+    const plain = toRanges(m, { ranges: { tileQ: 16, tileK: 64 } });
+    if (plain.kind !== 'ok') throw new Error('no lists');
+    const [none, both, fwdOnly] = [at(0), at(1), at(2)];
+    expect(none.fwd.progStart).toBeDefined();
+    expect(both.fwd.progStart ?? both.bwd.progStart).toBeUndefined();
+    for (const dir of ['fwd', 'bwd'] as const) {
+      expect(Array.from(both[dir].order)).toEqual(Array.from(plain.value[dir].order));
+      expect(Array.from(fwdOnly[dir].order)).toEqual(Array.from(none[dir].order));
+      expect(Array.from(fwdOnly[dir].progStart ?? [])).toEqual(Array.from(none[dir].progStart ?? [0]));
+    }
+    expect(Array.from(both.fwd.order)).not.toEqual(Array.from(none.fwd.order)); // the two orders differ on this mask
+  });
 });

@@ -326,8 +326,10 @@ export function toRanges(masks: Mask | readonly Mask[], opts: AdaptOptions = {})
   const H = heads.length;
   // the persistent grid's programs (its schedule rides along; tuning.persistent switches it on). Its
   // shares regroup the lists' order by program, which is also the launch order without the grid;
-  // tuning.lptLaunch 1 keeps the plain LPT launch order then (src/bench/ranges-l2.ts: L2 reuse)
-  const programs = tuning.lptLaunch && !tuning.persistent ? 0 : (tuning.programs ?? 0);
+  // tuning.lptLaunch 1 keeps the plain LPT launch order then (src/bench/ranges-l2.ts: L2 reuse). With 2
+  // (the forward's order only) the lists keep the shares, so a variant may still launch the persistent
+  // grid over them, and the worker re-sorts the forward's order (python triton_ranges.plain_lpt, the same order)
+  const programs = tuning.lptLaunch === 1 && !tuning.persistent ? 0 : (tuning.programs ?? 0);
   const fwd = buildTileList({ bands, headOf, heads: H, nRows: seqlenQ, nCols: seqlenK, tileR: tileQ, tileC: tileK, programs });
   let bwd = buildTileList({ bands: bands.map(transposeBand), headOf, heads: H, nRows: seqlenK, nCols: seqlenQ, tileR: tileK, tileC: tileQ, programs });
   // long key tiles over several programs (float32 partials + an ordered reduction); not with the persistent grid (whole rows)
