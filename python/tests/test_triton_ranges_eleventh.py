@@ -2,7 +2,8 @@
 like tests/test_triton_ranges.py (Triton's interpreter on CPU tensors; skipped without triton) against the
 same float64 reference, on the fixture case block_sparse64_d128_mha_descriptor (heads 2:2 at d 128,
 64-blocks: the descriptor's 64 x 64 tiles, so a program has 64 rows, as block_sparse 16k 4:4):
-- the descriptor's tuning, and the variants issue13.sh call21 times: one warpgroup (fwdWarps 4), the
+- the descriptor's tuning (since 2026-12-06 the winners of call21 below), the old default, and the
+  variants issue13.sh call21 timed over the old default: one warpgroup (fwdWarps 4), the
   gathered forward's full-tile index list (fwdGather 2) with and without it, and the one-warpgroup
   backward at its spill-free steps (16-row dK/dV steps, 32-key dQ steps; fused and two launches);
 - each variant reaches the launch: the launch options carry its warps and steps (the interpreter
@@ -34,7 +35,11 @@ G = {"fwdGather": 2}
 W4G = {"fwdWarps": 4, "fwdGather": 2}
 B4 = {"bwdWarps": 4, "bwdSubM": 16, "bwdSubMPart": 16, "dqSubN": 32}
 B4X2 = {"bwdFused": 0, "bwdWarps": 4, "bwdSubM": 16, "bwdSubMPart": 16, "dqWarps": 4, "dqSubN": 32, "dqStages": 3}
-VARIANTS = ({}, W4, G, W4G, B4, B4X2)
+# Since the H100 A/B of 2026-12-06 (call21) the class's default is W4G + B4 (src/kernels/gpu/triton_ranges.ts
+# ROWS64); the old default (8 warps on 64 rows, the run loop, 32-row dK/dV steps, 64-key dQ steps) is OLD.
+DEFAULT = {"fwdWarps": 4, "fwdGather": 2, "bwdWarps": 4, "bwdSubM": 16, "bwdSubMPart": 16, "dqSubN": 32}
+OLD = {"fwdWarps": 8, "fwdGather": 0, "bwdWarps": 8, "bwdSubM": 32, "bwdSubMPart": 16, "dqSubN": 64}
+VARIANTS = ({}, OLD, *({**OLD, **v} for v in (W4, G, W4G, B4, B4X2)), B4X2)
 
 
 class _Launches:
@@ -106,7 +111,7 @@ class TritonRangesEleventhPass(unittest.TestCase):
         ls = self.tr.Lists(self.args_of({}), c["hq"], c["hkv"], c["d"], "cpu")
         self.assertEqual((ls.pack, ls.tq, ls.tk, ls.bm, c["d"]), (1, 64, 64, 64, 128))
         t = ls.tuning
-        self.assertEqual((t["fwdWarps"], t["bwdWarps"], t["bwdKeys"], t["bwdFused"]), (8, 8, 64, 1))  # the default: 8 warps on 64 rows
+        self.assertEqual((t["fwdWarps"], t["fwdGather"], t["bwdWarps"], t["bwdKeys"], t["bwdFused"]), (4, 2, 4, 64, 1))  # one warpgroup on 64 rows
         runs = ls.fwd.runs.view(-1, 2)
         self.assertGreater(int(((runs[:, 1] - runs[:, 0]) == 1).sum()), runs.shape[0] // 2)  # most runs are one tile
         self.assertGreater(ls.fwd.partial, 0)
@@ -130,20 +135,22 @@ class TritonRangesEleventhPass(unittest.TestCase):
                 for name, x, r in (("dq", dq[0], rdq), ("dk", dk[0], rdk), ("dv", dv[0], rdv)):
                     self.assertLessEqual(self.err(x, r), TOL * max(1.0, float(r.abs().max())), name)
                 launched = dict(rec.seen)
-                fwd = launched["_fwd_gather" if extra.get("fwdGather") else "_fwd"]
-                self.assertEqual((fwd["num_warps"], fwd["BM"]), (extra.get("fwdWarps", 8), 64))
-                if extra.get("fwdGather"):
+                eff = {**DEFAULT, **extra}
+                self.assertEqual({k: ls.tuning[k] for k in eff}, eff)  # the job's tuning is the fixture's under the variant
+                fwd = launched["_fwd_gather" if eff["fwdGather"] else "_fwd"]
+                self.assertEqual((fwd["num_warps"], fwd["BM"]), (eff["fwdWarps"], 64))
+                if eff["fwdGather"]:
                     self.assertTrue(fwd["FULL"])
                     rowf, ft = ls.gather[0], ls.gather[1]
                     self.assertEqual(int(rowf[-1]), ls.fwd.full)  # every full tile in the index list
                     self.assertEqual(ft.numel(), ls.fwd.full)
                 bwd = launched["_bwd"] if ls.tuning["bwdFused"] else launched["_dkdv"]
-                self.assertEqual(bwd["num_warps"], extra.get("bwdWarps", 8))
-                self.assertEqual((bwd["SUBM"], bwd["SUBMP"]), (extra.get("bwdSubM", 32), extra.get("bwdSubMPart", 16)))
+                self.assertEqual(bwd["num_warps"], eff["bwdWarps"])
+                self.assertEqual((bwd["SUBM"], bwd["SUBMP"]), (eff["bwdSubM"], eff["bwdSubMPart"]))
                 if not ls.tuning["bwdFused"]:
-                    self.assertEqual((launched["_dq"]["num_warps"], launched["_dq"]["SUBN"]), (4, 32))
+                    self.assertEqual((launched["_dq"]["num_warps"], launched["_dq"]["SUBN"]), (eff.get("dqWarps", 8), eff["dqSubN"]))
                 else:
-                    self.assertEqual(bwd["SUBN"], extra.get("dqSubN", 64))
+                    self.assertEqual(bwd["SUBN"], eff["dqSubN"])
 
 
 if __name__ == "__main__":
