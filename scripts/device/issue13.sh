@@ -96,7 +96,7 @@
 #          old tuning given as a variant, the default run twice: 64-row programs (block_sparse 16k 4:4,
 #          64-blocks), the forward's plain LPT order (sliding_window, causal_document 32k 64:8) and d 256's
 #          one dK/dV launch (causal_document 32k 64:8); 2k checks of the new defaults against float32
-#          (64-rows first, d 256 last); ~150 s by `plan call26` (budgets 165 s)
+#          (64-rows first, d 256 last), and two further d 256 backward steps; ~170 s by `plan call26` (budgets 185 s)
 #   call3  ncu of _fwd / _dkdv / _dq (and flex's) on
 #          causal_document 32k, CP virtual ranks P = 4, 8 at 8k tokens per rank (triton_ranges vs
 #          flex, ring_p2p and ulysses), last a 4:4 d 128 check
@@ -384,7 +384,9 @@ case "$SEL" in
     STEPS+=("tune|check26|25|triton_ranges|$BS64 --seqlen 2k|[{}]|--check")
     STEPS+=("tune|ab26|50|triton_ranges,flex|$BS64 --seqlen 16k|[{},$OLD64,$AGAIN]|--iters 10")
     STEPS+=("tune|ab26|30|triton_ranges,flex|--preset none --family sliding_window,causal_document --direction fwd --seqlen 32k --samples 1 --heads 64:8|[{},{\"lptLaunch\":0},$AGAIN]|--iters 10")
-    STEPS+=("tune|ab26|35|triton_ranges,flex|--preset none --family causal_document --direction bwd --seqlen 32k --samples 1 --heads 64:8 --head-dim 256|[{},{\"bwdSeparate\":1},$AGAIN]|--iters 10")
+    # d 256 backward: the new default (one dK/dV launch), the old two launches, and the next steps the
+    # one-launch form allows (32-row dK/dV steps: twice the MMA rows; 32-key dQ steps: -3.6% in call25)
+    STEPS+=("tune|ab26|55|triton_ranges,flex|--preset none --family causal_document --direction bwd --seqlen 32k --samples 1 --heads 64:8 --head-dim 256|[{},{\"bwdSeparate\":1},{\"bwdSubM\":32,\"bwdSubMPart\":32},{\"dqSubN\":32},$AGAIN]|--iters 10")
     STEPS+=("tune|check26|25|triton_ranges|--preset none --family causal_document --seqlen 2k --samples 1 --heads 64:8 --head-dim 256|[{}]|--check")
     ;;&
   call22|plan)
