@@ -147,6 +147,8 @@ class TritonRangesOnCpu(FixtureCaseMixin, unittest.TestCase):
                 a["tuning"] = {**a["tuning"], "dqAtomic": atomic, "bandsStatic": static, "persistent": persist, **extra}
                 if atomic or persist:  # the d 128 cases' fused backward refuses both (test_call11_keys): two launches
                     a["tuning"]["bwdFused"] = 0
+                if persist:  # the gathered forward (the 64-row class's default) takes the LPT launch only
+                    a["tuning"]["fwdGather"] = 0
                 if atomic or extra.get("bwdFused"):  # head dims > 128: dV and dK apart refuse dQ atomics and the fused
                     a["tuning"]["bwdSeparate"] = 0  # launch (test_triton_ranges_dims): one dK/dV launch
                 if sp > 1:
