@@ -95,7 +95,8 @@ const HUGE = {
 // bwdSeparate 0 since 2026-12-06 (H100, issue13.sh call25, 32k causal_document 64:8 d 256 backward;
 // results/h100/kernels/ranges-dims25_sep.jsonl): dK and dV in one launch 45.7 ms against 58.6 ms for
 // the two launches (the spill of 444 B costs less than reading Q, dO, LSE and DELTA twice);
-// dqSubN 32 gave 56.5 ms (within 4% of the default). Still 0.61-0.74x flex's backward at d 256.
+// dqSubN 32 gave 56.5 ms (within 4% of the default). With two launches d 256 ran at 0.61x (causal) and
+// 0.74x (causal_document) of flex's backward in that call; one launch is about 0.95x (flex 43.4 ms).
 
 /**
  * Programs of 64 rows (64-blocks without GQA packing: 4:4, 1:1), d <= 128: one warpgroup per
