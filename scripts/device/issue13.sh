@@ -97,6 +97,9 @@
 #          64-blocks), the forward's plain LPT order (sliding_window, causal_document 32k 64:8) and d 256's
 #          one dK/dV launch (causal_document 32k 64:8); 2k checks of the new defaults against float32
 #          (64-rows first, d 256 last), and two further d 256 backward steps; ~170 s by `plan call26` (budgets 185 s)
+#   call27 (eleventh session) the README's H200 tables again with the current defaults: the 12 families at 32k
+#          beside flex and sdpa_cudnn (rows32k-s11.jsonl; call19's rows32k-s8.jsonl has the old defaults), then
+#          block_sparse 16k at 4:4 and 64:8 beside flex and triton_blocksparse (sparse16k-s11.jsonl); ~480 s
 #   call3  ncu of _fwd / _dkdv / _dq (and flex's) on
 #          causal_document 32k, CP virtual ranks P = 4, 8 at 8k tokens per rank (triton_ranges vs
 #          flex, ring_p2p and ulysses), last a 4:4 d 128 check
@@ -106,8 +109,8 @@ usage() { sed -n '2,/^set -uo/p' "$0" | sed '$d' | sed 's/^# \{0,1\}//'; }
 MODE=${1:-}
 case "$MODE" in
   -h|--help|"") usage; exit 0 ;;
-  plan|call1|call2|call3|call4|call5|call6|call7|call8|call9|call10|call11|call12|call13|call14|call15|call16|call17|call18|call19|call20|call21|call22|call23|call24|call25|call26) ;;
-  *) echo "issue13.sh: unknown mode '$MODE' (plan, call1, ..., call26, --help)" >&2; exit 2 ;;
+  plan|call1|call2|call3|call4|call5|call6|call7|call8|call9|call10|call11|call12|call13|call14|call15|call16|call17|call18|call19|call20|call21|call22|call23|call24|call25|call26|call27) ;;
+  *) echo "issue13.sh: unknown mode '$MODE' (plan, call1, ..., call27, --help)" >&2; exit 2 ;;
 esac
 
 FAM32K=causal,full_document,causal_document,prefix_lm_document,share_question,causal_blockwise,block_causal_document,full_document_long,causal_document_long,sliding_window,sliding_window_causal,global_sliding_window
@@ -131,7 +134,7 @@ CPCASES="--scheme ring_p2p,ulysses --family causal_document,full_document --toke
 STEPS=()
 # `plan CALL` plans that call's steps only (plan alone: every call's)
 SEL=$MODE; [ "$MODE" = plan ] && [ $# -gt 1 ] && SEL=$2
-case "$SEL" in plan|call1|call2|call3|call4|call5|call6|call7|call8|call9|call10|call11|call12|call13|call14|call15|call16|call17|call18|call19|call20|call21|call22|call23|call24|call25|call26) ;; *) echo "issue13.sh plan: unknown call '$SEL'" >&2; exit 2 ;; esac
+case "$SEL" in plan|call1|call2|call3|call4|call5|call6|call7|call8|call9|call10|call11|call12|call13|call14|call15|call16|call17|call18|call19|call20|call21|call22|call23|call24|call25|call26|call27) ;; *) echo "issue13.sh plan: unknown call '$SEL'" >&2; exit 2 ;; esac
 # step KIND NAME SECONDS ARGS...: KIND kern (CLI rows into $R/ranges.jsonl), tune (ranges_tune.py
 # A/B rows into $R/ranges-NAME.jsonl), cp (CLI rows into $RCP/issue13-cp.jsonl), ncu, sh.
 # Steps in order of priority within each call (a call that runs out of time drops its last steps;
@@ -388,6 +391,11 @@ case "$SEL" in
     # one-launch form allows (32-row dK/dV steps: twice the MMA rows; 32-key dQ steps: -3.6% in call25)
     STEPS+=("tune|ab26|55|triton_ranges,flex|--preset none --family causal_document --direction bwd --seqlen 32k --samples 1 --heads 64:8 --head-dim 256|[{},{\"bwdSeparate\":1},{\"bwdSubM\":32,\"bwdSubMPart\":32},{\"dqSubN\":32},$AGAIN]|--iters 10")
     STEPS+=("tune|check26|25|triton_ranges|--preset none --family causal_document --seqlen 2k --samples 1 --heads 64:8 --head-dim 256|[{}]|--check")
+    ;;&
+  call27|plan)
+    STEPS+=("kern|rows32k_s11|330|--kernel triton_ranges,flex,sdpa_cudnn --family $FAM32K --seqlen 32k --samples 1|rows32k-s11.jsonl")
+    STEPS+=("kern|sparse16k_s11|90|--preset sparse --kernel triton_ranges,flex,triton_blocksparse --seqlen 16k --heads 4:4 --samples 1|sparse16k-s11.jsonl")
+    STEPS+=("kern|sparse16k_s11|150|--preset sparse --kernel triton_ranges,flex,triton_blocksparse --seqlen 16k --heads 64:8 --samples 1|sparse16k-s11.jsonl")
     ;;&
   call22|plan)
     # Twelfth pass (kernel2, CPU model: results/h200/kernels/triton_ranges-notes.md): {"lptLaunch":1} changes only
