@@ -124,6 +124,9 @@ VARIANTS="[{},{\"bandsStatic\":4},$PERSIST_D128,{\"bwdKeys\":64,\"bwdSubM\":64,\
 SPLIT_FWD='{"fwdSplit":2,"fwdWarps":4,"fwdStages":2}'
 SPLIT_DQ='{"dqSplit":2,"dqWarps":4,"dqSubN":32}'
 DKDV64='{"bwdKeys":64,"bwdSubM":16,"bwdWarps":4}'
+# The default once more, as the last variant of an A/B: the call's own run-to-run noise
+# (bandsStatic 0 is the default's value under another name, so its rows are kept apart).
+AGAIN='{"bandsStatic":0}'
 
 # The GPU's folder under results/ (h200 unless nvidia-smi names another of ours, e.g. an H100 loan).
 GPUDIR=$( (nvidia-smi --query-gpu=name --format=csv,noheader 2>/dev/null || true) | head -1 | grep -oiE 'h100|h200' | tr 'A-Z' 'a-z' | head -1)
@@ -240,7 +243,6 @@ case "$SEL" in
     DQS3='{"dqStages":3}'  # flex's dQ depth (231 regs, 160 KB)
     SUBM64='{"bwdSubM":64,"bwdSubMPart":16}'  # flex's 64-row dK/dV steps on full runs (spills 68 B)
     FUSED64='{"bwdFused":1,"bwdSubM":64,"bwdSubMPart":16}'  # both (spills 84 B)
-    AGAIN='{"bandsStatic":0}'  # the default once more, last: the run-to-run noise of this call
     STEPS+=("tune|check11|120|triton_ranges|--family causal,causal_document --seqlen 2k --samples 1 --heads 64:8|[{},$OLD_FWD,$SPLIT3,$SPLIT32,$FUSED,$DQS3,$SUBM64,$FUSED64]|--check")
     # forward: the rule's families (short: causal_document 12.2, share_question 19.1, full_document 23.4;
     # long: sliding_window 32.5, block_causal_document 55.0, causal 256.5 mean 64-key steps per query tile)
@@ -255,7 +257,6 @@ case "$SEL" in
     FLAT='{"fwdFlat":1}'  # on top of the rule's forward tuning (split on short loops)
     FLAT8='{"fwdFlat":1,"fwdSplit":1,"fwdWarps":8,"fwdStages":3}'  # the one loop at the old 8-warp tile
     FLATALL='{"fwdFlat":1,"dqFlat":1,"bwdFlat":1}'
-    AGAIN='{"bandsStatic":0}'
     STEPS+=("tune|check12|150|triton_ranges|--family causal,causal_document,full_document,share_question,sliding_window --seqlen 2k --samples 1 --heads 64:8|[{},$FLATALL,$FLAT8,$SPLIT3,{\"bwdFused\":1},{\"dqStages\":3}]|--check")
     STEPS+=("tune|ab_fwd12|130|triton_ranges,flex,sdpa_cudnn|--family causal,causal_document,full_document,share_question,sliding_window,block_causal_document --direction fwd --seqlen 32k --samples 1|[{},$OLD_FWD,$FLAT,$FLAT8,$SPLIT3,$AGAIN]|--iters 10")
     STEPS+=("tune|ab_bwd12|170|triton_ranges,flex,sdpa_cudnn|--family causal,causal_document,block_causal_document --direction bwd --seqlen 32k --samples 1|[{},{\"dqFlat\":1},$FLATALL,{\"bwdFused\":1},{\"dqStages\":3},$AGAIN]|--iters 10")
@@ -363,7 +364,6 @@ case "$SEL" in
     W4G='{"fwdWarps":4,"fwdGather":2}'
     B4='{"bwdWarps":4,"bwdSubM":16,"bwdSubMPart":16,"dqSubN":32}'
     B4X2='{"bwdFused":0,"bwdWarps":4,"bwdSubM":16,"bwdSubMPart":16,"dqWarps":4,"dqSubN":32,"dqStages":3}'
-    AGAIN='{"bandsStatic":0}'  # the default once more, last: this call's run-to-run noise
     BS64="--preset none --family block_sparse --heads 4:4 --samples 1 --param block=64"
     STEPS+=("tune|check21|25|triton_ranges|$BS64 --param s=0.2 --direction fwd --seqlen 2k|[$W4,$G21,$W4G]|--check")
     STEPS+=("tune|check21|25|triton_ranges|$BS64 --param s=0.2 --direction bwd --seqlen 2k|[$B4,$B4X2]|--check")
@@ -382,7 +382,6 @@ case "$SEL" in
     ;;&
   call26|plan)
     OLD64='{"fwdWarps":8,"fwdGather":0,"bwdWarps":8,"bwdSubM":32,"bwdSubMPart":16,"dqSubN":64}'
-    AGAIN='{"bandsStatic":0}'  # the default once more, last: this call's run-to-run noise
     BS64="--preset none --family block_sparse --heads 4:4 --samples 1 --param block=64 --param s=0.2"
     STEPS+=("tune|check26|25|triton_ranges|$BS64 --seqlen 2k|[{}]|--check")
     STEPS+=("tune|ab26|50|triton_ranges,flex|$BS64 --seqlen 16k|[{},$OLD64,$AGAIN]|--iters 10")
@@ -401,7 +400,6 @@ case "$SEL" in
     # Twelfth pass (kernel2, CPU model: results/h200/kernels/triton_ranges-notes.md): {"lptLaunch":1} changes only
     # the launch order (outputs bitwise equal in the interpreter: python/tests/test_triton_ranges_order.py)
     LPT='{"lptLaunch":1}'
-    AGAIN='{"bandsStatic":0}'  # the default once more, last: this call's run-to-run noise
     F22=causal,causal_document,block_causal_document,sliding_window,full_document_long
     STEPS+=("tune|check22|30|triton_ranges|--preset none --family $F22 --seqlen 2k --samples 1 --heads 64:8|[$LPT]|--check")
     STEPS+=("tune|check22|15|triton_ranges|--preset none --family causal --seqlen 2k --samples 1 --heads 16:2|[$LPT]|--check")
@@ -420,7 +418,6 @@ case "$SEL" in
     SUBM64P='{"bwdSubM":64,"bwdSubMPart":16,"bwdPackLse":1}'
     SUBM64P32='{"bwdSubM":64,"bwdSubMPart":32,"bwdPackLse":1}'
     PLSE4='{"bwdPackLse":1,"bwdStages":4}'  # one stage deeper (192 KB, 250 regs, no spill; 3 stages gave +11-16% in call10)
-    AGAIN='{"bandsStatic":0}'  # the default once more, last: the run-to-run noise of this call
     STEPS+=("tune|check16|60|triton_ranges|--family causal,causal_document,sliding_window --direction bwd --seqlen 2k --samples 1 --heads 64:8|[$PLSE,$SUBM64,$SUBM64P,$SUBM64P32,$PLSE4]|--check")
     STEPS+=("tune|check16|20|triton_ranges|--preset none --family block_sparse --direction bwd --seqlen 2k --samples 1 --heads 64:8 --param block=128 --param s=0.2|[$PLSE,$SUBM64P32]|--check")
     STEPS+=("tune|ab_bwd16|145|triton_ranges,flex|--family causal,block_causal_document,sliding_window,full_document_long --direction bwd --seqlen 32k --samples 1|[{},$PLSE,$SUBM64,$SUBM64P,$SUBM64P32,$PLSE4,$AGAIN]|--iters 10")
