@@ -53,8 +53,9 @@ WIDE_TUNING = {"bwdKeys": 128, "bwdSubM": 32, "bwdWarps": 8}
 # head_dim > 128 (192, 256: 256 columns), also the CP steps' default: smaller tiles than d 128's, so that the
 # kernels fit 227 KB of shared memory without spills (scripts/kernel-aot.py 'dims'; src/kernels/gpu/triton_ranges.ts
 # HUGE). Chosen by the sm_90a compile, then bwdSeparate 0 by an H100 A/B at d 256 (one launch 45.7 ms, two 58.6 ms).
-HUGE_TUNING = {"fwdSubN": 32, "fwdWarps": 8, "fwdStages": 3, "bwdKeys": 64, "bwdSubM": 16, "bwdSubMPart": 16, "bwdWarps": 8,
-               "bwdStages": 2, "bwdPackLse": 1, "bwdSeparate": 0, "bwdFused": 0, "dqSubN": 16, "dqWarps": 8, "dqStages": 2}
+# Then 32-row dK/dV and 32-key dQ steps by an H200 A/B at d 192 / 256 (32k causal_document 45.4 -> 30.7 ms).
+HUGE_TUNING = {"fwdSubN": 32, "fwdWarps": 8, "fwdStages": 3, "bwdKeys": 64, "bwdSubM": 32, "bwdSubMPart": 32, "bwdWarps": 8,
+               "bwdStages": 2, "bwdPackLse": 1, "bwdSeparate": 0, "bwdFused": 0, "dqSubN": 32, "dqWarps": 8, "dqStages": 2}
 # What the kernels are built and checked for (src/kernels/gpu/triton_ranges.ts RANGES_HEAD_DIMS): multiples of 8
 # (16-byte rows) from 16 to 256; a head dim that is not a power of two runs as the next power of two of columns,
 # the extra columns masked off in every load and store (80, 96 -> 128; 192 -> 256).

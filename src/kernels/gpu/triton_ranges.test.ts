@@ -25,7 +25,7 @@ describe('triton_ranges head dims', () => {
     expect([16, 24, 32, 48, 64, 80, 96, 120, 128, 136, 192, 256].map(rangesHeadDimColumns)).toEqual([16, 32, 32, 64, 64, 128, 128, 128, 128, 256, 256, 256]);
   });
 
-  it('64 and 128 keep their measured tuning; 16..56 take 64\'s; 72..120 take 128\'s with no-spill 32 / 16-row dK/dV steps; > 128 the HUGE tuning', () => {
+  it('64 and 128 keep their measured tuning; 16..56 take 64\'s (16..32 with 32-row partial / 32-key dQ steps); 72..120 take 128\'s with no-spill 32 / 16-row dK/dV steps; > 128 the HUGE tuning', () => {
     for (const [hq, hkv] of HEADS)
       for (const block of [128, 64]) {
         const at = (d: number) => rangesTuning(shape(d, hq, hkv), block);
@@ -37,7 +37,11 @@ describe('triton_ranges head dims', () => {
           const t = at(d);
           if (!t) throw new Error(`d ${d} refused`);
           expect({ tileQ: t.tileQ, tileK: t.tileK }).toEqual({ tileQ: d128.tileQ, tileK: d128.tileK }); // tiles do not depend on d
-          if (d <= 64) {
+          if (d <= 32) {
+            // NARROW: d 64's tuning with 32-row partial dK/dV steps and 32-key dQ steps (the 64-row class keeps its own)
+            const narrow = block === 64 && hq / hkv <= 1 ? {} : { bwdSubMPart: 32, dqSubN: 32 };
+            expect(t).toEqual({ ...d64, tuning: { ...d64.tuning, ...narrow } });
+          } else if (d <= 64) {
             expect(t).toEqual(d64);
           } else if (d < 128) {
             const steps = hq === hkv ? 16 : 32;
@@ -46,7 +50,7 @@ describe('triton_ranges head dims', () => {
           } else if (d === 128) {
             expect(t).toEqual(d128);
           } else {
-            expect(t.tuning).toMatchObject({ fwdSubN: 32, fwdWarps: 8, fwdStages: 3, bwdKeys: 64, bwdSubM: 16, bwdSubMPart: 16, bwdSeparate: 0, bwdFused: 0, bwdStages: 2, dqSubN: 16 });
+            expect(t.tuning).toMatchObject({ fwdSubN: 32, fwdWarps: 8, fwdStages: 3, bwdKeys: 64, bwdSubM: 32, bwdSubMPart: 32, bwdSeparate: 0, bwdFused: 0, bwdStages: 2, dqSubN: 32 });
             expect('fwdGather' in t.tuning).toBe(false); // the 64-row class's keys are d <= 128 only
             const rest = { fwdSubN: 0, fwdWarps: 0, fwdGather: undefined, bwdKeys: 0, bwdSubM: 0, bwdSubMPart: 0, bwdWarps: 0, bwdStages: 0, bwdPackLse: 0, bwdSeparate: undefined, bwdFused: 0, dqSubN: 0 };
             expect({ ...t.tuning, ...rest }).toEqual({ ...d128.tuning, ...rest });

@@ -89,14 +89,20 @@ export function rangesHeadDimColumns(d: number): number {
  * Every d 256 backward tried spills (notes 'Thirteenth pass'); no fused launch.
  */
 const HUGE = {
-  fwdSubN: 32, fwdWarps: 8, fwdStages: 3, bwdKeys: 64, bwdSubM: 16, bwdSubMPart: 16, bwdPackLse: 1, bwdWarps: 8, bwdStages: 2,
-  bwdSeparate: 0, bwdFused: 0, dqSubN: 16, dqWarps: 8, dqStages: 2,
+  fwdSubN: 32, fwdWarps: 8, fwdStages: 3, bwdKeys: 64, bwdSubM: 32, bwdSubMPart: 32, bwdPackLse: 1, bwdWarps: 8, bwdStages: 2,
+  bwdSeparate: 0, bwdFused: 0, dqSubN: 32, dqWarps: 8, dqStages: 2,
 } as const;
 // bwdSeparate 0 since 2026-12-06 (H100, issue13.sh call25, 32k causal_document 64:8 d 256 backward;
 // results/h100/kernels/ranges-dims25_sep.jsonl): dK and dV in one launch 45.7 ms against 58.6 ms for
 // the two launches (the spill of 444 B costs less than reading Q, dO, LSE and DELTA twice);
 // dqSubN 32 gave 56.5 ms (within 4% of the default). With two launches d 256 ran at 0.61x (causal) and
 // 0.74x (causal_document) of flex's backward in that call; one launch is about 0.95x (flex 43.4 ms).
+// bwdSubM / bwdSubMPart 16 -> 32 and dqSubN 16 -> 32 since 2026-12-06 (H200 A/B beside flex, 32k 64:8,
+// the old default run twice: results/h200/kernels/ranges-ab28d{256,192}.jsonl, issue13-logs-call28):
+// d 256 causal_document 45.4 -> 30.7 ms (flex 42.8: 0.94x -> 1.39x), causal 749.6 -> 477.8 ms (0.85x
+// -> 1.33x); d 192 causal_document 44.5 -> 29.4 ms (0.92x -> 1.40x), causal 741.1 -> 465.1 (0.85x ->
+// 1.35x). 32-row steps alone gave three quarters to four fifths of it. 2k checks against float32 within
+// tolerance at d 192 and 256 (causal_document, sliding_window, block_sparse: ranges-check28b*.jsonl).
 
 /**
  * Programs of 64 rows (64-blocks without GQA packing: 4:4, 1:1), d <= 128: one warpgroup per
@@ -108,10 +114,21 @@ const HUGE = {
  */
 const ROWS64 = { fwdWarps: 4, fwdGather: 2, bwdWarps: 4, bwdSubM: 16, bwdSubMPart: 16, dqSubN: 32 } as const;
 
-/** What a class changes in the common tuning: head dims above 128, or 64-row programs. */
+/**
+ * Head dims of 32 columns or fewer (16..32), outside the 64-row class: dK/dV partial tiles in 32-row
+ * steps and 32-key dQ steps (full runs keep d 64's bwdSubM). H200 A/B beside flex at 32k 64:8 d 32, the
+ * default run twice (results/h200/kernels/ranges-ab28d32{,b}.jsonl, issue13-logs-call28): causal
+ * backward 67.9 -> 53.8 ms (flex 48.2: 0.71x -> 0.90x), causal_document 4.79 -> 3.94 ms (1.44x ->
+ * 1.74x); 32-row full steps too were no faster (69.0 ms). 2k checks within tolerance (ranges-check28d32).
+ * d 48 / 64 were not measured and keep d 64's tuning.
+ */
+const NARROW = { bwdSubMPart: 32, dqSubN: 32 } as const;
+
+/** What a class changes in the common tuning: head dims above 128, 64-row programs, or head dims <= 32. */
 function classTuning(d: number, block: number, rows: number): Partial<RangesTuning> {
   if (d > 128) return HUGE;
-  return block === 64 && rows <= 64 ? ROWS64 : {};
+  if (block === 64 && rows <= 64) return ROWS64;
+  return d <= 32 ? NARROW : {};
 }
 
 function pow2Floor(x: number): number {
@@ -143,7 +160,7 @@ export function rangesTuning(
   // Block-sparse masks of 64-blocks: tiles inside one block, so every tile is full or empty.
   if (block === 64) tileQ = pow2Floor(Math.min(tileQ, 64));
   const tileK = block === 64 ? 64 : 128;
-  // head dims 72..128 take d 128's tuning (128 columns), 16..64 d 64's (their tiles are smaller), above 128 HUGE's
+  // head dims 72..128 take d 128's tuning (128 columns), 16..64 d 64's (their tiles are smaller; 16..32 with NARROW's backward steps), above 128 HUGE's
   const wide = d > 64;
   const padded = wide && d < 128;
   // the short-loop rule where it was measured: d 128, 128-row tiles (a full GQA group tile) of 128 keys

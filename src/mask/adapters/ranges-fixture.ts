@@ -71,11 +71,13 @@ export const DESCRIPTOR_D128_MHA_BLOCK64: Shape = {
  * 16-key steps). Their tuning is the sm_90a compile's (scripts/kernel-aot.py 'dims'), bar one H100 A/B.
  */
 const D64_CLASS = { ...DESCRIPTOR_TUNING, fwdSubN: 128, bwdStages: 2 };
+// head dims <= 32: 32-row partial dK/dV steps, 32-key dQ steps (triton_ranges.ts NARROW)
+const NARROW_BWD = { bwdSubMPart: 32, dqSubN: 32 };
 const D256_CLASS = {
-  ...DESCRIPTOR_TUNING, fwdSubN: 32, bwdKeys: 64, bwdSubM: 16, bwdSubMPart: 16, bwdPackLse: 1, bwdWarps: 8, bwdStages: 2, dqSubN: 16, bwdSeparate: 0,
+  ...DESCRIPTOR_TUNING, fwdSubN: 32, bwdKeys: 64, bwdSubM: 32, bwdSubMPart: 32, bwdPackLse: 1, bwdWarps: 8, bwdStages: 2, dqSubN: 32, bwdSeparate: 0,
 };
-export const DESCRIPTOR_D16_MHA: Shape = { hq: 2, hkv: 2, d: 16, tileQ: 128, tileK: 128, tuning: { ...D64_CLASS, pack: 1, bwdKeys: 128, bwdSubM: 32, bwdWarps: 8 } };
-export const DESCRIPTOR_D32_GQA4: Shape = { hq: 4, hkv: 1, d: 32, tileQ: 32, tileK: 128, tuning: { ...D64_CLASS, pack: 4, bwdKeys: 64, bwdSubM: 64, bwdWarps: 4 } };
+export const DESCRIPTOR_D16_MHA: Shape = { hq: 2, hkv: 2, d: 16, tileQ: 128, tileK: 128, tuning: { ...D64_CLASS, ...NARROW_BWD, pack: 1, bwdKeys: 128, bwdSubM: 32, bwdWarps: 8 } };
+export const DESCRIPTOR_D32_GQA4: Shape = { hq: 4, hkv: 1, d: 32, tileQ: 32, tileK: 128, tuning: { ...D64_CLASS, ...NARROW_BWD, pack: 4, bwdKeys: 64, bwdSubM: 64, bwdWarps: 4 } };
 export const DESCRIPTOR_D48_GQA2: Shape = { hq: 4, hkv: 2, d: 48, tileQ: 64, tileK: 128, tuning: { ...D64_CLASS, pack: 2, bwdKeys: 64, bwdSubM: 64, bwdWarps: 4 } };
 export const DESCRIPTOR_D80_MHA: Shape = {
   hq: 2, hkv: 2, d: 80, tileQ: 128, tileK: 128, tuning: { ...DESCRIPTOR_TUNING, pack: 1, fwdSubN: 64, ...D128_BWD, bwdSubM: 16, bwdSubMPart: 16 },
