@@ -100,6 +100,14 @@
 #   call27 (eleventh session) the README's H200 tables again with the current defaults: the 12 families at 32k
 #          beside flex and sdpa_cudnn (rows32k-s11.jsonl; call19's rows32k-s8.jsonl has the old defaults), then
 #          block_sparse 16k at 4:4 and 64:8 beside flex and triton_blocksparse (sparse16k-s11.jsonl); ~480 s
+#   call28 (twelfth session; typed by hand on the warm H200, recorded here as steps) the backward's steps by head dim:
+#          32-row dK/dV and 32-key dQ at d 256 / 192 / 128, 32-row partial steps at d 32, beside flex, the default
+#          twice, 2k checks of the adopted steps (now the defaults of d > 128 and d <= 32: run as given they
+#          measure default against default)
+#   call29 (twelfth session) what call28 left: the same steps at d 64, 48 and 96 (d 64's tuning class
+#          and the padded 72..120 class), the old dispatch forms call23 cut (P = 8 overlap, P = 4
+#          one_overlap backward) with longer budgets, and causal_document 1M / few heads (calibrate
+#          preset cases) at the current defaults; ~430 s by `plan call29`
 #   call3  ncu of _fwd / _dkdv / _dq (and flex's) on
 #          causal_document 32k, CP virtual ranks P = 4, 8 at 8k tokens per rank (triton_ranges vs
 #          flex, ring_p2p and ulysses), last a 4:4 d 128 check
@@ -109,8 +117,8 @@ usage() { sed -n '2,/^set -uo/p' "$0" | sed '$d' | sed 's/^# \{0,1\}//'; }
 MODE=${1:-}
 case "$MODE" in
   -h|--help|"") usage; exit 0 ;;
-  plan|call1|call2|call3|call4|call5|call6|call7|call8|call9|call10|call11|call12|call13|call14|call15|call16|call17|call18|call19|call20|call21|call22|call23|call24|call25|call26|call27) ;;
-  *) echo "issue13.sh: unknown mode '$MODE' (plan, call1, ..., call27, --help)" >&2; exit 2 ;;
+  plan|call1|call2|call3|call4|call5|call6|call7|call8|call9|call10|call11|call12|call13|call14|call15|call16|call17|call18|call19|call20|call21|call22|call23|call24|call25|call26|call27|call28|call29) ;;
+  *) echo "issue13.sh: unknown mode '$MODE' (plan, call1, ..., call29, --help)" >&2; exit 2 ;;
 esac
 
 FAM32K=causal,full_document,causal_document,prefix_lm_document,share_question,causal_blockwise,block_causal_document,full_document_long,causal_document_long,sliding_window,sliding_window_causal,global_sliding_window
@@ -137,7 +145,7 @@ CPCASES="--scheme ring_p2p,ulysses --family causal_document,full_document --toke
 STEPS=()
 # `plan CALL` plans that call's steps only (plan alone: every call's)
 SEL=$MODE; [ "$MODE" = plan ] && [ $# -gt 1 ] && SEL=$2
-case "$SEL" in plan|call1|call2|call3|call4|call5|call6|call7|call8|call9|call10|call11|call12|call13|call14|call15|call16|call17|call18|call19|call20|call21|call22|call23|call24|call25|call26|call27) ;; *) echo "issue13.sh plan: unknown call '$SEL'" >&2; exit 2 ;; esac
+case "$SEL" in plan|call1|call2|call3|call4|call5|call6|call7|call8|call9|call10|call11|call12|call13|call14|call15|call16|call17|call18|call19|call20|call21|call22|call23|call24|call25|call26|call27|call28|call29) ;; *) echo "issue13.sh plan: unknown call '$SEL'" >&2; exit 2 ;; esac
 # step KIND NAME SECONDS ARGS...: KIND kern (CLI rows into $R/ranges.jsonl), tune (ranges_tune.py
 # A/B rows into $R/ranges-NAME.jsonl), cp (CLI rows into $RCP/issue13-cp.jsonl), ncu, sh.
 # Steps in order of priority within each call (a call that runs out of time drops its last steps;
@@ -395,6 +403,33 @@ case "$SEL" in
     STEPS+=("kern|rows32k_s11|330|--kernel triton_ranges,flex,sdpa_cudnn --family $FAM32K --seqlen 32k --samples 1|rows32k-s11.jsonl")
     STEPS+=("kern|sparse16k_s11|90|--preset sparse --kernel triton_ranges,flex,triton_blocksparse --seqlen 16k --heads 4:4 --samples 1|sparse16k-s11.jsonl")
     STEPS+=("kern|sparse16k_s11|150|--preset sparse --kernel triton_ranges,flex,triton_blocksparse --seqlen 16k --heads 64:8 --samples 1|sparse16k-s11.jsonl")
+    ;;&
+  call28|plan)
+    S28='{"bwdSubM":32,"bwdSubMPart":32}'
+    S28Q='{"bwdSubM":32,"bwdSubMPart":32,"dqSubN":32}'
+    for D in 256 192; do
+      STEPS+=("tune|ab28d$D|150|triton_ranges,flex|--preset none --family causal_document,causal --direction bwd --seqlen 32k --samples 1 --heads 64:8 --head-dim $D|[{},$S28,$S28Q,$AGAIN]|--iters 10")
+      STEPS+=("tune|check28b$D|50|triton_ranges|--preset none --family causal_document,sliding_window,block_sparse --heads 64:8 --seqlen 2k --samples 1 --head-dim $D|[$S28Q]|--check")
+    done
+    STEPS+=("tune|ab28d128|150|triton_ranges,flex|--preset none --family causal,causal_document --direction bwd --seqlen 32k --samples 1 --heads 64:8|[{},{\"dqSubN\":32},$S28Q]|--iters 10")
+    STEPS+=("tune|ab28d32|120|triton_ranges,flex|--preset none --family causal,causal_document --direction bwd --seqlen 32k --samples 1 --heads 64:8 --head-dim 32|[{},$S28,{\"dqSubN\":32},{\"bwdSubM\":64,\"bwdSubMPart\":32},{\"bwdSubM\":64,\"bwdSubMPart\":32,\"dqSubN\":32}]|--iters 10")
+    STEPS+=("tune|check28d32|40|triton_ranges|--preset none --family causal_document,sliding_window,block_sparse --heads 64:8 --seqlen 2k --samples 1 --head-dim 32|[{}]|--check")
+    ;;&
+  call29|plan)
+    # d 64 (16..64's class: 64-row steps everywhere, 64-key dQ), d 48 (64 columns, 16 masked) and d 96 (the
+    # padded class: 32-row steps, 64-key dQ): the steps that helped at d 32 and above d 128
+    N29='{"bwdSubMPart":32,"dqSubN":32}'
+    for D in 64 48; do
+      STEPS+=("tune|check29d$D|30|triton_ranges|--preset none --family causal_document,sliding_window --heads 64:8 --seqlen 2k --samples 1 --head-dim $D|[$N29]|--check")
+      STEPS+=("tune|ab29d$D|70|triton_ranges,flex|--preset none --family causal,causal_document --direction bwd --seqlen 32k --samples 1 --heads 64:8 --head-dim $D|[{},$N29,{\"dqSubN\":32},$AGAIN]|--iters 10")
+    done
+    STEPS+=("tune|ab29d96|70|triton_ranges,flex|--preset none --family causal,causal_document --direction bwd --seqlen 32k --samples 1 --heads 64:8 --head-dim 96|[{},{\"dqSubN\":32},$AGAIN]|--iters 10")
+    CPD29="--preset paper-cp --kernel triton_ranges --warmup 2 --iters 5"
+    OLD29="comm=p2p,max_token_ratio=1.5,node=8,sharding=documents,target=1.05"
+    STEPS+=("cp|s12_cp_p8|60|--virtual-ranks 8 $CPD29 --scheme dispatch --family causal_document --layout $OLD29,split=zigzag,steps=overlap")
+    STEPS+=("cp|s12_cp_p8|60|--virtual-ranks 8 $CPD29 --scheme dispatch --family full_document --layout $OLD29,split=fill,steps=overlap")
+    STEPS+=("cp|s12_cp_p4|45|--virtual-ranks 4 $CPD29 --scheme dispatch --family full_document --layout $OLD29,split=fill,steps=one_overlap")
+    STEPS+=("kern|cal1m_s12|110|--kernel triton_ranges,flex --family causal_document --seqlen 1M --heads 4:1 --samples 1|cal1m-s12.jsonl")
     ;;&
   call22|plan)
     # Twelfth pass (kernel2, CPU model: results/h200/kernels/triton_ranges-notes.md): {"lptLaunch":1} changes only
