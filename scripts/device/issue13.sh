@@ -424,6 +424,8 @@ case "$SEL" in
       STEPS+=("tune|ab29d$D|70|triton_ranges,flex|--preset none --family causal,causal_document --direction bwd --seqlen 32k --samples 1 --heads 64:8 --head-dim $D|[{},$N29,{\"dqSubN\":32},$AGAIN]|--iters 10")
     done
     STEPS+=("tune|ab29d96|70|triton_ranges,flex|--preset none --family causal,causal_document --direction bwd --seqlen 32k --samples 1 --heads 64:8 --head-dim 96|[{},{\"dqSubN\":32},$AGAIN]|--iters 10")
+    # block_sparse 64:8 64-blocks backward (0.68-0.74x triton_blocksparse in call27; 128-row programs of 64 keys)
+    STEPS+=("tune|ab29bs|70|triton_ranges,triton_blocksparse|--preset none --family block_sparse --heads 64:8 --samples 1 --param block=64 --param s=0.2 --direction bwd --seqlen 16k|[{},{\"bwdSubM\":32},{\"bwdFused\":0},{\"bwdStages\":2},{\"bwdWarps\":4,\"bwdSubM\":32},$AGAIN]|--iters 10")
     CPD29="--preset paper-cp --kernel triton_ranges --warmup 2 --iters 5"
     OLD29="comm=p2p,max_token_ratio=1.5,node=8,sharding=documents,target=1.05"
     STEPS+=("cp|s12_cp_p8|60|--virtual-ranks 8 $CPD29 --scheme dispatch --family causal_document --layout $OLD29,split=zigzag,steps=overlap")
