@@ -107,7 +107,8 @@
 #   call29 (twelfth session) what call28 left: the same steps at d 64, 48 and 96 (d 64's tuning class
 #          and the padded 72..120 class), the old dispatch forms call23 cut (P = 8 overlap, P = 4
 #          one_overlap backward) with longer budgets, and causal_document 1M / few heads (calibrate
-#          preset cases) at the current defaults; ~430 s by `plan call29`
+#          preset cases) at the current defaults, and block_sparse 64:8 64-block backward variants; budgets sum to
+#          615 s (estimates ~480 s): run with BUDGET_S=560, the 1M step last
 #   call3  ncu of _fwd / _dkdv / _dq (and flex's) on
 #          causal_document 32k, CP virtual ranks P = 4, 8 at 8k tokens per rank (triton_ranges vs
 #          flex, ring_p2p and ulysses), last a 4:4 d 128 check
