@@ -15,7 +15,7 @@ tar xzf results/h200/cp/traces.tgz -C "$T" $(for f in $MEASURED; do echo "./virt
 $AB sim run --preset paper-cp --gpu h100 --kernel flex@cp --calibration $CAL --gpus 16 --family causal_document \
   --scheme ring_p2p,dispatch --direction fwd --out "$T/sim.jsonl" --trace "$T/sim" > /dev/null
 rm -rf results/report
-$AB report --in results/h200/kernels/paper.jsonl results/h200/kernels/ranges.jsonl results/h200/kernels/rows32k-s8.jsonl $CP results/h200/cp/issue13-paper_cp_p8.jsonl results/h200/cp/issue13-s8_cp_p8.jsonl results/h200/cp/issue13-s8_cp_p4.jsonl results/sim/validation-h200.jsonl results/sim/paper-cp-h100-flexcp.jsonl \
+$AB report --in results/h200/kernels/paper.jsonl results/h200/kernels/ranges.jsonl results/h200/kernels/rows32k-s11.jsonl results/h200/kernels/sparse16k-s11.jsonl $CP results/h200/cp/issue13-paper_cp_p8.jsonl results/h200/cp/issue13-s8_cp_p8.jsonl results/h200/cp/issue13-s8_cp_p4.jsonl results/h200/cp/issue13-s9_cp_p8.jsonl results/h200/cp/issue13-s9_cp_p4.jsonl results/h200/cp/issue13-s9_kern_p8.jsonl results/h200/cp/issue13-s9_kern_p4.jsonl results/sim/validation-h200.jsonl results/sim/paper-cp-h100-flexcp.jsonl \
   --trace "$T"/virtual/*.trace.json "$T"/sim/*.trace.json --out results/report \
   --title "attnbench results: kernels and CP virtual ranks on an H200, projections to 1024 H100s"
 rm -rf "$T"
