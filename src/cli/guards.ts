@@ -11,6 +11,7 @@ import { cpuCpBytes, guardMemory, guardPlan, parseBytes } from '../util/budget.j
 import { HEAP_PARENT_ENV, heapTargetMb, LARGE_WORLD } from './heap.js';
 import { parseHeadDim, parseHeads, parseInteger, parseIntList, parseTokenList, splitList } from '../util/parse.js';
 import { CP_PRESETS } from '../sim/project.js';
+import { parseSource } from '../sim/io.js';
 import { lockNow, type Lock } from '../util/lock.js';
 import { SCHEME_IDS } from '../cp/types.js';
 import type { Suite } from '../results/schema.js';
@@ -164,7 +165,9 @@ export function checkOptions(name: string, o: Readonly<Record<string, unknown>>,
   for (const [attr, kind] of Object.entries(paths)) {
     const v = o[attr];
     if (v === undefined || v === true || v === false) continue;
-    for (const p of Array.isArray(v) ? v : [v]) checkPath(String(p), kind, flagOf(attr));
+    // The simulator's --in reads FILE#kernel=K as FILE (sim/io.ts parseSource).
+    const file = (p: unknown) => (attr === 'in' && name.startsWith('sim ') ? parseSource(String(p)).file : String(p));
+    for (const p of Array.isArray(v) ? v : [v]) checkPath(file(p), kind, flagOf(attr));
   }
   // A document-length source is read here, once: a missing or malformed file fails before any case runs.
   if (typeof o.doclens === 'string') resolveDocLens(o.doclens, 4096);

@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { syntheticRow } from '../report/fixtures.js';
-import { loadCalibration, loadRows, rowsAppender, writeJson, writeRowsMerged } from './io.js';
+import { loadCalibration, loadRows, parseSource, rowsAppender, writeJson, writeRowsMerged } from './io.js';
 
 describe('loadRows', () => {
   it('keeps one row per machine and id, the last one read (a resumed run measures a cut-short case again)', async () => {
@@ -18,6 +18,23 @@ describe('loadRows', () => {
     const rows = await loadRows([f], undefined, (s) => warnings.push(s));
     expect(rows.map((r) => [r.direction, r.tflops])).toEqual([['fwd', 120], ['bwd', 50], ['fwd', 90]]);
     expect(warnings).toHaveLength(1);
+  });
+
+  it('FILE#k=v reads only the rows of FILE with those values (a CP call measured two kernels)', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'attnbench-io-'));
+    const flex = syntheticRow({ kernel: 'flex', tflops: 100 });
+    const flexBwd = { ...flex, id: `${flex.id}|bwd`, direction: 'bwd' as const };
+    const ours = { ...syntheticRow({ kernel: 'triton_ranges', tflops: 300 }), id: `${flex.id}|triton_ranges` };
+    const f = path.join(dir, 'cp.jsonl');
+    fs.writeFileSync(f, [flex, flexBwd, ours].map((r) => JSON.stringify(r)).join('\n') + '\n');
+    expect(parseSource(`${f}#kernel=flex,direction=bwd`)).toEqual({ file: f, select: { kernel: 'flex', direction: 'bwd' } });
+    expect(parseSource(f)).toEqual({ file: f, select: {} });
+    expect(() => parseSource(`${f}#gpu=h100`)).toThrow(/keys kernel, direction, family, scheme/);
+    const read = async (spec: string) => (await loadRows([spec], undefined, () => {})).map((r) => `${r.kernel} ${r.direction}`);
+    expect(await read(`${f}#kernel=triton_ranges`)).toEqual(['triton_ranges fwd']);
+    expect(await read(`${f}#kernel=flex,direction=bwd`)).toEqual(['flex bwd']);
+    expect(await read(f)).toEqual(['flex fwd', 'flex bwd', 'triton_ranges fwd']);
+    expect(await read(`${f}#kernel=sdpa_cudnn`)).toEqual([]);
   });
 });
 

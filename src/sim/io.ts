@@ -17,13 +17,39 @@ export const DEFAULT_CALIBRATION_PATH = 'attnbench-out/calibration.json';
 /** The calibration fitted on this project's committed GPU measurements (results/sim, beside dist/). */
 export const SHIPPED_CALIBRATION = fileURLToPath(new URL('../../results/sim/calibration.json', import.meta.url));
 
-/** Result rows from JSONL files (read strictly: a torn last line is skipped with `warn`) and/or the
- * database, one per (machine, id): the last one read wins. */
+/** Row fields a results source can select on (`FILE#kernel=flex,direction=bwd`). */
+export const SOURCE_KEYS = ['kernel', 'direction', 'family', 'scheme'] as const;
+export type SourceSelection = Partial<Record<(typeof SOURCE_KEYS)[number], string>>;
+
+/**
+ * A results source as given to --in: `FILE`, or `FILE#k=v[,k=v...]` (k one of SOURCE_KEYS) for only
+ * the rows of FILE with those values: a CP call's file holds several CP kernels' rows (and rows of
+ * executor versions that changed one direction's cost), of which a calibration may take a part and
+ * leave the rest of its curves as they were. A file whose name holds '#' is read as named.
+ */
+export function parseSource(spec: string): { file: string; select: SourceSelection } {
+  const at = spec.lastIndexOf('#');
+  if (at <= 0 || fs.existsSync(spec)) return { file: spec, select: {} };
+  const select: SourceSelection = {};
+  for (const part of spec.slice(at + 1).split(',')) {
+    const m = /^(\w+)=([\w.@-]+)$/.exec(part);
+    if (!m || !(SOURCE_KEYS as readonly string[]).includes(m[1])) {
+      throw badInput(`--in '${spec}': after '#' give key=value pairs with keys ${SOURCE_KEYS.join(', ')} (e.g. FILE#kernel=flex,direction=bwd)`);
+    }
+    select[m[1] as (typeof SOURCE_KEYS)[number]] = m[2];
+  }
+  return { file: spec.slice(0, at), select };
+}
+
+/** Result rows from JSONL files (read strictly: a torn last line is skipped with `warn`; `FILE#k=v`:
+ * parseSource) and/or the database, one per (machine, id): the last one read wins. */
 export async function loadRows(files: readonly string[], db: string | boolean | undefined, warn: (s: string) => void): Promise<ResultRow[]> {
   const rows: ResultRow[] = [];
-  for (const f of files) {
-    const parsed = readResultJsonl(f, warn); // bad lines: exit 2; a torn last line: a warning
-    for (const p of parsed.rows) rows.push(p.row);
+  for (const spec of files) {
+    const { file, select } = parseSource(spec);
+    const parsed = readResultJsonl(file, warn); // bad lines: exit 2; a torn last line: a warning
+    const keep = (r: ResultRow) => Object.entries(select).every(([k, v]) => r[k as keyof SourceSelection] === v);
+    for (const p of parsed.rows) if (keep(p.row)) rows.push(p.row);
   }
   if (db) {
     // Loaded on demand: the database driver is a native module that only --db needs.
