@@ -109,6 +109,9 @@
 #          one_overlap backward) with longer budgets, and causal_document 1M / few heads (calibrate
 #          preset cases) at the current defaults, and block_sparse 64:8 64-block backward variants; budgets sum to
 #          615 s (estimates ~480 s): run with BUDGET_S=560, the 1M step last
+#   call30 (twelfth session) why flex's CP backward got slower after 2026-12-01: ulysses causal_document P = 8
+#          with flex alone, compiled per shape (ATTNBENCH_FLEX_CP_DYNAMIC=0), host cover off; P = 4 call24's
+#          flex rows compiled per shape (compare with issue13-s9_kern_p4.jsonl); ~360 s of budgets
 #   call3  ncu of _fwd / _dkdv / _dq (and flex's) on
 #          causal_document 32k, CP virtual ranks P = 4, 8 at 8k tokens per rank (triton_ranges vs
 #          flex, ring_p2p and ulysses), last a 4:4 d 128 check
@@ -118,8 +121,8 @@ usage() { sed -n '2,/^set -uo/p' "$0" | sed '$d' | sed 's/^# \{0,1\}//'; }
 MODE=${1:-}
 case "$MODE" in
   -h|--help|"") usage; exit 0 ;;
-  plan|call1|call2|call3|call4|call5|call6|call7|call8|call9|call10|call11|call12|call13|call14|call15|call16|call17|call18|call19|call20|call21|call22|call23|call24|call25|call26|call27|call28|call29) ;;
-  *) echo "issue13.sh: unknown mode '$MODE' (plan, call1, ..., call29, --help)" >&2; exit 2 ;;
+  plan|call1|call2|call3|call4|call5|call6|call7|call8|call9|call10|call11|call12|call13|call14|call15|call16|call17|call18|call19|call20|call21|call22|call23|call24|call25|call26|call27|call28|call29|call30) ;;
+  *) echo "issue13.sh: unknown mode '$MODE' (plan, call1, ..., call30, --help)" >&2; exit 2 ;;
 esac
 
 FAM32K=causal,full_document,causal_document,prefix_lm_document,share_question,causal_blockwise,block_causal_document,full_document_long,causal_document_long,sliding_window,sliding_window_causal,global_sliding_window
@@ -146,7 +149,7 @@ CPCASES="--scheme ring_p2p,ulysses --family causal_document,full_document --toke
 STEPS=()
 # `plan CALL` plans that call's steps only (plan alone: every call's)
 SEL=$MODE; [ "$MODE" = plan ] && [ $# -gt 1 ] && SEL=$2
-case "$SEL" in plan|call1|call2|call3|call4|call5|call6|call7|call8|call9|call10|call11|call12|call13|call14|call15|call16|call17|call18|call19|call20|call21|call22|call23|call24|call25|call26|call27|call28|call29) ;; *) echo "issue13.sh plan: unknown call '$SEL'" >&2; exit 2 ;; esac
+case "$SEL" in plan|call1|call2|call3|call4|call5|call6|call7|call8|call9|call10|call11|call12|call13|call14|call15|call16|call17|call18|call19|call20|call21|call22|call23|call24|call25|call26|call27|call28|call29|call30) ;; *) echo "issue13.sh plan: unknown call '$SEL'" >&2; exit 2 ;; esac
 # step KIND NAME SECONDS ARGS...: KIND kern (CLI rows into $R/ranges.jsonl), tune (ranges_tune.py
 # A/B rows into $R/ranges-NAME.jsonl), cp (CLI rows into $RCP/issue13-cp.jsonl), ncu, sh.
 # Steps in order of priority within each call (a call that runs out of time drops its last steps;
@@ -434,6 +437,17 @@ case "$SEL" in
     STEPS+=("cp|s12_cp_p4|45|--virtual-ranks 4 $CPD29 --scheme dispatch --family full_document --layout $OLD29,split=fill,steps=one_overlap")
     STEPS+=("kern|cal1m_s12|110|--kernel triton_ranges,flex --family causal_document --seqlen 1M --heads 4:1 --samples 1|cal1m-s12.jsonl")
     ;;&
+  call30|plan)
+    # flex as the CP kernel measured 1.5-2.1x slower in the backward from 2026-12-05 on than on 2026-12-01
+    # (same GPU kind; docs/simulator.md "the executor, not the GPU"), cause not isolated. Each step writes its
+    # own file (the rows share ids): ulysses causal_document P = 8 flex alone in its process (no earlier
+    # scheme's shapes), then compiled per shape from the first call, then with the host cover off.
+    F30="--virtual-ranks 8 --kernel flex --preset paper-cp --scheme ulysses --family causal_document --warmup 2 --iters 5"
+    STEPS+=("cp|s12_flex_alone|90|$F30")
+    STEPS+=("cp|s12_flex_static|90|env:ATTNBENCH_FLEX_CP_DYNAMIC=0 $F30")
+    STEPS+=("cp|s12_flex_nocover|90|env:ATTNBENCH_CP_HOST_COVER=0 $F30")
+    STEPS+=("cp|s12_flex_static_p4|90|env:ATTNBENCH_FLEX_CP_DYNAMIC=0 --virtual-ranks 4 --kernel flex --preset paper-cp --scheme dispatch,ulysses,ring_allgather --family causal_document,full_document --warmup 2 --iters 5")
+    ;;&
   call22|plan)
     # Twelfth pass (kernel2, CPU model: results/h200/kernels/triton_ranges-notes.md): {"lptLaunch":1} changes only
     # the launch order (outputs bitwise equal in the interpreter: python/tests/test_triton_ranges_order.py)
@@ -481,6 +495,7 @@ if [ "$MODE" = plan ]; then
       kern) flags=$a; kern= ;;
       tune|ncu) kern="--kernel $a"; flags=$b ;;
       cp)  # the CP plan's job folder (file mode: nothing runs); the cases are counted from its manifest
+        while [[ "$a" == env:* ]]; do echo "   (step env ${a%% *})"; a=${a#* }; done
         # shellcheck disable=SC2086
         if $AB cp run --executor torch $a --plan-dir "$T/$name" > "$T/$name.log" 2>&1; then
           echo "== $name (cp, ${secs}s): $(ls "$T/$name" | wc -l) files planned: cp run --executor torch $a"; tail -2 "$T/$name.log" | cut -c1-200
@@ -568,10 +583,13 @@ for s in "${STEPS[@]}"; do
       [ -f "$R/issue13-ncu-$name.csv" ] && grep -E "Kernel Name|Compute \(SM\) Throughput|Tensor|Achieved Occupancy|Registers Per Thread|Stall|Local" "$R/issue13-ncu-$name.csv" | cut -c1-220 | head -60 ;;
     cp)
       [ -f results/sim/calibration.json ] || echo "WARNING: no results/sim/calibration.json here: dispatch plans its form with the generic model, not flex@cp"
+      # a leading 'env:VAR=VALUE' sets VAR for this step only (an A/B knob of the worker)
+      envs=()
+      while [[ "$a" == env:* ]]; do envs+=("${a%% *}"); envs[-1]=${envs[-1]#env:}; a=${a#* }; done
       # shellcheck disable=SC2086
-      cmd $AB cp run --executor torch $a --out $RCP/issue13-$name.jsonl --resume --retry error --timeout 600
+      cmd env "${envs[@]}" $AB cp run --executor torch $a --out $RCP/issue13-$name.jsonl --resume --retry error --timeout 600
       # shellcheck disable=SC2086
-      timeout "$t" $AB cp run --executor torch $a --out $RCP/issue13-$name.jsonl --resume --retry error --timeout 600 2>&1 | grep -v -e AOTAutograd -e '^\s*$' | tee -a "$LOGS/$name.log" | tail -25 ;;
+      timeout "$t" env "${envs[@]}" $AB cp run --executor torch $a --out $RCP/issue13-$name.jsonl --resume --retry error --timeout 600 2>&1 | grep -v -e AOTAutograd -e '^\s*$' | tee -a "$LOGS/$name.log" | tail -25 ;;
   esac
   echo "rc=$? ($(left)s left)"; save
 done

@@ -8,6 +8,7 @@ on tensors (slicemask.SliceMask: row -> interval lookup, bisection over sorted s
 """
 
 import math
+import os
 
 import torch
 
@@ -127,6 +128,13 @@ def partial_available(device):
     return available()
 
 
+def _cp_static_first():
+    """ATTNBENCH_FLEX_CP_DYNAMIC=0: compile per shape from the first call (dynamic=False) instead of
+    letting dynamo mark shapes dynamic after the first change. An A/B knob (issue13.sh call30): flex's
+    CP backward measured 1.5-2.1x slower from 2026-12-05 on, and dynamic-shape kernels are one suspect."""
+    return os.environ.get("ATTNBENCH_FLEX_CP_DYNAMIC", "1") == "0"
+
+
 def _cp_compiled():
     """flex_attention compiled for CP: plans bring many shapes (Sq, Sk, heads), so dynamo may mark
     them dynamic after the first change; _call falls back to static shapes if that fails."""
@@ -140,7 +148,10 @@ def _cp_compiled():
             if hasattr(torch._dynamo.config, name):
                 setattr(torch._dynamo.config, name, max(getattr(torch._dynamo.config, name), 100000))
         _cp["aux"] = "return_aux" in inspect.signature(fa.flex_attention).parameters and hasattr(fa, "AuxRequest")
-        _cp["compiled"] = torch.compile(fa.flex_attention)
+        if _cp_static_first():
+            _cp["static"] = torch.compile(fa.flex_attention, dynamic=False)
+            NOTES.append("flex: compiled per shape (ATTNBENCH_FLEX_CP_DYNAMIC=0)")
+        _cp["compiled"] = _cp["static"] or torch.compile(fa.flex_attention)
     return _cp["compiled"]
 
 
