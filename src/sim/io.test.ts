@@ -34,7 +34,8 @@ describe('loadRows', () => {
     expect(await read(`${f}#kernel=triton_ranges`)).toEqual(['triton_ranges fwd']);
     expect(await read(`${f}#kernel=flex,direction=bwd`)).toEqual(['flex bwd']);
     expect(await read(f)).toEqual(['flex fwd', 'flex bwd', 'triton_ranges fwd']);
-    expect(await read(`${f}#kernel=sdpa_cudnn`)).toEqual([]);
+    // a selection that matches no row of a non-empty file is a typo: one clear line, not an empty source
+    await expect(read(`${f}#kernel=sdpa_cudnn`)).rejects.toThrow(/no row of .*cp\.jsonl has kernel sdpa_cudnn/);
   });
 });
 

@@ -49,7 +49,12 @@ export async function loadRows(files: readonly string[], db: string | boolean | 
     const { file, select } = parseSource(spec);
     const parsed = readResultJsonl(file, warn); // bad lines: exit 2; a torn last line: a warning
     const keep = (r: ResultRow) => Object.entries(select).every(([k, v]) => r[k as keyof SourceSelection] === v);
-    for (const p of parsed.rows) if (keep(p.row)) rows.push(p.row);
+    const kept = parsed.rows.filter((p) => keep(p.row));
+    // A selection that matches nothing is a typo (kernel=flx), not an empty source.
+    if (kept.length === 0 && Object.keys(select).length > 0 && parsed.rows.length > 0) {
+      throw badInput(`--in '${spec}': no row of ${file} has ${Object.entries(select).map(([k, v]) => `${k} ${v}`).join(' and ')}`);
+    }
+    for (const p of kept) rows.push(p.row);
   }
   if (db) {
     // Loaded on demand: the database driver is a native module that only --db needs.
