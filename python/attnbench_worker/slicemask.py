@@ -250,6 +250,41 @@ class SliceMask:
 
         return mod
 
+    def row_tables(self):
+        """One head's mask as per-row key ranges: (lo, hi) int32 [Sq, R], R a power of two >= the most
+        slices in any interval, empty slots lo = hi = 0. The same formulas as `_scan`, evaluated once
+        per row instead of per (row, key) pair."""
+        if self.num_heads != 1:
+            raise ValueError("row tables are for one-head masks (the CP step form)")
+        r = 1 << max(0, self.max_per_interval - 1).bit_length()  # fewer distinct mask_mods to compile
+        q = torch.arange(self.seqlen_q, device=self.device, dtype=torch.int64)
+        e = self.row_iv[q]
+        base, cnt = self.iv_off[e], self.iv_cnt[e]
+        lo_t = torch.zeros(self.seqlen_q, r, dtype=torch.int32, device=self.device)
+        hi_t = torch.zeros_like(lo_t)
+        for t in range(self.max_per_interval):
+            sl = torch.clamp(base + t, max=self.last)
+            left = torch.maximum(self.k0[sl], q + self.lo[sl])
+            right = torch.minimum(self.k1[sl], q + self.hi[sl] + 1)
+            ok = (t < cnt) & (right > left)
+            lo_t[:, t] = torch.where(ok, left, 0).to(torch.int32)
+            hi_t[:, t] = torch.where(ok, right, 0).to(torch.int32)
+        return lo_t, hi_t
+
+    def row_mask_mod(self):
+        """A FlexAttention mask_mod over per-row key ranges (row_tables): one gather per slot and row,
+        the form flex's CP path used before 2026-12-04 (an A/B against `mask_mod`, issue13.sh call30)."""
+        lo_t, hi_t = self.row_tables()
+        slots = lo_t.shape[1]
+
+        def mod(b, h, q_idx, kv_idx):
+            m = (kv_idx >= lo_t[q_idx, 0]) & (kv_idx < hi_t[q_idx, 0])
+            for t in range(1, slots):
+                m = m | ((kv_idx >= lo_t[q_idx, t]) & (kv_idx < hi_t[q_idx, t]))
+            return m
+
+        return mod
+
     def dense_rows(self, h, r0, r1):
         """Boolean [r1 - r0, Sk] block of mask head h."""
         q = torch.arange(r0, r1, device=self.device)[:, None]

@@ -41,6 +41,23 @@ class FlexCpCompileMode(unittest.TestCase):
         self.assertIs(fn, flex._cp["static"])
         self.assertIn("compiled per shape", " ".join(flex.NOTES))
 
+    def test_mask_knob_picks_the_per_row_form(self):
+        from attnbench_worker import slicemask
+
+        flex = self.fresh(None)
+        m = slicemask.SliceMask.from_slices(torch.tensor([[0, 8, 0, 8, 1], [8, 16, 0, 16, 0]]), 16, 16, torch.device("cpu"))
+        q = torch.arange(16)[:, None].expand(16, 16)
+        k = torch.arange(16)[None, :].expand(16, 16)
+        default = flex._cp_mask_mod(m)
+        os.environ["ATTNBENCH_FLEX_CP_MASK"] = "rows"
+        try:
+            rows = flex._cp_mask_mod(m)
+        finally:
+            os.environ.pop("ATTNBENCH_FLEX_CP_MASK", None)
+        self.assertTrue(torch.equal(default(0, 0, q, k), rows(0, 0, q, k)))
+        self.assertIn("per-row key ranges", " ".join(flex.NOTES))
+        self.assertNotEqual(default.__qualname__, rows.__qualname__)
+
 
 if __name__ == "__main__":
     unittest.main()

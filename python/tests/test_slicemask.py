@@ -57,6 +57,42 @@ class SliceMaskTest(unittest.TestCase):
             for lm in (0, 4, 64):
                 self.check(rows, s, lm)
 
+    def row_mod_dense(self, rows, s):
+        from attnbench_worker import slicemask
+
+        q = torch.tensor([r[0] for r in rows], dtype=torch.int32)
+        k = torch.tensor([r[1] for r in rows], dtype=torch.int32)
+        t = torch.tensor([r[2] for r in rows], dtype=torch.int32)
+        bands = slicemask.bands_from_arrays(q, k, t)
+        m = slicemask.SliceMask([bands], s, s, torch.device("cpu"))
+        mod = m.row_mask_mod()
+        qi = torch.arange(s)[:, None].expand(s, s)
+        ki = torch.arange(s)[None, :].expand(s, s)
+        got = mod(0, 0, qi, ki)
+        want = slicemask.reference_dense([bands], s, s, torch.device("cpu"))[0]
+        self.assertTrue(torch.equal(got, want), f"{int((got != want).sum())} cells differ; {rows}")
+        lo, hi = m.row_tables()
+        self.assertEqual(lo.shape[1] & (lo.shape[1] - 1), 0)  # a power of two of slots
+        self.assertTrue(bool((hi >= lo).all()))
+
+    def test_row_tables_documents_and_random_grids(self):
+        """The per-row form (flex's CP A/B knob ATTNBENCH_FLEX_CP_MASK=rows) marks the same cells."""
+        self.row_mod_dense([([a, b], [a, b], 1) for a, b in [(0, 5), (5, 17), (17, 40), (40, 64)]], 64)
+        self.row_mod_dense([([0, 64], [0, 64], 0)], 64)
+        rng = random.Random(11)
+        for _ in range(40):
+            s = rng.randrange(8, 80)
+            rows = random_bands(rng, s, rng.randrange(2, 7))
+            if rows:
+                self.row_mod_dense(rows, s)
+
+    def test_row_tables_refuse_several_heads(self):
+        from attnbench_worker import slicemask
+
+        b = slicemask.bands_from_arrays(torch.tensor([[0, 8]]), torch.tensor([[0, 8]]), torch.tensor([1]))
+        with self.assertRaises(ValueError):
+            slicemask.SliceMask([b, b], 8, 8, torch.device("cpu")).row_tables()
+
 
 if __name__ == "__main__":
     unittest.main()

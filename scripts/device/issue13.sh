@@ -110,8 +110,9 @@
 #          preset cases) at the current defaults, and block_sparse 64:8 64-block backward variants; budgets sum to
 #          615 s (estimates ~480 s): run with BUDGET_S=560, the 1M step last
 #   call30 (twelfth session) why flex's CP backward got slower after 2026-12-01: ulysses causal_document P = 8
-#          with flex alone, compiled per shape (ATTNBENCH_FLEX_CP_DYNAMIC=0), host cover off; P = 4 call24's
-#          flex rows compiled per shape (compare with issue13-s9_kern_p4.jsonl); ~360 s of budgets
+#          with flex alone, compiled per shape (ATTNBENCH_FLEX_CP_DYNAMIC=0), host cover off, the mask_mod over
+#          per-row key ranges (ATTNBENCH_FLEX_CP_MASK=rows); P = 4 call24's flex rows compiled per shape (compare
+#          with issue13-s9_kern_p4.jsonl); ~450 s of budgets
 #   call3  ncu of _fwd / _dkdv / _dq (and flex's) on
 #          causal_document 32k, CP virtual ranks P = 4, 8 at 8k tokens per rank (triton_ranges vs
 #          flex, ring_p2p and ulysses), last a 4:4 d 128 check
@@ -446,6 +447,8 @@ case "$SEL" in
     STEPS+=("cp|s12_flex_alone|90|$F30")
     STEPS+=("cp|s12_flex_static|90|env:ATTNBENCH_FLEX_CP_DYNAMIC=0 $F30")
     STEPS+=("cp|s12_flex_nocover|90|env:ATTNBENCH_CP_HOST_COVER=0 $F30")
+    # the mask_mod over per-row key ranges (flex's CP form until 6705361) instead of the slice predicate
+    STEPS+=("cp|s12_flex_rows|90|env:ATTNBENCH_FLEX_CP_MASK=rows $F30")
     STEPS+=("cp|s12_flex_static_p4|90|env:ATTNBENCH_FLEX_CP_DYNAMIC=0 --virtual-ranks 4 --kernel flex --preset paper-cp --scheme dispatch,ulysses,ring_allgather --family causal_document,full_document --warmup 2 --iters 5")
     ;;&
   call22|plan)

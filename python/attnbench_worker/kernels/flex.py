@@ -155,6 +155,17 @@ def _cp_compiled():
     return _cp["compiled"]
 
 
+def _cp_mask_mod(mask):
+    """The step's mask_mod: the slice predicate, or with ATTNBENCH_FLEX_CP_MASK=rows per-row key ranges
+    (one gather per slot; flex's CP form until 2026-12-04, when its backward measured 1.5-2.1x faster:
+    an A/B knob for issue13.sh call30)."""
+    if os.environ.get("ATTNBENCH_FLEX_CP_MASK", "slices") == "rows":
+        if not any("per-row key ranges" in n for n in NOTES):
+            NOTES.append("flex: mask_mod over per-row key ranges (ATTNBENCH_FLEX_CP_MASK=rows)")
+        return mask.row_mask_mod()
+    return mask.mask_mod()
+
+
 def partial_prepare(step):
     """The step's BlockMask, once per mask (outside timing)."""
     if "block_mask" in step.cache:
@@ -177,7 +188,7 @@ def partial_prepare(step):
     bm = BlockMask.from_kv_blocks(
         a["kvNumBlocks"].reshape(1, 1, nbq).to(torch.int32), pad(a["kvIndices"]),
         a["fullKvNumBlocks"].reshape(1, 1, nbq).to(torch.int32), pad(a["fullKvIndices"]),
-        BLOCK_SIZE=(bq, bk), mask_mod=step.slice_mask().mask_mod(), seq_lengths=(step.seqlen_q, step.seqlen_k),
+        BLOCK_SIZE=(bq, bk), mask_mod=_cp_mask_mod(step.slice_mask()), seq_lengths=(step.seqlen_q, step.seqlen_k),
     )
     step.cache["block_mask"] = bm
     return bm
