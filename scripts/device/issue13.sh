@@ -498,10 +498,11 @@ if [ "$MODE" = plan ]; then
       kern) flags=$a; kern= ;;
       tune|ncu) kern="--kernel $a"; flags=$b ;;
       cp)  # the CP plan's job folder (file mode: nothing runs); the cases are counted from its manifest
-        while [[ "$a" == env:* ]]; do echo "   (step env ${a%% *})"; a=${a#* }; done
+        env_note=''
+        while [[ "$a" == env:* ]]; do env_note+="${a%% *} "; a=${a#* }; done
         # shellcheck disable=SC2086
         if $AB cp run --executor torch $a --plan-dir "$T/$name" > "$T/$name.log" 2>&1; then
-          echo "== $name (cp, ${secs}s): $(ls "$T/$name" | wc -l) files planned: cp run --executor torch $a"; tail -2 "$T/$name.log" | cut -c1-200
+          echo "== $name (cp, ${secs}s): $(ls "$T/$name" | wc -l) files planned: ${env_note}cp run --executor torch $a"; tail -2 "$T/$name.log" | cut -c1-200
         else
           echo "== $name: cp planning FAILED"; tail -5 "$T/$name.log"
         fi
