@@ -226,17 +226,17 @@ class SliceMask:
             lo = torch.where(active & go_right, mid + 1, lo)
             hi = torch.where(active & ~go_right, mid, hi)
         t = lo - 1
-        s = torch.clamp(base + t, min=0, max=self.last)
-        left = torch.maximum(self.k0[s], q + self.lo[s])
-        right = torch.minimum(self.k1[s], q + self.hi[s] + 1)
+        left, right = self._edges(torch.clamp(base + t, min=0, max=self.last), q)
         return (t >= 0) & (k >= left) & (k < right)
+
+    def _edges(self, s, q):
+        """Key range [left, right) of slice slot s on row q (empty when right <= left)."""
+        return torch.maximum(self.k0[s], q + self.lo[s]), torch.minimum(self.k1[s], q + self.hi[s] + 1)
 
     def _scan(self, base, cnt, q, k):
         hit = (k < 0) & (q < 0) if torch.is_tensor(k) or torch.is_tensor(q) else False  # all False, broadcast shape
         for t in range(self.max_per_interval):
-            s = torch.clamp(base + t, max=self.last)
-            left = torch.maximum(self.k0[s], q + self.lo[s])
-            right = torch.minimum(self.k1[s], q + self.hi[s] + 1)
+            left, right = self._edges(torch.clamp(base + t, max=self.last), q)
             hit = hit | ((t < cnt) & (k >= left) & (k < right))
         return hit
 
@@ -252,8 +252,8 @@ class SliceMask:
 
     def row_tables(self):
         """One head's mask as per-row key ranges: (lo, hi) int32 [Sq, R], R a power of two >= the most
-        slices in any interval, empty slots lo = hi = 0. The same formulas as `_scan`, evaluated once
-        per row instead of per (row, key) pair."""
+        slices in any interval, empty slots lo = hi = 0. `_scan`'s slots (`_edges`), evaluated once per
+        row instead of per (row, key) pair."""
         if self.num_heads != 1:
             raise ValueError("row tables are for one-head masks (the CP step form)")
         r = 1 << max(0, self.max_per_interval - 1).bit_length()  # fewer distinct mask_mods to compile
@@ -263,9 +263,7 @@ class SliceMask:
         lo_t = torch.zeros(self.seqlen_q, r, dtype=torch.int32, device=self.device)
         hi_t = torch.zeros_like(lo_t)
         for t in range(self.max_per_interval):
-            sl = torch.clamp(base + t, max=self.last)
-            left = torch.maximum(self.k0[sl], q + self.lo[sl])
-            right = torch.minimum(self.k1[sl], q + self.hi[sl] + 1)
+            left, right = self._edges(torch.clamp(base + t, max=self.last), q)
             ok = (t < cnt) & (right > left)
             lo_t[:, t] = torch.where(ok, left, 0).to(torch.int32)
             hi_t[:, t] = torch.where(ok, right, 0).to(torch.int32)
