@@ -119,6 +119,8 @@
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 usage() { sed -n '2,/^set -uo/p' "$0" | sed '$d' | sed 's/^# \{0,1\}//'; }
+# A CP step's leading 'env:VAR=VALUE' words (an A/B knob of the worker, this step only): off $a, into envs.
+step_env() { envs=(); while [[ "$a" == env:* ]]; do envs+=("${a%% *}"); envs[-1]=${envs[-1]#env:}; a=${a#* }; done; }
 MODE=${1:-}
 case "$MODE" in
   -h|--help|"") usage; exit 0 ;;
@@ -498,11 +500,10 @@ if [ "$MODE" = plan ]; then
       kern) flags=$a; kern= ;;
       tune|ncu) kern="--kernel $a"; flags=$b ;;
       cp)  # the CP plan's job folder (file mode: nothing runs); the cases are counted from its manifest
-        env_note=''
-        while [[ "$a" == env:* ]]; do env_note+="${a%% *} "; a=${a#* }; done
+        step_env
         # shellcheck disable=SC2086
         if $AB cp run --executor torch $a --plan-dir "$T/$name" > "$T/$name.log" 2>&1; then
-          echo "== $name (cp, ${secs}s): $(ls "$T/$name" | wc -l) files planned: ${env_note}cp run --executor torch $a"; tail -2 "$T/$name.log" | cut -c1-200
+          echo "== $name (cp, ${secs}s): $(ls "$T/$name" | wc -l) files planned: ${envs[*]:+env ${envs[*]} }cp run --executor torch $a"; tail -2 "$T/$name.log" | cut -c1-200
         else
           echo "== $name: cp planning FAILED"; tail -5 "$T/$name.log"
         fi
@@ -587,9 +588,7 @@ for s in "${STEPS[@]}"; do
       [ -f "$R/issue13-ncu-$name.csv" ] && grep -E "Kernel Name|Compute \(SM\) Throughput|Tensor|Achieved Occupancy|Registers Per Thread|Stall|Local" "$R/issue13-ncu-$name.csv" | cut -c1-220 | head -60 ;;
     cp)
       [ -f results/sim/calibration.json ] || echo "WARNING: no results/sim/calibration.json here: dispatch plans its form with the generic model, not flex@cp"
-      # a leading 'env:VAR=VALUE' sets VAR for this step only (an A/B knob of the worker)
-      envs=()
-      while [[ "$a" == env:* ]]; do envs+=("${a%% *}"); envs[-1]=${envs[-1]#env:}; a=${a#* }; done
+      step_env
       # shellcheck disable=SC2086
       cmd env "${envs[@]}" $AB cp run --executor torch $a --out $RCP/issue13-$name.jsonl --resume --retry error --timeout 600
       # shellcheck disable=SC2086
