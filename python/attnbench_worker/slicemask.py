@@ -35,6 +35,8 @@ KINDS = SLICE_KINDS  # wire codes: 0 full, 1 causal, 2 invcausal, 3 bicausal
 # the scan is unrolled to the mask's own maximum, so masks with <= 4 per interval are unchanged.
 # 16 is not yet run on a GPU (next device call: issue13.sh call10's paper_cp_p8 step).
 LINEAR_MAX = 16
+# flex_mask_mod 'auto': row tables up to this many slices per interval (documents: 1-2; share_question 3)
+ROWS_MAX = 8
 
 
 # --- pure python ----------------------------------------------------------------------------------
@@ -133,6 +135,7 @@ class SliceMask:
         self.num_heads = len(heads_bands)
         self.device = device
         self.heads_bands = heads_bands  # CPU int64 [n, 6] per head
+        self._rows = None  # row_tables, built on first use
         self._build(device)
 
     @classmethod
@@ -251,37 +254,54 @@ class SliceMask:
         return mod
 
     def row_tables(self):
-        """One head's mask as per-row key ranges: (lo, hi) int32 [Sq, R], R a power of two >= the most
-        slices in any interval, empty slots lo = hi = 0. `_scan`'s slots (`_edges`), evaluated once per
-        row instead of per (row, key) pair."""
-        if self.num_heads != 1:
-            raise ValueError("row tables are for one-head masks (the CP step form)")
-        r = 1 << max(0, self.max_per_interval - 1).bit_length()  # fewer distinct mask_mods to compile
-        q = torch.arange(self.seqlen_q, device=self.device, dtype=torch.int64)
-        e = self.row_iv[q]
-        base, cnt = self.iv_off[e], self.iv_cnt[e]
-        lo_t = torch.zeros(self.seqlen_q, r, dtype=torch.int32, device=self.device)
-        hi_t = torch.zeros_like(lo_t)
-        for t in range(self.max_per_interval):
-            left, right = self._edges(torch.clamp(base + t, max=self.last), q)
-            ok = (t < cnt) & (right > left)
-            lo_t[:, t] = torch.where(ok, left, 0).to(torch.int32)
-            hi_t[:, t] = torch.where(ok, right, 0).to(torch.int32)
-        return lo_t, hi_t
+        """The mask as per-row key ranges: (lo, hi) int32 [heads * Sq, R] (row h * Sq + q of mask head
+        h), R a power of two >= the most slices in any interval, empty slots lo = hi = 0. `_scan`'s
+        slots (`_edges`), evaluated once per row instead of per (row, key) pair."""
+        if self._rows is None:
+            sq = self.seqlen_q
+            r = 1 << max(0, self.max_per_interval - 1).bit_length()  # fewer distinct mask_mods to compile
+            q = torch.arange(self.num_heads * sq, device=self.device, dtype=torch.int64)
+            e = self.row_iv[q]
+            base, cnt = self.iv_off[e], self.iv_cnt[e]
+            qq = q % sq  # the row inside its head
+            lo_t = torch.zeros(q.numel(), r, dtype=torch.int32, device=self.device)
+            hi_t = torch.zeros_like(lo_t)
+            for t in range(self.max_per_interval):
+                left, right = self._edges(torch.clamp(base + t, max=self.last), qq)
+                ok = (t < cnt) & (right > left)
+                lo_t[:, t] = torch.where(ok, left, 0).to(torch.int32)
+                hi_t[:, t] = torch.where(ok, right, 0).to(torch.int32)
+            self._rows = (lo_t, hi_t)
+        return self._rows
 
-    def row_mask_mod(self):
+    def row_mask_mod(self, group_size=1, per_head=None):
         """A FlexAttention mask_mod over per-row key ranges (row_tables): one gather per slot and row,
-        the form flex's CP path used before 2026-12-04 (an A/B against `mask_mod`, issue13.sh call30)."""
+        where `mask_mod`'s predicate chains row -> interval -> slot -> edges. Same cells (test_slicemask);
+        flex's backward runs it about twice as fast on documents (H100, 2026-12-06, issue13.sh call30)."""
+        per_head = self.num_heads > 1 if per_head is None else per_head
         lo_t, hi_t = self.row_tables()
-        slots = lo_t.shape[1]
+        slots, sq = lo_t.shape[1], self.seqlen_q
 
         def mod(b, h, q_idx, kv_idx):
-            m = (kv_idx >= lo_t[q_idx, 0]) & (kv_idx < hi_t[q_idx, 0])
+            row = torch.div(h, group_size, rounding_mode="floor") * sq + q_idx if per_head else q_idx
+            m = (kv_idx >= lo_t[row, 0]) & (kv_idx < hi_t[row, 0])
             for t in range(1, slots):
-                m = m | ((kv_idx >= lo_t[q_idx, t]) & (kv_idx < hi_t[q_idx, t]))
+                m = m | ((kv_idx >= lo_t[row, t]) & (kv_idx < hi_t[row, t]))
             return m
 
         return mod
+
+    def flex_mask_mod(self, form, group_size=1, per_head=None):
+        """(mask_mod, form used) for flex: form 'slices' (the predicate), 'rows' (row tables) or 'auto'
+        (rows where an interval holds at most ROWS_MAX slices, so a row's test stays a few compares;
+        the predicate's bisection beyond)."""
+        if form not in ("auto", "slices", "rows"):
+            raise ValueError(f"flex mask form must be auto, slices or rows, not {form!r}")
+        if form == "auto":
+            form = "rows" if self.max_per_interval <= ROWS_MAX else "slices"
+        if form == "rows":
+            return self.row_mask_mod(group_size, per_head), "rows"
+        return self.mask_mod(group_size, per_head), "slices"
 
     def dense_rows(self, h, r0, r1):
         """Boolean [r1 - r0, Sk] block of mask head h."""

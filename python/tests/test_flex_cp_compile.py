@@ -41,22 +41,36 @@ class FlexCpCompileMode(unittest.TestCase):
         self.assertIs(fn, flex._cp["static"])
         self.assertIn("compiled per shape", " ".join(flex.NOTES))
 
-    def test_mask_knob_picks_the_per_row_form(self):
+    def test_mask_form_per_direction_and_knob(self):
+        """Default: the forward takes the slice predicate, the backward the row tables; the knobs force
+        one form in both directions; every form marks the same cells."""
         from attnbench_worker import slicemask
 
         flex = self.fresh(None)
         m = slicemask.SliceMask.from_slices(torch.tensor([[0, 8, 0, 8, 1], [8, 16, 0, 16, 0]]), 16, 16, torch.device("cpu"))
         q = torch.arange(16)[:, None].expand(16, 16)
         k = torch.arange(16)[None, :].expand(16, 16)
-        default = flex._cp_mask_mod(m)
-        os.environ["ATTNBENCH_FLEX_CP_MASK"] = "rows"
+        fwd = flex._cp_mask_mod(m, "fwd")
+        bwd = flex._cp_mask_mod(m, "bwd")
+        self.assertNotEqual(fwd.__qualname__, bwd.__qualname__)
+        self.assertTrue(torch.equal(fwd(0, 0, q, k), bwd(0, 0, q, k)))
+        self.assertIn("flex fwd: mask_mod over the slice predicate", flex.NOTES)
+        self.assertIn("flex bwd: mask_mod over per-row key ranges", flex.NOTES)
+        for var in ("ATTNBENCH_FLEX_CP_MASK", "ATTNBENCH_FLEX_MASK"):
+            os.environ[var] = "rows"
+            try:
+                self.assertEqual(flex._cp_mask_mod(m, "fwd").__qualname__, bwd.__qualname__)
+                self.assertEqual(flex.mask_form("fwd", cp=True), "rows")
+            finally:
+                os.environ.pop(var, None)
+        os.environ["ATTNBENCH_FLEX_MASK"] = "dense"
         try:
-            rows = flex._cp_mask_mod(m)
+            with self.assertRaises(ValueError):
+                flex.mask_form("bwd")
         finally:
-            os.environ.pop("ATTNBENCH_FLEX_CP_MASK", None)
-        self.assertTrue(torch.equal(default(0, 0, q, k), rows(0, 0, q, k)))
-        self.assertIn("per-row key ranges", " ".join(flex.NOTES))
-        self.assertNotEqual(default.__qualname__, rows.__qualname__)
+            os.environ.pop("ATTNBENCH_FLEX_MASK", None)
+        self.assertEqual(flex.mask_form("fwd"), "slices")
+        self.assertEqual(flex.mask_form("bwd"), "auto")
 
 
 if __name__ == "__main__":

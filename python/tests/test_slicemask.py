@@ -86,12 +86,48 @@ class SliceMaskTest(unittest.TestCase):
             if rows:
                 self.row_mod_dense(rows, s)
 
-    def test_row_tables_refuse_several_heads(self):
+    def test_row_tables_several_heads_and_groups(self):
+        """Per-head masks (block_sparse's per-KV-head bands) through row tables: query head h reads mask
+        head h // group, the same cells as the predicate and the independent dense fill."""
+        from attnbench_worker import slicemask
+
+        rng = random.Random(5)
+        for _ in range(12):
+            s = rng.randrange(8, 48)
+            heads = []
+            for _h in range(rng.randrange(2, 4)):
+                rows = random_bands(rng, s, rng.randrange(1, 6)) or [([0, s], [0, s], 0)]
+                q = torch.tensor([r[0] for r in rows], dtype=torch.int32)
+                k = torch.tensor([r[1] for r in rows], dtype=torch.int32)
+                t = torch.tensor([r[2] for r in rows], dtype=torch.int32)
+                heads.append(slicemask.bands_from_arrays(q, k, t))
+            m = slicemask.SliceMask(heads, s, s, torch.device("cpu"))
+            want = slicemask.reference_dense(heads, s, s, torch.device("cpu"))
+            group = rng.choice([1, 2, 4])
+            rows_mod, form = m.flex_mask_mod("rows", group_size=group)
+            pred_mod, _ = m.flex_mask_mod("slices", group_size=group)
+            self.assertEqual(form, "rows")
+            qi = torch.arange(s)[:, None].expand(s, s)
+            ki = torch.arange(s)[None, :].expand(s, s)
+            for h in range(len(heads) * group):
+                got = rows_mod(0, torch.tensor(h), qi, ki)
+                self.assertTrue(torch.equal(got, want[h // group]), f"head {h}: {int((got != want[h // group]).sum())} cells differ")
+                self.assertTrue(torch.equal(got, pred_mod(0, torch.tensor(h), qi, ki)))
+
+    def test_flex_form_auto_and_refusal(self):
         from attnbench_worker import slicemask
 
         b = slicemask.bands_from_arrays(torch.tensor([[0, 8]]), torch.tensor([[0, 8]]), torch.tensor([1]))
+        m = slicemask.SliceMask([b], 8, 8, torch.device("cpu"))
+        self.assertEqual(m.flex_mask_mod("auto")[1], "rows")  # one slice per interval
+        self.assertEqual(m.flex_mask_mod("slices")[1], "slices")
+        # more slices per interval than ROWS_MAX: auto keeps the predicate
+        n = slicemask.ROWS_MAX + 1
+        many = slicemask.bands_from_arrays(torch.tensor([[0, 4]] * n), torch.tensor([[2 * i, 2 * i + 1] for i in range(n)]), torch.tensor([0] * n))
+        wide = slicemask.SliceMask([many], 4, 2 * n, torch.device("cpu"))
+        self.assertEqual(wide.flex_mask_mod("auto")[1], "slices")
         with self.assertRaises(ValueError):
-            slicemask.SliceMask([b, b], 8, 8, torch.device("cpu")).row_tables()
+            m.flex_mask_mod("dense")
 
 
 if __name__ == "__main__":

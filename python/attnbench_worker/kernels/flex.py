@@ -74,23 +74,24 @@ def block_mask(ctx):
         fkvn, fkvi = heads(fkvn), heads(pad(fkvi))
     has_partial = bool(int(kvn.max()) > 0) if kvn.numel() else False
     kw = {}
+    form = None
     if has_partial:
-        kw["mask_mod"] = ctx.slice_mask.mask_mod(group_size=ctx.group, per_head=len(ctx.bands) > 1)
+        kw["mask_mod"], form = ctx.slice_mask.flex_mask_mod(mask_form(ctx.direction), group_size=ctx.group, per_head=len(ctx.bands) > 1)
     bm = BlockMask.from_kv_blocks(
         kvn[None].to(torch.int32), kvi[None].to(torch.int32),
         None if fkvn is None else fkvn[None].to(torch.int32), None if fkvi is None else fkvi[None].to(torch.int32),
         BLOCK_SIZE=(bq, bk), seq_lengths=(ctx.sq, ctx.sk), **kw,
     )
-    return bm, has_partial
+    return bm, form
 
 
 def build(ctx):
     if ctx.format != "block_table":
         raise Unsupported(f"flex takes a block table, not {ctx.format}")
-    bm, has_partial = block_mask(ctx)
+    bm, form = block_mask(ctx)
     flex = compiled_flex()
     native = ctx.gqa == "native" and ctx.group > 1
-    notes = ["BlockMask from block table" + (" + slice mask_mod" if has_partial else " (no partial blocks)")]
+    notes = ["BlockMask from block table" + ({"rows": " + mask_mod over per-row key ranges", "slices": " + slice mask_mod"}.get(form, " (no partial blocks)"))]
     if ctx.gqa == "expand" and ctx.group > 1:
         from .base import expand_kv
 
@@ -155,21 +156,43 @@ def _cp_compiled():
     return _cp["compiled"]
 
 
-def _cp_mask_mod(mask):
-    """The step's mask_mod: the slice predicate, or with ATTNBENCH_FLEX_CP_MASK=rows per-row key ranges
-    (one gather per slot; flex's CP form until 2026-12-04, when its backward measured 1.5-2.1x faster:
-    an A/B knob for issue13.sh call30)."""
-    if os.environ.get("ATTNBENCH_FLEX_CP_MASK", "slices") == "rows":
-        if not any("per-row key ranges" in n for n in NOTES):
-            NOTES.append("flex: mask_mod over per-row key ranges (ATTNBENCH_FLEX_CP_MASK=rows)")
-        return mask.row_mask_mod()
-    return mask.mask_mod()
+def mask_form(direction, cp=False):
+    """The mask_mod form flex gets ('slices', 'rows' or 'auto': slicemask.SliceMask.flex_mask_mod).
+    ATTNBENCH_FLEX_MASK (ATTNBENCH_FLEX_CP_MASK first for CP steps) forces one form in both
+    directions. By default the forward takes the slice predicate and the backward the row tables where
+    they are small: on an H100 (2026-12-06, results/h100/cp/issue13-s12_flex_*.jsonl) the row form
+    took flex's CP backward from 29.0 to 14.8 ms and its forward from 3.3 to 3.7 ms (ulysses,
+    causal_document, P = 8), so each direction runs its faster form."""
+    forced = (os.environ.get("ATTNBENCH_FLEX_CP_MASK") if cp else None) or os.environ.get("ATTNBENCH_FLEX_MASK")
+    if forced:
+        if forced not in ("auto", "slices", "rows"):
+            raise ValueError(f"ATTNBENCH_FLEX_MASK must be auto, slices or rows, not {forced!r}")
+        return forced
+    return "slices" if direction == "fwd" else "auto"
 
 
-def partial_prepare(step):
-    """The step's BlockMask, once per mask (outside timing)."""
-    if "block_mask" in step.cache:
-        return step.cache["block_mask"]
+def _note_form(notes, direction, form):
+    text = f"flex {direction}: " + {"rows": "mask_mod over per-row key ranges", "slices": "mask_mod over the slice predicate"}[form]
+    if text not in notes:
+        notes.append(text)
+
+
+def _cp_mask_mod(mask, direction="fwd"):
+    """The step's mask_mod in the form `mask_form` picks for the direction; the form goes into NOTES."""
+    mod, form = mask.flex_mask_mod(mask_form(direction, cp=True))
+    _note_form(NOTES, direction, form)
+    return mod
+
+
+def partial_prepare(step, direction=None):
+    """The step's BlockMask for a direction (None: both, returns the forward's), once per mask
+    (outside timing)."""
+    if direction is None:
+        partial_prepare(step, "bwd")
+        direction = "fwd"
+    key = f"block_mask_{direction}"
+    if key in step.cache:
+        return step.cache[key]
     from torch.nn.attention.flex_attention import BlockMask
 
     a = step.arrays
@@ -188,19 +211,19 @@ def partial_prepare(step):
     bm = BlockMask.from_kv_blocks(
         a["kvNumBlocks"].reshape(1, 1, nbq).to(torch.int32), pad(a["kvIndices"]),
         a["fullKvNumBlocks"].reshape(1, 1, nbq).to(torch.int32), pad(a["fullKvIndices"]),
-        BLOCK_SIZE=(bq, bk), mask_mod=_cp_mask_mod(step.slice_mask()), seq_lengths=(step.seqlen_q, step.seqlen_k),
+        BLOCK_SIZE=(bq, bk), mask_mod=_cp_mask_mod(step.slice_mask(), direction), seq_lengths=(step.seqlen_q, step.seqlen_k),
     )
-    step.cache["block_mask"] = bm
+    step.cache[key] = bm
     return bm
 
 
-def _call(q, k, v, step):
+def _call(q, k, v, step, direction="fwd"):
     """q [Sq, Hq, D] -> flex layout [1, H, S, D]; returns out [Sq, Hq, D], lse [Sq, Hq]."""
     from torch.nn.attention import flex_attention as fa
 
     compiled = _cp_compiled()
     qf, kf, vf = (x.permute(1, 0, 2).unsqueeze(0) for x in (q, k, v))
-    kw = dict(block_mask=partial_prepare(step), scale=step.scale, enable_gqa=qf.shape[1] != kf.shape[1])
+    kw = dict(block_mask=partial_prepare(step, direction), scale=step.scale, enable_gqa=qf.shape[1] != kf.shape[1])
     if _cp["aux"]:
         kw["return_aux"] = fa.AuxRequest(lse=True)
     else:
@@ -229,7 +252,7 @@ def partial_backward(q, k, v, o, lse, do, step):
     w = exp(l_b - L), dL/do_b = w dO and dL/dl_b = w rowsum(dO (o_b - O)) (recomputes the forward)."""
     with torch.enable_grad():
         qg, kg, vg = (x.detach().requires_grad_(True) for x in (q, k, v))
-        out_p, lse_p = _call(qg, kg, vg, step)
+        out_p, lse_p = _call(qg, kg, vg, step, "bwd")
         lse_p = lse_p.float()
         fin = torch.where(torch.isinf(lse), torch.full_like(lse, math.inf), lse)
         w = torch.exp(lse_p.detach() - fin)  # 0 where the partial or the final row is empty
