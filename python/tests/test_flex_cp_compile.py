@@ -42,7 +42,7 @@ class FlexCpCompileMode(unittest.TestCase):
         self.assertIn("compiled per shape", " ".join(flex.NOTES))
 
     def test_mask_form_per_direction_and_knob(self):
-        """Default: the forward takes the slice predicate, the backward the row tables; the knobs force
+        """Default for CP steps: the forward takes the slice predicate, the backward the row tables; the knobs force
         one form in both directions; every form marks the same cells."""
         from attnbench_worker import slicemask
 
@@ -69,7 +69,9 @@ class FlexCpCompileMode(unittest.TestCase):
                 flex.mask_form("bwd")
         finally:
             os.environ.pop("ATTNBENCH_FLEX_MASK", None)
-        self.assertEqual(flex.mask_form("fwd"), "slices")
+        self.assertEqual(flex.mask_form("fwd", cp=True), "slices")
+        self.assertEqual(flex.mask_form("bwd", cp=True), "auto")
+        self.assertEqual(flex.mask_form("fwd"), "auto")  # the kernel suite: row tables both ways
         self.assertEqual(flex.mask_form("bwd"), "auto")
 
 

@@ -159,16 +159,19 @@ def _cp_compiled():
 def mask_form(direction, cp=False):
     """The mask_mod form flex gets ('slices', 'rows' or 'auto': slicemask.SliceMask.flex_mask_mod).
     ATTNBENCH_FLEX_MASK (ATTNBENCH_FLEX_CP_MASK first for CP steps) forces one form in both
-    directions. By default the forward takes the slice predicate and the backward the row tables where
-    they are small: on an H100 (2026-12-06, results/h100/cp/issue13-s12_flex_*.jsonl) the row form
-    took flex's CP backward from 29.0 to 14.8 ms and its forward from 3.3 to 3.7 ms (ulysses,
-    causal_document, P = 8), so each direction runs its faster form."""
+    directions. Defaults, each the faster form measured on an H100 (2026-12-06): the kernel suite takes
+    the row tables where they are small ('auto') in both directions (32k, 64:8, against the slice
+    predicate: backward causal_document 241.9 vs 129.6 TFLOP/s, full_document 300.6 vs 179.4,
+    share_question 129.9 vs 51.6; forward 273.0 vs 250.8, 332.3 vs 309.7, 283.6 vs 250.2;
+    results/h100/kernels/flexmask-s13_*.jsonl); CP steps take the row tables in the backward (ulysses,
+    causal_document, P = 8: 29.0 -> 14.8 ms) and the predicate in the forward (3.3 ms against 3.7 with
+    the row tables; results/h100/cp/issue13-s12_flex_*.jsonl, issue13-s13_flex*_p8.jsonl)."""
     forced = (os.environ.get("ATTNBENCH_FLEX_CP_MASK") if cp else None) or os.environ.get("ATTNBENCH_FLEX_MASK")
     if forced:
         if forced not in ("auto", "slices", "rows"):
             raise ValueError(f"ATTNBENCH_FLEX_MASK must be auto, slices or rows, not {forced!r}")
         return forced
-    return "slices" if direction == "fwd" else "auto"
+    return "slices" if cp and direction == "fwd" else "auto"
 
 
 def _note_form(notes, direction, form):
