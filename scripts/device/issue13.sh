@@ -113,6 +113,13 @@
 #          with flex alone, compiled per shape (ATTNBENCH_FLEX_CP_DYNAMIC=0), host cover off, the mask_mod over
 #          per-row key ranges (ATTNBENCH_FLEX_CP_MASK=rows); P = 4 call24's flex rows compiled per shape (compare
 #          with issue13-s9_kern_p4.jsonl); ~450 s of budgets
+#   call31 (thirteenth session) every flex comparison again with flex's mask_mod over per-row key ranges (the
+#          default since 3668279: flex's document backward 1.7-2.5x faster than with the slice predicate on an
+#          H100): the 12 families at 32k beside flex and sdpa_cudnn (rows32k-s13.jsonl), block_sparse 16k at 4:4
+#          and 64:8 (sparse16k-s13.jsonl), CP P = 8 / 4 both kernels (issue13-s13_kern_p{8,4}.jsonl; flex's CP
+#          steps: row tables backward, predicate forward), flex CP compiled per shape in the same setting
+#          (ATTNBENCH_FLEX_CP_DYNAMIC=0), the predicate once more for the 32k documents (flexmask-s13-slices);
+#          budgets ~900 s: run as two calls, BUDGET_S=560 each (the second resumes)
 #   call3  ncu of _fwd / _dkdv / _dq (and flex's) on
 #          causal_document 32k, CP virtual ranks P = 4, 8 at 8k tokens per rank (triton_ranges vs
 #          flex, ring_p2p and ulysses), last a 4:4 d 128 check
@@ -124,8 +131,8 @@ step_env() { envs=(); while [[ "$a" == env:* ]]; do envs+=("${a%% *}"); envs[-1]
 MODE=${1:-}
 case "$MODE" in
   -h|--help|"") usage; exit 0 ;;
-  plan|call1|call2|call3|call4|call5|call6|call7|call8|call9|call10|call11|call12|call13|call14|call15|call16|call17|call18|call19|call20|call21|call22|call23|call24|call25|call26|call27|call28|call29|call30) ;;
-  *) echo "issue13.sh: unknown mode '$MODE' (plan, call1, ..., call30, --help)" >&2; exit 2 ;;
+  plan|call1|call2|call3|call4|call5|call6|call7|call8|call9|call10|call11|call12|call13|call14|call15|call16|call17|call18|call19|call20|call21|call22|call23|call24|call25|call26|call27|call28|call29|call30|call31) ;;
+  *) echo "issue13.sh: unknown mode '$MODE' (plan, call1, ..., call31, --help)" >&2; exit 2 ;;
 esac
 
 FAM32K=causal,full_document,causal_document,prefix_lm_document,share_question,causal_blockwise,block_causal_document,full_document_long,causal_document_long,sliding_window,sliding_window_causal,global_sliding_window
@@ -152,7 +159,7 @@ CPCASES="--scheme ring_p2p,ulysses --family causal_document,full_document --toke
 STEPS=()
 # `plan CALL` plans that call's steps only (plan alone: every call's)
 SEL=$MODE; [ "$MODE" = plan ] && [ $# -gt 1 ] && SEL=$2
-case "$SEL" in plan|call1|call2|call3|call4|call5|call6|call7|call8|call9|call10|call11|call12|call13|call14|call15|call16|call17|call18|call19|call20|call21|call22|call23|call24|call25|call26|call27|call28|call29|call30) ;; *) echo "issue13.sh plan: unknown call '$SEL'" >&2; exit 2 ;; esac
+case "$SEL" in plan|call1|call2|call3|call4|call5|call6|call7|call8|call9|call10|call11|call12|call13|call14|call15|call16|call17|call18|call19|call20|call21|call22|call23|call24|call25|call26|call27|call28|call29|call30|call31) ;; *) echo "issue13.sh plan: unknown call '$SEL'" >&2; exit 2 ;; esac
 # step KIND NAME SECONDS ARGS...: KIND kern (CLI rows into $R/ranges.jsonl), tune (ranges_tune.py
 # A/B rows into $R/ranges-NAME.jsonl), cp (CLI rows into $RCP/issue13-cp.jsonl), ncu, sh.
 # Steps in order of priority within each call (a call that runs out of time drops its last steps;
@@ -453,6 +460,19 @@ case "$SEL" in
     STEPS+=("cp|s12_flex_rows|90|env:ATTNBENCH_FLEX_CP_MASK=rows $F30")
     STEPS+=("cp|s12_flex_static_p4|90|env:ATTNBENCH_FLEX_CP_DYNAMIC=0 --virtual-ranks 4 --kernel flex --preset paper-cp --scheme dispatch,ulysses,ring_allgather --family causal_document,full_document --warmup 2 --iters 5")
     ;;&
+  call31|plan)
+    STEPS+=("kern|rows32k_s13|330|--kernel triton_ranges,flex,sdpa_cudnn --family $FAM32K --seqlen 32k --samples 1|rows32k-s13.jsonl")
+    CP31="--preset paper-cp --scheme dispatch,ulysses,ring_allgather --family causal_document,full_document --warmup 2 --iters 5"
+    for P in 8 4; do
+      for K in triton_ranges flex; do
+        STEPS+=("cp|s13_kern_p$P|$(( P == 8 ? 110 : 70 ))|--virtual-ranks $P --kernel $K $CP31")
+      done
+    done
+    STEPS+=("kern|sparse16k_s13|90|--preset sparse --kernel triton_ranges,flex,triton_blocksparse --seqlen 16k --heads 4:4 --samples 1|sparse16k-s13.jsonl")
+    STEPS+=("kern|sparse16k_s13|150|--preset sparse --kernel triton_ranges,flex,triton_blocksparse --seqlen 16k --heads 64:8 --samples 1|sparse16k-s13.jsonl")
+    STEPS+=("cp|s13_flex_static_p8|150|env:ATTNBENCH_FLEX_CP_DYNAMIC=0 --virtual-ranks 8 --kernel flex $CP31")
+    STEPS+=("kern|flexmask_s13_slices|120|env:ATTNBENCH_FLEX_MASK=slices --kernel flex --family causal_document,full_document,prefix_lm_document,share_question,causal_blockwise,sliding_window --seqlen 32k --samples 1|flexmask-s13-slices.jsonl")
+    ;;&
   call22|plan)
     # Twelfth pass (kernel2, CPU model: results/h200/kernels/triton_ranges-notes.md): {"lptLaunch":1} changes only
     # the launch order (outputs bitwise equal in the interpreter: python/tests/test_triton_ranges_order.py)
@@ -497,7 +517,7 @@ if [ "$MODE" = plan ]; then
   for s in "${STEPS[@]}"; do
     IFS='|' read -r kind name secs a b c d <<< "$s"
     case $kind in
-      kern) flags=$a; kern= ;;
+      kern) step_env; flags=$a; kern= ;;
       tune|ncu) kern="--kernel $a"; flags=$b ;;
       cp)  # the CP plan's job folder (file mode: nothing runs); the cases are counted from its manifest
         step_env
@@ -553,13 +573,14 @@ for s in "${STEPS[@]}"; do
   echo "== $name ($kind, ${t}s of $(left)s left)"
   case $kind in
     kern)
+      step_env  # leading env:VAR=VALUE words, as in CP steps
       preset="--preset paper"; [[ "$a" == *--preset* ]] && preset=''
       a=${a/--preset none/}
       # shellcheck disable=SC2086
       kf=$R/${b:-ranges.jsonl}  # a kern step's optional 5th field names its file (calibrate.jsonl)
-      cmd $AB kernels --executor torch $preset --job-timeout 150 --out "$kf" --resume $a
+      cmd env "${envs[@]}" $AB kernels --executor torch $preset --job-timeout 150 --out "$kf" --resume $a
       # shellcheck disable=SC2086
-      timeout "$t" $AB kernels --executor torch $preset --job-timeout 150 --out "$kf" --resume $a 2>&1 | grep -v -e AOTAutograd -e '^\s*$' | tee -a "$LOGS/$name.log" | tail -40 ;;
+      timeout "$t" env "${envs[@]}" $AB kernels --executor torch $preset --job-timeout 150 --out "$kf" --resume $a 2>&1 | grep -v -e AOTAutograd -e '^\s*$' | tee -a "$LOGS/$name.log" | tail -40 ;;
     tune)
       rm -rf /tmp/plan-$name
       # shellcheck disable=SC2086

@@ -25,6 +25,15 @@ describe('triton_ranges report panel', () => {
     expect(t.rows[1].slice(6, 10)).toEqual(['sdpa_flash 250', '1.20', '1.50', 'yes']);
   });
 
+  it('a flex row run with the slice predicate is marked, not dropped', () => {
+    const slow = { ...syntheticRow({ kernel: 'flex', family: 'causal_document', tflops: 200 }), notes: ['BlockMask from block table + slice mask_mod'] };
+    const rows = [syntheticRow({ kernel: 'triton_ranges', family: 'causal_document', tflops: 300 }), slow];
+    expect(rangesTable(rows).rows[0][8]).toBe('1.50 *');
+    const fair = { ...slow, notes: ['BlockMask from block table + mask_mod over per-row key ranges'] };
+    expect(rangesTable([rows[0], fair]).rows[0][8]).toBe('1.50');
+    expect(rangesTable(rows).note).toContain('slice predicate');
+  });
+
   it('no triton_ranges rows: an empty table', () => {
     expect(rangesTable([syntheticRow({ kernel: 'flex' })]).rows).toEqual([]);
   });

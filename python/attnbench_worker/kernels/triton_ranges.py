@@ -149,6 +149,8 @@ class Lists:
             self.tuning["bwdSubM"] = 16  # no spills without packing either (d 64: 32)
         if d > 64:
             self.tuning["bwdStages"] = 3  # as src/kernels/gpu/triton_ranges.ts (H100 backward A/B, 2026-12-05)
+        if d <= 64:
+            self.tuning["dqSubN"] = 32  # as src/kernels/gpu/triton_ranges.ts (H100 A/B at d 48 / 64, issue13.sh call29)
         if d > 128:
             self.tuning.update(HUGE_TUNING)
         self.tuning.update(given)

@@ -38,11 +38,12 @@ describe('triton_ranges head dims', () => {
           if (!t) throw new Error(`d ${d} refused`);
           expect({ tileQ: t.tileQ, tileK: t.tileK }).toEqual({ tileQ: d128.tileQ, tileK: d128.tileK }); // tiles do not depend on d
           if (d <= 32) {
-            // NARROW: d 64's tuning with 32-row partial dK/dV steps and 32-key dQ steps (the 64-row class keeps its own)
-            const narrow = block === 64 && hq / hkv <= 1 ? {} : { bwdSubMPart: 32, dqSubN: 32 };
+            // NARROW: d 64's tuning with 32-row partial dK/dV steps (the 64-row class keeps its own)
+            const narrow = block === 64 && hq / hkv <= 1 ? {} : { bwdSubMPart: 32 };
             expect(t).toEqual({ ...d64, tuning: { ...d64.tuning, ...narrow } });
           } else if (d <= 64) {
             expect(t).toEqual(d64);
+            expect(t.tuning.dqSubN).toBe(32); // 32-key dQ steps at d <= 64 (H100 call29)
           } else if (d < 128) {
             const steps = hq === hkv ? 16 : 32;
             expect(t.tuning).toEqual({ ...d128.tuning, bwdSubM: steps, bwdSubMPart: steps });

@@ -116,13 +116,13 @@ const ROWS64 = { fwdWarps: 4, fwdGather: 2, bwdWarps: 4, bwdSubM: 16, bwdSubMPar
 
 /**
  * Head dims of 32 columns or fewer (16..32), outside the 64-row class: dK/dV partial tiles in 32-row
- * steps and 32-key dQ steps (full runs keep d 64's bwdSubM). H200 A/B beside flex at 32k 64:8 d 32, the
+ * steps (full runs keep d 64's bwdSubM); the 32-key dQ steps measured with them are every d <= 64's now. H200 A/B beside flex at 32k 64:8 d 32, the
  * default run twice (results/h200/kernels/ranges-ab28d32{,b}.jsonl, issue13-logs-call28): causal
  * backward 67.9 -> 53.8 ms (flex 48.2: 0.71x -> 0.90x), causal_document 4.79 -> 3.94 ms (1.44x ->
  * 1.74x); 32-row full steps too were no faster (69.0 ms). 2k checks within tolerance (ranges-check28d32).
- * d 48 / 64 were not measured and keep d 64's tuning.
+ * At d 48 / 64 the 32-row partial steps gave nothing over the dQ steps alone (call29): d 64's tuning.
  */
-const NARROW = { bwdSubMPart: 32, dqSubN: 32 } as const;
+const NARROW = { bwdSubMPart: 32 } as const;
 
 /** What a class changes in the common tuning: head dims above 128, 64-row programs, or head dims <= 32. */
 function classTuning(d: number, block: number, rows: number): Partial<RangesTuning> {
@@ -199,7 +199,11 @@ export function rangesTuning(
       // d = 128: dK/dV and the dQ pass in one launch (H100 A/B at 32k, 64:8, beside flex, issue13.sh
       // call12: +5% causal, +8% causal_document, +7% block_causal_document; results/h100/kernels/ranges-ab_bwd12.jsonl)
       bwdFused: wide ? 1 : 0,
-      dqSubN: Math.min(tileK, 64),
+      // head dims <= 64: 32-key dQ steps (H100 A/B at 32k 64:8 beside flex, the default run twice,
+      // issue13.sh call29: d 64 causal 87.2 / 87.5 -> 80.3 ms, causal_document 5.85 / 5.79 -> 5.33;
+      // d 48 86.2 / 86.2 -> 79.0, 5.72 / 5.78 -> 5.21; results/h100/kernels/ranges-ab29d{64,48}.jsonl;
+      // 2k float32 checks ranges-check29d*.jsonl). d 96 lost with them (119.9 -> 125.9 ms): d > 64 keeps 64.
+      dqSubN: Math.min(tileK, wide ? 64 : 32),
       dqWarps: 8,
       dqStages: 2,
       dqAtomic: 0,

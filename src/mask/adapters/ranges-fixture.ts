@@ -44,7 +44,7 @@ export const DESCRIPTOR_D128_GQA8: Shape = {
 };
 export const DESCRIPTOR_D64_MHA: Shape = {
   hq: 2, hkv: 2, d: 64, tileQ: 128, tileK: 128,
-  tuning: { ...DESCRIPTOR_TUNING, pack: 1, fwdSubN: 128, bwdKeys: 128, bwdSubM: 32, bwdWarps: 8 },
+  tuning: { ...DESCRIPTOR_TUNING, pack: 1, fwdSubN: 128, bwdKeys: 128, bwdSubM: 32, bwdWarps: 8, dqSubN: 32 },
 };
 
 /** Groups that are not a power of two, at the descriptor's tiles (42 x 3 = 126 rows, 21 x 6 = 126 rows). */
@@ -54,7 +54,7 @@ export const DESCRIPTOR_D128_GQA3: Shape = {
 };
 export const DESCRIPTOR_D64_GQA6: Shape = {
   hq: 6, hkv: 1, d: 64, tileQ: 21, tileK: 128,
-  tuning: { ...DESCRIPTOR_TUNING, pack: 6, fwdSubN: 64, bwdKeys: 64, bwdSubM: 64, bwdWarps: 4 },
+  tuning: { ...DESCRIPTOR_TUNING, pack: 6, fwdSubN: 64, bwdKeys: 64, bwdSubM: 64, bwdWarps: 4, dqSubN: 32 },
 };
 /**
  * Heads 2:2 (no packing) at d 128 with a mask of 64-blocks: the descriptor's 64-token x 64-key tiles,
@@ -70,9 +70,9 @@ export const DESCRIPTOR_D128_MHA_BLOCK64: Shape = {
  * 192 (padded to 256) and 256 the HUGE tuning (32-key forward steps, dV and dK in one launch, dQ in
  * 16-key steps). Their tuning is the sm_90a compile's (scripts/kernel-aot.py 'dims'), bar one H100 A/B.
  */
-const D64_CLASS = { ...DESCRIPTOR_TUNING, fwdSubN: 128, bwdStages: 2 };
-// head dims <= 32: 32-row partial dK/dV steps, 32-key dQ steps (triton_ranges.ts NARROW)
-const NARROW_BWD = { bwdSubMPart: 32, dqSubN: 32 };
+const D64_CLASS = { ...DESCRIPTOR_TUNING, fwdSubN: 128, bwdStages: 2, dqSubN: 32 };
+// head dims <= 32: 32-row partial dK/dV steps (triton_ranges.ts NARROW)
+const NARROW_BWD = { bwdSubMPart: 32 };
 const D256_CLASS = {
   ...DESCRIPTOR_TUNING, fwdSubN: 32, bwdKeys: 64, bwdSubM: 32, bwdSubMPart: 32, bwdPackLse: 1, bwdWarps: 8, bwdStages: 2, dqSubN: 32, bwdSeparate: 0,
 };
