@@ -33,7 +33,7 @@ from .manifest import ManifestError
 from .output import append_line, case_faults, environment, faults_path, faults_text, say, where_text, write_trace
 from .partial import DTYPES, make_kernel, resolve_kernel_name
 from .record import finished_ids, make_record, mode_tag, record_key
-from .timing import HostCover, StepTimer, Watchdog, run_virtual, stats
+from .timing import HostCover, StepTimer, Watchdog, gc_paused, run_virtual, stats
 
 # The manifest carries the case's tolerance; the shared table serves --dtype overrides.
 L2_FLUSH_BYTES = 256 << 20
@@ -180,6 +180,10 @@ class CaseRun:
                 break
 
     def _one_run(self, execs, phase, direction, hub, timer):
+        with gc_paused():
+            return self._timed_run(execs, phase, direction, hub, timer)
+
+    def _timed_run(self, execs, phase, direction, hub, timer):
         opts = self.opts
         cuda = opts.device.type == "cuda"
         if opts.mode == "virtual":

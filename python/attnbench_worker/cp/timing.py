@@ -1,6 +1,8 @@
 """Timing and liveness of CP runs: per-rank compute timers (virtual ranks), the round-robin driver
 of virtual ranks, timing statistics, and the watchdog that ends a hung case."""
 
+import contextlib
+import gc
 import os
 import sys
 import threading
@@ -48,6 +50,27 @@ class StepTimer:
             torch.cuda.synchronize()
             return {r: sum(a.elapsed_time(b) for a, b in self.spans.get(r, [])) for r in ranks}
         return {r: sum((b - a) * 1e3 for a, b in self.spans.get(r, [])) for r in ranks}
+
+
+@contextlib.contextmanager
+def gc_paused():
+    """Python's cyclic GC off for one timed run, a collection before it (outside the timed span), as
+    timeit does: a collection that lands inside a run stalls the one host thread that issues every
+    virtual rank's launches (or one torchrun rank's), and the GPU then waits on it mid-run. On
+    2026-12-06 (H100) one rank of eight identical ones took 4.04 ms against 2.84-2.88 and the host
+    outran its GPU sleep in 7 runs (results/h100/cp/issue13-s13_ranges_p8.jsonl, ulysses forward); GC
+    is one suspect, not isolated. ATTNBENCH_CP_GC=1 leaves the collector on (A/B)."""
+    if os.environ.get("ATTNBENCH_CP_GC", "0") == "1":
+        yield
+        return
+    was = gc.isenabled()
+    gc.collect()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was:
+            gc.enable()
 
 
 class HostCover:

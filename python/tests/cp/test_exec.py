@@ -35,6 +35,38 @@ class TestVirtualRanks(unittest.TestCase):
             for name in ("out", "lse") if r["direction"] == "fwd" else ("dq", "dk", "dv"):
                 self.assertGreater(r["error"][name]["refMaxAbs"], 0.0)
 
+    def test_timed_runs_pause_the_collector(self):
+        """Every timed run of a virtual-rank case issues its steps with Python's GC off, and the GC is
+        back on afterwards; ATTNBENCH_CP_GC=1 leaves it on."""
+        import gc
+
+        from attnbench_worker.cp import runner
+        from attnbench_worker.cp.__main__ import main
+
+        seen = []
+        real = runner.run_virtual
+
+        def spy(*a, **k):
+            seen.append(gc.isenabled())
+            return real(*a, **k)
+
+        runner.run_virtual = spy
+        try:
+            with tempfile.TemporaryDirectory() as d:
+                rc = main(["run", write_ts_jobs(), "--out", os.path.join(d, "r.jsonl"), "--virtual-ranks", "2", "--device", "cpu", "--warmup", "0", "--iters", "1"])
+            self.assertEqual(rc, 0)
+            self.assertTrue(seen)
+            self.assertFalse(any(seen))
+            self.assertTrue(gc.isenabled())
+            seen.clear()
+            os.environ["ATTNBENCH_CP_GC"] = "1"
+            with tempfile.TemporaryDirectory() as d:
+                main(["run", write_ts_jobs(), "--out", os.path.join(d, "r.jsonl"), "--virtual-ranks", "2", "--device", "cpu", "--warmup", "0", "--iters", "1"])
+            self.assertTrue(seen and all(seen))
+        finally:
+            runner.run_virtual = real
+            os.environ.pop("ATTNBENCH_CP_GC", None)
+
     def test_resume_skips_cases_with_ok_records_and_a_fault_becomes_error_records(self):
         from attnbench_worker.cp import executor
         from attnbench_worker.cp.__main__ import main
