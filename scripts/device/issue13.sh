@@ -118,7 +118,8 @@
 #          H100): the 12 families at 32k beside flex and sdpa_cudnn (rows32k-s13.jsonl), block_sparse 16k at 4:4
 #          and 64:8 (sparse16k-s13.jsonl), CP P = 8 / 4 both kernels (issue13-s13_kern_p{8,4}.jsonl; flex's CP
 #          steps: row tables backward, predicate forward), flex CP compiled per shape in the same setting
-#          (ATTNBENCH_FLEX_CP_DYNAMIC=0), the predicate once more for the 32k documents (flexmask-s13-slices);
+#          (ATTNBENCH_FLEX_CP_DYNAMIC=0), ulysses with the GC left on in timed runs (ATTNBENCH_CP_GC=1),
+#          the predicate once more for the 32k documents (flexmask-s13-slices);
 #          budgets ~900 s: run as two calls, BUDGET_S=560 each (the second resumes)
 #   call3  ncu of _fwd / _dkdv / _dq (and flex's) on
 #          causal_document 32k, CP virtual ranks P = 4, 8 at 8k tokens per rank (triton_ranges vs
