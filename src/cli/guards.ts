@@ -4,6 +4,7 @@
 import fs from 'node:fs';
 import type { Command } from 'commander';
 import { badInput, usage } from '../errors.js';
+import { checkWorkerEnv, WORKER_COMMANDS } from './worker-env.js';
 import { formatLineError, parseResultJsonl } from '../store/parse.js';
 import { resolveDocLens } from '../mask/doclen/load.js';
 import { checkPath, type PathKind } from '../util/paths.js';
@@ -159,6 +160,7 @@ export function checkCommand(cmd: Command): void {
  */
 export function checkOptions(name: string, o: Readonly<Record<string, unknown>>, externalKernels = false): Lock | undefined {
   if (o.list || o.listPresets) return undefined; // listings write nothing
+  if (WORKER_COMMANDS.has(name)) checkWorkerEnv();
   const paths = { ...(PATH_OPTIONS[name] ?? {}) };
   // File mode: with --ingest, --plan-dir is where the jobs were planned (read, not written).
   if (name === 'kernels' && o.ingest !== undefined) paths.planDir = 'in-dir';

@@ -33,7 +33,7 @@ from .manifest import ManifestError
 from .output import append_line, case_faults, environment, faults_path, faults_text, say, where_text, write_trace
 from .partial import DTYPES, make_kernel, resolve_kernel_name
 from .record import finished_ids, make_record, mode_tag, record_key
-from .timing import HostCover, StepTimer, Watchdog, gc_paused, run_virtual, stats
+from .timing import HostCover, StepTimer, Watchdog, gc_notes, gc_paused, run_virtual, stats
 
 # The manifest carries the case's tolerance; the shared table serves --dtype overrides.
 L2_FLUSH_BYTES = 256 << 20
@@ -256,7 +256,7 @@ class CaseRun:
         err = error_metrics(vals, names, tol) if vals else None
         compile_ms = max(first_all) if first_all else None
         cover = self.cover.notes() if self.cover is not None else []
-        notes = notes + cover + list(getattr(self.kernel, "notes", [])) + ["times.compileMs: the first (warm-up) run, compilation included"]
+        notes = notes + cover + gc_notes() + list(getattr(self.kernel, "notes", [])) + ["times.compileMs: the first (warm-up) run, compilation included"]
         if err and err["exceedsTolerance"]:
             notes = notes + ["error exceeds the dtype tolerance"]
         row = make_record(self.doc, direction, opts, self.env, self.kernel_name, "ok", None, per_rank, err, mem, compile_ms, notes)

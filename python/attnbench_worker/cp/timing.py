@@ -73,6 +73,10 @@ def gc_paused():
             gc.enable()
 
 
+def gc_notes():
+    return ["timed runs with Python's GC on (ATTNBENCH_CP_GC=1)"] if os.environ.get("ATTNBENCH_CP_GC", "0") == "1" else []
+
+
 class HostCover:
     """Virtual mode on CUDA: one GPU sleep enqueued before each run, as long as the previous run's
     host time (x 1.25 + 1 ms, at most MAX_MS), so that the host has issued the run's launches

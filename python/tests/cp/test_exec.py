@@ -61,8 +61,12 @@ class TestVirtualRanks(unittest.TestCase):
             seen.clear()
             os.environ["ATTNBENCH_CP_GC"] = "1"
             with tempfile.TemporaryDirectory() as d:
-                main(["run", write_ts_jobs(), "--out", os.path.join(d, "r.jsonl"), "--virtual-ranks", "2", "--device", "cpu", "--warmup", "0", "--iters", "1"])
+                out = os.path.join(d, "r.jsonl")
+                main(["run", write_ts_jobs(), "--out", out, "--virtual-ranks", "2", "--device", "cpu", "--warmup", "0", "--iters", "1"])
+                with open(out) as f:
+                    notes = [n for line in f for n in json.loads(line)["notes"]]
             self.assertTrue(seen and all(seen))
+            self.assertIn("timed runs with Python's GC on (ATTNBENCH_CP_GC=1)", notes)
         finally:
             runner.run_virtual = real
             os.environ.pop("ATTNBENCH_CP_GC", None)
