@@ -315,6 +315,8 @@ case "$SEL" in
     STEPS+=("cp|s13_flex_static_p8|150|env:ATTNBENCH_FLEX_CP_DYNAMIC=0 --virtual-ranks 8 --kernel flex $CP31")
     # the GC left on during timed runs (the default pauses it since 4f0e7b7): ulysses' rank 5 outlier of 2026-12-06
     STEPS+=("cp|s13_gc_on_p8|60|env:ATTNBENCH_CP_GC=1 --virtual-ranks 8 --kernel triton_ranges --preset paper-cp --scheme ulysses --family causal_document,full_document --warmup 2 --iters 5")
+    # full / causal P = 8 with the GC paused (issue 14: dispatch 0.1-5.2% behind there, its equal ranks spread 36.4-39.2 ms)
+    STEPS+=("cp|s13_cp_p8|120|--virtual-ranks 8 --kernel triton_ranges --preset paper-cp --scheme dispatch,ulysses,usp,ring_allgather,ring_p2p,loongtrain --family full,causal --warmup 2 --iters 5")
     STEPS+=("kern|flexmask_s13_slices|120|env:ATTNBENCH_FLEX_MASK=slices --kernel flex --family causal_document,full_document,prefix_lm_document,share_question,causal_blockwise,sliding_window --seqlen 32k --samples 1|flexmask-s13-slices.jsonl")
     ;;&
   call22|plan)

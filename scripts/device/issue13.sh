@@ -119,8 +119,9 @@
 #          and 64:8 (sparse16k-s13.jsonl), CP P = 8 / 4 both kernels (issue13-s13_kern_p{8,4}.jsonl; flex's CP
 #          steps: row tables backward, predicate forward), flex CP compiled per shape in the same setting
 #          (ATTNBENCH_FLEX_CP_DYNAMIC=0), ulysses with the GC left on in timed runs (ATTNBENCH_CP_GC=1),
-#          the predicate once more for the 32k documents (flexmask-s13-slices);
-#          budgets ~900 s: run as two calls, BUDGET_S=560 each (the second resumes)
+#          full / causal P = 8 every scheme with the GC paused (issue 14's per-direction gaps), the predicate
+#          once more for the 32k documents (flexmask-s13-slices);
+#          budgets ~1190 s: run as three calls, BUDGET_S=560 each (a later call resumes)
 #   call3  ncu of _fwd / _dkdv / _dq (and flex's) on
 #          causal_document 32k, CP virtual ranks P = 4, 8 at 8k tokens per rank (triton_ranges vs
 #          flex, ring_p2p and ulysses), last a 4:4 d 128 check
