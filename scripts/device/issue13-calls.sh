@@ -319,6 +319,11 @@ case "$SEL" in
     STEPS+=("cp|s13_cp_p8|120|--virtual-ranks 8 --kernel triton_ranges --preset paper-cp --scheme dispatch,ulysses,usp,ring_allgather,ring_p2p,loongtrain --family full,causal --warmup 2 --iters 5")
     STEPS+=("kern|flexmask_s13_slices|120|env:ATTNBENCH_FLEX_MASK=slices --kernel flex --family causal_document,full_document,prefix_lm_document,share_question,causal_blockwise,sliding_window --seqlen 32k --samples 1|flexmask-s13-slices.jsonl")
     ;;&
+  call32|plan)
+    # The document backward against flex on row tables (parity on an H100, 2026-12-06): the d 128 backward's
+    # knobs once more on the three short-document families, beside flex, the default twice
+    STEPS+=("tune|ab32docbwd|170|triton_ranges,flex|--preset none --family causal_document,full_document,share_question --direction bwd --seqlen 32k --samples 1 --heads 64:8|[{},{\"bwdKeys\":64},{\"bwdSubM\":32},{\"bwdStages\":2},{\"bwdFused\":0},{\"dqSubN\":32},$AGAIN]|--iters 10")
+    ;;&
   call22|plan)
     # Twelfth pass (kernel2, CPU model: results/h200/kernels/triton_ranges-notes.md): {"lptLaunch":1} changes only
     # the launch order (outputs bitwise equal in the interpreter: python/tests/test_triton_ranges_order.py)
