@@ -35,6 +35,12 @@ const H200_S9 = ['results/h200/cp/issue13-s9_kern_p4.jsonl', 'results/h200/cp/is
 const H100_S9 = ['results/h100/cp/issue13-s9_kern_p4.jsonl', 'results/h100/cp/issue13-s9_kern_p8.jsonl'];
 // call15, H100 2026-12-05 (769c36e): before the host cover and the joined copies (forwards carry host time).
 const CP15 = ['results/h100/cp/issue13-cp15_p4.jsonl', 'results/h100/cp/issue13-cp15_p8.jsonl'];
+// call31's same-loan runs (H100 2026-12-06, 3668279's row tables): flex with row tables in both
+// directions (ATTNBENCH_FLEX_CP_MASK=rows, six plans per process) and the current defaults (forward
+// predicate, backward row tables, two plans per process). Listed in this order, so a case both ran
+// keeps the current-defaults row.
+const S13_ROWS = ['results/h100/cp/issue13-s13_flexrows_p4.jsonl', 'results/h100/cp/issue13-s13_flexrows_p8.jsonl'];
+const S13_AUTO = ['results/h100/cp/issue13-s13_flexauto_p8.jsonl'];
 const sel = (files, s) => files.map((f) => `${f}#${s}`);
 
 // Rows of one case id read later replace earlier ones (loadRows): call15 goes before call24 so that
@@ -46,9 +52,17 @@ const SETS = {
   'call15-both-directions': [...KERNELS, ...DEV_8K_DENSE, ...sel(CP15, 'kernel=flex'), ...sel(H200_S9, 'kernel=flex'), ...sel(H100_S9, 'kernel=flex'), ...S8],
   'no-dense': [...KERNELS, ...sel(H200_S9, 'kernel=flex'), ...sel(H100_S9, 'kernel=flex'), ...S8],
   'h200-only': [...KERNELS, ...DEV_8K_DENSE, ...sel(H200_S9, 'kernel=flex'), ...S8],
+  // flex@cp as the executor runs it since 3668279: forwards on the slice predicate (call24), backwards
+  // on per-row key ranges (call31's s13 rows; the 2026-11-24 dense rows, whose executor used row
+  // ranges too); the predicate backwards (call15, call24) out.
+  'rows-bwd': [...KERNELS, ...DEV_8K_DENSE, ...sel(H200_S9, 'kernel=flex,direction=fwd'), ...sel(H100_S9, 'kernel=flex,direction=fwd'), ...sel(S13_ROWS, 'direction=bwd'), ...sel(S13_AUTO, 'direction=bwd'), ...S8],
+  // the same with the dense rows' forwards out (forwards only from call24's predicate rows)
+  'rows-bwd-no-dense-fwd': [...KERNELS, ...sel(DEV_8K_DENSE, 'direction=bwd'), ...sel(H200_S9, 'kernel=flex,direction=fwd'), ...sel(H100_S9, 'kernel=flex,direction=fwd'), ...sel(S13_ROWS, 'direction=bwd'), ...sel(S13_AUTO, 'direction=bwd'), ...S8],
+  // the same as rows-bwd with the current-defaults forwards (s13_flexauto, predicate) in too
+  'rows-bwd-auto-fwd': [...KERNELS, ...DEV_8K_DENSE, ...sel(H200_S9, 'kernel=flex,direction=fwd'), ...sel(H100_S9, 'kernel=flex,direction=fwd'), ...sel(S13_ROWS, 'direction=bwd'), ...S13_AUTO, ...S8],
   'older-and-current': [...KERNELS, ...DEV_SMALL, ...DEV_8K, ...H200_1201, ...sel(H200_S9, 'kernel=flex'), ...sel(H100_S9, 'kernel=flex'), ...S8],
 };
-const CANDIDATES = [...DEV_SMALL, ...DEV_8K, ...H200_1201, ...S8, ...H200_S9, ...H100_S9, ...CP15];
+const CANDIDATES = [...DEV_SMALL, ...DEV_8K, ...H200_1201, ...S8, ...H200_S9, ...H100_S9, ...CP15, ...S13_ROWS, ...S13_AUTO];
 
 const quiet = () => {};
 const out = (s) => process.stdout.write(`${s}\n`);

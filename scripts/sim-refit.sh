@@ -26,15 +26,18 @@ esac
 cli() { node dist/cli/bin.js "$@"; }
 
 # The calibration's sources before the calibrate preset (results/sim/calibration.txt line 1).
-# flex@cp: the current executor's flex CP rows (call24, both GPUs; call15's backwards first, so a case
-# measured by both keeps call24's row) and the older executor's full / causal rows (docs/simulator.md,
-# "the executor, not the GPU"); triton_ranges@cp: issue13-s8.
+# flex@cp as the CP executor runs flex since 3668279 (docs/simulator.md, "flex@cp backward on row
+# tables"): forwards on the slice predicate (call24's flex forwards, both GPUs), backwards on per-row
+# key ranges (call31's H100 s13 rows, flexauto last so a case both ran keeps the current-defaults row;
+# the 2026-11-24 full / causal rows, whose executor used row ranges too, in both directions);
+# triton_ranges@cp: issue13-s8.
 BASE=(
   --in results/h200/kernels/paper.jsonl --in results/h200/kernels/repeat.jsonl --in results/h100/kernels/paper.jsonl
   --in results/dev/cp/h100-8k/virtual8k-p4.jsonl --in results/dev/cp/h100-8k/virtual8k-p8.jsonl
-  --in 'results/h100/cp/issue13-cp15_p4.jsonl#kernel=flex,direction=bwd' --in 'results/h100/cp/issue13-cp15_p8.jsonl#kernel=flex,direction=bwd'
-  --in 'results/h200/cp/issue13-s9_kern_p4.jsonl#kernel=flex' --in 'results/h200/cp/issue13-s9_kern_p8.jsonl#kernel=flex'
-  --in 'results/h100/cp/issue13-s9_kern_p4.jsonl#kernel=flex' --in 'results/h100/cp/issue13-s9_kern_p8.jsonl#kernel=flex'
+  --in 'results/h200/cp/issue13-s9_kern_p4.jsonl#kernel=flex,direction=fwd' --in 'results/h200/cp/issue13-s9_kern_p8.jsonl#kernel=flex,direction=fwd'
+  --in 'results/h100/cp/issue13-s9_kern_p4.jsonl#kernel=flex,direction=fwd' --in 'results/h100/cp/issue13-s9_kern_p8.jsonl#kernel=flex,direction=fwd'
+  --in 'results/h100/cp/issue13-s13_flexrows_p4.jsonl#direction=bwd' --in 'results/h100/cp/issue13-s13_flexrows_p8.jsonl#direction=bwd'
+  --in 'results/h100/cp/issue13-s13_flexauto_p8.jsonl#direction=bwd'
   --in results/h200/cp/issue13-s8_cp_p8.jsonl --in results/h200/cp/issue13-s8_cp_p4.jsonl
 )
 CAL=()
