@@ -18,6 +18,8 @@ from .flex_tiles import tile_options
 ID = "flex"
 GROUP = "torch"
 _compiled = None
+# The row note of each mask_mod form (the report's range-kernel table reads "slice predicate" / "slice mask_mod").
+FORM_TEXT = {"rows": "mask_mod over per-row key ranges", "slices": "mask_mod over the slice predicate"}
 
 
 def available():
@@ -91,7 +93,7 @@ def build(ctx):
     bm, form = block_mask(ctx)
     flex = compiled_flex()
     native = ctx.gqa == "native" and ctx.group > 1
-    notes = ["BlockMask from block table" + ({"rows": " + mask_mod over per-row key ranges", "slices": " + slice mask_mod"}.get(form, " (no partial blocks)"))]
+    notes = ["BlockMask from block table" + (f" + {FORM_TEXT[form]}" if form else " (no partial blocks)")]
     if ctx.gqa == "expand" and ctx.group > 1:
         from .base import expand_kv
 
@@ -175,7 +177,7 @@ def mask_form(direction, cp=False):
 
 
 def _note_form(notes, direction, form):
-    text = f"flex {direction}: " + {"rows": "mask_mod over per-row key ranges", "slices": "mask_mod over the slice predicate"}[form]
+    text = f"flex {direction}: {FORM_TEXT[form]}"
     if text not in notes:
         notes.append(text)
 
