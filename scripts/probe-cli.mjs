@@ -24,7 +24,9 @@ const put = (k, name, content) => {
   F[k] = path.join(fix, name);
   fs.writeFileSync(F[k], content);
 };
-const goodRow = JSON.parse(fs.readFileSync(path.join(ROOT, 'results/sim/validation.jsonl'), 'utf8').split('\n')[0]);
+// A simulated kernel-suite row (the file also holds CP rows, in an order a refit may change).
+const goodRow = fs.readFileSync(path.join(ROOT, 'results/sim/validation.jsonl'), 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l)).find((r) => r.suite === 'kernel');
+if (!goodRow) throw new Error('results/sim/validation.jsonl holds no kernel row to build the probe fixtures from');
 const calib = fs.readFileSync(path.join(ROOT, 'results/sim/calibration.json'), 'utf8');
 put('garbage', 'garbage.jsonl', 'hello world\nthis is not json\n');
 put('empty', 'empty.jsonl', '');

@@ -322,6 +322,11 @@ case "$SEL" in
   call32|plan)
     # The document backward against flex on row tables (parity on an H100, 2026-12-06): the d 128 backward's
     # knobs once more on the three short-document families, beside flex, the default twice
+    # small launches with and without a GPU sleep covering the host's issue time (ATTNBENCH_KERNEL_HOST_COVER=1):
+    # the simulator's worst held-out rows are host-bound ones (docs/simulator-record.md), same call both ways
+    SMALL="--kernel flex,sdpa_efficient,triton_ranges --family causal,causal_document --seqlen 1k,2k,8k --samples 1"
+    STEPS+=("kern|hostcover_off|120|$SMALL|hostcover-s13-off.jsonl")
+    STEPS+=("kern|hostcover_on|120|env:ATTNBENCH_KERNEL_HOST_COVER=1 $SMALL|hostcover-s13-on.jsonl")
     STEPS+=("tune|ab32docbwd|170|triton_ranges,flex|--preset none --family causal_document,full_document,share_question --direction bwd --seqlen 32k --samples 1 --heads 64:8|[{},{\"bwdKeys\":64},{\"bwdSubM\":32},{\"bwdStages\":2},{\"bwdFused\":0},{\"dqSubN\":32},$AGAIN]|--iters 10")
     ;;&
   call22|plan)

@@ -123,7 +123,8 @@
 #          once more for the 32k documents (flexmask-s13-slices);
 #          budgets ~1190 s: run as three calls, BUDGET_S=560 each (a later call resumes)
 #   call32 (thirteenth session) the d 128 backward's knobs on causal_document, full_document, share_question
-#          at 32k beside flex on row tables (where the two are at parity), the default twice; ~170 s
+#          at 32k beside flex on row tables (where the two are at parity), the default twice; before it, 1k-8k
+#          launches of flex, sdpa_efficient, triton_ranges with and without ATTNBENCH_KERNEL_HOST_COVER=1; ~410 s
 #   call3  ncu of _fwd / _dkdv / _dq (and flex's) on
 #          causal_document 32k, CP virtual ranks P = 4, 8 at 8k tokens per rank (triton_ranges vs
 #          flex, ring_p2p and ulysses), last a 4:4 d 128 check

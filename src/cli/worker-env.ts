@@ -10,6 +10,7 @@ export const WORKER_KNOBS: Readonly<Record<string, readonly string[]>> = {
   ATTNBENCH_FLEX_CP_DYNAMIC: ['0', '1'], // 0: flex's CP calls compiled per shape from the first call
   ATTNBENCH_CP_HOST_COVER: ['0', '1'], // 0: no GPU sleep covering the host's launches (virtual ranks)
   ATTNBENCH_CP_GC: ['0', '1'], // 1: Python's GC left on during timed CP runs
+  ATTNBENCH_KERNEL_HOST_COVER: ['0', '1'], // 1: a GPU sleep before each timed kernel call covers the host's launches
 };
 
 /** Commands that start a worker (and `run`, whose stages do). */

@@ -33,7 +33,8 @@ from .manifest import ManifestError
 from .output import append_line, case_faults, environment, faults_path, faults_text, say, where_text, write_trace
 from .partial import DTYPES, make_kernel, resolve_kernel_name
 from .record import finished_ids, make_record, mode_tag, record_key
-from .timing import HostCover, StepTimer, Watchdog, gc_notes, gc_paused, run_virtual, stats
+from ..hostcover import HostCover
+from .timing import StepTimer, Watchdog, gc_notes, gc_paused, run_virtual, stats
 
 # The manifest carries the case's tolerance; the shared table serves --dtype overrides.
 L2_FLUSH_BYTES = 256 << 20

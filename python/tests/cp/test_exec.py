@@ -199,7 +199,7 @@ class TestVirtualRanks(unittest.TestCase):
         self.assertTrue(ker.forward(q, k, v, idx, PartialStep(torch.zeros(0, 5, dtype=torch.int32), 6, 6, 0.3, device=cpu, area=0))[1].isinf().all())
 
     def test_host_cover_sleeps_for_the_previous_runs_host_time_per_direction(self):
-        from attnbench_worker.cp.timing import HostCover
+        from attnbench_worker.hostcover import HostCover
 
         c = HostCover(torch.device("cpu"))
         self.assertFalse(c.on)  # CPU: no cover, nothing enqueued, no notes
@@ -218,6 +218,11 @@ class TestVirtualRanks(unittest.TestCase):
         c.after("bwd", 12.0)
         self.assertEqual(c.outran, 1)
         self.assertIn("outran the sleep in 1 run", " ".join(c.notes()))
+        # the kernel suite's cover: off unless its knob is 1 (the CPU has none either way), its own label
+        k = HostCover(torch.device("cpu"), env="ATTNBENCH_KERNEL_HOST_COVER", default="0", label="timing")
+        self.assertFalse(k.on)
+        k.on = True
+        self.assertTrue(k.notes()[0].startswith("timing: a GPU sleep"))
 
     def test_merge_is_exact(self):
         from attnbench_worker.cp.partial import merge_into
