@@ -52,7 +52,8 @@ class HostCover:
         return min(self.MAX_MS, self.host_ms[key] * 1.25 + 1.0)
 
     def before(self, key):
-        """Call on an idle GPU (after synchronize), right before the run's first step."""
+        """Call right before the run's first launch: the CP runner on an idle GPU (after a synchronize),
+        the kernel suite after the L2 flush (work queued ahead only lengthens the cover)."""
         ms = self.sleep_ms(key)
         self.slept = ms
         if ms <= 0:
