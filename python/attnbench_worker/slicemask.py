@@ -37,6 +37,8 @@ KINDS = SLICE_KINDS  # wire codes: 0 full, 1 causal, 2 invcausal, 3 bicausal
 LINEAR_MAX = 16
 # flex_mask_mod 'auto': row tables up to this many slices per interval (documents: 1-2; share_question 3)
 ROWS_MAX = 8
+# The forms flex_mask_mod takes (and ATTNBENCH_FLEX_MASK / ATTNBENCH_FLEX_CP_MASK name: kernels/flex.py)
+FLEX_MASK_FORMS = ("auto", "slices", "rows")
 
 
 # --- pure python ----------------------------------------------------------------------------------
@@ -295,8 +297,8 @@ class SliceMask:
         """(mask_mod, form used) for flex: form 'slices' (the predicate), 'rows' (row tables) or 'auto'
         (rows where an interval holds at most ROWS_MAX slices, so a row's test stays a few compares;
         the predicate's bisection beyond)."""
-        if form not in ("auto", "slices", "rows"):
-            raise ValueError(f"flex mask form must be auto, slices or rows, not {form!r}")
+        if form not in FLEX_MASK_FORMS:
+            raise ValueError(f"flex mask form must be {', '.join(FLEX_MASK_FORMS)}, not {form!r}")
         if form == "auto":
             form = "rows" if self.max_per_interval <= ROWS_MAX else "slices"
         if form == "rows":

@@ -60,7 +60,7 @@ def gc_paused():
     2026-12-06 (H100) one rank of eight identical ones took 4.04 ms against 2.84-2.88 and the host
     outran its GPU sleep in 7 runs (results/h100/cp/issue13-s13_ranges_p8.jsonl, ulysses forward); GC
     is one suspect, not isolated. ATTNBENCH_CP_GC=1 leaves the collector on (A/B)."""
-    if os.environ.get("ATTNBENCH_CP_GC", "0") == "1":
+    if _gc_left_on():
         yield
         return
     was = gc.isenabled()
@@ -73,8 +73,12 @@ def gc_paused():
             gc.enable()
 
 
+def _gc_left_on():
+    return os.environ.get("ATTNBENCH_CP_GC", "0") == "1"
+
+
 def gc_notes():
-    return ["timed runs with Python's GC on (ATTNBENCH_CP_GC=1)"] if os.environ.get("ATTNBENCH_CP_GC", "0") == "1" else []
+    return ["timed runs with Python's GC on (ATTNBENCH_CP_GC=1)"] if _gc_left_on() else []
 
 
 def stats(ms):

@@ -13,6 +13,7 @@ import os
 import torch
 
 from .base import Call, Unsupported, module_available
+from ..slicemask import FLEX_MASK_FORMS
 from .flex_tiles import tile_options
 
 ID = "flex"
@@ -170,8 +171,8 @@ def mask_form(direction, cp=False):
     the row tables; results/h100/cp/issue13-s12_flex_*.jsonl, issue13-s13_flex*_p8.jsonl)."""
     forced = (os.environ.get("ATTNBENCH_FLEX_CP_MASK") if cp else None) or os.environ.get("ATTNBENCH_FLEX_MASK")
     if forced:
-        if forced not in ("auto", "slices", "rows"):
-            raise ValueError(f"ATTNBENCH_FLEX_MASK must be auto, slices or rows, not {forced!r}")
+        if forced not in FLEX_MASK_FORMS:
+            raise ValueError(f"ATTNBENCH_FLEX_MASK must be {', '.join(FLEX_MASK_FORMS)}, not {forced!r}")
         return forced
     return "slices" if cp and direction == "fwd" else "auto"
 
