@@ -307,17 +307,21 @@ case "$SEL" in
     CP31="--preset paper-cp --scheme dispatch,ulysses,ring_allgather --family causal_document,full_document --warmup 2 --iters 5"
     for P in 8 4; do
       for K in triton_ranges flex; do
-        STEPS+=("cp|s13_kern_p$P|$(( P == 8 ? 110 : 70 ))|--virtual-ranks $P --kernel $K $CP31")
+        STEPS+=("cp|s13_kern_p$P|$(( P == 8 ? 200 : 90 ))|--virtual-ranks $P --kernel $K $CP31")
       done
     done
     STEPS+=("kern|sparse16k_s13|90|--preset sparse --kernel triton_ranges,flex,triton_blocksparse --seqlen 16k --heads 4:4 --samples 1|sparse16k-s13.jsonl")
     STEPS+=("kern|sparse16k_s13|150|--preset sparse --kernel triton_ranges,flex,triton_blocksparse --seqlen 16k --heads 64:8 --samples 1|sparse16k-s13.jsonl")
-    STEPS+=("cp|s13_flex_static_p8|150|env:ATTNBENCH_FLEX_CP_DYNAMIC=0 --virtual-ranks 8 --kernel flex $CP31")
+    STEPS+=("cp|s13_flex_static_p8|200|env:ATTNBENCH_FLEX_CP_DYNAMIC=0 --virtual-ranks 8 --kernel flex $CP31")
     # the GC left on during timed runs (the default pauses it since 4f0e7b7): ulysses' rank 5 outlier of 2026-12-06
     STEPS+=("cp|s13_gc_on_p8|60|env:ATTNBENCH_CP_GC=1 --virtual-ranks 8 --kernel triton_ranges --preset paper-cp --scheme ulysses --family causal_document,full_document --warmup 2 --iters 5")
     # full / causal P = 8 with the GC paused (issue 14: dispatch 0.1-5.2% behind there, its equal ranks spread 36.4-39.2 ms)
-    STEPS+=("cp|s13_cp_p8|120|--virtual-ranks 8 --kernel triton_ranges --preset paper-cp --scheme dispatch,ulysses,usp,ring_allgather,ring_p2p,loongtrain --family full,causal --warmup 2 --iters 5")
+    STEPS+=("cp|s13_cp_p8|240|--virtual-ranks 8 --kernel triton_ranges --preset paper-cp --scheme dispatch,ulysses,usp,ring_allgather,ring_p2p,loongtrain --family full,causal --warmup 2 --iters 5")
     STEPS+=("kern|flexmask_s13_slices|120|env:ATTNBENCH_FLEX_MASK=slices --kernel flex --family causal_document,full_document,prefix_lm_document,share_question,causal_blockwise,sliding_window --seqlen 32k --samples 1|flexmask-s13-slices.jsonl")
+    ;;&
+  call33|plan)
+    # causal_document 1M beside flex on row tables (cal1m-s12 had flex with the slice predicate)
+    STEPS+=("kern|cal1m_s14|150|--kernel triton_ranges,flex --family causal_document --seqlen 1M --heads 4:1 --samples 1|cal1m-s14.jsonl")
     ;;&
   call32|plan)
     # The document backward against flex on row tables (parity on an H100, 2026-12-06): the d 128 backward's

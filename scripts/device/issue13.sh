@@ -121,10 +121,13 @@
 #          (ATTNBENCH_FLEX_CP_DYNAMIC=0), ulysses with the GC left on in timed runs (ATTNBENCH_CP_GC=1),
 #          full / causal P = 8 every scheme with the GC paused (issue 14's per-direction gaps), the predicate
 #          once more for the 32k documents (flexmask-s13-slices);
-#          budgets ~1190 s: run as three calls, BUDGET_S=560 each (a later call resumes)
+#          budgets ~1190 s: run as three calls, BUDGET_S=560 each (a later call resumes). Three calls of the
+#          fourteenth session (H100) left flex's P = 8 full_document, most of the per-shape step, full / causal and
+#          the predicate step: run it again (budgets of the P = 8 steps raised: 110 s cut every one)
 #   call32 (thirteenth session) the d 128 backward's knobs on causal_document, full_document, share_question
 #          at 32k beside flex on row tables (where the two are at parity), the default twice; before it, 1k-8k
 #          launches of flex, sdpa_efficient, triton_ranges with and without ATTNBENCH_KERNEL_HOST_COVER=1; ~410 s
+#   call33 (fourteenth session) causal_document 1M 4:1 beside flex on row tables (cal1m-s14.jsonl); ~150 s
 #   call3  ncu of _fwd / _dkdv / _dq (and flex's) on
 #          causal_document 32k, CP virtual ranks P = 4, 8 at 8k tokens per rank (triton_ranges vs
 #          flex, ring_p2p and ulysses), last a 4:4 d 128 check
@@ -136,8 +139,8 @@ step_env() { envs=(); while [[ "$a" == env:* ]]; do envs+=("${a%% *}"); envs[-1]
 MODE=${1:-}
 case "$MODE" in
   -h|--help|"") usage; exit 0 ;;
-  plan|call1|call2|call3|call4|call5|call6|call7|call8|call9|call10|call11|call12|call13|call14|call15|call16|call17|call18|call19|call20|call21|call22|call23|call24|call25|call26|call27|call28|call29|call30|call31|call32) ;;
-  *) echo "issue13.sh: unknown mode '$MODE' (plan, call1, ..., call32, --help)" >&2; exit 2 ;;
+  plan|call1|call2|call3|call4|call5|call6|call7|call8|call9|call10|call11|call12|call13|call14|call15|call16|call17|call18|call19|call20|call21|call22|call23|call24|call25|call26|call27|call28|call29|call30|call31|call32|call33) ;;
+  *) echo "issue13.sh: unknown mode '$MODE' (plan, call1, ..., call33, --help)" >&2; exit 2 ;;
 esac
 
 FAM32K=causal,full_document,causal_document,prefix_lm_document,share_question,causal_blockwise,block_causal_document,full_document_long,causal_document_long,sliding_window,sliding_window_causal,global_sliding_window
@@ -164,7 +167,7 @@ CPCASES="--scheme ring_p2p,ulysses --family causal_document,full_document --toke
 STEPS=()
 # `plan CALL` plans that call's steps only (plan alone: every call's)
 SEL=$MODE; [ "$MODE" = plan ] && [ $# -gt 1 ] && SEL=$2
-case "$SEL" in plan|call1|call2|call3|call4|call5|call6|call7|call8|call9|call10|call11|call12|call13|call14|call15|call16|call17|call18|call19|call20|call21|call22|call23|call24|call25|call26|call27|call28|call29|call30|call31|call32) ;; *) echo "issue13.sh plan: unknown call '$SEL'" >&2; exit 2 ;; esac
+case "$SEL" in plan|call1|call2|call3|call4|call5|call6|call7|call8|call9|call10|call11|call12|call13|call14|call15|call16|call17|call18|call19|call20|call21|call22|call23|call24|call25|call26|call27|call28|call29|call30|call31|call32|call33) ;; *) echo "issue13.sh plan: unknown call '$SEL'" >&2; exit 2 ;; esac
 source scripts/device/issue13-calls.sh  # the steps of each call (STEPS+=...)
 [ "$MODE" = plan ] && [ $# -gt 2 ] && { echo "(plan takes one CALL; the others are ignored)"; }
 
