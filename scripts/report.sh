@@ -1,6 +1,6 @@
 #!/bin/bash
 # Rebuilds results/report from the committed GPU results (run here after `npm run build`):
-# H200 kernels and CP virtual ranks, their simulator predictions, the paper-cp projection with the
+# H200 kernels and CP virtual ranks, their simulator predictions, (results/report-h100) the H100's fair-flex rows, the paper-cp projection with the
 # CP executor's own call curves, and CP timelines (two measured on the H200, two simulated).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -19,3 +19,8 @@ $AB report --in results/h200/kernels/paper.jsonl results/h200/kernels/ranges.jso
   --trace "$T"/virtual/*.trace.json "$T"/sim/*.trace.json --out results/report \
   --title "attnbench results: kernels and CP virtual ranks on an H200, projections to 1024 H100s"
 rm -rf "$T"
+# the H100's rows against flex on per-row key ranges (the fair flex, README "Correction"), one report per GPU
+H100="results/h100/kernels/rows32k-s13.jsonl results/h100/kernels/sparse16k-s13.jsonl results/h100/cp/issue13-s13_kern_p4.jsonl results/h100/cp/issue13-s13_kern_p8.jsonl"
+rm -rf results/report-h100
+$AB report --in $H100 --out results/report-h100 \
+  --title "attnbench results: triton_ranges against flex on row tables, kernels and CP virtual ranks on an H100" > /dev/null
