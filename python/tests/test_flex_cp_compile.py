@@ -5,15 +5,10 @@ import importlib
 import os
 import unittest
 
-try:
-    import torch  # noqa: F401
-
-    HAVE_TORCH = True
-except ImportError:
-    HAVE_TORCH = False
+from .helpers import needs_torch, torch
 
 
-@unittest.skipUnless(HAVE_TORCH, "needs torch")
+@needs_torch
 class FlexCpCompileMode(unittest.TestCase):
     def fresh(self, value):
         if value is None:

@@ -3,10 +3,7 @@
 import random
 import unittest
 
-try:
-    import torch
-except ImportError:  # CI has no torch
-    torch = None
+from .helpers import needs_torch, torch
 
 
 def random_bands(rng, s, cells):
@@ -22,7 +19,7 @@ def random_bands(rng, s, cells):
     return rows
 
 
-@unittest.skipIf(torch is None, "torch is not installed")
+@needs_torch
 class SliceMaskTest(unittest.TestCase):
     def check(self, rows, s, linear_max):
         from attnbench_worker import slicemask

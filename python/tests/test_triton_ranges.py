@@ -12,10 +12,7 @@ import os
 import sys
 import unittest
 
-try:
-    import torch
-except ImportError:  # the CI python has no torch: the test is skipped, not passed silently
-    torch = None
+from .helpers import needs_torch, torch
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 FIXTURE = os.path.join(HERE, "fixtures", "ranges_cases.json")
@@ -108,7 +105,7 @@ class FixtureCaseMixin:
         return step, lse, rlse
 
 
-@unittest.skipIf(torch is None, "torch is not installed for this python")
+@needs_torch
 class TritonRangesOnCpu(FixtureCaseMixin, unittest.TestCase):
     @classmethod
     def setUpClass(cls):

@@ -20,16 +20,13 @@ import os
 import sys
 import unittest
 
-try:
-    import torch
-except ImportError:  # the CI python has no torch: the test is skipped, not passed silently
-    torch = None
+from .helpers import needs_torch, torch
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 if torch is not None:
     sys.path.insert(0, HERE)
-    from test_triton_ranges import FixtureCaseMixin, TOL, dense_masks, reference  # noqa: E402
-    from test_triton_ranges_eleventh import _Launches  # noqa: E402
+    from .test_triton_ranges import FixtureCaseMixin, TOL, dense_masks, reference  # noqa: E402
+    from .test_triton_ranges_eleventh import _Launches  # noqa: E402
 else:  # the class below is skipped; its base still has to exist
 
     class FixtureCaseMixin:
@@ -39,7 +36,7 @@ else:  # the class below is skipped; its base still has to exist
 DIMS = (16, 32, 48, 80, 96, 192, 256)
 
 
-@unittest.skipIf(torch is None, "torch is not installed for this python")
+@needs_torch
 class TritonRangesHeadDims(FixtureCaseMixin, unittest.TestCase):
     @classmethod
     def setUpClass(cls):

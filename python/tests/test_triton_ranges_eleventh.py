@@ -18,15 +18,12 @@ import os
 import sys
 import unittest
 
-try:
-    import torch
-except ImportError:  # the CI python has no torch: the test is skipped, not passed silently
-    torch = None
+from .helpers import needs_torch, torch
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 if torch is not None:
     sys.path.insert(0, HERE)
-    from test_triton_ranges import TOL, dense_masks, reference  # noqa: E402
+    from .test_triton_ranges import TOL, dense_masks, reference  # noqa: E402
 
 CASE = "block_sparse64_d128_mha_descriptor"
 # scripts/device/issue13.sh call21 (W4, G, W4G, B4, B4X2)
@@ -76,7 +73,7 @@ class _Launches:
         return Wrapped()
 
 
-@unittest.skipIf(torch is None, "torch is not installed for this python")
+@needs_torch
 class TritonRangesEleventhPass(unittest.TestCase):
     @classmethod
     def setUpClass(cls):

@@ -12,15 +12,12 @@ import os
 import sys
 import unittest
 
-try:
-    import torch
-except ImportError:  # the CI python has no torch: skipped, not passed silently
-    torch = None
+from .helpers import needs_torch, torch
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
 
-@unittest.skipIf(torch is None, "torch is not installed for this python")
+@needs_torch
 @unittest.skipIf(importlib.util.find_spec("triton") is None, "triton is not installed for this python")
 class GatherLists(unittest.TestCase):
     def test_lists_cover_the_work_list(self):
@@ -55,13 +52,13 @@ class GatherLists(unittest.TestCase):
         self.assertEqual(ps.view(-1, 19)[3, 1:].tolist(), [0, 8, 0, 64, -99, 99, 0, 8, 36, 48, -99, 99, 4, 8, 0, 64, 0, 0])
 
 
-@unittest.skipIf(torch is None, "torch is not installed for this python")
+@needs_torch
 class GatherForwardOnCpu(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
         sys.path.insert(0, HERE)
         import cpu_triton
-        import test_triton_ranges as base
+        from . import test_triton_ranges as base
 
         cls.base = base
         cls.cases = cpu_triton.ranges_class_setup(cls)

@@ -14,21 +14,18 @@ import os
 import sys
 import unittest
 
-try:
-    import torch
-except ImportError:  # the CI python has no torch: the test is skipped, not passed silently
-    torch = None
+from .helpers import needs_torch, torch
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 if torch is not None:
     sys.path.insert(0, HERE)
-    from test_triton_ranges import TOL, dense_masks, reference  # noqa: E402
+    from .test_triton_ranges import TOL, dense_masks, reference  # noqa: E402
 
 BWD_VARIANTS = ({"bwdPackLse": 1}, {"bwdPackLse": 1, "bwdSubM": 64, "bwdSubMPart": 32, "bwdFused": 1, "dqAtomic": 0},
                 {"bwdPackLse": 1, "bwdSubM": 64, "bwdSubMPart": 16, "bwdFused": 0})
 
 
-@unittest.skipIf(torch is None, "torch is not installed for this python")
+@needs_torch
 class TritonRangesNinthPass(unittest.TestCase):
     @classmethod
     def setUpClass(cls):

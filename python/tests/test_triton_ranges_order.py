@@ -10,10 +10,7 @@ import os
 import sys
 import unittest
 
-try:
-    import torch
-except ImportError:  # the CI python has no torch: skipped, not passed silently
-    torch = None
+from .helpers import needs_torch, torch
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 CASES = ("causal_docs_d128_gqa8_descriptor", "per_head_gqa5_empty_rows", "split_causal_doc_gqa4")
@@ -30,13 +27,13 @@ def plain_lpt(lst):
     return torch.tensor(sorted(range(len(cost)), key=lambda x: (-cost[x], x)), dtype=torch.int32)
 
 
-@unittest.skipIf(torch is None, "torch is not installed for this python")
+@needs_torch
 class LptLaunchOnCpu(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
         sys.path.insert(0, HERE)
         import cpu_triton
-        import test_triton_ranges as base
+        from . import test_triton_ranges as base
 
         cls.base = base
         cls.cases = [c for c in cpu_triton.ranges_class_setup(cls) if c["name"] in CASES]

@@ -6,17 +6,12 @@ import os
 import tempfile
 import unittest
 
-try:
-    import torch  # noqa: F401
-
-    HAVE_TORCH = True
-except ImportError:
-    HAVE_TORCH = False
+from ..helpers import needs_torch, torch
 
 from .ts_jobs import write_ts_jobs
 
 
-@unittest.skipUnless(HAVE_TORCH, "torch is not installed")
+@needs_torch
 class TestVirtualRanks(unittest.TestCase):
     def test_fixture_plans_match_the_reference(self):
         from attnbench_worker.cp.__main__ import main

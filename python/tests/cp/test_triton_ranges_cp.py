@@ -12,10 +12,7 @@ import sys
 import tempfile
 import unittest
 
-try:
-    import torch  # noqa: F401
-except ImportError:
-    torch = None
+from ..helpers import needs_torch, torch
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", ".."))
 TESTS = os.path.abspath(os.path.join(os.path.dirname(__file__), ".."))
@@ -34,7 +31,7 @@ def write_jobs(d):
     return os.path.join(d, "p2", "index.json")
 
 
-@unittest.skipIf(torch is None, "torch is not installed")
+@needs_torch
 class TritonRangesUnderCp(unittest.TestCase):
     def setUp(self):
         sys.path.insert(0, TESTS)
