@@ -9,6 +9,10 @@
 #                                                 per GPU, with the calibrate rows in the pool
 #   bash scripts/sim-refit.sh --adopt   also refits results/sim/calibration.json (+ calibration.txt)
 #                                       with them and re-writes results/sim/validation.txt / .jsonl
+#   bash scripts/sim-refit.sh --refit   first refits results/sim/calibration.json (+ calibration.txt) from
+#                                       the sources below only (the calibrate rows stay held out) and
+#                                       re-writes results/sim/validation.txt / .jsonl; then the report
+#                                       above, against the refitted calibration
 #
 # After --adopt (calibration.json changed): re-run both paper-cp projection files, `sim plots` and
 # `bash scripts/report.sh` (commands: docs/simulator.md "Projections of the paper-cp preset"),
@@ -17,10 +21,12 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 adopt=0
+refit=0
 case "${1:-}" in
   --adopt) adopt=1 ;;
+  --refit) refit=1 ;;
   "") ;;
-  *) echo "usage: bash scripts/sim-refit.sh [--adopt]" >&2; exit 2 ;;
+  *) echo "usage: bash scripts/sim-refit.sh [--adopt | --refit]" >&2; exit 2 ;;
 esac
 [ -f dist/cli/bin.js ] || npm run build --silent
 cli() { node dist/cli/bin.js "$@"; }
@@ -31,8 +37,18 @@ cli() { node dist/cli/bin.js "$@"; }
 # key ranges (call31's H100 s13 rows, flexauto last so a case both ran keeps the current-defaults row;
 # the 2026-11-24 full / causal rows, whose executor used row ranges too, in both directions);
 # triton_ranges@cp: issue13-s8.
+# Kernel suite: flex's rows on the slice predicate are the path flex@slices (src/sim/flex-form.ts; the
+# paper / repeat rows); flex's own curve rests on the H100 row-table rows of call31 / s13 (32k 64:8,
+# the 12 families; block_sparse 16k 4:4 and 64:8; the flexmask A/B rows duplicate cases of rows32k-s13,
+# which is read last so its row is kept); triton_ranges on its rows at the current defaults (H200 s11,
+# H100 s13 and the 1M row of s12; the ranges-ab* / ranges-check* A/B files stay out).
 BASE=(
   --in results/h200/kernels/paper.jsonl --in results/h200/kernels/repeat.jsonl --in results/h100/kernels/paper.jsonl
+  --in 'results/h100/kernels/flexmask-s13_fwd_rows.jsonl#kernel=flex' --in 'results/h100/kernels/flexmask-s13_auto.jsonl#kernel=flex'
+  --in 'results/h100/kernels/rows32k-s13.jsonl#kernel=flex' --in 'results/h100/kernels/sparse16k-s13.jsonl#kernel=flex'
+  --in 'results/h200/kernels/rows32k-s11.jsonl#kernel=triton_ranges' --in 'results/h200/kernels/sparse16k-s11.jsonl#kernel=triton_ranges'
+  --in 'results/h100/kernels/rows32k-s13.jsonl#kernel=triton_ranges' --in 'results/h100/kernels/sparse16k-s13.jsonl#kernel=triton_ranges'
+  --in 'results/h100/kernels/cal1m-s12.jsonl#kernel=triton_ranges'
   --in results/dev/cp/h100-8k/virtual8k-p4.jsonl --in results/dev/cp/h100-8k/virtual8k-p8.jsonl
   --in 'results/h200/cp/issue13-s9_kern_p4.jsonl#kernel=flex,direction=fwd' --in 'results/h200/cp/issue13-s9_kern_p8.jsonl#kernel=flex,direction=fwd'
   --in 'results/h100/cp/issue13-s9_kern_p4.jsonl#kernel=flex,direction=fwd' --in 'results/h100/cp/issue13-s9_kern_p8.jsonl#kernel=flex,direction=fwd'
@@ -40,6 +56,14 @@ BASE=(
   --in 'results/h100/cp/issue13-s13_flexauto_p8.jsonl#direction=bwd'
   --in results/h200/cp/issue13-s8_cp_p8.jsonl --in results/h200/cp/issue13-s8_cp_p4.jsonl
 )
+if [ "$refit" = 1 ]; then
+  args=(sim calibrate "${BASE[@]}" --out results/sim/calibration.json)
+  { echo "\$ attnbench ${args[*]}"; cli "${args[@]}" 2>&1; } > results/sim/calibration.txt
+  args=(sim validate "${BASE[@]}" --calibration results/sim/calibration.json --out results/sim/validation.jsonl)
+  { echo "\$ attnbench ${args[*]}"; cli "${args[@]}" 2>&1; } > results/sim/validation.txt
+  echo "refitted: results/sim/calibration.json from the sources above (calibrate rows held out); results/sim/validation.txt re-run"
+  echo "next: the paper-cp projections, sim plots, scripts/report.sh (see the header of this script)"
+fi
 CAL=()
 for gpu in h100 h200; do
   f="results/$gpu/kernels/calibrate.jsonl"
@@ -48,7 +72,7 @@ for gpu in h100 h200; do
   out="results/sim/validation-$gpu-calibrate.txt"
   args=(sim validate --in "$f" --calibration results/sim/calibration.json --no-groups)
   { echo "\$ attnbench ${args[*]}"; cli "${args[@]}" 2>&1; } > "$out"
-  echo "$f predicted by the committed calibration -> $out"
+  echo "$f predicted by results/sim/calibration.json (fitted without it) -> $out"
   grep -E '^kernels, |^total' "$out" | sed 's/^/  /'
 done
 if [ ${#CAL[@]} -eq 0 ]; then

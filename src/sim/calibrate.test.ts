@@ -114,6 +114,7 @@ describe('kernel model fit', () => {
     expect(curveCoversGpu('h100+h200', 'h20')).toBe(false);
     expect(kernelPath({ kernel: 'sdpa_cudnn', notes: ['via nested (jagged) tensors', 'is_causal=True'] })).toBe('sdpa_cudnn@varlen');
     expect(kernelPath({ kernel: 'sdpa_math', notes: ['dense boolean attn_mask'] })).toBe('sdpa_math@dense');
-    expect(kernelPath({ kernel: 'flex', notes: ['BlockMask from block table'] })).toBe('flex');
+    expect(kernelPath({ kernel: 'flex', notes: ['BlockMask from block table'] })).toBe('flex@slices'); // no form note: ran the predicate (flex-form.ts)
+    expect(kernelPath({ kernel: 'flex', notes: ['BlockMask from block table + mask_mod over per-row key ranges'] })).toBe('flex');
   });
 });

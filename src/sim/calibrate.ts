@@ -25,6 +25,7 @@ import {
   type KernelCurve,
   type Uncalibrated,
 } from './kernel-model.js';
+import { FLEX_SLICES_PATH, flexPathSuffix } from './flex-form.js';
 import { tileProfile, type TileProfile } from './tiles.js';
 
 export const HOLDOUT_RULE = 'fnv1a32(row id) % 4 == 0 is held out (never fitted)';
@@ -134,8 +135,9 @@ export function observe(
   gen: MaskGenerator,
 ): { observations: KernelObservation[]; skipped: { id: string; reason: string }[] } {
   const latest = new Map<string, ResultRow>();
-  // Ids name the case, not the GPU: the same case measured on two GPU types is two observations.
-  for (const r of rows) if (isKernelCalibrationRow(r)) latest.set(`${normalizeGpu(r.env.gpu!)}|${r.id}`, r);
+  // Ids name the case, not the GPU or the input path: the same case measured on two GPU types, or by
+  // flex with both mask forms, is two observations.
+  for (const r of rows) if (isKernelCalibrationRow(r)) latest.set(`${normalizeGpu(r.env.gpu!)}|${kernelPath(r)}|${r.id}`, r);
   const cache = new Map<string, TileProfile>();
   const observations: KernelObservation[] = [];
   const skipped: { id: string; reason: string }[] = [];
@@ -192,7 +194,8 @@ export function observe(
 export function supersededRows(rows: readonly ResultRow[]): Map<ResultRow, string> {
   const byCase = new Map<string, ResultRow[]>();
   for (const r of rows) {
-    const k = `${computeClass(normalizeGpu(r.env.gpu!))}|${r.id}`;
+    // One curve per path: rows of another input path (flex's other mask form) are not a later version.
+    const k = `${computeClass(normalizeGpu(r.env.gpu!))}|${kernelPath(r)}|${r.id}`;
     byCase.set(k, [...(byCase.get(k) ?? []), r]);
   }
   const out = new Map<ResultRow, string>();
@@ -221,11 +224,13 @@ export function kernelTile(r: Pick<ResultRow, 'kernel' | 'notes' | 'maskParams'>
 /**
  * The kernel id, with the input path when one kernel id has several with different costs: SDPA
  * backends on documents run through nested (jagged) tensors ('@varlen') and on other masks
- * through a dense boolean mask ('@dense'); each path gets its own curve.
+ * through a dense boolean mask ('@dense'); flex's rows that ran the slice predicate as mask_mod
+ * ('@slices', flex-form.ts; row tables are plain `flex`); each path gets its own curve.
  */
 export function kernelPath(r: Pick<ResultRow, 'kernel' | 'notes'>): string {
   const k = r.kernel ?? 'unknown';
   const notes = r.notes ?? [];
+  if (k === 'flex') return `${k}${flexPathSuffix(notes)}`;
   if (notes.some((n) => /nested \(jagged\) tensors/.test(n))) return `${k}@varlen`;
   if (notes.some((n) => /^dense boolean attn_mask/.test(n))) return `${k}@dense`;
   return k;
@@ -355,10 +360,11 @@ export const LAUNCH_CAPS = [Infinity, 0.1, 0.03, 0.01] as const;
 
 /**
  * Input paths whose calls include host work (nested tensors, dense masks, the CP executor's calls):
- * their launch constant is host time, measured as such, and never capped.
+ * their launch constant is host time, measured as such, and never capped. flex's '@slices' is a
+ * mask_mod form, not host work: a plain path.
  */
 export function hostPath(kernelPath: string): boolean {
-  return kernelPath.includes('@');
+  return kernelPath.includes('@') && !kernelPath.endsWith(FLEX_SLICES_PATH);
 }
 
 /**

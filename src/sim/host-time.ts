@@ -10,7 +10,7 @@
 // host time give or take that part, whether host and kernel add up or overlap. When the host-bound
 // rows of one path spread by more than the targets allow around their middle, no launch constant
 // or floor - and no feature of the configuration that does not follow them - brings them within.
-import type { KernelObservation } from './calibrate.js';
+import { hostPath, type KernelObservation } from './calibrate.js';
 import { curveMs, type Calibration } from './kernel-model.js';
 
 /** Rows whose curve's kernel part is below this share of the measured time are host-bound. */
@@ -30,7 +30,7 @@ export interface HostTime {
 export function hostBoundRows(cal: Calibration, obs: readonly KernelObservation[], gpu: string): HostTime[] {
   const out = new Map<string, { obs: KernelObservation; kernelMs: number }[]>();
   for (const o of obs) {
-    if (o.gpu !== gpu || !o.kernel.includes('@')) continue;
+    if (o.gpu !== gpu || !hostPath(o.kernel)) continue;
     const c = cal.curves.find((x) => x.kernel === o.kernel && x.direction === o.call.direction && x.dtype === o.call.dtype && x.gpu.split('+').includes(gpu));
     if (!c) continue;
     // The kernel part alone: without the launch constant and without a host floor (max form).

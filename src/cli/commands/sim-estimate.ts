@@ -8,6 +8,7 @@ import type { KernelCase } from '../../kernels/case.js';
 import { maskArea } from '../../mask/slices.js';
 import { attentionFlops } from '../../results/flops.js';
 import { generatedProfile, kernelPath } from '../../sim/calibrate.js';
+import { FLEX_DEFAULT_NOTE } from '../../sim/flex-form.js';
 import { estimateCases, splitCalls, type EstimateInput } from '../../sim/estimate.js';
 import { resolveCluster } from '../../sim/hardware.js';
 import { calibratedGpus, kernelCall, makeKernelModel, type KernelModel } from '../../sim/kernel-model.js';
@@ -24,6 +25,7 @@ function readLines<T>(file: string): T[] {
 
 /** The input path the worker will take, as the calibration names it (see calibrate.ts kernelPath). */
 function pathNotes(kernel: string, format: string | undefined): string[] {
+  if (kernel === 'flex') return [FLEX_DEFAULT_NOTE]; // the kernel suite's default form (row tables on documents)
   if (!kernel.startsWith('sdpa_')) return [];
   if (format === 'varlen') return ['via nested (jagged) tensors'];
   if (format === 'dense') return ['dense boolean attn_mask'];

@@ -10,7 +10,7 @@ import { DIRECTIONS, type Direction, type ResultRow } from '../../results/schema
 import { formatTokens, parseInteger, parseIntList, parseTokenList, splitList } from '../../util/parse.js';
 import { parseCurveKernel, parseFamilyIds, parseSchemeIds } from '../../ids.js';
 import { gitRev } from '../../util/env.js';
-import { calibrate, observe, summarizeErrors, validateKernels, type ErrorSummary } from '../../sim/calibrate.js';
+import { calibrate, kernelPath, observe, summarizeErrors, validateKernels, type ErrorSummary } from '../../sim/calibrate.js';
 import { checkWorld, GPU_SPECS, normalizeGpu, resolveCluster, type Cluster } from '../../sim/hardware.js';
 import {
   DEFAULT_CALIBRATION_PATH,
@@ -315,11 +315,12 @@ export function register(program: Command): void {
       }
       if (!kp.length && !cp.predictions.length) process.stdout.write('no measured GPU configuration found in the given results\n');
       if (o.out) {
-        // Ids name the case, not the GPU: the same case measured on two GPU types has one id.
-        const byId = new Map(rows.filter((r) => r.env.gpu).map((r) => [`${normalizeGpu(r.env.gpu!)}|${r.id}`, r]));
+        // Ids name the case, not the GPU or the input path: the same case measured on two GPU types
+        // (or by flex in both mask forms) has one id.
+        const byId = new Map(rows.filter((r) => r.env.gpu).map((r) => [`${normalizeGpu(r.env.gpu!)}|${kernelPath(r)}|${r.id}`, r]));
         const predicted: ResultRow[] = [];
         for (const p of kp) {
-          const m = byId.get(`${p.obs.gpu}|${p.obs.id}`);
+          const m = byId.get(`${p.obs.gpu}|${p.obs.kernel}|${p.obs.id}`);
           if (m) predicted.push(predictedRow(m, p.predictedMs, p.fallback, calPath));
         }
         for (const p of cp.predictions) predicted.push(predictedRow(p.row, p.predictedMs, p.fallback, calPath));

@@ -1,0 +1,85 @@
+// flex's mask_mod form is part of its identity in the kernel model: rows that ran the slice predicate
+// are `flex@slices`, rows on per-row key ranges (and rows with no partial blocks) are `flex`.
+// Test data only (synthetic rows; the note strings are the worker's, python kernels/flex.py).
+import { describe, expect, it } from 'vitest';
+import type { ResultRow } from '../results/schema.js';
+import { calibrate, groupKey, hostPath, kernelPath, observe, supersededRows } from './calibrate.js';
+import { FLEX_DEFAULT_NOTE, flexMaskForm } from './flex-form.js';
+import { hostBoundRows } from './host-time.js';
+import { rowMask } from './sources.js';
+import { syntheticKernelRows } from './testing.js';
+
+const ROWS = 'BlockMask from block table + mask_mod over per-row key ranges';
+const SLICES_OLD = 'BlockMask from block table + slice mask_mod';
+const SLICES_NEW = 'BlockMask from block table + mask_mod over the slice predicate';
+const NONE = 'BlockMask from block table (no partial blocks)';
+
+function withNotes(rows: readonly ResultRow[], notes: string[], date: string, slower = 1): ResultRow[] {
+  return rows.map((r) => {
+    const ms = r.times!.medianMs * slower;
+    return { ...r, notes, env: { ...r.env, date }, times: { medianMs: ms, p20Ms: ms, p80Ms: ms, samples: 20 } };
+  });
+}
+
+describe("flex's mask form", () => {
+  it('reads the form from the notes the worker writes (both spellings of the predicate; no note: the predicate)', () => {
+    expect(flexMaskForm([ROWS])).toBe('rows');
+    expect(flexMaskForm([SLICES_OLD])).toBe('slices');
+    expect(flexMaskForm([SLICES_NEW])).toBe('slices');
+    expect(flexMaskForm([NONE, 'kernel tiles for 64x64 blocks: {...}'])).toBe('none');
+    expect(flexMaskForm([])).toBe('slices');
+    expect(flexMaskForm(['BlockMask from block table'])).toBe('slices');
+    expect(flexMaskForm([FLEX_DEFAULT_NOTE])).toBe('rows');
+  });
+
+  it('makes predicate rows the path flex@slices and leaves other kernels and paths alone', () => {
+    expect(kernelPath({ kernel: 'flex', notes: [ROWS] })).toBe('flex');
+    expect(kernelPath({ kernel: 'flex', notes: [NONE] })).toBe('flex');
+    expect(kernelPath({ kernel: 'flex', notes: [SLICES_OLD] })).toBe('flex@slices');
+    expect(kernelPath({ kernel: 'flex', notes: [SLICES_NEW, 'expanded GQA K/V'] })).toBe('flex@slices');
+    expect(kernelPath({ kernel: 'flex' })).toBe('flex@slices');
+    expect(kernelPath({ kernel: 'triton_blocksparse', notes: [SLICES_OLD] })).toBe('triton_blocksparse');
+    expect(kernelPath({ kernel: 'sdpa_flash', notes: ['via nested (jagged) tensors'] })).toBe('sdpa_flash@varlen');
+  });
+
+  it('keeps @slices a plain path (its launch constant may be capped; not host time)', () => {
+    expect(hostPath('flex@slices')).toBe(false);
+    expect(hostPath('flex')).toBe(false);
+    expect(hostPath('sdpa_flash@varlen')).toBe(true);
+    expect(hostPath('sdpa_cudnn@dense')).toBe(true);
+    expect(hostPath('flex@cp')).toBe(true);
+  });
+
+  it('puts a predicate row and a row-table row of the same case on different curves, neither superseding the other', () => {
+    const base = syntheticKernelRows(rowMask, { kernel: 'flex', families: ['causal', 'causal_document', 'full_document'], seqlens: [4096, 8192, 16384, 32768] });
+    // The same cases: the predicate run earlier and 1.8x slower, the row-table run later.
+    const slices = withNotes(base, [SLICES_OLD], '2026-12-01T00:00:00Z', 1.8);
+    const rows = withNotes(base, [ROWS], '2026-12-06T08:00:00Z');
+    expect(supersededRows([...slices, ...rows]).size).toBe(0);
+    const { observations, skipped } = observe([...slices, ...rows], rowMask);
+    expect(skipped).toEqual([]);
+    expect(observations).toHaveLength(2 * base.length);
+    const one = observations.filter((o) => o.id === base[0].id);
+    expect(one.map((o) => o.kernel).sort()).toEqual(['flex', 'flex@slices']);
+    expect(groupKey(one[0])).not.toBe(groupKey(one[1]));
+    const cal = calibrate(observations, {}, () => true);
+    const curve = (k: string, d: string) => cal.curves.find((c) => c.kernel === k && c.direction === d);
+    for (const d of ['fwd', 'bwd']) {
+      expect(curve('flex', d)?.fitRows).toBe(base.length / 2);
+      expect(curve('flex@slices', d)?.fitRows).toBe(base.length / 2);
+    }
+    // Each curve follows its own rows: the predicate's curve is the slower one.
+    const o = observations.find((x) => x.kernel === 'flex' && x.family === 'causal_document' && x.seqlen === 32768 && x.call.direction === 'bwd')!;
+    const slow = observations.find((x) => x.kernel === 'flex@slices' && x.id === o.id)!;
+    expect(slow.ms / o.ms).toBeCloseTo(1.8, 6);
+    // flex@slices is not a host path: no host-bound listing for it
+    expect(hostBoundRows(cal, observations, 'h100').map((h) => h.kernel)).not.toContain('flex@slices');
+  });
+
+  it('still drops an earlier row of the same form whose notes changed (supersession within a path)', () => {
+    const [a] = syntheticKernelRows(rowMask, { kernel: 'flex', families: ['causal'], seqlens: [4096] });
+    const early = withNotes([a], [ROWS, 'kernel tiles for 64x64 blocks: old'], '2026-12-01T00:00:00Z');
+    const late = withNotes([a], [ROWS, 'kernel tiles for 64x64 blocks: new'], '2026-12-06T00:00:00Z');
+    expect([...supersededRows([...early, ...late]).keys()]).toEqual(early);
+  });
+});
