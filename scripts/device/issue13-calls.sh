@@ -322,6 +322,11 @@ case "$SEL" in
   call33|plan)
     # causal_document 1M beside flex on row tables (cal1m-s12 had flex with the slice predicate)
     STEPS+=("kern|cal1m_s14|150|--kernel triton_ranges,flex --family causal_document --seqlen 1M --heads 4:1 --samples 1|cal1m-s14.jsonl")
+    # flex on 64-blocks through 128-blocks + a block bitmap (kernels/flex_coarse.py; its backward at 64-blocks
+    # never compiled), both directions forced, beside ours: a flex backward figure where there was none
+    for H in 4:4 64:8; do
+      STEPS+=("kern|sparse64_s14|120|env:ATTNBENCH_FLEX_BLOCK=128 --preset sparse --kernel triton_ranges,flex --seqlen 16k --heads $H --samples 1|sparse16k-s14-flex128.jsonl")
+    done
     ;;&
   call32|plan)
     # The document backward against flex on row tables (parity on an H100, 2026-12-06): the d 128 backward's

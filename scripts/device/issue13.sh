@@ -127,7 +127,9 @@
 #   call32 (thirteenth session) the d 128 backward's knobs on causal_document, full_document, share_question
 #          at 32k beside flex on row tables (where the two are at parity), the default twice; before it, 1k-8k
 #          launches of flex, sdpa_efficient, triton_ranges with and without ATTNBENCH_KERNEL_HOST_COVER=1; ~410 s
-#   call33 (fourteenth session) causal_document 1M 4:1 beside flex on row tables (cal1m-s14.jsonl); ~150 s
+#   call33 (fourteenth session) causal_document 1M 4:1 beside flex on row tables (cal1m-s14.jsonl); block_sparse
+#          16k (4:4, 64:8) with flex on 128-blocks + a 64-block bitmap in both directions (ATTNBENCH_FLEX_BLOCK=128,
+#          sparse16k-s14-flex128.jsonl; its 128-block cases, unchanged by the knob, measure the noise); ~390 s
 #   call3  ncu of _fwd / _dkdv / _dq (and flex's) on
 #          causal_document 32k, CP virtual ranks P = 4, 8 at 8k tokens per rank (triton_ranges vs
 #          flex, ring_p2p and ulysses), last a 4:4 d 128 check

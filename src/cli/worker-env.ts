@@ -7,6 +7,7 @@ import { usage } from '../errors.js';
 export const WORKER_KNOBS: Readonly<Record<string, readonly string[]>> = {
   ATTNBENCH_FLEX_MASK: ['auto', 'slices', 'rows'], // flex's mask_mod form, both directions (kernel suite and CP)
   ATTNBENCH_FLEX_CP_MASK: ['auto', 'slices', 'rows'], // the same for CP steps only
+  ATTNBENCH_FLEX_BLOCK: ['auto', 'native', '128'], // flex on 64-blocks: the mask's own blocks, or 128-blocks + a block bitmap
   ATTNBENCH_FLEX_CP_DYNAMIC: ['0', '1'], // 0: flex's CP calls compiled per shape from the first call
   ATTNBENCH_CP_HOST_COVER: ['0', '1'], // 0: no GPU sleep covering the host's launches (virtual ranks)
   ATTNBENCH_CP_GC: ['0', '1'], // 1: Python's GC left on during timed CP runs

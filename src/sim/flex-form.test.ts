@@ -13,6 +13,7 @@ const ROWS = 'BlockMask from block table + mask_mod over per-row key ranges';
 const SLICES_OLD = 'BlockMask from block table + slice mask_mod';
 const SLICES_NEW = 'BlockMask from block table + mask_mod over the slice predicate';
 const NONE = 'BlockMask from block table (no partial blocks)';
+const BLOCKS = 'BlockMask from block table + mask_mod over a 64-token block bitmap on 128-token blocks';
 
 function withNotes(rows: readonly ResultRow[], notes: string[], date: string, slower = 1): ResultRow[] {
   return rows.map((r) => {
@@ -30,11 +31,13 @@ describe("flex's mask form", () => {
     expect(flexMaskForm([])).toBe('slices');
     expect(flexMaskForm(['BlockMask from block table'])).toBe('slices');
     expect(flexMaskForm([FLEX_DEFAULT_NOTE])).toBe('rows');
+    expect(flexMaskForm([BLOCKS])).toBe('blocks');
   });
 
   it('makes predicate rows the path flex@slices and leaves other kernels and paths alone', () => {
     expect(kernelPath({ kernel: 'flex', notes: [ROWS] })).toBe('flex');
     expect(kernelPath({ kernel: 'flex', notes: [NONE] })).toBe('flex');
+    expect(kernelPath({ kernel: 'flex', notes: [BLOCKS] })).toBe('flex');
     expect(kernelPath({ kernel: 'flex', notes: [SLICES_OLD] })).toBe('flex@slices');
     expect(kernelPath({ kernel: 'flex', notes: [SLICES_NEW, 'expanded GQA K/V'] })).toBe('flex@slices');
     expect(kernelPath({ kernel: 'flex' })).toBe('flex@slices');

@@ -13,18 +13,20 @@
 /** Input path of flex's kernel-suite rows that ran the slice predicate. */
 export const FLEX_SLICES_PATH = '@slices';
 
-export type FlexMaskForm = 'rows' | 'slices' | 'none';
+export type FlexMaskForm = 'rows' | 'slices' | 'blocks' | 'none';
 
 /** The mask_mod form a flex row's notes record: row tables, the slice predicate, or no mask_mod (no partial blocks). */
 export function flexMaskForm(notes: readonly string[]): FlexMaskForm {
   if (notes.some((n) => n.includes('mask_mod over per-row key ranges'))) return 'rows';
+  // 64-blocks on flex's 128-blocks, the fine blocks in a bitmap (kernels/flex_coarse.py): one gather per cell, as the row tables
+  if (notes.some((n) => n.includes('block bitmap on 128-token blocks'))) return 'blocks';
   if (notes.some((n) => n.includes('slice mask_mod') || n.includes('mask_mod over the slice predicate'))) return 'slices';
   if (notes.some((n) => n.includes('(no partial blocks)'))) return 'none';
   // No form note: a row from before the notes said, which ran the predicate.
   return 'slices';
 }
 
-/** The path suffix of a flex kernel-suite row: '' (row tables, or no mask_mod) or FLEX_SLICES_PATH. */
+/** The path suffix of a flex kernel-suite row: '' (row tables, a block bitmap, or no mask_mod) or FLEX_SLICES_PATH. */
 export function flexPathSuffix(notes: readonly string[]): string {
   return flexMaskForm(notes) === 'slices' ? FLEX_SLICES_PATH : '';
 }

@@ -14,13 +14,15 @@ import torch
 
 from .base import Call, Unsupported, module_available
 from ..slicemask import FLEX_MASK_FORMS
+from .flex_coarse import COARSE, bitmap_mask_mod, block_form, coarse_tables
 from .flex_tiles import tile_options
 
 ID = "flex"
 GROUP = "torch"
 _compiled = None
 # The row note of each mask_mod form (the report's range-kernel table reads "slice predicate" / "slice mask_mod").
-FORM_TEXT = {"rows": "mask_mod over per-row key ranges", "slices": "mask_mod over the slice predicate"}
+FORM_TEXT = {"rows": "mask_mod over per-row key ranges", "slices": "mask_mod over the slice predicate",
+             "blocks": "mask_mod over a {fine}-token block bitmap on 128-token blocks"}
 
 
 def available():
@@ -61,6 +63,13 @@ def block_mask(ctx):
     kvi = ctx.arg("kvIndices")
     fkvn = ctx.arg("fullKvNumBlocks", default=None)
     fkvi = ctx.arg("fullKvIndices", default=None)
+    coarse = None  # blocks under 128: flex's own tiles, the fine blocks in a bitmap (flex_coarse.py)
+    if bq == bk and block_form(ctx.direction, bq) == "coarse":
+        coarse = coarse_tables(kvn, kvi, fkvn, fkvi, bq, nbk)
+    if coarse is not None:
+        bitmap, (kvn, kvi, fkvn, fkvi) = coarse
+        fine, bq, bk = bq, COARSE, COARSE
+        nbk = math.ceil(ctx.sk / bk)
 
     def pad(ix):  # [Hm, nbq, maxK] -> [Hm, nbq, nbk]: from_kv_blocks reads the column count off the last dim
         if ix.shape[-1] >= nbk:
@@ -78,23 +87,27 @@ def block_mask(ctx):
     has_partial = bool(int(kvn.max()) > 0) if kvn.numel() else False
     kw = {}
     form = None
-    if has_partial:
+    if has_partial and coarse is not None:
+        kw["mask_mod"], form = bitmap_mask_mod(bitmap, fine, group_size=ctx.group), "blocks"
+    elif has_partial:
         kw["mask_mod"], form = ctx.slice_mask.flex_mask_mod(mask_form(ctx.direction), group_size=ctx.group, per_head=len(ctx.bands) > 1)
     bm = BlockMask.from_kv_blocks(
         kvn[None].to(torch.int32), kvi[None].to(torch.int32),
         None if fkvn is None else fkvn[None].to(torch.int32), None if fkvi is None else fkvi[None].to(torch.int32),
         BLOCK_SIZE=(bq, bk), seq_lengths=(ctx.sq, ctx.sk), **kw,
     )
-    return bm, form
+    return bm, (form, fine if coarse is not None else None)
 
 
 def build(ctx):
     if ctx.format != "block_table":
         raise Unsupported(f"flex takes a block table, not {ctx.format}")
-    bm, form = block_mask(ctx)
+    bm, (form, fine) = block_mask(ctx)
     flex = compiled_flex()
     native = ctx.gqa == "native" and ctx.group > 1
-    notes = ["BlockMask from block table" + (f" + {FORM_TEXT[form]}" if form else " (no partial blocks)")]
+    notes = ["BlockMask from block table" + (f" + {FORM_TEXT[form].format(fine=fine)}" if form else " (no partial blocks)")]
+    if fine and not form:
+        notes.append(f"{fine}-token blocks on 128-token blocks (ATTNBENCH_FLEX_BLOCK)")
     if ctx.gqa == "expand" and ctx.group > 1:
         from .base import expand_kv
 

@@ -6,7 +6,9 @@ multiple of BLOCK_M1) and a dQ loop (BLOCK_M2 x BLOCK_N2, BLOCK_M2 a multiple of
 blocks and head_dim 128 the backward's default pipelining (3 stages) overflows shared memory on
 Hopper, every autotune choice fails and inductor raises NoValidChoicesError (issue 17); one stage
 and 4 warps fit. The options are prefixed fwd_ / bwd_ (torch >= 2.7 reads them per direction), so
-the forward keeps its own pipelining.
+the forward keeps its own pipelining. (They did not fit either: torch 2.11 on H100 / H200 still
+raised NoValidChoicesError on every 64-block backward, 2026-12-06; the backward now takes 128-blocks
+and a block bitmap by default, flex_coarse.py.)
 """
 
 
