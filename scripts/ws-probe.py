@@ -219,27 +219,34 @@ def configs(aot):
         ("probe_dkdv kb128 subm32 w4 s2 ws", b(128, 32, True), 4, 2),
         ("probe_dkdv kb128 subm32 w4 s3 ws", b(128, 32, True), 4, 3),
     ]
-    # triton_ranges' own forward (the descriptor's 64:8 d 128 shape, and pack 1) with its full-run loop marked
-    ws_rf = ranges_fwd_ws()
+    # triton_ranges' own forward and dK/dV (the descriptor's 64:8 d 128 shapes, and pack 1) with the full-run loop marked
+    aot.rf = ranges_ws("triton_ranges_fwd", FWD_LOOP)
+    aot.rb = ranges_ws("triton_ranges_bwd", DKDV_LOOP)
     for w in (8, 4):
         for pack, tq in ((8, 16), (1, 128)):
-            aot.rf = ws_rf
             out.append((f"triton_ranges _fwd d128 pack{pack} 128x64 w{w} s3, full-run loop ws", aot.fwd_src(128, pack, tq, 128, 64), w, 3))
+        out.append((f"triton_ranges _dkdv d128 pack8 kb128 subm32 w{w} s3, full-run loop ws", aot.dkdv_src(128, 8, 16, 128, 128, 32, 0), w, 3))
     return out
 
 
-def ranges_fwd_ws():
-    """triton_ranges_fwd.py with `tl.range(..., warp_specialize=True)` on the full-run step loop (a copy in a temp dir)."""
-    src = open(os.path.join(HERE, "..", "python", "attnbench_worker", "kernels", "triton_ranges_fwd.py")).read()
+FWD_LOOP = "        for kk in range(c0 * TK, c1 * TK, SUBN):\n"
+DKDV_LOOP = "        for m0 in range(c0 * NR, c1 * NR, SUBM):  # packed rows of whole query tiles\n"
+
+
+def ranges_ws(module, loop):
+    """A copy of triton_ranges' `module` (in a temp dir) with `tl.range(..., warp_specialize=True)` on
+    its full-run step loop `loop` (the forward's key steps, dK/dV's query-row steps)."""
+    src = open(os.path.join(HERE, "..", "python", "attnbench_worker", "kernels", module + ".py")).read()
     src = src.replace("from .triton_ranges_jit import", "from attnbench_worker.kernels.triton_ranges_jit import")
-    loop = "        for kk in range(c0 * TK, c1 * TK, SUBN):\n"
-    assert loop in src, "triton_ranges_fwd.py's full-run loop moved: update ws-probe.py"
-    src = src.replace(loop, "        for kk in tl.range(c0 * TK, c1 * TK, SUBN, warp_specialize=True):\n")
+    assert loop in src, f"{module}.py's full-run loop moved: update ws-probe.py"
+    head, rest = loop.split(":", 1)  # "        for kk in range(a, b, c)", what follows the colon
+    var, rng = head.split(" in ", 1)
+    src = src.replace(loop, f"{var} in tl.{rng[:-1]}, warp_specialize=True):{rest}")
     d = tempfile.mkdtemp()
-    path = os.path.join(d, "triton_ranges_fwd_ws.py")
+    path = os.path.join(d, module + "_ws.py")
     with open(path, "w") as fh:
         fh.write(src)
-    spec = importlib.util.spec_from_file_location("triton_ranges_fwd_ws", path)
+    spec = importlib.util.spec_from_file_location(module + "_ws", path)
     m = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(m)
     return m
