@@ -40,6 +40,7 @@ import triton.language as tl  # noqa: E402
 from attnbench_worker.kernels.triton_ranges_jit import band_keep  # noqa: E402
 
 NEG = -(1 << 30)
+CHECK_S, TIME_S = 2048, 32768  # --run: the check's and the timing's sequence lengths
 
 
 @triton.jit
@@ -332,10 +333,17 @@ def causal_steps(S, BM, BN):
     return [torch.tensor(t, dtype=torch.int32).reshape(-1) for t in (steps, rows, bands, [0, 0])]
 
 
+_TABLES = {}
+
+
 def run_probe(q, k, v, S, HQ, HKV, D, BN, warps, stages, ws, mask=2):
+    """One launch of probe_fwd on the causal step table (built once per shape and device, outside any timing)."""
     import torch
     dev = q.device
-    st, rw, bd, sd = (t.to(dev) for t in causal_steps(S, 128, BN))
+    key = (S, BN, str(dev))
+    if key not in _TABLES:
+        _TABLES[key] = [t.to(dev) for t in causal_steps(S, 128, BN)]
+    st, rw, bd, sd = _TABLES[key]
     o = torch.empty_like(q)
     lse = torch.empty((S, HQ), dtype=torch.float32, device=dev)
     scale = 1.4426950408889634 / D ** 0.5
@@ -370,7 +378,7 @@ def interpret_main():
         o = run_probe(q, k, v, S, HQ, HKV, D, 64, 4, 2, ws)
         err = (o.double() - ref).abs().max().item()
         print(f"probe_fwd causal S={S} {HQ}:{HKV} d{D} ws={ws}: max |err| vs float64 {err:.2e}")
-        assert err < 2e-2, err
+        assert err <= 2 * floor + 1e-2, err
 
 
 def device_main(a):
@@ -381,27 +389,38 @@ def device_main(a):
     name = torch.cuda.get_device_name()
     HQ, HKV, D = 64, 8, 128
     variants = [("w8 s3", 8, 3, False), ("w4 s3 ws", 4, 3, True), ("w4 s2 ws", 4, 2, True), ("w8 s3 again", 8, 3, False)]
-    for S in (2048, 32768):
+    for S in (CHECK_S, TIME_S):
         q, k, v = (torch.randn(S, h, D, device="cuda", dtype=torch.bfloat16) for h in (HQ, HKV, HKV))
-        if S == 2048:
+        if S == CHECK_S:
             ref = reference(q, k, v, HQ, HKV)
+            floor = (ref.to(torch.bfloat16).double() - ref).abs().max().item()  # the output's own bf16 rounding
             for label, w, st, ws in variants[:3]:
                 err = (run_probe(q, k, v, S, HQ, HKV, D, 64, w, st, ws).double() - ref).abs().max().item()
                 row = {"probe": "probe_fwd causal bands", "check": True, "variant": label, "S": S, "heads": f"{HQ}:{HKV}", "d": D,
-                       "maxAbsErr": err, "ok": err < 2e-2, "gpu": name, "triton": triton.__version__}
+                       "maxAbsErr": err, "bf16Floor": floor, "ok": err <= 2 * floor + 1e-2, "gpu": name, "triton": triton.__version__}
                 print(json.dumps(row), flush=True)
                 if out:
                     out.write(json.dumps(row) + "\n")
             del ref
             continue
         flops = 4 * S * S / 2 * D * HQ  # causal forward
-        qt, kt, vt = (t.transpose(0, 1).unsqueeze(0) for t in (q, k, v))
+        # sdpa on K / V expanded to the query heads ([1, H, S, D]), never the math backend (it would not fit at 32k)
+        qt, kt, vt = (t.repeat_interleave(HQ // t.shape[1], 1).transpose(0, 1).unsqueeze(0) for t in (q, k, v))
+        from torch.nn.attention import SDPBackend, sdpa_kernel
+
+        def sdpa():
+            with sdpa_kernel([SDPBackend.CUDNN_ATTENTION, SDPBackend.FLASH_ATTENTION, SDPBackend.EFFICIENT_ATTENTION]):
+                return torch.nn.functional.scaled_dot_product_attention(qt, kt, vt, is_causal=True)
         runs = [(label, lambda w=w, st=st, ws=ws: run_probe(q, k, v, S, HQ, HKV, D, 64, w, st, ws)) for label, w, st, ws in variants]
-        runs.append(("sdpa (torch default backend, GQA)", lambda: torch.nn.functional.scaled_dot_product_attention(qt, kt, vt, is_causal=True, enable_gqa=True)))
+        runs.append(("sdpa (cudnn / flash / efficient, heads expanded)", sdpa))
         for label, fn in runs:
-            for _ in range(5):
-                fn()
-            torch.cuda.synchronize()
+            try:
+                for _ in range(5):
+                    fn()
+                torch.cuda.synchronize()
+            except Exception as e:  # noqa: BLE001 - one variant failing leaves the others
+                print(f"{label}: failed: {str(e).splitlines()[0][:200]}", flush=True)
+                continue
             ev = [torch.cuda.Event(enable_timing=True) for _ in range(2)]
             ms = []
             for _ in range(a.iters):
