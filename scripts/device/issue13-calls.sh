@@ -328,6 +328,14 @@ case "$SEL" in
       STEPS+=("kern|sparse64_s14|120|env:ATTNBENCH_FLEX_BLOCK=128 --preset sparse --kernel triton_ranges,flex --seqlen 16k --heads $H --samples 1|sparse16k-s14-flex128.jsonl")
     done
     ;;&
+  call34|plan)
+    # Fourteenth session (CPU, ws helper): Triton 3.6 warp-specializes a Hopper loop only in a narrow shape (one
+    # top-level loop, every dot operand through a TMA descriptor, num_warps 4, no packed GQA heads: notes,
+    # "Fourteenth session (CPU): Hopper warp specialization"), which triton_ranges' forward does not have. Before
+    # rewriting it into that shape: does WS pay on this GPU? A probe kernel in that shape, WS on / off, same call
+    STEPS+=("sh|ws_probe|90|python3 scripts/ws-probe.py --run --out $R/ws-probe-s14.jsonl")
+    STEPS+=("tune|ws_ref|60|triton_ranges,flex,sdpa_cudnn|--preset none --family causal --direction fwd --seqlen 32k --samples 1 --heads 64:8|[{}]|--iters 10")
+    ;;&
   call32|plan)
     # The document backward against flex on row tables (parity on an H100, 2026-12-06): the d 128 backward's
     # knobs once more on the three short-document families, beside flex, the default twice

@@ -130,6 +130,12 @@
 #   call33 (fourteenth session) causal_document 1M 4:1 beside flex on row tables (cal1m-s14.jsonl); block_sparse
 #          16k (4:4, 64:8) with flex on 128-blocks + a 64-block bitmap in both directions (ATTNBENCH_FLEX_BLOCK=128,
 #          sparse16k-s14-flex128.jsonl; its 128-block cases, unchanged by the knob, measure the noise); ~390 s
+#   call34 (fourteenth session) Hopper warp specialization (Triton 3.6 tl.range(warp_specialize=True)) on a probe
+#          forward shaped like the loop triton_ranges would need (scripts/ws-probe.py: one head per program, Q/K/V
+#          by on-device TMA descriptors, one flat loop over full and band-masked steps): 2k check against float64,
+#          then causal 32k 64:8 d128 forward, 8 warps without WS / 4 warps with WS (3 warpgroups) / 8 warps again,
+#          beside torch sdpa (ws-probe-s14.jsonl); then triton_ranges' default beside flex and sdpa_cudnn on the same
+#          case (ranges-ws_ref.jsonl) for the same-call reference; ~120 s
 #   call3  ncu of _fwd / _dkdv / _dq (and flex's) on
 #          causal_document 32k, CP virtual ranks P = 4, 8 at 8k tokens per rank (triton_ranges vs
 #          flex, ring_p2p and ulysses), last a 4:4 d 128 check
@@ -141,8 +147,8 @@ step_env() { envs=(); while [[ "$a" == env:* ]]; do envs+=("${a%% *}"); envs[-1]
 MODE=${1:-}
 case "$MODE" in
   -h|--help|"") usage; exit 0 ;;
-  plan|call1|call2|call3|call4|call5|call6|call7|call8|call9|call10|call11|call12|call13|call14|call15|call16|call17|call18|call19|call20|call21|call22|call23|call24|call25|call26|call27|call28|call29|call30|call31|call32|call33) ;;
-  *) echo "issue13.sh: unknown mode '$MODE' (plan, call1, ..., call33, --help)" >&2; exit 2 ;;
+  plan|call1|call2|call3|call4|call5|call6|call7|call8|call9|call10|call11|call12|call13|call14|call15|call16|call17|call18|call19|call20|call21|call22|call23|call24|call25|call26|call27|call28|call29|call30|call31|call32|call33|call34) ;;
+  *) echo "issue13.sh: unknown mode '$MODE' (plan, call1, ..., call34, --help)" >&2; exit 2 ;;
 esac
 
 FAM32K=causal,full_document,causal_document,prefix_lm_document,share_question,causal_blockwise,block_causal_document,full_document_long,causal_document_long,sliding_window,sliding_window_causal,global_sliding_window
@@ -169,7 +175,7 @@ CPCASES="--scheme ring_p2p,ulysses --family causal_document,full_document --toke
 STEPS=()
 # `plan CALL` plans that call's steps only (plan alone: every call's)
 SEL=$MODE; [ "$MODE" = plan ] && [ $# -gt 1 ] && SEL=$2
-case "$SEL" in plan|call1|call2|call3|call4|call5|call6|call7|call8|call9|call10|call11|call12|call13|call14|call15|call16|call17|call18|call19|call20|call21|call22|call23|call24|call25|call26|call27|call28|call29|call30|call31|call32|call33) ;; *) echo "issue13.sh plan: unknown call '$SEL'" >&2; exit 2 ;; esac
+case "$SEL" in plan|call1|call2|call3|call4|call5|call6|call7|call8|call9|call10|call11|call12|call13|call14|call15|call16|call17|call18|call19|call20|call21|call22|call23|call24|call25|call26|call27|call28|call29|call30|call31|call32|call33|call34) ;; *) echo "issue13.sh plan: unknown call '$SEL'" >&2; exit 2 ;; esac
 source scripts/device/issue13-calls.sh  # the steps of each call (STEPS+=...)
 [ "$MODE" = plan ] && [ $# -gt 2 ] && { echo "(plan takes one CALL; the others are ignored)"; }
 
@@ -192,6 +198,7 @@ if [ "$MODE" = plan ]; then
           echo "== $name: cp planning FAILED"; tail -5 "$T/$name.log"
         fi
         continue ;;
+      sh) echo "== $name (sh, ${secs}s): $a"; continue ;;  # a command of its own (no CLI plan)
     esac
     preset="--preset paper"; [[ "$flags" == *--preset* ]] && preset=''
     flags=${flags/--preset none/}  # no preset: exactly the flags' cases
@@ -278,6 +285,9 @@ for s in "${STEPS[@]}"; do
       cmd env "${envs[@]}" $AB cp run --executor torch $a --out $RCP/issue13-$name.jsonl --resume --retry error --timeout 600
       # shellcheck disable=SC2086
       timeout "$t" env "${envs[@]}" $AB cp run --executor torch $a --out $RCP/issue13-$name.jsonl --resume --retry error --timeout 600 2>&1 | grep -v -e AOTAutograd -e '^\s*$' | tee -a "$LOGS/$name.log" | tail -25 ;;
+    sh)  # a command of its own (e.g. scripts/ws-probe.py --run), its rows where it writes them
+      cmd bash -c "$a"
+      timeout "$t" bash -c "$a" 2>&1 | tee -a "$LOGS/$name.log" | tail -40 ;;
   esac
   echo "rc=$? ($(left)s left)"; save
 done
