@@ -30,7 +30,7 @@ import { tileProfile, type TileProfile } from './tiles.js';
 
 export const HOLDOUT_RULE = 'fnv1a32(row id) % 4 == 0 is held out (never fitted)';
 export const MODEL_TEXT =
-  't_ms = c0 + max(aProg*P + aFull*W_full + aPartial*W_partial + aEmpty*W_empty over ceil(programs/slots) waves, the heaviest program, bytes/HBM); programs = query tiles x heads; a launch of one wave on min(slots, SMs x ceil(programs/SMs)) slots (a program alone on its SM at the SM speed); W_x = dirFactor*4*headDim*pairs in 128x128 blocks of kind x (TFLOP); slots = SMs x {1..4} and the a_x by non-negative least squares on log time; kernels that compute every block (torch_naive, sdpa_math, @dense paths): one cost for all blocks, and rows that differ only by mask family are one shape to them; plain paths: the smallest launch-constant cap (free, 0.1, 0.03, 0.01 ms) within (1%)^2 per row of the free fit; nested-tensor (@varlen) paths: t = max(host floor, the above) where that fits their training rows better, floor = geometric mean of the fastest rows, the curve fitted on the rest; every row weighted by 1 / (1 + (sigma / 0.05)^2), sigma = its own p20-p80 spread / 1.683; flex backward also >= (1 - 1/KV heads) x waves + GQA group x (4/7 aFull (full + partial) + (aPartial - aFull) partial) of its heaviest key tile (dK/dV program)';
+  't_ms = c0 + max(aProg*P + aFull*W_full + aPartial*W_partial + aEmpty*W_empty over ceil(programs/slots) waves, the heaviest program, bytes/HBM); programs = query tiles x heads; a launch of one wave on min(slots, SMs x ceil(programs/SMs)) slots (a program alone on its SM at the SM speed); W_x = dirFactor*4*headDim*pairs in 128x128 blocks of kind x (TFLOP); slots = SMs x {1..4} and the a_x by non-negative least squares on log time; block-mask kernels (flex, triton_blocksparse; every path): aPartial >= aFull, fitted as aFull + d with d >= 0; kernels that compute every block (torch_naive, sdpa_math, @dense paths): one cost for all blocks, and rows that differ only by mask family are one shape to them; plain paths: the smallest launch-constant cap (free, 0.1, 0.03, 0.01 ms) within (1%)^2 per row of the free fit; nested-tensor (@varlen) paths: t = max(host floor, the above) where that fits their training rows better, floor = geometric mean of the fastest rows, the curve fitted on the rest; every row weighted by 1 / (1 + (sigma / 0.05)^2), sigma = its own p20-p80 spread / 1.683; flex backward also >= (1 - 1/KV heads) x waves + GQA group x (4/7 aFull (full + partial) + (aPartial - aFull) partial) of its heaviest key tile (dK/dV program)';
 /**
  * The error a curve is expected to keep on a row with no noise of its own (relative, ~ log units):
  * the floor of the noise model below. 5%: about the fitted rows' p75 |error| in-sample.
@@ -246,6 +246,19 @@ export interface FittedCurve {
   readonly loss: number;
 }
 
+/**
+ * Whether a path's fit holds aPartial >= aFull (a partial block is a full block plus the mask's
+ * evaluation): on the block-mask kernels (flex, triton_blocksparse; every input path), whose blocks
+ * are the model's blocks (BLOCK_SIZE, or the mask's own block: kernelTile). Not where the model's
+ * block kinds are a proxy for the kernel's own tiling: nested-tensor (@varlen) paths tile each
+ * document apart, triton_ranges works in packed tiles with per-row key ranges, SDPA's kernels in
+ * tiles of their own on is_causal; there a partial 128 x 128 block may cost less than a full one
+ * (tried on every path: held-out figures worse, docs/simulator-record.md).
+ */
+export function partialAtLeastFull(kernelPath: string): boolean {
+  return /^(flex|triton_blocksparse)(@|$)/.test(kernelPath);
+}
+
 /** Programs per SM tried by the fit (slots = SMs x this). */
 export const OCCUPANCIES = [1, 2, 3, 4] as const;
 
@@ -289,18 +302,21 @@ export function fitGroup(train: readonly KernelObservation[], sms: number, cap =
     // A launch constant above the cap is pinned at the cap (the other coefficients refitted).
     let noConstant = false;
     let offset = 0;
-    let fit = fitCurve(train.map((o, i): FitSample => ({ x: xs[i], ms: o.ms, weight: rowWeight(o) })));
+    // A partial block is a full block plus masking: aPartial >= aFull where the kernel's blocks are
+    // the model's 128 x 128 ones (partialAtLeastFull).
+    const ordered = !dense && partialAtLeastFull(first.kernel) ? ([2, 3] as const) : undefined;
+    let fit = fitCurve(train.map((o, i): FitSample => ({ x: xs[i], ms: o.ms, weight: rowWeight(o) })), { ordered });
     if (fit.beta[0] > cap) {
       noConstant = true;
       offset = cap;
-      fit = fitCurve(train.map((o, i): FitSample => ({ x: xs[i], ms: o.ms, weight: rowWeight(o) })), { noConstant, offset });
+      fit = fitCurve(train.map((o, i): FitSample => ({ x: xs[i], ms: o.ms, weight: rowWeight(o) })), { noConstant, offset, ordered });
     }
     for (let it = 0; it < 2; it++) {
       const b = fit.beta.map((v) => (Number.isNaN(v) ? 0 : v));
       const next = feats.map((f) => f.bounds.reduce((x, y) => (dotp(b, y) > dotp(b, x) ? y : x), f.wave));
       if (next.every((x, i) => x === xs[i])) break;
       xs = next;
-      fit = fitCurve(train.map((o, i): FitSample => ({ x: xs[i], ms: o.ms, weight: rowWeight(o) })), { noConstant, offset });
+      fit = fitCurve(train.map((o, i): FitSample => ({ x: xs[i], ms: o.ms, weight: rowWeight(o) })), { noConstant, offset, ordered });
     }
     const [c00, aProg, aF0, aP0, aE0] = fit.beta.map((v, c) => (fit.used[c] ? v : Number.NaN));
     const c0 = Number.isNaN(c00) ? offset : c00;

@@ -9,6 +9,11 @@
 // of columns (at most 15). Then projected Gauss-Newton steps on the log residuals, each accepted
 // only if it lowers the loss. Columns the data never exercises (no partial blocks measured, say)
 // are left out and given an assumed value by the caller.
+//
+// `ordered: [lo, hi]` adds beta[hi] >= beta[lo] (a partial block costs at least a full one) by
+// fitting beta[hi] = beta[lo] + d, d >= 0: column lo becomes x[lo] + x[hi] and column hi keeps x[hi]
+// for d, which leaves the problem an NNLS one. Applied only where the data exercises both columns
+// (otherwise the caller's assumption for the missing one stands).
 export interface FitSample {
   /** Feature vector; every sample has the same length, the first column is the constant 1. */
   readonly x: readonly number[];
@@ -81,9 +86,29 @@ function logLoss(X: readonly number[][], t: readonly number[], beta: readonly nu
   return s;
 }
 
-export function fitCurve(samples: readonly FitSample[], opts: { noConstant?: boolean; offset?: number } = {}): FitResult {
-  const off = opts.offset ?? 0;
+export interface FitOptions {
+  readonly noConstant?: boolean;
+  readonly offset?: number;
+  /** Columns [lo, hi] whose coefficients must satisfy beta[hi] >= beta[lo]. */
+  readonly ordered?: readonly [number, number];
+}
+
+export function fitCurve(samples: readonly FitSample[], opts: FitOptions = {}): FitResult {
   if (samples.length === 0) throw new Error('fitCurve: no samples');
+  const ord = opts.ordered;
+  if (ord && samples.some((s) => s.x[ord[0]] !== 0) && samples.some((s) => s.x[ord[1]] !== 0)) {
+    const [lo, hi] = ord;
+    const tied = samples.map((s) => ({ ...s, x: s.x.map((v, c) => (c === lo ? v + s.x[hi] : v)) }));
+    const fit = fitFree(tied, opts);
+    const beta = fit.beta.slice();
+    beta[hi] = beta[lo] + beta[hi];
+    return { ...fit, beta };
+  }
+  return fitFree(samples, opts);
+}
+
+function fitFree(samples: readonly FitSample[], opts: FitOptions): FitResult {
+  const off = opts.offset ?? 0;
   const X = samples.map((s) => [...s.x]);
   const NCOL = X[0].length;
   const t = samples.map((s) => s.ms);
