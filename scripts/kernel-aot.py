@@ -446,6 +446,15 @@ def loop_spills(sass):
     return sum(1 for a, t in code if re.search(r"\b(?:STL|LDL)\b", t) and any(lo <= a <= hi for lo, hi in inner))
 
 
+
+def dump_asm(dirname, name, k, sass):
+    """The compiled kernel's TTGIR, PTX and SASS as <dirname>/<name>.{ttgir,ptx,sass}."""
+    os.makedirs(dirname, exist_ok=True)
+    stem = os.path.join(dirname, re.sub(r"[^A-Za-z0-9]+", "_", name).strip("_"))
+    for ext, text in (("ttgir", k.asm["ttgir"]), ("ptx", k.asm["ptx"]), ("sass", sass)):
+        with open(f"{stem}.{ext}", "w") as f:
+            f.write(text)
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--only", default="")
@@ -467,11 +476,7 @@ def main():
         regs, sst, sld, _ = ptxas_v(k.asm["ptx"])
         hg, hm, sass = sass_mma(k.asm["cubin"])
         if a.dump:
-            os.makedirs(a.dump, exist_ok=True)
-            stem = os.path.join(a.dump, re.sub(r"[^A-Za-z0-9]+", "_", name).strip("_"))
-            for ext, text in (("ttgir", k.asm["ttgir"]), ("ptx", k.asm["ptx"]), ("sass", sass)):
-                with open(f"{stem}.{ext}", "w") as f:
-                    f.write(text)
+            dump_asm(a.dump, name, k, sass)
         piped = len(re.findall(r"ttg\.local_alloc : \(\) -> !ttg\.memdesc<\d+x", k.asm["ttgir"]))
         kv = len(re.findall(r"ttg\.local_alloc : \(\) -> !ttg\.memdesc<\d+x\d+x\d+xbf16", k.asm["ttgir"]))  # K/V tile rings (not scalars)
         atomics = len(re.findall(r"^\s*(?:@%p\d+\s+)?(?:atom|red)\.", k.asm["ptx"], re.M))  # PTX atomics (none: deterministic)

@@ -305,11 +305,7 @@ def aot_main(a):
         hg, _, sass = aot.sass_mma(k.asm["cubin"])
         ev = ws_evidence(k.asm["ttgir"], k.asm["ptx"], sass)
         if a.dump:
-            os.makedirs(a.dump, exist_ok=True)
-            stem = os.path.join(a.dump, re.sub(r"[^A-Za-z0-9]+", "_", name).strip("_"))
-            for ext, text in (("ttgir", k.asm["ttgir"]), ("ptx", k.asm["ptx"]), ("sass", sass)):
-                with open(f"{stem}.{ext}", "w") as fh:
-                    fh.write(text)
+            aot.dump_asm(a.dump, name, k, sass)
         wsc = f"{ev['wsOps']} ({ev['partitions']}, {ev['requestedRegisters']})" if ev["wsOps"] else "none"
         print(f"| {name} | {regs} | {sst} / {sld} | {k.metadata.shared} | {hg} | {ev['threads']} | {wsc} | "
               f"{', '.join(ev['setmaxnreg']) or '-'} | {ev['usetmaxreg']} |", flush=True)
