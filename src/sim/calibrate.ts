@@ -305,18 +305,19 @@ export function fitGroup(train: readonly KernelObservation[], sms: number, cap =
     // A partial block is a full block plus masking: aPartial >= aFull where the kernel's blocks are
     // the model's 128 x 128 ones (partialAtLeastFull).
     const ordered = !dense && partialAtLeastFull(first.kernel) ? ([2, 3] as const) : undefined;
-    let fit = fitCurve(train.map((o, i): FitSample => ({ x: xs[i], ms: o.ms, weight: rowWeight(o) })), { ordered });
+    const refit = () => fitCurve(train.map((o, i): FitSample => ({ x: xs[i], ms: o.ms, weight: rowWeight(o) })), { noConstant, offset, ordered });
+    let fit = refit();
     if (fit.beta[0] > cap) {
       noConstant = true;
       offset = cap;
-      fit = fitCurve(train.map((o, i): FitSample => ({ x: xs[i], ms: o.ms, weight: rowWeight(o) })), { noConstant, offset, ordered });
+      fit = refit();
     }
     for (let it = 0; it < 2; it++) {
       const b = fit.beta.map((v) => (Number.isNaN(v) ? 0 : v));
       const next = feats.map((f) => f.bounds.reduce((x, y) => (dotp(b, y) > dotp(b, x) ? y : x), f.wave));
       if (next.every((x, i) => x === xs[i])) break;
       xs = next;
-      fit = fitCurve(train.map((o, i): FitSample => ({ x: xs[i], ms: o.ms, weight: rowWeight(o) })), { noConstant, offset, ordered });
+      fit = refit();
     }
     const [c00, aProg, aF0, aP0, aE0] = fit.beta.map((v, c) => (fit.used[c] ? v : Number.NaN));
     const c0 = Number.isNaN(c00) ? offset : c00;
