@@ -86,7 +86,9 @@ export const FEATURES = ['launch', 'program', 'full', 'partial', 'empty'] as con
  *     (total - tail) / slots + mean(tail) = total / slots + (1 - r / slots) mean(tail).
  * `heavy` is the alternative bound: the heaviest program alone on its slot. A launch of one wave
  * (n <= slots) has ceil(n / SMs) programs on an SM, each at 1 / (SMs x that) of the GPU: its
- * programs, its tail and its heaviest program take residentSlots(n) in place of slots.
+ * programs and its tail take residentSlots(n) in place of slots; its heaviest program's SM, where
+ * no program replaces a neighbour that ends, does the heaviest program's work plus k - 1 mean
+ * programs' (k = programs per SM) at the SM's speed.
  */
 export function launchFeatures(call: KernelCall, slots: number, sms = slots): { wave: number[]; heavy: number[] } {
   const p = call.profile;
@@ -111,6 +113,14 @@ export function launchFeatures(call: KernelCall, slots: number, sms = slots): { 
   ];
   const h = heaviest(p);
   const hs = residentSlots(n, slots, sms);
+  if (waves === 1 && hs > sms) {
+    // One wave, k = hs / SMs programs on an SM: nothing replaces a neighbour that ends, so the
+    // heaviest program's SM does its own work and its k - 1 neighbours' (a mean program each) at the
+    // SM's speed, instead of running the heaviest at 1 / k of the SM throughout.
+    const k = hs / sms;
+    const per = (hx: number, total: number) => sms * (hx + (k - 1) * (total / p.items)) * pp;
+    return { wave, heavy: [1, hs, per(h.full, p.full), per(h.partial, p.partial), per(h.empty, p.empty)] };
+  }
   const heavy = [1, hs, hs * h.full * pp, hs * h.partial * pp, hs * h.empty * pp];
   return { wave, heavy };
 }

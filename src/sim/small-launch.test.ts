@@ -50,6 +50,19 @@ describe('small launches', () => {
     expect(f.wave[1]).toBe(264);
   });
 
+  it("one wave with k programs per SM: the heaviest program's SM does its work and k - 1 mean programs' at the SM's speed", () => {
+    // 24 heads x 8 = 192 programs on 132 SMs: k = 2. The heaviest causal 1k row has 8 blocks, the mean 4.5.
+    const pp = (2 * 2 * 128 * 128 * 128) / 1e12; // TFLOP of one 128 x 128 block, forward (4 x d x pairs)
+    const f = launchFeatures(call(24), 396, 132).heavy;
+    const blocks = (x: number[]) => (x[2] + x[3]) / pp;
+    expect(blocks(f)).toBeCloseTo(132 * (8 + 4.5), 6);
+    // Between the heaviest alone at a whole SM (132 x 8) and at half an SM all along (264 x 8, the rule before).
+    expect(blocks(f)).toBeGreaterThan(132 * 8);
+    expect(blocks(f)).toBeLessThan(264 * 8);
+    // One program per SM: the heaviest alone, as before.
+    expect(blocks(launchFeatures(call(16), 396, 132).heavy)).toBeCloseTo(132 * 8, 6);
+  });
+
   it('launches of several waves keep the full share (last wave included)', () => {
     // 64 heads x 8 = 512 programs on 396 slots: 2 waves.
     const c = call(64, 8);
