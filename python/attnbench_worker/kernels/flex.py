@@ -63,7 +63,7 @@ def block_mask(ctx):
     kvi = ctx.arg("kvIndices")
     fkvn = ctx.arg("fullKvNumBlocks", default=None)
     fkvi = ctx.arg("fullKvIndices", default=None)
-    coarse = None  # blocks under 128: flex's own tiles, the fine blocks in a bitmap (flex_coarse.py)
+    coarse, fine = None, None  # blocks under 128: flex's own tiles, the `fine` blocks in a bitmap (flex_coarse.py)
     if bq == bk and block_form(ctx.direction, bq) == "coarse":
         coarse = coarse_tables(kvn, kvi, fkvn, fkvi, bq, nbk)
     if coarse is not None:
@@ -96,7 +96,7 @@ def block_mask(ctx):
         None if fkvn is None else fkvn[None].to(torch.int32), None if fkvi is None else fkvi[None].to(torch.int32),
         BLOCK_SIZE=(bq, bk), seq_lengths=(ctx.sq, ctx.sk), **kw,
     )
-    return bm, (form, fine if coarse is not None else None)
+    return bm, (form, fine)
 
 
 def build(ctx):
