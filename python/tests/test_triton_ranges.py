@@ -302,10 +302,12 @@ class TritonRangesOnCpu(FixtureCaseMixin, unittest.TestCase):
         self.assertNotIn("partial tiles)", plain.note())
         a["tuning"] = {**a["tuning"], "bwdFused": 1, "bwdSubM": 64, "bwdSubMPart": 3, "fwdMaxRegs": 168}
         a["fwdMeanSteps"] = 12.2
+        a["tileChoice"] = {"other": 1, "ratio": 0.903}
         ls = self.tr.Lists(a, case["hq"], case["hkv"], case["d"], "cpu")
         self.assertEqual((ls.tuning["bwdSubM"], ls.tuning["bwdSubMPart"]), (64, 16))  # 3 -> a power of two >= 16
         note = ls.note()
-        for part in ("subM 64 (16 on partial tiles)", "dq subN 64 in the dK/dV launch", "maxnreg 168", "mean 12.2 64-key steps"):
+        for part in ("subM 64 (16 on partial tiles)", "dq subN 64 in the dK/dV launch", "maxnreg 168", "mean 12.2 64-key steps",
+                     "tiles by estimate: 128-key tiles (est. 0.903 of the other's cost)"):
             self.assertIn(part, note)
 
     def test_the_mask_matters(self):

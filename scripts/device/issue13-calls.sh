@@ -336,6 +336,22 @@ case "$SEL" in
     STEPS+=("sh|ws_probe|90|python3 scripts/ws-probe.py --run --out $R/ws-probe-s14.jsonl")
     STEPS+=("tune|ws_ref|60|triton_ranges,flex,sdpa_cudnn|--preset none --family causal --direction fwd --seqlen 32k --samples 1 --heads 64:8|[{}]|--iters 10")
     ;;&
+  call35|plan)
+    # Fifteenth session: triton_ranges on 64-blocks picks its tiles by estimate (the blocks' own, or 128-key
+    # tiles whose full tiles run 1.05-1.67x faster: src/mask/adapters/ranges-choice.ts). First the 128-key
+    # tiles on 64-blocks against float32 at 2k (partial tiles cut by 64-blocks); then the estimate's pick
+    # (auto, beside flex on 128-blocks + a bitmap as in call33) and both forced tiles, same call, where the
+    # pick changes (64:8 at s ~0.7, 4:4 between 0.8 and 1)
+    for H in 64:8 4:4; do
+      STEPS+=("kern|check35|40|env:ATTNBENCH_RANGES_TILES=128 --preset none --kernel triton_ranges --family block_sparse --param block=64 --param s=0.5 --seqlen 2k --heads $H --samples 1 --check-up-to 2k|check35-wide.jsonl")
+    done
+    for HS in 64:8/0.8 64:8/1 4:4/1 64:8/0.5 4:4/0.8; do
+      SP="--preset none --family block_sparse --param block=64 --param s=${HS#*/} --seqlen 16k --heads ${HS%/*} --samples 1"
+      STEPS+=("kern|sparse64_s15|60|env:ATTNBENCH_FLEX_BLOCK=128 --kernel triton_ranges,flex $SP|sparse64-s15-auto.jsonl")
+      STEPS+=("kern|sparse64_s15|30|env:ATTNBENCH_RANGES_TILES=128 --kernel triton_ranges $SP|sparse64-s15-wide.jsonl")
+      STEPS+=("kern|sparse64_s15|30|env:ATTNBENCH_RANGES_TILES=block --kernel triton_ranges $SP|sparse64-s15-block.jsonl")
+    done
+    ;;&
   call32|plan)
     # The document backward against flex on row tables (parity on an H100, 2026-12-06): the d 128 backward's
     # knobs once more on the three short-document families, beside flex, the default twice

@@ -1,5 +1,5 @@
-// The python worker's A/B knobs, read from the environment (python/attnbench_worker: kernels/flex.py,
-// cp/timing.py). The worker would take a misspelt value as the default, or fail every job with it, so
+// The A/B knobs read from the environment: the python worker's (python/attnbench_worker: kernels/flex.py,
+// cp/timing.py) and triton_ranges' tile choice (read when the jobs are planned: src/kernels/gpu/triton_ranges.ts). The worker would take a misspelt value as the default, or fail every job with it, so
 // the commands that start a worker check them first: a value outside the list is one line and exit 2
 // before anything is written. Empty counts as unset.
 import { usage } from '../errors.js';
@@ -12,6 +12,7 @@ export const WORKER_KNOBS: Readonly<Record<string, readonly string[]>> = {
   ATTNBENCH_CP_HOST_COVER: ['0', '1'], // 0: no GPU sleep covering the host's launches (virtual ranks)
   ATTNBENCH_CP_GC: ['0', '1'], // 1: Python's GC left on during timed CP runs
   ATTNBENCH_KERNEL_HOST_COVER: ['0', '1'], // 1: a GPU sleep before each timed kernel call covers the host's launches
+  ATTNBENCH_RANGES_TILES: ['auto', 'block', '128'], // triton_ranges on 64-blocks: tiles by estimate, the blocks' own, or 128-key (read by the planner)
 };
 
 /** Commands that start a worker (and `run`, whose stages do). */

@@ -49,6 +49,8 @@ export function encodeRanges(v: RangesValue, arrays: ArrayFile): { [k: string]: 
     tileK: v.tileK,
     tuning: { ...v.tuning },
     ...(v.fwdMeanSteps !== undefined ? { fwdMeanSteps: Math.round(v.fwdMeanSteps * 10) / 10 } : {}),
+    // the tile choice's estimate, for the row's notes: the kept tiles' cost over the other's (<= 1)
+    ...(v.tileChoice ? { tileChoice: { other: v.tileChoice.picked === 'other' ? 1 : 0, ratio: Math.round((1000 * Math.min(v.tileChoice.cost.block, v.tileChoice.cost.other)) / Math.max(v.tileChoice.cost.block, v.tileChoice.cost.other)) / 1000 } } : {}),
     bands: arrays.add(bands.values, bands.shape),
     fwd: encodeList(v.fwd, arrays),
     bwd: encodeList(v.bwd, arrays),

@@ -139,6 +139,7 @@ class Lists:
         self.heads = int(args["heads"])
         self.tq, self.tk = int(args["tileQ"]), int(args["tileK"])
         self.mean_steps = args.get("fwdMeanSteps")  # the list statistic the TypeScript tuning rule read (shortLoops), if any
+        self.tile_choice = args.get("tileChoice")  # the TypeScript tile choice (64-blocks: own tiles or 128-key), if it weighed both
         given = {k: int(v) for k, v in (args.get("tuning") or {}).items()}
         unknown = sorted(set(given) - set(DEFAULT_TUNING))
         if unknown:  # e.g. a removed variant (fwdTma, dqTma): refused, not run as the default under its name
@@ -233,7 +234,12 @@ class Lists:
         dims = [] if self.d in MEASURED_HEAD_DIMS else [
             f"head dim {self.d}" + (f" padded to {self.dp} columns (masked)" if self.dp != self.d else "")
             + ": tuning from the sm_90a compile (scripts/kernel-aot.py), not measured on a GPU"]
-        return "; ".join([f"ranges tiles {self.tq} tok x {self.pack} heads = {rows} x {self.tk} keys", *dims,
+        chosen = []
+        if self.tile_choice is not None:  # src/mask/adapters/ranges-choice.ts
+            tc = self.tile_choice
+            chosen = [f"tiles by estimate: {'128-key' if int(tc['other']) else 'block'} tiles "
+                      f"(est. {float(tc['ratio']):.3f} of the other's cost)"]
+        return "; ".join([f"ranges tiles {self.tq} tok x {self.pack} heads = {rows} x {self.tk} keys", *chosen, *dims,
                           f"fwd {self.fwd.full} full + {self.fwd.partial} partial tiles", fwd, bwd, dq,
                           "dQ fp32 atomics" if t["dqAtomic"] else "dQ deterministic pass", f"band tests {bands}", launch])
 
@@ -389,7 +395,7 @@ def build(ctx):
         raise Unsupported(f"triton_ranges takes ranges work lists, not {ctx.format}")
     if ctx.dtype not in (torch.bfloat16, torch.float16):
         raise Unsupported("triton_ranges takes bfloat16 or float16")
-    args = {k: ctx.arg(k) for k in ("heads", "tileQ", "tileK", "tuning", "bands", "fwd", "bwd", "fwdMeanSteps")}
+    args = {k: ctx.arg(k) for k in ("heads", "tileQ", "tileK", "tuning", "bands", "fwd", "bwd", "fwdMeanSteps", "tileChoice")}
     ls = Lists(args, ctx.hq, ctx.hkv, ctx.d, ctx.device)
     _kernels()
 

@@ -237,10 +237,37 @@ export function rangesBwdSplit(shape: KernelShape, tileK: number, t: RangesTunin
   return { sms: RANGES_PROGRAMS, perSm: t.bwdWarps >= 8 ? 1 : 2, kvHeads: shape.headsKv, keySplits: Math.max(1, tileK / t.bwdKeys) };
 }
 
+function tilesOf(shape: KernelShape, t: NonNullable<ReturnType<typeof rangesTuning>>): RangesTiles {
+  return { tileQ: t.tileQ, tileK: t.tileK, tuning: { ...t.tuning }, bwdSplit: rangesBwdSplit(shape, t.tileK, t.tuning), ...(t.shortLoops ? { shortLoops: t.shortLoops } : {}), ...(t.partialSteps ? { partialSteps: t.partialSteps } : {}) };
+}
+
+/**
+ * Full-tile speed of 128-key tiles over 64-block tiles (area per time), per direction: H100, block_sparse
+ * 16k with every 64-block kept (both lists all full tiles), 2026-12-06 (issue13.sh call33,
+ * results/h100/kernels/sparse16k-s14-flex128.jsonl): 64:8 (a packed group) forward 507 / 481 TFLOP/s,
+ * backward 423 / 254; 4:4 (64-row programs) forward 517 / 389, backward 406 / 335.
+ */
+const WIDE_SPEED = { packed: { fwd: 507 / 481, bwd: 423 / 254 }, rows64: { fwd: 517 / 389, bwd: 406 / 335 } } as const;
+
+/** The tile choice for 64-block masks (RANGES_TILES_ENV: auto, block or 128; unset: auto). */
+export const RANGES_TILES_ENV = 'ATTNBENCH_RANGES_TILES';
+
+function tilePick(env: NodeJS.ProcessEnv = process.env): 'auto' | 'block' | 'other' {
+  const v = env[RANGES_TILES_ENV];
+  return v === 'block' ? 'block' : v === '128' ? 'other' : 'auto';
+}
+
 function adaptOptions(shape: KernelShape, block: number): AdaptOptions {
   const t = rangesTuning(shape, block);
   // A shape the kernel cannot take: the adapter refuses with the reason (the job is planned as unsupported).
-  return t ? { ranges: { tileQ: t.tileQ, tileK: t.tileK, tuning: { ...t.tuning }, bwdSplit: rangesBwdSplit(shape, t.tileK, t.tuning), ...(t.shortLoops ? { shortLoops: t.shortLoops } : {}), ...(t.partialSteps ? { partialSteps: t.partialSteps } : {}) } } : { ranges: { ...DEFAULT_RANGES_TILES, refuse: rangesRefusal(shape) ?? 'no tiles' } };
+  if (!t) return { ranges: { ...DEFAULT_RANGES_TILES, refuse: rangesRefusal(shape) ?? 'no tiles' } };
+  const own = tilesOf(shape, t);
+  // 64-blocks: their own tiles (every tile full or empty) or 128-key tiles (faster full tiles, partial
+  // tiles where a kept block meets a dropped one), the cheaper by the lists (src/mask/adapters/ranges-choice.ts)
+  const wide = block === 64 ? rangesTuning(shape, 128) : null;
+  if (!wide || wide.tileK === t.tileK) return { ranges: own };
+  const speed = t.tileQ * (shape.headsQ / shape.headsKv) <= 64 ? WIDE_SPEED.rows64 : WIDE_SPEED.packed;
+  return { ranges: { ...own, alternative: { tiles: tilesOf(shape, wide), speed, pick: tilePick() } } };
 }
 
 export const tritonRanges = {

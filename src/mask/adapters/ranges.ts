@@ -21,14 +21,15 @@
 import { bandArea, bandRows, clipBand, sliceToBand, type Band } from '../band.js';
 import type { Mask } from '../types.js';
 import { ok, sameShapeHeads, unsupported } from './exact.js';
-import { PARTIAL_COST, ROW_COST } from './ranges-cost.js';
+import { innerSteps, PARTIAL_COST, ROW_COST } from './ranges-cost.js';
+import { pickTiles } from './ranges-choice.js';
 import { splitRows } from './ranges-split.js';
 import type { AdaptOptions, AdaptResult, RangesTiles, RangesValue, TileList } from './types.js';
 import { siftDown } from '../../util/heap.js';
 
 /** Stand-in for an unbounded diagonal in the int32 band table (|i|, |j| < 2^30 then never overflow). */
 export const BAND_INF = 2 ** 30;
-export { PARTIAL_COST } from './ranges-cost.js';
+export { innerSteps, PARTIAL_COST } from './ranges-cost.js';
 
 export type { RangesTiles, RangesValue, RowSplit, TileList } from './types.js';
 
@@ -272,20 +273,6 @@ export function meanInnerSteps(l: TileList, tileC: number, step: number): number
   return X > 0 ? (full + partial) / X : 0;
 }
 
-/** Inner steps of `step` keys of a forward list: in full runs, and in partial tiles (trimmed as the kernel walks them). */
-export function innerSteps(l: TileList, tileC: number, step: number): { full: number; partial: number } {
-  let full = 0;
-  let partial = 0;
-  for (let t = 0; t < l.runs.length; t += 2) full += ((l.runs[t + 1] - l.runs[t]) * tileC) / step;
-  for (let p = 0; p < l.parts.length; p += 5) {
-    const c = l.parts[p];
-    const lo = l.parts[p + 3];
-    const hi = l.parts[p + 4];
-    if (hi > lo) partial += Math.ceil((hi - (lo - ((lo - c * tileC) % step))) / step);
-  }
-  return { full, partial };
-}
-
 /** Share of a forward list's inner steps that are partial-tile steps (0 when it has none). */
 export function partialStepShare(l: TileList, tileC: number, step: number): number {
   const { full, partial } = innerSteps(l, tileC, step);
@@ -312,6 +299,16 @@ export function rangesTilesOf(opts: AdaptOptions): RangesTiles {
 
 /** Forward and backward work lists of one mask (or one per KV head). */
 export function toRanges(masks: Mask | readonly Mask[], opts: AdaptOptions = {}): AdaptResult<RangesValue> {
+  const tiles = rangesTilesOf(opts);
+  if (tiles.alternative) {
+    const { alternative: alt, ...own } = tiles;
+    const block = toRanges(masks, { ...opts, ranges: own });
+    if (alt.pick === 'block' || block.kind !== 'ok') return block;
+    const other = toRanges(masks, { ...opts, ranges: alt.tiles });
+    if (alt.pick === 'other' || other.kind !== 'ok') return alt.pick === 'other' ? other : block;
+    const { value, picked, cost } = pickTiles(block.value, other.value, alt.speed);
+    return ok({ ...value, tileChoice: { picked, cost } });
+  }
   const shape = sameShapeHeads(masks);
   if (shape.kind !== 'ok') return shape;
   const { heads, seqlenQ, seqlenK } = shape.value;

@@ -197,6 +197,8 @@ export interface RangesValue {
   readonly fwdMeanSteps?: number;
   /** Share of partial-tile inner steps in the forward list, when tiles.partialSteps asked for it. */
   readonly fwdPartialShare?: number;
+  /** When tiles.alternative was weighed ('auto'): the estimated cost of the kept tiles over the other's (<= 1). */
+  readonly tileChoice?: { readonly picked: 'block' | 'other'; readonly cost: { readonly block: number; readonly other: number } };
   /** [nBands, 6]: q0, q1, k0, k1, lo, hi (inclusive j - i bounds, +-BAND_INF when unbounded); all heads. */
   readonly bands: Int32Array;
   readonly fwd: TileList;
@@ -224,4 +226,17 @@ export interface RangesTiles {
   readonly refuse?: string;
   /** Split long rows of the backward list over programs when that shortens the launch (./ranges-split.ts); absent: never. */
   readonly bwdSplit?: RowSplit;
+  /**
+   * Other tiles for the same kernel (triton_ranges: 128-key tiles for a mask of 64-blocks, whose own
+   * tiles keep every tile full or empty but run slower per tile). `pick` 'auto' builds both lists
+   * and keeps the cheaper by ./ranges-choice.ts (its full tiles `speed` times as fast per area as
+   * these tiles', per direction); 'block' keeps these tiles, 'other' the alternative's.
+   */
+  readonly alternative?: RangesAlternative;
+}
+
+export interface RangesAlternative {
+  readonly tiles: RangesTiles;
+  readonly speed: { readonly fwd: number; readonly bwd: number };
+  readonly pick: 'auto' | 'block' | 'other';
 }
