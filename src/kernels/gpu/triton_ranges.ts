@@ -249,6 +249,15 @@ function tilesOf(shape: KernelShape, t: NonNullable<ReturnType<typeof rangesTuni
  */
 const WIDE_SPEED = { packed: { fwd: 507 / 481, bwd: 423 / 254 }, rows64: { fwd: 517 / 389, bwd: 406 / 335 } } as const;
 
+/**
+ * Partial-tile work per area over full-tile work on 128-key tiles cut by 64-blocks: H100, block_sparse
+ * 16k, 128-key tiles forced (ATTNBENCH_RANGES_TILES=128, issue13.sh call35, 2026-12-06,
+ * results/h100/kernels/sparse64-s15-wide.jsonl), each row's time against the all-full s = 1 row of
+ * its heads over the lists' full and partial areas: forward 2.84 / 3.49 (64:8, s 0.5 / 0.8), 2.87
+ * (4:4, s 0.8); backward 2.03 / 2.03, 3.17.
+ */
+const WIDE_PARTIAL = { fwd: 3, bwd: 2.4 } as const;
+
 /** The tile choice for 64-block masks (RANGES_TILES_ENV: auto, block or 128; unset: auto). */
 export const RANGES_TILES_ENV = 'ATTNBENCH_RANGES_TILES';
 
@@ -267,7 +276,7 @@ function adaptOptions(shape: KernelShape, block: number): AdaptOptions {
   const wide = block === 64 ? rangesTuning(shape, 128) : null;
   if (!wide || wide.tileK === t.tileK) return { ranges: own };
   const speed = t.tileQ * (shape.headsQ / shape.headsKv) <= 64 ? WIDE_SPEED.rows64 : WIDE_SPEED.packed;
-  return { ranges: { ...own, alternative: { tiles: tilesOf(shape, wide), speed, pick: tilePick() } } };
+  return { ranges: { ...own, alternative: { tiles: tilesOf(shape, wide), speed, partial: WIDE_PARTIAL, pick: tilePick() } } };
 }
 
 export const tritonRanges = {

@@ -68,21 +68,22 @@ describe('triton_ranges tiles for 64-blocks', () => {
 describe('listCost', () => {
   it('partial work costs more than full work of the same area, and speed divides each direction', () => {
     const { v } = lists(1, SHAPES[0]);
-    const base = listCost(v, { fwd: 1, bwd: 1 });
-    expect(listCost(v, { fwd: 2, bwd: 2 })).toBeCloseTo(base / 2, 6);
+    const P = { fwd: 3, bwd: 2 };
+    const base = listCost(v, { fwd: 1, bwd: 1 }, P);
+    expect(listCost(v, { fwd: 2, bwd: 2 }, P)).toBeCloseTo(base / 2, 6);
     // the backward weighs 2.5x the forward: doubling its speed saves more than doubling the forward's
-    expect(listCost(v, { fwd: 1, bwd: 2 })).toBeLessThan(listCost(v, { fwd: 2, bwd: 1 }));
+    expect(listCost(v, { fwd: 1, bwd: 2 }, P)).toBeLessThan(listCost(v, { fwd: 2, bwd: 1 }, P));
     const half = lists(0.5, SHAPES[0]);
     const wide = toRanges(half.g.heads, { ranges: half.opts.ranges!.alternative!.tiles });
     if (wide.kind !== 'ok') throw new Error(wide.reason);
     expect(wide.value.bwd.partialTiles).toBeGreaterThan(0);
     // the same computed area as all-full tiles would cost less
     const asFull = { ...wide.value, bwd: { ...wide.value.bwd, fullTiles: wide.value.bwd.fullTiles + wide.value.bwd.partialTiles, partialTiles: 0 } };
-    expect(listCost(asFull, { fwd: 1, bwd: 1 })).toBeLessThan(listCost(wide.value, { fwd: 1, bwd: 1 }));
+    expect(listCost(asFull, { fwd: 1, bwd: 1 }, P)).toBeLessThan(listCost(wide.value, { fwd: 1, bwd: 1 }, P));
   });
 
   it('pickTiles keeps the block tiles on a tie', () => {
     const { v } = lists(1, SHAPES[0]);
-    expect(pickTiles(v, v, { fwd: 1, bwd: 1 }).picked).toBe('block');
+    expect(pickTiles(v, v, { speed: { fwd: 1, bwd: 1 }, partial: { fwd: 1, bwd: 1 } }).picked).toBe('block');
   });
 });

@@ -3,21 +3,23 @@
 // full tiles, but a kept 64-block beside a dropped one makes a partial tile, masked, and in the
 // backward computed whole). The estimate counts the area each list makes the kernel compute, in
 // token x key units: the forward's inner steps as the kernel walks them (partial tiles trimmed to
-// their touched steps), the backward's tiles whole; partial work weighs PARTIAL_COST (mask
-// evaluation), and the alternative's full-tile speed relative to these tiles is the kernel's
-// measured figure (src/kernels/gpu/triton_ranges.ts). The backward does 2.5x the forward's FLOPs.
-import { innerSteps, PARTIAL_COST } from './ranges-cost.js';
+// their touched steps), the backward's tiles whole. Partial work weighs `partial` per direction and
+// the alternative's full tiles run `speed` times as fast as these tiles', both the kernel's measured
+// figures (src/kernels/gpu/triton_ranges.ts). The backward does 2.5x the forward's FLOPs.
+import { innerSteps } from './ranges-cost.js';
 import type { RangesValue } from './types.js';
 
 /** FLOPs of the backward over the forward (FlashAttention-2's count: SPEC's convention). */
 export const BWD_FLOPS_RATIO = 2.5;
 
-/** Estimated time of one forward + backward on these lists, in area units at the tiles' own speed 1 (`speed`: full-tile speed per direction). */
-export function listCost(v: RangesValue, speed: { readonly fwd: number; readonly bwd: number }): number {
+type PerDirection = { readonly fwd: number; readonly bwd: number };
+
+/** Estimated time of one forward + backward on these lists, in area units at the block tiles' full-tile speed. */
+export function listCost(v: RangesValue, speed: PerDirection, partial: PerDirection): number {
   const step = v.tuning.fwdSubN ?? v.tileK;
   const f = innerSteps(v.fwd, v.tileK, step);
-  const fwdArea = (f.full + PARTIAL_COST * f.partial) * step * v.tileQ;
-  const bwdArea = (v.bwd.fullTiles + PARTIAL_COST * v.bwd.partialTiles) * v.tileQ * v.tileK;
+  const fwdArea = (f.full + partial.fwd * f.partial) * step * v.tileQ;
+  const bwdArea = (v.bwd.fullTiles + partial.bwd * v.bwd.partialTiles) * v.tileQ * v.tileK;
   return fwdArea / speed.fwd + (BWD_FLOPS_RATIO * bwdArea) / speed.bwd;
 }
 
@@ -25,8 +27,8 @@ export function listCost(v: RangesValue, speed: { readonly fwd: number; readonly
 export function pickTiles(
   block: RangesValue,
   other: RangesValue,
-  speed: { readonly fwd: number; readonly bwd: number },
+  alt: { readonly speed: PerDirection; readonly partial: PerDirection },
 ): { value: RangesValue; picked: 'block' | 'other'; cost: { block: number; other: number } } {
-  const cost = { block: listCost(block, { fwd: 1, bwd: 1 }), other: listCost(other, speed) };
+  const cost = { block: listCost(block, { fwd: 1, bwd: 1 }, alt.partial), other: listCost(other, alt.speed, alt.partial) };
   return cost.other < cost.block ? { value: other, picked: 'other', cost } : { value: block, picked: 'block', cost };
 }

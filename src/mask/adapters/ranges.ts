@@ -306,7 +306,7 @@ export function toRanges(masks: Mask | readonly Mask[], opts: AdaptOptions = {})
     if (alt.pick === 'block' || block.kind !== 'ok') return block;
     const other = toRanges(masks, { ...opts, ranges: alt.tiles });
     if (alt.pick === 'other' || other.kind !== 'ok') return alt.pick === 'other' ? other : block;
-    const { value, picked, cost } = pickTiles(block.value, other.value, alt.speed);
+    const { value, picked, cost } = pickTiles(block.value, other.value, alt);
     return ok({ ...value, tileChoice: { picked, cost } });
   }
   const shape = sameShapeHeads(masks);

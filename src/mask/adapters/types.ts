@@ -230,7 +230,8 @@ export interface RangesTiles {
    * Other tiles for the same kernel (triton_ranges: 128-key tiles for a mask of 64-blocks, whose own
    * tiles keep every tile full or empty but run slower per tile). `pick` 'auto' builds both lists
    * and keeps the cheaper by ./ranges-choice.ts (its full tiles `speed` times as fast per area as
-   * these tiles', per direction); 'block' keeps these tiles, 'other' the alternative's.
+   * these tiles', partial work `partial` times a full tile's, per direction); 'block' keeps these
+   * tiles, 'other' the alternative's.
    */
   readonly alternative?: RangesAlternative;
 }
@@ -238,5 +239,7 @@ export interface RangesTiles {
 export interface RangesAlternative {
   readonly tiles: RangesTiles;
   readonly speed: { readonly fwd: number; readonly bwd: number };
+  /** Cost of partial-tile work per area relative to full-tile work, per direction (mask tests, smaller steps). */
+  readonly partial: { readonly fwd: number; readonly bwd: number };
   readonly pick: 'auto' | 'block' | 'other';
 }
