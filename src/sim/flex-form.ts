@@ -30,7 +30,7 @@ export type FlexMaskForm = 'rows' | 'slices' | 'blocks' | 'none';
 /** The mask_mod form a flex row's notes record: row tables, the slice predicate, or no mask_mod (no partial blocks). */
 export function flexMaskForm(notes: readonly string[]): FlexMaskForm {
   if (notes.some((n) => n.includes('mask_mod over per-row key ranges'))) return 'rows';
-  // 64-blocks on flex's 128-blocks, the fine blocks in a bitmap (kernels/flex_coarse.py): one gather per cell, as the row tables
+  // 64-blocks on flex's 128-blocks, the fine blocks in a bitmap (kernels/flex_coarse.py): one gather per cell (the path flex@coarse)
   if (notes.some((n) => n.includes('block bitmap on 128-token blocks'))) return 'blocks';
   if (notes.some((n) => n.includes('slice mask_mod') || n.includes('mask_mod over the slice predicate'))) return 'slices';
   if (notes.some((n) => n.includes('(no partial blocks)'))) return 'none';
