@@ -42,6 +42,12 @@ cli() { node dist/cli/bin.js "$@"; }
 # the 12 families; block_sparse 16k 4:4 and 64:8; the flexmask A/B rows duplicate cases of rows32k-s13,
 # which is read last so its row is kept); triton_ranges on its rows at the current defaults (H200 s11,
 # H100 s13 and the 1M row of s12; the ranges-ab* / ranges-check* A/B files stay out).
+# Small launches (issue 15, docs/simulator-record.md "The 2026-12-06 H100 rows"): triton_ranges and
+# sdpa_efficient (is_causal) at 1k / 2k / 8k, causal and causal_document 64:8, from call32's run with
+# the host cover on (GPU time: the kernel model's plain paths hold no host time; covered and uncovered
+# agree within 3% but for triton_ranges causal_document 1k backward, 0.163 vs 0.305 ms). flex's rows of
+# that run stay out (its backward's empty-block term then puts 1M at +118%), as do the nested-tensor rows
+# (host time is their cost) and flex's coarse 64-block rows (flex@coarse: two shapes, no curve).
 BASE=(
   --in results/h200/kernels/paper.jsonl --in results/h200/kernels/repeat.jsonl --in results/h100/kernels/paper.jsonl
   --in 'results/h100/kernels/flexmask-s13_fwd_rows.jsonl#kernel=flex' --in 'results/h100/kernels/flexmask-s13_auto.jsonl#kernel=flex'
@@ -49,6 +55,7 @@ BASE=(
   --in 'results/h200/kernels/rows32k-s11.jsonl#kernel=triton_ranges' --in 'results/h200/kernels/sparse16k-s11.jsonl#kernel=triton_ranges'
   --in 'results/h100/kernels/rows32k-s13.jsonl#kernel=triton_ranges' --in 'results/h100/kernels/sparse16k-s13.jsonl#kernel=triton_ranges'
   --in 'results/h100/kernels/cal1m-s12.jsonl#kernel=triton_ranges'
+  --in 'results/h100/kernels/hostcover-s13-on.jsonl#kernel=triton_ranges' --in 'results/h100/kernels/hostcover-s13-on.jsonl#kernel=sdpa_efficient,family=causal'
   --in results/dev/cp/h100-8k/virtual8k-p4.jsonl --in results/dev/cp/h100-8k/virtual8k-p8.jsonl
   --in 'results/h200/cp/issue13-s9_kern_p4.jsonl#kernel=flex,direction=fwd' --in 'results/h200/cp/issue13-s9_kern_p8.jsonl#kernel=flex,direction=fwd'
   --in 'results/h100/cp/issue13-s9_kern_p4.jsonl#kernel=flex,direction=fwd' --in 'results/h100/cp/issue13-s9_kern_p8.jsonl#kernel=flex,direction=fwd'

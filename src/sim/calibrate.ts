@@ -25,7 +25,7 @@ import {
   type KernelCurve,
   type Uncalibrated,
 } from './kernel-model.js';
-import { FLEX_SLICES_PATH, flexPathSuffix } from './flex-form.js';
+import { FLEX_FORM_PATHS, flexCoarse, flexPathSuffix } from './flex-form.js';
 import { tileProfile, type TileProfile } from './tiles.js';
 
 export const HOLDOUT_RULE = 'fnv1a32(row id) % 4 == 0 is held out (never fitted)';
@@ -213,11 +213,12 @@ export function supersededRows(rows: readonly ResultRow[]): Map<ResultRow, strin
  * The tile a row's kernel worked in: block-table kernels (flex, triton_blocksparse, triton_ranges)
  * take a block mask's own block when it is smaller than BLOCK_SIZE (block_sparse with 64-token
  * blocks: the rows' notes say "kernel tiles for 64x64 blocks", "block table 64x64", "ranges tiles
- * 64 tok"), so its blocks are whole tiles, not partial 128 x 128 ones; every other row BLOCK_SIZE.
+ * 64 tok"), so its blocks are whole tiles, not partial 128 x 128 ones; every other row BLOCK_SIZE,
+ * flex's coarse form too (flex-form.ts: its own 128 tiles over the finer mask).
  */
 export function kernelTile(r: Pick<ResultRow, 'kernel' | 'notes' | 'maskParams'>): number {
   const b = r.maskParams?.block;
-  const blockTable = ['flex', 'triton_blocksparse', 'triton_ranges'].includes(r.kernel ?? '');
+  const blockTable = ['flex', 'triton_blocksparse', 'triton_ranges'].includes(r.kernel ?? '') && !(r.kernel === 'flex' && flexCoarse(r.notes ?? []));
   return blockTable && typeof b === 'number' && b > 0 && b < BLOCK_SIZE && BLOCK_SIZE % b === 0 ? b : BLOCK_SIZE;
 }
 
@@ -377,11 +378,11 @@ export const LAUNCH_CAPS = [Infinity, 0.1, 0.03, 0.01] as const;
 
 /**
  * Input paths whose calls include host work (nested tensors, dense masks, the CP executor's calls):
- * their launch constant is host time, measured as such, and never capped. flex's '@slices' is a
- * mask_mod form, not host work: a plain path.
+ * their launch constant is host time, measured as such, and never capped. flex's '@slices' and
+ * '@coarse' are mask forms, not host work: plain paths.
  */
 export function hostPath(kernelPath: string): boolean {
-  return kernelPath.includes('@') && !kernelPath.endsWith(FLEX_SLICES_PATH);
+  return kernelPath.includes('@') && !FLEX_FORM_PATHS.some((p) => kernelPath.endsWith(p));
 }
 
 /**

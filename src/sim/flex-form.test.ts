@@ -3,8 +3,8 @@
 // Test data only (synthetic rows; the note strings are the worker's, python kernels/flex.py).
 import { describe, expect, it } from 'vitest';
 import type { ResultRow } from '../results/schema.js';
-import { calibrate, groupKey, hostPath, kernelPath, observe, supersededRows } from './calibrate.js';
-import { FLEX_DEFAULT_NOTE, flexMaskForm } from './flex-form.js';
+import { calibrate, groupKey, hostPath, kernelPath, kernelTile, observe, supersededRows } from './calibrate.js';
+import { FLEX_DEFAULT_NOTE, flexCoarse, flexMaskForm } from './flex-form.js';
 import { hostBoundRows } from './host-time.js';
 import { rowMask } from './sources.js';
 import { syntheticKernelRows } from './testing.js';
@@ -14,6 +14,9 @@ const SLICES_OLD = 'BlockMask from block table + slice mask_mod';
 const SLICES_NEW = 'BlockMask from block table + mask_mod over the slice predicate';
 const NONE = 'BlockMask from block table (no partial blocks)';
 const BLOCKS = 'BlockMask from block table + mask_mod over a 64-token block bitmap on 128-token blocks';
+// The coarse form with every 128-block all kept or all dropped (python kernels/flex.py build)
+const COARSE_WHOLE = '64-token blocks on 128-token blocks (ATTNBENCH_FLEX_BLOCK)';
+const NATIVE64 = "kernel tiles for 64x64 blocks: {'fwd_BLOCK_M': 64}";
 
 function withNotes(rows: readonly ResultRow[], notes: string[], date: string, slower = 1): ResultRow[] {
   return rows.map((r) => {
@@ -37,7 +40,6 @@ describe("flex's mask form", () => {
   it('makes predicate rows the path flex@slices and leaves other kernels and paths alone', () => {
     expect(kernelPath({ kernel: 'flex', notes: [ROWS] })).toBe('flex');
     expect(kernelPath({ kernel: 'flex', notes: [NONE] })).toBe('flex');
-    expect(kernelPath({ kernel: 'flex', notes: [BLOCKS] })).toBe('flex');
     expect(kernelPath({ kernel: 'flex', notes: [SLICES_OLD] })).toBe('flex@slices');
     expect(kernelPath({ kernel: 'flex', notes: [SLICES_NEW, 'expanded GQA K/V'] })).toBe('flex@slices');
     expect(kernelPath({ kernel: 'flex' })).toBe('flex@slices');
@@ -45,8 +47,9 @@ describe("flex's mask form", () => {
     expect(kernelPath({ kernel: 'sdpa_flash', notes: ['via nested (jagged) tensors'] })).toBe('sdpa_flash@varlen');
   });
 
-  it('keeps @slices a plain path (its launch constant may be capped; not host time)', () => {
+  it('keeps @slices and @coarse plain paths (their launch constant may be capped; not host time)', () => {
     expect(hostPath('flex@slices')).toBe(false);
+    expect(hostPath('flex@coarse')).toBe(false);
     expect(hostPath('flex')).toBe(false);
     expect(hostPath('sdpa_flash@varlen')).toBe(true);
     expect(hostPath('sdpa_cudnn@dense')).toBe(true);
@@ -84,5 +87,33 @@ describe("flex's mask form", () => {
     const early = withNotes([a], [ROWS, 'kernel tiles for 64x64 blocks: old'], '2026-12-01T00:00:00Z');
     const late = withNotes([a], [ROWS, 'kernel tiles for 64x64 blocks: new'], '2026-12-06T00:00:00Z');
     expect([...supersededRows([...early, ...late]).keys()]).toEqual(early);
+  });
+
+  it("makes the coarse form (64-blocks on flex's 128 tiles) its own path, tiled in 128-blocks, apart from native 64-block rows", () => {
+    expect(flexCoarse([BLOCKS])).toBe(true);
+    expect(flexCoarse([NONE, COARSE_WHOLE])).toBe(true);
+    expect(flexCoarse([NONE, NATIVE64])).toBe(false);
+    expect(kernelPath({ kernel: 'flex', notes: [BLOCKS] })).toBe('flex@coarse');
+    expect(kernelPath({ kernel: 'flex', notes: [NONE, COARSE_WHOLE] })).toBe('flex@coarse');
+    expect(kernelPath({ kernel: 'flex', notes: [NONE, NATIVE64] })).toBe('flex');
+    const [base] = syntheticKernelRows(rowMask, { kernel: 'flex', families: ['causal'], seqlens: [4096] });
+    const sparse = { ...base, id: 'flex:block_sparse:4096:fwd:0', family: 'block_sparse', maskParams: { s: 0.3, block: 64 } };
+    const native = withNotes([sparse], [NONE, NATIVE64], '2026-12-05T00:00:00Z')[0];
+    const coarse = withNotes([sparse], [BLOCKS], '2026-12-06T00:00:00Z', 2)[0];
+    expect(kernelTile(native)).toBe(64);
+    expect(kernelTile(coarse)).toBe(128);
+    expect(kernelTile({ ...coarse, kernel: 'triton_ranges' })).toBe(64);
+    // Same case, two forms: both observed (the later coarse row does not supersede the native one)
+    expect(supersededRows([native, coarse]).size).toBe(0);
+    const { observations } = observe([native, coarse], rowMask);
+    expect(observations.map((o) => o.kernel).sort()).toEqual(['flex', 'flex@coarse']);
+    const n = observations.find((o) => o.kernel === 'flex')!;
+    const c = observations.find((o) => o.kernel === 'flex@coarse')!;
+    // Native: 64 x 64 tiles, each kept or dropped whole (no partial pairs); coarse: half the query
+    // tiles, 128 x 128 blocks with some of their 64-blocks kept are partial.
+    expect(n.call.profile.partial).toBe(0);
+    expect(c.call.profile.partial).toBeGreaterThan(0);
+    expect(c.call.profile.items).toBe(n.call.profile.items / 2);
+    expect(c.call.profile.full + c.call.profile.partial).toBeGreaterThan(n.call.profile.full);
   });
 });
