@@ -22,6 +22,12 @@ describe('the tile a block-table kernel works in', () => {
     expect(kernelTile(syntheticRow({ kernel: 'flex', family: 'causal' }))).toBe(BLOCK_SIZE);
   });
 
+  it("takes triton_ranges' 128-key tiles on 64-blocks from its notes (the tile choice), its own blocks otherwise", () => {
+    const note = (keys: number) => [`ranges tiles 16 tok x 8 heads = 128 rows x ${keys} keys; fwd 1 full + 0 partial tiles`];
+    expect(kernelTile({ ...row('triton_ranges', 64), notes: note(128) })).toBe(BLOCK_SIZE);
+    expect(kernelTile({ ...row('triton_ranges', 64), notes: note(64) })).toBe(64);
+  });
+
   it('counts a 64-token block mask as whole tiles for those kernels, as partial 128 x 128 tiles for the others', () => {
     // flex's note as the worker writes it for a block mask without partial blocks (its path: flex, flex-form.ts)
     const flexRow = { ...row('flex', 64), notes: ['BlockMask from block table (no partial blocks)'] };
