@@ -20,7 +20,9 @@ $AB report --in results/h200/kernels/paper.jsonl results/h200/kernels/ranges.jso
   --title "attnbench results: kernels and CP virtual ranks on an H200, projections to 1024 H100s"
 rm -rf "$T"
 # the H100's rows against flex on per-row key ranges (the fair flex, README "Correction"), one report per GPU
-H100="results/h100/kernels/rows32k-s13.jsonl results/h100/kernels/sparse16k-s13.jsonl results/h100/cp/issue13-s13_kern_p4.jsonl results/h100/cp/issue13-s13_kern_p8.jsonl"
+# block_sparse: flex on 64-blocks through 128-blocks + a bitmap (call33), then the tile choice's cases (call35;
+# both kernels in each file, so every ratio stays within one call); 1M beside the fair flex; full / causal CP P = 8
+H100="results/h100/kernels/rows32k-s13.jsonl results/h100/kernels/sparse16k-s14-flex128.jsonl results/h100/kernels/sparse64-s15-auto.jsonl results/h100/kernels/cal1m-s14.jsonl results/h100/cp/issue13-s13_kern_p4.jsonl results/h100/cp/issue13-s13_kern_p8.jsonl results/h100/cp/issue13-s13_cp_p8.jsonl"
 rm -rf results/report-h100
 $AB report --in $H100 --out results/report-h100 \
   --title "attnbench results: triton_ranges against flex on row tables, kernels and CP virtual ranks on an H100" > /dev/null

@@ -34,6 +34,23 @@ describe('triton_ranges report panel', () => {
     expect(rangesTable(rows).note).toContain('slice predicate');
   });
 
+  it('one case whatever suite measured it or the order of its parameters: the latest row of each kernel', () => {
+    const at = (kernel: string, suite: string, tflops: number, date: string, maskParams: Record<string, number>) => {
+      const r = syntheticRow({ kernel, family: 'block_sparse', suite, tflops, maskParams });
+      return { ...r, env: { ...r.env, date } };
+    };
+    const rows = [
+      at('triton_ranges', 'sparse', 250, '2026-12-06T10:00:00Z', { s: 1, block: 64 }),
+      at('flex', 'sparse', 400, '2026-12-06T10:00:00Z', { s: 1, block: 64 }),
+      at('triton_ranges', 'kernel', 425, '2026-12-06T11:00:00Z', { block: 64, s: 1 }),
+      at('flex', 'kernel', 402, '2026-12-06T11:00:00Z', { block: 64, s: 1 }),
+    ];
+    const t = rangesTable(rows);
+    expect(t.rows).toHaveLength(1);
+    expect(t.rows[0][1]).toBe('block=64 s=1');
+    expect(t.rows[0][8]).toBe((425 / 402).toFixed(2));
+  });
+
   it('no triton_ranges rows: an empty table', () => {
     expect(rangesTable([syntheticRow({ kernel: 'flex' })]).rows).toEqual([]);
   });

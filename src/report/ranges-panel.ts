@@ -1,6 +1,7 @@
 // Report panel of issue 13: our triton_ranges against the best other kernel of the same case, as a
 // ratio of TFLOP/s, per family, S, heads and direction; and against flex, the kernel it replaces.
-// Only measured `ok` rows within tolerance count; the latest row of each kernel per case is used.
+// Only measured `ok` rows within tolerance count; the latest row of each kernel per case is used
+// (a case: family, parameters, shape and direction, whichever suite measured it).
 // "same run" says whether ours and the best other were measured on one host within 6 hours (the
 // issue's targets are ratios from one device call).
 import type { ResultRow } from '../results/schema.js';
@@ -9,12 +10,18 @@ import type { TableModel } from './tables.js';
 export const RANGES_KERNEL = 'triton_ranges';
 const SAME_RUN_MS = 6 * 3600 * 1000;
 
-function caseKey(r: ResultRow): string {
-  const params = Object.entries(r.maskParams)
+/** A mask's parameters in name order, `k=v` joined by `sep` (one case, one spelling, whatever order a row lists them in). */
+export function paramsLabel(params: ResultRow['maskParams'], sep: string): string {
+  return Object.entries(params)
     .sort(([a], [b]) => a.localeCompare(b))
     .map(([k, v]) => `${k}=${v}`)
-    .join(',');
-  return [r.suite, r.family, params, r.seqlen, r.batch, r.headsQ, r.headsKv, r.headDim, r.dtype, r.direction].join('|');
+    .join(sep);
+}
+
+// The case without its suite: the sparse preset's block_sparse cases and the same cases named by
+// flags (suite 'kernel') are one measurement definition, so the latest row of each kernel wins.
+function caseKey(r: ResultRow): string {
+  return [r.family, paramsLabel(r.maskParams, ','), r.seqlen, r.batch, r.headsQ, r.headsKv, r.headDim, r.dtype, r.direction].join('|');
 }
 
 const usable = (r: ResultRow) => !r.simulated && r.status === 'ok' && r.tflops !== null && r.kernel !== null && !r.error?.exceedsTolerance && (r.suite === 'kernel' || r.suite === 'sparse');
@@ -69,7 +76,7 @@ export function rangesTable(rows: readonly ResultRow[]): TableModel {
     head: ['family', 'params', 'S', 'heads', 'direction', 'ours', 'best other', 'ours / best', 'ours / flex', 'same run'],
     rows: ratios.map(({ ours, best, flex }) => [
       ours.family,
-      Object.entries(ours.maskParams).map(([k, v]) => `${k}=${v}`).join(' ') || '-',
+      paramsLabel(ours.maskParams, ' ') || '-',
       String(ours.seqlen),
       `${ours.headsQ}:${ours.headsKv} d${ours.headDim}`,
       ours.direction,

@@ -16,7 +16,7 @@ import {
   sparsityPoints,
   supportMatrix,
 } from './points.js';
-import { rangesRatios, sameRun } from './ranges-panel.js';
+import { paramsLabel, rangesRatios, sameRun } from './ranges-panel.js';
 
 const PANEL_W = 210;
 const PANEL_H = 150;
@@ -320,7 +320,7 @@ export function simVsMeasuredSpec(rows: readonly ResultRow[]): TopLevelSpec | nu
  */
 export function rangesRatioSpec(rows: readonly ResultRow[]): TopLevelSpec | null {
   const values = rangesRatios(rows).flatMap(({ ours, best, flex }) => {
-    const params = Object.entries(ours.maskParams).map(([k, v]) => `${k}=${v}`).join(' ');
+    const params = paramsLabel(ours.maskParams, ' ');
     const s = ours.seqlen >= 1024 ? `${ours.seqlen / 1024}k` : String(ours.seqlen);
     const label = [ours.family, params, s, `${ours.headsQ}:${ours.headsKv}`, `d${ours.headDim}`].filter(Boolean).join(' ');
     const point = (vs: string, other: ResultRow) => ({
