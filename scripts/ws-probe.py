@@ -384,13 +384,14 @@ def device_main(a):
     out = open(a.out, "a") if a.out else None
     name = torch.cuda.get_device_name()
     HQ, HKV, D = 64, 8, 128
-    variants = [("w8 s3", 8, 3, False), ("w4 s3 ws", 4, 3, True), ("w4 s2 ws", 4, 2, True), ("w8 s3 again", 8, 3, False)]
+    # "w4 s3" (4 warps, no WS; fifteenth session): whether 4 warps alone give the NaN the WS rows had on an H100 (call34)
+    variants = [("w8 s3", 8, 3, False), ("w4 s3", 4, 3, False), ("w4 s3 ws", 4, 3, True), ("w4 s2 ws", 4, 2, True), ("w8 s3 again", 8, 3, False)]
     for S in (CHECK_S, TIME_S):
         q, k, v = (torch.randn(S, h, D, device="cuda", dtype=torch.bfloat16) for h in (HQ, HKV, HKV))
         if S == CHECK_S:
             ref = reference(q, k, v, HQ, HKV)
             floor = (ref.to(torch.bfloat16).double() - ref).abs().max().item()  # the output's own bf16 rounding
-            for label, w, st, ws in variants[:3]:
+            for label, w, st, ws in variants[:-1]:
                 err = (run_probe(q, k, v, S, HQ, HKV, D, 64, w, st, ws).double() - ref).abs().max().item()
                 row = {"probe": "probe_fwd causal bands", "check": True, "variant": label, "S": S, "heads": f"{HQ}:{HKV}", "d": D,
                        "maxAbsErr": err, "bf16Floor": floor, "ok": err <= 2 * floor + 1e-2, "gpu": name, "triton": triton.__version__}

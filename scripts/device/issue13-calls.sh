@@ -352,6 +352,16 @@ case "$SEL" in
       STEPS+=("kern|sparse64_s15|30|env:ATTNBENCH_RANGES_TILES=block --kernel triton_ranges $SP|sparse64-s15-block.jsonl")
     done
     ;;&
+  call36|plan)
+    # Fifteenth session, the loan's last minutes: the revised tile estimate (partial work weighed as call35 measured)
+    # at 64:8 s 0.9 (between call35's tie at 0.8 and the 128-key win at 1), the pick beside both forced tiles and
+    # flex; then the WS probe with a 4-warp run without WS (call34's WS rows were NaN at 2k)
+    SP9="--preset none --family block_sparse --param block=64 --param s=0.9 --seqlen 16k --heads 64:8 --samples 1"
+    STEPS+=("kern|sparse64_s15b|60|env:ATTNBENCH_FLEX_BLOCK=128 --kernel triton_ranges,flex $SP9|sparse64-s15b-auto.jsonl")
+    STEPS+=("kern|sparse64_s15b|30|env:ATTNBENCH_RANGES_TILES=128 --kernel triton_ranges $SP9|sparse64-s15b-wide.jsonl")
+    STEPS+=("kern|sparse64_s15b|30|env:ATTNBENCH_RANGES_TILES=block --kernel triton_ranges $SP9|sparse64-s15b-block.jsonl")
+    STEPS+=("sh|ws_probe2|90|python3 scripts/ws-probe.py --run --iters 10 --out $R/ws-probe-s15.jsonl")
+    ;;&
   call32|plan)
     # The document backward against flex on row tables (parity on an H100, 2026-12-06): the d 128 backward's
     # knobs once more on the three short-document families, beside flex, the default twice
