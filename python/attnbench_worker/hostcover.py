@@ -4,9 +4,10 @@ runner on virtual ranks (on by default, ATTNBENCH_CP_HOST_COVER=0 turns it off) 
 suite's timing loop (off by default, ATTNBENCH_KERNEL_HOST_COVER=1 turns it on: an A/B for the
 host-bound small launches the simulator cannot fit, docs/simulator-record.md)."""
 
-import os
 
 import torch
+
+from .tables import env_knob
 
 
 class HostCover:
@@ -28,7 +29,7 @@ class HostCover:
 
     def __init__(self, device, env="ATTNBENCH_CP_HOST_COVER", default="1", label="virtual ranks"):
         self.on = (device.type == "cuda" and hasattr(torch.cuda, "_sleep")
-                   and (os.environ.get(env) or default) == "1")  # empty counts as unset
+                   and env_knob(env, default) == "1")  # empty counts as unset
         self.label = label
         self.cycles_per_ms = None
         self.host_ms = {}  # per direction: the previous run's host time

@@ -18,7 +18,7 @@ Only the tensor parts need torch (imported when present; the pure-python parts r
 
 import math
 
-from .tables import SLICE_KINDS
+from .tables import ENV_KNOBS, SLICE_KINDS
 
 try:
     import torch
@@ -38,7 +38,7 @@ LINEAR_MAX = 16
 # flex_mask_mod 'auto': row tables up to this many slices per interval (documents: 1-2; share_question 3)
 ROWS_MAX = 8
 # The forms flex_mask_mod takes (and ATTNBENCH_FLEX_MASK / ATTNBENCH_FLEX_CP_MASK name: kernels/flex.py)
-FLEX_MASK_FORMS = ("auto", "slices", "rows")
+FLEX_MASK_FORMS = ENV_KNOBS["ATTNBENCH_FLEX_MASK"]
 
 
 # --- pure python ----------------------------------------------------------------------------------

@@ -42,3 +42,18 @@ RANGES_PARTIAL_COST = TABLES["rangesCost"]["partial"]
 def tolerance(dtype):
     """The dtype's max-abs bound; a KeyError names the dtype when it has none."""
     return TOLERANCE[dtype]
+# The environment's A/B knobs and the values each takes (src/contract/knobs.ts); read them with env_knob.
+ENV_KNOBS = {k: tuple(v) for k, v in TABLES["envKnobs"].items()}
+
+
+def env_knob(name, default=None):
+    """The knob's value from the environment (unset or empty: `default`, None when it has none), one of
+    ENV_KNOBS[name]; anything else raises ValueError (the TypeScript side refuses it before a worker
+    starts: src/cli/worker-env.ts)."""
+    values = ENV_KNOBS[name]
+    v = os.environ.get(name) or default
+    if v is None:
+        return None
+    if v not in values:
+        raise ValueError(f"{name} must be {', '.join(values)}, not {v!r}")
+    return v

@@ -53,3 +53,45 @@ class TestTables(unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class TestEnvKnobs(unittest.TestCase):
+    """The A/B knobs: one table (src/contract/knobs.ts), read in python only through tables.env_knob."""
+
+    def setUp(self):
+        self.saved = {k: os.environ.pop(k, None) for k in tables.ENV_KNOBS}
+
+    def tearDown(self):
+        for k, v in self.saved.items():
+            os.environ.pop(k, None)
+            if v is not None:
+                os.environ[k] = v
+
+    def test_values_defaults_and_refusals(self):
+        self.assertEqual(tables.env_knob("ATTNBENCH_FLEX_BLOCK", "auto"), "auto")
+        self.assertIsNone(tables.env_knob("ATTNBENCH_FLEX_MASK"))
+        os.environ["ATTNBENCH_FLEX_MASK"] = ""  # empty counts as unset
+        self.assertIsNone(tables.env_knob("ATTNBENCH_FLEX_MASK"))
+        for name, values in tables.ENV_KNOBS.items():
+            for v in values:
+                os.environ[name] = v
+                self.assertEqual(tables.env_knob(name), v)
+            os.environ[name] = "bogus"
+            with self.assertRaisesRegex(ValueError, rf"{name} must be {', '.join(values)}, not 'bogus'"):
+                tables.env_knob(name)
+            os.environ.pop(name)
+
+    def test_every_knob_the_worker_reads_is_in_the_table(self):
+        root = os.path.dirname(os.path.dirname(kernels.__file__))
+        read = set()
+        for d, _, files in os.walk(root):
+            for f in files:
+                if f.endswith(".py"):
+                    with open(os.path.join(d, f)) as fh:
+                        text = fh.read()
+                    read |= set(re.findall(r'env_knob\("(ATTNBENCH_\w+)"', text))
+                    read |= set(re.findall(r'env="(ATTNBENCH_\w+)"', text))  # hostcover.HostCover(env=...)
+                    # a knob read around the table would not be checked before a worker starts
+                    self.assertNotRegex(text, r'environ(?:\.get\(|\[)"ATTNBENCH_(?:FLEX|CP_GC|CP_HOST|KERNEL_HOST)', f)
+        self.assertGreaterEqual(len(read), 6)
+        self.assertLessEqual(read, set(tables.ENV_KNOBS))

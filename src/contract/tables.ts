@@ -10,6 +10,7 @@ import { CP_AUTO_CUDA, CP_AUTO_FALLBACK, type CpAutoCandidate } from '../kernels
 import { KERNELS } from '../kernels/registry.js';
 import type { MaskFormat } from '../kernels/types.js';
 import { PARTIAL_COST, ROW_COST } from '../mask/adapters/ranges-cost.js';
+import { ENV_KNOBS } from './knobs.js';
 import { SLICE_KINDS } from '../mask/types.js';
 import { DIRECTIONS, STATUSES } from '../results/schema.js';
 import { MAX_ABS_TOLERANCE, GRADIENTS } from '../util/tolerance.js';
@@ -58,6 +59,8 @@ export interface SharedTables {
   readonly cpAuto: { readonly cuda: readonly CpAutoCandidate[]; readonly fallback: string };
   /** triton_ranges' row cost in full tiles (src/mask/adapters/ranges-cost.ts): the lists' LPT order. */
   readonly rangesCost: { readonly row: number; readonly partial: number };
+  /** The environment's A/B knobs and their values (src/contract/knobs.ts). */
+  readonly envKnobs: Readonly<Record<string, readonly string[]>>;
 }
 
 export function sharedTables(): SharedTables {
@@ -81,6 +84,7 @@ export function sharedTables(): SharedTables {
     kernels,
     cpAuto: { cuda: CP_AUTO_CUDA, fallback: CP_AUTO_FALLBACK },
     rangesCost: { row: ROW_COST, partial: PARTIAL_COST },
+    envKnobs: ENV_KNOBS,
   };
 }
 

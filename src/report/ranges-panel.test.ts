@@ -35,7 +35,7 @@ describe('triton_ranges report panel', () => {
   });
 
   it('one case whatever suite measured it or the order of its parameters: the latest row of each kernel', () => {
-    const at = (kernel: string, suite: string, tflops: number, date: string, maskParams: Record<string, number>) => {
+    const at = (kernel: string, suite: 'kernel' | 'sparse', tflops: number, date: string, maskParams: Record<string, number>) => {
       const r = syntheticRow({ kernel, family: 'block_sparse', suite, tflops, maskParams });
       return { ...r, env: { ...r.env, date } };
     };

@@ -10,6 +10,7 @@ import time
 
 import torch
 
+from ..tables import env_knob
 from .logic import PlanError, median, percentile
 
 
@@ -74,7 +75,7 @@ def gc_paused():
 
 
 def _gc_left_on():
-    return os.environ.get("ATTNBENCH_CP_GC", "0") == "1"
+    return env_knob("ATTNBENCH_CP_GC", "0") == "1"
 
 
 def gc_notes():

@@ -8,12 +8,11 @@ on tensors (slicemask.SliceMask: row -> interval lookup, bisection over sorted s
 """
 
 import math
-import os
 
 import torch
 
 from .base import Call, Unsupported, module_available
-from ..slicemask import FLEX_MASK_FORMS
+from ..tables import env_knob
 from .flex_coarse import COARSE, bitmap_mask_mod, block_form, coarse_tables
 from .flex_tiles import tile_options
 
@@ -149,7 +148,7 @@ def _cp_static_first():
     """ATTNBENCH_FLEX_CP_DYNAMIC=0: compile per shape from the first call (dynamic=False) instead of
     letting dynamo mark shapes dynamic after the first change. An A/B knob (issue13.sh call30): flex's
     CP backward measured 1.5-2.1x slower from 2026-12-05 on, and dynamic-shape kernels are one suspect."""
-    return os.environ.get("ATTNBENCH_FLEX_CP_DYNAMIC", "1") == "0"
+    return env_knob("ATTNBENCH_FLEX_CP_DYNAMIC", "1") == "0"
 
 
 def _cp_compiled():
@@ -182,10 +181,8 @@ def mask_form(direction, cp=False):
     results/h100/kernels/flexmask-s13_*.jsonl); CP steps take the row tables in the backward (ulysses,
     causal_document, P = 8: 29.0 -> 14.8 ms) and the predicate in the forward (3.3 ms against 3.7 with
     the row tables; results/h100/cp/issue13-s12_flex_*.jsonl, issue13-s13_flex*_p8.jsonl)."""
-    forced = (os.environ.get("ATTNBENCH_FLEX_CP_MASK") if cp else None) or os.environ.get("ATTNBENCH_FLEX_MASK")
+    forced = (env_knob("ATTNBENCH_FLEX_CP_MASK") if cp else None) or env_knob("ATTNBENCH_FLEX_MASK")
     if forced:
-        if forced not in FLEX_MASK_FORMS:
-            raise ValueError(f"ATTNBENCH_FLEX_MASK must be {', '.join(FLEX_MASK_FORMS)}, not {forced!r}")
         return forced
     return "slices" if cp and direction == "fwd" else "auto"
 

@@ -15,20 +15,18 @@ to their block) and whose bitmap stays small can be coarsened; others keep their
 """
 
 import math
-import os
 
 import torch
 
-FLEX_BLOCK_FORMS = ("auto", "native", "128")
+from ..tables import env_knob
+
 COARSE = 128
 MAX_BITMAP_CELLS = 1 << 26  # [mask heads, query blocks, key blocks]: 64 MiB of bool at most
 
 
 def block_form(direction, block):
     """'coarse' or 'native' for a table of `block`-token blocks in this direction."""
-    forced = os.environ.get("ATTNBENCH_FLEX_BLOCK") or "auto"
-    if forced not in FLEX_BLOCK_FORMS:
-        raise ValueError(f"ATTNBENCH_FLEX_BLOCK must be {', '.join(FLEX_BLOCK_FORMS)}, not {forced!r}")
+    forced = env_knob("ATTNBENCH_FLEX_BLOCK", "auto")
     if block >= COARSE or COARSE % block != 0 or forced == "native":
         return "native"
     if forced == "128":
