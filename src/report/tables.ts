@@ -5,6 +5,7 @@ import type { Direction, ResultRow, Status } from '../results/schema.js';
 import { STATUSES } from '../results/schema.js';
 import { formatTokens } from '../util/parse.js';
 import { isVirtualRanks } from '../results/rows.js';
+import { BWD_FLOPS_FACTOR } from '../results/flops.js';
 import { maxAbsError } from '../store/columns.js';
 import {
   SUPPORT_CLASSES,
@@ -242,7 +243,7 @@ export function failureTable(rows: readonly ResultRow[], statuses: readonly Stat
  */
 export function nominalTflops(r: ResultRow, s: number | undefined): number | null {
   if (r.status !== 'ok' || !r.times || !(r.times.medianMs > 0) || s === undefined) return null;
-  const flops = 4 * r.seqlen * r.seqlen * r.headsQ * r.headDim * s * (r.direction === 'bwd' ? 2.5 : 1) * (r.batch ?? 1);
+  const flops = 4 * r.seqlen * r.seqlen * r.headsQ * r.headDim * s * (r.direction === 'bwd' ? BWD_FLOPS_FACTOR : 1) * (r.batch ?? 1);
   return flops / (r.times.medianMs * 1e-3) / 1e12;
 }
 

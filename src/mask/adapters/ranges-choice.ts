@@ -5,12 +5,10 @@
 // token x key units: the forward's inner steps as the kernel walks them (partial tiles trimmed to
 // their touched steps), the backward's tiles whole. Partial work weighs `partial` per direction and
 // the alternative's full tiles run `speed` times as fast as these tiles', both the kernel's measured
-// figures (src/kernels/gpu/triton_ranges.ts). The backward does 2.5x the forward's FLOPs.
+// figures (src/kernels/gpu/triton_ranges.ts). The backward does BWD_FLOPS_FACTOR x the forward's FLOPs.
+import { BWD_FLOPS_FACTOR } from '../../results/flops.js';
 import { innerSteps } from './ranges-cost.js';
 import type { RangesValue } from './types.js';
-
-/** FLOPs of the backward over the forward (FlashAttention-2's count: SPEC's convention). */
-export const BWD_FLOPS_RATIO = 2.5;
 
 type PerDirection = { readonly fwd: number; readonly bwd: number };
 
@@ -20,7 +18,7 @@ export function listCost(v: RangesValue, speed: PerDirection, partial: PerDirect
   const f = innerSteps(v.fwd, v.tileK, step);
   const fwdArea = (f.full + partial.fwd * f.partial) * step * v.tileQ;
   const bwdArea = (v.bwd.fullTiles + partial.bwd * v.bwd.partialTiles) * v.tileQ * v.tileK;
-  return fwdArea / speed.fwd + (BWD_FLOPS_RATIO * bwdArea) / speed.bwd;
+  return fwdArea / speed.fwd + (BWD_FLOPS_FACTOR * bwdArea) / speed.bwd;
 }
 
 /** The cheaper of the two lists (ties: the block's own tiles), with both costs. */

@@ -305,7 +305,8 @@ export function toRanges(masks: Mask | readonly Mask[], opts: AdaptOptions = {})
     const block = toRanges(masks, { ...opts, ranges: own });
     if (alt.pick === 'block' || block.kind !== 'ok') return block;
     const other = toRanges(masks, { ...opts, ranges: alt.tiles });
-    if (alt.pick === 'other' || other.kind !== 'ok') return alt.pick === 'other' ? other : block;
+    if (alt.pick === 'other') return other;
+    if (other.kind !== 'ok') return block;
     const { value, picked, cost } = pickTiles(block.value, other.value, alt);
     return ok({ ...value, tileChoice: { picked, cost } });
   }
