@@ -42,6 +42,8 @@ RANGES_PARTIAL_COST = TABLES["rangesCost"]["partial"]
 def tolerance(dtype):
     """The dtype's max-abs bound; a KeyError names the dtype when it has none."""
     return TOLERANCE[dtype]
+
+
 # The environment's A/B knobs and the values each takes (src/contract/knobs.ts); read them with env_knob.
 ENV_KNOBS = {k: tuple(v) for k, v in TABLES["envKnobs"].items()}
 
