@@ -218,14 +218,19 @@ export function supersededRows(rows: readonly ResultRow[]): Map<ResultRow, strin
  */
 export function kernelTile(r: Pick<ResultRow, 'kernel' | 'notes' | 'maskParams'>): number {
   const b = r.maskParams?.block;
-  const blockTable =
-    ['flex', 'triton_blocksparse', 'triton_ranges'].includes(r.kernel ?? '') && !(r.kernel === 'flex' && flexCoarse(r.notes ?? [])) && !(r.kernel === 'triton_ranges' && rangesWide(r.notes ?? []));
+  const blockTable = ['flex', 'triton_blocksparse', 'triton_ranges'].includes(r.kernel ?? '') && !ranOnCoarseTiles(r);
   return blockTable && typeof b === 'number' && b > 0 && b < BLOCK_SIZE && BLOCK_SIZE % b === 0 ? b : BLOCK_SIZE;
 }
 
-/** triton_ranges rows that ran 128-key tiles on a mask of smaller blocks (its tile choice, src/mask/adapters/ranges-choice.ts): "= 128 rows x 128 keys". */
-function rangesWide(notes: readonly string[]): boolean {
-  return notes.some((n) => /^ranges tiles .* x 128 keys/.test(n));
+/**
+ * A row whose kernel kept its own 128-token tiles over a finer block mask: flex's coarse form
+ * (flex-form.ts) or triton_ranges' 128-key tiles (its tile choice, src/mask/adapters/ranges-choice.ts:
+ * "= 128 rows x 128 keys" in the notes).
+ */
+function ranOnCoarseTiles(r: Pick<ResultRow, 'kernel' | 'notes'>): boolean {
+  const notes = r.notes ?? [];
+  if (r.kernel === 'flex') return flexCoarse(notes);
+  return r.kernel === 'triton_ranges' && notes.some((n) => /^ranges tiles .* x 128 keys/.test(n));
 }
 
 /**
