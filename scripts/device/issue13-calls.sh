@@ -352,6 +352,13 @@ case "$SEL" in
       STEPS+=("kern|sparse64_s15|30|env:ATTNBENCH_RANGES_TILES=block --kernel triton_ranges $SP|sparse64-s15-block.jsonl")
     done
     ;;&
+  call37|call38|plan)
+    # Sixteenth session (issue 15): the calibrate preset at the current main, host cover on (spans are GPU
+    # time, as the kernel model's plain paths assume; the nested-tensor paths' host time stays where the
+    # host syncs, which the rows' notes say). The committed calibrate rows predate 064c9a6 (triton_ranges'
+    # current tuning) and flex's row tables; call38 resumes it if one call cannot hold it.
+    STEPS+=("kern|calibrate_s16|560|env:ATTNBENCH_KERNEL_HOST_COVER=1 --preset calibrate|calibrate-s16.jsonl")
+    ;;&
   call36|plan)
     # Fifteenth session, the loan's last minutes: the revised tile estimate (partial work weighed as call35 measured)
     # at 64:8 s 0.9 (between call35's tie at 0.8 and the 128-key win at 1), the pick beside both forced tiles and
