@@ -6,6 +6,7 @@
 // every held-out prediction at or above the threshold is printed with the launch as the model sees
 // it: programs (query tiles x query heads), the curve's slots (SMs x programs per SM), waves, the
 // bound that sets the time (waves, heaviest program, key tile, memory, host floor) and its cause.
+import { existsSync } from 'node:fs';
 import { loadRows } from '../dist/sim/io.js';
 import { calibrate, groupKey, observe, pctError, computesEveryBlock, nestedPath } from '../dist/sim/calibrate.js';
 import { rowMask } from '../dist/sim/sources.js';
@@ -14,9 +15,11 @@ import { smsOfClass } from '../dist/sim/hardware.js';
 import { quantileAbs } from '../dist/sim/holdout.js';
 
 const gpu = process.argv[2] ?? 'h200';
+// Per GPU the newest calibrate rows, as scripts/sim-refit.sh: calibrate-s16.jsonl where it exists.
+const calFile = (g) => (existsSync(`results/${g}/kernels/calibrate-s16.jsonl`) ? `results/${g}/kernels/calibrate-s16.jsonl` : `results/${g}/kernels/calibrate.jsonl`);
 const FILES = [
   'results/h200/kernels/paper.jsonl', 'results/h200/kernels/repeat.jsonl', 'results/h100/kernels/paper.jsonl',
-  'results/h100/kernels/calibrate.jsonl', 'results/h200/kernels/calibrate.jsonl',
+  calFile('h100'), calFile('h200'),
 ];
 const rows = await loadRows(FILES, undefined, () => {});
 const obs = observe(rows, rowMask).observations;

@@ -72,8 +72,11 @@ if [ "$refit" = 1 ]; then
   echo "next: the paper-cp projections, sim plots, scripts/report.sh (see the header of this script)"
 fi
 CAL=()
+# Per GPU the newest calibrate rows: calibrate-s16.jsonl (sixteenth session: the current main, host cover
+# on) where it exists, else calibrate.jsonl (2026-12-05: triton_ranges' tuning before 064c9a6, no cover).
 for gpu in h100 h200; do
   f="results/$gpu/kernels/calibrate.jsonl"
+  [ -f "results/$gpu/kernels/calibrate-s16.jsonl" ] && f="results/$gpu/kernels/calibrate-s16.jsonl"
   [ -f "$f" ] || continue
   CAL+=(--in "$f")
   out="results/sim/validation-$gpu-calibrate.txt"

@@ -357,6 +357,9 @@ case "$SEL" in
     # time, as the kernel model's plain paths assume; the nested-tensor paths' host time stays where the
     # host syncs, which the rows' notes say). The committed calibrate rows predate 064c9a6 (triton_ranges'
     # current tuning) and flex's row tables; call38 resumes it if one call cannot hold it.
+    # First the paper preset's nested-tensor rows (SDPA on documents) with min_seqlen now given (without it every
+    # call read it back from the GPU: a host sync in the timed span) and the cover on: are they GPU time now?
+    STEPS+=("kern|nested_s16|150|env:ATTNBENCH_KERNEL_HOST_COVER=1 --kernel sdpa_flash,sdpa_efficient,sdpa_cudnn --family causal_document --samples 1|paper-nested-s16.jsonl")
     STEPS+=("kern|calibrate_s16|560|env:ATTNBENCH_KERNEL_HOST_COVER=1 --preset calibrate|calibrate-s16.jsonl")
     ;;&
   call36|plan)

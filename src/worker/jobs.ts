@@ -125,6 +125,8 @@ export function encodeArgs<F extends MaskFormat>(format: F, value: FormatValues[
         cuSeqlensK: arrays.add(v.cuSeqlensK, [v.cuSeqlensK.length]),
         maxSeqlenQ: v.maxSeqlenQ,
         maxSeqlenK: v.maxSeqlenK,
+        minSeqlenQ: v.minSeqlenQ,
+        minSeqlenK: v.minSeqlenK,
         causal: v.causal,
         window: v.window ? { left: v.window.left, right: v.window.right } : null,
       };

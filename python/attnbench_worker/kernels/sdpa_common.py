@@ -88,6 +88,9 @@ def _nested(ctx, backend, sdpa_kernel, notes, expand, gkw):
     causal = bool(ctx.arg("causal"))
     offsets = cu_q.to(torch.int64)
     max_len = int(ctx.arg("maxSeqlenQ"))
+    # Both extremes given: without min_seqlen SDPA on jagged tensors reads it back from the GPU in
+    # every call (a host sync inside the timed span; issue 15, docs/simulator-record.md).
+    min_len = int(ctx.arg("minSeqlenQ"))
     notes.append("via nested (jagged) tensors")
     if ctx.group > 1 and not expand:
         # No SDPA backend takes enable_gqa with jagged tensors ("No viable backend"): expand K/V.
@@ -103,7 +106,7 @@ def _nested(ctx, backend, sdpa_kernel, notes, expand, gkw):
         return to_values(q), to_values(k), to_values(v)
 
     def njt(x):
-        return torch.nested.nested_tensor_from_jagged(x, offsets, max_seqlen=max_len).transpose(1, 2)
+        return torch.nested.nested_tensor_from_jagged(x, offsets, min_seqlen=min_len, max_seqlen=max_len).transpose(1, 2)
 
     def fn(q, k, v):
         with sdpa_kernel([backend]):

@@ -280,7 +280,7 @@ function varlenExists(dense: Uint8Array, s: number): boolean {
     const cu = Int32Array.from(cuts);
     for (let left = -1; left <= s; left++)
       for (let right = -1; right <= s; right++) {
-        const v = { cuSeqlensQ: cu, cuSeqlensK: cu, maxSeqlenQ: s, maxSeqlenK: s, causal: false, window: { left, right } };
+        const v = { cuSeqlensQ: cu, cuSeqlensK: cu, maxSeqlenQ: s, maxSeqlenK: s, minSeqlenQ: 1, minSeqlenK: 1, causal: false, window: { left, right } };
         if (equal(decodeVarlen(v, s, s), dense)) return true;
       }
   }
@@ -379,6 +379,8 @@ describe('adapters round-trip through independent decoders', () => {
       expect([...r.value.cuSeqlensQ]).toEqual([0, 5, 6, 15, 18]);
       expect(r.value.causal).toBe(causal);
       expect(r.value.maxSeqlenQ).toBe(9);
+      expect(r.value.minSeqlenQ).toBe(1);
+      expect(r.value.minSeqlenK).toBe(1);
       expect(r.value.window).toEqual(left === -1 ? undefined : { left, right });
     }
   });

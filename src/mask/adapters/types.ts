@@ -53,6 +53,9 @@ export interface VarlenValue {
   readonly cuSeqlensK: Int32Array; // [docs + 1]
   readonly maxSeqlenQ: number;
   readonly maxSeqlenK: number;
+  /** Shortest document (nested tensors need it too: unknown, SDPA reads it back from the GPU each call). */
+  readonly minSeqlenQ: number;
+  readonly minSeqlenK: number;
   readonly causal: boolean;
   readonly window?: WindowValue;
 }

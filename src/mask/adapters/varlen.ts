@@ -57,7 +57,11 @@ export function toVarlen(m: Mask): AdaptResult<VarlenValue> {
   if (ext.min > 0 || ext.max < 0) return unsupported(`pairs only at ${ext.min} <= j - i <= ${ext.max}: the diagonal is missing`);
   const cuts = uncrossedCuts(m);
   let maxLen = 0;
-  for (let t = 0; t + 1 < cuts.length; t++) maxLen = Math.max(maxLen, cuts[t + 1] - cuts[t]);
+  let minLen = Infinity;
+  for (let t = 0; t + 1 < cuts.length; t++) {
+    maxLen = Math.max(maxLen, cuts[t + 1] - cuts[t]);
+    minLen = Math.min(minLen, cuts[t + 1] - cuts[t]);
+  }
   // A bound no document is long enough to feel is written -1 (unbounded).
   const left = -ext.min >= maxLen - 1 ? -1 : -ext.min;
   const right = ext.max >= maxLen - 1 ? -1 : ext.max;
@@ -76,5 +80,5 @@ export function toVarlen(m: Mask): AdaptResult<VarlenValue> {
   const causal = right === 0;
   const plain = left === -1 && (right === -1 || right === 0);
   const window: WindowValue | undefined = plain ? undefined : { left, right };
-  return ok({ cuSeqlensQ: cu, cuSeqlensK: cu.slice(), maxSeqlenQ: maxLen, maxSeqlenK: maxLen, causal, ...(window ? { window } : {}) });
+  return ok({ cuSeqlensQ: cu, cuSeqlensK: cu.slice(), maxSeqlenQ: maxLen, maxSeqlenK: maxLen, minSeqlenQ: minLen, minSeqlenK: minLen, causal, ...(window ? { window } : {}) });
 }
