@@ -41,7 +41,7 @@ for (const h of [...new Set(sel.map(headsOf))].sort()) {
     const own = find(inS, o);
     const sms = smsOfClass(c.gpu);
     const f = launchFeatures(o.call, c.slots, sms);
-    const a = curveCoefficients(c);
+    const a = curveCoefficients(c, o.call);
     const dense = computesEveryBlock(o.kernel);
     const one = (x) => (dense ? [x[0], x[1], x[2] + x[3] + x[4], 0, 0] : x);
     const cand = { waves: dot(a, one(f.wave)), heavy: dot(a, one(f.heavy)) };

@@ -56,7 +56,7 @@ function launch(o, curveKernel) {
     .sort((a, b) => Number(b.gpu === o.gpu) - Number(a.gpu === o.gpu))[0];
   if (!c) return null;
   const f = launchFeatures(o.call, c.slots, smsOfClass(c.gpu));
-  const a = curveCoefficients(c);
+  const a = curveCoefficients(c, o.call);
   const one = (x) => (computesEveryBlock(curveKernel) ? [x[0], x[1], x[2] + x[3] + x[4], 0, 0] : x);
   const cand = { waves: dot(a, one(f.wave)), heavy: dot(a, one(f.heavy)) };
   if (c.keyTileBound) keyTileFeatures(o.call, c.slots, f.wave).forEach((x, i) => (cand[`keytile${i}`] = dot(a, x)));

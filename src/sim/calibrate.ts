@@ -15,11 +15,13 @@ import {
   BLOCK_SIZE,
   curveKey,
   curveMs,
+  fineTiled,
   KEY_TILE_SHARE,
   kernelCall,
   keyTileFeatures,
   launchFeatures,
   makeKernelModel,
+  tileColumns,
   type Calibration,
   type KernelCall,
   type KernelCurve,
@@ -30,7 +32,7 @@ import { tileProfile, type TileProfile } from './tiles.js';
 
 export const HOLDOUT_RULE = 'fnv1a32(row id) % 4 == 0 is held out (never fitted)';
 export const MODEL_TEXT =
-  't_ms = c0 + max(aProg*P + aFull*W_full + aPartial*W_partial + aEmpty*W_empty over ceil(programs/slots) waves, the heaviest program, bytes/HBM); programs = query tiles x heads; a launch of one wave on min(slots, SMs x ceil(programs/SMs)) slots (a program alone on its SM at the SM speed; the SM of its heaviest program does that program and k - 1 mean ones at the SM speed, k programs per SM); W_x = dirFactor*4*headDim*pairs in 128x128 blocks of kind x (TFLOP); slots = SMs x {1..4} and the a_x by non-negative least squares on log time; block-mask kernels (flex, triton_blocksparse; every path): aPartial >= aFull, fitted as aFull + d with d >= 0; kernels that compute every block (torch_naive, sdpa_math, @dense paths): one cost for all blocks, and rows that differ only by mask family are one shape to them; plain paths: the smallest launch-constant cap (free, 0.1, 0.03, 0.01 ms) within (1%)^2 per row of the free fit; nested-tensor (@varlen) paths: t = max(host floor, the above) where that fits their training rows better, floor = geometric mean of the fastest rows, the curve fitted on the rest; every row weighted by 1 / (1 + (sigma / 0.05)^2), sigma = its own p20-p80 spread / 1.683; flex backward also >= (1 - 1/KV heads) x waves + GQA group x (4/7 aFull (full + partial) + (aPartial - aFull) partial) of its heaviest key tile (dK/dV program)';
+  't_ms = c0 + max(aProg*P + aFull*W_full + aPartial*W_partial + aEmpty*W_empty over ceil(programs/slots) waves, the heaviest program, bytes/HBM); programs = query tiles x heads; a launch of one wave on min(slots, SMs x ceil(programs/SMs)) slots (a program alone on its SM at the SM speed; the SM of its heaviest program does that program and k - 1 mean ones at the SM speed, k programs per SM); W_x = dirFactor*4*headDim*pairs in 128x128 blocks of kind x (TFLOP); slots = SMs x {1..4} and the a_x by non-negative least squares on log time; block-mask kernels (flex, triton_blocksparse; every path): aPartial >= aFull, fitted as aFull + d with d >= 0; kernels that compute every block (torch_naive, sdpa_math, @dense paths): one cost for all blocks, and rows that differ only by mask family are one shape to them; plain paths: the smallest launch-constant cap (free, 0.1, 0.03, 0.01 ms) within (1%)^2 per row of the free fit; nested-tensor (@varlen) paths: t = max(host floor, the above) where that fits their training rows better, floor = geometric mean of the fastest rows, the curve fitted on the rest; every row weighted by 1 / (1 + (sigma / 0.05)^2), sigma = its own p20-p80 spread / 1.683; flex backward also >= (1 - 1/KV heads) x waves + GQA group x (4/7 aFull (full + partial) + (aPartial - aFull) partial) of its heaviest key tile (dK/dV program); block-mask kernels (flex, triton_blocksparse) on tiles under 128 (64-token block masks: another compiled kernel) take their own aProg and one aFull for full and partial tiles where the fit has such rows, else the curve\'s';
 /**
  * The error a curve is expected to keep on a row with no noise of its own (relative, ~ log units):
  * the floor of the noise model below. 5%: about the fitted rows' p75 |error| in-sample.
@@ -305,10 +307,14 @@ export function fitGroup(train: readonly KernelObservation[], sms: number, cap =
     const slots = sms * occ;
     const dense = computesEveryBlock(first.kernel);
     const keyTiles = keyTileBackward(first.kernel, first.call.direction);
+    // Rows on tiles under BLOCK_SIZE (another compiled kernel): their own program and block costs,
+    // on the kernels whose blocks are the model's blocks (partialAtLeastFull; docs/simulator-record.md).
+    const fine = !dense && partialAtLeastFull(first.kernel) && train.some((o) => fineTiled(o.call));
     const feats = train.map((o) => {
       const f = launchFeatures(o.call, slots, sms);
       const bounds = [f.heavy, ...(keyTiles ? keyTileFeatures(o.call, slots, f.wave) : [])];
-      return dense ? { wave: oneWorkColumn(f.wave), bounds: bounds.map(oneWorkColumn) } : { wave: f.wave, bounds };
+      const cols = (x: number[]) => (dense ? oneWorkColumn(x) : fine ? tileColumns(x, fineTiled(o.call)) : x);
+      return { wave: cols(f.wave), bounds: bounds.map(cols) };
     });
     let xs = feats.map((f) => f.wave);
     // A launch constant above the cap is pinned at the cap (the other coefficients refitted).
@@ -331,7 +337,7 @@ export function fitGroup(train: readonly KernelObservation[], sms: number, cap =
       xs = next;
       fit = refit();
     }
-    const [c00, aProg, aF0, aP0, aE0] = fit.beta.map((v, c) => (fit.used[c] ? v : Number.NaN));
+    const [c00, aProg, aF0, aP0, aE0, aProgFine, aFine] = fit.beta.map((v, c) => (fit.used[c] ? v : Number.NaN));
     const c0 = Number.isNaN(c00) ? offset : c00;
     const assumed: string[] = dense ? ['dense: every block costs the same'] : [];
     if (noConstant) assumed.push(`launch constant capped at ${cap} ms`);
@@ -349,6 +355,7 @@ export function fitGroup(train: readonly KernelObservation[], sms: number, cap =
       dtype: first.call.dtype,
       slots,
       ...(keyTiles ? { keyTileBound: true } : {}),
+      ...(fine ? { fineTile: { msPerProgram: aProgFine || 0, msPerTflop: aFine || 0 } } : {}),
       c0Ms: c0,
       msPerProgram: Number.isNaN(aProg) ? 0 : aProg,
       msPerTflopFull: aF,

@@ -104,6 +104,7 @@ const CurveSchema = z.object({
   // Optional terms (kernel-model.ts KernelCurve): z.object drops keys it does not list.
   hostFloorMs: z.number().min(0).optional(),
   keyTileBound: z.boolean().optional(),
+  fineTile: z.object({ msPerProgram: z.number().min(0), msPerTflop: z.number().min(0) }).optional(),
   assumed: z.array(z.string()),
   fitRows: z.number().int(),
   fitMedianAbsPct: z.number(),

@@ -16,12 +16,13 @@
 // Coefficients and programs-per-SM are fitted per (GPU class, kernel + input path, direction,
 // dtype) in calibrate.ts (kernels that compute every block get one cost for all blocks; plain paths a
 // launch constant no larger than their rows need; flex's backward also the bound of its key-tile
-// programs, keyTileFeatures). A (kernel, direction, dtype) with too few rows has no curve: the
+// programs, keyTileFeatures; flex and triton_blocksparse launches on tiles under 128, another compiled
+// kernel, their own per-program and per-block cost where fitted, fineTiled). A (kernel, direction, dtype) with too few rows has no curve: the
 // calibration lists it under `uncalibrated`, and the model falls back to the roofline
 // F / (peak(dtype) x efficiency), flagged `fallback` wherever it is used.
 import type { Direction } from '../results/schema.js';
 import { curveCoversGpu, smsOfClass, type Cluster } from './hardware.js';
-import { heaviest, lightest, type TileProfile } from './tiles.js';
+import { BLOCK_SIZE, heaviest, lightest, type TileProfile } from './tiles.js';
 
 export { BLOCK_SIZE, blockMapPairs, blockPairs, disjointSlicePairs, tileProfile, type BlockPairs, type TileProfile } from './tiles.js';
 
@@ -169,6 +170,36 @@ export function keyTileFeatures(call: KernelCall, slots: number, wave: readonly 
   ]);
 }
 
+/**
+ * Whether a launch runs tiles under BLOCK_SIZE (a block-table kernel on a block mask of 64-token
+ * blocks: calibrate.ts kernelTile; fitGroup gives the block-mask kernels, partialAtLeastFull, their
+ * own costs there, `fineTile`). Such a launch is another compiled kernel: the tile is a
+ * compile-time constant (BLOCK_M / BLOCK_N of triton_blocksparse, flex's block sizes), so its
+ * registers, spills, programs per SM and MMA shapes are its own, and so are its per-program and
+ * per-block costs. triton_blocksparse's backward at 128 x 128 with 4 warps spills ~6 KB per thread
+ * in dK/dV's step loops and ~0.8 KB in dQ's (one program per SM), at 64 x 64 nothing in the loops
+ * (two per SM): the same dense mask takes 11.7 ms at 128-tiles and 4.3 ms at 64-tiles (H200, 4:4, 16k).
+ */
+export function fineTiled(call: KernelCall): boolean {
+  return (call.profile.block ?? BLOCK_SIZE) < BLOCK_SIZE;
+}
+
+/**
+ * A launch's fit columns where the curve's rows include fine-tiled ones (fineTiled): the five of
+ * launchFeatures, then fine-tile programs and fine-tile block work. A fine-tiled launch moves its
+ * programs and its full and partial block work there (a partial fine tile at the fine full rate: the
+ * 64-token block masks measured fill their tiles whole); launch constant and empty blocks are shared.
+ */
+export function tileColumns(x: readonly number[], fine: boolean): number[] {
+  return fine ? [x[0], 0, 0, 0, x[4], x[1], x[2] + x[3]] : [...x, 0, 0];
+}
+
+/** Per-program and per-block cost of the curve's kernel on tiles under BLOCK_SIZE (fineTiled). */
+export interface FineTileCosts {
+  readonly msPerProgram: number;
+  readonly msPerTflop: number;
+}
+
 /** A fitted curve (coefficients in ms, ms per program and ms per TFLOP, whole-GPU units). */
 export interface KernelCurve {
   readonly gpu: string;
@@ -189,6 +220,8 @@ export interface KernelCurve {
   readonly hostFloorMs?: number;
   /** Backward with one program per key tile and K/V head (keyTileFeatures): bounded by its heaviest. */
   readonly keyTileBound?: boolean;
+  /** Costs on tiles under BLOCK_SIZE, fitted where the rows had such launches (else the curve's own). */
+  readonly fineTile?: FineTileCosts;
   /** Coefficients not supported by the data and set by assumption (e.g. "partial=full"). */
   readonly assumed: readonly string[];
   /** Rows fitted and the median absolute % error on them / on the held-out rows. */
@@ -216,13 +249,16 @@ function dot(a: readonly number[], b: readonly number[]): number {
   return s;
 }
 
-export function curveCoefficients(c: KernelCurve): number[] {
+/** The curve's coefficients for launchFeatures' columns; for `call`, those of its tile (fineTiled). */
+export function curveCoefficients(c: KernelCurve, call?: KernelCall): number[] {
+  const f = call && c.fineTile && fineTiled(call) ? c.fineTile : undefined;
+  if (f) return [c.c0Ms, f.msPerProgram, f.msPerTflop, f.msPerTflop, c.msPerTflopEmpty];
   return [c.c0Ms, c.msPerProgram, c.msPerTflopFull, c.msPerTflopPartial, c.msPerTflopEmpty];
 }
 
 /** The curve's time for a call; `memFloorMs` is the launch's bytes at the GPU's HBM bandwidth. */
 export function curveMs(c: KernelCurve, call: KernelCall, memFloorMs = 0): number {
-  const a = curveCoefficients(c);
+  const a = curveCoefficients(c, call);
   const sms = smsOfClass(c.gpu);
   const f = launchFeatures(call, c.slots, sms);
   let work = Math.max(dot(a, f.wave), dot(a, f.heavy));

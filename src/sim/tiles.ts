@@ -164,6 +164,8 @@ function mergeFullRuns(slices: readonly Slice[]): readonly Slice[] {
 export interface TileProfile {
   /** Items (query tiles x weight). */
   readonly items: number;
+  /** The tile the mask was cut in (absent: BLOCK_SIZE). */
+  readonly block?: number;
   readonly seqlenQ: number;
   readonly seqlenK: number;
   /** Totals over all items (pairs). */
@@ -286,6 +288,7 @@ export function tileProfile(masks: readonly { mask: Mask; weight: number }[], bl
   return {
     keyTiles,
     items: cumW[n],
+    block,
     seqlenQ: m0?.seqlenQ ?? 0,
     seqlenK: m0?.seqlenK ?? 0,
     full: cumFull[n],

@@ -230,6 +230,8 @@ export function register(program: Command): void {
       }
       process.stdout.write(`${t.toString()}\n`);
       for (const c of cal.curves) if (c.assumed.length) process.stdout.write(`assumed: ${c.gpu} ${c.kernel} ${c.direction}/${c.dtype}: ${c.assumed.join('; ')}\n`);
+      for (const c of cal.curves)
+        if (c.fineTile) process.stdout.write(`tiles under 128: ${c.gpu} ${c.kernel} ${c.direction}/${c.dtype}: ${(c.fineTile.msPerProgram * 1000).toFixed(4)} us per program, ${c.fineTile.msPerTflop.toFixed(3)} ms per TFLOP\n`);
       for (const u of cal.uncalibrated) process.stdout.write(`no curve: ${u.gpu} ${u.kernel} ${u.direction}/${u.dtype}: ${u.reason}\n`);
       process.stdout.write(`${observations.length} rows, ${cal.curves.length} curves -> ${o.out}\n`);
       process.stdout.write(`held-out median |error|: ${pct(cal.holdoutMedianAbsPct)} (target <= 10%); fitted rows: ${pct(cal.fitMedianAbsPct)}\n`);
