@@ -360,6 +360,8 @@ case "$SEL" in
     # First the paper preset's nested-tensor rows (SDPA on documents) with min_seqlen now given (without it every
     # call read it back from the GPU: a host sync in the timed span) and the cover on: are they GPU time now?
     STEPS+=("kern|nested_s16|150|env:ATTNBENCH_KERNEL_HOST_COVER=1 --kernel sdpa_flash,sdpa_efficient,sdpa_cudnn --family causal_document --samples 1|paper-nested-s16.jsonl")
+    # triton_ranges and flex first (their committed calibrate rows ran another tuning / mask form), then the rest
+    STEPS+=("kern|calibrate_s16|560|env:ATTNBENCH_KERNEL_HOST_COVER=1 --preset calibrate --kernel triton_ranges,flex|calibrate-s16.jsonl")
     STEPS+=("kern|calibrate_s16|560|env:ATTNBENCH_KERNEL_HOST_COVER=1 --preset calibrate|calibrate-s16.jsonl")
     ;;&
   call36|plan)
