@@ -278,6 +278,7 @@ def run(job, mod, base):
     device = torch.device("cuda", torch.cuda.current_device())
     ctx = Ctx(job, base, device)
     result = None
+    broken = None
     try:
         result = _run(ctx, mod)
     except Unsupported:
@@ -294,9 +295,21 @@ def run(job, mod, base):
         try:
             torch.cuda.synchronize()
             torch.cuda.empty_cache()
-        except Exception:  # noqa: BLE001 - a broken context is reported by the result already
-            pass
-    return result
+        except Exception as e:  # noqa: BLE001 - judged below, once no other exception is on its way
+            broken = e
+    return _checked(result, broken)
+
+
+def _checked(result, broken):
+    """The job's result, unless the CUDA context broke under it: an error a call raised as a plain
+    status (cuDNN's nested-tensor backward: "mha_graph.execute ... is_good()") can leave an illegal
+    access pending, which the next job would otherwise report as its own error. Then this job is the
+    error and the worker restarts (Fatal), so the next job gets a clean context."""
+    if broken is None or not classify(broken)[2]:
+        return result
+    first = result.get("message") if result and result.get("status") != "ok" else None
+    what = f"{first}; then" if first else "after the call"
+    raise Fatal(protocol.one_line(f"{what} the CUDA context broke: {type(broken).__name__}: {broken}"))
 
 
 def prepare(ctx, mod):
