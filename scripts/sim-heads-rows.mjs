@@ -59,12 +59,12 @@ for (const h of [...new Set(sel.map(headsOf))].sort()) {
 function cause(x) {
   const o = x.o;
   const r = rows.find((r) => r.id === o.id);
-  if (o.kernel.endsWith('@varlen')) return 'host-bound path (nested tensors)';
+  if (/@varlen(-sync)?$/.test(o.kernel)) return 'host-bound path (nested tensors)';
   if (o.family === 'block_sparse' && r?.maskParams?.block === 64) return 'block_sparse 64-blocks (4:4 only)';
   if (o.seqlen >= 1 << 20) return '1M rows (4:1 only)';
   if (o.seqlen <= 2048 && x.err < 0) return 'per-launch time at <= 2k (measured above the model)';
   if (x.bound === 'heavy' || x.waves === 1) return 'few-program launch (one wave: heaviest program bound)';
-  if (o.kernel === 'triton_ranges') return 'kernel with few rows (triton_ranges: H200 calibrate rows only)';
+  if (o.kernel === 'triton_ranges') return 'kernel with few rows (triton_ranges)';
   return 'other (64:8 held out: the curve extrapolates from the small heads)';
 }
 for (const x of preds) x.cause = cause(x);

@@ -27,7 +27,10 @@ import {
   type KernelCurve,
   type Uncalibrated,
 } from './kernel-model.js';
-import { FLEX_FORM_PATHS, flexCoarse, flexPathSuffix } from './flex-form.js';
+import { flexCoarse } from './flex-form.js';
+import { hostPath, kernelPath, nestedPath, perDocumentPath } from './kernel-path.js';
+
+export { hostPath, kernelPath, nestedPath, perDocumentPath, VARLEN_GPU, VARLEN_SYNC } from './kernel-path.js';
 import { tileProfile, type TileProfile } from './tiles.js';
 
 export const HOLDOUT_RULE = 'fnv1a32(row id) % 4 == 0 is held out (never fitted)';
@@ -152,7 +155,7 @@ export function observe(
     }
     const samples = maskSamplesOf(r);
     // Variable-length paths tile each document from its own start.
-    const varlen = kernelPath(r).endsWith('@varlen');
+    const varlen = perDocumentPath(kernelPath(r));
     const tile = kernelTile(r);
     const key = JSON.stringify([r.family, r.seqlen, r.seed, samples, r.maskParams, varlen, tile]);
     let profile = cache.get(key);
@@ -235,20 +238,6 @@ function ranOnCoarseTiles(r: Pick<ResultRow, 'kernel' | 'notes'>): boolean {
   return r.kernel === 'triton_ranges' && notes.some((n) => /^ranges tiles .* x 128 keys/.test(n));
 }
 
-/**
- * The kernel id, with the input path when one kernel id has several with different costs: SDPA
- * backends on documents run through nested (jagged) tensors ('@varlen') and on other masks
- * through a dense boolean mask ('@dense'); flex's rows that ran the slice predicate as mask_mod
- * ('@slices', flex-form.ts; row tables are plain `flex`); each path gets its own curve.
- */
-export function kernelPath(r: Pick<ResultRow, 'kernel' | 'notes'>): string {
-  const k = r.kernel ?? 'unknown';
-  const notes = r.notes ?? [];
-  if (k === 'flex') return `${k}${flexPathSuffix(notes)}`;
-  if (notes.some((n) => /nested \(jagged\) tensors/.test(n))) return `${k}@varlen`;
-  if (notes.some((n) => /^dense boolean attn_mask/.test(n))) return `${k}@dense`;
-  return k;
-}
 
 export function pctError(predMs: number, ms: number): number {
   return ((predMs - ms) / ms) * 100;
@@ -394,14 +383,6 @@ export function seqlenRange(s: number): string {
 /** Caps on the launch constant (ms) the inner cross-validation chooses from (Infinity: free). */
 export const LAUNCH_CAPS = [Infinity, 0.1, 0.03, 0.01] as const;
 
-/**
- * Input paths whose calls include host work (nested tensors, dense masks, the CP executor's calls):
- * their launch constant is host time, measured as such, and never capped. flex's '@slices' and
- * '@coarse' are mask forms, not host work: plain paths.
- */
-export function hostPath(kernelPath: string): boolean {
-  return kernelPath.includes('@') && !FLEX_FORM_PATHS.some((p) => kernelPath.endsWith(p));
-}
 
 /**
  * What a smaller launch constant may cost in fit and still be preferred: this much rms log error per
@@ -425,10 +406,6 @@ export function chooseLaunchCap(train: readonly KernelObservation[], sms: number
   return best;
 }
 
-/** Nested-tensor input paths: their calls take host time that does not follow S (issue 15). */
-export function nestedPath(kernelPath: string): boolean {
-  return kernelPath.endsWith('@varlen');
-}
 
 /** Fewest training rows a host floor is estimated from. */
 export const MIN_FLOOR_ROWS = 3;

@@ -7,7 +7,7 @@ import { badInput } from '../../errors.js';
 import type { KernelCase } from '../../kernels/case.js';
 import { maskArea } from '../../mask/slices.js';
 import { attentionFlops } from '../../results/flops.js';
-import { generatedProfile, kernelPath } from '../../sim/calibrate.js';
+import { generatedProfile, kernelPath, perDocumentPath } from '../../sim/calibrate.js';
 import { FLEX_DEFAULT_NOTE } from '../../sim/flex-form.js';
 import { estimateCases, splitCalls, type EstimateInput } from '../../sim/estimate.js';
 import { resolveCluster } from '../../sim/hardware.js';
@@ -66,7 +66,7 @@ export function estimateReport(o: { planDir: string; calibration?: string; gpu: 
     const g = rowMask(c.family, c.seqlen, c.seed, c.maskParams);
     const area = g.heads.reduce((a, h) => a + maskArea(h), 0) / g.heads.length;
     const flops = attentionFlops(area, c.headsQ, c.headDim, c.direction) * c.batch;
-    const varlen = kp.endsWith('@varlen');
+    const varlen = perDocumentPath(kp);
     const call = kernelCall(generatedProfile([g], varlen), c.headsQ * c.batch, c.headDim, c.direction, c.dtype, flops, c.headsKv * c.batch);
     return m.predict(call);
   });
