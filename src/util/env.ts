@@ -5,8 +5,16 @@ import type { Environment } from '../results/schema.js';
 
 let gitRevCache: string | null | undefined;
 
+/**
+ * The commit the rows ran: ATTNBENCH_GIT_REV when the caller knows it better than git does (the device
+ * scripts set it from the staged .git-rev: a device copy's .git may be an older one, and rows of
+ * 2026-12-06 call35 / call37 named the session's first commit instead of the one that ran), else
+ * `git rev-parse HEAD`.
+ */
 export function gitRev(): string | null {
   if (gitRevCache !== undefined) return gitRevCache;
+  const given = process.env.ATTNBENCH_GIT_REV?.trim();
+  if (given && /^[0-9a-f]{7,40}$/.test(given)) return (gitRevCache = given);
   try {
     gitRevCache = execFileSync('git', ['rev-parse', '--short=12', 'HEAD'], { stdio: ['ignore', 'pipe', 'ignore'] })
       .toString()
