@@ -29,9 +29,9 @@ import {
 } from './kernel-model.js';
 import { flexCoarse } from './flex-form.js';
 import { hostPath, kernelPath, nestedPath, perDocumentPath } from './kernel-path.js';
+import { tileProfile, type TileProfile } from './tiles.js';
 
 export { hostPath, kernelPath, nestedPath, perDocumentPath, VARLEN_GPU, VARLEN_SYNC } from './kernel-path.js';
-import { tileProfile, type TileProfile } from './tiles.js';
 
 export const HOLDOUT_RULE = 'fnv1a32(row id) % 4 == 0 is held out (never fitted)';
 export const MODEL_TEXT =
@@ -238,7 +238,6 @@ function ranOnCoarseTiles(r: Pick<ResultRow, 'kernel' | 'notes'>): boolean {
   return r.kernel === 'triton_ranges' && notes.some((n) => /^ranges tiles .* x 128 keys/.test(n));
 }
 
-
 export function pctError(predMs: number, ms: number): number {
   return ((predMs - ms) / ms) * 100;
 }
@@ -383,7 +382,6 @@ export function seqlenRange(s: number): string {
 /** Caps on the launch constant (ms) the inner cross-validation chooses from (Infinity: free). */
 export const LAUNCH_CAPS = [Infinity, 0.1, 0.03, 0.01] as const;
 
-
 /**
  * What a smaller launch constant may cost in fit and still be preferred: this much rms log error per
  * training row, added in quadrature (1%: below the plain paths' run-to-run spread).
@@ -405,7 +403,6 @@ export function chooseLaunchCap(train: readonly KernelObservation[], sms: number
   for (const cap of LAUNCH_CAPS) if (cap < best && fitGroup(train, sms, cap).loss <= limit) best = cap;
   return best;
 }
-
 
 /** Fewest training rows a host floor is estimated from. */
 export const MIN_FLOOR_ROWS = 3;
