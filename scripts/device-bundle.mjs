@@ -3,7 +3,12 @@
 // The two native packages (DuckDB, resvg) are replaced by a stub that fails when called: the
 // commands a GPU run needs (doctor, kernels, cp) do not use them; results are ingested and
 // reported back here. Usage: npm run build && node scripts/device-bundle.mjs
+import { execFileSync } from 'node:child_process';
 import { build } from 'esbuild';
+
+// The commit the bundle is built from, named by every row it writes (src/util/env.ts gitRev): a device
+// copy's .git may be an older one (rows of 2026-12-06 call35 / call37 named the session's first commit).
+const rev = execFileSync('git', ['rev-parse', '--short=12', 'HEAD']).toString().trim();
 
 const stubbed = ['@duckdb/node-api', '@resvg/resvg-js'];
 const stub = {
@@ -26,7 +31,9 @@ await build({
   target: 'node20',
   outfile: '.device/attnbench.mjs',
   plugins: [stub],
-  banner: { js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);" },
+  banner: {
+    js: `import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url); process.env.ATTNBENCH_GIT_REV ||= '${rev}';`,
+  },
   logLevel: 'warning',
 });
 console.log('.device/attnbench.mjs');

@@ -226,8 +226,6 @@ mkdir -p .device /tmp/nodebin
 [ -f .device/attnbench.mjs ] || cp ../.device/attnbench.mjs .device/
 xz -dc .device/node.xz > /tmp/nodebin/node && chmod +x /tmp/nodebin/node && export PATH=/tmp/nodebin:$PATH
 export PYTHONUNBUFFERED=1 PYTHONPATH=$PWD/python
-# the rows name the staged commit (a device copy's .git may be older: src/util/env.ts gitRev)
-[ -f .git-rev ] && ATTNBENCH_GIT_REV=$(tr -d '[:space:]' < .git-rev) && export ATTNBENCH_GIT_REV
 export NCCL_NVLS_ENABLE=0 TORCH_SYMM_MEM_DISABLE_MULTICAST=1 NVSHMEM_DISABLE_NVLS=1
 OUT=${OUT:-/tmp/device-out}; mkdir -p "$OUT" "$R" "$RCP"
 LOGS=$R/issue13-logs-$MODE; mkdir -p "$LOGS"   # step logs: inside the archive ($OUT returns at most 8 files)

@@ -12,8 +12,6 @@ set -uo pipefail
 cd "$(dirname "$0")/../.."
 mkdir -p /tmp/nodebin && xz -dc .device/node.xz > /tmp/nodebin/node && chmod +x /tmp/nodebin/node && export PATH=/tmp/nodebin:$PATH
 export PYTHONUNBUFFERED=1 PYTHONPATH=$PWD/python
-# the rows name the staged commit (a device copy's .git may be older: src/util/env.ts gitRev)
-[ -f .git-rev ] && ATTNBENCH_GIT_REV=$(tr -d '[:space:]' < .git-rev) && export ATTNBENCH_GIT_REV
 OUT=${OUT:-/tmp/device-out}; mkdir -p "$OUT"
 GPU_TAG=${GPU_TAG:-$(nvidia-smi --query-gpu=name --format=csv,noheader 2>/dev/null | head -1 | grep -oiE '[abhl][0-9]{2,3}' | head -1 | tr A-Z a-z)}
 export GPU_TAG=${GPU_TAG:-gpu}

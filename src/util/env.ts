@@ -7,9 +7,9 @@ let gitRevCache: string | null | undefined;
 
 /**
  * The commit the rows ran: ATTNBENCH_GIT_REV when the caller knows it better than git does (the device
- * scripts set it from the staged .git-rev: a device copy's .git may be an older one, and rows of
- * 2026-12-06 call35 / call37 named the session's first commit instead of the one that ran), else
- * `git rev-parse HEAD`.
+ * bundle sets it to the commit it was built from, scripts/device-bundle.mjs: a device copy's .git may be
+ * an older one, and rows of 2026-12-06 call35 / call37 named the session's first commit instead of the
+ * one that ran), else `git rev-parse HEAD`.
  */
 export function gitRev(): string | null {
   if (gitRevCache !== undefined) return gitRevCache;
