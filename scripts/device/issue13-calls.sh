@@ -364,6 +364,19 @@ case "$SEL" in
     STEPS+=("kern|calibrate_s16|560|env:ATTNBENCH_KERNEL_HOST_COVER=1 --preset calibrate --kernel triton_ranges,flex|calibrate-s16.jsonl")
     STEPS+=("kern|calibrate_s16|560|env:ATTNBENCH_KERNEL_HOST_COVER=1 --preset calibrate|calibrate-s16.jsonl")
     ;;&
+  call39|plan)
+    # Seventeenth session (issue 15): shapes that the held-out heads cannot pin in the pooled fit (helper-57,
+    # docs/simulator-record.md): 64-token block_sparse at 16:2 and 64:8 (measured only at 4:4), and few-program
+    # launches (1k, 2k) at every heads configuration; host cover on, as the calibrate rows
+    for H in 16:2 64:8; do
+      for S in 0.2 0.5; do
+        STEPS+=("kern|sparse64_s17|60|env:ATTNBENCH_KERNEL_HOST_COVER=1 --preset none --kernel triton_blocksparse,flex,triton_ranges --family block_sparse --param block=64 --param s=$S --seqlen 16k --heads $H --samples 1|sparse64-heads-s17.jsonl")
+      done
+    done
+    for H in 64:8 16:2 4:4 4:1; do
+      STEPS+=("kern|fewprog_s17|80|env:ATTNBENCH_KERNEL_HOST_COVER=1 --preset none --kernel flex,triton_ranges,triton_blocksparse --family causal,causal_document --seqlen 1k,2k --heads $H --samples 1|fewprog-s17.jsonl")
+    done
+    ;;&
   call36|plan)
     # Fifteenth session, the loan's last minutes: the revised tile estimate (partial work weighed as call35 measured)
     # at 64:8 s 0.9 (between call35's tie at 0.8 and the 128-key win at 1), the pick beside both forced tiles and
