@@ -20,6 +20,8 @@ const calFile = (g) => (existsSync(`results/${g}/kernels/calibrate-s16.jsonl`) ?
 const FILES = [
   'results/h200/kernels/paper.jsonl', 'results/h200/kernels/repeat.jsonl', 'results/h100/kernels/paper.jsonl',
   calFile('h100'), calFile('h200'),
+  // seventeenth session's H100 rows that are calibration sources (scripts/sim-refit.sh)
+  ...['sparse64-heads-s17', 'fewprog-s17'].flatMap((f) => ['triton_blocksparse', 'flex'].map((k) => `results/h100/kernels/${f}.jsonl#kernel=${k}`)),
 ];
 const rows = await loadRows(FILES, undefined, () => {});
 const obs = observe(rows, rowMask).observations;

@@ -63,11 +63,20 @@ BASE=(
   --in 'results/h100/cp/issue13-s13_flexauto_p8.jsonl#direction=bwd'
   --in results/h200/cp/issue13-s8_cp_p8.jsonl --in results/h200/cp/issue13-s8_cp_p4.jsonl
   --in results/h100/kernels/calibrate-s16.jsonl
+  --in 'results/h100/kernels/sparse64-heads-s17.jsonl#kernel=triton_blocksparse' --in 'results/h100/kernels/fewprog-s17.jsonl#kernel=triton_blocksparse'
+  --in 'results/h100/kernels/sparse64-heads-s17.jsonl#kernel=flex' --in 'results/h100/kernels/fewprog-s17.jsonl#kernel=flex'
 )
 # The calibrate rows at main (H100, sixteenth session: current kernels, host cover, nested tensors with
 # min_seqlen) are a source since then: few heads, 1k-1M, every path. Their out-of-sample report,
 # results/sim/validation-h100-calibrate.txt, was written by the calibration before they joined and
 # is kept as written. The H200's calibrate rows (2026-12-05, older forms) stay held out.
+# Seventeenth session (H100, call39, host cover on): 64-token block_sparse at 16:2 and 64:8 (the 64-tile
+# costs rested on 4:4 rows alone) and few-program launches (1k, 2k; causal, causal_document) at every
+# heads configuration, for flex / triton_ranges / triton_blocksparse. Predicted before they joined:
+# results/sim/validation-h100-s17.txt. flex's and triton_blocksparse's rows are sources; triton_ranges'
+# stay out (docs/simulator-record.md, "Seventeenth session"): its 1k-2k backwards run ~2x faster than
+# its curve over longer launches allows (in-sample +56..+100%), so in the pool they pull the shared
+# curve off its H200 rows (H200 all held-out p90 18.1 -> 23.2%).
 if [ "$refit" = 1 ]; then
   args=(sim calibrate "${BASE[@]}" --out results/sim/calibration.json)
   { echo "\$ attnbench ${args[*]}"; cli "${args[@]}" 2>&1; } > results/sim/calibration.txt

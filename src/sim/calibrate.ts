@@ -15,6 +15,7 @@ import {
   BLOCK_SIZE,
   curveKey,
   curveMs,
+  emptyTracksFull,
   fineTiled,
   KEY_TILE_SHARE,
   kernelCall,
@@ -298,10 +299,13 @@ export function fitGroup(train: readonly KernelObservation[], sms: number, cap =
     // Rows on tiles under BLOCK_SIZE (another compiled kernel): their own program and block costs,
     // on the kernels whose blocks are the model's blocks (partialAtLeastFull; docs/simulator-record.md).
     const fine = !dense && partialAtLeastFull(first.kernel) && train.some((o) => fineTiled(o.call));
+    // Empty work that moves with full work (causal rows alone) is not identified: empty blocks are free.
+    const emptyFree = !dense && emptyTracksFull(train.map((o) => o.call));
     const feats = train.map((o) => {
       const f = launchFeatures(o.call, slots, sms);
       const bounds = [f.heavy, ...(keyTiles ? keyTileFeatures(o.call, slots, f.wave) : [])];
-      const cols = (x: number[]) => (dense ? oneWorkColumn(x) : fine ? tileColumns(x, fineTiled(o.call)) : x);
+      const tiled = (x: number[]) => (dense ? oneWorkColumn(x) : fine ? tileColumns(x, fineTiled(o.call)) : x);
+      const cols = (x: number[]) => (emptyFree ? tiled(x).map((v, c) => (c === 4 ? 0 : v)) : tiled(x));
       return { wave: cols(f.wave), bounds: bounds.map(cols) };
     });
     let xs = feats.map((f) => f.wave);
@@ -334,7 +338,7 @@ export function fitGroup(train: readonly KernelObservation[], sms: number, cap =
     const aP = dense ? aF : !Number.isNaN(aP0) ? aP0 : aF;
     if (Number.isNaN(aP0) && !dense) assumed.push('partial=full');
     const aE = dense ? aF : !Number.isNaN(aE0) ? aE0 : 0;
-    if (Number.isNaN(aE0) && !dense) assumed.push('empty=0');
+    if (Number.isNaN(aE0) && !dense) assumed.push(emptyFree ? 'empty=0 (empty work moves with full work in these rows)' : 'empty=0');
     if (keyTiles) assumed.push(`key-tile programs: ${(KEY_TILE_SHARE * 7).toFixed(0)}/7 of each block + the partial surcharge, after (1 - 1/K/V heads) of the work`);
     const curve = {
       gpu: computeClass(first.gpu),

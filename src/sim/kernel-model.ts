@@ -194,6 +194,23 @@ export function tileColumns(x: readonly number[], fine: boolean): number[] {
   return fine ? [x[0], 0, 0, 0, x[4], x[1], x[2] + x[3]] : [...x, 0, 0];
 }
 
+/** Spread of empty / full block work (relative) under which the two move together (emptyTracksFull). */
+export const TRACKS_TOLERANCE = 0.05;
+
+/**
+ * Whether the calls' empty block work is one fixed multiple of their full block work, so that no fit
+ * can tell an empty block's cost from a full one's: every causal square has as many blocks above the
+ * diagonal as below, at every S and heads. A fit on such rows alone may put the full blocks' cost on
+ * the empty ones (sdpa_flash's forward, whose plain-path rows in the fit were all causal: full 0,
+ * empty 2.76 ms per TFLOP, a full-mask 32k row then predicted at 0.45 of 98 ms). fitGroup then takes
+ * empty blocks as free (the kernels skip them), the rule for empty work that no row exercises.
+ */
+export function emptyTracksFull(calls: readonly KernelCall[]): boolean {
+  const ratios = calls.filter((c) => c.wEmpty > 0).map((c) => (c.wFull > 0 ? c.wEmpty / c.wFull : Infinity));
+  if (ratios.length === 0 || ratios.length < calls.length || ratios.some((r) => !Number.isFinite(r))) return false;
+  return Math.max(...ratios) - Math.min(...ratios) <= TRACKS_TOLERANCE * Math.max(...ratios);
+}
+
 /** Per-program and per-block cost of the curve's kernel on tiles under BLOCK_SIZE (fineTiled). */
 export interface FineTileCosts {
   readonly msPerProgram: number;
