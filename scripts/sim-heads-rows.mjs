@@ -61,7 +61,7 @@ for (const h of [...new Set(sel.map(headsOf))].sort()) {
 function cause(x) {
   const o = x.o;
   const r = rows.find((r) => r.id === o.id);
-  if (/@varlen(-sync)?$/.test(o.kernel)) return 'host-bound path (nested tensors)';
+  if (nestedPath(o.kernel)) return 'host-bound path (nested tensors)';
   if (o.family === 'block_sparse' && r?.maskParams?.block === 64) return 'block_sparse 64-blocks (4:4 only)';
   if (o.seqlen >= 1 << 20) return '1M rows (4:1 only)';
   if (o.seqlen <= 2048 && x.err < 0) return 'per-launch time at <= 2k (measured above the model)';
