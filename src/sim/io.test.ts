@@ -27,15 +27,40 @@ describe('loadRows', () => {
     const ours = { ...syntheticRow({ kernel: 'triton_ranges', tflops: 300 }), id: `${flex.id}|triton_ranges` };
     const f = path.join(dir, 'cp.jsonl');
     fs.writeFileSync(f, [flex, flexBwd, ours].map((r) => JSON.stringify(r)).join('\n') + '\n');
-    expect(parseSource(`${f}#kernel=flex,direction=bwd`)).toEqual({ file: f, select: { kernel: 'flex', direction: 'bwd' } });
-    expect(parseSource(f)).toEqual({ file: f, select: {} });
-    expect(() => parseSource(`${f}#gpu=h100`)).toThrow(/keys kernel, direction, family, scheme/);
+    expect(parseSource(`${f}#kernel=flex,direction=bwd`)).toEqual({
+      file: f,
+      select: [
+        { key: 'kernel', op: '=', value: 'flex' },
+        { key: 'direction', op: '=', value: 'bwd' },
+      ],
+    });
+    expect(parseSource(f)).toEqual({ file: f, select: [] });
+    expect(() => parseSource(`${f}#gpu=h100`)).toThrow(/keys kernel, direction, family, scheme, path/);
+    expect(() => parseSource(`${f}#kernel=`)).toThrow(/key=value or key!=value/);
     const read = async (spec: string) => (await loadRows([spec], undefined, () => {})).map((r) => `${r.kernel} ${r.direction}`);
     expect(await read(`${f}#kernel=triton_ranges`)).toEqual(['triton_ranges fwd']);
     expect(await read(`${f}#kernel=flex,direction=bwd`)).toEqual(['flex bwd']);
     expect(await read(f)).toEqual(['flex fwd', 'flex bwd', 'triton_ranges fwd']);
     // a selection that matches no row of a non-empty file is a typo: one clear line, not an empty source
     await expect(read(`${f}#kernel=sdpa_cudnn`)).rejects.toThrow(/no row of .*cp\.jsonl has kernel sdpa_cudnn/);
+    // k!=v leaves those rows out; conditions on one key add up
+    expect(await read(`${f}#kernel!=flex`)).toEqual(['triton_ranges fwd']);
+    expect(await read(`${f}#direction!=bwd,kernel!=triton_ranges`)).toEqual(['flex fwd']);
+    await expect(read(`${f}#kernel!=flex,kernel!=triton_ranges`)).rejects.toThrow(/has kernel not flex and kernel not triton_ranges/);
+  });
+
+  it('FILE#path!=P leaves out one input path: nested rows of the old timing beside their re-measure', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'attnbench-io-'));
+    const base = syntheticRow({ kernel: 'sdpa_efficient', tflops: 50 });
+    const old = { ...base, id: `${base.id}|old`, notes: ['nested (jagged) tensors: one call over the documents'] };
+    const gpu = { ...base, id: `${base.id}|gpu`, notes: [...old.notes, 'spans are GPU time (host cover on)'] };
+    const dense = { ...base, id: `${base.id}|dense`, notes: ['dense boolean attn_mask'] };
+    const f = path.join(dir, 'paper.jsonl');
+    fs.writeFileSync(f, [old, gpu, dense].map((r) => JSON.stringify(r)).join('\n') + '\n');
+    const ids = async (spec: string) => (await loadRows([spec], undefined, () => {})).map((r) => r.id.split('|')[1]);
+    expect(await ids(`${f}#path!=sdpa_efficient@varlen`)).toEqual(['gpu', 'dense']);
+    expect(await ids(`${f}#path=sdpa_efficient@varlen-gpu`)).toEqual(['gpu']);
+    expect(await ids(`${f}#path=sdpa_efficient@dense,kernel=sdpa_efficient`)).toEqual(['dense']);
   });
 });
 

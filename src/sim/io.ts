@@ -11,34 +11,54 @@ import { cpuEnvironment } from '../util/env.js';
 import { repairTornTail } from '../util/jsonl.js';
 import { parseClusterFile, type ClusterFile } from './hardware.js';
 import type { Calibration } from './kernel-model.js';
+import { kernelPath } from './kernel-path.js';
 
 export const DEFAULT_CALIBRATION_PATH = 'attnbench-out/calibration.json';
 
 /** The calibration fitted on this project's committed GPU measurements (results/sim, beside dist/). */
 export const SHIPPED_CALIBRATION = fileURLToPath(new URL('../../results/sim/calibration.json', import.meta.url));
 
-/** Row fields a results source can select on (`FILE#kernel=flex,direction=bwd`). */
-export const SOURCE_KEYS = ['kernel', 'direction', 'family', 'scheme'] as const;
-export type SourceSelection = Partial<Record<(typeof SOURCE_KEYS)[number], string>>;
+/** Row fields a results source can select on (`FILE#kernel=flex,direction=bwd`); `path` is the
+ * kernel path the simulator fits one curve per (kernel-path.ts: e.g. `sdpa_flash@varlen`). */
+export const SOURCE_KEYS = ['kernel', 'direction', 'family', 'scheme', 'path'] as const;
+export type SourceKey = (typeof SOURCE_KEYS)[number];
+/** One condition on a row: `key=value` keeps the rows with that value, `key!=value` the others. */
+export interface SourceCondition {
+  readonly key: SourceKey;
+  readonly op: '=' | '!=';
+  readonly value: string;
+}
+export type SourceSelection = readonly SourceCondition[];
 
 /**
- * A results source as given to --in: `FILE`, or `FILE#k=v[,k=v...]` (k one of SOURCE_KEYS) for only
- * the rows of FILE with those values: a CP call's file holds several CP kernels' rows (and rows of
- * executor versions that changed one direction's cost), of which a calibration may take a part and
- * leave the rest of its curves as they were. A file whose name holds '#' is read as named.
+ * A results source as given to --in: `FILE`, or `FILE#c[,c...]` with each c `k=v` or `k!=v` (k one of
+ * SOURCE_KEYS; every condition must hold) for only a part of FILE's rows: a CP call's file holds several
+ * CP kernels' rows (and rows of executor versions that changed one direction's cost), of which a
+ * calibration may take a part and leave the rest of its curves as they were; `path!=` leaves out rows of
+ * an input path that a later call measured again under another timing. A file whose name holds '#' is
+ * read as named.
  */
 export function parseSource(spec: string): { file: string; select: SourceSelection } {
   const at = spec.lastIndexOf('#');
-  if (at <= 0 || fs.existsSync(spec)) return { file: spec, select: {} };
-  const select: SourceSelection = {};
+  if (at <= 0 || fs.existsSync(spec)) return { file: spec, select: [] };
+  const select: SourceCondition[] = [];
   for (const part of spec.slice(at + 1).split(',')) {
-    const m = /^(\w+)=([\w.@-]+)$/.exec(part);
+    const m = /^(\w+)(!?=)([\w.@-]+)$/.exec(part);
     if (!m || !(SOURCE_KEYS as readonly string[]).includes(m[1])) {
-      throw badInput(`--in '${spec}': after '#' give key=value pairs with keys ${SOURCE_KEYS.join(', ')} (e.g. FILE#kernel=flex,direction=bwd)`);
+      throw badInput(`--in '${spec}': after '#' give key=value or key!=value pairs with keys ${SOURCE_KEYS.join(', ')} (e.g. FILE#kernel=flex,direction=bwd)`);
     }
-    select[m[1] as (typeof SOURCE_KEYS)[number]] = m[2];
+    select.push({ key: m[1] as SourceKey, op: m[2] as '=' | '!=', value: m[3] });
   }
   return { file: spec.slice(0, at), select };
+}
+
+function sourceValue(r: ResultRow, key: SourceKey): string | undefined {
+  return key === 'path' ? kernelPath(r) : (r[key] as string | undefined);
+}
+
+/** Whether a row meets every condition of a source's selection. */
+export function selected(r: ResultRow, select: SourceSelection): boolean {
+  return select.every((c) => (sourceValue(r, c.key) === c.value) === (c.op === '='));
 }
 
 /** Result rows from JSONL files (read strictly: a torn last line is skipped with `warn`; `FILE#k=v`:
@@ -48,11 +68,10 @@ export async function loadRows(files: readonly string[], db: string | boolean | 
   for (const spec of files) {
     const { file, select } = parseSource(spec);
     const parsed = readResultJsonl(file, warn); // bad lines: exit 2; a torn last line: a warning
-    const keep = (r: ResultRow) => Object.entries(select).every(([k, v]) => r[k as keyof SourceSelection] === v);
-    const kept = parsed.rows.filter((p) => keep(p.row));
+    const kept = parsed.rows.filter((p) => selected(p.row, select));
     // A selection that matches nothing is a typo (kernel=flx), not an empty source.
-    if (kept.length === 0 && Object.keys(select).length > 0 && parsed.rows.length > 0) {
-      throw badInput(`--in '${spec}': no row of ${file} has ${Object.entries(select).map(([k, v]) => `${k} ${v}`).join(' and ')}`);
+    if (kept.length === 0 && select.length > 0 && parsed.rows.length > 0) {
+      throw badInput(`--in '${spec}': no row of ${file} has ${select.map((c) => `${c.key} ${c.op === '=' ? '' : 'not '}${c.value}`).join(' and ')}`);
     }
     for (const p of kept) rows.push(p.row);
   }

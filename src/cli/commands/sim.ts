@@ -189,7 +189,7 @@ export function register(program: Command): void {
   sim
     .command('calibrate')
     .description('fit kernel efficiency curves from measured kernel rows (a quarter held out) and write the calibration JSON')
-    .option('--in <file>', 'results JSONL (repeatable; FILE#kernel=K,direction=D: only those rows of FILE; keys kernel, direction, family, scheme)', collect)
+    .option('--in <file>', 'results JSONL (repeatable; FILE#kernel=K,direction=D: only those rows of FILE; k!=v leaves rows out; keys kernel, direction, family, scheme, path)', collect)
     .option('--db [path]', 'also read the results database (default attnbench-out/results.duckdb)')
     .option('--out <file>', 'calibration JSON to write', DEFAULT_CALIBRATION_PATH)
     .action(async (o: SourceOptions & { out: string }) => {
@@ -240,7 +240,7 @@ export function register(program: Command): void {
   sim
     .command('validate')
     .description('predict every measured configuration (kernels; CP rows with world > 1) and print the errors')
-    .option('--in <file>', 'results JSONL (repeatable; FILE#kernel=K,direction=D: only those rows of FILE; keys kernel, direction, family, scheme)', collect)
+    .option('--in <file>', 'results JSONL (repeatable; FILE#kernel=K,direction=D: only those rows of FILE; k!=v leaves rows out; keys kernel, direction, family, scheme, path)', collect)
     .option('--db [path]', 'also read the results database')
     .option('--calibration <file>', `calibration JSON (default ${DEFAULT_CALIBRATION_PATH} when present)`)
     .option('--config <file>', 'cluster config JSON (topology, bandwidths, GPU specs)')
