@@ -77,6 +77,27 @@ BASE=(
 # stay out (docs/simulator-record.md, "Seventeenth session"): its 1k-2k backwards run ~2x faster than
 # its curve over longer launches allows (in-sample +56..+100%), so in the pool they pull the shared
 # curve off its H200 rows (H200 all held-out p90 18.1 -> 23.2%).
+# Nested-tensor rows measured again at GPU time (`issue13.sh call37`: min_seqlen given, host cover on;
+# results/<gpu>/kernels/paper-nested-s16.jsonl) replace that GPU's rows of the old timing in its paper and
+# repeat files: those are the path '@varlen' (src/sim/kernel-path.ts), whose span holds a per-call host sync
+# the worker no longer does. They leave by name (`FILE#path!=...`), not by another GPU's rows, and only
+# where the GPU itself was measured again; the calibrate rows at main carry the other document families.
+# The H200 only: the H100's file is not a source. Its old-timing rows are 2 of paper.jsonl, and its
+# re-measure ran beside cuDNN's broken context (before the worker checked it: 4k and 16k sdpa_flash rows
+# errored, the 1k forward took 1.15 ms at a 34% spread, against 0.18 ms at 2k); with it as a source the
+# H100 heads-out figures went 5.1 / 14.1 / 76.7 -> 5.3 / 17.2 / 93.4 (docs/simulator-record.md,
+# "Eighteenth session").
+NESTED_OLD='path!=sdpa_flash@varlen,path!=sdpa_efficient@varlen,path!=sdpa_cudnn@varlen'
+for gpu in h200; do
+  f="results/$gpu/kernels/paper-nested-s16.jsonl"
+  [ -f "$f" ] || continue
+  for i in "${!BASE[@]}"; do
+    case "${BASE[$i]}" in
+      "results/$gpu/kernels/paper.jsonl" | "results/$gpu/kernels/repeat.jsonl") BASE[i]="${BASE[$i]}#$NESTED_OLD" ;;
+    esac
+  done
+  BASE+=(--in "$f")
+done
 if [ "$refit" = 1 ]; then
   args=(sim calibrate "${BASE[@]}" --out results/sim/calibration.json)
   { echo "\$ attnbench ${args[*]}"; cli "${args[@]}" 2>&1; } > results/sim/calibration.txt
