@@ -61,6 +61,7 @@ describe('loadRows', () => {
     expect(await ids(`${f}#path!=sdpa_efficient@varlen`)).toEqual(['gpu', 'dense']);
     expect(await ids(`${f}#path=sdpa_efficient@varlen-gpu`)).toEqual(['gpu']);
     expect(await ids(`${f}#path=sdpa_efficient@dense,kernel=sdpa_efficient`)).toEqual(['dense']);
+    await expect(ids(`${f}#path!=sdpa_efficent@varlen`)).rejects.toThrow(/no row of .*paper\.jsonl has path sdpa_efficent@varlen to leave out/);
   });
 });
 

@@ -73,6 +73,9 @@ export async function loadRows(files: readonly string[], db: string | boolean | 
     if (kept.length === 0 && select.length > 0 && parsed.rows.length > 0) {
       throw badInput(`--in '${spec}': no row of ${file} has ${select.map((c) => `${c.key} ${c.op === '=' ? '' : 'not '}${c.value}`).join(' and ')}`);
     }
+    // So is leaving out a value that no row has (path!=sdpa_flsh@varlen would leave out nothing).
+    const absent = select.find((c) => c.op === '!=' && !parsed.rows.some((p) => sourceValue(p.row, c.key) === c.value));
+    if (absent && parsed.rows.length > 0) throw badInput(`--in '${spec}': no row of ${file} has ${absent.key} ${absent.value} to leave out`);
     for (const p of kept) rows.push(p.row);
   }
   if (db) {
