@@ -150,11 +150,13 @@ cd "$(dirname "$0")/../.."
 usage() { sed -n '2,/^set -uo/p' "$0" | sed '$d' | sed 's/^# \{0,1\}//'; }
 # A CP step's leading 'env:VAR=VALUE' words (an A/B knob of the worker, this step only): off $a, into envs.
 step_env() { envs=(); while [[ "$a" == env:* ]]; do envs+=("${a%% *}"); envs[-1]=${envs[-1]#env:}; a=${a#* }; done; }
+# The calls this script knows: plan and call1 .. call$LAST_CALL (their steps: scripts/device/issue13-calls.sh).
+LAST_CALL=39
+known_call() { [ "$1" = plan ] || { [[ "$1" =~ ^call([1-9][0-9]*)$ ]] && [ "${BASH_REMATCH[1]}" -le "$LAST_CALL" ]; }; }
 MODE=${1:-}
 case "$MODE" in
   -h|--help|"") usage; exit 0 ;;
-  plan|call1|call2|call3|call4|call5|call6|call7|call8|call9|call10|call11|call12|call13|call14|call15|call16|call17|call18|call19|call20|call21|call22|call23|call24|call25|call26|call27|call28|call29|call30|call31|call32|call33|call34|call35|call36|call37|call38|call39) ;;
-  *) echo "issue13.sh: unknown mode '$MODE' (plan, call1, ..., call39, --help)" >&2; exit 2 ;;
+  *) known_call "$MODE" || { echo "issue13.sh: unknown mode '$MODE' (plan, call1, ..., call$LAST_CALL, --help)" >&2; exit 2; } ;;
 esac
 
 FAM32K=causal,full_document,causal_document,prefix_lm_document,share_question,causal_blockwise,block_causal_document,full_document_long,causal_document_long,sliding_window,sliding_window_causal,global_sliding_window
@@ -181,7 +183,7 @@ CPCASES="--scheme ring_p2p,ulysses --family causal_document,full_document --toke
 STEPS=()
 # `plan CALL` plans that call's steps only (plan alone: every call's)
 SEL=$MODE; [ "$MODE" = plan ] && [ $# -gt 1 ] && SEL=$2
-case "$SEL" in plan|call1|call2|call3|call4|call5|call6|call7|call8|call9|call10|call11|call12|call13|call14|call15|call16|call17|call18|call19|call20|call21|call22|call23|call24|call25|call26|call27|call28|call29|call30|call31|call32|call33|call34|call35|call36|call37|call38|call39) ;; *) echo "issue13.sh plan: unknown call '$SEL'" >&2; exit 2 ;; esac
+known_call "$SEL" || { echo "issue13.sh plan: unknown call '$SEL'" >&2; exit 2; }
 source scripts/device/issue13-calls.sh  # the steps of each call (STEPS+=...)
 [ "$MODE" = plan ] && [ $# -gt 2 ] && { echo "(plan takes one CALL; the others are ignored)"; }
 
