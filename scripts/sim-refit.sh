@@ -100,8 +100,9 @@ for gpu in h200; do
 done
 # flex on the slice predicate (flex@slices) at 1k / 2k measured again with the cover on (`issue13.sh call37`,
 # nineteenth session): the H200's uncovered rows of these cases look host-bound (causal_document forward 0.143 ms
-# at 1k and at 2k). Read after paper.jsonl: a covered row's notes differ, so it supersedes the old row of its
-# case in the compute class (src/sim/calibrate.ts supersededRows), the H100's paper row of that case too.
+# at 1k and at 2k). Read after paper.jsonl: a row of the same case and GPU read later replaces the earlier one
+# (src/sim/io.ts loadRows), and since its notes differ it also supersedes the H100's paper row of that case
+# (src/sim/calibrate.ts supersededRows: one curve per compute class).
 f=results/h200/kernels/paper-flexslices-s19.jsonl
 if [ -f "$f" ]; then BASE+=(--in "$f"); fi
 if [ "$refit" = 1 ]; then

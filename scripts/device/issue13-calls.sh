@@ -362,8 +362,8 @@ case "$SEL" in
     STEPS+=("kern|nested_s16|150|env:ATTNBENCH_KERNEL_HOST_COVER=1 --kernel sdpa_flash,sdpa_efficient,sdpa_cudnn --family causal_document --samples 1|paper-nested-s16.jsonl")
     # Nineteenth session: flex on the slice predicate (the path flex@slices) at 1k / 2k, causal and causal_document
     # 64:8, with the cover on. The H200's rows of these cases (paper.jsonl, 2026-12-01, no cover) look host-bound:
-    # causal_document forward 0.143 ms at both 1k and 2k, where causal goes 0.082 -> 0.231 ms. A covered row has
-    # other notes, so it supersedes the uncovered one of its case (src/sim/calibrate.ts supersededRows).
+    # causal_document forward 0.143 ms at both 1k and 2k, where causal goes 0.082 -> 0.231 ms. Read after paper.jsonl,
+    # a covered row replaces the uncovered one of its case (scripts/sim-refit.sh says how).
     STEPS+=("kern|flexslices_s19|60|env:ATTNBENCH_KERNEL_HOST_COVER=1 env:ATTNBENCH_FLEX_MASK=slices --kernel flex --family causal,causal_document --seqlen 1k,2k --samples 1|paper-flexslices-s19.jsonl")
     # triton_ranges and flex first (their committed calibrate rows ran another tuning / mask form), then the rest
     STEPS+=("kern|calibrate_s16|560|env:ATTNBENCH_KERNEL_HOST_COVER=1 --preset calibrate --kernel triton_ranges,flex|calibrate-s16.jsonl")
