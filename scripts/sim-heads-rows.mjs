@@ -20,13 +20,13 @@ const calFile = (g) => (existsSync(`results/${g}/kernels/calibrate-s16.jsonl`) ?
 // The H200's nested rows measured again at GPU time replace its old-timing ones (scripts/sim-refit.sh, NESTED_OLD).
 const NESTED_S16 = 'results/h200/kernels/paper-nested-s16.jsonl';
 const remeasured = existsSync(NESTED_S16);
-const FLEX_SLICES_S19 = 'results/h200/kernels/paper-flexslices-s19.jsonl';
 const nestedOld = remeasured ? '#path!=sdpa_flash@varlen,path!=sdpa_efficient@varlen,path!=sdpa_cudnn@varlen' : '';
+const FLEX_SLICES_S19 = 'results/h200/kernels/paper-flexslices-s19.jsonl';
 const FILES = [
   `results/h200/kernels/paper.jsonl${nestedOld}`, `results/h200/kernels/repeat.jsonl${nestedOld}`, 'results/h100/kernels/paper.jsonl',
   calFile('h100'), calFile('h200'),
   ...(remeasured ? [NESTED_S16] : []),
-  // flex@slices at 1k / 2k with the cover on: supersedes the uncovered rows of its cases (scripts/sim-refit.sh)
+  // flex@slices at 1k / 2k with the cover on, read after paper.jsonl: replaces the uncovered rows of its cases (scripts/sim-refit.sh)
   ...(existsSync(FLEX_SLICES_S19) ? [FLEX_SLICES_S19] : []),
   // seventeenth session's H100 rows that are calibration sources (scripts/sim-refit.sh)
   ...['sparse64-heads-s17', 'fewprog-s17'].flatMap((f) => ['triton_blocksparse', 'flex'].map((k) => `results/h100/kernels/${f}.jsonl#kernel=${k}`)),
